@@ -1,0 +1,66 @@
+# Flightdeck: `make run` sets everything up and serves; `make test` sets up and runs every suite.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMPS := .stamps
+VENDOR := static/vendor
+STRICT ?= 0
+HOST ?= 127.0.0.1
+PORT ?= 5000
+export FLASK_APP := wsgi.py
+
+.PHONY: setup setup-dev db run test bench lint format clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(STAMPS)/runtime: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	@mkdir -p $(STAMPS) && touch $@
+
+$(STAMPS)/dev: requirements-dev.txt $(STAMPS)/runtime
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	@mkdir -p $(STAMPS) && touch $@
+
+# Front-end libraries come from npm (pinned by package-lock.json) and are copied into an ignored folder.
+$(VENDOR)/.stamp: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	rm -rf $(VENDOR) && mkdir -p $(VENDOR)/htmx $(VENDOR)/bootstrap
+	cp node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/htmx/
+	cp node_modules/bootstrap/dist/css/bootstrap.min.css node_modules/bootstrap/dist/css/bootstrap.min.css.map $(VENDOR)/bootstrap/
+	cp node_modules/bootstrap/dist/js/bootstrap.bundle.min.js node_modules/bootstrap/dist/js/bootstrap.bundle.min.js.map $(VENDOR)/bootstrap/
+	@touch $@
+
+setup: $(STAMPS)/runtime $(VENDOR)/.stamp
+
+setup-dev: $(STAMPS)/dev $(VENDOR)/.stamp
+
+## Upgrade the database (SQLite under instance/ unless DATABASE_URL is set) and load the demo when empty.
+db: setup
+	$(BIN)/flask db upgrade
+	$(BIN)/flask demo load --if-empty
+
+run: db
+	@echo "Flightdeck on http://$(HOST):$(PORT)  (demo logins in README.md; password flightdeck-demo)"
+	$(BIN)/flask run --host $(HOST) --port $(PORT)
+
+## Every suite: unit, integration on SQLite and PostgreSQL, functional, browser. STRICT=1: a suite
+## that cannot run (no PostgreSQL binaries, no Chromium) fails instead of being skipped.
+test: setup-dev
+	FLIGHTDECK_STRICT=$(STRICT) $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: setup-dev
+	$(BIN)/python -m bench
+
+lint: setup-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: setup-dev
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf $(VENV) $(STAMPS) $(VENDOR) node_modules .pytest_cache .ruff_cache

@@ -1,0 +1,83 @@
+"""Flightdeck: order management for the ad-sales teams of publishers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+from config import Config, config_for
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: type[Config] | dict | None = None) -> Flask:
+    """Build the app. `config` is a Config class, or a dict of overrides on the environment's."""
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=str(ROOT / "instance"),
+    )
+    if isinstance(config, dict):
+        app.config.from_object(config_for(config.get("ENV_NAME")))
+        app.config.update(config)
+    else:
+        app.config.from_object(config or config_for())
+    _check_settings(app)
+    Path(app.instance_path).mkdir(exist_ok=True)
+
+    from app import models  # noqa: F401  (registers every table on the metadata)
+    from app.extensions import csrf, db, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+
+    from app.access import check_every_route_has_a_rule, enforce_access
+    from app.accounts.views import bp as accounts_bp
+    from app.audit.views import bp as audit_bp
+    from app.auth.views import bp as auth_bp
+    from app.auth.views import load_user
+    from app.errors import register_error_handlers
+    from app.home.views import bp as home_bp
+    from app.templating import register_template_helpers
+
+    login_manager.user_loader(load_user)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Sign in to continue."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+
+    for bp in (home_bp, auth_bp, accounts_bp, audit_bp):
+        app.register_blueprint(bp)
+    app.before_request(enforce_access)
+    register_error_handlers(app)
+    register_template_helpers(app)
+    _register_cli(app)
+    check_every_route_has_a_rule(app)
+    return app
+
+
+def _check_settings(app: Flask) -> None:
+    if not app.config.get("SECRET_KEY"):
+        raise RuntimeError("SECRET_KEY is not set: set it in the environment (see README, Production).")
+    from app.validation import currency_problem
+
+    if problem := currency_problem(app.config["PUBLISHER_CURRENCY"]):
+        raise RuntimeError(f"PUBLISHER_CURRENCY: {problem}")
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(app.config["PUBLISHER_TIMEZONE"])
+    except (ZoneInfoNotFoundError, ValueError):
+        raise RuntimeError(f"PUBLISHER_TIMEZONE {app.config['PUBLISHER_TIMEZONE']!r} is not a time zone") from None
+
+
+def _register_cli(app: Flask) -> None:
+    from app.auth.cli import users_cli
+    from app.demo.cli import demo_cli
+
+    app.cli.add_command(users_cli)
+    app.cli.add_command(demo_cli)

@@ -1,0 +1,218 @@
+"""Advertisers and agencies: create, edit, contacts, and who may edit what."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from app.accounts.models import Account, AccountKind, Contact, CreditStatus
+from app.audit.service import record, record_change
+from app.auth.models import User
+from app.auth.roles import ACCOUNT_EDITORS, Role
+from app.errors import Conflict, Errors, Forbidden
+from app.extensions import db
+from app.validation import (
+    country_problem,
+    currency_problem,
+    length_problem,
+    normalise_email,
+    percent_problem,
+)
+
+#: Roles that may own accounts.
+OWNER_ROLES = (Role.SALES_REP, Role.SALES_MANAGER)
+
+FIELD_LABELS = {
+    "kind": "type",
+    "name": "name",
+    "billing_address": "billing address",
+    "billing_country": "billing country",
+    "currency": "currency",
+    "agency_commission_pct": "agency commission",
+    "credit_status": "credit status",
+    "owner_id": "owner",
+    "notes": "notes",
+}
+
+
+@dataclass
+class AccountData:
+    kind: str
+    name: str
+    currency: str
+    owner_id: int | None
+    billing_address: str = ""
+    billing_country: str = ""
+    agency_commission_pct: Decimal | None = Decimal("0")
+    credit_status: str = CreditStatus.OK.value
+    notes: str = ""
+
+
+def can_edit(user: User, account: Account) -> bool:
+    return user.has_role(*ACCOUNT_EDITORS) or (user.has_role(Role.SALES_REP) and account.owner_id == user.id)
+
+
+def can_create(user: User) -> bool:
+    return user.has_role(*ACCOUNT_EDITORS, Role.SALES_REP)
+
+
+def can_change_credit(user: User) -> bool:
+    """Credit holds are finance's call (and managers' and admins')."""
+    return user.has_role(Role.FINANCE, *ACCOUNT_EDITORS)
+
+
+def owner_candidates() -> list[User]:
+    from app.auth.models import UserRole
+
+    return list(
+        db.session.scalars(
+            sa.select(User)
+            .where(User.active, User.id.in_(sa.select(UserRole.user_id).where(UserRole.role.in_(OWNER_ROLES))))
+            .order_by(User.name)
+        )
+    )
+
+
+def _validate(data: AccountData, *, account_id: int | None = None) -> None:
+    errors = Errors()
+    if data.kind not in {k.value for k in AccountKind}:
+        errors.add("kind", "Choose advertiser or agency.")
+    data.name = (data.name or "").strip()
+    if problem := length_problem(data.name, label="name", max_length=200):
+        errors.add("name", problem)
+    elif db.session.scalar(
+        sa.select(Account.id).where(
+            sa.func.lower(Account.name) == data.name.lower(),
+            Account.kind == data.kind,
+            Account.id != (account_id or 0),
+        )
+    ):
+        errors.add("name", f"There is already an {data.kind} called “{data.name}”.")
+    if problem := length_problem(data.billing_address, label="billing address", max_length=1000, required=False):
+        errors.add("billing_address", problem)
+    if problem := country_problem(data.billing_country):
+        errors.add("billing_country", problem)
+    data.currency = (data.currency or "").strip().upper()
+    if problem := currency_problem(data.currency):
+        errors.add("currency", problem)
+    if problem := percent_problem(data.agency_commission_pct, label="agency commission"):
+        errors.add("agency_commission_pct", problem)
+    elif data.kind == AccountKind.ADVERTISER and data.agency_commission_pct:
+        errors.add("agency_commission_pct", "Only agencies earn a commission; leave it at 0 for an advertiser.")
+    if data.credit_status not in {c.value for c in CreditStatus}:
+        errors.add("credit_status", "Choose OK or on hold.")
+    owner = db.session.get(User, data.owner_id) if data.owner_id else None
+    if owner is None or not owner.active or not owner.has_role(*OWNER_ROLES):
+        errors.add("owner_id", "Choose an active sales rep or sales manager as the owner.")
+    if problem := length_problem(data.notes, label="notes", max_length=5000, required=False):
+        errors.add("notes", problem)
+    errors.raise_if_any()
+
+
+def _snapshot(account: Account) -> dict:
+    return {field: getattr(account, field) for field in FIELD_LABELS}
+
+
+def create_account(data: AccountData, *, actor: User | None, now: datetime) -> Account:
+    if actor is not None and not can_create(actor):
+        raise Forbidden("Only sales reps, sales managers and admins create accounts.")
+    _validate(data)
+    account = Account(**asdict(data), created_at=now, updated_at=now)
+    db.session.add(account)
+    db.session.flush()
+    record(
+        actor=actor,
+        entity_type="account",
+        entity_id=account.id,
+        action="created",
+        at=now,
+        summary=f"Created {account.kind} “{account.name}”.",
+        after=_snapshot(account),
+    )
+    return account
+
+
+def update_account(
+    account: Account, data: AccountData, *, expected_version: int | None, actor: User, now: datetime
+) -> Account:
+    changing = {f for f, v in asdict(data).items() if getattr(account, f) != v}
+    if not can_edit(actor, account) and not (changing <= {"credit_status"} and can_change_credit(actor)):
+        raise Forbidden("You can edit only the accounts you own.")
+    if expected_version is not None and expected_version != account.version:
+        raise Conflict(
+            f"{account.name} was changed by someone else while you were editing. "
+            "Reload the page to see their change, then make yours again."
+        )
+    if "credit_status" in changing and not can_change_credit(actor):
+        raise Forbidden("Only finance, sales managers and admins change the credit status.")
+    if "owner_id" in changing and not actor.has_role(*ACCOUNT_EDITORS):
+        raise Forbidden("Only sales managers and admins hand an account to another owner.")
+    _validate(data, account_id=account.id)
+    before = _snapshot(account)
+    for field, value in asdict(data).items():
+        setattr(account, field, value)
+    account.updated_at = now
+    db.session.flush()
+    record_change(
+        actor=actor,
+        entity_type="account",
+        entity_id=account.id,
+        at=now,
+        before=before,
+        after=_snapshot(account),
+        labels=FIELD_LABELS,
+    )
+    return account
+
+
+def add_contact(
+    account: Account, *, name: str, email: str, title: str = "", phone: str = "", actor: User | None, now: datetime
+) -> Contact:
+    if actor is not None and not can_edit(actor, account):
+        raise Forbidden("You can edit only the accounts you own.")
+    errors = Errors()
+    if problem := length_problem(name, label="contact's name", max_length=200):
+        errors.add("name", problem)
+    normalised, problem = normalise_email(email)
+    if problem:
+        errors.add("email", problem)
+    elif any(c.email == normalised for c in account.contacts):
+        errors.add("email", f"{normalised} is already a contact of {account.name}.")
+    if problem := length_problem(title, label="title", max_length=120, required=False):
+        errors.add("title", problem)
+    if problem := length_problem(phone, label="phone number", max_length=40, required=False):
+        errors.add("phone", problem)
+    errors.raise_if_any()
+    contact = Contact(name=name.strip(), email=normalised, title=title.strip(), phone=phone.strip())
+    account.contacts.append(contact)
+    db.session.flush()
+    record(
+        actor=actor,
+        entity_type="account",
+        entity_id=account.id,
+        action="contact added",
+        at=now,
+        summary=f"Added contact {contact.name} <{contact.email}>.",
+        after={"contact": f"{contact.name} <{contact.email}>"},
+    )
+    return contact
+
+
+def remove_contact(contact: Contact, *, actor: User, now: datetime) -> None:
+    account = contact.account
+    if not can_edit(actor, account):
+        raise Forbidden("You can edit only the accounts you own.")
+    account.contacts.remove(contact)
+    db.session.flush()
+    record(
+        actor=actor,
+        entity_type="account",
+        entity_id=account.id,
+        action="contact removed",
+        at=now,
+        summary=f"Removed contact {contact.name} <{contact.email}>.",
+        before={"contact": f"{contact.name} <{contact.email}>"},
+    )

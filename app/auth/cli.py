@@ -1,0 +1,58 @@
+"""`flask users ...`: manage users from the command line (the first admin, notably)."""
+
+from __future__ import annotations
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from app.auth import service
+from app.auth.roles import Role
+from app.db import utcnow
+from app.errors import ValidationFailed
+from app.extensions import db
+
+users_cli = AppGroup("users", help="Create and list users.")
+
+
+@users_cli.command("create")
+@click.option("--email", prompt=True, help="Sign-in e-mail address.")
+@click.option("--name", prompt=True, help="Full name, as colleagues see it.")
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    type=click.Choice([r.value for r in Role]),
+    default=["admin"],
+    show_default=True,
+    help="Role to grant; repeat for several.",
+)
+@click.password_option(help="At least 10 characters; asked for when not given.")
+def create_user_command(email: str, name: str, roles: tuple[str, ...], password: str) -> None:
+    """Create a user (by default an admin)."""
+    try:
+        user = service.create_user(
+            email=email,
+            name=name,
+            password=password,
+            roles=roles,
+            actor=None,
+            now=utcnow(),
+            hash_method=current_app.config["PASSWORD_HASH_METHOD"],
+        )
+    except ValidationFailed as exc:
+        db.session.rollback()
+        for field, messages in exc.errors.items():
+            for message in messages:
+                click.echo(f"error: {field}: {message}", err=True)
+        raise SystemExit(1) from None
+    db.session.commit()
+    click.echo(f"Created {user.email} ({', '.join(r.value for r in user.roles)}).")
+
+
+@users_cli.command("list")
+def list_users_command() -> None:
+    """Print every user with their roles."""
+    for user in db.session.scalars(service.users_page_query()):
+        state = "" if user.active else "  [deactivated]"
+        click.echo(f"{user.email:40} {user.name:30} {','.join(r.value for r in user.roles)}{state}")

@@ -1,0 +1,82 @@
+"""Users, their roles and the record of sign-in attempts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.auth.roles import Role
+from app.db import UTCDateTime, utcnow
+from app.extensions import db
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Always stored lower-case; unique among all users, active or not.
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    password_hash: Mapped[str] = mapped_column(sa.String(256))
+    #: Deactivated users cannot sign in but stay in the history they are part of.
+    active: Mapped[bool] = mapped_column(default=True)
+    #: Bumped on password change or deactivation: it signs out every session of the user.
+    session_token: Mapped[str] = mapped_column(sa.String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    role_rows: Mapped[list[UserRole]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", lazy="selectin", order_by="UserRole.role"
+    )
+
+    @property
+    def role_set(self) -> set[Role]:
+        return {Role(r.role) for r in self.role_rows}
+
+    @property
+    def roles(self) -> list[Role]:
+        return sorted(self.role_set, key=list(Role).index)
+
+    def has_role(self, *roles: Role) -> bool:
+        return bool(self.role_set & set(roles))
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive users
+        return self.active
+
+    def get_id(self) -> str:
+        # The token makes old cookies useless once the user is deactivated or changes password.
+        return f"{self.id}:{self.session_token}"
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.email}>"
+
+
+class UserRole(db.Model):
+    __tablename__ = "user_roles"
+    __table_args__ = (sa.UniqueConstraint("user_id", "role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    role: Mapped[str] = mapped_column(sa.String(32))
+
+    user: Mapped[User] = relationship(back_populates="role_rows")
+
+
+class LoginAttempt(db.Model):
+    """One sign-in attempt; failures in a recent window throttle further attempts.
+
+    Kept in the database, not in process memory, so every gunicorn worker sees the same count.
+    """
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (sa.Index("ix_login_attempts_email_at", "email", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(254))
+    remote_addr: Mapped[str | None] = mapped_column(sa.String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    succeeded: Mapped[bool]

@@ -1,0 +1,213 @@
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_user, logout_user
+from werkzeug.security import check_password_hash
+
+from app.access import allow, public
+from app.auth import service
+from app.auth.forms import ChangeOwnPasswordForm, LoginForm, NewUserForm, SetPasswordForm, UserForm
+from app.auth.models import User
+from app.auth.roles import Role
+from app.db import utcnow
+from app.errors import DomainError, NotFound, ValidationFailed
+from app.extensions import db
+from app.forms import show_errors
+
+bp = Blueprint("auth", __name__)
+
+
+def load_user(user_id: str) -> User | None:
+    uid, _, token = user_id.partition(":")
+    if not uid.isdigit():
+        return None
+    user = db.session.get(User, int(uid))
+    if user is None or not user.active or user.session_token != token:
+        return None
+    return user
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site paths are followed after sign-in."""
+    if target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
+            return target
+    return url_for("home.index")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+def login():
+    if current_user.is_authenticated:
+        return redirect(_safe_next(request.args.get("next")))
+    form = LoginForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            user = service.authenticate(
+                form.email.data,
+                form.password.data,
+                remote_addr=request.remote_addr,
+                now=utcnow(),
+                max_failures=current_app.config["LOGIN_MAX_FAILURES"],
+                window=current_app.config["LOGIN_FAILURE_WINDOW"],
+            )
+        except service.InvalidCredentials as exc:
+            db.session.commit()  # the failed attempt counts towards the throttle
+            form.password.errors = [exc.message]
+        except service.SignInThrottled as exc:
+            form.form_errors.append(exc.message)
+            status = 429
+        else:
+            db.session.commit()
+            session.permanent = True
+            login_user(user)
+            flash(f"Signed in as {user.name}.", "success")
+            return redirect(_safe_next(request.args.get("next")))
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.route("/logout", methods=["POST"])
+@allow()
+def logout():
+    logout_user()
+    flash("You are signed out.", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/me/password", methods=["GET", "POST"])
+@allow()
+def change_own_password():
+    form = ChangeOwnPasswordForm()
+    if form.validate_on_submit():
+        if not check_password_hash(current_user.password_hash, form.current_password.data):
+            form.current_password.errors = ["That is not your current password."]
+        else:
+            try:
+                service.set_password(
+                    current_user,
+                    form.password.data,
+                    actor=current_user,
+                    now=utcnow(),
+                    hash_method=current_app.config["PASSWORD_HASH_METHOD"],
+                )
+            except ValidationFailed as exc:
+                show_errors(form, exc)
+            else:
+                db.session.commit()
+                login_user(current_user)  # keep this session; the new token signs out the others
+                flash("Password changed. Your other sessions were signed out.", "success")
+                return redirect(url_for("home.index"))
+    return render_template("auth/change_password.html", form=form)
+
+
+# -- Admin: users ---------------------------------------------------------------------------------
+
+
+def _user_or_404(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound("There is no such user.")
+    return user
+
+
+@bp.route("/admin/users")
+@allow(Role.ADMIN)
+def users():
+    search = request.args.get("q", "").strip()[:100]
+    page = db.paginate(service.users_page_query(search), per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    return render_template("auth/users.html", page=page, search=search)
+
+
+@bp.route("/admin/users/new", methods=["GET", "POST"])
+@allow(Role.ADMIN)
+def new_user():
+    form = NewUserForm()
+    if form.validate_on_submit():
+        try:
+            user = service.create_user(
+                email=form.email.data or "",
+                name=form.name.data or "",
+                password=form.password.data or "",
+                roles=form.roles.data or [],
+                actor=current_user,
+                now=utcnow(),
+                hash_method=current_app.config["PASSWORD_HASH_METHOD"],
+            )
+        except ValidationFailed as exc:
+            show_errors(form, exc)
+        else:
+            db.session.commit()
+            flash(f"Created {user.name} ({user.email}).", "success")
+            return redirect(url_for("auth.edit_user", user_id=user.id))
+    return render_template("auth/user_form.html", form=form, user=None)
+
+
+@bp.route("/admin/users/<int:user_id>", methods=["GET", "POST"])
+@allow(Role.ADMIN)
+def edit_user(user_id: int):
+    user = _user_or_404(user_id)
+    form = UserForm(obj=None if request.method == "POST" else user)
+    if request.method == "GET":
+        form.roles.data = [r.value for r in user.roles]
+    if form.validate_on_submit():
+        try:
+            service.update_user(
+                user,
+                email=form.email.data or "",
+                name=form.name.data or "",
+                roles=form.roles.data or [],
+                actor=current_user,
+                now=utcnow(),
+            )
+        except ValidationFailed as exc:
+            db.session.rollback()
+            show_errors(form, exc)
+        else:
+            db.session.commit()
+            flash(f"Saved {user.name}.", "success")
+            return redirect(url_for("auth.edit_user", user_id=user.id))
+    return render_template("auth/user_form.html", form=form, user=user, password_form=SetPasswordForm(prefix="pw"))
+
+
+@bp.route("/admin/users/<int:user_id>/active", methods=["POST"])
+@allow(Role.ADMIN)
+def set_user_active(user_id: int):
+    user = _user_or_404(user_id)
+    active = request.form.get("active") == "1"
+    try:
+        service.set_active(user, active, actor=current_user, now=utcnow())
+    except DomainError as exc:
+        flash(exc.message, "danger")
+    else:
+        db.session.commit()
+        flash(f"{user.name} is {'active again' if active else 'deactivated and signed out'}.", "success")
+    return redirect(url_for("auth.edit_user", user_id=user.id))
+
+
+@bp.route("/admin/users/<int:user_id>/password", methods=["POST"])
+@allow(Role.ADMIN)
+def set_user_password(user_id: int):
+    user = _user_or_404(user_id)
+    form = SetPasswordForm(prefix="pw")
+    if form.validate_on_submit():
+        try:
+            service.set_password(
+                user,
+                form.password.data or "",
+                actor=current_user,
+                now=utcnow(),
+                hash_method=current_app.config["PASSWORD_HASH_METHOD"],
+            )
+        except ValidationFailed as exc:
+            show_errors(form, exc)
+        else:
+            db.session.commit()
+            flash(f"New password set for {user.name}; their sessions were signed out.", "success")
+            return redirect(url_for("auth.edit_user", user_id=user.id))
+    user_form = UserForm(obj=user)
+    user_form.roles.data = [r.value for r in user.roles]
+    return render_template("auth/user_form.html", form=user_form, user=user, password_form=form), 400

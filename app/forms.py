@@ -1,0 +1,53 @@
+"""Form helpers shared by every domain."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from flask_wtf import FlaskForm
+from wtforms import Field, SelectMultipleField, widgets
+from wtforms.widgets import TextInput
+
+from app.errors import ValidationFailed
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """A list of checkboxes, one per choice."""
+
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+
+def show_errors(form: FlaskForm, failure: ValidationFailed) -> None:
+    """Put a service's validation messages on the form fields they concern."""
+    for name, messages in failure.errors.items():
+        field = form._fields.get(name) if name else None
+        if field is None:
+            form.form_errors.extend(messages)
+        else:
+            field.errors = [*field.errors, *messages] if isinstance(field.errors, list) else list(messages)
+
+
+class NumberField(Field):
+    """A Decimal typed as text: exact (never a float), finite, with a message a person understands."""
+
+    widget = TextInput()
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return self.raw_data[0]
+        return "" if self.data is None else format(self.data, "f")
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        if not valuelist or not valuelist[0].strip():
+            self.data = None
+            return
+        raw = valuelist[0].strip().replace(",", "")
+        try:
+            value = Decimal(raw)
+        except InvalidOperation:
+            value = None
+        if value is None or not value.is_finite() or len(raw) > 30:
+            self.data = None
+            raise ValueError("Enter a number, such as 12.5.")
+        self.data = value

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, render_template
+from flask_login import current_user
+
+from app.access import allow, public
+from app.accounts import queries as account_queries
+from app.auth.models import User
+from app.auth.roles import Role
+from app.catalog.models import AdUnit, AdUnitLevel
+from app.extensions import db
+
+bp = Blueprint("home", __name__)
+
+
+@bp.route("/")
+@allow()
+def index():
+    """One page, a section for each role the user holds."""
+    roles = current_user.role_set
+    sections = {}
+    if Role.SALES_REP in roles:
+        sections["rep"] = account_queries.accounts_owned_by(current_user.id)
+    if Role.SALES_MANAGER in roles:
+        sections["manager"] = account_queries.account_counts_by_owner()
+    if Role.AD_OPS in roles:
+        sections["ad_ops"] = db.session.execute(
+            sa.select(AdUnit.level, sa.func.count()).where(AdUnit.status == "active").group_by(AdUnit.level)
+        ).all()
+    if Role.FINANCE in roles:
+        sections["finance"] = account_queries.accounts_on_credit_hold()
+    if Role.ADMIN in roles:
+        sections["admin"] = list(db.session.scalars(sa.select(User).order_by(User.active.desc(), User.name)))
+    return render_template("home/index.html", sections=sections, AdUnitLevel=AdUnitLevel)
+
+
+@bp.route("/healthz")
+@public
+def healthz():
+    """For load balancers: the app answers and reaches its database."""
+    db.session.execute(sa.text("SELECT 1"))
+    return {"status": "ok"}

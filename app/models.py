@@ -1,0 +1,7 @@
+"""Imports every domain's models so that the metadata (and Alembic) sees all tables."""
+
+from app.accounts.models import Account, Contact  # noqa: F401
+from app.audit.models import AuditEvent  # noqa: F401
+from app.auth.models import LoginAttempt, User, UserRole  # noqa: F401
+from app.catalog.models import AdUnit, TargetingDimension, TargetingValue  # noqa: F401
+from app.inventory.models import TrafficDay  # noqa: F401

@@ -1,0 +1,57 @@
+"""Jinja filters and globals: dates in the publisher's time zone, money, navigation."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from babel.numbers import format_currency, format_decimal
+from flask import Flask, current_app, request
+from flask_login import current_user
+
+from app.auth.roles import ROLE_LABELS, Role
+
+#: (label, endpoint, roles that see it; empty = everyone signed in)
+NAVIGATION = [
+    ("Home", "home.index", ()),
+    ("Accounts", "accounts.index", ()),
+    ("Users", "auth.users", (Role.ADMIN,)),
+    ("Audit log", "audit.index", (Role.ADMIN,)),
+]
+
+
+def local_time(value: datetime | None, fmt: str = "%d %b %Y %H:%M") -> str:
+    if value is None:
+        return ""
+    return value.astimezone(ZoneInfo(current_app.config["PUBLISHER_TIMEZONE"])).strftime(fmt)
+
+
+def money(amount: Decimal | None, currency: str) -> str:
+    if amount is None:
+        return ""
+    return format_currency(amount, currency, locale="en_GB")
+
+
+def percent(value: Decimal | None) -> str:
+    if value is None:
+        return ""
+    return f"{format_decimal(value, format='#,##0.##', locale='en_GB')} %"
+
+
+def register_template_helpers(app: Flask) -> None:
+    app.add_template_filter(local_time, "local_time")
+    app.add_template_filter(money, "money")
+    app.add_template_filter(percent, "percent")
+
+    @app.context_processor
+    def navigation() -> dict:
+        if not current_user.is_authenticated:
+            return {"nav_items": [], "role_labels": ROLE_LABELS}
+        roles = current_user.role_set
+        items = [
+            (label, endpoint, request.endpoint is not None and request.endpoint.split(".")[0] == endpoint.split(".")[0])
+            for label, endpoint, needs in NAVIGATION
+            if not needs or roles & set(needs)
+        ]
+        return {"nav_items": items, "role_labels": ROLE_LABELS}

@@ -1,0 +1,87 @@
+"""Checks of single values that several domains share: e-mail, ISO codes, lengths, percentages."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from functools import cache
+
+from babel import Locale
+from babel.numbers import get_currency_name, get_territory_currencies
+from email_validator import EmailNotValidError, validate_email
+
+
+@cache
+def current_currencies() -> frozenset[str]:
+    """ISO 4217 codes that some territory uses as legal tender today (no DEM, no XXX)."""
+    codes: set[str] = set()
+    for territory in Locale("en").territories:
+        if re.fullmatch("[A-Z]{2}", territory):
+            codes.update(get_territory_currencies(territory, date.today(), tender=True))
+    return frozenset(codes)
+
+
+def currency_choices() -> list[tuple[str, str]]:
+    return sorted((c, f"{c} · {get_currency_name(c, locale='en')}") for c in current_currencies())
+
+
+@cache
+def countries() -> dict[str, str]:
+    """ISO 3166-1 alpha-2 code -> English name."""
+    return {
+        code: name
+        for code, name in Locale("en").territories.items()
+        if re.fullmatch("[A-Z]{2}", code) and code not in {"EU", "EZ", "UN", "QO", "XA", "XB", "ZZ"}
+    }
+
+
+def country_choices() -> list[tuple[str, str]]:
+    return sorted(countries().items(), key=lambda item: item[1])
+
+
+def currency_problem(code: str) -> str | None:
+    if code not in current_currencies():
+        return f"“{code}” is not a currency in use (use an ISO 4217 code such as GBP, EUR or USD)."
+    return None
+
+
+def country_problem(code: str) -> str | None:
+    if code and code not in countries():
+        return f"“{code}” is not an ISO 3166 country code."
+    return None
+
+
+def normalise_email(raw: str) -> tuple[str | None, str | None]:
+    """(normalised address, None) or (None, a message saying what is wrong)."""
+    raw = (raw or "").strip()
+    if not raw:
+        return None, "Enter an e-mail address."
+    if len(raw) > 254:
+        return None, "An e-mail address has at most 254 characters."
+    try:
+        result = validate_email(raw, check_deliverability=False)
+    except EmailNotValidError as exc:
+        return None, f"Not a valid e-mail address: {exc}"
+    return result.normalized.lower(), None
+
+
+def length_problem(value: str, *, label: str, max_length: int, required: bool = True) -> str | None:
+    if required and not value.strip():
+        return f"Enter the {label}."
+    if len(value) > max_length:
+        return f"The {label} has at most {max_length:,} characters (this one has {len(value):,})."
+    return None
+
+
+def percent_problem(value: Decimal | None, *, label: str) -> str | None:
+    if value is None:
+        return f"Enter the {label} as a percentage between 0 and 100."
+    try:
+        if not (Decimal("0") <= value <= Decimal("100")):
+            return f"The {label} must be between 0 % and 100 % (not {value} %)."
+    except InvalidOperation:
+        return f"The {label} must be a number."
+    if value.as_tuple().exponent < -2:  # type: ignore[operator]
+        return f"The {label} has at most 2 decimals."
+    return None

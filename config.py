@@ -1,0 +1,94 @@
+"""Configuration, read from the environment.
+
+Every setting has a safe default for the embedded (SQLite) set-up except SECRET_KEY in
+production, which `create_app` refuses to start without.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = BASE_DIR / "instance"
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise RuntimeError(f"{name} must be a whole number, not {raw!r}") from exc
+
+
+def _database_url() -> str:
+    url = os.environ.get("DATABASE_URL", "").strip()
+    if not url:
+        return f"sqlite:///{INSTANCE_DIR / 'flightdeck.sqlite'}"
+    # Accept the URLs that hosting platforms hand out and point them at psycopg 3.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+class Config:
+    #: "development", "production" or "testing"
+    ENV_NAME = os.environ.get("FLIGHTDECK_ENV", "development")
+    SECRET_KEY = os.environ.get("SECRET_KEY", "")
+    SQLALCHEMY_DATABASE_URI = _database_url()
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+
+    # Sessions: a signed cookie; its lifetime is the idle limit of a sign-in.
+    PERMANENT_SESSION_LIFETIME = timedelta(minutes=_int("SESSION_LIFETIME_MINUTES", 8 * 60))
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "0") == "1"
+    REMEMBER_COOKIE_DURATION = timedelta(days=_int("REMEMBER_DAYS", 14))
+
+    # Sign-in throttling: after this many failures within the window, refuse for the window.
+    LOGIN_MAX_FAILURES = _int("LOGIN_MAX_FAILURES", 5)
+    LOGIN_FAILURE_WINDOW = timedelta(minutes=_int("LOGIN_FAILURE_WINDOW_MINUTES", 15))
+    #: werkzeug method string; scrypt is a memory-hard KDF.
+    PASSWORD_HASH_METHOD = os.environ.get("PASSWORD_HASH_METHOD", "scrypt")
+
+    # The publisher that runs this instance.
+    PUBLISHER_NAME = os.environ.get("PUBLISHER_NAME", "Harbour Media Group")
+    PUBLISHER_CURRENCY = os.environ.get("PUBLISHER_CURRENCY", "GBP")
+    PUBLISHER_TIMEZONE = os.environ.get("PUBLISHER_TIMEZONE", "Europe/London")
+
+    PAGE_SIZE = _int("PAGE_SIZE", 25)
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+
+
+class DevelopmentConfig(Config):
+    SECRET_KEY = Config.SECRET_KEY or "dev-only-not-secret"
+
+
+class ProductionConfig(Config):
+    SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "1") == "1"
+
+
+class TestingConfig(Config):
+    TESTING = True
+    SECRET_KEY = "testing"
+    # Tests create many users; a cheap hash keeps them fast. Production never uses this.
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "production": ProductionConfig,
+    "testing": TestingConfig,
+}
+
+
+def config_for(name: str | None = None) -> type[Config]:
+    name = name or os.environ.get("FLIGHTDECK_ENV", "development")
+    try:
+        return CONFIGS[name]
+    except KeyError:
+        raise RuntimeError(f"FLIGHTDECK_ENV must be one of {', '.join(CONFIGS)}, not {name!r}") from None
