@@ -82,6 +82,6 @@ def percent_problem(value: Decimal | None, *, label: str) -> str | None:
             return f"The {label} must be between 0 % and 100 % (not {value} %)."
     except InvalidOperation:
         return f"The {label} must be a number."
-    if value.as_tuple().exponent < -2:  # type: ignore[operator]
+    if value != value.quantize(Decimal("0.01")):
         return f"The {label} has at most 2 decimals."
     return None

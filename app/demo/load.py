@@ -1,0 +1,165 @@
+"""Writes the demo publisher (`app.demo.publisher`) into the database.
+
+Users and accounts go through their services, so they are validated and audited like any other;
+the catalog and the traffic are plain inserts, the traffic in bulk. Flushes only: the caller commits.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from app.accounts.models import Account
+from app.accounts.service import AccountData, add_contact, create_account
+from app.auth.models import User
+from app.auth.service import create_user
+from app.catalog.models import AdUnit, AdUnitLevel, TargetingDimension, TargetingValue
+from app.demo import publisher
+from app.demo.publisher import Section, Site, Slot
+from app.extensions import db
+from app.inventory.models import TrafficDay
+
+#: Days of traffic history, ending yesterday.
+HISTORY_DAYS = 365
+#: Rows per bulk insert: large enough to be quick, small enough for every driver's parameter limits.
+_TRAFFIC_CHUNK = 2_000
+
+
+def database_is_empty() -> bool:
+    """True when there are no users yet: the only state in which the demo may be loaded."""
+    return db.session.scalar(sa.select(User.id).limit(1)) is None
+
+
+def load_demo(*, today: date, now: datetime, hash_method: str) -> dict[str, int]:
+    """Load users, accounts, targeting, ad units and a year of traffic; return how many of each.
+
+    Expects an empty database (see `database_is_empty`); the traffic covers the HISTORY_DAYS days
+    that end the day before `today`.
+    """
+    users = _load_users(now=now, hash_method=hash_method)
+    accounts, contacts = _load_accounts(users, now=now)
+    targeting_values = _load_targeting()
+    ad_units = _load_ad_units()
+    slot_ids = {unit.code: unit.id for unit in ad_units if unit.level == AdUnitLevel.SLOT}
+    traffic_days = _load_traffic(slot_ids, today=today)
+    return {
+        "users": len(users),
+        "accounts": len(accounts),
+        "contacts": contacts,
+        "targeting_values": targeting_values,
+        "ad_units": len(ad_units),
+        "traffic_days": traffic_days,
+    }
+
+
+def _load_users(*, now: datetime, hash_method: str) -> dict[str, User]:
+    return {
+        spec.email: create_user(
+            email=spec.email,
+            name=spec.name,
+            password=publisher.DEMO_PASSWORD,
+            roles=spec.roles,
+            actor=None,
+            now=now,
+            hash_method=hash_method,
+        )
+        for spec in publisher.USERS
+    }
+
+
+def _load_accounts(users: dict[str, User], *, now: datetime) -> tuple[list[Account], int]:
+    accounts: list[Account] = []
+    contacts = 0
+    for spec in publisher.AGENCIES + publisher.ADVERTISERS:
+        data = AccountData(
+            kind=spec.kind,
+            name=spec.name,
+            currency=spec.currency,
+            owner_id=users[spec.owner_email].id,
+            billing_address=spec.billing_address,
+            billing_country=spec.billing_country,
+            agency_commission_pct=spec.agency_commission_pct,
+            credit_status=spec.credit_status,
+            notes=spec.notes,
+        )
+        account = create_account(data, actor=None, now=now)
+        for contact in spec.contacts:
+            add_contact(
+                account,
+                name=contact.name,
+                email=contact.email,
+                title=contact.title,
+                phone=contact.phone,
+                actor=None,
+                now=now,
+            )
+            contacts += 1
+        accounts.append(account)
+    return accounts, contacts
+
+
+def _load_targeting() -> int:
+    count = 0
+    for spec in publisher.TARGETING:
+        dimension = TargetingDimension(key=spec.key, name=spec.name)
+        dimension.values = [
+            TargetingValue(code=v.code, name=v.name, traffic_share_pct=v.share_pct) for v in spec.values
+        ]
+        db.session.add(dimension)
+        count += len(spec.values)
+    db.session.flush()
+    return count
+
+
+def _load_ad_units() -> list[AdUnit]:
+    """The site > section > slot tree; sites and sections carry the union of their slots' sizes."""
+    units: list[AdUnit] = []
+    for site in publisher.SITES:
+        site_unit = _ad_unit(AdUnitLevel.SITE, site, parent=None)
+        units.append(site_unit)
+        for section in site.sections:
+            section_unit = _ad_unit(AdUnitLevel.SECTION, section, parent=site_unit)
+            units.append(section_unit)
+            units.extend(_ad_unit(AdUnitLevel.SLOT, slot, parent=section_unit) for slot in section.slots)
+    db.session.add_all(units)
+    db.session.flush()
+    return units
+
+
+def _ad_unit(level: AdUnitLevel, node: Site | Section | Slot, *, parent: AdUnit | None) -> AdUnit:
+    # `.value`, not the enum: some drivers (psycopg) would send an Enum member's name.
+    return AdUnit(level=level.value, code=node.code, name=node.name, sizes=list(node.sizes), parent=parent)
+
+
+def _load_traffic(slot_ids: dict[str, int], *, today: date) -> int:
+    """Bulk-insert the traffic history of every slot; returns the number of rows."""
+    end = today - timedelta(days=1)
+    start = end - timedelta(days=HISTORY_DAYS - 1)
+    rows: list[dict[str, Any]] = []
+    count = 0
+    for slot in publisher.all_slots():
+        ad_unit_id = slot_ids[slot.code]
+        history = publisher.traffic_history(slot.code, slot.base_daily, start, end)
+        for day, impressions, by_geo, by_device in history:
+            rows.append(
+                {
+                    "ad_unit_id": ad_unit_id,
+                    "day": day,
+                    "impressions": impressions,
+                    "by_geo": by_geo,
+                    "by_device": by_device,
+                }
+            )
+            if len(rows) >= _TRAFFIC_CHUNK:
+                count += _insert_traffic(rows)
+                rows = []
+    if rows:
+        count += _insert_traffic(rows)
+    return count
+
+
+def _insert_traffic(rows: list[dict[str, Any]]) -> int:
+    db.session.execute(sa.insert(TrafficDay), rows)
+    return len(rows)

@@ -1,0 +1,164 @@
+"""Advertisers and agencies: validation, ownership, optimistic locking and the audit trail."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+
+from app.accounts import service
+from app.accounts.models import Account
+from app.accounts.service import AccountData
+from app.audit.models import AuditEvent
+from app.errors import Conflict, Forbidden, ValidationFailed
+from app.extensions import db
+from tests.conftest import DEMO_USERS, now, user
+
+
+def data(**changes) -> AccountData:
+    values = dict(
+        kind="agency",
+        name="Northlight Media",
+        currency="EUR",
+        owner_id=user(DEMO_USERS["sales_rep"]).id,
+        billing_address="1 Quay Street\nDublin 2",
+        billing_country="IE",
+        agency_commission_pct=Decimal("12.50"),
+        credit_status="ok",
+    )
+    values.update(changes)
+    return AccountData(**values)
+
+
+def account_owned_by(email: str) -> Account:
+    return db.session.scalars(sa.select(Account).where(Account.owner_id == user(email).id)).first()
+
+
+def test_an_agency_keeps_its_commission_exactly(ctx):
+    rep = user(DEMO_USERS["sales_rep"])
+    created = service.create_account(data(agency_commission_pct=Decimal("12.35")), actor=rep, now=now())
+    db.session.commit()
+    db.session.expire_all()
+    reloaded = db.session.get(Account, created.id)
+    assert reloaded.agency_commission_pct == Decimal("12.35")
+    assert isinstance(reloaded.agency_commission_pct, Decimal)
+    assert reloaded.owner.email == DEMO_USERS["sales_rep"]
+
+
+def test_bad_input_is_reported_per_field_and_nothing_is_saved(ctx):
+    rep = user(DEMO_USERS["sales_rep"])
+    count = db.session.scalar(sa.select(sa.func.count(Account.id)))
+    with pytest.raises(ValidationFailed) as failure:
+        service.create_account(
+            data(name="N" * 10_000, currency="XYZ", agency_commission_pct=Decimal("150"), billing_country="QQ"),
+            actor=rep,
+            now=now(),
+        )
+    errors = failure.value.errors
+    assert "at most 200 characters" in errors["name"][0]
+    assert "“XYZ” is not a currency in use" in errors["currency"][0]
+    assert "between 0 % and 100 %" in errors["agency_commission_pct"][0]
+    assert "ISO 3166" in errors["billing_country"][0]
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count(Account.id))) == count
+
+
+def test_an_obsolete_currency_is_refused(ctx):
+    with pytest.raises(ValidationFailed) as failure:
+        service.create_account(data(currency="DEM"), actor=None, now=now())
+    assert "currency" in failure.value.errors
+
+
+def test_an_advertiser_earns_no_commission(ctx):
+    with pytest.raises(ValidationFailed) as failure:
+        service.create_account(data(kind="advertiser", agency_commission_pct=Decimal("10")), actor=None, now=now())
+    assert "Only agencies" in failure.value.errors["agency_commission_pct"][0]
+
+
+def test_the_same_name_twice_for_one_kind_is_refused(ctx):
+    existing = db.session.scalars(sa.select(Account).where(Account.kind == "advertiser")).first()
+    with pytest.raises(ValidationFailed) as failure:
+        service.create_account(
+            data(kind="advertiser", name=existing.name.upper(), agency_commission_pct=Decimal(0)), actor=None, now=now()
+        )
+    assert "already an advertiser" in failure.value.errors["name"][0]
+
+
+def test_a_rep_edits_their_own_accounts_only(ctx):
+    rep = user(DEMO_USERS["sales_rep"])
+    own = account_owned_by(DEMO_USERS["sales_rep"])
+    others = account_owned_by("rep2@harbour.example")
+    changed = data(
+        kind=own.kind,
+        name=own.name + " Ltd",
+        currency=own.currency,
+        owner_id=own.owner_id,
+        agency_commission_pct=own.agency_commission_pct,
+        credit_status=own.credit_status,
+        billing_address=own.billing_address,
+        billing_country=own.billing_country,
+    )
+    service.update_account(own, changed, expected_version=own.version, actor=rep, now=now())
+    assert own.name.endswith(" Ltd")
+    with pytest.raises(Forbidden):
+        service.update_account(others, data(name="Mine now"), expected_version=None, actor=rep, now=now())
+
+
+def test_only_finance_managers_and_admins_change_credit_status(ctx):
+    rep, finance = user(DEMO_USERS["sales_rep"]), user(DEMO_USERS["finance"])
+    own = account_owned_by(DEMO_USERS["sales_rep"])
+    current = AccountData(**{f: getattr(own, f) for f in service.FIELD_LABELS})
+    current.credit_status = "on_hold"
+    with pytest.raises(Forbidden):
+        service.update_account(own, current, expected_version=None, actor=rep, now=now())
+    service.update_account(own, current, expected_version=None, actor=finance, now=now())
+    assert own.on_credit_hold
+    current.name = "Renamed by finance"
+    with pytest.raises(Forbidden):
+        service.update_account(own, current, expected_version=None, actor=finance, now=now())
+
+
+def test_a_save_from_a_stale_page_is_a_conflict_and_changes_nothing(ctx):
+    manager = user(DEMO_USERS["sales_manager"])
+    account = account_owned_by(DEMO_USERS["sales_rep"])
+    stale = account.version
+    first = AccountData(**{f: getattr(account, f) for f in service.FIELD_LABELS})
+    first.notes = "First editor's note"
+    service.update_account(account, first, expected_version=stale, actor=manager, now=now())
+    db.session.commit()
+    second = AccountData(**{f: getattr(account, f) for f in service.FIELD_LABELS})
+    second.notes = "Second editor's note"
+    with pytest.raises(Conflict):
+        service.update_account(account, second, expected_version=stale, actor=manager, now=now())
+    db.session.rollback()
+    assert db.session.get(Account, account.id).notes == "First editor's note"
+
+
+def test_an_update_records_only_the_fields_that_changed(ctx):
+    manager = user(DEMO_USERS["sales_manager"])
+    account = account_owned_by(DEMO_USERS["sales_rep"])
+    changed = AccountData(**{f: getattr(account, f) for f in service.FIELD_LABELS})
+    changed.currency = "USD" if account.currency != "USD" else "EUR"
+    old_currency = account.currency
+    service.update_account(account, changed, expected_version=account.version, actor=manager, now=now())
+    event = db.session.scalars(
+        sa.select(AuditEvent)
+        .where(AuditEvent.entity_type == "account", AuditEvent.entity_id == account.id)
+        .order_by(AuditEvent.id.desc())
+    ).first()
+    assert event.actor_id == manager.id
+    assert event.before == {"currency": old_currency} and event.after == {"currency": changed.currency}
+    assert event.summary == "Changed currency."
+
+
+def test_contacts_are_added_with_a_valid_unique_email(ctx):
+    rep = user(DEMO_USERS["sales_rep"])
+    account = account_owned_by(DEMO_USERS["sales_rep"])
+    contact = service.add_contact(account, name="Jo Buyer", email="Jo.Buyer@Example.COM", actor=rep, now=now())
+    assert contact.email == "jo.buyer@example.com"
+    with pytest.raises(ValidationFailed) as failure:
+        service.add_contact(account, name="", email="jo.buyer@example.com", actor=rep, now=now())
+    assert set(failure.value.errors) == {"name", "email"}
+    service.remove_contact(contact, actor=rep, now=now())
+    assert contact not in account.contacts

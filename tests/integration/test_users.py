@@ -1,0 +1,126 @@
+"""Users, roles and signing in, against SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from app.audit.models import AuditEvent
+from app.auth import service
+from app.auth.models import LoginAttempt, User
+from app.auth.roles import Role
+from app.errors import DomainError, ValidationFailed
+from app.extensions import db
+from tests.conftest import DEMO_PASSWORD, DEMO_USERS, now, user
+
+WINDOW = timedelta(minutes=15)
+
+
+def create(email="new.rep@harbour.example", name="New Rep", password="a-long-password", roles=("sales_rep",)):
+    return service.create_user(
+        email=email, name=name, password=password, roles=roles, actor=None, now=now(), hash_method="scrypt"
+    )
+
+
+def sign_in(email, password, at=None):
+    return service.authenticate(
+        email, password, remote_addr="127.0.0.1", now=at or now(), max_failures=5, window=WINDOW
+    )
+
+
+def test_a_new_user_gets_a_scrypt_hash_and_an_audit_entry(ctx):
+    created = create(email="  New.Rep@Harbour.EXAMPLE ")
+    db.session.commit()
+    assert created.email == "new.rep@harbour.example"
+    assert created.password_hash.startswith("scrypt:")
+    assert "a-long-password" not in created.password_hash
+    event = db.session.scalar(
+        sa.select(AuditEvent).where(AuditEvent.entity_type == "user", AuditEvent.entity_id == created.id)
+    )
+    assert event.action == "created" and event.after["roles"] == ["sales_rep"]
+    assert sign_in("new.rep@harbour.example", "a-long-password").id == created.id
+
+
+def test_a_second_user_with_the_same_email_in_other_case_is_refused(ctx):
+    count = db.session.scalar(sa.select(sa.func.count(User.id)))
+    with pytest.raises(ValidationFailed) as failure:
+        create(email=DEMO_USERS["sales_rep"].upper())
+    assert "already exists" in failure.value.errors["email"][0]
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count(User.id))) == count
+
+
+def test_every_bad_field_is_reported_at_once(ctx):
+    with pytest.raises(ValidationFailed) as failure:
+        create(email="", name="x" * 10_000, password="short", roles=["emperor"])
+    errors = failure.value.errors
+    assert set(errors) == {"email", "name", "password", "roles"}
+    assert errors["email"] == ["Enter an e-mail address."]
+    assert "at most 120 characters" in errors["name"][0]
+    assert "“emperor” is not a role." in errors["roles"]
+
+
+def test_a_user_may_hold_several_roles(ctx):
+    created = create(roles=["sales_rep", "sales_manager", "sales_rep"])
+    assert created.role_set == {Role.SALES_REP, Role.SALES_MANAGER}
+
+
+def test_a_deactivated_user_cannot_sign_in_but_keeps_their_history(ctx):
+    admin, rep = user(DEMO_USERS["admin"]), user(DEMO_USERS["sales_rep"])
+    token = rep.session_token
+    service.set_active(rep, False, actor=admin, now=now())
+    db.session.commit()
+    assert rep.session_token != token  # every open session of the rep ends
+    with pytest.raises(service.InvalidCredentials):
+        sign_in(rep.email, DEMO_PASSWORD)
+    assert db.session.get(User, rep.id) is not None
+    actions = db.session.scalars(
+        sa.select(AuditEvent.action).where(AuditEvent.entity_type == "user", AuditEvent.entity_id == rep.id)
+    ).all()
+    assert "deactivated" in actions
+
+
+def test_an_admin_cannot_deactivate_themselves_or_drop_their_own_admin_role(ctx):
+    admin = user(DEMO_USERS["admin"])
+    with pytest.raises(DomainError):
+        service.set_active(admin, False, actor=admin, now=now())
+    with pytest.raises(ValidationFailed) as failure:
+        service.update_user(admin, email=admin.email, name=admin.name, roles=["finance"], actor=admin, now=now())
+    assert "own admin role" in failure.value.errors["roles"][0]
+
+
+def test_sign_in_pauses_after_five_failures_and_resumes_after_the_window(ctx):
+    start = now()
+    for minute in range(5):
+        with pytest.raises(service.InvalidCredentials):
+            sign_in(DEMO_USERS["finance"], "wrong password", at=start + timedelta(minutes=minute))
+    db.session.commit()
+    with pytest.raises(service.SignInThrottled) as throttled:
+        # even the right password is refused while paused: it is not checked at all
+        sign_in(DEMO_USERS["finance"], DEMO_PASSWORD, at=start + timedelta(minutes=5))
+    assert throttled.value.minutes == 10
+    assert "try again in 10 minutes" in throttled.value.message
+    signed_in = sign_in(DEMO_USERS["finance"], DEMO_PASSWORD, at=start + timedelta(minutes=15, seconds=1))
+    assert signed_in.email == DEMO_USERS["finance"]
+    attempts = db.session.scalars(sa.select(LoginAttempt.succeeded).where(LoginAttempt.email == DEMO_USERS["finance"]))
+    assert list(attempts) == [False] * 5 + [True]
+
+
+def test_a_success_resets_the_failure_count(ctx):
+    start = now()
+    for minute in range(4):
+        with pytest.raises(service.InvalidCredentials):
+            sign_in(DEMO_USERS["ad_ops"], "wrong", at=start + timedelta(seconds=minute))
+    sign_in(DEMO_USERS["ad_ops"], DEMO_PASSWORD, at=start + timedelta(seconds=10))
+    with pytest.raises(service.InvalidCredentials):  # a fresh failure, not the fifth
+        sign_in(DEMO_USERS["ad_ops"], "wrong", at=start + timedelta(seconds=20))
+
+
+def test_a_password_change_signs_out_other_sessions(ctx):
+    rep = user(DEMO_USERS["sales_rep"])
+    old_id = rep.get_id()
+    service.set_password(rep, "another-long-password", actor=rep, now=now(), hash_method="scrypt")
+    assert rep.get_id() != old_id
+    assert sign_in(rep.email, "another-long-password").id == rep.id
