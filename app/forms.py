@@ -6,9 +6,15 @@ from decimal import Decimal, InvalidOperation
 
 from flask_wtf import FlaskForm
 from wtforms import Field, SelectMultipleField, widgets
+from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import TextInput
 
 from app.errors import ValidationFailed
+
+
+def options(pairs) -> list[SelectChoice]:
+    """Choices for a select from (value, label) pairs."""
+    return [SelectChoice(str(value), label) for value, label in pairs]
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -36,7 +42,7 @@ class NumberField(Field):
     def _value(self) -> str:
         if self.raw_data:
             return self.raw_data[0]
-        return "" if self.data is None else format(self.data, "f")
+        return "" if self.data is None else format(Decimal(self.data).normalize(), "f")
 
     def process_formdata(self, valuelist: list[str]) -> None:
         if not valuelist or not valuelist[0].strip():

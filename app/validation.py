@@ -77,6 +77,7 @@ def length_problem(value: str, *, label: str, max_length: int, required: bool = 
 def percent_problem(value: Decimal | None, *, label: str) -> str | None:
     if value is None:
         return f"Enter the {label} as a percentage between 0 and 100."
+    value = Decimal(value)
     try:
         if not (Decimal("0") <= value <= Decimal("100")):
             return f"The {label} must be between 0 % and 100 % (not {value} %)."

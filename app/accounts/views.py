@@ -14,7 +14,7 @@ from app.auth.roles import ACCOUNT_EDITORS, Role
 from app.db import utcnow
 from app.errors import Forbidden, NotFound, ValidationFailed
 from app.extensions import db
-from app.forms import show_errors
+from app.forms import options, show_errors
 from app.validation import country_choices, currency_choices
 
 bp = Blueprint("accounts", __name__, url_prefix="/accounts")
@@ -28,17 +28,17 @@ def _account_or_404(account_id: int) -> Account:
 
 
 def _prepare(form: AccountForm, account: Account | None) -> AccountForm:
-    form.currency.choices = currency_choices()
-    form.billing_country.choices = [("", "—"), *country_choices()]
+    form.currency.choices = options(currency_choices())
+    form.billing_country.choices = options([("", "—"), *country_choices()])
     owners = service.owner_candidates()
     if account is not None and account.owner not in owners:
         owners.append(account.owner)  # keep a deactivated owner visible until reassigned
-    form.owner_id.choices = [(u.id, u.name) for u in owners]
+    form.owner_id.choices = options((u.id, u.name) for u in owners)
     if account is None and request.method == "GET":
         form.currency.data = current_app.config["PUBLISHER_CURRENCY"]
         form.billing_country.data = ""
         if current_user.has_role(Role.SALES_REP, Role.SALES_MANAGER):
-            form.owner_id.data = current_user.id
+            form.owner_id.data = str(current_user.id)
     return form
 
 
@@ -52,7 +52,7 @@ def _data(form: AccountForm) -> AccountData:
         currency=form.currency.data or "",
         agency_commission_pct=Decimal("0") if commission is None else commission,
         credit_status=form.credit_status.data or "",
-        owner_id=form.owner_id.data,
+        owner_id=int(form.owner_id.data) if (form.owner_id.data or "").isdigit() else None,
         notes=form.notes.data or "",
     )
 

@@ -5,9 +5,9 @@ from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import InputRequired
 
 from app.auth.roles import ROLE_LABELS
-from app.forms import MultiCheckboxField
+from app.forms import MultiCheckboxField, options
 
-ROLE_CHOICES = [(role.value, label) for role, label in ROLE_LABELS.items()]
+ROLE_CHOICES = options((role.value, label) for role, label in ROLE_LABELS.items())
 
 
 class LoginForm(FlaskForm):

@@ -1,0 +1,91 @@
+"""Signing in and out through the pages."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from app.auth.models import User
+from app.extensions import db
+from tests.conftest import DEMO_PASSWORD, DEMO_USERS, make_app
+
+
+def field_error(html: str, field: str) -> str:
+    marker = f'data-field-error="{field}">'
+    assert marker in html, f"no error on {field}"
+    return html.split(marker, 1)[1].split("<", 1)[0]
+
+
+def test_the_demo_rep_signs_in_and_sees_their_accounts(client, auth):
+    response = auth.login()
+    assert response.status_code == 302 and response.location == "/"
+    page = client.get("/").get_data(as_text=True)
+    assert "Your accounts" in page and "Ana Ruiz" in page
+    assert 'data-testid="home-admin"' not in page
+    assert "/admin/users" not in page  # the navigation follows the roles
+
+
+def test_an_empty_email_is_reported_on_its_field(client):
+    html = client.post("/login", data={"email": "", "password": "x"}).get_data(as_text=True)
+    assert field_error(html, "email") == "Enter your e-mail address."
+
+
+def test_a_wrong_password_is_reported_without_saying_which_part_was_wrong(client):
+    response = client.post("/login", data={"email": DEMO_USERS["finance"], "password": "nope"})
+    assert response.status_code == 200
+    assert field_error(response.get_data(as_text=True), "password") == (
+        "That e-mail and password do not match an active account."
+    )
+
+
+def test_repeated_failures_pause_sign_in_with_a_message_that_says_so(client):
+    for _ in range(5):
+        client.post("/login", data={"email": DEMO_USERS["finance"], "password": "nope"})
+    response = client.post("/login", data={"email": DEMO_USERS["finance"], "password": DEMO_PASSWORD})
+    assert response.status_code == 429
+    assert "Too many failed sign-ins for this e-mail" in response.get_data(as_text=True)
+
+
+def test_only_local_next_addresses_are_followed(client):
+    response = client.post(
+        "/login?next=https://evil.example/steal", data={"email": DEMO_USERS["finance"], "password": DEMO_PASSWORD}
+    )
+    assert response.location == "/"
+    client.post("/logout")
+    response = client.post("/login?next=/accounts/", data={"email": DEMO_USERS["finance"], "password": DEMO_PASSWORD})
+    assert response.location == "/accounts/"
+
+
+def test_sign_out_ends_the_session(client, auth):
+    auth.login()
+    assert client.get("/").status_code == 200
+    auth.logout()
+    assert client.get("/").status_code == 302
+
+
+def test_deactivating_a_user_ends_their_open_session(app, client, auth):
+    auth.login()
+    with app.app_context():
+        rep = db.session.scalar(sa.select(User).where(User.email == DEMO_USERS["sales_rep"]))
+        rep.active = False
+        rep.session_token = "rotated"
+        db.session.commit()
+    response = client.get("/")
+    assert response.status_code == 302 and response.location.startswith("/login")
+
+
+def test_the_session_lifetime_comes_from_configuration(databases, tmp_path):
+    url, drop = databases.copy("sqlite", tmp_path)
+    app = make_app(url, PERMANENT_SESSION_LIFETIME=timedelta(minutes=30))
+    client = app.test_client()
+    response = client.post("/login", data={"email": DEMO_USERS["finance"], "password": DEMO_PASSWORD})
+    cookie = client.get_cookie("session")
+    assert response.status_code == 302 and cookie is not None and cookie.expires is not None
+    from app.db import utcnow
+
+    remaining = cookie.expires - utcnow()
+    assert timedelta(minutes=29) < remaining <= timedelta(minutes=30)
+    with app.app_context():
+        db.engine.dispose()
+    drop()
