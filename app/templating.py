@@ -11,6 +11,7 @@ from flask import Flask, current_app, request
 from flask_login import current_user
 
 from app.auth.roles import ROLE_LABELS, Role
+from app.validation import countries
 
 #: (label, endpoint, roles that see it; empty = everyone signed in)
 NAVIGATION = [
@@ -39,7 +40,12 @@ def percent(value: Decimal | None) -> str:
     return f"{format_decimal(value, format='#,##0.##', locale='en_GB')} %"
 
 
+def country_name(code: str) -> str:
+    return countries().get(code, code)
+
+
 def register_template_helpers(app: Flask) -> None:
+    app.add_template_filter(country_name, "country_name")
     app.add_template_filter(local_time, "local_time")
     app.add_template_filter(money, "money")
     app.add_template_filter(percent, "percent")

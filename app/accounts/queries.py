@@ -93,15 +93,18 @@ def accounts_query(filters: AccountFilters) -> sa.Select:
     return query.order_by(*order, Account.id)
 
 
-def accounts_owned_by(user_id: int) -> list[Account]:
-    return list(
-        db.session.scalars(
-            sa.select(Account)
-            .options(selectinload(Account.contacts))
-            .where(Account.owner_id == user_id)
-            .order_by(Account.kind, sa.func.lower(Account.name))
-        )
+def accounts_owned_by(user_id: int, *, limit: int) -> tuple[list[Account], int]:
+    """The owner's most recently changed accounts (at most `limit`) and how many they own in all."""
+    owned = Account.owner_id == user_id
+    total = db.session.scalar(sa.select(sa.func.count(Account.id)).where(owned)) or 0
+    accounts = db.session.scalars(
+        sa.select(Account)
+        .options(selectinload(Account.contacts))
+        .where(owned)
+        .order_by(Account.updated_at.desc(), sa.func.lower(Account.name))
+        .limit(limit)
     )
+    return list(accounts), total
 
 
 def accounts_on_credit_hold() -> list[Account]:

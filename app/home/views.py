@@ -13,6 +13,9 @@ from app.extensions import db
 
 bp = Blueprint("home", __name__)
 
+#: How many of their accounts a rep sees on the home page; the list page has them all.
+HOME_LIST_LENGTH = 15
+
 
 @bp.route("/")
 @allow()
@@ -21,7 +24,7 @@ def index():
     roles = current_user.role_set
     sections = {}
     if Role.SALES_REP in roles:
-        sections["rep"] = account_queries.accounts_owned_by(current_user.id)
+        sections["rep"] = account_queries.accounts_owned_by(current_user.id, limit=HOME_LIST_LENGTH)
     if Role.SALES_MANAGER in roles:
         sections["manager"] = account_queries.account_counts_by_owner()
     if Role.AD_OPS in roles:

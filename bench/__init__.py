@@ -1,0 +1,1 @@
+"""Benchmarks: `make bench` runs them all and prints one BENCH line per figure and a table."""

@@ -1,0 +1,35 @@
+"""Run every benchmark: `python -m bench` (what `make bench` calls).
+
+Each figure prints as `BENCH <name> <value> <unit> target=<target>`, then a table of all of them.
+The benchmarks run against a temporary SQLite database with the demo publisher, never against
+instance/ or DATABASE_URL.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+from bench import pages
+from bench.result import Result
+
+SUITES = [pages.run]
+
+
+def main() -> int:
+    results: list[Result] = []
+    with tempfile.TemporaryDirectory(prefix="flightdeck-bench-") as tmp:
+        for suite in SUITES:
+            for result in suite(Path(tmp)):
+                print(result.line(), flush=True)
+                results.append(result)
+    print()
+    print(f"{'benchmark':32} {'value':>10} {'unit':6} {'target':>10}  verdict")
+    for r in results:
+        print(f"{r.name:32} {r.value:>10.1f} {r.unit:6} {r.target_text:>10}  {'ok' if r.met else 'MISSED'}")
+    return 0 if all(r.met for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
