@@ -7,6 +7,7 @@ every field's messages at once so a form can show them all.
 from __future__ import annotations
 
 from flask import Flask, render_template, request
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 
@@ -96,6 +97,14 @@ def register_error_handlers(app: Flask) -> None:
     def domain_error(exc: DomainError):
         db.session.rollback()
         return render_error(exc.status_code, exc.message)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError):
+        return render_error(
+            400,
+            "This form expired or was sent from another page, so nothing was saved. "
+            "Go back, reload the page and send it again.",
+        )
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

@@ -36,8 +36,13 @@ def _app(tmp: Path):
         owner = db.session.query(User).filter_by(email="rep@harbour.example").one()
         for n in range(EXTRA_ACCOUNTS):
             create_account(
-                AccountData(kind="advertiser", name=f"Bench advertiser {n:05d}", currency="GBP", owner_id=owner.id,
-                            agency_commission_pct=Decimal(0)),
+                AccountData(
+                    kind="advertiser",
+                    name=f"Bench advertiser {n:05d}",
+                    currency="GBP",
+                    owner_id=owner.id,
+                    agency_commission_pct=Decimal(0),
+                ),
                 actor=None,
                 now=now,
             )

@@ -15,7 +15,8 @@ import os
 import shutil
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -112,7 +113,7 @@ class Databases:
             self.templates[backend] = url
         return self.templates[backend]
 
-    def copy(self, backend: str, directory: Path) -> tuple[str, callable]:
+    def copy(self, backend: str, directory: Path) -> tuple[str, Callable[[], None]]:
         template = self.template(backend)
         if backend == "sqlite":
             path = directory / "test.sqlite"
@@ -122,7 +123,7 @@ class Databases:
         self._admin(f"CREATE DATABASE {name} TEMPLATE flightdeck_template")
         return self.server().url(name), lambda: self._admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
-    def empty(self, backend: str) -> tuple[str, callable]:
+    def empty(self, backend: str) -> tuple[str, Callable[[], None]]:
         """A new, empty database (not migrated)."""
         if backend == "sqlite":
             path = self.root / f"empty-{uuid.uuid4().hex[:8]}.sqlite"
@@ -157,16 +158,25 @@ def backend(request) -> str:
     return getattr(request, "param", "sqlite")
 
 
+@contextmanager
+def app_on(database: tuple[str, Callable[[], None]], **overrides) -> Iterator[Flask]:
+    """An app on `database` (a URL and how to drop it), released and dropped afterwards."""
+    url, drop = database
+    application = make_app(url, **overrides)
+    try:
+        yield application
+    finally:
+        with application.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        drop()
+
+
 @pytest.fixture
 def app(backend: str, databases: Databases, tmp_path: Path) -> Iterator[Flask]:
     """The app on a fresh copy of the demo publisher's database."""
-    url, drop = databases.copy(backend, tmp_path)
-    application = make_app(url)
-    yield application
-    with application.app_context():
-        db.session.remove()
-        db.engine.dispose()
-    drop()
+    with app_on(databases.copy(backend, tmp_path)) as application:
+        yield application
 
 
 @pytest.fixture

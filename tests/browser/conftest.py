@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from app.extensions import db
-from tests.conftest import DEMO_PASSWORD, DEMO_USERS, make_app, unavailable
+from tests.conftest import DEMO_PASSWORD, DEMO_USERS, app_on, unavailable
 from tests.support.live_server import LiveServer
 
 CHROMIUM = os.environ.get("FLIGHTDECK_CHROMIUM", "/usr/bin/chromium")
@@ -43,13 +42,8 @@ def browser() -> Iterator:
 @pytest.fixture
 def live_server(databases, tmp_path) -> Iterator[LiveServer]:
     """The app with CSRF on, as in production, serving a copy of the demo database."""
-    url, drop = databases.copy("sqlite", tmp_path)
-    app = make_app(url, WTF_CSRF_ENABLED=True)
-    with LiveServer(app) as server:
+    with app_on(databases.copy("sqlite", tmp_path), WTF_CSRF_ENABLED=True) as app, LiveServer(app) as server:
         yield server
-    with app.app_context():
-        db.engine.dispose()
-    drop()
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from app.access import public
 from app.auth.models import User
 from app.extensions import db
-from tests.conftest import DEMO_PASSWORD, DEMO_USERS, make_app
+from tests.conftest import DEMO_PASSWORD, DEMO_USERS, app_on
 from tests.functional.test_sign_in import field_error
 
 
@@ -51,16 +51,12 @@ def test_an_admin_deactivates_a_user_who_then_cannot_sign_in(app, client, auth):
 
 
 def test_a_form_posted_without_its_csrf_token_is_refused(databases, tmp_path):
-    url, drop = databases.copy("sqlite", tmp_path)
-    app = make_app(url, WTF_CSRF_ENABLED=True)
-    client = app.test_client()
-    response = client.post("/login", data={"email": DEMO_USERS["admin"], "password": DEMO_PASSWORD})
-    assert response.status_code == 400
-    assert "CSRF" in response.get_data(as_text=True) or "expired" in response.get_data(as_text=True)
-    assert client.get("/").status_code == 302  # still signed out
-    with app.app_context():
-        db.engine.dispose()
-    drop()
+    with app_on(databases.copy("sqlite", tmp_path), WTF_CSRF_ENABLED=True) as app:
+        client = app.test_client()
+        response = client.post("/login", data={"email": DEMO_USERS["admin"], "password": DEMO_PASSWORD})
+        assert response.status_code == 400
+        assert "This form expired or was sent from another page" in response.get_data(as_text=True)
+        assert client.get("/").status_code == 302  # still signed out
 
 
 def test_error_pages_say_what_happened(app, client, auth):

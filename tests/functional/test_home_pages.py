@@ -41,13 +41,18 @@ def test_a_rep_with_many_accounts_sees_the_recent_ones_and_a_link_to_all(app, cl
         rep = user(DEMO_USERS["sales_rep"])
         for n in range(10):
             create_account(
-                AccountData(kind="advertiser", name=f"Extra {n}", currency="GBP", owner_id=rep.id,
-                            agency_commission_pct=Decimal(0)),
+                AccountData(
+                    kind="advertiser",
+                    name=f"Extra {n}",
+                    currency="GBP",
+                    owner_id=rep.id,
+                    agency_commission_pct=Decimal(0),
+                ),
                 actor=rep,
                 now=now(),
             )
         db.session.commit()
     auth.login_as("sales_rep")
     html = client.get("/").get_data(as_text=True)
-    assert html.count("<tr><td><a href=\"/accounts/") == 15
+    assert html.count('<tr><td><a href="/accounts/') == 15
     assert "All 21 of your accounts" in html and "Extra 9" in html

@@ -7,8 +7,9 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from app.auth.models import User
+from app.db import utcnow
 from app.extensions import db
-from tests.conftest import DEMO_PASSWORD, DEMO_USERS, make_app
+from tests.conftest import DEMO_PASSWORD, DEMO_USERS, app_on
 
 
 def field_error(html: str, field: str) -> str:
@@ -76,16 +77,10 @@ def test_deactivating_a_user_ends_their_open_session(app, client, auth):
 
 
 def test_the_session_lifetime_comes_from_configuration(databases, tmp_path):
-    url, drop = databases.copy("sqlite", tmp_path)
-    app = make_app(url, PERMANENT_SESSION_LIFETIME=timedelta(minutes=30))
-    client = app.test_client()
-    response = client.post("/login", data={"email": DEMO_USERS["finance"], "password": DEMO_PASSWORD})
-    cookie = client.get_cookie("session")
-    assert response.status_code == 302 and cookie is not None and cookie.expires is not None
-    from app.db import utcnow
-
-    remaining = cookie.expires - utcnow()
-    assert timedelta(minutes=29) < remaining <= timedelta(minutes=30)
-    with app.app_context():
-        db.engine.dispose()
-    drop()
+    with app_on(databases.copy("sqlite", tmp_path), PERMANENT_SESSION_LIFETIME=timedelta(minutes=30)) as app:
+        client = app.test_client()
+        response = client.post("/login", data={"email": DEMO_USERS["finance"], "password": DEMO_PASSWORD})
+        cookie = client.get_cookie("session")
+        assert response.status_code == 302 and cookie is not None and cookie.expires is not None
+        remaining = cookie.expires - utcnow()
+        assert timedelta(minutes=29) < remaining <= timedelta(minutes=30)

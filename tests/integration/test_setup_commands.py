@@ -12,18 +12,13 @@ from app.auth.roles import Role
 from app.catalog.models import AdUnit, TargetingDimension
 from app.extensions import db
 from app.inventory.models import TrafficDay
-from tests.conftest import make_app
+from tests.conftest import app_on
 
 
 @pytest.fixture
 def empty_app(backend, databases):
-    url, drop = databases.empty(backend)
-    application = make_app(url)
-    yield application
-    with application.app_context():
-        db.session.remove()
-        db.engine.dispose()
-    drop()
+    with app_on(databases.empty(backend)) as application:
+        yield application
 
 
 def test_migrations_go_down_to_nothing_and_up_again(empty_app):
