@@ -52,6 +52,8 @@ class Config:
     # Sign-in throttling: after this many failures within the window, refuse for the window.
     LOGIN_MAX_FAILURES = _int("LOGIN_MAX_FAILURES", 5)
     LOGIN_FAILURE_WINDOW = timedelta(minutes=_int("LOGIN_FAILURE_WINDOW_MINUTES", 15))
+    #: Failures from one address over all e-mails before that address pauses as well.
+    LOGIN_MAX_FAILURES_PER_ADDRESS = _int("LOGIN_MAX_FAILURES_PER_ADDRESS", 50)
     #: werkzeug method string; scrypt is a memory-hard KDF.
     PASSWORD_HASH_METHOD = os.environ.get("PASSWORD_HASH_METHOD", "scrypt")
 

@@ -42,8 +42,11 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     from app.auth.views import load_user
     from app.errors import register_error_handlers
     from app.home.views import bp as home_bp
+    from app.routing import install as install_routing
+    from app.routing import refuse_nul_bytes
     from app.templating import register_template_helpers
 
+    install_routing(app)
     login_manager.user_loader(load_user)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Sign in to continue."
@@ -52,6 +55,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
 
     for bp in (home_bp, auth_bp, accounts_bp, audit_bp):
         app.register_blueprint(bp)
+    app.before_request(refuse_nul_bytes)
     app.before_request(enforce_access)
     register_error_handlers(app)
     register_template_helpers(app)

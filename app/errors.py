@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 
@@ -73,6 +75,7 @@ ERROR_TITLES = {
     404: ("Not found", "There is nothing at this address. It may have been moved or never existed."),
     405: ("Method not allowed", "This address does not accept that kind of request."),
     409: ("Conflict", "Someone changed this at the same time. Reload the page and try again."),
+    413: ("File too large", "The file is larger than this form accepts."),
     500: ("Something went wrong", "The error has been logged. Nothing you entered was half-saved."),
 }
 
@@ -97,6 +100,25 @@ def register_error_handlers(app: Flask) -> None:
     def domain_error(exc: DomainError):
         db.session.rollback()
         return render_error(exc.status_code, exc.message)
+
+    @app.errorhandler(StaleDataError)
+    def stale_data(exc: StaleDataError):
+        # Two saves of one versioned row at the same moment: the second one loses, visibly.
+        db.session.rollback()
+        return render_error(
+            409, "Someone else saved this at the same moment. Reload the page and make your change again."
+        )
+
+    @app.errorhandler(IntegrityError)
+    def integrity_error(exc: IntegrityError):
+        # A uniqueness check passed, then a concurrent request took the name or e-mail first.
+        db.session.rollback()
+        app.logger.warning("Integrity error on %s %s: %s", request.method, request.path, exc.orig)
+        return render_error(
+            409,
+            "This clashes with a change saved at the same moment (the same name or e-mail, for example). "
+            "Reload the page and try again.",
+        )
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):

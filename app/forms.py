@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
+from typing import TypeVar
 
 from flask_wtf import FlaskForm
 from wtforms import Field, SelectMultipleField, widgets
 from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import TextInput
 
-from app.errors import ValidationFailed
+from app.errors import Errors, ValidationFailed
+from app.extensions import db
+
+T = TypeVar("T")
 
 
 def options(pairs) -> list[SelectChoice]:
@@ -24,14 +29,38 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = widgets.CheckboxInput()
 
 
-def show_errors(form: FlaskForm, failure: ValidationFailed) -> None:
-    """Put a service's validation messages on the form fields they concern."""
+def show_errors(form: FlaskForm, failure: ValidationFailed | Errors) -> None:
+    """Put a service's validation messages on the form fields they concern.
+
+    A field that already failed to parse ("not a number") keeps only that message.
+    """
     for name, messages in failure.errors.items():
         field = form._fields.get(name) if name else None
         if field is None:
             form.form_errors.extend(messages)
-        else:
-            field.errors = [*field.errors, *messages] if isinstance(field.errors, list) else list(messages)
+        elif not field.errors:
+            field.errors = list(messages)
+
+
+def submit(form: FlaskForm, save: Callable[[], T], check: Callable[[], Errors] | None = None) -> T | None:
+    """Validate a posted form and run `save` (a service call); None when it was not saved.
+
+    On bad input every message lands on its field: the form's own (a number that is not one) and,
+    through `check`, the service's for the other fields, so the user fixes everything in one go.
+    """
+    if not form.is_submitted():
+        return None
+    if form.validate():
+        try:
+            return save()
+        except ValidationFailed as exc:
+            db.session.rollback()
+            show_errors(form, exc)
+            return None
+    csrf = getattr(form, "csrf_token", None)
+    if check is not None and not (csrf is not None and csrf.errors):
+        show_errors(form, check())
+    return None
 
 
 class NumberField(Field):

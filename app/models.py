@@ -2,6 +2,6 @@
 
 from app.accounts.models import Account, Contact  # noqa: F401
 from app.audit.models import AuditEvent  # noqa: F401
-from app.auth.models import LoginAttempt, User, UserRole  # noqa: F401
+from app.auth.models import LoginAttempt, User, UserRole, UserSession  # noqa: F401
 from app.catalog.models import AdUnit, TargetingDimension, TargetingValue  # noqa: F401
 from app.inventory.models import TrafficDay  # noqa: F401

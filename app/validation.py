@@ -86,3 +86,22 @@ def percent_problem(value: Decimal | None, *, label: str) -> str | None:
     if value != value.quantize(Decimal("0.01")):
         return f"The {label} has at most 2 decimals."
     return None
+
+
+#: The largest id a URL or form may name; beyond it nothing exists (and SQLite's integers end).
+MAX_ID = 2**31 - 1
+_DIGITS = re.compile(r"[0-9]{1,10}")
+
+
+def parse_id(raw: str | None) -> int | None:
+    """A positive id from text, or None: ASCII digits only ("²" is a digit to Python, not to us)."""
+    if raw is None or not _DIGITS.fullmatch(raw.strip()):
+        return None
+    value = int(raw)
+    return value if 0 < value <= MAX_ID else None
+
+
+def page_number(args, *, key: str = "page", last: int = 100_000) -> int:
+    """The page asked for in a query string, 1 when missing or malformed, never past `last`."""
+    value = parse_id(args.get(key))
+    return min(value, last) if value else 1

@@ -266,3 +266,29 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
         reason = f" — {_skip_reasons[suite]}" if suite in _skip_reasons and not ran else ""
         terminalreporter.write_line(f"{state:8} {suite:28} {detail}{reason}")
     terminalreporter.write_line(f"strict mode: {'on' if STRICT else 'off'}")
+
+
+class QueryCounter:
+    """Counts the SQL statements the app sends, to catch N+1 queries on list pages."""
+
+    def __init__(self, app: Flask):
+        self.app, self.count = app, 0
+
+    def _count(self, *args) -> None:
+        self.count += 1
+
+    @contextmanager
+    def counting(self) -> Iterator[QueryCounter]:
+        with self.app.app_context():
+            engine = db.engine
+        self.count = 0
+        sa.event.listen(engine, "before_cursor_execute", self._count)
+        try:
+            yield self
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", self._count)
+
+
+@pytest.fixture
+def queries(app: Flask) -> QueryCounter:
+    return QueryCounter(app)

@@ -12,6 +12,7 @@ from app.accounts.models import Account, AccountKind, Contact, CreditStatus
 from app.audit.models import AuditEvent
 from app.auth.models import User
 from app.extensions import db
+from app.validation import page_number, parse_id
 
 SORTS = {
     "name": (sa.func.lower(Account.name),),
@@ -40,15 +41,14 @@ class AccountFilters:
         descending = sort.startswith("-")
         sort = sort.lstrip("-")
         owner = args.get("owner", "")
-        page = args.get("page", "1")
         return cls(
             search=args.get("q", "").strip()[:100],
             kind=args.get("kind", "") if args.get("kind") in {k.value for k in AccountKind} else "",
             credit=args.get("credit", "") if args.get("credit") in {c.value for c in CreditStatus} else "",
-            owner_id=int(owner) if owner.isdigit() else None,
+            owner_id=parse_id(owner),
             sort=sort if sort in SORTS else "name",
             descending=descending,
-            page=min(int(page), 10_000) if page.isdigit() and int(page) > 0 else 1,
+            page=page_number(args),
         )
 
     def args(self, **changes) -> dict[str, str]:

@@ -76,7 +76,12 @@ def owner_candidates() -> list[User]:
     )
 
 
-def _validate(data: AccountData, *, account_id: int | None = None) -> None:
+def account_problems(data: AccountData, *, account: Account | None, actor: User | None) -> Errors:
+    """Every problem with saving `data` (as a new account when `account` is None), by field.
+
+    Normalises `data` in place. A field already known to be unreadable (its value is None) is
+    skipped, so a form can report its own parse errors and these together.
+    """
     errors = Errors()
     if data.kind not in {k.value for k in AccountKind}:
         errors.add("kind", "Choose advertiser or agency.")
@@ -87,7 +92,7 @@ def _validate(data: AccountData, *, account_id: int | None = None) -> None:
         sa.select(Account.id).where(
             sa.func.lower(Account.name) == data.name.lower(),
             Account.kind == data.kind,
-            Account.id != (account_id or 0),
+            Account.id != (account.id if account else 0),
         )
     ):
         errors.add("name", f"There is already an {data.kind} called “{data.name}”.")
@@ -98,18 +103,27 @@ def _validate(data: AccountData, *, account_id: int | None = None) -> None:
     data.currency = (data.currency or "").strip().upper()
     if problem := currency_problem(data.currency):
         errors.add("currency", problem)
-    if problem := percent_problem(data.agency_commission_pct, label="agency commission"):
-        errors.add("agency_commission_pct", problem)
-    elif data.kind == AccountKind.ADVERTISER and data.agency_commission_pct:
-        errors.add("agency_commission_pct", "Only agencies earn a commission; leave it at 0 for an advertiser.")
+    if data.agency_commission_pct is not None:
+        if problem := percent_problem(data.agency_commission_pct, label="agency commission"):
+            errors.add("agency_commission_pct", problem)
+        elif data.kind == AccountKind.ADVERTISER and data.agency_commission_pct:
+            errors.add("agency_commission_pct", "Only agencies earn a commission; leave it at 0 for an advertiser.")
     if data.credit_status not in {c.value for c in CreditStatus}:
         errors.add("credit_status", "Choose OK or on hold.")
-    owner = db.session.get(User, data.owner_id) if data.owner_id else None
-    if owner is None or not owner.active or not owner.has_role(*OWNER_ROLES):
-        errors.add("owner_id", "Choose an active sales rep or sales manager as the owner.")
+    elif actor is not None and not can_change_credit(actor):
+        current = account.credit_status if account else CreditStatus.OK.value
+        if data.credit_status != current:
+            errors.add("credit_status", "Only finance, sales managers and admins change the credit status.")
+    current_owner = account.owner_id if account else None
+    if data.owner_id != current_owner:  # a deactivated owner may stay until someone reassigns the account
+        owner = db.session.get(User, data.owner_id) if data.owner_id else None
+        if owner is None or not owner.active or not owner.has_role(*OWNER_ROLES):
+            errors.add("owner_id", "Choose an active sales rep or sales manager as the owner.")
+        elif actor is not None and not actor.has_role(*ACCOUNT_EDITORS) and owner.id != actor.id:
+            errors.add("owner_id", "You own the accounts you create; a sales manager can hand one to someone else.")
     if problem := length_problem(data.notes, label="notes", max_length=5000, required=False):
         errors.add("notes", problem)
-    errors.raise_if_any()
+    return errors
 
 
 def _snapshot(account: Account) -> dict:
@@ -119,7 +133,7 @@ def _snapshot(account: Account) -> dict:
 def create_account(data: AccountData, *, actor: User | None, now: datetime) -> Account:
     if actor is not None and not can_create(actor):
         raise Forbidden("Only sales reps, sales managers and admins create accounts.")
-    _validate(data)
+    account_problems(data, account=None, actor=actor).raise_if_any()
     account = Account(**asdict(data), created_at=now, updated_at=now)
     db.session.add(account)
     db.session.flush()
@@ -146,11 +160,7 @@ def update_account(
             f"{account.name} was changed by someone else while you were editing. "
             "Reload the page to see their change, then make yours again."
         )
-    if "credit_status" in changing and not can_change_credit(actor):
-        raise Forbidden("Only finance, sales managers and admins change the credit status.")
-    if "owner_id" in changing and not actor.has_role(*ACCOUNT_EDITORS):
-        raise Forbidden("Only sales managers and admins hand an account to another owner.")
-    _validate(data, account_id=account.id)
+    account_problems(data, account=account, actor=actor).raise_if_any()
     before = _snapshot(account)
     for field, value in asdict(data).items():
         setattr(account, field, value)

@@ -14,8 +14,8 @@ from app.auth.roles import ACCOUNT_EDITORS, Role
 from app.db import utcnow
 from app.errors import Forbidden, NotFound, ValidationFailed
 from app.extensions import db
-from app.forms import options, show_errors
-from app.validation import country_choices, currency_choices
+from app.forms import options, show_errors, submit
+from app.validation import country_choices, currency_choices, parse_id
 
 bp = Blueprint("accounts", __name__, url_prefix="/accounts")
 
@@ -50,9 +50,10 @@ def _data(form: AccountForm) -> AccountData:
         billing_address=form.billing_address.data or "",
         billing_country=form.billing_country.data or "",
         currency=form.currency.data or "",
+        # Empty means 0. A value that did not parse is reported on its field by the form itself.
         agency_commission_pct=Decimal("0") if commission is None else commission,
         credit_status=form.credit_status.data or "",
-        owner_id=int(form.owner_id.data) if (form.owner_id.data or "").isdigit() else None,
+        owner_id=parse_id(form.owner_id.data),
         notes=form.notes.data or "",
     )
 
@@ -80,16 +81,27 @@ def index():
 @allow(Role.SALES_REP, *ACCOUNT_EDITORS)
 def new():
     form = _prepare(AccountForm(), None)
-    if form.validate_on_submit():
-        try:
-            account = service.create_account(_data(form), actor=current_user, now=utcnow())
-        except ValidationFailed as exc:
-            show_errors(form, exc)
-        else:
-            db.session.commit()
-            flash(f"Created {account.kind} {account.name}.", "success")
-            return redirect(url_for("accounts.detail", account_id=account.id))
-    return render_template("accounts/form.html", form=form, account=None), 400 if form.errors else 200
+    account = submit(
+        form,
+        save=lambda: service.create_account(_data(form), actor=current_user, now=utcnow()),
+        check=lambda: service.account_problems(_data(form), account=None, actor=current_user),
+    )
+    if account is not None:
+        db.session.commit()
+        flash(f"Created {account.kind} {account.name}.", "success")
+        return redirect(url_for("accounts.detail", account_id=account.id))
+    return _form_page(form, None)
+
+
+def _form_page(form: AccountForm, account: Account | None):
+    return render_template(
+        "accounts/form.html",
+        form=form,
+        account=account,
+        credit_only=account is not None and not service.can_edit(current_user, account),
+        can_reassign=current_user.has_role(*ACCOUNT_EDITORS),
+        can_change_credit=service.can_change_credit(current_user),
+    ), 400 if form.errors else 200
 
 
 @bp.route("/<int:account_id>")
@@ -100,6 +112,7 @@ def detail(account_id: int):
         "accounts/detail.html",
         account=account,
         can_edit=service.can_edit(current_user, account),
+        can_change_credit=service.can_change_credit(current_user),
         contact_form=ContactForm(),
         history=queries.recent_history(account.id, limit=5),
     )
@@ -114,21 +127,22 @@ def edit(account_id: int):
     form = _prepare(AccountForm(obj=account if request.method == "GET" else None), account)
     if request.method == "GET":
         form.version.data = str(account.version)
-    if form.validate_on_submit():
-        try:
-            expected = int(form.version.data) if (form.version.data or "").isdigit() else None
-            data = _data(form) if service.can_edit(current_user, account) else _credit_only(account, form)
-            service.update_account(account, data, expected_version=expected, actor=current_user, now=utcnow())
-        except ValidationFailed as exc:
-            db.session.rollback()
-            show_errors(form, exc)
-        else:
-            db.session.commit()
-            flash(f"Saved {account.name}.", "success")
-            return redirect(url_for("accounts.detail", account_id=account.id))
-    return render_template(
-        "accounts/form.html", form=form, account=account, credit_only=not service.can_edit(current_user, account)
-    ), 400 if form.errors else 200
+
+    def data() -> AccountData:
+        return _data(form) if service.can_edit(current_user, account) else _credit_only(account, form)
+
+    saved = submit(
+        form,
+        save=lambda: service.update_account(
+            account, data(), expected_version=parse_id(form.version.data), actor=current_user, now=utcnow()
+        ),
+        check=lambda: service.account_problems(data(), account=account, actor=current_user),
+    )
+    if saved is not None:
+        db.session.commit()
+        flash(f"Saved {account.name}.", "success")
+        return redirect(url_for("accounts.detail", account_id=account.id))
+    return _form_page(form, account)
 
 
 def _credit_only(account: Account, form: AccountForm) -> AccountData:

@@ -11,6 +11,7 @@ from app.auth.models import User
 from app.auth.roles import Role
 from app.errors import Forbidden, NotFound
 from app.extensions import db
+from app.validation import page_number
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
@@ -33,7 +34,9 @@ def index():
     query = sa.select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
     if entity_type in ENTITIES:
         query = query.where(AuditEvent.entity_type == entity_type)
-    page = db.paginate(query, per_page=current_app.config["PAGE_SIZE"] * 2, error_out=False)
+    page = db.paginate(
+        query, page=page_number(request.args), per_page=current_app.config["PAGE_SIZE"] * 2, error_out=False
+    )
     return render_template(
         "audit/index.html", page=page, entity_type=entity_type, entity_types=sorted(ENTITIES), entity_link=entity_link
     )
@@ -52,7 +55,8 @@ def entity(entity_type: str, entity_id: int):
     if subject is None:
         raise NotFound("There is no such record.")
     page = db.paginate(
-        sa.select(AuditEvent)
+        page=page_number(request.args),
+        select=sa.select(AuditEvent)
         .where(AuditEvent.entity_type == entity_type, AuditEvent.entity_id == entity_id)
         .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()),
         per_page=current_app.config["PAGE_SIZE"] * 2,

@@ -23,8 +23,6 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(sa.String(256))
     #: Deactivated users cannot sign in but stay in the history they are part of.
     active: Mapped[bool] = mapped_column(default=True)
-    #: Bumped on password change or deactivation: it signs out every session of the user.
-    session_token: Mapped[str] = mapped_column(sa.String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -48,8 +46,7 @@ class User(UserMixin, db.Model):
         return self.active
 
     def get_id(self) -> str:
-        # The token makes old cookies useless once the user is deactivated or changes password.
-        return f"{self.id}:{self.session_token}"
+        return str(self.id)
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email}>"
@@ -80,3 +77,22 @@ class LoginAttempt(db.Model):
     remote_addr: Mapped[str | None] = mapped_column(sa.String(64))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     succeeded: Mapped[bool]
+
+
+class UserSession(db.Model):
+    """A signed-in browser. The cookie carries only a random id; this row says whether it is live.
+
+    Signing out, deactivation and a password change end sessions here, so a copied cookie stops
+    working at once, whichever gunicorn worker serves it.
+    """
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: SHA-256 of the random id in the cookie (the id itself is never stored).
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    remote_addr: Mapped[str | None] = mapped_column(sa.String(64))
+    user_agent: Mapped[str] = mapped_column(sa.String(300), default="")
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -2,24 +2,41 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
 import sqlalchemy as sa
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.audit.service import record, record_change
-from app.auth.models import LoginAttempt, User, UserRole
+from app.auth.models import LoginAttempt, User, UserRole, UserSession
 from app.auth.roles import Role
-from app.errors import DomainError, Errors
+from app.errors import DomainError, Errors, ValidationFailed
 from app.extensions import db
 from app.validation import length_problem, normalise_email
 
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 200
-#: A hash to compare against when the e-mail is unknown, so timing does not reveal accounts.
-_DUMMY_HASH = generate_password_hash("not-a-password", method="pbkdf2:sha256:1000")
+
+
+@cache
+def _dummy_hash(method: str) -> str:
+    """A hash to check when the e-mail is unknown, made with the real method so timing reveals nothing."""
+    return generate_password_hash(secrets.token_hex(16), method=method)
+
+
+@dataclass(frozen=True)
+class Throttle:
+    """Sign-in limits: per e-mail from one address, and per address over all e-mails."""
+
+    max_failures: int
+    window: timedelta
+    #: Failures from one address, whatever the e-mail, before that address pauses too.
+    max_failures_per_address: int = 50
 
 
 class InvalidCredentials(DomainError):
@@ -100,7 +117,6 @@ def create_user(
         email=normalised,
         name=name.strip(),
         password_hash=generate_password_hash(password, method=hash_method),
-        session_token=secrets.token_hex(8),
         active=True,
         created_at=now,
     )
@@ -149,8 +165,8 @@ def set_active(user: User, active: bool, *, actor: User, now: datetime) -> User:
     if user.active == active:
         return user
     user.active = active
-    # A new token ends every session the user has open.
-    user.session_token = secrets.token_hex(8)
+    if not active:
+        end_sessions(user, now=now)
     db.session.flush()
     record(
         actor=actor,
@@ -165,12 +181,15 @@ def set_active(user: User, active: bool, *, actor: User, now: datetime) -> User:
     return user
 
 
-def set_password(user: User, password: str, *, actor: User | None, now: datetime, hash_method: str) -> None:
+def set_password(
+    user: User, password: str, *, actor: User | None, now: datetime, hash_method: str, keep_session: str | None = None
+) -> None:
+    """Set a new password and end the user's sessions (all but `keep_session`, the one making the change)."""
     errors = Errors()
     _check_password(password, errors)
     errors.raise_if_any()
     user.password_hash = generate_password_hash(password, method=hash_method)
-    user.session_token = secrets.token_hex(8)
+    end_sessions(user, now=now, except_token=keep_session)
     db.session.flush()
     record(
         actor=actor,
@@ -182,57 +201,147 @@ def set_password(user: User, password: str, *, actor: User | None, now: datetime
     )
 
 
-def _throttled_minutes(email: str, *, now: datetime, max_failures: int, window: timedelta) -> int:
-    """Minutes left before `email` may try again, 0 when it may now."""
-    since = now - window
-    last_success = db.session.scalar(
-        sa.select(sa.func.max(LoginAttempt.at)).where(LoginAttempt.email == email, LoginAttempt.succeeded)
-    )
-    if last_success and last_success > since:
-        since = last_success
-    failures = list(
-        db.session.scalars(
-            sa.select(LoginAttempt.at)
-            .where(LoginAttempt.email == email, ~LoginAttempt.succeeded, LoginAttempt.at > since)
-            .order_by(LoginAttempt.at)
-        )
-    )
-    if len(failures) < max_failures:
+def _minutes_until(failures: list[datetime], limit: int, window: timedelta, now: datetime) -> int:
+    if len(failures) < limit:
         return 0
     # Paused until the window has passed since the failure that reached the limit.
-    reopens = failures[-max_failures] + window
-    seconds = (reopens - now).total_seconds()
+    seconds = (failures[-limit] + window - now).total_seconds()
     return max(1, int(-(-seconds // 60)))
 
 
-def authenticate(
-    email: str,
-    password: str,
-    *,
-    remote_addr: str | None,
-    now: datetime,
-    max_failures: int,
-    window: timedelta,
-) -> User:
-    """The active user with these credentials; records the attempt either way.
+def _throttled_minutes(email: str, remote_addr: str | None, *, now: datetime, throttle: Throttle) -> int:
+    """Minutes left before this e-mail may be tried again from this address; 0 when it may now.
 
-    Raises SignInThrottled, without checking the password, once the e-mail has failed
-    `max_failures` times within `window`.
+    Keyed on e-mail and address, so someone guessing from elsewhere cannot lock a user out of
+    their own desk; and on the address alone, so one address cannot try many e-mails.
     """
-    key = (email or "").strip().lower()[:254]
-    minutes = _throttled_minutes(key, now=now, max_failures=max_failures, window=window)
+    since = now - throttle.window
+    last_success = db.session.scalar(
+        sa.select(sa.func.max(LoginAttempt.at)).where(
+            LoginAttempt.email == email, LoginAttempt.remote_addr == remote_addr, LoginAttempt.succeeded
+        )
+    )
+    failures = sa.select(LoginAttempt.at).where(~LoginAttempt.succeeded, LoginAttempt.remote_addr == remote_addr)
+    per_email = list(
+        db.session.scalars(
+            failures.where(LoginAttempt.email == email, LoginAttempt.at > max(since, last_success or since)).order_by(
+                LoginAttempt.at
+            )
+        )
+    )
+    per_address = list(db.session.scalars(failures.where(LoginAttempt.at > since).order_by(LoginAttempt.at)))
+    return max(
+        _minutes_until(per_email, throttle.max_failures, throttle.window, now),
+        _minutes_until(per_address, throttle.max_failures_per_address, throttle.window, now),
+    )
+
+
+def _check_credentials(
+    key: str, password: str, *, remote_addr: str | None, now: datetime, throttle: Throttle, hash_method: str
+) -> User:
+    minutes = _throttled_minutes(key, remote_addr, now=now, throttle=throttle)
     if minutes:
         raise SignInThrottled(minutes)
     user = user_by_email(key) if key else None
-    ok = check_password_hash(user.password_hash if user else _DUMMY_HASH, password or "")
+    ok = check_password_hash(user.password_hash if user else _dummy_hash(hash_method), password or "")
     ok = ok and user is not None and user.active
     db.session.add(LoginAttempt(email=key, remote_addr=remote_addr, at=now, succeeded=ok))
+    db.session.flush()
     if not ok:
-        db.session.flush()
         raise InvalidCredentials()
+    return user
+
+
+def authenticate(
+    email: str, password: str, *, remote_addr: str | None, now: datetime, throttle: Throttle, hash_method: str
+) -> User:
+    """The active user with these credentials; records the attempt either way.
+
+    Raises SignInThrottled, without checking the password, once the limits are reached.
+    """
+    user = _check_credentials(
+        (email or "").strip().lower()[:254],
+        password,
+        remote_addr=remote_addr,
+        now=now,
+        throttle=throttle,
+        hash_method=hash_method,
+    )
     user.last_login_at = now
     db.session.flush()
     return user
+
+
+def change_own_password(
+    user: User,
+    current: str,
+    new: str,
+    *,
+    session_token: str | None,
+    remote_addr: str | None,
+    now: datetime,
+    throttle: Throttle,
+    hash_method: str,
+) -> None:
+    """A user's own change: the current password is checked (and throttled) like a sign-in."""
+    try:
+        _check_credentials(
+            user.email, current, remote_addr=remote_addr, now=now, throttle=throttle, hash_method=hash_method
+        )
+    except InvalidCredentials:
+        raise ValidationFailed.on("current_password", "That is not your current password.") from None
+    except SignInThrottled as exc:
+        raise ValidationFailed.on("current_password", exc.message) from None
+    set_password(user, new, actor=user, now=now, hash_method=hash_method, keep_session=session_token)
+
+
+# -- Sessions ------------------------------------------------------------------------------------
+
+
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(user: User, *, remote_addr: str | None, user_agent: str, now: datetime) -> str:
+    """Open a session for `user`; returns the random token for the cookie."""
+    token = secrets.token_urlsafe(32)
+    db.session.add(
+        UserSession(
+            token_hash=_hash_token(token),
+            user_id=user.id,
+            created_at=now,
+            remote_addr=remote_addr,
+            user_agent=(user_agent or "")[:300],
+        )
+    )
+    db.session.flush()
+    return token
+
+
+def session_user(user_id: int, token: str | None) -> User | None:
+    """The active user whose live session this token is, or None."""
+    if not token:
+        return None
+    live = sa.and_(UserSession.token_hash == _hash_token(token), UserSession.ended_at.is_(None))
+    return db.session.scalar(
+        sa.select(User).join(UserSession, UserSession.user_id == User.id).where(User.id == user_id, User.active, live)
+    )
+
+
+def end_session(token: str | None, *, now: datetime) -> None:
+    if token:
+        db.session.execute(
+            sa.update(UserSession)
+            .where(UserSession.token_hash == _hash_token(token), UserSession.ended_at.is_(None))
+            .values(ended_at=now)
+        )
+
+
+def end_sessions(user: User, *, now: datetime, except_token: str | None = None) -> None:
+    query = sa.update(UserSession).where(UserSession.user_id == user.id, UserSession.ended_at.is_(None))
+    if except_token:
+        query = query.where(UserSession.token_hash != _hash_token(except_token))
+    db.session.execute(query.values(ended_at=now))
 
 
 def users_page_query(search: str = "", *, include_inactive: bool = True) -> sa.Select:

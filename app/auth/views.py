@@ -4,7 +4,6 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
-from werkzeug.security import check_password_hash
 
 from app.access import allow, public
 from app.auth import service
@@ -15,18 +14,28 @@ from app.db import utcnow
 from app.errors import DomainError, NotFound, ValidationFailed
 from app.extensions import db
 from app.forms import show_errors
+from app.validation import page_number, parse_id
 
 bp = Blueprint("auth", __name__)
 
 
+#: Key of the session id in the (signed) session cookie.
+SESSION_KEY = "sid"
+
+
 def load_user(user_id: str) -> User | None:
-    uid, _, token = user_id.partition(":")
-    if not uid.isdigit():
-        return None
-    user = db.session.get(User, int(uid))
-    if user is None or not user.active or user.session_token != token:
-        return None
-    return user
+    """Flask-Login's loader: the user only while their server-side session is live."""
+    uid = parse_id(user_id)
+    return service.session_user(uid, session.get(SESSION_KEY)) if uid else None
+
+
+def _throttle() -> service.Throttle:
+    config = current_app.config
+    return service.Throttle(
+        max_failures=config["LOGIN_MAX_FAILURES"],
+        window=config["LOGIN_FAILURE_WINDOW"],
+        max_failures_per_address=config["LOGIN_MAX_FAILURES_PER_ADDRESS"],
+    )
 
 
 def _safe_next(target: str | None) -> str:
@@ -47,13 +56,17 @@ def login():
     status = 200
     if form.validate_on_submit():
         try:
+            now = utcnow()
             user = service.authenticate(
                 form.email.data,
                 form.password.data,
                 remote_addr=request.remote_addr,
-                now=utcnow(),
-                max_failures=current_app.config["LOGIN_MAX_FAILURES"],
-                window=current_app.config["LOGIN_FAILURE_WINDOW"],
+                now=now,
+                throttle=_throttle(),
+                hash_method=current_app.config["PASSWORD_HASH_METHOD"],
+            )
+            token = service.start_session(
+                user, remote_addr=request.remote_addr, user_agent=request.user_agent.string, now=now
             )
         except service.InvalidCredentials as exc:
             db.session.commit()  # the failed attempt counts towards the throttle
@@ -63,7 +76,9 @@ def login():
             status = 429
         else:
             db.session.commit()
+            session.clear()
             session.permanent = True
+            session[SESSION_KEY] = token
             login_user(user)
             flash(f"Signed in as {user.name}.", "success")
             return redirect(_safe_next(request.args.get("next")))
@@ -73,7 +88,10 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @allow()
 def logout():
+    service.end_session(session.get(SESSION_KEY), now=utcnow())
+    db.session.commit()
     logout_user()
+    session.clear()
     flash("You are signed out.", "info")
     return redirect(url_for("auth.login"))
 
@@ -83,25 +101,25 @@ def logout():
 def change_own_password():
     form = ChangeOwnPasswordForm()
     if form.validate_on_submit():
-        if not check_password_hash(current_user.password_hash, form.current_password.data):
-            form.current_password.errors = ["That is not your current password."]
+        try:
+            service.change_own_password(
+                current_user,
+                form.current_password.data or "",
+                form.password.data or "",
+                session_token=session.get(SESSION_KEY),
+                remote_addr=request.remote_addr,
+                now=utcnow(),
+                throttle=_throttle(),
+                hash_method=current_app.config["PASSWORD_HASH_METHOD"],
+            )
+        except ValidationFailed as exc:
+            db.session.commit()  # a wrong current password counts towards the throttle
+            show_errors(form, exc)
         else:
-            try:
-                service.set_password(
-                    current_user,
-                    form.password.data,
-                    actor=current_user,
-                    now=utcnow(),
-                    hash_method=current_app.config["PASSWORD_HASH_METHOD"],
-                )
-            except ValidationFailed as exc:
-                show_errors(form, exc)
-            else:
-                db.session.commit()
-                login_user(current_user)  # keep this session; the new token signs out the others
-                flash("Password changed. Your other sessions were signed out.", "success")
-                return redirect(url_for("home.index"))
-    return render_template("auth/change_password.html", form=form)
+            db.session.commit()
+            flash("Password changed. Your other sessions were signed out.", "success")
+            return redirect(url_for("home.index"))
+    return render_template("auth/change_password.html", form=form), 400 if form.errors else 200
 
 
 # -- Admin: users ---------------------------------------------------------------------------------
@@ -118,7 +136,12 @@ def _user_or_404(user_id: int) -> User:
 @allow(Role.ADMIN)
 def users():
     search = request.args.get("q", "").strip()[:100]
-    page = db.paginate(service.users_page_query(search), per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    page = db.paginate(
+        service.users_page_query(search),
+        page=page_number(request.args),
+        per_page=current_app.config["PAGE_SIZE"],
+        error_out=False,
+    )
     return render_template("auth/users.html", page=page, search=search)
 
 

@@ -141,3 +141,45 @@ def test_a_contact_is_added_and_removed_from_the_account_page(app, client, auth)
     assert client.post(f"/accounts/{account.id}/contacts/{contact.id}/remove").status_code == 302
     history = client.get(f"/audit/account/{account.id}").get_data(as_text=True)
     assert "Added contact Jo Buyer" in history and "Removed contact Jo Buyer" in history
+
+
+def test_list_pages_cost_the_same_queries_however_many_rows_they_show(app, client, auth, queries):
+    from decimal import Decimal
+
+    from app.accounts.service import AccountData, create_account
+    from tests.conftest import now
+
+    auth.login_as("sales_rep")
+    pages = ("/accounts/", "/", f"/accounts/{_first_account_id(app)}", "/audit/account/1")
+    before = {}
+    for url in pages:
+        with queries.counting():
+            client.get(url)
+        before[url] = queries.count
+    with app.app_context():
+        rep = user(DEMO_USERS["sales_rep"])
+        for n in range(30):
+            account = create_account(
+                AccountData(
+                    kind="advertiser",
+                    name=f"More {n}",
+                    currency="GBP",
+                    owner_id=rep.id,
+                    agency_commission_pct=Decimal(0),
+                ),
+                actor=rep,
+                now=now(),
+            )
+            from app.accounts.service import add_contact
+
+            add_contact(account, name=f"Buyer {n}", email=f"b{n}@more.example", actor=rep, now=now())
+        db.session.commit()
+    for url in pages:
+        with queries.counting():
+            client.get(url)
+        assert queries.count == before[url], f"{url}: {before[url]} queries before, {queries.count} after"
+
+
+def _first_account_id(app) -> int:
+    with app.app_context():
+        return db.session.scalar(sa.select(sa.func.min(Account.id)))

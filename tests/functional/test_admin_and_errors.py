@@ -82,3 +82,20 @@ def test_errors_are_json_for_json_clients(client, auth):
     auth.login_as("sales_rep")
     response = client.get("/admin/users", headers={"Accept": "application/json"})
     assert response.status_code == 403 and response.json["error"] == "Not allowed"
+
+
+def test_concurrent_saves_are_conflicts_not_crashes(app, client, auth):
+    from sqlalchemy.exc import IntegrityError
+    from sqlalchemy.orm.exc import StaleDataError
+
+    def stale():
+        raise StaleDataError("UPDATE statement on table 'accounts' expected to update 1 row(s); 0 were matched.")
+
+    def clash():
+        raise IntegrityError("INSERT", {}, Exception("UNIQUE constraint failed: users.email"))
+
+    app.add_url_rule("/stale", "stale", public(stale))
+    app.add_url_rule("/clash", "clash", public(clash))
+    for url, text in (("/stale", "saved this at the same moment"), ("/clash", "clashes with a change")):
+        response = client.get(url)
+        assert response.status_code == 409 and text in response.get_data(as_text=True)

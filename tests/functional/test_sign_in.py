@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
+from app.auth import service
 from app.auth.models import User
 from app.db import utcnow
 from app.extensions import db
@@ -69,11 +70,34 @@ def test_deactivating_a_user_ends_their_open_session(app, client, auth):
     auth.login()
     with app.app_context():
         rep = db.session.scalar(sa.select(User).where(User.email == DEMO_USERS["sales_rep"]))
-        rep.active = False
-        rep.session_token = "rotated"
+        admin = db.session.scalar(sa.select(User).where(User.email == DEMO_USERS["admin"]))
+        service.set_active(rep, False, actor=admin, now=utcnow())
         db.session.commit()
     response = client.get("/")
     assert response.status_code == 302 and response.location.startswith("/login")
+
+
+def test_a_cookie_copied_before_sign_out_no_longer_works(app, client, auth):
+    auth.login_as("admin")
+    copied = client.get_cookie("session").value
+    auth.logout()
+    thief = app.test_client()
+    thief.set_cookie("session", copied)
+    response = thief.get("/admin/users")
+    assert response.status_code == 302 and response.location.startswith("/login")
+
+
+def test_changing_the_password_keeps_this_session_and_ends_the_others(app, client, auth):
+    auth.login_as("sales_rep")
+    other = app.test_client()
+    assert other.post("/login", data={"email": DEMO_USERS["sales_rep"], "password": DEMO_PASSWORD}).status_code == 302
+    wrong = client.post("/me/password", data={"current_password": "nope", "password": "a-brand-new-password"})
+    assert wrong.status_code == 400
+    assert field_error(wrong.get_data(as_text=True), "current_password") == "That is not your current password."
+    changed = client.post("/me/password", data={"current_password": DEMO_PASSWORD, "password": "a-brand-new-password"})
+    assert changed.status_code == 302
+    assert client.get("/").status_code == 200
+    assert other.get("/").status_code == 302
 
 
 def test_the_session_lifetime_comes_from_configuration(databases, tmp_path):

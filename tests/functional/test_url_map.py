@@ -78,3 +78,61 @@ def test_a_route_without_an_access_rule_stops_the_app_from_starting(app):
     app.add_url_rule("/forgotten", "forgotten", lambda: "open")
     with pytest.raises(RuntimeError, match="forgotten"):
         check_every_route_has_a_rule(app)
+
+
+HOSTILE_IDS = ["99999999999999999999", "2147483648"]
+HOSTILE_QUERY = "?page=%C2%B2&owner=%C2%B2&sort=-%C2%B2&kind=x&credit=y&entity=z&q=" + "x" * 5000
+
+
+@pytest.mark.parametrize("role", ["admin", "sales_rep", "finance"])
+def test_hostile_ids_and_query_strings_never_cause_a_500(app, client, auth, role):
+    values = sample_values(app)
+    auth.login_as(role)
+    for rule, method in routes(app):
+        if rule.endpoint == "auth.logout":
+            continue
+        if rule.arguments & {"account_id", "user_id", "contact_id", "entity_id"}:
+            for hostile in HOSTILE_IDS:
+                args = {k: (hostile if k.endswith("_id") else values[k]) for k in rule.arguments}
+                url = "/" + rule.rule.lstrip("/")
+                for key, value in args.items():
+                    url = url.replace(f"<int:{key}>", value).replace(f"<{key}>", str(value))
+                response = client.open(url, method=method, data={})
+                assert response.status_code == 404, f"{method} {url}: {response.status_code}"
+        if method == "GET":
+            url = rule.build({k: values[k] for k in rule.arguments}, append_unknown=False)[1]
+            for query in (HOSTILE_QUERY, "?page=99999999999999999999"):
+                response = client.get(url + query)
+                assert response.status_code < 500, f"GET {url}{query[:40]}: {response.status_code}"
+
+
+def test_a_nul_character_is_refused_with_a_message_before_anything_runs(client, auth):
+    response = client.post("/login", data={"email": "a\x00@x.example", "password": "x"})
+    assert response.status_code == 400
+    assert "NUL character" in response.get_data(as_text=True)
+    auth.login_as("sales_rep")
+    response = client.post("/accounts/new", data={"name": "Nul\x00Co"})
+    assert response.status_code == 400
+
+
+def test_hostile_form_numbers_get_field_messages(app, client, auth):
+    values = sample_values(app)
+    auth.login_as("sales_manager")
+    response = client.post(
+        f"/accounts/{values['account_id']}/edit",
+        data={
+            "kind": "advertiser",
+            "name": "",
+            "currency": "GBP",
+            "owner_id": "²",
+            "version": "²",
+            "credit_status": "ok",
+            "agency_commission_pct": "abc",
+        },
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    # the unreadable number and the other fields' problems are all reported at once
+    assert 'data-field-error="agency_commission_pct">Enter a number' in html
+    assert 'data-field-error="name">Enter the name.' in html
+    assert 'data-field-error="owner_id">Choose an active sales rep' in html

@@ -110,8 +110,9 @@ def test_only_finance_managers_and_admins_change_credit_status(ctx):
     own = account_owned_by(DEMO_USERS["sales_rep"])
     current = AccountData(**{f: getattr(own, f) for f in service.FIELD_LABELS})
     current.credit_status = "on_hold"
-    with pytest.raises(Forbidden):
+    with pytest.raises(ValidationFailed) as failure:
         service.update_account(own, current, expected_version=None, actor=rep, now=now())
+    assert "Only finance" in failure.value.errors["credit_status"][0]
     service.update_account(own, current, expected_version=None, actor=finance, now=now())
     assert own.on_credit_hold
     current.name = "Renamed by finance"
@@ -162,3 +163,29 @@ def test_contacts_are_added_with_a_valid_unique_email(ctx):
     assert set(failure.value.errors) == {"name", "email"}
     service.remove_contact(contact, actor=rep, now=now())
     assert contact not in account.contacts
+
+
+def test_a_rep_creates_accounts_they_own_with_ok_credit_only(ctx):
+    rep = user(DEMO_USERS["sales_rep"])
+    with pytest.raises(ValidationFailed) as failure:
+        service.create_account(
+            data(owner_id=user("rep2@harbour.example").id, credit_status="on_hold"), actor=rep, now=now()
+        )
+    assert "You own the accounts you create" in failure.value.errors["owner_id"][0]
+    assert "Only finance" in failure.value.errors["credit_status"][0]
+    manager = user(DEMO_USERS["sales_manager"])
+    created = service.create_account(data(owner_id=user("rep2@harbour.example").id), actor=manager, now=now())
+    assert created.owner.email == "rep2@harbour.example"
+
+
+def test_finance_puts_a_deactivated_reps_account_on_hold(ctx):
+    from app.auth.service import set_active
+
+    admin, finance = user(DEMO_USERS["admin"]), user(DEMO_USERS["finance"])
+    rep2 = user("rep2@harbour.example")
+    account = account_owned_by("rep2@harbour.example")
+    set_active(rep2, False, actor=admin, now=now())
+    current = AccountData(**{f: getattr(account, f) for f in service.FIELD_LABELS})
+    current.credit_status = "on_hold"
+    service.update_account(account, current, expected_version=account.version, actor=finance, now=now())
+    assert account.on_credit_hold and account.owner_id == rep2.id

@@ -24,9 +24,12 @@ def create(email="new.rep@harbour.example", name="New Rep", password="a-long-pas
     )
 
 
-def sign_in(email, password, at=None):
+THROTTLE = service.Throttle(max_failures=5, window=WINDOW, max_failures_per_address=20)
+
+
+def sign_in(email, password, at=None, address="127.0.0.1"):
     return service.authenticate(
-        email, password, remote_addr="127.0.0.1", now=at or now(), max_failures=5, window=WINDOW
+        email, password, remote_addr=address, now=at or now(), throttle=THROTTLE, hash_method="pbkdf2:sha256:1000"
     )
 
 
@@ -69,10 +72,11 @@ def test_a_user_may_hold_several_roles(ctx):
 
 def test_a_deactivated_user_cannot_sign_in_but_keeps_their_history(ctx):
     admin, rep = user(DEMO_USERS["admin"]), user(DEMO_USERS["sales_rep"])
-    token = rep.session_token
+    token = service.start_session(rep, remote_addr=None, user_agent="test", now=now())
+    assert service.session_user(rep.id, token) == rep
     service.set_active(rep, False, actor=admin, now=now())
     db.session.commit()
-    assert rep.session_token != token  # every open session of the rep ends
+    assert service.session_user(rep.id, token) is None  # every open session of the rep ends
     with pytest.raises(service.InvalidCredentials):
         sign_in(rep.email, DEMO_PASSWORD)
     assert db.session.get(User, rep.id) is not None
@@ -118,9 +122,69 @@ def test_a_success_resets_the_failure_count(ctx):
         sign_in(DEMO_USERS["ad_ops"], "wrong", at=start + timedelta(seconds=20))
 
 
-def test_a_password_change_signs_out_other_sessions(ctx):
+def test_a_password_change_signs_out_the_other_sessions_only(ctx):
     rep = user(DEMO_USERS["sales_rep"])
-    old_id = rep.get_id()
-    service.set_password(rep, "another-long-password", actor=rep, now=now(), hash_method="scrypt")
-    assert rep.get_id() != old_id
+    here = service.start_session(rep, remote_addr=None, user_agent="desk", now=now())
+    elsewhere = service.start_session(rep, remote_addr=None, user_agent="phone", now=now())
+    service.change_own_password(
+        rep,
+        DEMO_PASSWORD,
+        "another-long-password",
+        session_token=here,
+        remote_addr="127.0.0.1",
+        now=now(),
+        throttle=THROTTLE,
+        hash_method="scrypt",
+    )
+    assert service.session_user(rep.id, here) == rep
+    assert service.session_user(rep.id, elsewhere) is None
     assert sign_in(rep.email, "another-long-password").id == rep.id
+    actions = db.session.scalars(
+        sa.select(AuditEvent.action).where(AuditEvent.entity_type == "user", AuditEvent.entity_id == rep.id)
+    ).all()
+    assert "password changed" in actions
+
+
+def test_a_wrong_current_password_is_refused_and_counts_towards_the_throttle(ctx):
+    rep = user(DEMO_USERS["sales_rep"])
+    for _ in range(5):
+        with pytest.raises(ValidationFailed) as failure:
+            service.change_own_password(
+                rep,
+                "not it",
+                "another-long-password",
+                session_token=None,
+                remote_addr="127.0.0.1",
+                now=now(),
+                throttle=THROTTLE,
+                hash_method="scrypt",
+            )
+        assert failure.value.errors["current_password"] == ["That is not your current password."]
+    with pytest.raises(ValidationFailed) as failure:
+        service.change_own_password(
+            rep,
+            DEMO_PASSWORD,
+            "another-long-password",
+            session_token=None,
+            remote_addr="127.0.0.1",
+            now=now(),
+            throttle=THROTTLE,
+            hash_method="scrypt",
+        )
+    assert "Too many failed sign-ins" in failure.value.errors["current_password"][0]
+
+
+def test_failures_from_elsewhere_do_not_lock_a_user_out_of_their_own_desk(ctx):
+    for _ in range(6):
+        with pytest.raises((service.InvalidCredentials, service.SignInThrottled)):
+            sign_in(DEMO_USERS["finance"], "guess", address="203.0.113.9")
+    assert sign_in(DEMO_USERS["finance"], DEMO_PASSWORD, address="127.0.0.1").email == DEMO_USERS["finance"]
+
+
+def test_one_address_trying_many_emails_is_paused(ctx):
+    start = now()
+    for n in range(20):
+        with pytest.raises(service.InvalidCredentials):
+            sign_in(f"guess{n}@harbour.example", "guess", at=start, address="203.0.113.9")
+    with pytest.raises(service.SignInThrottled):
+        sign_in(DEMO_USERS["finance"], DEMO_PASSWORD, at=start, address="203.0.113.9")

@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 
 from app.access import AccessRule
+from app.auth import service as auth_service
 from app.auth.roles import Role
 from app.errors import Errors, ValidationFailed
 from app.validation import country_problem, currency_problem, normalise_email, percent_problem
@@ -58,3 +59,9 @@ def test_errors_collect_every_message_before_raising():
     with pytest.raises(ValidationFailed) as failure:
         errors.raise_if_any()
     assert failure.value.errors == {"name": ["Enter the name.", "Too long."], "": ["Something about the whole form."]}
+
+
+def test_an_unknown_email_costs_a_hash_of_the_configured_kind():
+    # so the time taken does not tell whether an account exists
+    assert auth_service._dummy_hash("scrypt").startswith("scrypt:")
+    assert auth_service._dummy_hash("pbkdf2:sha256:1000").startswith("pbkdf2:sha256:1000$")

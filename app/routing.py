@@ -1,0 +1,27 @@
+"""URL handling shared by every blueprint."""
+
+from __future__ import annotations
+
+from flask import Flask, abort, request
+from werkzeug.routing import IntegerConverter
+
+from app.validation import MAX_ID
+
+
+class IdConverter(IntegerConverter):
+    """`<int:...>` in every route: ids past MAX_ID are simply not found (404), never a database error."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
+
+
+def refuse_nul_bytes() -> None:
+    """before_request: no browser sends NUL in a form or query; PostgreSQL refuses to store it."""
+    values = [*request.args.values(), *request.form.values(), request.path]
+    if any("\x00" in value for value in values):
+        abort(400, description="The request contains a NUL character, which no field accepts. Nothing was saved.")
+
+
+def install(app: Flask) -> None:
+    app.url_map.converters["int"] = IdConverter
