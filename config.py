@@ -63,6 +63,8 @@ class Config:
     PUBLISHER_TIMEZONE = os.environ.get("PUBLISHER_TIMEZONE", "Europe/London")
 
     PAGE_SIZE = _int("PAGE_SIZE", 25)
+    #: Largest upload (CSV imports) in bytes.
+    MAX_CONTENT_LENGTH = _int("MAX_UPLOAD_BYTES", 5 * 1024 * 1024)
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
 
 

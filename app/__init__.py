@@ -40,8 +40,10 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     from app.audit.views import bp as audit_bp
     from app.auth.views import bp as auth_bp
     from app.auth.views import load_user
+    from app.catalog.views import bp as catalog_bp
     from app.errors import register_error_handlers
     from app.home.views import bp as home_bp
+    from app.ratecards.views import bp as ratecards_bp
     from app.routing import install as install_routing
     from app.routing import refuse_nul_bytes
     from app.templating import register_template_helpers
@@ -53,7 +55,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
 
-    for bp in (home_bp, auth_bp, accounts_bp, audit_bp):
+    for bp in (home_bp, auth_bp, accounts_bp, catalog_bp, ratecards_bp, audit_bp):
         app.register_blueprint(bp)
     app.before_request(refuse_nul_bytes)
     app.before_request(enforce_access)

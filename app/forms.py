@@ -86,3 +86,38 @@ class NumberField(Field):
             self.data = None
             raise ValueError("Enter a number, such as 12.5.")
         self.data = value
+
+
+class WholeNumberField(NumberField):
+    """A whole number typed as text (thousands separators allowed)."""
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        super().process_formdata([v.replace("_", "").replace(" ", "") for v in valuelist])
+        if self.data is not None:
+            if self.data != self.data.to_integral_value() or abs(self.data) >= 10**15:
+                self.data = None
+                raise ValueError("Enter a whole number, such as 250000.")
+            self.data = int(self.data)
+
+
+class DateInput(Field):
+    """A date from an <input type=date> (YYYY-MM-DD), with a message a person understands."""
+
+    widget = TextInput(input_type="date")
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return self.raw_data[0]
+        return self.data.isoformat() if self.data else ""
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        from datetime import date
+
+        if not valuelist or not valuelist[0].strip():
+            self.data = None
+            return
+        try:
+            self.data = date.fromisoformat(valuelist[0].strip())
+        except ValueError:
+            self.data = None
+            raise ValueError("Enter a date as YYYY-MM-DD.") from None

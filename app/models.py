@@ -3,5 +3,14 @@
 from app.accounts.models import Account, Contact  # noqa: F401
 from app.audit.models import AuditEvent  # noqa: F401
 from app.auth.models import LoginAttempt, User, UserRole, UserSession  # noqa: F401
-from app.catalog.models import AdUnit, TargetingDimension, TargetingValue  # noqa: F401
+from app.catalog.models import (  # noqa: F401
+    AdUnit,
+    Package,
+    PackageMember,
+    Product,
+    ProductAdUnit,
+    TargetingDimension,
+    TargetingValue,
+)
 from app.inventory.models import TrafficDay  # noqa: F401
+from app.ratecards.models import BaseRate, Floor, Premium, RateCard, Season, VolumeTier  # noqa: F401

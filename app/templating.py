@@ -16,6 +16,8 @@ from app.validation import countries
 #: (label, endpoint, roles that see it; empty = everyone signed in)
 NAVIGATION = [
     ("Home", "home.index", ()),
+    ("Catalog", "catalog.index", ()),
+    ("Rate cards", "ratecards.index", (Role.ADMIN, Role.SALES_MANAGER, Role.SALES_REP, Role.FINANCE)),
     ("Accounts", "accounts.index", ()),
     ("Users", "auth.users", (Role.ADMIN,)),
     ("Audit log", "audit.index", (Role.ADMIN,)),
@@ -46,6 +48,7 @@ def country_name(code: str) -> str:
 
 def register_template_helpers(app: Flask) -> None:
     app.add_template_filter(country_name, "country_name")
+    app.add_template_filter(lambda role: ROLE_LABELS.get(Role(role), role), "role_label")
     app.add_template_filter(local_time, "local_time")
     app.add_template_filter(money, "money")
     app.add_template_filter(percent, "percent")

@@ -9,8 +9,10 @@ from app.accounts.models import Account
 from app.audit.models import AuditEvent
 from app.auth.models import User
 from app.auth.roles import Role
+from app.catalog.models import AdUnit, Package, Product, TargetingValue
 from app.errors import Forbidden, NotFound
 from app.extensions import db
+from app.ratecards.models import RateCard
 from app.validation import page_number
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
@@ -19,12 +21,19 @@ bp = Blueprint("audit", __name__, url_prefix="/audit")
 ENTITIES = {
     "account": (Account, frozenset(), "accounts.detail", "account_id"),
     "user": (User, frozenset({Role.ADMIN}), "auth.edit_user", "user_id"),
+    "ad_unit": (AdUnit, frozenset({Role.ADMIN, Role.AD_OPS}), "catalog.ad_unit", "unit_id"),
+    "targeting_value": (TargetingValue, frozenset({Role.ADMIN}), "catalog.targeting", None),
+    "product": (Product, frozenset(), "catalog.product", "product_id"),
+    "package": (Package, frozenset(), "catalog.package", "package_id"),
+    "rate_card": (RateCard, frozenset(), "ratecards.card", "card_id"),
 }
 
 
 def entity_link(entity_type: str, entity_id: int) -> str | None:
     spec = ENTITIES.get(entity_type)
-    return url_for(spec[2], **{spec[3]: entity_id}) if spec else None
+    if spec is None:
+        return None
+    return url_for(spec[2], **({spec[3]: entity_id} if spec[3] else {}))
 
 
 @bp.route("/")

@@ -7,6 +7,7 @@ the catalog and the traffic are plain inserts, the traffic in bulk. Flushes only
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -15,11 +16,23 @@ from app.accounts.models import Account
 from app.accounts.service import AccountData, add_contact, create_account
 from app.auth.models import User
 from app.auth.service import create_user
-from app.catalog.models import AdUnit, AdUnitLevel, TargetingDimension, TargetingValue
+from app.catalog.models import AdUnit, AdUnitLevel, Product, TargetingDimension, TargetingValue
+from app.catalog.service import PackageData, ProductData, create_product, save_package
+from app.demo import catalog as demo_catalog
 from app.demo import publisher
 from app.demo.publisher import Section, Site, Slot
 from app.extensions import db
 from app.inventory.models import TrafficDay
+from app.ratecards.models import RateCard
+from app.ratecards.service import (
+    CardData,
+    add_season,
+    create_card,
+    set_base_rate,
+    set_floor,
+    set_premium,
+    set_volume_tier,
+)
 
 #: Days of traffic history, ending yesterday.
 HISTORY_DAYS = 365
@@ -44,6 +57,8 @@ def load_demo(*, today: date, now: datetime, hash_method: str) -> dict[str, int]
     ad_units = _load_ad_units()
     slot_ids = {unit.code: unit.id for unit in ad_units if unit.level == AdUnitLevel.SLOT}
     traffic_days = _load_traffic(slot_ids, today=today)
+    products = _load_products(now=now)
+    cards = _load_rate_cards(products, year=today.year, now=now)
     return {
         "users": len(users),
         "accounts": len(accounts),
@@ -51,6 +66,8 @@ def load_demo(*, today: date, now: datetime, hash_method: str) -> dict[str, int]
         "targeting_values": targeting_values,
         "ad_units": len(ad_units),
         "traffic_days": traffic_days,
+        "products": len(products),
+        "rate_cards": len(cards),
     }
 
 
@@ -163,3 +180,83 @@ def _load_traffic(slot_ids: dict[str, int], *, today: date) -> int:
 def _insert_traffic(rows: list[dict[str, Any]]) -> int:
     db.session.execute(sa.insert(TrafficDay), rows)
     return len(rows)
+
+
+def _load_products(*, now: datetime) -> dict[str, Product]:
+    units = {u.code: u.id for u in db.session.scalars(sa.select(AdUnit))}
+    products = {}
+    for spec in demo_catalog.PRODUCTS:
+        data = ProductData(
+            name=spec.name,
+            category=spec.category,
+            line_item_type=spec.line_item_type,
+            pricing_models=list(spec.rates),
+            ad_units=[(units[code.removesuffix("/*")], code.endswith("/*")) for code in spec.ad_units],
+            sizes=list(spec.sizes),
+            description=spec.description,
+            min_quantity=spec.min_quantity,
+            max_quantity=spec.max_quantity,
+            customisable=list(spec.customisable),
+            targeting_defaults={k: list(v) for k, v in spec.defaults.items() if v},
+        )
+        products[spec.name] = create_product(data, actor=None, now=now)
+    _load_packages(products, now=now)
+    return products
+
+
+def _load_packages(products: dict[str, Product], *, now: datetime) -> None:
+    packages = (
+        (
+            "Sport Fan Bundle",
+            "10",
+            (("Sport Display", True), ("Football Pre-roll", True), ("Mobile Banner Network", False)),
+        ),
+        ("Front Page Impact", "7.5", (("Homepage Takeover — The Daily Harbour", True), ("News Display", True))),
+        ("Lifestyle Native", "12", (("Living Display", True), ("Native In-Feed", True), ("Half Page Premium", False))),
+    )
+    for name, discount, members in packages:
+        save_package(
+            None,
+            PackageData(
+                name=name,
+                discount_pct=Decimal(discount),
+                members=[(products[p].id, m) for p, m in members],
+                description=f"{', '.join(p for p, _ in members)}, sold together.",
+            ),
+            actor=None,
+            now=now,
+        )
+
+
+def _load_rate_cards(products: dict[str, Product], *, year: int, now: datetime) -> list[RateCard]:
+    cards = []
+    for spec in demo_catalog.rate_cards(year):
+        card = create_card(
+            CardData(
+                name=spec.name,
+                currency=publisher.CURRENCY,
+                valid_from=spec.valid_from,
+                valid_to=spec.valid_to,
+                description=spec.description,
+                allowed_roles=list(spec.allowed_roles),
+                combine_rules=dict(demo_catalog.COMBINE),
+            ),
+            actor=None,
+            now=now,
+        )
+        for product_spec in demo_catalog.PRODUCTS:
+            product = products[product_spec.name]
+            for model, rate in product_spec.rates.items():
+                base = (rate * spec.rate_factor).quantize(Decimal("0.01"))
+                set_base_rate(card, product, model, base, actor=None, now=now)
+                if base and product.line_item_type != "house":
+                    floor = (base * demo_catalog.FLOOR_FACTOR).quantize(Decimal("0.01"))
+                    set_floor(card, product, model, floor, actor=None, now=now)
+        for dimension, value, kind, amount in demo_catalog.PREMIUMS:
+            set_premium(card, dimension, value, kind, amount, actor=None, now=now)
+        for name, start, end, pct in demo_catalog.seasons(spec.valid_from.year):
+            add_season(card, name, start, end, pct, actor=None, now=now)
+        for minimum, pct in demo_catalog.VOLUME_TIERS:
+            set_volume_tier(card, minimum, pct, actor=None, now=now)
+        cards.append(card)
+    return cards

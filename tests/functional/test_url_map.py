@@ -14,7 +14,9 @@ from werkzeug.routing import Rule
 from app.access import rule_for
 from app.accounts.models import Account, Contact
 from app.auth.roles import Role
+from app.catalog.models import AdUnit, Package, Product, TargetingDimension, TargetingValue
 from app.extensions import db
+from app.ratecards.models import RateCard
 from tests.conftest import DEMO_USERS, user
 
 ROLES = [None, *[r.value for r in Role]]
@@ -27,12 +29,24 @@ def sample_values(app: Flask) -> dict[str, object]:
         account = db.session.scalars(
             sa.select(Account).where(Account.owner_id == rep.id, Account.id.in_(sa.select(Contact.account_id)))
         ).first()
+        card = db.session.scalars(sa.select(RateCard).order_by(RateCard.id)).first()
+        audience = db.session.scalars(
+            sa.select(TargetingValue).join(TargetingValue.dimension).where(TargetingDimension.key == "audience")
+        ).first()
         return {
             "account_id": account.id,
             "contact_id": account.contacts[0].id,
             "user_id": rep.id,
             "entity_type": "account",
             "entity_id": account.id,
+            "unit_id": db.session.scalar(sa.select(sa.func.max(AdUnit.id))),
+            "value_id": audience.id,
+            "key": "audience",
+            "product_id": db.session.scalar(sa.select(sa.func.min(Product.id))),
+            "package_id": db.session.scalar(sa.select(sa.func.min(Package.id))),
+            "card_id": card.id,
+            "kind": "premiums",
+            "row_id": card.premiums[0].id,
         }
 
 
@@ -91,12 +105,10 @@ def test_hostile_ids_and_query_strings_never_cause_a_500(app, client, auth, role
     for rule, method in routes(app):
         if rule.endpoint == "auth.logout":
             continue
-        if rule.arguments & {"account_id", "user_id", "contact_id", "entity_id"}:
+        if any(k.endswith("_id") for k in rule.arguments):
             for hostile in HOSTILE_IDS:
-                args = {k: (hostile if k.endswith("_id") else values[k]) for k in rule.arguments}
-                url = "/" + rule.rule.lstrip("/")
-                for key, value in args.items():
-                    url = url.replace(f"<int:{key}>", value).replace(f"<{key}>", str(value))
+                args = {k: (int(hostile) if k.endswith("_id") else values[k]) for k in rule.arguments}
+                url = rule.build(args, append_unknown=False)[1]
                 response = client.open(url, method=method, data={})
                 assert response.status_code == 404, f"{method} {url}: {response.status_code}"
         if method == "GET":

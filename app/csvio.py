@@ -1,0 +1,143 @@
+"""CSV reading and writing shared by the imports and exports of every domain."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from app.errors import DomainError
+
+#: Imports refuse files with more data rows than this: such a file is a mistake, not a catalog.
+MAX_ROWS = 20_000
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"Line {self.line}: {self.message}"
+
+
+class ImportFailed(DomainError):
+    """Some rows are bad; nothing was imported. `problems` lists every one with its line."""
+
+    status_code = 400
+
+    def __init__(self, problems: Sequence[RowProblem]):
+        self.problems = sorted(problems, key=lambda p: p.line)
+        super().__init__(f"Nothing was imported: {len(self.problems)} problem(s) in the file.")
+
+
+def read_rows(data: bytes | str, columns: Sequence[str], *, required: Sequence[str]) -> list[tuple[int, dict]]:
+    """(line number, row) for every data row; the header must name every required column."""
+    if isinstance(data, bytes):
+        try:
+            data = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise ImportFailed([RowProblem(1, "The file is not UTF-8 text; save it as CSV (UTF-8).")]) from None
+    reader = csv.reader(io.StringIO(data, newline=""))
+    try:
+        header = [h.strip().lower() for h in next(reader)]
+    except StopIteration:
+        raise ImportFailed([RowProblem(1, "The file is empty.")]) from None
+    except csv.Error as exc:
+        raise ImportFailed([RowProblem(1, f"Not a CSV file: {exc}.")]) from None
+    missing = [c for c in required if c not in header]
+    unknown = [h for h in header if h and h not in columns]
+    problems = []
+    if missing:
+        problems.append(RowProblem(1, f"The header lacks the column(s) {', '.join(missing)}."))
+    if unknown:
+        problems.append(RowProblem(1, f"Unknown column(s) {', '.join(unknown)}; expected {', '.join(columns)}."))
+    if problems:
+        raise ImportFailed(problems)
+    rows = []
+    try:
+        for raw in reader:
+            line = reader.line_num
+            if not any(cell.strip() for cell in raw):
+                continue
+            if len(raw) > len(header):
+                problems.append(RowProblem(line, f"{len(raw)} cells for {len(header)} columns."))
+                continue
+            rows.append((line, {h: (raw[i].strip() if i < len(raw) else "") for i, h in enumerate(header) if h}))
+            if len(rows) > MAX_ROWS:
+                raise ImportFailed([RowProblem(line, f"More than {MAX_ROWS:,} rows; split the file.")])
+    except csv.Error as exc:
+        problems.append(RowProblem(reader.line_num, f"Broken CSV: {exc}."))
+    if problems:
+        raise ImportFailed(problems)
+    return rows
+
+
+def write_rows(columns: Sequence[str], rows: Iterable[dict]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(columns), lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
+    return out.getvalue()
+
+
+def decimal_text(value: Decimal | None) -> str:
+    """A Decimal without trailing zeros or exponent: 12.5000 -> "12.5", 100 -> "100"."""
+    if value is None:
+        return ""
+    text = format(value, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+class Cells:
+    """Typed reading of one row's cells, collecting a message per bad cell."""
+
+    def __init__(self, line: int, row: dict, problems: list[RowProblem]):
+        self.line, self.row, self.problems = line, row, problems
+
+    def problem(self, message: str) -> None:
+        self.problems.append(RowProblem(self.line, message))
+
+    def text(self, column: str) -> str:
+        return self.row.get(column, "")
+
+    def decimal(self, column: str, *, required: bool = True) -> Decimal | None:
+        raw = self.text(column).replace(",", "").removesuffix("%").strip()
+        if not raw:
+            if required:
+                self.problem(f"{column} is empty.")
+            return None
+        try:
+            value = Decimal(raw)
+        except InvalidOperation:
+            value = None
+        if value is None or not value.is_finite():
+            self.problem(f"{column} “{self.text(column)}” is not a number.")
+            return None
+        return value
+
+    def integer(self, column: str, *, required: bool = True) -> int | None:
+        raw = self.text(column).replace(",", "").replace("_", "")
+        if not raw:
+            if required:
+                self.problem(f"{column} is empty.")
+            return None
+        if not raw.isdigit() or len(raw) > 15:
+            self.problem(f"{column} “{self.text(column)}” is not a whole number.")
+            return None
+        return int(raw)
+
+    def date(self, column: str) -> date | None:
+        raw = self.text(column)
+        try:
+            return date.fromisoformat(raw)
+        except ValueError:
+            self.problem(f"{column} “{raw}” is not a date (use YYYY-MM-DD)." if raw else f"{column} is empty.")
+            return None
+
+    def items(self, column: str) -> list[str]:
+        return [item.strip() for item in self.text(column).split("|") if item.strip()]

@@ -1,0 +1,241 @@
+"""A rate card's contents as CSV: export, edit in a spreadsheet, import back.
+
+One row per base rate, premium, feature rule, season, volume tier and floor; the `record` column
+says which. Importing replaces the card's contents, and only when every row is good.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from app.audit.service import record
+from app.auth.models import User
+from app.catalog.models import DimensionKey, PricingModel, Product
+from app.csvio import Cells, ImportFailed, RowProblem, decimal_text, read_rows, write_rows
+from app.extensions import db
+from app.ratecards import service
+from app.ratecards.models import BaseRate, Combine, Floor, Premium, RateCard, Season, VolumeTier
+
+COLUMNS = (
+    "record",
+    "product",
+    "pricing_model",
+    "dimension",
+    "value",
+    "kind",
+    "amount",
+    "name",
+    "starts_on",
+    "ends_on",
+    "min_quantity",
+)
+RECORDS = ("feature_rule", "base_rate", "premium", "season", "volume_tier", "floor")
+
+
+def export_card(card: RateCard) -> str:
+    rows: list[dict] = []
+    for dimension, rule in sorted(card.combine_rules.items()):
+        rows.append({"record": "feature_rule", "dimension": dimension, "kind": rule})
+    for rate in sorted(card.base_rates, key=lambda r: (r.product.name, r.pricing_model)):
+        rows.append(
+            {
+                "record": "base_rate",
+                "product": rate.product.name,
+                "pricing_model": rate.pricing_model,
+                "amount": decimal_text(rate.rate),
+            }
+        )
+    for premium in sorted(card.premiums, key=lambda p: (p.dimension, p.value_code or "")):
+        rows.append(
+            {
+                "record": "premium",
+                "dimension": premium.dimension,
+                "value": premium.value_code,
+                "kind": premium.kind,
+                "amount": decimal_text(premium.amount),
+            }
+        )
+    for season in card.seasons:
+        rows.append(
+            {
+                "record": "season",
+                "name": season.name,
+                "starts_on": season.starts_on.isoformat(),
+                "ends_on": season.ends_on.isoformat(),
+                "amount": decimal_text(season.adjustment_pct),
+            }
+        )
+    for tier in card.volume_tiers:
+        rows.append(
+            {"record": "volume_tier", "min_quantity": tier.min_quantity, "amount": decimal_text(tier.discount_pct)}
+        )
+    for floor in sorted(card.floors, key=lambda f: (f.product.name, f.pricing_model)):
+        rows.append(
+            {
+                "record": "floor",
+                "product": floor.product.name,
+                "pricing_model": floor.pricing_model,
+                "amount": decimal_text(floor.rate),
+            }
+        )
+    return write_rows(COLUMNS, rows)
+
+
+def _pricing_model(cells: Cells) -> str:
+    raw = cells.text("pricing_model").lower()
+    by_label = {m.label.lower(): m.value for m in PricingModel} | {m.value: m.value for m in PricingModel}
+    if raw not in by_label:
+        cells.problem(f"pricing_model “{cells.text('pricing_model')}” is not CPM, CPD or flat.")
+        return ""
+    return by_label[raw]
+
+
+def _dimension(cells: Cells) -> str:
+    raw = cells.text("dimension").lower()
+    by_name = {d.value: d.value for d in DimensionKey} | {d.label.lower(): d.value for d in DimensionKey}
+    if raw not in by_name:
+        cells.problem(
+            f"dimension “{cells.text('dimension')}” is not one of {', '.join(d.value for d in DimensionKey)}."
+        )
+        return ""
+    return by_name[raw]
+
+
+def _report(cells: Cells, problems: dict[str, str]) -> None:
+    for message in problems.values():
+        cells.problem(message)
+
+
+def import_card(card: RateCard, data: bytes | str, *, actor: User | None, now: datetime) -> dict[str, int]:
+    """Replace the card's contents with the file's. Raises ImportFailed, changing nothing, on any bad row."""
+    rows = read_rows(data, COLUMNS, required=("record", "amount"))
+    problems: list[RowProblem] = []
+    products = {p.name.lower(): p for p in db.session.scalars(sa.select(Product))}
+    combine: dict[str, str] = {}
+    base_rates: dict[tuple[int, str], tuple[int, BaseRate]] = {}
+    premiums: dict[tuple[str, str | None], tuple[int, Premium]] = {}
+    seasons: list[tuple[int, Season]] = []
+    tiers: dict[int, tuple[int, VolumeTier]] = {}
+    floors: list[tuple[Cells, Product, str, object]] = []
+
+    for line, row in rows:
+        cells = Cells(line, row, problems)
+        kind = cells.text("record").lower()
+        if kind not in RECORDS:
+            cells.problem(f"record “{cells.text('record')}” is not one of {', '.join(RECORDS)}.")
+            continue
+        if kind in ("base_rate", "floor"):
+            product = products.get(cells.text("product").lower())
+            if product is None:
+                cells.problem(f"There is no product called “{cells.text('product')}”.")
+            model, amount = _pricing_model(cells), cells.decimal("amount")
+            if product is None or not model or amount is None:
+                continue
+            if kind == "floor":
+                floors.append((cells, product, model, amount))
+                continue
+            if (product.id, model) in base_rates:
+                cells.problem(
+                    f"{product.name} {model} already has a base rate on line {base_rates[(product.id, model)][0]}."
+                )
+                continue
+            problems_here = service.check_base_rate(product, model, amount)
+            _report(cells, problems_here)
+            if not problems_here:
+                base_rates[(product.id, model)] = (
+                    line,
+                    BaseRate(product_id=product.id, pricing_model=model, rate=amount),
+                )
+        elif kind == "premium":
+            dimension, amount = _dimension(cells), cells.decimal("amount")
+            value = cells.text("value") or None
+            premium_kind = cells.text("kind").lower()
+            if not dimension:
+                continue
+            if (dimension, value) in premiums:
+                first = premiums[(dimension, value)][0]
+                cells.problem(f"{dimension} {value or '(any value)'} already has a premium on line {first}.")
+                continue
+            problems_here = service.check_premium(dimension, value, premium_kind, amount)
+            _report(cells, problems_here)
+            if not problems_here:
+                premiums[(dimension, value)] = (
+                    line,
+                    Premium(dimension=dimension, value_code=value, kind=premium_kind, amount=amount),
+                )
+        elif kind == "feature_rule":
+            dimension, rule = _dimension(cells), cells.text("kind").lower()
+            if rule not in {c.value for c in Combine}:
+                cells.problem(f"kind “{cells.text('kind')}” for a feature rule is sum or highest.")
+            elif dimension in combine:
+                cells.problem(f"{dimension} has a feature rule already.")
+            elif dimension:
+                combine[dimension] = rule
+        elif kind == "season":
+            name, start, end, pct = (
+                cells.text("name"),
+                cells.date("starts_on"),
+                cells.date("ends_on"),
+                cells.decimal("amount"),
+            )
+            problems_here = service.check_season(name, start, end, pct)
+            _report(cells, problems_here)
+            if not problems_here:
+                seasons.append((line, Season(name=name, starts_on=start, ends_on=end, adjustment_pct=pct)))
+        elif kind == "volume_tier":
+            minimum, pct = cells.integer("min_quantity"), cells.decimal("amount")
+            if minimum in tiers:
+                cells.problem(f"A tier from {minimum:,} is already on line {tiers[minimum][0]}.")
+                continue
+            problems_here = service.check_volume_tier(minimum, pct)
+            _report(cells, problems_here)
+            if not problems_here:
+                tiers[minimum] = (line, VolumeTier(min_quantity=minimum, discount_pct=pct))
+
+    rates = {key: row.rate for key, (_, row) in base_rates.items()}
+    new_floors: list[Floor] = []
+    seen_floors: set[tuple[int, str]] = set()
+    for cells, product, model, amount in floors:
+        if (product.id, model) in seen_floors:
+            cells.problem(f"{product.name} {model} has two floors.")
+            continue
+        seen_floors.add((product.id, model))
+        problems_here = service.check_floor(product, model, amount, rates)
+        _report(cells, problems_here)
+        if not problems_here:
+            new_floors.append(Floor(product_id=product.id, pricing_model=model, rate=amount))
+    by_name = {(s.name, s.starts_on, s.ends_on): line for line, s in seasons}
+    for message in service.overlapping_seasons(list(by_name)):
+        line = max(line for (name, *_), line in by_name.items() if f"“{name}”" in message)
+        problems.append(RowProblem(line, message))
+    if problems:
+        raise ImportFailed(problems)
+
+    card.combine_rules = combine
+    card.base_rates = [row for _, row in base_rates.values()]
+    card.premiums = [row for _, row in premiums.values()]
+    card.seasons = [row for _, row in seasons]
+    card.volume_tiers = [row for _, row in tiers.values()]
+    card.floors = new_floors
+    card.updated_at = now
+    db.session.flush()
+    counts = {
+        "base rates": len(base_rates),
+        "premiums": len(premiums),
+        "seasons": len(seasons),
+        "volume tiers": len(tiers),
+        "floors": len(new_floors),
+        "feature rules": len(combine),
+    }
+    record(
+        actor=actor,
+        entity_type="rate_card",
+        entity_id=card.id,
+        action="imported",
+        at=now,
+        summary="Replaced the card's contents from CSV: " + ", ".join(f"{n} {k}" for k, n in counts.items()) + ".",
+        after=counts,
+    )
+    return counts

@@ -1,0 +1,528 @@
+"""Rate card writes. Each row kind has one check, shared by the forms and the CSV import.
+
+Flushes, never commits. Every change is audited against the card ("rate_card").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from app.audit.service import record, record_change
+from app.auth.models import User
+from app.auth.roles import Role
+from app.catalog.models import DimensionKey, PricingModel, Product, Status
+from app.catalog.service import targeting_values_by_dimension
+from app.errors import Conflict, DomainError, Errors, ValidationFailed
+from app.extensions import db
+from app.ratecards.models import BaseRate, Combine, Floor, Premium, PremiumKind, RateCard, Season, VolumeTier
+from app.validation import currency_problem, length_problem
+
+MAX_RATE = Decimal("1000000000")
+MAX_PREMIUM_PCT = Decimal("1000")
+RATE_STEP = Decimal("0.0001")
+
+
+def money_text(amount: Decimal, currency: str) -> str:
+    return f"{amount:,.2f} {currency}" if amount == amount.quantize(Decimal("0.01")) else f"{amount:,} {currency}"
+
+
+# -- Row checks (shared by forms and CSV import) ------------------------------------------------
+
+
+def rate_problem(rate: Decimal | None, *, label: str) -> str | None:
+    if rate is None:
+        return f"Enter the {label}."
+    if rate < 0:
+        return f"The {label} cannot be negative ({rate})."
+    if rate > MAX_RATE:
+        return f"The {label} must be below {MAX_RATE:,}."
+    if rate != rate.quantize(RATE_STEP):
+        return f"The {label} has at most 4 decimals."
+    return None
+
+
+def check_base_rate(product: Product | None, pricing_model: str, rate: Decimal | None) -> dict[str, str]:
+    problems: dict[str, str] = {}
+    if product is None:
+        problems["product_id"] = "Choose a product."
+    elif pricing_model not in product.pricing_models:
+        allowed = ", ".join(PricingModel(m).label for m in product.pricing_models)
+        problems["pricing_model"] = f"{product.name} is not sold by {_model_label(pricing_model)} (allowed: {allowed})."
+    if problem := rate_problem(rate, label="base rate"):
+        problems["rate"] = problem
+    return problems
+
+
+def check_premium(dimension: str, value_code: str | None, kind: str, amount: Decimal | None) -> dict[str, str]:
+    problems: dict[str, str] = {}
+    if dimension not in {d.value for d in DimensionKey}:
+        problems["dimension"] = "Choose a targeting feature."
+    elif value_code:
+        value = targeting_values_by_dimension().get(dimension, {}).get(value_code)
+        if value is None:
+            problems["value_code"] = f"{DimensionKey(dimension).label} has no value “{value_code}”."
+    if kind not in {k.value for k in PremiumKind}:
+        problems["kind"] = "Choose a percentage or an amount."
+    if amount is None:
+        problems["amount"] = "Enter the premium."
+    elif amount <= 0:
+        problems["amount"] = f"A premium raises the rate: enter more than 0 (not {amount})."
+    elif kind == PremiumKind.PERCENT and amount > MAX_PREMIUM_PCT:
+        problems["amount"] = f"A premium is at most {MAX_PREMIUM_PCT} % of the base rate."
+    elif problem := rate_problem(amount, label="premium"):
+        problems["amount"] = problem
+    return problems
+
+
+def check_season(name: str, starts_on: date | None, ends_on: date | None, pct: Decimal | None) -> dict[str, str]:
+    problems: dict[str, str] = {}
+    if problem := length_problem(name or "", label="season's name", max_length=120):
+        problems["name"] = problem
+    if starts_on is None:
+        problems["starts_on"] = "Enter the first day of the season."
+    if ends_on is None:
+        problems["ends_on"] = "Enter the last day of the season."
+    elif starts_on is not None and ends_on < starts_on:
+        problems["ends_on"] = f"The season ends ({ends_on}) before it starts ({starts_on})."
+    if pct is None:
+        problems["adjustment_pct"] = "Enter the adjustment in percent, such as 20 or -10."
+    elif not (Decimal("-90") <= pct <= Decimal("500")) or pct == 0:
+        problems["adjustment_pct"] = "A season adjusts the rate by -90 % to +500 %, and not by 0."
+    elif pct != pct.quantize(Decimal("0.01")):
+        problems["adjustment_pct"] = "Use at most 2 decimals."
+    return problems
+
+
+def check_volume_tier(min_quantity: int | None, pct: Decimal | None) -> dict[str, str]:
+    problems: dict[str, str] = {}
+    if min_quantity is None or min_quantity < 1:
+        problems["min_quantity"] = "Enter the quantity from which the tier applies (1 or more)."
+    if pct is None or not (Decimal("0") < pct < Decimal("100")):
+        problems["discount_pct"] = "A tier's discount is more than 0 % and less than 100 %."
+    elif pct != pct.quantize(Decimal("0.01")):
+        problems["discount_pct"] = "Use at most 2 decimals."
+    return problems
+
+
+def check_floor(
+    product: Product | None, pricing_model: str, rate: Decimal | None, base_rates: dict[tuple[int, str], Decimal]
+) -> dict[str, str]:
+    """`base_rates` are the card's, by (product id, pricing model): a floor must sit below one of them."""
+    problems: dict[str, str] = {}
+    if product is None:
+        return {"product_id": "Choose a product."}
+    if pricing_model not in product.pricing_models:
+        problems["pricing_model"] = f"{product.name} is not sold by {_model_label(pricing_model)}."
+    if problem := rate_problem(rate, label="floor"):
+        problems["rate"] = problem
+    if problems:
+        return problems
+    base = base_rates.get((product.id, pricing_model))
+    if base is None:
+        problems["product_id"] = (
+            f"Set a {_model_label(pricing_model)} base rate for {product.name} first: a floor sits below it."
+        )
+    elif rate > base:
+        problems["rate"] = (
+            f"The floor {rate} is above the base rate of {product.name} ({base} {_model_label(pricing_model)}): "
+            "nothing could ever be sold at list price."
+        )
+    return problems
+
+
+def overlapping_seasons(seasons: list[tuple[str, date, date]]) -> list[str]:
+    """A message for every pair of seasons whose dates overlap."""
+    ordered = sorted(seasons, key=lambda s: (s[1], s[2]))
+    problems = []
+    for i, (name_b, start_b, end_b) in enumerate(ordered):
+        for name_a, start_a, end_a in ordered[:i]:
+            if start_b <= end_a:
+                problems.append(
+                    f"Season “{name_b}” ({start_b} to {end_b}) overlaps “{name_a}” ({start_a} to {end_a}); "
+                    "a day may be in one season only."
+                )
+    return problems
+
+
+def _model_label(model: str) -> str:
+    try:
+        return PricingModel(model).label
+    except ValueError:
+        return model or "no pricing model"
+
+
+def _raise(problems: dict[str, str]) -> None:
+    if problems:
+        raise ValidationFailed({k: [v] for k, v in problems.items()})
+
+
+# -- Cards ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class CardData:
+    name: str
+    currency: str
+    valid_from: date | None
+    valid_to: date | None
+    description: str = ""
+    allowed_roles: list[str] = field(default_factory=list)
+    combine_rules: dict[str, str] = field(default_factory=dict)
+    status: str = Status.ACTIVE.value
+
+
+def _card_snapshot(card: RateCard) -> dict:
+    return {
+        "name": card.name,
+        "description": card.description,
+        "currency": card.currency,
+        "valid_from": card.valid_from,
+        "valid_to": card.valid_to,
+        "allowed_roles": card.allowed_roles,
+        "combine_rules": card.combine_rules,
+        "status": card.status,
+    }
+
+
+def _validate_card(data: CardData, card_id: int | None) -> None:
+    errors = Errors()
+    data.name = (data.name or "").strip()
+    if problem := length_problem(data.name, label="name", max_length=200):
+        errors.add("name", problem)
+    elif db.session.scalar(
+        sa.select(RateCard.id).where(sa.func.lower(RateCard.name) == data.name.lower(), RateCard.id != (card_id or 0))
+    ):
+        errors.add("name", f"There is already a rate card called “{data.name}”.")
+    data.currency = (data.currency or "").strip().upper()
+    if problem := currency_problem(data.currency):
+        errors.add("currency", problem)
+    if data.valid_from is None:
+        errors.add("valid_from", "Enter the first day the card is valid.")
+    if data.valid_to is None:
+        errors.add("valid_to", "Enter the last day the card is valid.")
+    elif data.valid_from is not None and data.valid_to < data.valid_from:
+        errors.add("valid_to", f"The card's validity ends ({data.valid_to}) before it starts ({data.valid_from}).")
+    if bad := [r for r in data.allowed_roles if r not in {role.value for role in Role}]:
+        errors.add("allowed_roles", f"Unknown role {', '.join(bad)}.")
+    for dim, rule in data.combine_rules.items():
+        if dim not in {d.value for d in DimensionKey} or rule not in {c.value for c in Combine}:
+            errors.add("combine_rules", f"“{dim}: {rule}” is not a feature and SUM or HIGHEST.")
+    if problem := length_problem(data.description or "", label="description", max_length=5000, required=False):
+        errors.add("description", problem)
+    errors.raise_if_any()
+
+
+def create_card(data: CardData, *, actor: User | None, now: datetime) -> RateCard:
+    _validate_card(data, None)
+    card = RateCard(**data.__dict__, created_at=now, updated_at=now)
+    db.session.add(card)
+    db.session.flush()
+    record(
+        actor=actor,
+        entity_type="rate_card",
+        entity_id=card.id,
+        action="created",
+        at=now,
+        summary=f"Created rate card {card.name}.",
+        after=_card_snapshot(card),
+    )
+    return card
+
+
+def update_card(
+    card: RateCard, data: CardData, *, expected_version: int | None, actor: User, now: datetime
+) -> RateCard:
+    _check_version(card, expected_version)
+    if data.currency != card.currency and (card.base_rates or card.floors or _has_absolute_premiums(card)):
+        raise ValidationFailed.on(
+            "currency", "The card already has rates in its currency: copy it to make a card in another currency."
+        )
+    _validate_card(data, card.id)
+    before = _card_snapshot(card)
+    for key, value in data.__dict__.items():
+        setattr(card, key, value)
+    card.updated_at = now
+    db.session.flush()
+    record_change(
+        actor=actor, entity_type="rate_card", entity_id=card.id, at=now, before=before, after=_card_snapshot(card)
+    )
+    return card
+
+
+def _has_absolute_premiums(card: RateCard) -> bool:
+    return any(p.kind == PremiumKind.ABSOLUTE for p in card.premiums)
+
+
+def _check_version(card: RateCard, expected_version: int | None) -> None:
+    if expected_version is not None and expected_version != card.version:
+        raise Conflict(f"{card.name} was changed by someone else meanwhile. Reload it and make your change again.")
+
+
+def _touch(card: RateCard, now: datetime) -> None:
+    """Mark the card changed: its version goes up, so a form opened before the change is stale."""
+    card.updated_at = now
+
+
+def _shift_year(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
+def copy_card(card: RateCard, *, name: str, years: int, actor: User, now: datetime) -> RateCard:
+    """A new card with the same rates and rules, its validity and seasons moved by `years`."""
+    data = CardData(
+        name=name,
+        currency=card.currency,
+        valid_from=_shift_year(card.valid_from, years),
+        valid_to=_shift_year(card.valid_to, years),
+        description=card.description,
+        allowed_roles=list(card.allowed_roles),
+        combine_rules=dict(card.combine_rules),
+    )
+    _validate_card(data, None)
+    copy = RateCard(**data.__dict__, created_at=now, updated_at=now)
+    copy.base_rates = [
+        BaseRate(product_id=r.product_id, pricing_model=r.pricing_model, rate=r.rate) for r in card.base_rates
+    ]
+    copy.premiums = [
+        Premium(dimension=p.dimension, value_code=p.value_code, kind=p.kind, amount=p.amount) for p in card.premiums
+    ]
+    copy.seasons = [
+        Season(
+            name=s.name,
+            starts_on=_shift_year(s.starts_on, years),
+            ends_on=_shift_year(s.ends_on, years),
+            adjustment_pct=s.adjustment_pct,
+        )
+        for s in card.seasons
+    ]
+    copy.volume_tiers = [
+        VolumeTier(min_quantity=t.min_quantity, discount_pct=t.discount_pct) for t in card.volume_tiers
+    ]
+    copy.floors = [Floor(product_id=f.product_id, pricing_model=f.pricing_model, rate=f.rate) for f in card.floors]
+    db.session.add(copy)
+    db.session.flush()
+    record(
+        actor=actor,
+        entity_type="rate_card",
+        entity_id=copy.id,
+        action="created",
+        at=now,
+        summary=f"Copied from {card.name}, dates moved by {years} year{'s' if abs(years) != 1 else ''}.",
+        after=_card_snapshot(copy),
+    )
+    return copy
+
+
+# -- Card rows -----------------------------------------------------------------------------------
+
+
+def _audit_row(card: RateCard, action: str, summary: str, *, actor: User | None, now: datetime, **values) -> None:
+    _touch(card, now)
+    db.session.flush()
+    record(actor=actor, entity_type="rate_card", entity_id=card.id, action=action, at=now, summary=summary, **values)
+
+
+def set_base_rate(
+    card: RateCard,
+    product: Product | None,
+    pricing_model: str,
+    rate: Decimal | None,
+    *,
+    actor: User | None,
+    now: datetime,
+) -> BaseRate:
+    """Set (or replace) the base rate of a product and pricing model."""
+    _raise(check_base_rate(product, pricing_model, rate))
+    existing = next(
+        (r for r in card.base_rates if r.product_id == product.id and r.pricing_model == pricing_model), None
+    )
+    before = {"rate": existing.rate} if existing else None
+    row = existing or BaseRate(product_id=product.id, pricing_model=pricing_model)
+    row.rate = rate
+    if existing is None:
+        card.base_rates.append(row)
+    _audit_row(
+        card,
+        "base rate set",
+        f"{product.name} {_model_label(pricing_model)}: {money_text(rate, card.currency)}.",
+        actor=actor,
+        now=now,
+        before=before,
+        after={"product": product.name, "pricing_model": pricing_model, "rate": rate},
+    )
+    return row
+
+
+def set_premium(
+    card: RateCard,
+    dimension: str,
+    value_code: str | None,
+    kind: str,
+    amount: Decimal | None,
+    *,
+    actor: User | None,
+    now: datetime,
+) -> Premium:
+    value_code = (value_code or "").strip() or None
+    _raise(check_premium(dimension, value_code, kind, amount))
+    existing = next((p for p in card.premiums if p.dimension == dimension and p.value_code == value_code), None)
+    row = existing or Premium(dimension=dimension, value_code=value_code)
+    before = {"kind": existing.kind, "amount": existing.amount} if existing else None
+    row.kind, row.amount = kind, amount
+    if existing is None:
+        card.premiums.append(row)
+    what = f"{DimensionKey(dimension).label} {value_code or '(any value)'}"
+    how = f"+{amount} %" if kind == PremiumKind.PERCENT else f"+{money_text(amount, card.currency)}"
+    _audit_row(
+        card,
+        "premium set",
+        f"Premium for {what}: {how}.",
+        actor=actor,
+        now=now,
+        before=before,
+        after={"dimension": dimension, "value": value_code, "kind": kind, "amount": amount},
+    )
+    return row
+
+
+def add_season(
+    card: RateCard,
+    name: str,
+    starts_on: date | None,
+    ends_on: date | None,
+    pct: Decimal | None,
+    *,
+    actor: User | None,
+    now: datetime,
+) -> Season:
+    _raise(check_season(name, starts_on, ends_on, pct))
+    overlaps = overlapping_seasons(
+        [(s.name, s.starts_on, s.ends_on) for s in card.seasons] + [(name, starts_on, ends_on)]
+    )
+    if overlaps:
+        raise ValidationFailed({"starts_on": overlaps})
+    season = Season(name=name.strip(), starts_on=starts_on, ends_on=ends_on, adjustment_pct=pct)
+    card.seasons.append(season)
+    _audit_row(
+        card,
+        "season added",
+        f"Season {season.name}, {starts_on} to {ends_on}: {pct:+} %.",
+        actor=actor,
+        now=now,
+        after={"name": season.name, "starts_on": starts_on, "ends_on": ends_on, "adjustment_pct": pct},
+    )
+    return season
+
+
+def set_volume_tier(
+    card: RateCard, min_quantity: int | None, pct: Decimal | None, *, actor: User | None, now: datetime
+) -> VolumeTier:
+    _raise(check_volume_tier(min_quantity, pct))
+    existing = next((t for t in card.volume_tiers if t.min_quantity == min_quantity), None)
+    row = existing or VolumeTier(min_quantity=min_quantity)
+    before = {"discount_pct": existing.discount_pct} if existing else None
+    row.discount_pct = pct
+    if existing is None:
+        card.volume_tiers.append(row)
+    _audit_row(
+        card,
+        "volume tier set",
+        f"From {min_quantity:,} units: -{pct} %.",
+        actor=actor,
+        now=now,
+        before=before,
+        after={"min_quantity": min_quantity, "discount_pct": pct},
+    )
+    return row
+
+
+def base_rates_of(card: RateCard) -> dict[tuple[int, str], Decimal]:
+    return {(r.product_id, r.pricing_model): r.rate for r in card.base_rates}
+
+
+def set_floor(
+    card: RateCard,
+    product: Product | None,
+    pricing_model: str,
+    rate: Decimal | None,
+    *,
+    actor: User | None,
+    now: datetime,
+) -> Floor:
+    _raise(check_floor(product, pricing_model, rate, base_rates_of(card)))
+    existing = next((f for f in card.floors if f.product_id == product.id and f.pricing_model == pricing_model), None)
+    row = existing or Floor(product_id=product.id, pricing_model=pricing_model)
+    before = {"rate": existing.rate} if existing else None
+    row.rate = rate
+    if existing is None:
+        card.floors.append(row)
+    _audit_row(
+        card,
+        "floor set",
+        f"Floor for {product.name} {_model_label(pricing_model)}: {money_text(rate, card.currency)}.",
+        actor=actor,
+        now=now,
+        before=before,
+        after={"product": product.name, "pricing_model": pricing_model, "rate": rate},
+    )
+    return row
+
+
+ROW_KINDS = {
+    "base_rates": ("base rate", BaseRate),
+    "premiums": ("premium", Premium),
+    "seasons": ("season", Season),
+    "volume_tiers": ("volume tier", VolumeTier),
+    "floors": ("floor", Floor),
+}
+
+
+def remove_row(card: RateCard, kind: str, row_id: int, *, actor: User, now: datetime) -> None:
+    if kind not in ROW_KINDS:
+        raise DomainError(f"A rate card has no “{kind}”.")
+    label, _model = ROW_KINDS[kind]
+    rows = getattr(card, kind)
+    row = next((r for r in rows if r.id == row_id), None)
+    if row is None:
+        raise DomainError(f"That {label} is no longer on the card; reload the page.")
+    if kind == "base_rates" and any(
+        f.product_id == row.product_id and f.pricing_model == row.pricing_model for f in card.floors
+    ):
+        raise DomainError(f"Remove the floor of {row.product.name} first: it sits below this base rate.")
+    rows.remove(row)
+    _audit_row(
+        card, f"{label} removed", f"Removed {label}: {describe_row(kind, row, card.currency)}.", actor=actor, now=now
+    )
+
+
+def describe_row(kind: str, row, currency: str) -> str:
+    if kind in ("base_rates", "floors"):
+        return f"{row.product.name} {_model_label(row.pricing_model)} {money_text(row.rate, currency)}"
+    if kind == "premiums":
+        return f"{DimensionKey(row.dimension).label} {row.value_code or '(any value)'} {row.amount} {row.kind}"
+    if kind == "seasons":
+        return f"{row.name} {row.starts_on} to {row.ends_on} {row.adjustment_pct:+} %"
+    return f"from {row.min_quantity:,}: -{row.discount_pct} %"
+
+
+# -- Reading -------------------------------------------------------------------------------------
+
+
+def cards_for(user: User, *, on: date) -> list[RateCard]:
+    """Active cards valid on `on` that `user` may price with."""
+    cards = db.session.scalars(
+        sa.select(RateCard)
+        .where(RateCard.status == Status.ACTIVE.value, RateCard.valid_from <= on, RateCard.valid_to >= on)
+        .order_by(RateCard.name)
+    ).all()
+    roles = {r.value for r in user.role_set}
+    usable = [c for c in cards if not c.allowed_roles or roles & set(c.allowed_roles) or Role.ADMIN in user.role_set]
+    # Cards for everyone (the standard card) come first: they are the default choice.
+    return sorted(usable, key=lambda c: (bool(c.allowed_roles), c.name))
