@@ -1,0 +1,109 @@
+"""The availability engine against hand-worked cases and against an LP oracle."""
+
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from app.inventory.engine import InstanceError, Line, availability, fits
+from app.inventory.instance import solve
+from tests.support.oracle import oracle_availability
+
+
+def test_the_brief_example_gives_what_is_left_after_the_sponsorship_and_the_booking():
+    """1,200 impressions; the sponsorship takes 25 % = 300 first; L1 needs 500; 400 are left."""
+    result = solve(
+        {
+            "atoms": [{"id": "a1", "impressions": 1200}],
+            "lines": [{"id": "L1", "quantity": 500, "atoms": ["a1"]}, {"id": "S1", "share": 0.25, "atoms": ["a1"]}],
+            "query": {"atoms": ["a1"]},
+        }
+    )
+    assert (result["available"], result["matched"], result["shortfall"]) == (400, 1200, 0)
+    assert {c["id"]: c["needs"] for c in result["contending"]} == {"L1": 500, "S1": 300}
+
+
+def test_a_line_moves_to_atoms_the_query_does_not_want():
+    """a1 (100) is shared by L1 (needs 100) and the query; a2 (100) only L1 has. L1 moves to a2: 100 left."""
+    answer = availability([100, 100], [Line("L1", [0, 1], quantity=100)], [0])
+    assert answer.available == 100 and answer.shortfall == 0
+
+
+def test_a_short_booked_set_reports_its_shortfall():
+    """The forecast fell to 80 under two lines needing 60 each: 40 short, nothing available."""
+    answer = availability([80], [Line("L1", [0], quantity=60), Line("L2", [0], quantity=60)], [0])
+    assert answer.shortfall == 40 and answer.available == 0
+
+
+def test_lines_out_of_the_querys_reach_still_count_for_the_shortfall():
+    answer = availability([10, 100], [Line("far", [0], quantity=30)], [1])
+    assert answer.available == 100 and answer.shortfall == 20
+    assert answer.contending == []
+
+
+def test_a_new_booking_fits_only_up_to_what_is_available():
+    lines = [Line("L1", [0, 1], quantity=150)]
+    assert fits([100, 100], lines, Line("new", [1], quantity=50))
+    assert not fits([100, 100], lines, Line("new", [1], quantity=51))
+
+
+def test_capacities_beyond_32_bits_are_counted_exactly():
+    big = 3 * 2**31
+    answer = availability([big, big], [Line("L1", [0], quantity=big - 5)], [0, 1])
+    assert answer.available == big + 5
+
+
+def test_malformed_instances_are_refused_with_a_reason():
+    with pytest.raises(InstanceError, match="unknown atom"):
+        solve({"atoms": [], "lines": [{"id": "L1", "quantity": 1, "atoms": ["x"]}], "query": {"atoms": []}})
+    with pytest.raises(InstanceError, match="share outside"):
+        solve({"atoms": [{"id": "a", "impressions": 1}], "lines": [{"id": "S", "share": 1.5, "atoms": ["a"]}]})
+    with pytest.raises(InstanceError, match="whole number"):
+        solve({"atoms": [{"id": "a", "impressions": 1.5}]})
+
+
+@st.composite
+def instances(draw):
+    n_atoms = draw(st.integers(1, 8))
+    impressions = draw(st.lists(st.integers(0, 1000), min_size=n_atoms, max_size=n_atoms))
+    atom_sets = st.lists(st.integers(0, n_atoms - 1), min_size=1, max_size=n_atoms, unique=True)
+    lines = []
+    for i in range(draw(st.integers(0, 7))):
+        atoms = draw(atom_sets)
+        if draw(st.booleans()) and i % 3 == 0:
+            lines.append(Line(f"S{i}", atoms, share=Fraction(draw(st.integers(0, 100)), 100)))
+        else:
+            lines.append(Line(f"L{i}", atoms, quantity=draw(st.integers(0, 1500))))
+    query = draw(st.lists(st.integers(0, n_atoms - 1), max_size=n_atoms, unique=True))
+    return impressions, lines, query
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(instances())
+def test_availability_equals_the_lp_oracle_to_the_impression(instance):
+    impressions, lines, query = instance
+    answer = availability(impressions, lines, query)
+    assert (answer.available, answer.shortfall) == oracle_availability(impressions, lines, query)
+
+
+@settings(max_examples=200, deadline=None)
+@given(instances(), st.integers(0, 2000))
+def test_an_accepted_booking_never_makes_the_booked_set_short(instance, quantity):
+    impressions, lines, query = instance
+    if not query:
+        return
+    new = Line("new", query, quantity=quantity)
+    before = availability(impressions, lines, []).shortfall
+    if fits(impressions, lines, new):
+        assert availability(impressions, [*lines, new], []).shortfall == before
+    else:
+        assert quantity > availability(impressions, lines, query).available
+
+
+def test_the_answer_is_json():
+    answer = availability([5], [Line("L", [0], quantity=2)], [0])
+    assert json.loads(json.dumps(answer.as_json()))["available"] == 3
