@@ -7,9 +7,10 @@ import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from app.errors import DomainError
+from app.validation import parse_number
 
 #: Imports refuse files with more data rows than this: such a file is a mistake, not a catalog.
 MAX_ROWS = 20_000
@@ -106,18 +107,14 @@ class Cells:
         return self.row.get(column, "")
 
     def decimal(self, column: str, *, required: bool = True) -> Decimal | None:
-        raw = self.text(column).replace(",", "").removesuffix("%").strip()
+        raw = self.text(column).removesuffix("%").strip()
         if not raw:
             if required:
                 self.problem(f"{column} is empty.")
             return None
-        try:
-            value = Decimal(raw)
-        except InvalidOperation:
-            value = None
-        if value is None or not value.is_finite():
-            self.problem(f"{column} “{self.text(column)}” is not a number.")
-            return None
+        value = parse_number(raw)
+        if value is None:
+            self.problem(f"{column} “{self.text(column)}” is not a number (use a dot for decimals, such as 6.5).")
         return value
 
     def integer(self, column: str, *, required: bool = True) -> int | None:
@@ -126,7 +123,7 @@ class Cells:
             if required:
                 self.problem(f"{column} is empty.")
             return None
-        if not raw.isdigit() or len(raw) > 15:
+        if not (raw.isascii() and raw.isdigit()) or len(raw) > 15:  # "²" is a digit to isdigit(), not to int()
             self.problem(f"{column} “{self.text(column)}” is not a whole number.")
             return None
         return int(raw)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import TypeVar
 
 from flask_wtf import FlaskForm
@@ -13,6 +13,7 @@ from wtforms.widgets import TextInput
 
 from app.errors import Errors, ValidationFailed
 from app.extensions import db
+from app.validation import parse_number
 
 T = TypeVar("T")
 
@@ -77,14 +78,10 @@ class NumberField(Field):
         if not valuelist or not valuelist[0].strip():
             self.data = None
             return
-        raw = valuelist[0].strip().replace(",", "")
-        try:
-            value = Decimal(raw)
-        except InvalidOperation:
-            value = None
-        if value is None or not value.is_finite() or len(raw) > 30:
+        value = parse_number(valuelist[0])
+        if value is None:
             self.data = None
-            raise ValueError("Enter a number, such as 12.5.")
+            raise ValueError("Enter a number, such as 12.5 (with a dot for decimals).")
         self.data = value
 
 
@@ -92,7 +89,10 @@ class WholeNumberField(NumberField):
     """A whole number typed as text (thousands separators allowed)."""
 
     def process_formdata(self, valuelist: list[str]) -> None:
-        super().process_formdata([v.replace("_", "").replace(" ", "") for v in valuelist])
+        try:
+            super().process_formdata([v.replace(" ", "") for v in valuelist])
+        except ValueError:
+            raise ValueError("Enter a whole number, such as 250000.") from None
         if self.data is not None:
             if self.data != self.data.to_integral_value() or abs(self.data) >= 10**15:
                 self.data = None

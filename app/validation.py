@@ -105,3 +105,26 @@ def page_number(args, *, key: str = "page", last: int = 100_000) -> int:
     """The page asked for in a query string, 1 when missing or malformed, never past `last`."""
     value = parse_id(args.get(key))
     return min(value, last) if value else 1
+
+
+_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
+
+
+def parse_number(raw: str | None) -> Decimal | None:
+    """A finite Decimal from what a person typed, or None.
+
+    Commas are accepted only as thousands separators (1,250,000): "6,5" is refused rather than
+    read as 65, since in much of Europe it means 6.5.
+    """
+    text = (raw or "").strip().replace("_", "")
+    if "," in text:
+        if not _THOUSANDS.match(text):
+            return None
+        text = text.replace(",", "")
+    if len(text) > 40:
+        return None
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        return None
+    return value if value.is_finite() else None

@@ -90,7 +90,7 @@ def account_problems(data: AccountData, *, account: Account | None, actor: User 
         errors.add("name", problem)
     elif db.session.scalar(
         sa.select(Account.id).where(
-            sa.func.lower(Account.name) == data.name.lower(),
+            sa.func.lower(Account.name) == sa.func.lower(data.name),
             Account.kind == data.kind,
             Account.id != (account.id if account else 0),
         )

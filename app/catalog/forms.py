@@ -47,6 +47,9 @@ class ProductForm(FlaskForm):
         "Status", choices=options((s.value, s.value.capitalize()) for s in Status), validate_choice=False
     )
     version = HiddenField()
+    #: Never drawn (the page draws one select per dimension, `default_<key>`): it carries the service's
+    #: messages about default targeting, so they show under those selects rather than above the form.
+    targeting_defaults = HiddenField()
 
 
 class PackageForm(FlaskForm):

@@ -66,9 +66,13 @@ def catalog_products(filters: CatalogFilters) -> list[Product]:
     if not filters.include_archived:
         query = query.where(Product.status == Status.ACTIVE.value)
     if filters.search:
-        like = f"%{filters.search.lower()}%"
+        # autoescape: a % or _ the rep types is searched for, not a wildcard that matches everything.
+        text = filters.search.lower()
         query = query.where(
-            sa.or_(sa.func.lower(Product.name).like(like), sa.func.lower(Product.description).like(like))
+            sa.or_(
+                sa.func.lower(Product.name).contains(text, autoescape=True),
+                sa.func.lower(Product.description).contains(text, autoescape=True),
+            )
         )
     if filters.category:
         query = query.where(Product.category == filters.category)

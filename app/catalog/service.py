@@ -28,6 +28,7 @@ from app.catalog.models import (
     TargetingDimension,
     TargetingValue,
 )
+from app.csvio import decimal_text
 from app.errors import Conflict, DomainError, Errors, NotFound
 from app.extensions import db
 from app.validation import length_problem, percent_problem
@@ -216,6 +217,8 @@ def add_targeting_value(
         errors.add("code", "Write a key-value as key=value, in lower case (section=motoring).")
     elif dim.key != DimensionKey.KEY_VALUE and not _SLUG.match(code):
         errors.add("code", "Use lower-case letters, digits, - and _ (auto-intenders).")
+    elif len(code) > 80:  # a key=value may be longer than the column holds
+        errors.add("code", f"The code has at most 80 characters (this one has {len(code)}).")
     elif any(v.code == code for v in dim.values):
         errors.add("code", f"{dim.name} already has the value {code}.")
     if problem := length_problem(name, label="name", max_length=200):
@@ -310,7 +313,11 @@ def validate_product(data: ProductData, *, product_id: int | None = None) -> Err
     if problem := length_problem(data.name, label="name", max_length=200):
         errors.add("name", problem)
     elif db.session.scalar(
-        sa.select(Product.id).where(sa.func.lower(Product.name) == data.name.lower(), Product.id != (product_id or 0))
+        sa.select(Product.id).where(
+            # lower() on both sides: SQLite's folds ASCII only, so Python's would miss “ÉTÉ” == “ÉTÉ”.
+            sa.func.lower(Product.name) == sa.func.lower(data.name),
+            Product.id != (product_id or 0),
+        )
     ):
         errors.add("name", f"There is already a product called “{data.name}”.")
     if problem := length_problem(data.category, label="category", max_length=80):
@@ -487,7 +494,8 @@ def _package_snapshot(package: Package) -> dict:
     return {
         "name": package.name,
         "description": package.description,
-        "discount_pct": package.discount_pct,
+        # 12.3500 read back and 12.35 typed are the same discount: compare them as the same text.
+        "discount_pct": decimal_text(package.discount_pct),
         "members": sorted(f"{m.product.name}{'' if m.mandatory else ' (optional)'}" for m in package.members),
         "status": package.status,
     }
@@ -499,7 +507,9 @@ def _validate_package(data: PackageData, package_id: int | None) -> None:
     if problem := length_problem(data.name, label="name", max_length=200):
         errors.add("name", problem)
     elif db.session.scalar(
-        sa.select(Package.id).where(sa.func.lower(Package.name) == data.name.lower(), Package.id != (package_id or 0))
+        sa.select(Package.id).where(
+            sa.func.lower(Package.name) == sa.func.lower(data.name), Package.id != (package_id or 0)
+        )
     ):
         errors.add("name", f"There is already a package called “{data.name}”.")
     if problem := percent_problem(data.discount_pct, label="package discount"):
@@ -516,6 +526,8 @@ def _validate_package(data: PackageData, package_id: int | None) -> None:
             errors.add("members", f"Product {product_id} does not exist.")
         elif not product.is_active:
             errors.add("members", f"{product.name} is archived.")
+    if data.status not in {s.value for s in Status}:
+        errors.add("status", "Choose active or archived.")
     errors.raise_if_any()
     data.members = list(members.items())
 

@@ -206,13 +206,17 @@ def import_card(card: RateCard, data: bytes | str, *, actor: User | None, now: d
         _report(cells, problems_here)
         if not problems_here:
             new_floors.append(Floor(product_id=product.id, pricing_model=model, rate=amount))
-    by_name = {(s.name, s.starts_on, s.ends_on): line for line, s in seasons}
-    for message in service.overlapping_seasons(list(by_name)):
-        line = max(line for (name, *_), line in by_name.items() if f"“{name}”" in message)
-        problems.append(RowProblem(line, message))
+    # Pair by pair, so a repeated row and two seasons of one name are each reported on their own later line.
+    for i, (line, season) in enumerate(seasons):
+        for _, earlier in seasons[:i]:
+            pair = [(s.name, s.starts_on, s.ends_on) for s in (earlier, season)]
+            problems.extend(RowProblem(line, message) for message in service.overlapping_seasons(pair))
     if problems:
         raise ImportFailed(problems)
 
+    # The old rows go first: a new row for the same product and model would clash with its old one.
+    card.base_rates, card.premiums, card.seasons, card.volume_tiers, card.floors = [], [], [], [], []
+    db.session.flush()
     card.combine_rules = combine
     card.base_rates = [row for _, row in base_rates.values()]
     card.premiums = [row for _, row in premiums.values()]

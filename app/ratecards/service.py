@@ -194,7 +194,9 @@ def _validate_card(data: CardData, card_id: int | None) -> None:
     if problem := length_problem(data.name, label="name", max_length=200):
         errors.add("name", problem)
     elif db.session.scalar(
-        sa.select(RateCard.id).where(sa.func.lower(RateCard.name) == data.name.lower(), RateCard.id != (card_id or 0))
+        sa.select(RateCard.id).where(
+            sa.func.lower(RateCard.name) == sa.func.lower(data.name), RateCard.id != (card_id or 0)
+        )
     ):
         errors.add("name", f"There is already a rate card called “{data.name}”.")
     data.currency = (data.currency or "").strip().upper()
@@ -237,6 +239,7 @@ def update_card(
     card: RateCard, data: CardData, *, expected_version: int | None, actor: User, now: datetime
 ) -> RateCard:
     _check_version(card, expected_version)
+    data.currency = (data.currency or "").strip().upper()  # "gbp" is the card's GBP, not a change
     if data.currency != card.currency and (card.base_rates or card.floors or _has_absolute_premiums(card)):
         raise ValidationFailed.on(
             "currency", "The card already has rates in its currency: copy it to make a card in another currency."
@@ -286,6 +289,12 @@ def copy_card(card: RateCard, *, name: str, years: int, actor: User, now: dateti
         combine_rules=dict(card.combine_rules),
     )
     _validate_card(data, None)
+    seasons = [
+        (s.name, _shift_year(s.starts_on, years), _shift_year(s.ends_on, years), s.adjustment_pct) for s in card.seasons
+    ]
+    # 29 February becomes the 28th, which a season ending on the 28th already has.
+    if overlaps := overlapping_seasons([s[:3] for s in seasons]):
+        raise ValidationFailed({"years": overlaps})
     copy = RateCard(**data.__dict__, created_at=now, updated_at=now)
     copy.base_rates = [
         BaseRate(product_id=r.product_id, pricing_model=r.pricing_model, rate=r.rate) for r in card.base_rates
@@ -294,13 +303,8 @@ def copy_card(card: RateCard, *, name: str, years: int, actor: User, now: dateti
         Premium(dimension=p.dimension, value_code=p.value_code, kind=p.kind, amount=p.amount) for p in card.premiums
     ]
     copy.seasons = [
-        Season(
-            name=s.name,
-            starts_on=_shift_year(s.starts_on, years),
-            ends_on=_shift_year(s.ends_on, years),
-            adjustment_pct=s.adjustment_pct,
-        )
-        for s in card.seasons
+        Season(name=season, starts_on=starts_on, ends_on=ends_on, adjustment_pct=pct)
+        for season, starts_on, ends_on, pct in seasons
     ]
     copy.volume_tiers = [
         VolumeTier(min_quantity=t.min_quantity, discount_pct=t.discount_pct) for t in card.volume_tiers
@@ -338,8 +342,17 @@ def set_base_rate(
     actor: User | None,
     now: datetime,
 ) -> BaseRate:
-    """Set (or replace) the base rate of a product and pricing model."""
-    _raise(check_base_rate(product, pricing_model, rate))
+    """Set (or replace) the base rate of a product and pricing model; it may not drop below its floor."""
+    problems = check_base_rate(product, pricing_model, rate)
+    floor = next(
+        (f for f in card.floors if product and f.product_id == product.id and f.pricing_model == pricing_model), None
+    )
+    if "rate" not in problems and floor is not None and rate < floor.rate:
+        problems["rate"] = (
+            f"The base rate {rate} is below the floor of {product.name} ({floor.rate} {_model_label(pricing_model)}): "
+            "lower the floor first."
+        )
+    _raise(problems)
     existing = next(
         (r for r in card.base_rates if r.product_id == product.id and r.pricing_model == pricing_model), None
     )

@@ -59,9 +59,9 @@ def test_bad_input_gets_a_message_on_each_field_and_nothing_is_saved(app, client
 
 def test_a_commission_that_is_not_a_number_is_explained(app, client, auth):
     auth.login_as("sales_rep")
-    for bad in ("twelve", "NaN", "-Infinity", "12 %"):
+    for bad in ("twelve", "NaN", "-Infinity", "12 %", "12,5"):
         html = client.post("/accounts/new", data=form_for(app, agency_commission_pct=bad)).get_data(as_text=True)
-        assert field_error(html, "agency_commission_pct") == "Enter a number, such as 12.5."
+        assert field_error(html, "agency_commission_pct") == "Enter a number, such as 12.5 (with a dot for decimals)."
 
 
 def test_a_rep_cannot_edit_someone_elses_account(app, client, auth):

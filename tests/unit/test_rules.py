@@ -65,3 +65,26 @@ def test_an_unknown_email_costs_a_hash_of_the_configured_kind():
     # so the time taken does not tell whether an account exists
     assert auth_service._dummy_hash("scrypt").startswith("scrypt:")
     assert auth_service._dummy_hash("pbkdf2:sha256:1000").startswith("pbkdf2:sha256:1000$")
+
+
+@pytest.mark.parametrize(
+    ("typed", "value"),
+    [
+        ("6.5", "6.5"),
+        ("1,250,000", "1250000"),
+        ("1,250.75", "1250.75"),
+        ("-3", "-3"),
+        (" 12 ", "12"),
+        ("6,5", None),
+        ("1,25,000", None),
+        ("NaN", None),
+        ("Infinity", None),
+        ("1e3", "1000"),
+        ("", None),
+        ("12.5.1", None),
+    ],
+)
+def test_numbers_accept_thousands_separators_but_never_read_a_decimal_comma_as_thousands(typed, value):
+    from app.validation import parse_number
+
+    assert parse_number(typed) == (Decimal(value) if value else None)
