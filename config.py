@@ -63,6 +63,10 @@ class Config:
     PUBLISHER_TIMEZONE = os.environ.get("PUBLISHER_TIMEZONE", "Europe/London")
 
     PAGE_SIZE = _int("PAGE_SIZE", 25)
+    #: Percent of the forecast never sold, unless a site sets its own.
+    SAFETY_MARGIN_PCT = _int("SAFETY_MARGIN_PCT", 10)
+    #: How long a hold lasts unless extended.
+    HOLD_DAYS = _int("HOLD_DAYS", 7)
     #: Largest upload (CSV imports) in bytes.
     MAX_CONTENT_LENGTH = _int("MAX_UPLOAD_BYTES", 5 * 1024 * 1024)
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session

@@ -43,6 +43,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     from app.catalog.views import bp as catalog_bp
     from app.errors import register_error_handlers
     from app.home.views import bp as home_bp
+    from app.inventory.views import bp as inventory_bp
     from app.ratecards.views import bp as ratecards_bp
     from app.routing import install as install_routing
     from app.routing import refuse_nul_bytes
@@ -55,7 +56,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
 
-    for bp in (home_bp, auth_bp, accounts_bp, catalog_bp, ratecards_bp, audit_bp):
+    for bp in (home_bp, auth_bp, accounts_bp, catalog_bp, ratecards_bp, inventory_bp, audit_bp):
         app.register_blueprint(bp)
     app.before_request(refuse_nul_bytes)
     app.before_request(enforce_access)
@@ -84,6 +85,8 @@ def _check_settings(app: Flask) -> None:
 def _register_cli(app: Flask) -> None:
     from app.auth.cli import users_cli
     from app.demo.cli import demo_cli
+    from app.inventory.cli import inventory_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(inventory_cli)

@@ -35,7 +35,9 @@ class ImportFailed(DomainError):
         super().__init__(f"Nothing was imported: {len(self.problems)} problem(s) in the file.")
 
 
-def read_rows(data: bytes | str, columns: Sequence[str], *, required: Sequence[str]) -> list[tuple[int, dict]]:
+def read_rows(
+    data: bytes | str, columns: Sequence[str], *, required: Sequence[str], max_rows: int = MAX_ROWS
+) -> list[tuple[int, dict]]:
     """(line number, row) for every data row; the header must name every required column."""
     if isinstance(data, bytes):
         try:
@@ -68,8 +70,8 @@ def read_rows(data: bytes | str, columns: Sequence[str], *, required: Sequence[s
                 problems.append(RowProblem(line, f"{len(raw)} cells for {len(header)} columns."))
                 continue
             rows.append((line, {h: (raw[i].strip() if i < len(raw) else "") for i, h in enumerate(header) if h}))
-            if len(rows) > MAX_ROWS:
-                raise ImportFailed([RowProblem(line, f"More than {MAX_ROWS:,} rows; split the file.")])
+            if len(rows) > max_rows:
+                raise ImportFailed([RowProblem(line, f"More than {max_rows:,} rows; split the file.")])
     except csv.Error as exc:
         problems.append(RowProblem(reader.line_num, f"Broken CSV: {exc}."))
     if problems:

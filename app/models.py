@@ -12,5 +12,12 @@ from app.catalog.models import (  # noqa: F401
     TargetingDimension,
     TargetingValue,
 )
-from app.inventory.models import TrafficDay  # noqa: F401
+from app.inventory.models import (  # noqa: F401
+    ForecastDay,
+    ForecastRun,
+    InventoryLock,
+    Reservation,
+    TrafficDay,
+    TrafficShare,
+)
 from app.ratecards.models import BaseRate, Floor, Premium, RateCard, Season, VolumeTier  # noqa: F401

@@ -18,6 +18,7 @@ NAVIGATION = [
     ("Home", "home.index", ()),
     ("Catalog", "catalog.index", ()),
     ("Rate cards", "ratecards.index", (Role.ADMIN, Role.SALES_MANAGER, Role.SALES_REP, Role.FINANCE)),
+    ("Inventory", "inventory.sell_through", ()),
     ("Accounts", "accounts.index", ()),
     ("Users", "auth.users", (Role.ADMIN,)),
     ("Audit log", "audit.index", (Role.ADMIN,)),

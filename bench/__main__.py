@@ -7,21 +7,23 @@ instance/ or DATABASE_URL.
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 from pathlib import Path
 
-from bench import pages
+from bench import inventory, pages
 from bench.result import Result
 
-SUITES = [pages.run]
+SUITES = {"pages": pages.run, "inventory": inventory.run}
 
 
 def main() -> int:
     results: list[Result] = []
     with tempfile.TemporaryDirectory(prefix="flightdeck-bench-") as tmp:
-        for suite in SUITES:
-            for result in suite(Path(tmp)):
+        chosen = os.environ.get("BENCH", "").split(",") if os.environ.get("BENCH") else list(SUITES)
+        for name in chosen:
+            for result in SUITES[name](Path(tmp)):
                 print(result.line(), flush=True)
                 results.append(result)
     print()

@@ -9,19 +9,24 @@ class Result:
     name: str
     value: float
     unit: str
-    #: The value must stay below this (all targets so far are upper limits).
+    #: The limit the value must stay below (or above, when higher is better; 0: reported only).
     target: float
+    higher_is_better: bool = False
 
     @property
     def met(self) -> bool:
+        if self.higher_is_better:
+            return self.value >= self.target
         return self.value < self.target
 
     @property
     def target_text(self) -> str:
-        return f"<{self.target:g}"
+        if self.higher_is_better and not self.target:
+            return "report"
+        return f"{'>=' if self.higher_is_better else '<'}{self.target:g}"
 
     def line(self) -> str:
-        return f"BENCH {self.name} {self.value:.1f} {self.unit} target=<{self.target:g}"
+        return f"BENCH {self.name} {self.value:.1f} {self.unit} target={self.target_text}"
 
 
 def p95(samples: list[float]) -> float:

@@ -16,6 +16,11 @@ class AdUnitForm(FlaskForm):
     )
     parent_id = SelectField("Parent", choices=[], validate_choice=False)
     sizes = StringField("Creative sizes", description="Such as 300x250, 728x90, video, native.")
+    safety_margin_pct = NumberField(
+        "Safety margin (%)",
+        description="Share of the forecast never sold on this site. Empty: the default.",
+        render_kw={"inputmode": "decimal"},
+    )
 
 
 class TargetingValueForm(FlaskForm):

@@ -100,6 +100,8 @@ class AdUnit(db.Model):
     status: Mapped[str] = mapped_column(sa.String(20), default="active")
     #: The unit's id in each ad-server connection, by connection name; ad ops fill these in.
     external_ids: Mapped[dict[str, str]] = mapped_column(sa.JSON, default=dict, server_default="{}")
+    #: Sites only: percent of the forecast never sold; None means the configured default.
+    safety_margin_pct: Mapped[Decimal | None] = mapped_column(Percent)
 
     parent: Mapped[AdUnit | None] = relationship(remote_side=[id], back_populates="children")
     children: Mapped[list[AdUnit]] = relationship(back_populates="parent", order_by="AdUnit.name")

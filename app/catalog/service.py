@@ -138,7 +138,14 @@ def create_ad_unit(
 
 
 def update_ad_unit(
-    unit: AdUnit, *, name: str, sizes: list[str], parent: AdUnit | None, actor: User, now: datetime
+    unit: AdUnit,
+    *,
+    name: str,
+    sizes: list[str],
+    parent: AdUnit | None,
+    actor: User,
+    now: datetime,
+    safety_margin_pct: Decimal | None = None,
 ) -> AdUnit:
     """Rename, resize or move a unit. A unit moves only under a parent of the level above it."""
     errors = Errors()
@@ -149,9 +156,18 @@ def update_ad_unit(
         errors.add("parent_id", f"A {unit.level} goes under a {expected_parent.value}.")
     name = (name or "").strip()
     _check_unit(errors, name=name, code=unit.code, sizes=sizes, parent=parent, unit_id=unit.id)
+    if safety_margin_pct is not None:
+        if unit.level != AdUnitLevel.SITE:
+            errors.add("safety_margin_pct", "The safety margin is set per site.")
+        elif not Decimal("0") <= safety_margin_pct <= Decimal("90"):
+            errors.add("safety_margin_pct", "The safety margin is between 0 % and 90 % of the forecast.")
+        elif safety_margin_pct != safety_margin_pct.quantize(Decimal("1")):
+            errors.add("safety_margin_pct", "Use a whole percentage, such as 10.")
     errors.raise_if_any()
     before = _unit_snapshot(unit)
     unit.name, unit.sizes, unit.parent = name, sizes, parent
+    if unit.level == AdUnitLevel.SITE:
+        unit.safety_margin_pct = safety_margin_pct
     db.session.flush()
     record_change(
         actor=actor, entity_type="ad_unit", entity_id=unit.id, at=now, before=before, after=_unit_snapshot(unit)

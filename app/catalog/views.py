@@ -1,8 +1,6 @@
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -23,9 +21,10 @@ from app.catalog.models import (
     TargetingDimension,
     TargetingValue,
 )
+from app.clock import publisher_today
 from app.csvio import ImportFailed
 from app.db import utcnow
-from app.errors import NotFound
+from app.errors import NotFound, ValidationFailed
 from app.extensions import db
 from app.forms import options, submit
 from app.ratecards.service import cards_for
@@ -41,10 +40,6 @@ def _get(model, object_id: int, what: str):
     if found is None:
         raise NotFound(f"There is no such {what}.")
     return found
-
-
-def publisher_today() -> date:
-    return utcnow().astimezone(ZoneInfo(current_app.config["PUBLISHER_TIMEZONE"])).date()
 
 
 # -- The rep's catalog ---------------------------------------------------------------------------
@@ -74,6 +69,7 @@ def index():
 def product(product_id: int):
     found = _get(Product, product_id, "product")
     values = service.targeting_values_by_dimension()
+    panel = _availability_panel(found)
     return render_template(
         "catalog/product.html",
         product=found,
@@ -84,7 +80,45 @@ def product(product_id: int):
         values=values,
         dimension_labels=DIMENSION_LABELS,
         can_manage=current_user.has_role(*MANAGERS),
+        **panel,
     )
+
+
+def _availability_panel(product: Product) -> dict:
+    """What the product page's availability panel shows: the rep's question and its answer."""
+    from app.inventory import service as inventory
+    from app.inventory.views import SELLERS, default_flight, read_request
+
+    start, end = default_flight(publisher_today())
+    args = request.args
+    asked = "start" in args
+    context = {
+        "args": args,
+        "errors": {},
+        "answer": None,
+        "flight": (args.get("start", start.isoformat()), args.get("end", end.isoformat())),
+        "can_hold": current_user.has_role(*SELLERS),
+        "hold_days": current_app.config["HOLD_DAYS"],
+        "supply_dimensions": [d for d in inventory.SUPPLY_DIMENSIONS if d in product.customisable],
+    }
+    if not asked or not product.is_active:
+        return context
+    box, quantity, _, errors = read_request(args)
+    if errors:
+        context["errors"] = errors.errors
+        return context
+    try:
+        context["answer"] = inventory.availability_for(
+            box,
+            now=utcnow(),
+            today=publisher_today(),
+            requested=quantity,
+            with_suggestions=True,
+            margin_pct=current_app.config["SAFETY_MARGIN_PCT"],
+        )
+    except ValidationFailed as exc:
+        context["errors"] = exc.errors
+    return context
 
 
 # -- Ad units ------------------------------------------------------------------------------------
@@ -156,6 +190,7 @@ def ad_unit(unit_id: int):
             parent=_parent(form.parent_id.data),
             actor=current_user,
             now=utcnow(),
+            safety_margin_pct=form.safety_margin_pct.data,
         ),
     )
     if saved is not None:

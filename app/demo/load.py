@@ -22,6 +22,7 @@ from app.demo import catalog as demo_catalog
 from app.demo import publisher
 from app.demo.publisher import Section, Site, Slot
 from app.extensions import db
+from app.inventory.forecasting import forecast_day_count, refresh_forecast
 from app.inventory.models import TrafficDay
 from app.ratecards.models import RateCard
 from app.ratecards.service import (
@@ -46,7 +47,7 @@ def database_is_empty() -> bool:
 
 
 def load_demo(*, today: date, now: datetime, hash_method: str) -> dict[str, int]:
-    """Load users, accounts, targeting, ad units and a year of traffic; return how many of each.
+    """Load users, accounts, targeting, ad units, a year of traffic and its forecast; return how many of each.
 
     Expects an empty database (see `database_is_empty`); the traffic covers the HISTORY_DAYS days
     that end the day before `today`.
@@ -59,6 +60,7 @@ def load_demo(*, today: date, now: datetime, hash_method: str) -> dict[str, int]
     traffic_days = _load_traffic(slot_ids, today=today)
     products = _load_products(now=now)
     cards = _load_rate_cards(products, year=today.year, now=now)
+    forecast = refresh_forecast(now=now, today=today)
     return {
         "users": len(users),
         "accounts": len(accounts),
@@ -68,6 +70,7 @@ def load_demo(*, today: date, now: datetime, hash_method: str) -> dict[str, int]
         "traffic_days": traffic_days,
         "products": len(products),
         "rate_cards": len(cards),
+        "forecast_days": forecast_day_count(forecast),
     }
 
 

@@ -67,10 +67,12 @@ class QueryGroup:
     to_query: int
     #: line id -> impressions it takes from this group
     to_lines: dict[str, int] = field(default_factory=dict)
+    #: all the flow the group carries (to the query and to lines)
+    used: int = 0
 
     @property
     def saturated(self) -> bool:
-        return self.to_query + sum(self.to_lines.values()) >= self.capacity
+        return self.used >= self.capacity
 
 
 @dataclass
@@ -111,7 +113,8 @@ def _check(impressions: np.ndarray, lines: Sequence[Line], query: Sequence[int])
             raise InstanceError(f"line {line.id} has a quantity out of range")
         if line.share is not None and not 0 <= line.share <= 1:
             raise InstanceError(f"line {line.id} has a share outside 0..1")
-        if len(line.atoms) and (min(line.atoms) < 0 or max(line.atoms) >= n):
+        atoms = np.asarray(line.atoms)
+        if len(atoms) and (atoms.min() < 0 or atoms.max() >= n):
             raise InstanceError(f"line {line.id} covers an atom that does not exist")
     if len(query) and (min(query) < 0 or max(query) >= n):
         raise InstanceError("the query covers an atom that does not exist")
@@ -212,74 +215,197 @@ def availability(impressions: Sequence[int] | np.ndarray, lines: Sequence[Line],
 
     # line -> group arcs
     coo = sub.tocoo()
-    pairs = (
-        np.unique(np.stack([coo.row.astype(np.int64), group_of[coo.col]], axis=1), axis=0)
-        if coo.nnz
-        else (np.zeros((0, 2), dtype=np.int64))
+    # Unique (line, group) pairs, through one int64 key per pair (much faster than unique rows).
+    width = max(n_groups, 1)
+    pair_keys = np.unique(coo.row.astype(np.int64) * width + group_of[coo.col])
+    pairs = np.stack([pair_keys // width, pair_keys % width], axis=1)
+    flow = _solve_network(inside, capacity, pairs, group_in_query, atoms_of=lambda g: region_atoms[group_of == g])
+    return Answer(
+        available=flow.total - flow.booked,
+        matched=matched,
+        shortfall=int(sum(line.quantity for line in inside)) - flow.booked + outside_short + sponsor_short,
+        contending=sorted(contending + flow.contending, key=lambda c: (-c.takes_from_query, c.id)),
+        groups=flow.groups,
+        graph_nodes=flow.nodes,
+        graph_arcs=flow.arcs,
     )
-    demand = np.array([line.quantity for line in inside], dtype=np.int64)
 
-    # Nodes: 0 source, 1 sink, 2 query, then lines, then groups.
+
+@dataclass
+class _Flow:
+    booked: int
+    total: int
+    groups: list[QueryGroup]
+    contending: list[Contention]
+    nodes: int
+    arcs: int
+
+
+_NO_PAIRS = np.zeros((0, 2), dtype=np.int64)
+
+
+def _solve_network(
+    lines: Sequence[Line],
+    capacity: np.ndarray,
+    pairs: np.ndarray,
+    group_in_query: np.ndarray,
+    *,
+    atoms_of,
+    hub_in: np.ndarray = _NO_PAIRS,
+    hub_out: np.ndarray = _NO_PAIRS,
+    n_hubs: int = 0,
+) -> _Flow:
+    """Max flow without and with the query, on groups of supply.
+
+    Lines reach groups directly (`pairs`: line, group) or through hubs (`hub_in`: line, hub;
+    `hub_out`: hub, group): a hub stands for a set of groups that several lines may all use, so
+    they share its arcs instead of each having its own. A hub's flow into the query's groups is
+    credited to its lines in proportion to what each sends into it (for the report only).
+    """
+    n_lines, n_groups = len(lines), len(capacity)
+    demand = np.array([line.quantity for line in lines], dtype=np.int64)
     source, sink, query_node = 0, 1, 2
-    line_node = 3 + np.arange(len(inside), dtype=np.int64)
-    group_node = 3 + len(inside) + np.arange(n_groups, dtype=np.int64)
+    line_node = 3 + np.arange(n_lines, dtype=np.int64)
+    hub_node = 3 + n_lines + np.arange(n_hubs, dtype=np.int64)
+    group_node = 3 + n_lines + n_hubs + np.arange(n_groups, dtype=np.int64)
     query_groups = np.flatnonzero(group_in_query)
     query_cap = int(capacity[query_groups].sum())
+    unbounded = int(capacity.sum()) + 1
 
-    def solve(with_query: bool) -> tuple[int, max_flow.SimpleMaxFlow, int]:
+    def solve(query_supply: int) -> tuple[int, max_flow.SimpleMaxFlow]:
         graph = max_flow.SimpleMaxFlow()
-        graph.add_arcs_with_capacity(np.full(len(inside), source), line_node, demand)
+        graph.add_arcs_with_capacity(np.full(n_lines, source), line_node, demand)
         graph.add_arcs_with_capacity(line_node[pairs[:, 0]], group_node[pairs[:, 1]], capacity[pairs[:, 1]])
-        first_query_arc = graph.num_arcs()
+        graph.add_arcs_with_capacity(line_node[hub_in[:, 0]], hub_node[hub_in[:, 1]], np.full(len(hub_in), unbounded))
+        graph.add_arcs_with_capacity(hub_node[hub_out[:, 0]], group_node[hub_out[:, 1]], capacity[hub_out[:, 1]])
         graph.add_arcs_with_capacity(
             np.full(len(query_groups), query_node), group_node[query_groups], capacity[query_groups]
         )
-        graph.add_arc_with_capacity(source, query_node, query_cap if with_query else 0)
+        graph.add_arc_with_capacity(source, query_node, query_supply)
         graph.add_arcs_with_capacity(group_node, np.full(n_groups, sink), capacity)
         status = graph.solve(source, sink)
         if status != graph.OPTIMAL:
             raise RuntimeError(f"max flow failed: {status}")
-        return graph.optimal_flow(), graph, first_query_arc
+        return graph.optimal_flow(), graph
 
-    booked_flow, _, _ = solve(False)
-    total_flow, graph, first_query_arc = solve(True)
+    booked, _ = solve(0)
+    total, _ = solve(query_cap)
+    # A max flow may hand the query what the lines had: solve once more with the query capped at
+    # what is available, so the report shows each line keeping its flow and the query the rest.
+    _, graph = solve(total - booked)
     flows = graph.flows(np.arange(graph.num_arcs()))
-    line_arcs = flows[len(inside) : len(inside) + len(pairs)]
-    query_arcs = flows[first_query_arc : first_query_arc + len(query_groups)]
+    at = n_lines
+    direct = flows[at : at + len(pairs)]
+    at += len(pairs)
+    into_hubs = flows[at : at + len(hub_in)]
+    at += len(hub_in)
+    out_of_hubs = flows[at : at + len(hub_out)]
+    at += len(hub_out)
+    to_query = flows[at : at + len(query_groups)]
+    at += len(query_groups) + 1
+    to_sink = flows[at : at + n_groups]
 
-    groups = []
     position = {int(g): i for i, g in enumerate(query_groups)}
-    for i, g in enumerate(query_groups):
-        groups.append(
-            QueryGroup(
-                atoms=region_atoms[group_of == g], capacity=int(capacity[g]), to_query=int(query_arcs[i]), to_lines={}
-            )
+    groups = [
+        QueryGroup(
+            atoms=atoms_of(g),
+            capacity=int(capacity[g]),
+            to_query=int(to_query[i]),
+            to_lines={},
+            used=int(to_sink[g]),
         )
-    takes_from_query = np.zeros(len(inside), dtype=np.int64)
-    for (line_i, g), flow in zip(pairs, line_arcs, strict=True):
-        if flow and int(g) in position:
-            group = groups[position[int(g)]]
-            line_id = inside[line_i].id
-            group.to_lines[line_id] = group.to_lines.get(line_id, 0) + int(flow)
-            takes_from_query[line_i] += flow
-    touching = np.zeros(len(inside), dtype=bool)
-    if len(pairs):
-        touching[pairs[group_in_query[pairs[:, 1]], 0]] = True
-    contending += [
-        Contention(line.id, int(line.quantity), int(takes_from_query[i]), False)
-        for i, line in enumerate(inside)
-        if touching[i]
+        for i, g in enumerate(query_groups)
     ]
-    contending.sort(key=lambda c: (-c.takes_from_query, c.id))
-    shortfall = int(demand.sum()) - booked_flow + outside_short + sponsor_short
+    takes = np.zeros(n_lines, dtype=np.int64)
+    touching = np.zeros(n_lines, dtype=bool)
+
+    def credit(line_i: int, g: int, amount: int) -> None:
+        group = groups[position[g]]
+        line_id = lines[line_i].id
+        group.to_lines[line_id] = group.to_lines.get(line_id, 0) + amount
+        takes[line_i] += amount
+
+    for (line_i, g), amount in zip(pairs, direct, strict=True):
+        if group_in_query[g]:
+            touching[line_i] = True
+            if amount:
+                credit(int(line_i), int(g), int(amount))
+    if n_hubs:
+        hub_total = np.zeros(n_hubs, dtype=np.int64)
+        np.add.at(hub_total, hub_in[:, 1], into_hubs)
+        senders: dict[int, list[tuple[int, int]]] = {}
+        for (line_i, hub), amount in zip(hub_in, into_hubs, strict=True):
+            senders.setdefault(int(hub), []).append((int(line_i), int(amount)))
+        for (hub, g), amount in zip(hub_out, out_of_hubs, strict=True):
+            if not group_in_query[g]:
+                continue
+            for line_i, sent in senders.get(int(hub), []):
+                touching[line_i] = True
+                if amount and sent and hub_total[hub]:
+                    credit(line_i, int(g), int(amount) * sent // int(hub_total[hub]))
+    contending = [
+        Contention(line.id, int(line.quantity), int(takes[i]), False) for i, line in enumerate(lines) if touching[i]
+    ]
+    return _Flow(booked, total, groups, contending, 3 + n_lines + n_hubs + n_groups, graph.num_arcs())
+
+
+def availability_of_cells(
+    supply: np.ndarray,
+    lines: Sequence[Line],
+    query: np.ndarray,
+    *,
+    hubs: Sequence[np.ndarray] = (),
+    line_hubs: Sequence[Sequence[int]] = (),
+) -> Answer:
+    """Availability when the caller has already merged atoms into cells and kept only what the
+    query can reach (as the inventory service does). A line covers its own cells and every cell
+    of its hubs (`line_hubs[i]` for the i-th line). Sponsorships list their cells directly."""
+    supply = np.asarray(supply, dtype=np.int64)
+    n = len(supply)
+    query_mask = np.zeros(n, dtype=bool)
+    query_mask[np.asarray(query, dtype=np.int64)] = True
+    matched = int(supply[query_mask].sum())
+    sponsorships = [line for line in lines if line.is_sponsorship]
+    flow_idx = [i for i, line in enumerate(lines) if not line.is_sponsorship]
+    flow_lines = [lines[i] for i in flow_idx]
+    remaining, takes, sponsor_short = _sponsorship_takes(supply, sponsorships)
+    contending = [
+        Contention(line.id, int(takes[line.id].sum()), int(takes[line.id][query_mask].sum()), True)
+        for line in sponsorships
+        if query_mask[np.asarray(line.atoms, dtype=np.int64)].any()
+    ]
+    rows = [np.full(len(line.atoms), k, dtype=np.int64) for k, line in enumerate(flow_lines)]
+    cols = [np.asarray(line.atoms, dtype=np.int64) for line in flow_lines]
+    pairs = np.stack([np.concatenate(rows or [_NO_PAIRS[:, 0]]), np.concatenate(cols or [_NO_PAIRS[:, 0]])], axis=1)
+    hub_in = np.array(
+        [(k, h) for k, i in enumerate(flow_idx) for h in (line_hubs[i] if i < len(line_hubs) else ())],
+        dtype=np.int64,
+    ).reshape(-1, 2)
+    hub_out = np.concatenate(
+        [
+            np.stack([np.full(len(cells), h, dtype=np.int64), np.asarray(cells, dtype=np.int64)], axis=1)
+            for h, cells in enumerate(hubs)
+        ]
+        or [_NO_PAIRS]
+    )
+    flow = _solve_network(
+        flow_lines,
+        remaining,
+        pairs,
+        query_mask,
+        atoms_of=lambda g: np.array([g]),
+        hub_in=hub_in,
+        hub_out=hub_out,
+        n_hubs=len(hubs),
+    )
     return Answer(
-        available=total_flow - booked_flow,
+        available=flow.total - flow.booked,
         matched=matched,
-        shortfall=shortfall,
-        contending=contending,
-        groups=groups,
-        graph_nodes=3 + len(inside) + n_groups,
-        graph_arcs=graph.num_arcs(),
+        shortfall=int(sum(line.quantity for line in flow_lines)) - flow.booked + sponsor_short,
+        contending=sorted(contending + flow.contending, key=lambda c: (-c.takes_from_query, c.id)),
+        groups=flow.groups,
+        graph_nodes=flow.nodes,
+        graph_arcs=flow.arcs,
     )
 
 

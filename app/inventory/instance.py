@@ -28,6 +28,13 @@ def parse(document: dict) -> tuple[list[int], list[Line], list[int], list[str]]:
     if not isinstance(document, dict):
         raise InstanceError("the instance is a JSON object with atoms, lines and query")
     atoms = document.get("atoms") or []
+    for key in ("atoms", "lines"):
+        if not isinstance(document.get(key) or [], list) or not all(
+            isinstance(item, dict) for item in document.get(key) or []
+        ):
+            raise InstanceError(f"“{key}” is a list of objects")
+    if not isinstance(document.get("query") or {}, dict):
+        raise InstanceError("“query” is an object with a list of atoms")
     index: dict[str, int] = {}
     impressions: list[int] = []
     for atom in atoms:

@@ -47,6 +47,8 @@ def sample_values(app: Flask) -> dict[str, object]:
             "card_id": card.id,
             "kind": "premiums",
             "row_id": card.premiums[0].id,
+            "reservation_id": 1,  # none in the demo: the walk expects a clean 404
+            "week": "2027-01-04",
         }
 
 

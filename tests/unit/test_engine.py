@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from fractions import Fraction
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -107,3 +108,50 @@ def test_an_accepted_booking_never_makes_the_booked_set_short(instance, quantity
 def test_the_answer_is_json():
     answer = availability([5], [Line("L", [0], quantity=2)], [0])
     assert json.loads(json.dumps(answer.as_json()))["available"] == 3
+
+
+@st.composite
+def hub_instances(draw):
+    """Cells with hubs: a line reaches its own cells and every cell of its hubs."""
+    n_cells = draw(st.integers(1, 8))
+    supply = draw(st.lists(st.integers(0, 1000), min_size=n_cells, max_size=n_cells))
+    cell_sets = st.lists(st.integers(0, n_cells - 1), max_size=n_cells, unique=True)
+    hubs = [sorted(draw(cell_sets)) for _ in range(draw(st.integers(0, 4)))]
+    lines, line_hubs = [], []
+    for i in range(draw(st.integers(0, 6))):
+        own = draw(cell_sets)
+        if draw(st.booleans()) and i % 3 == 0:
+            lines.append(Line(f"S{i}", own or [0], share=Fraction(draw(st.integers(0, 100)), 100)))
+            line_hubs.append([])
+        else:
+            lines.append(Line(f"L{i}", own, quantity=draw(st.integers(0, 1500))))
+            line_hubs.append(draw(st.lists(st.integers(0, len(hubs) - 1), max_size=2, unique=True)) if hubs else [])
+    query = draw(st.lists(st.integers(0, n_cells - 1), max_size=n_cells, unique=True))
+    return supply, lines, line_hubs, hubs, query
+
+
+@settings(max_examples=300, deadline=None)
+@given(hub_instances())
+def test_lines_sharing_hubs_get_the_same_answer_as_lines_listing_every_cell(instance):
+    from app.inventory.engine import availability_of_cells
+
+    supply, lines, line_hubs, hubs, query = instance
+    answer = availability_of_cells(
+        supply, lines, query, hubs=[np.array(h, dtype=np.int64) for h in hubs], line_hubs=line_hubs
+    )
+    expanded = [
+        Line(
+            line.id,
+            sorted(set(line.atoms) | {c for h in line_hubs[i] for c in hubs[h]}),
+            quantity=line.quantity,
+            share=line.share,
+        )
+        for i, line in enumerate(lines)
+    ]
+    assert (answer.available, answer.shortfall) == oracle_availability(supply, expanded, query)
+
+
+@pytest.mark.parametrize("document", [{"atoms": [1]}, {"lines": "L1"}, {"query": [1]}, [], {"atoms": [{"id": "a"}]}])
+def test_instances_of_the_wrong_shape_are_refused_with_a_reason(document):
+    with pytest.raises(InstanceError):
+        solve(document)

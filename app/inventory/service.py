@@ -1,0 +1,614 @@
+"""Availability for prospective lines, and the holds and bookings that reserve inventory.
+
+Supply atoms are (slot, geo value, device value, day): the slot's forecast for the day times its
+geo and device shares (integers, parts per million), less the site's safety margin. A request or
+a reservation covers a box of atoms. Only reservations connected to the request through shared
+atoms are loaded into the engine; everything else cannot change its answer.
+
+Creating a hold or booking locks the inventory rows of the sites involved (an UPDATE, so
+PostgreSQL row-locks them and SQLite takes its write lock) before availability is re-checked,
+so two reps cannot sell the same last impressions.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from fractions import Fraction
+
+import numpy as np
+import sqlalchemy as sa
+
+from app.audit.service import record
+from app.auth.models import User
+from app.catalog.models import AdUnit, AdUnitLevel, Status
+from app.catalog.service import ad_unit_path
+from app.errors import Conflict, DomainError, Errors, ValidationFailed
+from app.extensions import db
+from app.inventory.engine import Answer, Line, availability_of_cells
+from app.inventory.models import ForecastDay, InventoryLock, Reservation, ReservationKind, TrafficShare
+from app.inventory.supply import PPM, Box, Cells, SlotSupply, build_cells
+
+#: Dimensions that split supply into atoms, with their value codes (from the traffic shares).
+SUPPLY_DIMENSIONS = ("geo", "device")
+MAX_FLIGHT_DAYS = 366
+
+
+@dataclass
+class Contender:
+    reservation_id: int
+    kind: str
+    label: str
+    needs: int
+    takes: int
+    sponsorship: bool
+    expires_at: datetime | None
+
+
+@dataclass
+class Suggestion:
+    description: str
+    available: int
+    #: What it adds over the request as asked.
+    adds: int
+
+
+@dataclass
+class Availability:
+    box: Box
+    matched: int
+    margin: int
+    available: int
+    shortfall: int
+    contenders: list[Contender]
+    binding: str
+    forecast_date: date | None
+    requested: int | None = None
+    suggestions: list[Suggestion] = field(default_factory=list)
+
+    @property
+    def fits(self) -> bool:
+        return self.requested is None or self.requested <= self.available
+
+    def as_json(self) -> dict:
+        return {
+            "matched": self.matched,
+            "safety_margin": self.margin,
+            "available": self.available,
+            "requested": self.requested,
+            "fits": self.fits,
+            "shortfall": self.shortfall,
+            "binding_constraint": self.binding,
+            "forecast_date": self.forecast_date.isoformat() if self.forecast_date else None,
+            "contending": [
+                {
+                    "id": c.reservation_id,
+                    "kind": c.kind,
+                    "label": c.label,
+                    "needs": c.needs,
+                    "takes_from_request": c.takes,
+                    "sponsorship": c.sponsorship,
+                }
+                for c in self.contenders
+            ],
+            "suggestions": [
+                {"description": s.description, "available": s.available, "adds": s.adds} for s in self.suggestions
+            ],
+        }
+
+
+# -- Supply --------------------------------------------------------------------------------------
+
+
+def _margins(slot_ids, default_pct: int) -> dict[int, int]:
+    """Safety margin in percent per slot, from its site."""
+    units = {u.id: (u.parent_id, u.safety_margin_pct) for u in db.session.scalars(sa.select(AdUnit))}
+    margins = {}
+    for slot_id in slot_ids:
+        unit_id = slot_id
+        while units[unit_id][0] is not None:
+            unit_id = units[unit_id][0]
+        pct = units[unit_id][1]
+        margins[slot_id] = int(pct) if pct is not None else default_pct
+    return margins
+
+
+def _load_supply(slot_ids: set[int], origin: date, last: date, *, margin_pct: int) -> dict[int, SlotSupply]:
+    """Each slot's daily forecast from `origin` to `last`, raw and after its site's safety margin."""
+    slots = sorted(slot_ids)
+    days = (last - origin).days + 1
+    pos = {s: i for i, s in enumerate(slots)}
+    forecast = np.zeros((len(slots), days), dtype=np.int64)
+    rows = db.session.execute(
+        sa.select(ForecastDay.ad_unit_id, ForecastDay.day, ForecastDay.impressions).where(
+            ForecastDay.ad_unit_id.in_(slots), ForecastDay.day >= origin, ForecastDay.day <= last
+        )
+    ).all()
+    for unit_id, day, impressions in rows:
+        forecast[pos[unit_id], (day - origin).days] = impressions
+    shares: dict[tuple[int, str], dict[str, int]] = defaultdict(dict)
+    for unit_id, dim, code, ppm in db.session.execute(
+        sa.select(TrafficShare.ad_unit_id, TrafficShare.dimension, TrafficShare.value_code, TrafficShare.ppm).where(
+            TrafficShare.ad_unit_id.in_(slots)
+        )
+    ):
+        shares[(unit_id, dim)][code] = ppm
+    margins = _margins(slots, margin_pct)
+    return {
+        slot: SlotSupply(
+            sellable=forecast[i] * (100 - margins[slot]) // 100,
+            raw=forecast[i],
+            geo_ppm=shares.get((slot, "geo")) or {"all": PPM},
+            device_ppm=shares.get((slot, "device")) or {"all": PPM},
+        )
+        for slot, i in pos.items()
+    }
+
+
+def _cells(boxes: list[Box], *, margin_pct: int, direct: set[int]) -> Cells:
+    origin = min(b.start for b in boxes)
+    last = max(b.end for b in boxes)
+    supply = _load_supply({s for b in boxes for s in b.slot_ids}, origin, last, margin_pct=margin_pct)
+    return build_cells(boxes, supply, origin, direct=direct)
+
+
+def _solve(box: Box, component: list[Reservation], extra: list[Line] = (), *, today: date, margin_pct: int):
+    """Cells for the request (box 0) and the component, and the engine's answer on them."""
+    boxes = [box] + [_box_of(r, today) for r in component]
+    # The request and sponsorships list their cells; the other lines share hubs.
+    direct = {0} | {i + 1 for i, r in enumerate(component) if r.share is not None}
+    cells = _cells(boxes, margin_pct=margin_pct, direct=direct)
+    lines = [_line(r, cells.of_box[i + 1], today) for i, r in enumerate(component)]
+    line_hubs = [cells.hubs_of_box[i + 1] for i in range(len(component))]
+    answer = availability_of_cells(
+        cells.supply, [*lines, *extra], cells.of_box[0], hubs=cells.hubs, line_hubs=line_hubs
+    )
+    return cells, answer
+
+
+def forecast_date() -> date | None:
+    from app.inventory.models import ForecastRun
+
+    return db.session.scalar(sa.select(sa.func.max(ForecastRun.history_end)))
+
+
+# -- Reservations as boxes ----------------------------------------------------------------------
+
+
+def live_reservations_query(now: datetime, *, from_day: date) -> sa.Select:
+    return sa.select(Reservation).where(
+        Reservation.released_at.is_(None),
+        Reservation.end_day >= from_day,
+        sa.or_(Reservation.kind == ReservationKind.BOOKING.value, Reservation.expires_at > now),
+    )
+
+
+def _box_of(reservation: Reservation, today: date | None = None) -> Box:
+    """The reservation's box, from `today` on when given (days before it are gone)."""
+    start = max(reservation.start_day, today) if today else reservation.start_day
+    return Box(
+        tuple(reservation.ad_unit_ids), start, reservation.end_day, tuple(reservation.geo), tuple(reservation.device)
+    )
+
+
+def _component(box: Box, reservations: list[Reservation]) -> list[Reservation]:
+    """The reservations connected to `box` through overlapping boxes (sponsorships do not connect:
+    they take their share first and never move). Vectorised: boxes become membership matrices."""
+    if not reservations:
+        return []
+    boxes = [box] + [_box_of(r) for r in reservations]
+    slot_ix = {s: i for i, s in enumerate(sorted({s for b in boxes for s in b.slot_ids}))}
+
+    def membership(values: list[tuple], every_when_empty: bool) -> np.ndarray:
+        index = {v: i for i, v in enumerate(sorted({v for chosen in values for v in chosen}))}
+        matrix = np.zeros((len(boxes), max(len(index), 1)), dtype=np.float32)
+        for row, chosen in enumerate(values):
+            if chosen:
+                matrix[row, [index[v] for v in chosen]] = 1
+            elif every_when_empty:
+                matrix[row, :] = 1
+        return matrix
+
+    slots = np.zeros((len(boxes), len(slot_ix)), dtype=np.float32)
+    for row, b in enumerate(boxes):
+        slots[row, [slot_ix[s] for s in b.slot_ids]] = 1
+    geo = membership([b.geo for b in boxes], True)
+    device = membership([b.device for b in boxes], True)
+    start = np.array([b.start.toordinal() for b in boxes])
+    end = np.array([b.end.toordinal() for b in boxes])
+    movable = np.array([True] + [r.share is None for r in reservations])
+    reached = np.zeros(len(boxes), dtype=bool)
+    reached[0] = True
+    frontier = np.array([0])
+    while len(frontier):
+        touch = (
+            (start[frontier, None] <= end[None, :])
+            & (start[None, :] <= end[frontier, None])
+            & (slots[frontier] @ slots.T > 0)
+            & (geo[frontier] @ geo.T > 0)
+            & (device[frontier] @ device.T > 0)
+        ).any(axis=0) & ~reached
+        reached |= touch
+        frontier = np.flatnonzero(touch & movable)
+    return [reservations[i - 1] for i in np.flatnonzero(reached[1:]) + 1]
+
+
+# -- Availability --------------------------------------------------------------------------------
+
+
+def check_box(box: Box, *, today: date) -> None:
+    errors = Errors()
+    if not box.slot_ids:
+        errors.add("product_id", "Choose a product or ad units: the line covers no active slot.")
+    if box.end < box.start:
+        errors.add("end", f"The flight ends ({box.end}) before it starts ({box.start}).")
+    elif box.end < today:
+        errors.add("end", "The flight is over: inventory can only be reserved from today on.")
+    elif box.days > MAX_FLIGHT_DAYS:
+        errors.add("end", f"A flight lasts at most {MAX_FLIGHT_DAYS} days.")
+    errors.raise_if_any()
+
+
+def availability_for(
+    box: Box,
+    *,
+    now: datetime,
+    today: date,
+    margin_pct: int,
+    requested: int | None = None,
+    exclude: set[int] = frozenset(),
+    with_suggestions: bool = False,
+) -> Availability:
+    """Exact availability of `box` next to every live hold and booking (but those in `exclude`)."""
+    check_box(box, today=today)
+    # Days before today are gone: availability is counted from today.
+    box = replace(box, start=max(box.start, today))
+    candidates = [r for r in _live(now, today) if r.id not in exclude]
+    component = _component(box, candidates)
+    cells, answer = _solve(box, component, today=today, margin_pct=margin_pct)
+    query = cells.of_box[0]
+    matched = int(cells.raw[query].sum())
+    result = Availability(
+        box=box,
+        matched=matched,
+        margin=matched - int(cells.supply[query].sum()),
+        available=answer.available,
+        shortfall=answer.shortfall,
+        contenders=_contenders(answer, component),
+        binding=_binding(answer, cells, component, requested),
+        forecast_date=forecast_date(),
+        requested=requested,
+    )
+    if with_suggestions and requested is not None and not result.fits:
+        result.suggestions = suggestions(box, result, now=now, today=today, margin_pct=margin_pct, exclude=exclude)
+    return result
+
+
+def _live(now: datetime, today: date) -> list[Reservation]:
+    return list(db.session.scalars(live_reservations_query(now, from_day=today)))
+
+
+def _line(reservation: Reservation, cells: np.ndarray, today: date) -> Line:
+    if reservation.share is not None:
+        return Line(str(reservation.id), cells, share=Fraction(reservation.share))
+    # Days before today are gone; the part of the quantity still to deliver is pro rata.
+    total_days = (reservation.end_day - reservation.start_day).days + 1
+    remaining_days = (reservation.end_day - max(reservation.start_day, today)).days + 1
+    quantity = reservation.quantity * min(remaining_days, total_days) // total_days
+    return Line(str(reservation.id), cells, quantity=quantity)
+
+
+def _contenders(answer: Answer, component: list[Reservation]) -> list[Contender]:
+    by_id = {str(r.id): r for r in component}
+    found = []
+    for c in answer.contending:
+        r = by_id[c.id]
+        found.append(Contender(r.id, r.kind, r.label, c.needs, c.takes_from_query, c.is_sponsorship, r.expires_at))
+    return found
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _binding(answer: Answer, cells: Cells, component: list[Reservation], requested: int | None) -> str:
+    """The binding constraint in words: where and by whom the request's supply is used up."""
+    kinds = {str(r.id): ("sponsorship" if r.share is not None else r.kind) for r in component}
+    saturated = [g for g in answer.groups if g.saturated and g.to_lines]
+    sponsors = {c.id for c in answer.contending if c.is_sponsorship and c.takes_from_query}
+    if not saturated and not sponsors:
+        if requested is not None and requested > answer.available:
+            return (
+                f"Limited by the forecast: {answer.available:,} impressions are expected for this targeting "
+                "after the safety margin, and nothing else competes for them."
+            )
+        return "Nothing else competes for this inventory: only the forecast and the safety margin limit it."
+    # Where: the week, place and regions where others take the most of the request's supply.
+    taken_by_week: dict[int, float] = defaultdict(float)
+    users: dict[int, set[str]] = defaultdict(set)
+    cells_by_week: dict[int, list[int]] = defaultdict(list)
+    for group in saturated:
+        taken = sum(group.to_lines.values())
+        days_in_group = int((cells.last_day[group.atoms] - cells.first_day[group.atoms] + 1).sum())
+        for cell in group.atoms:
+            first, last = int(cells.first_day[cell]), int(cells.last_day[cell])
+            for monday in range(first - (first - 1) % 7, last + 1, 7):  # ordinal 1 (1 Jan 1 AD) was a Monday
+                lo, hi = max(first, monday), min(last, monday + 6)
+                week = monday
+                taken_by_week[week] += taken * (hi - lo + 1) / max(days_in_group, 1)
+                users[week].update(group.to_lines)
+                cells_by_week[week].append(int(cell))
+    ids = set(sponsors)
+    where_cells: list[int] = []
+    when = ""
+    if taken_by_week:
+        week = max(taken_by_week, key=lambda w: (taken_by_week[w], -w))
+        ids |= users[week]
+        where_cells = cells_by_week[week]
+        when = f" in week {date.fromordinal(week).isocalendar()[1]}"
+    counts: dict[str, int] = defaultdict(int)
+    for line_id in ids:
+        counts[kinds.get(line_id, "booking")] += 1
+    who = ", ".join(_plural(counts[k], k) for k in ("sponsorship", "booking", "hold") if counts[k]) or "other lines"
+    where = ""
+    if where_cells:
+        where = " on " + _place({int(cells.slot[c]) for c in where_cells})
+        regions = {code for c in where_cells for code in cells.geo[c]}
+        if regions and len(regions) <= 2 and "all" not in regions:
+            where += " in " + " and ".join(_geo_name(code) for code in sorted(regions))
+    return f"Limited by {who}{where}{when}."
+
+
+def _place(slot_ids: set[int]) -> str:
+    units = {u.id: u for u in db.session.scalars(sa.select(AdUnit).where(AdUnit.id.in_(slot_ids)))}
+    parents = {u.parent_id for u in units.values()}
+    if len(units) == 1:
+        return ad_unit_path(next(iter(units.values())))
+    if len(parents) == 1 and None not in parents:
+        parent = db.session.get(AdUnit, parents.pop())
+        return ad_unit_path(parent)
+    return f"{len(units)} slots"
+
+
+def _geo_name(code: str) -> str:
+    from app.catalog.models import TargetingDimension, TargetingValue
+
+    name = db.session.scalar(
+        sa.select(TargetingValue.name)
+        .join(TargetingValue.dimension)
+        .where(TargetingDimension.key == "geo", TargetingValue.code == code)
+    )
+    return name or code
+
+
+# -- What if -------------------------------------------------------------------------------------
+
+
+def suggestions(
+    box: Box, base: Availability, *, now: datetime, today: date, margin_pct: int, exclude: set[int]
+) -> list[Suggestion]:
+    """What would add supply when a request does not fit: broader targeting, another flight, a sibling slot."""
+    options: list[tuple[str, Box]] = []
+    if box.geo:
+        options.append(("Target every region", replace(box, geo=())))
+    if box.device:
+        options.append(("Target every device", replace(box, device=())))
+    for weeks in (1, 2):
+        moved = replace(box, start=box.start + timedelta(weeks=weeks), end=box.end + timedelta(weeks=weeks))
+        options.append((f"Move the flight {_plural(weeks, 'week')} later ({moved.start} to {moved.end})", moved))
+    earlier = replace(box, start=box.start - timedelta(weeks=1), end=box.end - timedelta(weeks=1))
+    if earlier.start >= today:
+        options.append((f"Move the flight a week earlier ({earlier.start} to {earlier.end})", earlier))
+    for weeks in (1, 2):
+        longer = replace(box, end=box.end + timedelta(weeks=weeks))
+        options.append((f"Extend the flight by {_plural(weeks, 'week')} (to {longer.end})", longer))
+    for sibling in _siblings(box.slot_ids)[:3]:
+        options.append((f"Add {ad_unit_path(sibling)}", replace(box, slot_ids=(*box.slot_ids, sibling.id))))
+    found = []
+    for description, option in options:
+        if option.days > MAX_FLIGHT_DAYS:
+            continue
+        answer = availability_for(option, now=now, today=today, margin_pct=margin_pct, exclude=exclude)
+        found.append(Suggestion(description, answer.available, answer.available - base.available))
+    return sorted((s for s in found if s.adds > 0), key=lambda s: -s.adds)
+
+
+def _siblings(slot_ids: tuple[int, ...]) -> list[AdUnit]:
+    units = list(db.session.scalars(sa.select(AdUnit).where(AdUnit.id.in_(slot_ids))))
+    parents = {u.parent_id for u in units if u.parent_id}
+    return list(
+        db.session.scalars(
+            sa.select(AdUnit)
+            .where(
+                AdUnit.parent_id.in_(parents),
+                AdUnit.id.not_in(slot_ids),
+                AdUnit.level == AdUnitLevel.SLOT.value,
+                AdUnit.status == Status.ACTIVE.value,
+            )
+            .order_by(AdUnit.name)
+        )
+    )
+
+
+# -- Holds and bookings --------------------------------------------------------------------------
+
+
+class NoLongerAvailable(Conflict):
+    def __init__(self, requested: int, available: int):
+        self.requested, self.available = requested, available
+        super().__init__(
+            f"No longer available: {requested:,} impressions were asked for, but only {available:,} are left "
+            "(someone else reserved part of this inventory meanwhile)."
+        )
+
+
+def _sites_of(slot_ids) -> set[int]:
+    units = {u.id: u for u in db.session.scalars(sa.select(AdUnit))}
+    sites = set()
+    for slot_id in slot_ids:
+        unit = units[slot_id]
+        while unit.parent_id is not None:
+            unit = units[unit.parent_id]
+        sites.add(unit.id)
+    return sites
+
+
+def _lock_sites(site_ids: set[int]) -> None:
+    """Serialise reservations on these sites until the transaction ends."""
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    db.session.execute(
+        insert(InventoryLock).values([{"site_id": s, "version": 0} for s in sorted(site_ids)]).on_conflict_do_nothing()
+    )
+    # An UPDATE (not a plain read): PostgreSQL locks the rows, SQLite takes its write lock.
+    db.session.execute(
+        sa.update(InventoryLock)
+        .where(InventoryLock.site_id.in_(sorted(site_ids)))
+        .values(version=InventoryLock.version + 1)
+    )
+
+
+def reserve(
+    kind: ReservationKind,
+    box: Box,
+    *,
+    label: str,
+    quantity: int | None = None,
+    share: Decimal | None = None,
+    product_id: int | None = None,
+    actor: User | None,
+    now: datetime,
+    today: date,
+    margin_pct: int,
+    hold_days: int,
+) -> Reservation:
+    """Hold or book `box`, re-checking availability inside this transaction under the sites' lock."""
+    errors = Errors()
+    if (quantity is None) == (share is None):
+        errors.add("quantity", "Enter a quantity of impressions (or a share of voice for a sponsorship).")
+    if quantity is not None and quantity <= 0:
+        errors.add("quantity", "Enter a quantity above 0.")
+    if share is not None and not (Decimal("0") < share <= Decimal("1")):
+        errors.add("share", "A share of voice is more than 0 % and at most 100 %.")
+    if not (label or "").strip():
+        errors.add("label", "Say what the reservation is for.")
+    errors.raise_if_any()
+    check_box(box, today=today)
+    _lock_sites(_sites_of(box.slot_ids))
+    db.session.flush()
+    if quantity is not None:
+        answer = availability_for(box, now=now, today=today, margin_pct=margin_pct, requested=quantity)
+        if quantity > answer.available:
+            raise NoLongerAvailable(quantity, answer.available)
+    else:
+        _check_sponsorship_fits(box, share, now=now, today=today, margin_pct=margin_pct)
+    reservation = Reservation(
+        kind=kind.value,
+        label=label.strip()[:200],
+        product_id=product_id,
+        ad_unit_ids=list(box.slot_ids),
+        geo=list(box.geo),
+        device=list(box.device),
+        start_day=box.start,
+        end_day=box.end,
+        quantity=quantity,
+        share=share,
+        created_by_id=actor.id if actor else None,
+        created_at=now,
+        expires_at=now + timedelta(days=hold_days) if kind == ReservationKind.HOLD else None,
+    )
+    db.session.add(reservation)
+    db.session.flush()
+    amount = f"{quantity:,} impressions" if quantity is not None else f"{share * 100:.0f} % share of voice"
+    record(
+        actor=actor,
+        entity_type="reservation",
+        entity_id=reservation.id,
+        action=f"{kind.value} created",
+        at=now,
+        summary=f"{kind.value.capitalize()} of {amount}, {box.start} to {box.end}: {reservation.label}.",
+        after={"quantity": quantity, "share": share, "start": box.start, "end": box.end, "slots": list(box.slot_ids)},
+    )
+    return reservation
+
+
+def _check_sponsorship_fits(box: Box, share: Decimal, *, now: datetime, today: date, margin_pct: int) -> None:
+    """A sponsorship fits when taking its share first leaves every other line its full quantity."""
+    component = _component(box, _live(now, today))
+    cells, before_answer = _solve(box, component, today=today, margin_pct=margin_pct)
+    before = before_answer.shortfall
+    probe = Line("new", cells.of_box[0], share=Fraction(share))
+    # The new sponsorship takes its share after the existing ones: it goes last.
+    _, after_answer = _solve(box, component, [probe], today=today, margin_pct=margin_pct)
+    after = after_answer.shortfall
+    if after > before:
+        raise DomainError(
+            f"No longer available: a {share * 100:.0f} % share would leave other lines {after - before:,} impressions "
+            "short."
+        )
+
+
+def release(reservation: Reservation, *, reason: str, actor: User | None, now: datetime) -> None:
+    if reservation.released_at is not None:
+        return
+    reservation.released_at = now
+    reservation.release_reason = reason[:200]
+    db.session.flush()
+    record(
+        actor=actor,
+        entity_type="reservation",
+        entity_id=reservation.id,
+        action="released",
+        at=now,
+        summary=f"Released {reservation.kind}: {reason}.",
+    )
+
+
+def extend_hold(
+    hold: Reservation, *, actor: User | None, now: datetime, today: date, margin_pct: int, hold_days: int
+) -> Reservation:
+    """Push the expiry out again, while the inventory is still available to the hold."""
+    if hold.kind != ReservationKind.HOLD or hold.released_at is not None:
+        raise DomainError("Only a live hold can be extended.")
+    box = _box_of(hold)
+    _lock_sites(_sites_of(box.slot_ids))
+    if hold.quantity is not None:
+        answer = availability_for(
+            box, now=now, today=today, margin_pct=margin_pct, requested=hold.quantity, exclude={hold.id}
+        )
+        if hold.quantity > answer.available:
+            raise NoLongerAvailable(hold.quantity, answer.available)
+    before = hold.expires_at
+    hold.expires_at = now + timedelta(days=hold_days)
+    db.session.flush()
+    record(
+        actor=actor,
+        entity_type="reservation",
+        entity_id=hold.id,
+        action="hold extended",
+        at=now,
+        summary=f"Hold extended to {hold.expires_at:%Y-%m-%d %H:%M} UTC.",
+        before={"expires_at": before},
+        after={"expires_at": hold.expires_at},
+    )
+    return hold
+
+
+def parse_box_problems(raw_start: str, raw_end: str) -> Errors:
+    errors = Errors()
+    for field_name, raw in (("start", raw_start), ("end", raw_end)):
+        try:
+            date.fromisoformat(raw)
+        except (TypeError, ValueError):
+            errors.add(field_name, "Enter a date as YYYY-MM-DD.")
+    return errors
+
+
+def require(errors: Errors) -> None:
+    if errors:
+        raise ValidationFailed(errors.errors)

@@ -1,0 +1,255 @@
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal, InvalidOperation
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+
+from app.access import allow
+from app.auth.roles import Role
+from app.catalog.models import Product, Status
+from app.catalog.service import product_slots
+from app.clock import publisher_today
+from app.db import utcnow
+from app.errors import DomainError, Errors, Forbidden, NotFound, ValidationFailed
+from app.extensions import db
+from app.inventory import queries, service
+from app.inventory.models import Reservation, ReservationKind
+from app.inventory.service import Box
+from app.validation import parse_id
+
+bp = Blueprint("inventory", __name__, url_prefix="/inventory")
+
+SELLERS = (Role.SALES_REP, Role.SALES_MANAGER, Role.ADMIN)
+OVERSEERS = (Role.SALES_MANAGER, Role.ADMIN, Role.AD_OPS)
+
+
+def _settings() -> dict:
+    return {"margin_pct": current_app.config["SAFETY_MARGIN_PCT"]}
+
+
+def default_flight(today: date) -> tuple[date, date]:
+    """Next Monday for four weeks: a sensible first question."""
+    start = today + timedelta(days=7 - today.weekday())
+    return start, start + timedelta(days=27)
+
+
+def read_request(args) -> tuple[Box | None, int | None, Product | None, Errors]:
+    """A prospective line from a query string or form: product (or slots), targeting, flight, quantity."""
+    errors = Errors()
+    product = None
+    slot_ids: list[int] = []
+    if product_id := parse_id(args.get("product")):
+        product = db.session.get(Product, product_id)
+        if product is None or product.status != Status.ACTIVE:
+            errors.add("product", "Choose an active product.")
+        else:
+            slot_ids = [u.id for u in product_slots(product)]
+    if raw_slots := args.get("slots"):
+        chosen = [parse_id(s) for s in raw_slots.split(",")]
+        if None in chosen:
+            errors.add("slots", "Slots are ad unit ids separated by commas.")
+        else:
+            slot_ids = [s for s in chosen if not product or s in slot_ids] if product else chosen
+    if not product and not args.get("slots"):
+        errors.add("product", "Choose a product or ad units.")
+    targeting = {}
+    for dim in service.SUPPLY_DIMENSIONS:
+        values = [v for v in args.getlist(dim) if v]
+        if values and product is not None and dim not in product.customisable:
+            errors.add(dim, f"{product.name} does not let a rep choose the {dim}.")
+        targeting[dim] = tuple(sorted(set(values)))
+    dates = {}
+    for name in ("start", "end"):
+        raw = args.get(name, "")
+        try:
+            dates[name] = date.fromisoformat(raw)
+        except ValueError:
+            errors.add(name, "Enter a date as YYYY-MM-DD.")
+    quantity = None
+    if raw := (args.get("quantity") or "").replace(",", "").strip():
+        try:
+            value = Decimal(raw)
+            if not value.is_finite() or value != value.to_integral_value() or value <= 0 or value >= 10**15:
+                raise InvalidOperation
+            quantity = int(value)
+        except InvalidOperation:
+            errors.add("quantity", "Enter the impressions as a whole number above 0, such as 250000.")
+    if errors:
+        return None, quantity, product, errors
+    box = Box(tuple(slot_ids), dates["start"], dates["end"], targeting["geo"], targeting["device"])
+    return box, quantity, product, errors
+
+
+@bp.route("/availability")
+@allow()
+def availability_json():
+    """Availability as JSON: ?product=ID (or slots=1,2) &geo=..&device=..&start=&end=&quantity=."""
+    box, quantity, _product, errors = read_request(request.args)
+    if errors:
+        return {"errors": errors.errors}, 400
+    try:
+        answer = service.availability_for(
+            box, now=utcnow(), today=publisher_today(), requested=quantity, with_suggestions=True, **_settings()
+        )
+    except ValidationFailed as exc:
+        return {"errors": exc.errors}, 400
+    return answer.as_json()
+
+
+@bp.route("/panel")
+@allow()
+def panel():
+    """The availability panel (an htmx fragment) that the catalog page embeds."""
+    box, quantity, product, errors = read_request(request.args)
+    answer = None
+    if not errors:
+        try:
+            answer = service.availability_for(
+                box, now=utcnow(), today=publisher_today(), requested=quantity, with_suggestions=True, **_settings()
+            )
+        except ValidationFailed as exc:
+            errors = Errors()
+            errors.errors = exc.errors
+    return render_template(
+        "inventory/_panel.html",
+        answer=answer,
+        errors=errors.errors,
+        product=product,
+        quantity=quantity,
+        args=request.args,
+        can_hold=current_user.has_role(*SELLERS),
+        hold_form=FlaskForm(),
+        hold_days=current_app.config["HOLD_DAYS"],
+    )
+
+
+@bp.route("/holds", methods=["POST"])
+@allow(*SELLERS)
+def create_hold():
+    form = FlaskForm()
+    back = request.form.get("back") or url_for("inventory.holds")
+    if not back.startswith("/") or back.startswith("//"):
+        back = url_for("inventory.holds")
+    if not form.validate_on_submit():
+        flash("The form expired; nothing was held. Try again.", "warning")
+        return redirect(back)
+    box, quantity, product, errors = read_request(request.form)
+    label = request.form.get("label", "")
+    try:
+        if errors:
+            raise ValidationFailed(errors.errors)
+        hold = service.reserve(
+            ReservationKind.HOLD,
+            box,
+            label=label,
+            quantity=quantity,
+            product_id=product.id if product else None,
+            actor=current_user,
+            now=utcnow(),
+            today=publisher_today(),
+            hold_days=current_app.config["HOLD_DAYS"],
+            **_settings(),
+        )
+    except ValidationFailed as exc:
+        db.session.rollback()
+        flash("Nothing was held: " + " ".join(m for ms in exc.errors.values() for m in ms), "danger")
+        return redirect(back)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
+        return redirect(back)
+    db.session.commit()
+    flash(f"Held {hold.quantity:,} impressions until {hold.expires_at:%d %b %Y %H:%M} UTC: {hold.label}.", "success")
+    return redirect(back)
+
+
+@bp.route("/holds")
+@allow()
+def holds():
+    today, now = publisher_today(), utcnow()
+    mine_only = not current_user.has_role(*OVERSEERS)
+    found = queries.reservations_by(current_user.id if mine_only else None, now=now, today=today)
+    return render_template("inventory/holds.html", reservations=found, mine_only=mine_only, form=FlaskForm(), now=now)
+
+
+def _own_reservation(reservation_id: int) -> Reservation:
+    reservation = db.session.get(Reservation, reservation_id)
+    if reservation is None:
+        raise NotFound("There is no such hold.")
+    if reservation.created_by_id != current_user.id and not current_user.has_role(*OVERSEERS):
+        raise Forbidden("You can change only your own holds.")
+    return reservation
+
+
+@bp.route("/holds/<int:reservation_id>/release", methods=["POST"])
+@allow(*SELLERS, Role.AD_OPS, checks_object=True)
+def release_hold(reservation_id: int):
+    reservation = _own_reservation(reservation_id)
+    if FlaskForm().validate_on_submit():
+        if reservation.kind != ReservationKind.HOLD:
+            flash("Bookings are released by cancelling their order line, not here.", "warning")
+        else:
+            service.release(reservation, reason="released by hand", actor=current_user, now=utcnow())
+            db.session.commit()
+            flash(f"Released the hold for {reservation.label}.", "success")
+    return redirect(url_for("inventory.holds"))
+
+
+@bp.route("/holds/<int:reservation_id>/extend", methods=["POST"])
+@allow(*SELLERS, checks_object=True)
+def extend_hold(reservation_id: int):
+    reservation = _own_reservation(reservation_id)
+    if FlaskForm().validate_on_submit():
+        try:
+            service.extend_hold(
+                reservation,
+                actor=current_user,
+                now=utcnow(),
+                today=publisher_today(),
+                hold_days=current_app.config["HOLD_DAYS"],
+                **_settings(),
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "danger")
+        else:
+            db.session.commit()
+            flash(f"Extended the hold for {reservation.label}.", "success")
+    return redirect(url_for("inventory.holds"))
+
+
+@bp.route("/sell-through")
+@allow()
+def sell_through():
+    weeks = min(max(parse_id(request.args.get("weeks")) or 12, 4), 52)
+    starts, rows = queries.sell_through(
+        today=publisher_today(), now=utcnow(), weeks=weeks, margin_pct=current_app.config["SAFETY_MARGIN_PCT"]
+    )
+    return render_template("inventory/sell_through.html", starts=starts, rows=rows, weeks=weeks)
+
+
+@bp.route("/sell-through/<int:unit_id>/<week>")
+@allow()
+def sell_through_cell(unit_id: int, week: str):
+    from app.catalog.models import AdUnit
+    from app.catalog.service import ad_unit_path
+
+    unit = db.session.get(AdUnit, unit_id)
+    try:
+        start = date.fromisoformat(week)
+    except ValueError:
+        raise NotFound("There is no such week.") from None
+    if unit is None:
+        raise NotFound("There is no such ad unit.")
+    found = queries.reservations_on(unit.id, start, now=utcnow())
+    return render_template(
+        "inventory/sell_through_cell.html",
+        unit=unit,
+        path=ad_unit_path(unit),
+        start=start,
+        end=start + timedelta(days=6),
+        reservations=found,
+    )

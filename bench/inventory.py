@@ -1,0 +1,254 @@
+"""Availability on a synthetic publisher, the engine against the LP oracle, and booking throughput."""
+
+from __future__ import annotations
+
+import random
+import statistics
+import threading
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from app import create_app
+from app.catalog.models import AdUnit
+from app.db import utcnow
+from app.extensions import db
+from app.inventory import service
+from app.inventory.engine import Line, availability
+from app.inventory.models import ForecastDay, ForecastRun, Reservation, TrafficShare
+from app.inventory.service import Box
+from bench.result import Result, p95
+
+SITES, SECTIONS, SLOTS = 5, 2, 5  # 50 slots
+GEOS, DEVICES, DAYS = 40, 3, 365
+LINES, QUERIES = 5_000, 100
+MARGIN = 10
+
+
+def _synthetic_publisher(url: str, seed: int = 7) -> tuple[date, list[int], list[str], list[str]]:
+    """50 slots x 40 regions x 3 devices x 365 days, and 5,000 booked lines of realistic targeting."""
+    import flask_migrate
+
+    rng = random.Random(seed)
+    app = create_app({"ENV_NAME": "testing", "SQLALCHEMY_DATABASE_URI": url})
+    today = date(2027, 1, 4)
+    with app.app_context():
+        flask_migrate.upgrade()
+        slots = []
+        for s in range(SITES):
+            site = AdUnit(level="site", code=f"site{s}", name=f"Site {s}", sizes=[], status="active")
+            db.session.add(site)
+            for c in range(SECTIONS):
+                section = AdUnit(level="section", code=f"site{s}/sec{c}", name=f"Section {c}", sizes=[], parent=site)
+                db.session.add(section)
+                for n in range(SLOTS):
+                    slot = AdUnit(
+                        level="slot",
+                        code=f"site{s}/sec{c}/slot{n}",
+                        name=f"Slot {n}",
+                        sizes=["300x250"],
+                        parent=section,
+                        status="active",
+                    )
+                    db.session.add(slot)
+                    slots.append(slot)
+        db.session.flush()
+        geo = [f"g{i:02d}" for i in range(GEOS)]
+        device = ["desktop", "mobile", "tablet"]
+        forecast_rows, share_rows = [], []
+        for slot in slots:
+            base = rng.randint(20_000, 400_000)
+            for d in range(DAYS):
+                day = today + timedelta(days=d)
+                weekly = (1.0, 1.02, 1.03, 1.01, 0.97, 0.85, 0.82)[day.weekday()]
+                forecast_rows.append({"ad_unit_id": slot.id, "day": day, "impressions": int(base * weekly)})
+            for dim, codes in (("geo", geo), ("device", device)):
+                weights = [rng.random() + 0.2 for _ in codes]
+                total = sum(weights)
+                ppm = [int(w / total * 1_000_000) for w in weights]
+                ppm[0] += 1_000_000 - sum(ppm)
+                share_rows += [
+                    {"ad_unit_id": slot.id, "dimension": dim, "value_code": c, "ppm": p}
+                    for c, p in zip(codes, ppm, strict=True)
+                ]
+        db.session.execute(sa.insert(ForecastDay), forecast_rows)
+        db.session.execute(sa.insert(TrafficShare), share_rows)
+        db.session.add(
+            ForecastRun(
+                created_at=utcnow(),
+                history_end=today - timedelta(days=1),
+                first_day=today,
+                last_day=today + timedelta(days=DAYS - 1),
+                method="synthetic",
+            )
+        )
+        slot_ids = [s.id for s in slots]
+        rows = []
+        for n in range(LINES):
+            rows.append(_random_line(rng, slot_ids, geo, device, today, n))
+        db.session.execute(sa.insert(Reservation), rows)
+        db.session.commit()
+        db.engine.dispose()
+    return today, slot_ids, geo, device
+
+
+def _random_box(rng: random.Random, slot_ids, geo, device, today) -> Box:
+    first = rng.randrange(len(slot_ids))
+    section = first - first % SLOTS
+    count = rng.choice((1, 1, 1, 2, 3))
+    slots = tuple(sorted({slot_ids[section + (first + i) % SLOTS] for i in range(count)}))
+    weeks = rng.randint(1, 12)
+    start = today + timedelta(days=rng.randrange(0, DAYS - 7 * weeks))
+    geo_pick = tuple(sorted(rng.sample(geo, rng.randint(1, 5)))) if rng.random() < 0.4 else ()
+    device_pick = tuple(sorted(rng.sample(device, rng.randint(1, 2)))) if rng.random() < 0.3 else ()
+    return Box(slots, start, start + timedelta(days=7 * weeks - 1), geo_pick, device_pick)
+
+
+def _random_line(rng, slot_ids, geo, device, today, n) -> dict:
+    now = utcnow()
+    if n < 5:  # a few run-of-site sponsorships
+        site = n % SITES
+        slots = slot_ids[site * SECTIONS * SLOTS : (site + 1) * SECTIONS * SLOTS]
+        start = today + timedelta(days=rng.randrange(0, DAYS - 28))
+        return dict(
+            kind="booking",
+            label=f"Sponsor {n}",
+            ad_unit_ids=slots,
+            geo=[],
+            device=[],
+            start_day=start,
+            end_day=start + timedelta(days=27),
+            quantity=None,
+            share=0.1,
+            created_at=now,
+            release_reason="",
+        )
+    box = _random_box(rng, slot_ids, geo, device, today)
+    # About a sixth of a week's traffic of one slot in its targeting: the booked set stays feasible.
+    quantity = rng.randint(2_000, 30_000) * max(1, box.days // 7)
+    return dict(
+        kind="booking",
+        label=f"Line {n}",
+        ad_unit_ids=list(box.slot_ids),
+        geo=list(box.geo),
+        device=list(box.device),
+        start_day=box.start,
+        end_day=box.end,
+        quantity=quantity,
+        share=None,
+        created_at=now,
+        release_reason="",
+    )
+
+
+def bench_availability(tmp: Path) -> list[Result]:
+    url = f"sqlite:///{tmp / 'inventory.sqlite'}"
+    today, slot_ids, geo, device = _synthetic_publisher(url)
+    app = create_app({"ENV_NAME": "testing", "SQLALCHEMY_DATABASE_URI": url})
+    rng = random.Random(11)
+    samples, nodes = [], []
+    with app.app_context():
+        for _ in range(QUERIES):
+            box = _random_box(rng, slot_ids, geo, device, today)
+            start = time.perf_counter()
+            answer = service.availability_for(box, now=utcnow(), today=today, margin_pct=MARGIN)
+            samples.append((time.perf_counter() - start) * 1000)
+            nodes.append(len(answer.contenders))
+        db.engine.dispose()
+    print(f"  availability: median {statistics.median(samples):.1f} ms, contenders median {statistics.median(nodes)}")
+    return [Result("availability_p95", p95(samples), "ms", 100)]
+
+
+def bench_engine_vs_lp() -> list[Result]:
+    """~500 lines on 300 atoms: the LP oracle's time over the engine's, every answer equal."""
+    from tests.support.oracle import oracle_availability
+
+    rng = random.Random(3)
+    impressions = [rng.randint(1_000, 50_000) for _ in range(300)]
+    lines = []
+    for i in range(500):
+        start = rng.randrange(0, 290)
+        atoms = list(range(start, start + rng.randint(3, 10)))
+        lines.append(Line(f"L{i}", atoms, quantity=rng.randint(1_000, 20_000)))
+    engine_times, oracle_times = [], []
+    for _ in range(10):
+        start = rng.randrange(0, 280)
+        query = list(range(start, start + rng.randint(5, 20)))
+        t = time.perf_counter()
+        answer = availability(impressions, lines, query)
+        engine_times.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        expected = oracle_availability(impressions, lines, query)
+        oracle_times.append(time.perf_counter() - t)
+        assert (answer.available, answer.shortfall) == expected, "engine and oracle disagree"
+    ratio = statistics.median(oracle_times) / statistics.median(engine_times)
+    return [Result("availability_vs_lp", ratio, "x", 100, higher_is_better=True)]
+
+
+def bench_booking_throughput(tmp: Path) -> list[Result]:
+    """Holds per second on PostgreSQL with availability re-checked, while other sessions read."""
+    from tests.support.postgres import PostgresServer, find_bin_dir
+
+    bin_dir = find_bin_dir()
+    if bin_dir is None:
+        print("  booking_throughput: no PostgreSQL binaries; skipped")
+        return []
+    server = PostgresServer(bin_dir).start()
+    try:
+        admin = sa.create_engine(server.url(), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(sa.text("CREATE DATABASE bench"))
+        admin.dispose()
+        url = server.url("bench")
+        today, slot_ids, geo, device = _synthetic_publisher(url)
+        app = create_app({"ENV_NAME": "testing", "SQLALCHEMY_DATABASE_URI": url})
+        stop = threading.Event()
+
+        def reader() -> None:
+            rng = random.Random(5)
+            with app.app_context():
+                while not stop.is_set():
+                    service.availability_for(
+                        _random_box(rng, slot_ids, geo, device, today), now=utcnow(), today=today, margin_pct=MARGIN
+                    )
+                db.session.remove()
+
+        readers = [threading.Thread(target=reader) for _ in range(2)]
+        for thread in readers:
+            thread.start()
+        rng = random.Random(9)
+        made = 0
+        start = time.perf_counter()
+        with app.app_context():
+            while time.perf_counter() - start < 20 and made < 200:
+                box = _random_box(rng, slot_ids, geo, device, today)
+                try:
+                    service.reserve(
+                        service.ReservationKind.HOLD,
+                        box,
+                        label="bench",
+                        quantity=1_000,
+                        actor=None,
+                        now=utcnow(),
+                        today=today,
+                        margin_pct=MARGIN,
+                        hold_days=7,
+                    )
+                    db.session.commit()
+                    made += 1
+                except service.NoLongerAvailable:
+                    db.session.rollback()
+            elapsed = time.perf_counter() - start
+            stop.set()
+            for thread in readers:
+                thread.join()
+            db.engine.dispose()
+        return [Result("booking_throughput", made / elapsed, "holds/s", 0, higher_is_better=True)]
+    finally:
+        server.stop()
+
+
+def run(tmp: Path) -> list[Result]:
+    return [*bench_availability(tmp), *bench_engine_vs_lp(), *bench_booking_throughput(tmp)]

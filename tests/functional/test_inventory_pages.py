@@ -1,0 +1,100 @@
+"""Availability through the pages and the JSON endpoint; holds; the sell-through heatmap."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from app.catalog.models import Product
+from app.clock import publisher_today
+from app.extensions import db
+from app.inventory.models import Reservation
+
+
+def product_id(app, name: str) -> int:
+    with app.app_context():
+        return db.session.scalar(sa.select(Product.id).where(Product.name == name))
+
+
+def flight(app) -> tuple[str, str]:
+    with app.app_context():
+        today = publisher_today()
+    start = today + timedelta(days=7 - today.weekday())
+    return start.isoformat(), (start + timedelta(days=6)).isoformat()
+
+
+def test_availability_is_json_for_any_signed_in_user(app, client, auth):
+    start, end = flight(app)
+    url = f"/inventory/availability?product={product_id(app, 'Sport Display')}&start={start}&end={end}&quantity=1000"
+    assert client.get(url).status_code == 302  # signed out: to the sign-in page
+    auth.login_as("finance")
+    body = client.get(url).json
+    assert body["fits"] is True and body["available"] > 1000
+    assert body["matched"] - body["safety_margin"] == body["available"]
+    assert body["forecast_date"] is not None and body["contending"] == []
+
+
+def test_bad_requests_get_a_message_per_field(app, client, auth):
+    auth.login_as("sales_rep")
+    sport = product_id(app, "Sport Display")
+    body = client.get(f"/inventory/availability?product={sport}&start=tomorrow&end=2026-13-01&quantity=lots").json
+    assert set(body["errors"]) == {"start", "end", "quantity"}
+    body = client.get(f"/inventory/availability?product={sport}&start=2030-02-10&end=2030-02-01").json
+    assert "before it starts" in body["errors"]["end"][0]
+    takeover = product_id(app, "Homepage Takeover — The Daily Harbour")
+    start, end = flight(app)
+    body = client.get(f"/inventory/availability?product={takeover}&geo=london&start={start}&end={end}").json
+    assert "does not let a rep choose the geo" in body["errors"]["geo"][0]
+
+
+def test_a_rep_checks_availability_on_the_product_page_and_holds_it(app, client, auth):
+    auth.login_as("sales_rep")
+    sport = product_id(app, "Sport Display")
+    start, end = flight(app)
+    page = client.get(f"/catalog/products/{sport}?product={sport}&start={start}&end={end}&quantity=50000&geo=london")
+    html = page.get_data(as_text=True)
+    assert 'data-testid="available"' in html and "Fits." in html
+    response = client.post(
+        "/inventory/holds",
+        data={
+            "product": sport,
+            "start": start,
+            "end": end,
+            "quantity": "50000",
+            "geo": "london",
+            "label": "Corvane Motors spring launch",
+            "back": f"/catalog/products/{sport}",
+        },
+    )
+    assert response.status_code == 302
+    with app.app_context():
+        hold = db.session.scalar(sa.select(Reservation))
+        assert hold.kind == "hold" and hold.quantity == 50000 and hold.geo == ["london"]
+    listing = client.get("/inventory/holds").get_data(as_text=True)
+    assert "Corvane Motors spring launch" in listing
+    assert client.post(f"/inventory/holds/{hold.id}/release").status_code == 302
+    with app.app_context():
+        assert db.session.get(Reservation, hold.id).released_at is not None
+
+
+def test_another_rep_cannot_release_my_hold(app, client, auth):
+    auth.login_as("sales_rep")
+    sport = product_id(app, "Sport Display")
+    start, end = flight(app)
+    client.post(
+        "/inventory/holds", data={"product": sport, "start": start, "end": end, "quantity": "1000", "label": "Mine"}
+    )
+    with app.app_context():
+        hold_id = db.session.scalar(sa.select(Reservation.id))
+    auth.logout()
+    auth.login("rep2@harbour.example")
+    assert client.post(f"/inventory/holds/{hold_id}/release").status_code == 403
+
+
+def test_the_sell_through_heatmap_is_an_svg_with_a_drill_down(app, client, auth):
+    auth.login_as("sales_manager")
+    html = client.get("/inventory/sell-through?weeks=8").get_data(as_text=True)
+    assert '<svg xmlns="http://www.w3.org/2000/svg"' in html and 'data-testid="heatmap"' in html
+    assert html.count("<rect") == 33 * 8  # every active slot, every week
+    assert "/inventory/sell-through/" in html
