@@ -17,7 +17,7 @@ from app.accounts.service import AccountData, add_contact, create_account
 from app.auth.models import User
 from app.auth.service import create_user
 from app.catalog.models import AdUnit, AdUnitLevel, Product, TargetingDimension, TargetingValue
-from app.catalog.service import PackageData, ProductData, create_product, save_package
+from app.catalog.service import PackageData, ProductData, create_product, product_slots, save_package
 from app.demo import catalog as demo_catalog
 from app.demo import publisher
 from app.demo.publisher import Section, Site, Slot
@@ -61,6 +61,7 @@ def load_demo(*, today: date, now: datetime, hash_method: str) -> dict[str, int]
     products = _load_products(now=now)
     cards = _load_rate_cards(products, year=today.year, now=now)
     forecast = refresh_forecast(now=now, today=today)
+    reservations = _load_reservations(products, users, accounts, now=now, today=today)
     return {
         "users": len(users),
         "accounts": len(accounts),
@@ -71,6 +72,7 @@ def load_demo(*, today: date, now: datetime, hash_method: str) -> dict[str, int]
         "products": len(products),
         "rate_cards": len(cards),
         "forecast_days": forecast_day_count(forecast),
+        "holds_and_bookings": reservations,
     }
 
 
@@ -263,3 +265,82 @@ def _load_rate_cards(products: dict[str, Product], *, year: int, now: datetime) 
             set_volume_tier(card, minimum, pct, actor=None, now=now)
         cards.append(card)
     return cards
+
+
+#: (product, advertiser, weeks from next Monday, weeks long, regions, share of what is free, kind)
+_RESERVATIONS = (
+    ("Football Pre-roll", "Halden Auto Group", 0, 3, ("london",), "0.85", "booking"),
+    ("Football Pre-roll", "Roamwell Car Hire", 1, 2, (), "0.40", "booking"),
+    ("Football Pre-roll", "Fizzwick Energy", 2, 2, ("london", "south-east"), "0.50", "hold"),
+    ("Sport Display", "Skyweave Broadband", 0, 4, (), "0.45", "booking"),
+    ("Sport Display", "Corvane Motors UK", 1, 3, ("north-west", "yorkshire-humber"), "0.60", "hold"),
+    ("News Display", "Ferrymoor Bank", 0, 6, ("london",), "0.70", "booking"),
+    ("News Display", "Glenmorrow Mutual", 2, 4, (), "0.35", "booking"),
+    ("Business & Finance Display", "Ferrymoor Bank", 0, 8, (), "0.55", "booking"),
+    ("High Impact Billboard", "Maison Verlaine", 3, 2, (), "0.90", "booking"),
+    ("Half Page Premium", "Sandpiper Holidays", 5, 6, (), "0.50", "hold"),
+    ("Native In-Feed", "Kettlewick Tea", 0, 5, (), "0.65", "booking"),
+    ("Living Display", "Hearthly Home Stores", 4, 4, (), "0.50", "booking"),
+    ("Outstream Video — News", "Marlow & Finch", 1, 3, (), "0.75", "hold"),
+    ("Run of Network Display", "Tumblebrook Foods", 0, 12, (), "0.12", "booking"),
+)
+#: Sponsorships: (product, advertiser, weeks from next Monday, days, share of voice)
+_SPONSORSHIPS = (
+    ("Football Section Sponsorship", "Starloom Games", 2, 14, "1"),
+    ("Homepage Takeover — The Daily Harbour", "Wrenfield Mobile", 1, 1, "1"),
+    ("Recipes Sponsorship", "Hollowell Dairy", 6, 28, "0.5"),
+)
+
+
+def _load_reservations(
+    products: dict[str, Product], users: dict[str, User], accounts: list[Account], *, now: datetime, today: date
+) -> int:
+    """Sponsorships, bookings and holds over the coming weeks, so that contention shows from the start.
+
+    Sponsorships go first, as publishers sell them first; each other line takes a share of what is still free.
+    """
+    from app.inventory import service as inventory
+    from app.inventory.models import ReservationKind
+
+    monday = today + timedelta(days=7 - today.weekday())
+    rep = users["rep@harbour.example"]
+    count = 0
+    for name, advertiser, offset, days, share in _SPONSORSHIPS:
+        start = monday + timedelta(weeks=offset)
+        box = inventory.Box(tuple(u.id for u in product_slots(products[name])), start, start + timedelta(days=days - 1))
+        inventory.reserve(
+            ReservationKind.BOOKING,
+            box,
+            label=f"{advertiser} · {name}",
+            share=Decimal(share),
+            product_id=products[name].id,
+            actor=rep,
+            now=now,
+            today=today,
+            margin_pct=10,
+            hold_days=7,
+        )
+        count += 1
+    for name, advertiser, offset, weeks, geo, fraction, kind in _RESERVATIONS:
+        start = monday + timedelta(weeks=offset)
+        box = inventory.Box(
+            tuple(u.id for u in product_slots(products[name])), start, start + timedelta(days=7 * weeks - 1), geo
+        )
+        free = inventory.availability_for(box, now=now, today=today, margin_pct=10).available
+        quantity = int(free * Decimal(fraction)) // 1000 * 1000
+        if quantity <= 0:
+            continue
+        inventory.reserve(
+            ReservationKind(kind),
+            box,
+            label=f"{advertiser} · {name}",
+            quantity=quantity,
+            product_id=products[name].id,
+            actor=rep,
+            now=now,
+            today=today,
+            margin_pct=10,
+            hold_days=7,
+        )
+        count += 1
+    return count

@@ -416,10 +416,13 @@ def suggestions(
 
 
 def _siblings(slot_ids: tuple[int, ...]) -> list[AdUnit]:
+    """Active slots beside the request's that take one of its creative sizes."""
     units = list(db.session.scalars(sa.select(AdUnit).where(AdUnit.id.in_(slot_ids))))
     parents = {u.parent_id for u in units if u.parent_id}
-    return list(
-        db.session.scalars(
+    sizes = {size for u in units for size in u.sizes}
+    return [
+        unit
+        for unit in db.session.scalars(
             sa.select(AdUnit)
             .where(
                 AdUnit.parent_id.in_(parents),
@@ -429,7 +432,8 @@ def _siblings(slot_ids: tuple[int, ...]) -> list[AdUnit]:
             )
             .order_by(AdUnit.name)
         )
-    )
+        if sizes & set(unit.sizes)
+    ]
 
 
 # -- Holds and bookings --------------------------------------------------------------------------

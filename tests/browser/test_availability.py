@@ -21,7 +21,7 @@ def test_a_rep_sees_why_a_request_does_not_fit_and_what_would(page, live_server)
     app = live_server.app
     with app.app_context():
         today = publisher_today()
-        start = today + timedelta(days=7 - today.weekday())
+        start = today + timedelta(days=7 - today.weekday(), weeks=16)  # after the demo's own reservations
         end = start + timedelta(days=6)
         slot = db.session.scalar(sa.select(AdUnit).where(AdUnit.code == "harbour-sport/football/video-pre-roll"))
         product_id = db.session.scalar(sa.select(Product.id).where(Product.name == "Football Pre-roll"))

@@ -20,7 +20,7 @@ def product_id(app, name: str) -> int:
 def flight(app) -> tuple[str, str]:
     with app.app_context():
         today = publisher_today()
-    start = today + timedelta(days=7 - today.weekday())
+    start = today + timedelta(days=7 - today.weekday(), weeks=16)  # after the demo's own reservations
     return start.isoformat(), (start + timedelta(days=6)).isoformat()
 
 
@@ -69,7 +69,7 @@ def test_a_rep_checks_availability_on_the_product_page_and_holds_it(app, client,
     )
     assert response.status_code == 302
     with app.app_context():
-        hold = db.session.scalar(sa.select(Reservation))
+        hold = db.session.scalar(sa.select(Reservation).where(Reservation.label == "Corvane Motors spring launch"))
         assert hold.kind == "hold" and hold.quantity == 50000 and hold.geo == ["london"]
     listing = client.get("/inventory/holds").get_data(as_text=True)
     assert "Corvane Motors spring launch" in listing
@@ -86,7 +86,7 @@ def test_another_rep_cannot_release_my_hold(app, client, auth):
         "/inventory/holds", data={"product": sport, "start": start, "end": end, "quantity": "1000", "label": "Mine"}
     )
     with app.app_context():
-        hold_id = db.session.scalar(sa.select(Reservation.id))
+        hold_id = db.session.scalar(sa.select(Reservation.id).where(Reservation.label == "Mine"))
     auth.logout()
     auth.login("rep2@harbour.example")
     assert client.post(f"/inventory/holds/{hold_id}/release").status_code == 403

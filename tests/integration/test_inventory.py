@@ -23,7 +23,8 @@ MARGIN = 10
 
 
 def next_monday(today: date) -> date:
-    return today + timedelta(days=7 - today.weekday())
+    """A Monday far enough ahead that the demo's own holds and bookings are over."""
+    return today + timedelta(days=7 - today.weekday(), weeks=16)
 
 
 def slot(code: str) -> AdUnit:
@@ -106,17 +107,18 @@ def test_a_booking_elsewhere_in_its_flight_moves_out_of_the_way(ctx):
 
 
 def test_an_oversold_request_says_why_and_what_would_fit(ctx):
-    london = box_on("harbour-sport/cricket/mpu", geo=("london",))
+    london = box_on("daily-harbour/business/mpu", geo=("london",))
     left = available(london).available
     reserve(london, quantity=left - 100, kind=ReservationKind.BOOKING, label="Corvane Motors launch")
     answer = available(london, requested=5000, with_suggestions=True)
     assert not answer.fits and answer.available == 100
-    assert answer.binding.startswith("Limited by 1 booking on Harbour Sport › Cricket › MPU in London in week ")
+    assert answer.binding.startswith("Limited by 1 booking on The Daily Harbour › Business › MPU in London in week ")
     assert [c.label for c in answer.contenders] == ["Corvane Motors launch"]
     by_description = {s.description: s for s in answer.suggestions}
     assert by_description["Target every region"].adds > 4900
     assert any(d.startswith("Move the flight 1 week later") for d in by_description)
-    assert any(d.startswith("Add Harbour Sport › Cricket › Leaderboard") for d in by_description)
+    assert by_description["Add The Daily Harbour › Business › Half page"].adds > 4900  # it also takes 300x250
+    assert not any("Leaderboard" in d for d in by_description)  # 728x90 only: no use to an MPU campaign
 
 
 def test_bad_flights_are_refused_with_a_message_on_the_field(ctx):
@@ -134,7 +136,9 @@ def test_holds_are_audited(ctx):
     from app.audit.models import AuditEvent
 
     hold = reserve(box_on("harbour-sport/cricket/mpu"), quantity=1000)
-    event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.entity_type == "reservation"))
+    event = db.session.scalar(
+        sa.select(AuditEvent).where(AuditEvent.entity_type == "reservation", AuditEvent.entity_id == hold.id)
+    )
     assert event.entity_id == hold.id and event.action == "hold created"
 
 
