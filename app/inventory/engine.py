@@ -25,6 +25,7 @@ from fractions import Fraction
 import numpy as np
 from ortools.graph.python import max_flow
 from scipy import sparse
+from scipy.sparse.csgraph import connected_components
 
 #: OR-Tools capacities are int64; keep every sum of capacities well below its limit.
 MAX_CAPACITY = 2**62
@@ -113,9 +114,10 @@ def _check(impressions: np.ndarray, lines: Sequence[Line], query: Sequence[int])
             raise InstanceError(f"line {line.id} has a quantity out of range")
         if line.share is not None and not 0 <= line.share <= 1:
             raise InstanceError(f"line {line.id} has a share outside 0..1")
-        atoms = np.asarray(line.atoms)
-        if len(atoms) and (atoms.min() < 0 or atoms.max() >= n):
-            raise InstanceError(f"line {line.id} covers an atom that does not exist")
+    covered = _pairs([line.atoms for line in lines])
+    bad = (covered[:, 1] < 0) | (covered[:, 1] >= n)
+    if bad.any():
+        raise InstanceError(f"line {lines[int(covered[bad][0, 0])].id} covers an atom that does not exist")
     if len(query) and (min(query) < 0 or max(query) >= n):
         raise InstanceError("the query covers an atom that does not exist")
 
@@ -140,11 +142,9 @@ def _sponsorship_takes(
 
 def _incidence(n_atoms: int, lines: Sequence[Line]) -> sparse.csr_matrix:
     """Lines x atoms, 1 where a line covers an atom."""
-    rows = np.concatenate([np.full(len(line.atoms), i, dtype=np.int64) for i, line in enumerate(lines)] or [[]])
-    cols = np.concatenate([np.asarray(line.atoms, dtype=np.int64) for line in lines] or [[]])
+    pairs = _pairs([line.atoms for line in lines])
     matrix = sparse.csr_matrix(
-        (np.ones(len(rows), dtype=np.int8), (rows.astype(np.int64), cols.astype(np.int64))),
-        shape=(len(lines), n_atoms),
+        (np.ones(len(pairs), dtype=np.int8), (pairs[:, 0], pairs[:, 1])), shape=(len(lines), n_atoms)
     )
     matrix.sum_duplicates()
     matrix.data[:] = 1
@@ -153,19 +153,13 @@ def _incidence(n_atoms: int, lines: Sequence[Line]) -> sparse.csr_matrix:
 
 def _reachable(incidence: sparse.csr_matrix, query_mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Atoms and lines connected to the query through shared atoms (only they can change its answer)."""
-    by_atom = incidence.T.tocsr()
-    atoms = query_mask.copy()
-    lines = np.zeros(incidence.shape[0], dtype=bool)
-    frontier = atoms
-    while frontier.any():
-        new_lines = (by_atom[frontier].sum(axis=0).A1 > 0) & ~lines
-        if not new_lines.any():
-            break
-        lines |= new_lines
-        new_atoms = (incidence[new_lines].sum(axis=0).A1 > 0) & ~atoms
-        atoms |= new_atoms
-        frontier = new_atoms
-    return atoms, lines
+    n_lines = incidence.shape[0]
+    graph = sparse.bmat([[None, incidence], [incidence.T, None]], format="csr") if n_lines else None
+    if graph is None or not query_mask.any():
+        return query_mask.copy(), np.zeros(n_lines, dtype=bool)
+    _, labels = connected_components(graph, directed=False)
+    reached = np.isin(labels, np.unique(labels[n_lines:][query_mask]))
+    return reached[n_lines:], reached[:n_lines]
 
 
 def availability(impressions: Sequence[int] | np.ndarray, lines: Sequence[Line], query: Sequence[int]) -> Answer:
@@ -325,28 +319,40 @@ def _solve_network(
         group.to_lines[line_id] = group.to_lines.get(line_id, 0) + amount
         takes[line_i] += amount
 
-    for (line_i, g), amount in zip(pairs, direct, strict=True):
-        if group_in_query[g]:
-            touching[line_i] = True
-            if amount:
-                credit(int(line_i), int(g), int(amount))
+    # Only arcs into the query's groups matter for the report: select them first (numpy), then loop.
+    in_query = group_in_query[pairs[:, 1]] if len(pairs) else np.zeros(0, dtype=bool)
+    touching[pairs[in_query, 0]] = True
+    for (line_i, g), amount in zip(pairs[in_query], direct[in_query], strict=True):
+        if amount:
+            credit(int(line_i), int(g), int(amount))
     if n_hubs:
         hub_total = np.zeros(n_hubs, dtype=np.int64)
         np.add.at(hub_total, hub_in[:, 1], into_hubs)
+        out_in_query = group_in_query[hub_out[:, 1]] if len(hub_out) else np.zeros(0, dtype=bool)
+        query_hubs = np.unique(hub_out[out_in_query, 0])
         senders: dict[int, list[tuple[int, int]]] = {}
-        for (line_i, hub), amount in zip(hub_in, into_hubs, strict=True):
+        from_query_hubs = np.isin(hub_in[:, 1], query_hubs)
+        for (line_i, hub), amount in zip(hub_in[from_query_hubs], into_hubs[from_query_hubs], strict=True):
             senders.setdefault(int(hub), []).append((int(line_i), int(amount)))
-        for (hub, g), amount in zip(hub_out, out_of_hubs, strict=True):
-            if not group_in_query[g]:
-                continue
+            touching[line_i] = True
+        for (hub, g), amount in zip(hub_out[out_in_query], out_of_hubs[out_in_query], strict=True):
             for line_i, sent in senders.get(int(hub), []):
-                touching[line_i] = True
                 if amount and sent and hub_total[hub]:
                     credit(line_i, int(g), int(amount) * sent // int(hub_total[hub]))
     contending = [
         Contention(line.id, int(line.quantity), int(takes[i]), False) for i, line in enumerate(lines) if touching[i]
     ]
     return _Flow(booked, total, groups, contending, 3 + n_lines + n_hubs + n_groups, graph.num_arcs())
+
+
+def _pairs(groups: Sequence[Sequence[int]]) -> np.ndarray:
+    """(owner, member) rows for lists of members, built in one go."""
+    if not groups:
+        return _NO_PAIRS
+    lengths = np.fromiter((len(g) for g in groups), dtype=np.int64, count=len(groups))
+    owners = np.repeat(np.arange(len(groups), dtype=np.int64), lengths)
+    members = np.concatenate([np.asarray(g, dtype=np.int64) for g in groups]) if lengths.sum() else owners
+    return np.stack([owners, members], axis=1)
 
 
 def availability_of_cells(
@@ -374,20 +380,12 @@ def availability_of_cells(
         for line in sponsorships
         if query_mask[np.asarray(line.atoms, dtype=np.int64)].any()
     ]
-    rows = [np.full(len(line.atoms), k, dtype=np.int64) for k, line in enumerate(flow_lines)]
-    cols = [np.asarray(line.atoms, dtype=np.int64) for line in flow_lines]
-    pairs = np.stack([np.concatenate(rows or [_NO_PAIRS[:, 0]]), np.concatenate(cols or [_NO_PAIRS[:, 0]])], axis=1)
+    pairs = _pairs([line.atoms for line in flow_lines])
     hub_in = np.array(
         [(k, h) for k, i in enumerate(flow_idx) for h in (line_hubs[i] if i < len(line_hubs) else ())],
         dtype=np.int64,
     ).reshape(-1, 2)
-    hub_out = np.concatenate(
-        [
-            np.stack([np.full(len(cells), h, dtype=np.int64), np.asarray(cells, dtype=np.int64)], axis=1)
-            for h, cells in enumerate(hubs)
-        ]
-        or [_NO_PAIRS]
-    )
+    hub_out = _pairs(hubs)
     flow = _solve_network(
         flow_lines,
         remaining,

@@ -286,8 +286,57 @@ def availability_for(
     return result
 
 
-def _live(now: datetime, today: date) -> list[Reservation]:
-    return list(db.session.scalars(live_reservations_query(now, from_day=today)))
+@dataclass(frozen=True)
+class Held:
+    """A reservation as availability needs it, detached from the session."""
+
+    id: int
+    kind: str
+    label: str
+    ad_unit_ids: tuple[int, ...]
+    geo: tuple[str, ...]
+    device: tuple[str, ...]
+    start_day: date
+    end_day: date
+    quantity: int | None
+    share: Decimal | None
+    expires_at: datetime | None
+
+
+#: database URL -> (inventory version, reservations not released and not over)
+_unreleased: dict[str, tuple[tuple, list[Held]]] = {}
+
+
+def _live(now: datetime, today: date) -> list[Held]:
+    """Live holds and bookings. Every change to them bumps the inventory locks' versions, so the
+    parsed list is kept per process until the versions move (an expired hold needs no change: it
+    is filtered by `now`). Workers never share it; each checks the database first."""
+    locks = db.session.execute(
+        sa.select(sa.func.coalesce(sa.func.sum(InventoryLock.version), 0), sa.func.count(InventoryLock.site_id))
+    ).one()
+    version = (*locks, today)
+    key = str(db.session.get_bind().url)
+    cached = _unreleased.get(key)
+    if cached is None or cached[0] != version:
+        rows = db.session.execute(
+            sa.select(
+                Reservation.id,
+                Reservation.kind,
+                Reservation.label,
+                Reservation.ad_unit_ids,
+                Reservation.geo,
+                Reservation.device,
+                Reservation.start_day,
+                Reservation.end_day,
+                Reservation.quantity,
+                Reservation.share,
+                Reservation.expires_at,
+            ).where(Reservation.released_at.is_(None), Reservation.end_day >= today)
+        ).all()
+        held = [Held(r[0], r[1], r[2], tuple(r[3]), tuple(r[4] or ()), tuple(r[5] or ()), *r[6:]) for r in rows]
+        cached = (version, held)
+        _unreleased[key] = cached
+    return [r for r in cached[1] if r.kind == ReservationKind.BOOKING or (r.expires_at and r.expires_at > now)]
 
 
 def _line(reservation: Reservation, cells: np.ndarray, today: date) -> Line:
@@ -528,6 +577,7 @@ def reserve(
     )
     db.session.add(reservation)
     db.session.flush()
+    _lock_sites(_sites_of(box.slot_ids))  # bump again: the change is written, cached lists are stale
     amount = f"{quantity:,} impressions" if quantity is not None else f"{share * 100:.0f} % share of voice"
     record(
         actor=actor,
@@ -560,9 +610,11 @@ def _check_sponsorship_fits(box: Box, share: Decimal, *, now: datetime, today: d
 def release(reservation: Reservation, *, reason: str, actor: User | None, now: datetime) -> None:
     if reservation.released_at is not None:
         return
+    _lock_sites(_sites_of(reservation.ad_unit_ids))
     reservation.released_at = now
     reservation.release_reason = reason[:200]
     db.session.flush()
+    _lock_sites(_sites_of(reservation.ad_unit_ids))
     record(
         actor=actor,
         entity_type="reservation",
@@ -590,6 +642,7 @@ def extend_hold(
     before = hold.expires_at
     hold.expires_at = now + timedelta(days=hold_days)
     db.session.flush()
+    _lock_sites(_sites_of(box.slot_ids))
     record(
         actor=actor,
         entity_type="reservation",

@@ -83,6 +83,7 @@ def build_cells(boxes: list[Box], supply: dict[int, SlotSupply], origin: date, *
     device_sets = [set(b.device) for b in boxes]
     pattern = [(b.geo, b.device) for b in boxes]
     base = origin.toordinal()
+    cache: dict = {}
     out_supply, out_raw, out_slot, out_first, out_last, out_geo = [], [], [], [], [], []
     of_box: list[list[int]] = [[] for _ in boxes]
     hubs: list[list[int]] = []
@@ -99,8 +100,8 @@ def build_cells(boxes: list[Box], supply: dict[int, SlotSupply], origin: date, *
                 continue
             lo, hi = min(max(a - base, 0), horizon), min(max(b - base, 0), horizon)
             seg_sellable, seg_raw = int(sellable[hi] - sellable[lo]), int(raw[hi] - raw[lo])
-            geo_groups = _groups(data.geo_ppm, active, geo_sets)
-            device_groups = _groups(data.device_ppm, active, device_sets)
+            geo_groups = _groups(data.geo_ppm, active, geo_sets, cache, (slot, "geo"))
+            device_groups = _groups(data.device_ppm, active, device_sets, cache, (slot, "device"))
             # One hub per targeting among the shared boxes; a representative box stands for it.
             shared: dict[tuple, int] = {}
             for i in active:
@@ -149,13 +150,24 @@ def _hub_of(hubs_of_box: list[list[int]], representative: int) -> int:
     return hubs_of_box[representative][-1]
 
 
-def _groups(ppm: dict[str, int], active: list[int], chosen: list[set[str]]) -> list[tuple[frozenset, tuple, int]]:
-    """Values grouped by the set of active boxes that take them, with their summed share."""
-    grouped: dict[frozenset, list[str]] = defaultdict(list)
-    restricted = [i for i in active if chosen[i]]
+def _groups(
+    ppm: dict[str, int], active: list[int], chosen: list[set[str]], cache: dict, where: tuple
+) -> list[tuple[frozenset, tuple, int]]:
+    """Values grouped by the set of active boxes that take them, with their summed share.
+
+    Boxes that take every value join every group; how the restricted ones split the values is
+    the same wherever the same restricted boxes meet on a slot, so it is worked out once.
+    """
+    restricted = tuple(i for i in active if chosen[i])
     everyone = frozenset(i for i in active if not chosen[i])
     if not restricted:
         return [(everyone, tuple(sorted(ppm)), sum(ppm.values()))]
-    for code in ppm:
-        grouped[everyone | frozenset(i for i in restricted if code in chosen[i])].append(code)
-    return [(members, tuple(sorted(codes)), sum(ppm[c] for c in codes)) for members, codes in grouped.items()]
+    key = (*where, restricted)
+    parts = cache.get(key)
+    if parts is None:
+        grouped: dict[frozenset, list[str]] = defaultdict(list)
+        for code in ppm:
+            grouped[frozenset(i for i in restricted if code in chosen[i])].append(code)
+        parts = [(members, tuple(sorted(codes)), sum(ppm[c] for c in codes)) for members, codes in grouped.items()]
+        cache[key] = parts
+    return [(everyone | members, codes, share) for members, codes, share in parts]
