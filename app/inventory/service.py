@@ -411,14 +411,23 @@ def _binding(answer: Answer, cells: Cells, component: list[Reservation], request
 
 
 def _place(slot_ids: set[int]) -> str:
-    units = {u.id: u for u in db.session.scalars(sa.select(AdUnit).where(AdUnit.id.in_(slot_ids)))}
-    parents = {u.parent_id for u in units.values()}
-    if len(units) == 1:
-        return ad_unit_path(next(iter(units.values())))
-    if len(parents) == 1 and None not in parents:
-        parent = db.session.get(AdUnit, parents.pop())
-        return ad_unit_path(parent)
-    return f"{len(units)} slots"
+    """The slot, or the section or site that holds all the slots, in words."""
+    units = {u.id: u for u in db.session.scalars(sa.select(AdUnit))}
+    if len(slot_ids) == 1:
+        return ad_unit_path(units[next(iter(slot_ids))])
+
+    def ancestors(unit_id: int) -> list[int]:
+        chain = []
+        while unit_id is not None:
+            chain.append(unit_id)
+            unit_id = units[unit_id].parent_id
+        return chain
+
+    common = set.intersection(*(set(ancestors(s)) for s in slot_ids))
+    if not common:
+        return f"{len(slot_ids)} slots on several sites"
+    deepest = max(common, key=lambda u: len(ancestors(u)))
+    return f"{len(slot_ids)} slots of {ad_unit_path(units[deepest])}"
 
 
 def _geo_name(code: str) -> str:
