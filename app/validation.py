@@ -107,6 +107,7 @@ def page_number(args, *, key: str = "page", last: int = 100_000) -> int:
     return min(value, last) if value else 1
 
 
+_ASCII_NUMBER = re.compile(r"^[0-9.,+\-eE]+$")
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
 
 
@@ -117,6 +118,8 @@ def parse_number(raw: str | None) -> Decimal | None:
     read as 65, since in much of Europe it means 6.5.
     """
     text = (raw or "").strip().replace("_", "")
+    if not _ASCII_NUMBER.match(text):  # Decimal() would read other scripts' digits too
+        return None
     if "," in text:
         if not _THOUSANDS.match(text):
             return None

@@ -150,7 +150,8 @@ BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Integration tests run on every backend; the other suites on SQLite."""
     if "backend" in metafunc.fixturenames and "/integration/" in str(metafunc.definition.path):
-        metafunc.parametrize("backend", BACKENDS, indirect=True)
+        only_postgres = metafunc.definition.get_closest_marker("postgres_only") is not None
+        metafunc.parametrize("backend", BACKENDS[1:] if only_postgres else BACKENDS, indirect=True)
 
 
 @pytest.fixture

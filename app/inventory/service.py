@@ -34,6 +34,8 @@ from app.inventory.supply import PPM, Box, Cells, SlotSupply, build_cells
 #: Dimensions that split supply into atoms, with their value codes (from the traffic shares).
 SUPPLY_DIMENSIONS = ("geo", "device")
 MAX_FLIGHT_DAYS = 366
+#: How far ahead a flight may end.
+MAX_LEAD_DAYS = 730
 
 
 @dataclass
@@ -248,6 +250,8 @@ def check_box(box: Box, *, today: date) -> None:
         errors.add("end", "The flight is over: inventory can only be reserved from today on.")
     elif box.days > MAX_FLIGHT_DAYS:
         errors.add("end", f"A flight lasts at most {MAX_FLIGHT_DAYS} days.")
+    elif box.end > today + timedelta(days=MAX_LEAD_DAYS):
+        errors.add("end", "Inventory can be checked up to two years ahead: the forecast does not reach further.")
     errors.raise_if_any()
 
 
@@ -640,6 +644,8 @@ def extend_hold(
     """Push the expiry out again, while the inventory is still available to the hold."""
     if hold.kind != ReservationKind.HOLD or hold.released_at is not None:
         raise DomainError("Only a live hold can be extended.")
+    if hold.expires_at is not None and hold.expires_at <= now:
+        raise DomainError("This hold has expired: check availability and hold the inventory again.")
     box = _box_of(hold)
     _lock_sites(_sites_of(box.slot_ids))
     if hold.quantity is not None:

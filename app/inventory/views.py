@@ -1,15 +1,15 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from decimal import Decimal, InvalidOperation
 
+import sqlalchemy as sa
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from app.access import allow
 from app.auth.roles import Role
-from app.catalog.models import Product, Status
+from app.catalog.models import AdUnit, AdUnitLevel, Product, Status
 from app.catalog.service import product_slots
 from app.clock import publisher_today
 from app.db import utcnow
@@ -18,7 +18,7 @@ from app.extensions import db
 from app.inventory import queries, service
 from app.inventory.models import Reservation, ReservationKind
 from app.inventory.service import Box
-from app.validation import parse_id
+from app.validation import parse_id, parse_number
 
 bp = Blueprint("inventory", __name__, url_prefix="/inventory")
 
@@ -48,11 +48,20 @@ def read_request(args) -> tuple[Box | None, int | None, Product | None, Errors]:
         else:
             slot_ids = [u.id for u in product_slots(product)]
     if raw_slots := args.get("slots"):
-        chosen = [parse_id(s) for s in raw_slots.split(",")]
-        if None in chosen:
-            errors.add("slots", "Slots are ad unit ids separated by commas.")
+        chosen = list(dict.fromkeys(parse_id(s) for s in raw_slots.split(",")))
+        sellable = set(
+            db.session.scalars(
+                sa.select(AdUnit.id).where(
+                    AdUnit.id.in_([s for s in chosen if s]),
+                    AdUnit.level == AdUnitLevel.SLOT.value,
+                    AdUnit.status == Status.ACTIVE.value,
+                )
+            )
+        )
+        if None in chosen or not set(chosen) <= sellable:
+            errors.add("slots", "Slots are the ids of active ad slots, separated by commas.")
         else:
-            slot_ids = [s for s in chosen if not product or s in slot_ids] if product else chosen
+            slot_ids = [s for s in chosen if s in slot_ids] if product else chosen
     if not product and not args.get("slots"):
         errors.add("product", "Choose a product or ad units.")
     targeting = {}
@@ -69,14 +78,12 @@ def read_request(args) -> tuple[Box | None, int | None, Product | None, Errors]:
         except ValueError:
             errors.add(name, "Enter a date as YYYY-MM-DD.")
     quantity = None
-    if raw := (args.get("quantity") or "").replace(",", "").strip():
-        try:
-            value = Decimal(raw)
-            if not value.is_finite() or value != value.to_integral_value() or value <= 0 or value >= 10**15:
-                raise InvalidOperation
-            quantity = int(value)
-        except InvalidOperation:
+    if raw := (args.get("quantity") or "").strip():
+        value = parse_number(raw)
+        if value is None or value != value.to_integral_value() or not 0 < value < 10**15:
             errors.add("quantity", "Enter the impressions as a whole number above 0, such as 250000.")
+        else:
+            quantity = int(value)
     if errors:
         return None, quantity, product, errors
     box = Box(tuple(slot_ids), dates["start"], dates["end"], targeting["geo"], targeting["device"])
@@ -240,7 +247,8 @@ def sell_through_cell(unit_id: int, week: str):
     unit = db.session.get(AdUnit, unit_id)
     try:
         start = date.fromisoformat(week)
-    except ValueError:
+        end = start + timedelta(days=6)
+    except (ValueError, OverflowError):
         raise NotFound("There is no such week.") from None
     if unit is None:
         raise NotFound("There is no such ad unit.")
@@ -250,6 +258,6 @@ def sell_through_cell(unit_id: int, week: str):
         unit=unit,
         path=ad_unit_path(unit),
         start=start,
-        end=start + timedelta(days=6),
+        end=end,
         reservations=found,
     )

@@ -111,6 +111,10 @@ def _report(cells: Cells, problems: dict[str, str]) -> None:
 def import_card(card: RateCard, data: bytes | str, *, actor: User | None, now: datetime) -> dict[str, int]:
     """Replace the card's contents with the file's. Raises ImportFailed, changing nothing, on any bad row."""
     rows = read_rows(data, COLUMNS, required=("record", "amount"))
+    if not rows:
+        raise ImportFailed(
+            [RowProblem(2, "The file has no rows. Importing replaces the whole card, so an empty file is refused.")]
+        )
     problems: list[RowProblem] = []
     products = {p.name.lower(): p for p in db.session.scalars(sa.select(Product))}
     combine: dict[str, str] = {}
@@ -181,6 +185,8 @@ def import_card(card: RateCard, data: bytes | str, *, actor: User | None, now: d
                 cells.decimal("amount"),
             )
             problems_here = service.check_season(name, start, end, pct)
+            if not problems_here and (outside := service.season_outside_card(card, start, end)):
+                problems_here["starts_on"] = outside
             _report(cells, problems_here)
             if not problems_here:
                 seasons.append((line, Season(name=name, starts_on=start, ends_on=end, adjustment_pct=pct)))

@@ -271,10 +271,22 @@ def _touch(card: RateCard, now: datetime) -> None:
 
 
 def _shift_year(day: date, years: int) -> date:
+    if not 1 <= day.year + years <= 9999:
+        raise ValidationFailed.on("years", f"Moving {day} by {years} years leaves the calendar.")
     try:
         return day.replace(year=day.year + years)
     except ValueError:  # 29 February
         return day.replace(year=day.year + years, day=28)
+
+
+def season_outside_card(card: RateCard, starts_on: date | None, ends_on: date | None) -> str | None:
+    """A season lies within its card's validity: days outside it are never priced with the card."""
+    if starts_on and ends_on and (starts_on < card.valid_from or ends_on > card.valid_to):
+        return (
+            f"The season ({starts_on} to {ends_on}) must lie within the card's validity "
+            f"({card.valid_from} to {card.valid_to})."
+        )
+    return None
 
 
 def copy_card(card: RateCard, *, name: str, years: int, actor: User, now: datetime) -> RateCard:
@@ -415,7 +427,10 @@ def add_season(
     actor: User | None,
     now: datetime,
 ) -> Season:
-    _raise(check_season(name, starts_on, ends_on, pct))
+    problems = check_season(name, starts_on, ends_on, pct)
+    if not problems and (outside := season_outside_card(card, starts_on, ends_on)):
+        problems["starts_on"] = outside
+    _raise(problems)
     overlaps = overlapping_seasons(
         [(s.name, s.starts_on, s.ends_on) for s in card.seasons] + [(name, starts_on, ends_on)]
     )

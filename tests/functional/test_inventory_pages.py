@@ -98,3 +98,36 @@ def test_the_sell_through_heatmap_is_an_svg_with_a_drill_down(app, client, auth)
     assert '<svg xmlns="http://www.w3.org/2000/svg"' in html and 'data-testid="heatmap"' in html
     assert html.count("<rect") == 33 * 8  # every active slot, every week
     assert "/inventory/sell-through/" in html
+
+
+def test_hostile_inventory_requests_get_messages_not_errors(app, client, auth):
+    auth.login_as("sales_rep")
+    start, end = flight(app)
+    for slots in ("999999", "1", "15,abc"):  # unknown, a site, garbage
+        body = client.get(f"/inventory/availability?slots={slots}&start={start}&end={end}").json
+        assert "active ad slots" in body["errors"]["slots"][0]
+    body = client.get("/inventory/availability?slots=15&start=9999-12-01&end=9999-12-31&quantity=10").json
+    assert "two years ahead" in body["errors"]["end"][0]
+    body = client.get(f"/inventory/availability?slots=15&start={start}&end={end}&quantity=١٢").json
+    assert "whole number" in body["errors"]["quantity"][0]
+    assert client.get("/inventory/sell-through/15/9999-12-31").status_code == 404
+
+
+def test_an_expired_hold_cannot_be_extended(app, client, auth):
+    from app.db import utcnow
+
+    auth.login_as("sales_rep")
+    start, end = flight(app)
+    sport = product_id(app, "Sport Display")
+    client.post(
+        "/inventory/holds", data={"product": sport, "start": start, "end": end, "quantity": "1000", "label": "Lapsing"}
+    )
+    with app.app_context():
+        hold = db.session.scalar(sa.select(Reservation).where(Reservation.label == "Lapsing"))
+        hold.expires_at = utcnow() - timedelta(minutes=1)
+        db.session.commit()
+        hold_id = hold.id
+    response = client.post(f"/inventory/holds/{hold_id}/extend", follow_redirects=True)
+    assert "This hold has expired" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Reservation, hold_id).expires_at < utcnow()

@@ -151,9 +151,8 @@ def test_a_products_slots_form_its_inventory(ctx):
     assert answer.matched > single.matched > 0
 
 
+@pytest.mark.postgres_only  # SQLite serialises every writer: the race needs PostgreSQL
 def test_twenty_concurrent_bookings_never_oversell(app, backend):
-    if backend != "postgresql":
-        pytest.skip("SQLite serialises every writer; the race is meaningful on PostgreSQL")
     with app.app_context():
         box = box_on("harbour-sport/cricket/mpu")
         left = available(box).available

@@ -458,13 +458,23 @@ def test_a_copy_moves_validity_and_seasons_and_keeps_every_rate_and_rule(ctx):
 
 def test_a_copy_from_29_february_lands_on_28_february_unless_the_year_is_a_leap_year(ctx):
     card = new_card(name="Leap 2024", valid_from=date(2024, 2, 29), valid_to=date(2024, 12, 31))
-    service.add_season(card, "Leap week", date(2024, 2, 23), date(2024, 2, 29), Decimal("10"), actor=None, now=now())
+    service.add_season(card, "Leap week", date(2024, 2, 29), date(2024, 3, 6), Decimal("10"), actor=None, now=now())
     next_year = service.copy_card(card, name="Leap 2025", years=1, actor=admin(), now=now())
     assert (next_year.valid_from, next_year.valid_to) == (date(2025, 2, 28), date(2025, 12, 31))
-    assert [(s.starts_on, s.ends_on) for s in next_year.seasons] == [(date(2025, 2, 23), date(2025, 2, 28))]
+    assert [(s.starts_on, s.ends_on) for s in next_year.seasons] == [(date(2025, 2, 28), date(2025, 3, 6))]
     leap_again = service.copy_card(card, name="Leap 2028", years=4, actor=admin(), now=now())
     assert leap_again.valid_from == date(2028, 2, 29)
-    assert [(s.starts_on, s.ends_on) for s in leap_again.seasons] == [(date(2028, 2, 23), date(2028, 2, 29))]
+    assert [(s.starts_on, s.ends_on) for s in leap_again.seasons] == [(date(2028, 2, 29), date(2028, 3, 6))]
+
+
+def test_a_season_outside_the_cards_validity_is_refused(ctx):
+    card = new_card(name="Short 2024", valid_from=date(2024, 3, 1), valid_to=date(2024, 3, 31))
+    with pytest.raises(ValidationFailed) as failure:
+        service.add_season(card, "Early", date(2024, 2, 20), date(2024, 3, 5), Decimal("10"), actor=None, now=now())
+    assert "within the card's validity" in failure.value.errors["starts_on"][0]
+    with pytest.raises(ValidationFailed) as failure:
+        service.copy_card(card, name="Too far", years=7980, actor=admin(), now=now())
+    assert "leaves the calendar" in failure.value.errors["years"][0]
 
 
 def test_a_copy_that_would_make_seasons_overlap_is_refused(ctx):
@@ -688,3 +698,13 @@ def test_an_unclosed_quote_fails_the_import_and_shows_the_text_it_swallowed(ctx)
     assert "amount is empty." in messages
     db.session.rollback()
     assert csvio.export_card(standard()) == before
+
+
+def test_a_file_with_only_the_header_does_not_empty_the_card(ctx):
+    card = db.session.scalars(sa.select(RateCard).order_by(RateCard.id)).first()
+    rates = len(card.base_rates)
+    with pytest.raises(ImportFailed) as failure:
+        csvio.import_card(card, ",".join(csvio.COLUMNS) + "\n", actor=None, now=now())
+    assert "no rows" in str(failure.value.problems[0])
+    db.session.rollback()
+    assert len(db.session.get(RateCard, card.id).base_rates) == rates
