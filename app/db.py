@@ -59,3 +59,17 @@ Money = sa.Numeric(18, 4, asdecimal=True)
 Percent = sa.Numeric(7, 4, asdecimal=True)
 
 ZERO = Decimal("0")
+
+
+def name_taken(model: type, name: str, *, other_than: int | None, **same: object) -> bool:
+    """Whether another row of `model` already has `name`, ignoring case (and matching `same`).
+
+    lower() runs on both sides in SQL: SQLite folds ASCII only, so comparing with Python's
+    lower() would let “ÉTÉ” past an existing “ÉTÉ”.
+    """
+    from app.extensions import db
+
+    query = sa.select(model.id).where(sa.func.lower(model.name) == sa.func.lower(name), model.id != (other_than or 0))
+    for column, value in same.items():
+        query = query.where(getattr(model, column) == value)
+    return db.session.scalar(query.limit(1)) is not None

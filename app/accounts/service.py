@@ -12,6 +12,7 @@ from app.accounts.models import Account, AccountKind, Contact, CreditStatus
 from app.audit.service import record, record_change
 from app.auth.models import User
 from app.auth.roles import ACCOUNT_EDITORS, Role
+from app.db import name_taken
 from app.errors import Conflict, Errors, Forbidden
 from app.extensions import db
 from app.validation import (
@@ -88,13 +89,7 @@ def account_problems(data: AccountData, *, account: Account | None, actor: User 
     data.name = (data.name or "").strip()
     if problem := length_problem(data.name, label="name", max_length=200):
         errors.add("name", problem)
-    elif db.session.scalar(
-        sa.select(Account.id).where(
-            sa.func.lower(Account.name) == sa.func.lower(data.name),
-            Account.kind == data.kind,
-            Account.id != (account.id if account else 0),
-        )
-    ):
+    elif name_taken(Account, data.name, other_than=account.id if account else None, kind=data.kind):
         errors.add("name", f"There is already an {data.kind} called “{data.name}”.")
     if problem := length_problem(data.billing_address, label="billing address", max_length=1000, required=False):
         errors.add("billing_address", problem)

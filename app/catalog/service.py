@@ -29,6 +29,7 @@ from app.catalog.models import (
     TargetingValue,
 )
 from app.csvio import decimal_text
+from app.db import name_taken
 from app.errors import Conflict, DomainError, Errors, NotFound
 from app.extensions import db
 from app.validation import length_problem, percent_problem
@@ -328,13 +329,7 @@ def validate_product(data: ProductData, *, product_id: int | None = None) -> Err
     data.category = (data.category or "").strip()
     if problem := length_problem(data.name, label="name", max_length=200):
         errors.add("name", problem)
-    elif db.session.scalar(
-        sa.select(Product.id).where(
-            # lower() on both sides: SQLite's folds ASCII only, so Python's would miss “ÉTÉ” == “ÉTÉ”.
-            sa.func.lower(Product.name) == sa.func.lower(data.name),
-            Product.id != (product_id or 0),
-        )
-    ):
+    elif name_taken(Product, data.name, other_than=product_id):
         errors.add("name", f"There is already a product called “{data.name}”.")
     if problem := length_problem(data.category, label="category", max_length=80):
         errors.add("category", problem)
@@ -522,11 +517,7 @@ def _validate_package(data: PackageData, package_id: int | None) -> None:
     data.name = (data.name or "").strip()
     if problem := length_problem(data.name, label="name", max_length=200):
         errors.add("name", problem)
-    elif db.session.scalar(
-        sa.select(Package.id).where(
-            sa.func.lower(Package.name) == sa.func.lower(data.name), Package.id != (package_id or 0)
-        )
-    ):
+    elif name_taken(Package, data.name, other_than=package_id):
         errors.add("name", f"There is already a package called “{data.name}”.")
     if problem := percent_problem(data.discount_pct, label="package discount"):
         errors.add("discount_pct", problem)

@@ -16,6 +16,7 @@ from app.auth.models import User
 from app.auth.roles import Role
 from app.catalog.models import DimensionKey, PricingModel, Product, Status
 from app.catalog.service import targeting_values_by_dimension
+from app.db import name_taken
 from app.errors import Conflict, DomainError, Errors, ValidationFailed
 from app.extensions import db
 from app.ratecards.models import BaseRate, Combine, Floor, Premium, PremiumKind, RateCard, Season, VolumeTier
@@ -193,11 +194,7 @@ def _validate_card(data: CardData, card_id: int | None) -> None:
     data.name = (data.name or "").strip()
     if problem := length_problem(data.name, label="name", max_length=200):
         errors.add("name", problem)
-    elif db.session.scalar(
-        sa.select(RateCard.id).where(
-            sa.func.lower(RateCard.name) == sa.func.lower(data.name), RateCard.id != (card_id or 0)
-        )
-    ):
+    elif name_taken(RateCard, data.name, other_than=card_id):
         errors.add("name", f"There is already a rate card called “{data.name}”.")
     data.currency = (data.currency or "").strip().upper()
     if problem := currency_problem(data.currency):
