@@ -74,7 +74,13 @@ def sell_through(*, today: date, now: datetime, weeks: int, margin_pct: int) -> 
     capacity = forecast * keep[:, None] // 100
     booked = np.zeros((len(slots), days))
     held = np.zeros((len(slots), days))
-    for r in db.session.scalars(live_reservations_query(now, from_day=first)):
+    # Sponsorships take their share first; then bookings before holds, earliest first, each spread
+    # over what is still free in its targeting, so no cell shows more than it can carry.
+    live = sorted(
+        db.session.scalars(live_reservations_query(now, from_day=first)),
+        key=lambda r: (r.share is None, r.kind != ReservationKind.BOOKING, r.start_day, r.id),
+    )
+    for r in live:
         rows = [pos[s] for s in r.ad_unit_ids if s in pos]
         lo, hi = max((r.start_day - first).days, 0), min((r.end_day - first).days, days - 1)
         if not rows or hi < lo:
@@ -85,13 +91,15 @@ def sell_through(*, today: date, now: datetime, weeks: int, margin_pct: int) -> 
                 for i in rows
             ]
         )
-        box = capacity[rows, lo : hi + 1] * fraction[:, None]
+        free = np.maximum(capacity[rows, lo : hi + 1] - booked[rows, lo : hi + 1] - held[rows, lo : hi + 1], 0)
+        box = free * fraction[:, None]
         total_days = (r.end_day - r.start_day).days + 1
         if r.share is not None:
-            amount = box * float(r.share)
+            amount = capacity[rows, lo : hi + 1] * fraction[:, None] * float(r.share)
+            amount = np.minimum(amount, box)
         else:
-            in_window = (hi - lo + 1) / total_days
-            amount = box / box.sum() * r.quantity * in_window if box.sum() else box
+            wanted = r.quantity * (hi - lo + 1) / total_days
+            amount = box * min(1.0, wanted / box.sum()) if box.sum() else box
         target = booked if r.kind == ReservationKind.BOOKING else held
         target[rows, lo : hi + 1] += amount
     result = []

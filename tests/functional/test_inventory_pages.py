@@ -131,3 +131,14 @@ def test_an_expired_hold_cannot_be_extended(app, client, auth):
     assert "This hold has expired" in response.get_data(as_text=True)
     with app.app_context():
         assert db.session.get(Reservation, hold_id).expires_at < utcnow()
+
+
+def test_no_heatmap_cell_shows_more_sold_than_it_can_carry(client, auth):
+    """The demo's sponsorships, bookings and holds fill some weeks to the brim, never beyond."""
+    import re
+
+    auth.login_as("sales_manager")
+    html = client.get("/inventory/sell-through?weeks=12").get_data(as_text=True)
+    shown = [int(p) for p in re.findall(r">(\d+)%</text>", html)]
+    assert shown and max(shown) <= 100
+    assert 100 in shown  # the football sponsorship weeks are sold out
