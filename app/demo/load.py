@@ -271,7 +271,6 @@ def _load_rate_cards(products: dict[str, Product], *, year: int, now: datetime) 
 _RESERVATIONS = (
     ("Football Pre-roll", "Halden Auto Group", 0, 3, ("london",), "0.85", "booking"),
     ("Football Pre-roll", "Roamwell Car Hire", 1, 2, (), "0.40", "booking"),
-    ("Football Pre-roll", "Fizzwick Energy", 2, 2, ("london", "south-east"), "0.50", "hold"),
     ("Sport Display", "Skyweave Broadband", 0, 4, (), "0.45", "booking"),
     ("Sport Display", "Corvane Motors UK", 1, 3, ("north-west", "yorkshire-humber"), "0.60", "hold"),
     ("News Display", "Ferrymoor Bank", 0, 6, ("london",), "0.70", "booking"),
