@@ -25,5 +25,3 @@ ROLE_LABELS = {
 
 #: Roles that see every account and may edit any of them.
 ACCOUNT_EDITORS = frozenset({Role.ADMIN, Role.SALES_MANAGER})
-#: Roles that work with advertisers and agencies at all.
-STAFF = frozenset(Role)

@@ -25,7 +25,7 @@ from app.audit.service import record
 from app.auth.models import User
 from app.catalog.models import AdUnit, AdUnitLevel, Status
 from app.catalog.service import ad_unit_path
-from app.errors import Conflict, DomainError, Errors, ValidationFailed
+from app.errors import Conflict, DomainError, Errors
 from app.extensions import db
 from app.inventory.engine import Answer, Line, availability_of_cells
 from app.inventory.models import ForecastDay, InventoryLock, Reservation, ReservationKind, TrafficShare
@@ -669,18 +669,3 @@ def extend_hold(
         after={"expires_at": hold.expires_at},
     )
     return hold
-
-
-def parse_box_problems(raw_start: str, raw_end: str) -> Errors:
-    errors = Errors()
-    for field_name, raw in (("start", raw_start), ("end", raw_end)):
-        try:
-            date.fromisoformat(raw)
-        except (TypeError, ValueError):
-            errors.add(field_name, "Enter a date as YYYY-MM-DD.")
-    return errors
-
-
-def require(errors: Errors) -> None:
-    if errors:
-        raise ValidationFailed(errors.errors)

@@ -142,3 +142,13 @@ def test_no_heatmap_cell_shows_more_sold_than_it_can_carry(client, auth):
     shown = [int(p) for p in re.findall(r">(\d+)%</text>", html)]
     assert shown and max(shown) <= 100
     assert 100 in shown  # the football sponsorship weeks are sold out
+
+
+def test_a_heatmap_cell_opens_the_reservations_behind_it(app, client, auth):
+    with app.app_context():
+        sponsorship = db.session.scalar(sa.select(Reservation).where(Reservation.share.is_not(None)))
+        slot_id, start = sponsorship.ad_unit_ids[0], sponsorship.start_day
+    monday = start - timedelta(days=start.weekday())
+    auth.login_as("sales_manager")
+    html = client.get(f"/inventory/sell-through/{slot_id}/{monday.isoformat()}").get_data(as_text=True)
+    assert sponsorship.label in html and "% SOV" in html
