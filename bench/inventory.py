@@ -143,6 +143,20 @@ def _random_line(rng, slot_ids, geo, device, today, n) -> dict:
     )
 
 
+def _hold(box: Box, today: date) -> None:
+    service.reserve(
+        service.ReservationKind.HOLD,
+        box,
+        label="bench",
+        quantity=1_000,
+        actor=None,
+        now=utcnow(),
+        today=today,
+        margin_pct=MARGIN,
+        hold_days=7,
+    )
+
+
 def bench_availability(tmp: Path) -> list[Result]:
     url = f"sqlite:///{tmp / 'inventory.sqlite'}"
     today, slot_ids, geo, device = _synthetic_publisher(url)
@@ -156,9 +170,24 @@ def bench_availability(tmp: Path) -> list[Result]:
             answer = service.availability_for(box, now=utcnow(), today=today, margin_pct=MARGIN)
             samples.append((time.perf_counter() - start) * 1000)
             nodes.append(len(answer.contenders))
+        # A hold changes its cluster: the next request there solves that cluster's booked set again.
+        after_change = []
+        for _ in range(5):
+            box = _random_box(rng, slot_ids, geo, device, today)
+            _hold(box, today)
+            db.session.commit()
+            start = time.perf_counter()
+            service.availability_for(box, now=utcnow(), today=today, margin_pct=MARGIN)
+            after_change.append((time.perf_counter() - start) * 1000)
         db.engine.dispose()
-    print(f"  availability: median {statistics.median(samples):.1f} ms, contenders median {statistics.median(nodes)}")
-    return [Result("availability_p95", p95(samples), "ms", 100)]
+    print(
+        f"  availability: median {statistics.median(samples):.1f} ms, first request (solves every cluster) "
+        f"{samples[0]:.0f} ms, contenders median {statistics.median(nodes)}"
+    )
+    return [
+        Result("availability_p95", p95(samples), "ms", 100),
+        Result("availability_after_a_change", statistics.median(after_change), "ms", 0),
+    ]
 
 
 def bench_engine_vs_lp() -> list[Result]:
@@ -226,17 +255,7 @@ def bench_booking_throughput(tmp: Path) -> list[Result]:
             while time.perf_counter() - start < 20 and made < 200:
                 box = _random_box(rng, slot_ids, geo, device, today)
                 try:
-                    service.reserve(
-                        service.ReservationKind.HOLD,
-                        box,
-                        label="bench",
-                        quantity=1_000,
-                        actor=None,
-                        now=utcnow(),
-                        today=today,
-                        margin_pct=MARGIN,
-                        hold_days=7,
-                    )
+                    _hold(box, today)
                     db.session.commit()
                     made += 1
                 except service.NoLongerAvailable:

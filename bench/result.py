@@ -15,13 +15,15 @@ class Result:
 
     @property
     def met(self) -> bool:
+        if not self.target:
+            return True
         if self.higher_is_better:
             return self.value >= self.target
         return self.value < self.target
 
     @property
     def target_text(self) -> str:
-        if self.higher_is_better and not self.target:
+        if not self.target:
             return "report"
         return f"{'>=' if self.higher_is_better else '<'}{self.target:g}"
 

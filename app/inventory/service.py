@@ -27,9 +27,10 @@ from app.catalog.models import AdUnit, AdUnitLevel, Status
 from app.catalog.service import ad_unit_path
 from app.errors import Conflict, DomainError, Errors
 from app.extensions import db
-from app.inventory.engine import Answer, Line, availability_of_cells
+from app.inventory import booked
+from app.inventory.engine import Line, augment
 from app.inventory.models import ForecastDay, InventoryLock, Reservation, ReservationKind, TrafficShare
-from app.inventory.supply import PPM, Box, Cells, SlotSupply, build_cells
+from app.inventory.supply import PPM, Box, SlotSupply
 
 #: Dimensions that split supply into atoms, with their value codes (from the traffic shares).
 SUPPLY_DIMENSIONS = ("geo", "device")
@@ -149,25 +150,45 @@ def _load_supply(slot_ids: set[int], origin: date, last: date, *, margin_pct: in
     }
 
 
-def _cells(boxes: list[Box], *, margin_pct: int, direct: set[int]) -> Cells:
-    origin = min(b.start for b in boxes)
-    last = max(b.end for b in boxes)
-    supply = _load_supply({s for b in boxes for s in b.slot_ids}, origin, last, margin_pct=margin_pct)
-    return build_cells(boxes, supply, origin, direct=direct)
+def _box_supply(box: Box, supply: dict[int, SlotSupply]) -> tuple[int, int]:
+    """(raw, sellable) impressions of a box whose days are the whole of `supply`."""
+    raw = sellable = 0
+    for slot in box.slot_ids:
+        data = supply.get(slot)
+        if data is None:
+            continue
+        geo = sum(p for c, p in data.geo_ppm.items() if not box.geo or c in box.geo)
+        device = sum(p for c, p in data.device_ppm.items() if not box.device or c in box.device)
+        raw += int(data.raw.sum()) * geo // PPM * device // PPM
+        sellable += int(data.sellable.sum()) * geo // PPM * device // PPM
+    return raw, sellable
 
 
-def _solve(box: Box, component: list[Reservation], extra: list[Line] = (), *, today: date, margin_pct: int):
-    """Cells for the request (box 0) and the component, and the engine's answer on them."""
-    boxes = [box] + [_box_of(r, today) for r in component]
-    # The request and sponsorships list their cells; the other lines share hubs.
-    direct = {0} | {i + 1 for i, r in enumerate(component) if r.share is not None}
-    cells = _cells(boxes, margin_pct=margin_pct, direct=direct)
-    lines = [_line(r, cells.of_box[i + 1], today) for i, r in enumerate(component)]
-    line_hubs = [cells.hubs_of_box[i + 1] for i in range(len(component))]
-    answer = availability_of_cells(
-        cells.supply, [*lines, *extra], cells.of_box[0], hubs=cells.hubs, line_hubs=line_hubs
+def _supply_key(margin_pct: int) -> tuple:
+    """What every cluster's supply depends on: the forecast run and the safety margins."""
+    from app.inventory.models import ForecastRun
+
+    run = db.session.execute(sa.select(sa.func.max(ForecastRun.id), sa.func.count(ForecastRun.id))).one()
+    margins = db.session.execute(
+        sa.select(AdUnit.id, AdUnit.safety_margin_pct).where(AdUnit.safety_margin_pct.is_not(None)).order_by(AdUnit.id)
+    ).all()
+    return (*run, margin_pct, tuple(map(tuple, margins)))
+
+
+def _clusters(
+    box: Box, live: list, *, today: date, margin_pct: int, cached: bool, extra: list = ()
+) -> list[booked.Cluster]:
+    """The solved clusters of the slots `box` covers (with `extra` reservations, never cached)."""
+    store = str(db.session.get_bind().url) if cached and not extra else None
+    return booked.clusters_for(
+        box.slot_ids,
+        [*live, *extra],
+        today=today,
+        supply_key=_supply_key(margin_pct),
+        store=store,
+        load_supply=lambda slots, origin, last: _load_supply(slots, origin, last, margin_pct=margin_pct),
+        line_of=lambda r, cells: _line(r, cells, today),
     )
-    return cells, answer
 
 
 def forecast_date() -> date | None:
@@ -193,48 +214,6 @@ def _box_of(reservation: Reservation, today: date | None = None) -> Box:
     return Box(
         tuple(reservation.ad_unit_ids), start, reservation.end_day, tuple(reservation.geo), tuple(reservation.device)
     )
-
-
-def _component(box: Box, reservations: list[Reservation]) -> list[Reservation]:
-    """The reservations connected to `box` through overlapping boxes (sponsorships do not connect:
-    they take their share first and never move). Vectorised: boxes become membership matrices."""
-    if not reservations:
-        return []
-    boxes = [box] + [_box_of(r) for r in reservations]
-    slot_ix = {s: i for i, s in enumerate(sorted({s for b in boxes for s in b.slot_ids}))}
-
-    def membership(values: list[tuple], every_when_empty: bool) -> np.ndarray:
-        index = {v: i for i, v in enumerate(sorted({v for chosen in values for v in chosen}))}
-        matrix = np.zeros((len(boxes), max(len(index), 1)), dtype=np.float32)
-        for row, chosen in enumerate(values):
-            if chosen:
-                matrix[row, [index[v] for v in chosen]] = 1
-            elif every_when_empty:
-                matrix[row, :] = 1
-        return matrix
-
-    slots = np.zeros((len(boxes), len(slot_ix)), dtype=np.float32)
-    for row, b in enumerate(boxes):
-        slots[row, [slot_ix[s] for s in b.slot_ids]] = 1
-    geo = membership([b.geo for b in boxes], True)
-    device = membership([b.device for b in boxes], True)
-    start = np.array([b.start.toordinal() for b in boxes])
-    end = np.array([b.end.toordinal() for b in boxes])
-    movable = np.array([True] + [r.share is None for r in reservations])
-    reached = np.zeros(len(boxes), dtype=bool)
-    reached[0] = True
-    frontier = np.array([0])
-    while len(frontier):
-        touch = (
-            (start[frontier, None] <= end[None, :])
-            & (start[None, :] <= end[frontier, None])
-            & (slots[frontier] @ slots.T > 0)
-            & (geo[frontier] @ geo.T > 0)
-            & (device[frontier] @ device.T > 0)
-        ).any(axis=0) & ~reached
-        reached |= touch
-        frontier = np.flatnonzero(touch & movable)
-    return [reservations[i - 1] for i in np.flatnonzero(reached[1:]) + 1]
 
 
 # -- Availability --------------------------------------------------------------------------------
@@ -269,19 +248,17 @@ def availability_for(
     check_box(box, today=today)
     # Days before today are gone: availability is counted from today.
     box = replace(box, start=max(box.start, today))
-    candidates = [r for r in _live(now, today) if r.id not in exclude]
-    component = _component(box, candidates)
-    cells, answer = _solve(box, component, today=today, margin_pct=margin_pct)
-    query = cells.of_box[0]
-    matched = int(cells.raw[query].sum())
+    live = [r for r in _live(now, today) if r.id not in exclude]
+    clusters = _clusters(box, live, today=today, margin_pct=margin_pct, cached=not exclude)
+    solved = _solve_request(box, clusters, margin_pct=margin_pct, today=today)
     result = Availability(
         box=box,
-        matched=matched,
-        margin=matched - int(cells.supply[query].sum()),
-        available=answer.available,
-        shortfall=answer.shortfall,
-        contenders=_contenders(answer, component),
-        binding=_binding(answer, cells, component, requested),
+        matched=solved.matched,
+        margin=solved.matched - solved.sellable,
+        available=solved.available,
+        shortfall=sum(c.network.shortfall for c in clusters),
+        contenders=solved.contenders,
+        binding=_binding(solved, requested),
         forecast_date=forecast_date(),
         requested=requested,
     )
@@ -353,65 +330,137 @@ def _line(reservation: Reservation, cells: np.ndarray, today: date) -> Line:
     return Line(str(reservation.id), cells, quantity=quantity)
 
 
-def _contenders(answer: Answer, component: list[Reservation]) -> list[Contender]:
-    by_id = {str(r.id): r for r in component}
-    found = []
-    for c in answer.contending:
-        r = by_id[c.id]
-        found.append(Contender(r.id, r.kind, r.label, c.needs, c.takes_from_query, c.is_sponsorship, r.expires_at))
-    return found
+@dataclass
+class _Place:
+    """Part of the request's supply that lines use up: a slot, days, regions and who takes it."""
+
+    slot: int
+    first_day: int
+    last_day: int
+    geo: tuple[str, ...]
+    taken_by: dict[str, int]
+
+
+@dataclass
+class _Solved:
+    matched: int
+    sellable: int
+    available: int
+    contenders: list[Contender]
+    #: parts of the request's supply that lines use up
+    places: list[_Place]
+    #: sponsorships taking some of the request's supply
+    sponsors: set[str]
+    kinds: dict[str, str]
+
+
+def _solve_request(box: Box, clusters: list[booked.Cluster], *, margin_pct: int, today: date) -> _Solved:
+    """The request against the solved clusters: its free supply, plus what it can add to their flows."""
+    matched, sellable = _box_supply(box, _load_supply(set(box.slot_ids), box.start, box.end, margin_pct=margin_pct))
+    parts = [booked.parts_of(c, box) for c in clusters]
+    network = np.concatenate([np.full(len(p.cells), k, dtype=np.int64) for k, p in enumerate(parts)] or [[]])
+    added = augment(
+        [c.network for c in clusters],
+        network,
+        np.concatenate([p.cells for p in parts] or [[]]),
+        np.concatenate([p.capacity for p in parts] or [[]]),
+    )
+    # Supply of the request that no reservation touches is its own.
+    free = max(0, sellable - sum(int(p.supply.sum()) for p in parts))
+
+    held = {str(r.id): r for c in clusters for r in c.members}
+    takes: dict[str, int] = defaultdict(int)
+    places: list[_Place] = []
+    starts = np.cumsum([0] + [len(p.cells) for p in parts])
+    for k, taken_by in added.to_lines.items():
+        for line_id, amount in taken_by.items():
+            takes[line_id] += amount
+        n = int(network[k])
+        part, j = parts[n], k - starts[n]
+        if int(added.to_query[k]) + sum(taken_by.values()) >= part.capacity[j]:
+            cell = int(part.cells[j])
+            slot = int(clusters[n].cells.slot[cell])
+            geo = booked.part_geo(clusters[n], cell, box)
+            places.append(_Place(slot, int(part.first_day[j]), int(part.last_day[j]), geo, taken_by))
+    needs = {line.id: line.quantity for c in clusters for line in c.network.lines if not line.is_sponsorship}
+    contenders = [
+        _contender(held[line_id], needs[line_id], takes.get(line_id, 0), sponsorship=False)
+        for line_id in added.touching
+    ]
+    sponsor_takes: dict[str, int] = defaultdict(int)
+    for c, p in zip(clusters, parts, strict=True):
+        for line_id, amount in booked.sponsor_takes(c, p).items():
+            sponsor_takes[line_id] += amount
+    for line_id, amount in sponsor_takes.items():
+        contenders.append(
+            _contender(held[line_id], _sponsor_needs(held[line_id], today, margin_pct), amount, sponsorship=True)
+        )
+    return _Solved(
+        matched=matched,
+        sellable=sellable,
+        available=free + added.available,
+        contenders=sorted(contenders, key=lambda c: (-c.takes, c.reservation_id)),
+        places=places,
+        sponsors={line_id for line_id, amount in sponsor_takes.items() if amount},
+        kinds={line_id: ("sponsorship" if r.share is not None else r.kind) for line_id, r in held.items()},
+    )
+
+
+def _contender(r, needs: int, takes: int, *, sponsorship: bool) -> Contender:
+    return Contender(r.id, r.kind, r.label, needs, takes, sponsorship, r.expires_at)
+
+
+def _sponsor_needs(r, today: date, margin_pct: int) -> int:
+    """What a sponsorship's share takes over what is left of its flight."""
+    box = _box_of(r, today)
+    _, sellable = _box_supply(box, _load_supply(set(box.slot_ids), box.start, box.end, margin_pct=margin_pct))
+    return int(sellable * Fraction(r.share))
 
 
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def _binding(answer: Answer, cells: Cells, component: list[Reservation], requested: int | None) -> str:
+def _binding(solved: _Solved, requested: int | None) -> str:
     """The binding constraint in words: where and by whom the request's supply is used up."""
-    kinds = {str(r.id): ("sponsorship" if r.share is not None else r.kind) for r in component}
-    saturated = [g for g in answer.groups if g.saturated and g.to_lines]
-    sponsors = {c.id for c in answer.contending if c.is_sponsorship and c.takes_from_query}
-    if not saturated and not sponsors:
-        if requested is not None and requested > answer.available:
+    if not solved.places and not solved.sponsors:
+        if requested is not None and requested > solved.available:
             return (
-                f"Limited by the forecast: {answer.available:,} impressions are expected for this targeting "
+                f"Limited by the forecast: {solved.available:,} impressions are expected for this targeting "
                 "after the safety margin, and nothing else competes for them."
             )
         return "Nothing else competes for this inventory: only the forecast and the safety margin limit it."
     # Where: the week, place and regions where others take the most of the request's supply.
     taken_by_week: dict[int, float] = defaultdict(float)
     users: dict[int, set[str]] = defaultdict(set)
-    cells_by_week: dict[int, list[int]] = defaultdict(list)
-    for group in saturated:
-        taken = sum(group.to_lines.values())
-        days_in_group = int((cells.last_day[group.atoms] - cells.first_day[group.atoms] + 1).sum())
-        for cell in group.atoms:
-            first, last = int(cells.first_day[cell]), int(cells.last_day[cell])
-            for monday in range(first - (first - 1) % 7, last + 1, 7):  # ordinal 1 (1 Jan 1 AD) was a Monday
-                lo, hi = max(first, monday), min(last, monday + 6)
-                week = monday
-                taken_by_week[week] += taken * (hi - lo + 1) / max(days_in_group, 1)
-                users[week].update(group.to_lines)
-                cells_by_week[week].append(int(cell))
-    ids = set(sponsors)
-    where_cells: list[int] = []
+    places_by_week: dict[int, list[_Place]] = defaultdict(list)
+    for place in solved.places:
+        taken = sum(place.taken_by.values())
+        first, last = place.first_day, place.last_day
+        for monday in range(first - (first - 1) % 7, last + 1, 7):  # ordinal 1 (1 Jan 1 AD) was a Monday
+            lo, hi = max(first, monday), min(last, monday + 6)
+            taken_by_week[monday] += taken * (hi - lo + 1) / (last - first + 1)
+            users[monday].update(place.taken_by)
+            places_by_week[monday].append(place)
+    ids = set(solved.sponsors)
+    where: list[_Place] = []
     when = ""
     if taken_by_week:
         week = max(taken_by_week, key=lambda w: (taken_by_week[w], -w))
         ids |= users[week]
-        where_cells = cells_by_week[week]
+        where = places_by_week[week]
         when = f" in week {date.fromordinal(week).isocalendar()[1]}"
     counts: dict[str, int] = defaultdict(int)
     for line_id in ids:
-        counts[kinds.get(line_id, "booking")] += 1
+        counts[solved.kinds.get(line_id, "booking")] += 1
     who = ", ".join(_plural(counts[k], k) for k in ("sponsorship", "booking", "hold") if counts[k]) or "other lines"
-    where = ""
-    if where_cells:
-        where = " on " + _place({int(cells.slot[c]) for c in where_cells})
-        regions = {code for c in where_cells for code in cells.geo[c]}
+    in_words = ""
+    if where:
+        in_words = " on " + _place({p.slot for p in where})
+        regions = {code for p in where for code in p.geo}
         if regions and len(regions) <= 2 and "all" not in regions:
-            where += " in " + " and ".join(_geo_name(code) for code in sorted(regions))
-    return f"Limited by {who}{where}{when}."
+            in_words += " in " + " and ".join(_geo_name(code) for code in sorted(regions))
+    return f"Limited by {who}{in_words}{when}."
 
 
 def _place(slot_ids: set[int]) -> str:
@@ -606,13 +655,24 @@ def reserve(
 
 def _check_sponsorship_fits(box: Box, share: Decimal, *, now: datetime, today: date, margin_pct: int) -> None:
     """A sponsorship fits when taking its share first leaves every other line its full quantity."""
-    component = _component(box, _live(now, today))
-    cells, before_answer = _solve(box, component, today=today, margin_pct=margin_pct)
-    before = before_answer.shortfall
-    probe = Line("new", cells.of_box[0], share=Fraction(share))
+    live = _live(now, today)
+    before = sum(c.network.shortfall for c in _clusters(box, live, today=today, margin_pct=margin_pct, cached=True))
     # The new sponsorship takes its share after the existing ones: it goes last.
-    _, after_answer = _solve(box, component, [probe], today=today, margin_pct=margin_pct)
-    after = after_answer.shortfall
+    probe = Held(
+        2**62,
+        ReservationKind.BOOKING.value,
+        "new",
+        box.slot_ids,
+        box.geo,
+        box.device,
+        box.start,
+        box.end,
+        None,
+        share,
+        None,
+    )
+    after_clusters = _clusters(box, live, today=today, margin_pct=margin_pct, cached=False, extra=[probe])
+    after = sum(c.network.shortfall for c in after_clusters)
     if after > before:
         raise DomainError(
             f"No longer available: a {share * 100:.0f} % share would leave other lines {after - before:,} impressions "

@@ -56,6 +56,7 @@ class Cells:
     first_day: np.ndarray  # ordinals
     last_day: np.ndarray
     geo: list[tuple[str, ...]]
+    device: list[tuple[str, ...]]
     #: cell indices of each input box listed as direct, in input order (empty for the others)
     of_box: list[np.ndarray] = field(default_factory=list)
     #: cells of each hub: the cells of one slot and day segment that boxes of one targeting share
@@ -84,7 +85,7 @@ def build_cells(boxes: list[Box], supply: dict[int, SlotSupply], origin: date, *
     pattern = [(b.geo, b.device) for b in boxes]
     base = origin.toordinal()
     cache: dict = {}
-    out_supply, out_raw, out_slot, out_first, out_last, out_geo = [], [], [], [], [], []
+    out_supply, out_raw, out_slot, out_first, out_last, out_geo, out_device = [], [], [], [], [], [], []
     of_box: list[list[int]] = [[] for _ in boxes]
     hubs: list[list[int]] = []
     hubs_of_box: list[list[int]] = [[] for _ in boxes]
@@ -115,7 +116,7 @@ def build_cells(boxes: list[Box], supply: dict[int, SlotSupply], origin: date, *
             hub_of_pattern = {p: _hub_of(hubs_of_box, rep) for p, rep in shared.items()}
             direct_active = [i for i in active if i in direct]
             for geo_members, geo_codes, geo_share in geo_groups:
-                for device_members, _, device_share in device_groups:
+                for device_members, device_codes, device_share in device_groups:
                     takers = geo_members & device_members
                     if not takers:
                         continue
@@ -126,6 +127,7 @@ def build_cells(boxes: list[Box], supply: dict[int, SlotSupply], origin: date, *
                     out_first.append(a)
                     out_last.append(b - 1)
                     out_geo.append(geo_codes)
+                    out_device.append(device_codes)
                     for i in direct_active:
                         if i in takers:
                             of_box[i].append(cell)
@@ -139,6 +141,7 @@ def build_cells(boxes: list[Box], supply: dict[int, SlotSupply], origin: date, *
         first_day=np.array(out_first, dtype=np.int64),
         last_day=np.array(out_last, dtype=np.int64),
         geo=out_geo,
+        device=out_device,
         of_box=[np.array(cells, dtype=np.int64) for cells in of_box],
         hubs=[np.array(cells, dtype=np.int64) for cells in hubs],
         hubs_of_box=hubs_of_box,

@@ -130,28 +130,65 @@ def hub_instances(draw):
     return supply, lines, line_hubs, hubs, query
 
 
-@settings(max_examples=300, deadline=None)
-@given(hub_instances())
-def test_lines_sharing_hubs_get_the_same_answer_as_lines_listing_every_cell(instance):
-    from app.inventory.engine import availability_of_cells
-
-    supply, lines, line_hubs, hubs, query = instance
-    answer = availability_of_cells(
-        supply, lines, query, hubs=[np.array(h, dtype=np.int64) for h in hubs], line_hubs=line_hubs
-    )
-    expanded = [
-        Line(
-            line.id,
-            sorted(set(line.atoms) | {c for h in line_hubs[i] for c in hubs[h]}),
-            quantity=line.quantity,
-            share=line.share,
-        )
-        for i, line in enumerate(lines)
-    ]
-    assert (answer.available, answer.shortfall) == oracle_availability(supply, expanded, query)
-
-
 @pytest.mark.parametrize("document", [{"atoms": [1]}, {"lines": "L1"}, {"query": [1]}, [], {"atoms": [{"id": "a"}]}])
 def test_instances_of_the_wrong_shape_are_refused_with_a_reason(document):
     with pytest.raises(InstanceError):
         solve(document)
+
+
+def _split(supply, lines, line_hubs, hubs, parts):
+    """The instance with each part's cell cut in two (the part, then the rest), sponsorships applied."""
+    cells_of = {}  # old cell -> new cells
+    new_supply, query = [], []
+    capacity = {cell: cap for cell, cap in parts}
+    for cell, amount in enumerate(supply):
+        if cell in capacity:
+            cells_of[cell] = [len(new_supply), len(new_supply) + 1]
+            query.append(len(new_supply))
+            new_supply += [capacity[cell], amount - capacity[cell]]
+        else:
+            cells_of[cell] = [len(new_supply)]
+            new_supply.append(amount)
+    expanded = [
+        Line(
+            line.id,
+            sorted({n for c in set(line.atoms) | {c for h in line_hubs[i] for c in hubs[h]} for n in cells_of[c]}),
+            quantity=line.quantity,
+        )
+        for i, line in enumerate(lines)
+        if not line.is_sponsorship
+    ]
+    return new_supply, expanded, query
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(hub_instances(), min_size=1, max_size=2), st.data())
+def test_a_query_augmenting_the_solved_booked_set_gets_what_a_full_solve_gives(instances, data):
+    """The booked set is solved once; a query reaching part of some cells augments its residual
+    graph. That equals the oracle on the instance with those cells cut in two, and the booked
+    set's shortfall is the oracle's."""
+    from app.inventory.engine import augment, solve_booked
+
+    networks, parts, expected = [], [], 0
+    for k, (supply, lines, line_hubs, hubs, _) in enumerate(instances):
+        net = solve_booked(supply, lines, hubs=[np.array(h, dtype=np.int64) for h in hubs], line_hubs=line_hubs)
+        assert (
+            net.shortfall
+            == oracle_availability(supply, [_expand(line, line_hubs, hubs, i) for i, line in enumerate(lines)], [])[1]
+        )
+        chosen = data.draw(st.lists(st.integers(0, len(supply) - 1), unique=True, max_size=len(supply)))
+        mine = [(c, data.draw(st.integers(0, int(net.remaining[c])))) for c in chosen]
+        parts += [(k, c, cap) for c, cap in mine]
+        split_supply, split_lines, query = _split(list(net.remaining), lines, line_hubs, hubs, mine)
+        expected += oracle_availability(split_supply, split_lines, query)[0]
+        networks.append(net)
+    network, cell, capacity = (np.array([p[k] for p in parts], dtype=np.int64) for k in range(3))
+    result = augment(networks, network, cell, capacity)
+    assert result.available == expected
+    for i, got in enumerate(result.to_query):
+        assert got + sum(result.to_lines.get(i, {}).values()) <= capacity[i]
+
+
+def _expand(line, line_hubs, hubs, i):
+    cells = sorted(set(line.atoms) | {c for h in line_hubs[i] for c in hubs[h]})
+    return Line(line.id, cells, quantity=line.quantity, share=line.share)
