@@ -20,4 +20,12 @@ from app.inventory.models import (  # noqa: F401
     TrafficDay,
     TrafficShare,
 )
-from app.ratecards.models import BaseRate, Floor, Premium, RateCard, Season, VolumeTier  # noqa: F401
+from app.ratecards.models import (  # noqa: F401
+    BaseRate,
+    DemandBand,
+    Floor,
+    Premium,
+    RateCard,
+    Season,
+    VolumeTier,
+)

@@ -23,6 +23,13 @@ class AccountForm(FlaskForm):
         description="Share of gross the agency keeps; 0 for advertisers.",
         render_kw={"inputmode": "decimal"},
     )
+    discount_pct = NumberField(
+        "Advertiser discount (%)",
+        default=Decimal("0"),
+        validators=[Optional()],
+        description="Negotiated discount off the list rate, before any proposal discount; 0 for agencies.",
+        render_kw={"inputmode": "decimal"},
+    )
     credit_status = SelectField(
         "Credit status", choices=options((c.value, c.label) for c in CreditStatus), validate_choice=False
     )

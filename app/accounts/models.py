@@ -36,6 +36,7 @@ class Account(db.Model):
     __tablename__ = "accounts"
     __table_args__ = (
         sa.CheckConstraint("agency_commission_pct >= 0 AND agency_commission_pct <= 100", name="commission_range"),
+        sa.CheckConstraint("discount_pct >= 0 AND discount_pct <= 100", name="discount_range"),
         sa.Index("ix_accounts_kind_name", "kind", "name"),
     )
 
@@ -50,6 +51,8 @@ class Account(db.Model):
     currency: Mapped[str] = mapped_column(sa.String(3))
     #: Percentage of gross kept by an agency (0 for advertisers).
     agency_commission_pct: Mapped[Decimal] = mapped_column(Percent, default=Decimal("0"))
+    #: The advertiser's negotiated discount off the list rate: the first discount of the price waterfall.
+    discount_pct: Mapped[Decimal] = mapped_column(Percent, default=Decimal("0"), server_default="0")
     credit_status: Mapped[str] = mapped_column(sa.String(20), default=CreditStatus.OK.value)
     owner_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
     notes: Mapped[str] = mapped_column(sa.Text, default="")

@@ -33,6 +33,7 @@ FIELD_LABELS = {
     "billing_country": "billing country",
     "currency": "currency",
     "agency_commission_pct": "agency commission",
+    "discount_pct": "advertiser discount",
     "credit_status": "credit status",
     "owner_id": "owner",
     "notes": "notes",
@@ -48,6 +49,7 @@ class AccountData:
     billing_address: str = ""
     billing_country: str = ""
     agency_commission_pct: Decimal | None = Decimal("0")
+    discount_pct: Decimal | None = Decimal("0")
     credit_status: str = CreditStatus.OK.value
     notes: str = ""
 
@@ -63,6 +65,11 @@ def can_create(user: User) -> bool:
 def can_change_credit(user: User) -> bool:
     """Credit holds are finance's call (and managers' and admins')."""
     return user.has_role(Role.FINANCE, *ACCOUNT_EDITORS)
+
+
+def can_set_discount(user: User) -> bool:
+    """An advertiser's discount is negotiated by sales managers (and admins), not by the rep who sells."""
+    return user.has_role(*ACCOUNT_EDITORS)
 
 
 def owner_candidates() -> list[User]:
@@ -103,6 +110,15 @@ def account_problems(data: AccountData, *, account: Account | None, actor: User 
             errors.add("agency_commission_pct", problem)
         elif data.kind == AccountKind.ADVERTISER and data.agency_commission_pct:
             errors.add("agency_commission_pct", "Only agencies earn a commission; leave it at 0 for an advertiser.")
+    if data.discount_pct is not None:
+        if problem := percent_problem(data.discount_pct, label="advertiser discount"):
+            errors.add("discount_pct", problem)
+        elif data.kind == AccountKind.AGENCY and data.discount_pct:
+            errors.add("discount_pct", "Only advertisers have an advertiser discount; leave it at 0 for an agency.")
+        elif actor is not None and not can_set_discount(actor):
+            current = account.discount_pct if account else Decimal("0")
+            if data.discount_pct != current:
+                errors.add("discount_pct", "Only sales managers and admins set an advertiser's discount.")
     if data.credit_status not in {c.value for c in CreditStatus}:
         errors.add("credit_status", "Choose OK or on hold.")
     elif actor is not None and not can_change_credit(actor):
@@ -158,7 +174,8 @@ def update_account(
     account_problems(data, account=account, actor=actor).raise_if_any()
     before = _snapshot(account)
     for field, value in asdict(data).items():
-        setattr(account, field, value)
+        if getattr(account, field) != value:  # a form's 12.5 is the stored 12.5000: no change to audit
+            setattr(account, field, value)
     account.updated_at = now
     db.session.flush()
     record_change(

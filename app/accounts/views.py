@@ -43,7 +43,7 @@ def _prepare(form: AccountForm, account: Account | None) -> AccountForm:
 
 
 def _data(form: AccountForm) -> AccountData:
-    commission = form.agency_commission_pct.data
+    commission, discount = form.agency_commission_pct.data, form.discount_pct.data
     return AccountData(
         kind=form.kind.data or "",
         name=form.name.data or "",
@@ -52,6 +52,7 @@ def _data(form: AccountForm) -> AccountData:
         currency=form.currency.data or "",
         # Empty means 0. A value that did not parse is reported on its field by the form itself.
         agency_commission_pct=Decimal("0") if commission is None else commission,
+        discount_pct=Decimal("0") if discount is None else discount,
         credit_status=form.credit_status.data or "",
         owner_id=parse_id(form.owner_id.data),
         notes=form.notes.data or "",
@@ -101,6 +102,7 @@ def _form_page(form: AccountForm, account: Account | None):
         credit_only=account is not None and not service.can_edit(current_user, account),
         can_reassign=current_user.has_role(*ACCOUNT_EDITORS),
         can_change_credit=service.can_change_credit(current_user),
+        can_set_discount=service.can_set_discount(current_user),
     ), 400 if form.errors else 200
 
 

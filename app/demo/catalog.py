@@ -230,6 +230,8 @@ class CardSpec:
     rate_factor: Decimal
     allowed_roles: tuple[str, ...] = ()
     description: str = ""
+    #: (sell-through in percent from which the band applies, rate adjustment in percent)
+    demand_bands: tuple[tuple[Decimal, Decimal], ...] = ()
 
 
 def rate_cards(year: int) -> tuple[CardSpec, ...]:
@@ -241,6 +243,7 @@ def rate_cards(year: int) -> tuple[CardSpec, ...]:
             D("1"),
             (),
             "The publisher's list prices for direct advertisers.",
+            DEMAND_BANDS,
         ),
         CardSpec(
             f"Agency {year}",
@@ -257,6 +260,7 @@ def rate_cards(year: int) -> tuple[CardSpec, ...]:
             D("1.05"),
             (),
             "Next year's list prices, 5 % above this year's.",
+            DEMAND_BANDS,
         ),
     )
 
@@ -286,5 +290,7 @@ def seasons(year: int) -> tuple[tuple[str, date, date, Decimal], ...]:
 
 #: (from quantity, discount %)
 VOLUME_TIERS = ((1_000_000, D("5")), (5_000_000, D("10")), (10_000_000, D("15")))
+#: On the standard cards: below 50 % sell-through no adjustment, then +10 %, and +25 % from 80 %.
+DEMAND_BANDS = ((D("50"), D("10")), (D("80"), D("25")))
 #: Floors as a share of each base rate.
 FLOOR_FACTOR = D("0.70")

@@ -30,6 +30,7 @@ from app.ratecards.service import (
     add_season,
     create_card,
     set_base_rate,
+    set_demand_band,
     set_floor,
     set_premium,
     set_volume_tier,
@@ -263,6 +264,8 @@ def _load_rate_cards(products: dict[str, Product], *, year: int, now: datetime) 
             add_season(card, name, start, end, pct, actor=None, now=now)
         for minimum, pct in demo_catalog.VOLUME_TIERS:
             set_volume_tier(card, minimum, pct, actor=None, now=now)
+        for from_pct, pct in spec.demand_bands:
+            set_demand_band(card, from_pct, pct, actor=None, now=now)
         cards.append(card)
     return cards
 

@@ -1,12 +1,14 @@
 """A rate card's contents as CSV: export, edit in a spreadsheet, import back.
 
-One row per base rate, premium, feature rule, season, volume tier and floor; the `record` column
-says which. Importing replaces the card's contents, and only when every row is good.
+One row per base rate, premium, feature rule, season, volume tier, demand band and floor; the
+`record` column says which. Importing replaces the card's contents, and only when every row is good.
+Columns added later (`from_pct`) sit at the end and may be missing: older files still import.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
 import sqlalchemy as sa
 
@@ -16,7 +18,7 @@ from app.catalog.models import DimensionKey, PricingModel, Product
 from app.csvio import Cells, ImportFailed, RowProblem, decimal_text, read_rows, write_rows
 from app.extensions import db
 from app.ratecards import service
-from app.ratecards.models import BaseRate, Combine, Floor, Premium, RateCard, Season, VolumeTier
+from app.ratecards.models import BaseRate, Combine, DemandBand, Floor, Premium, RateCard, Season, VolumeTier
 
 COLUMNS = (
     "record",
@@ -30,8 +32,9 @@ COLUMNS = (
     "starts_on",
     "ends_on",
     "min_quantity",
+    "from_pct",
 )
-RECORDS = ("feature_rule", "base_rate", "premium", "season", "volume_tier", "floor")
+RECORDS = ("feature_rule", "base_rate", "premium", "season", "volume_tier", "demand_band", "floor")
 
 
 def export_card(card: RateCard) -> str:
@@ -71,6 +74,14 @@ def export_card(card: RateCard) -> str:
         rows.append(
             {"record": "volume_tier", "min_quantity": tier.min_quantity, "amount": decimal_text(tier.discount_pct)}
         )
+    for band in card.demand_bands:
+        rows.append(
+            {
+                "record": "demand_band",
+                "from_pct": decimal_text(band.from_pct),
+                "amount": decimal_text(band.adjustment_pct),
+            }
+        )
     for floor in sorted(card.floors, key=lambda f: (f.product.name, f.pricing_model)):
         rows.append(
             {
@@ -103,9 +114,11 @@ def _dimension(cells: Cells) -> str:
     return by_name[raw]
 
 
-def _report(cells: Cells, problems: dict[str, str]) -> None:
+def _accepted(cells: Cells, problems: dict[str, str]) -> bool:
+    """Report each of a row's problems on its line; True when it has none."""
     for message in problems.values():
         cells.problem(message)
+    return not problems
 
 
 def import_card(card: RateCard, data: bytes | str, *, actor: User | None, now: datetime) -> dict[str, int]:
@@ -122,6 +135,7 @@ def import_card(card: RateCard, data: bytes | str, *, actor: User | None, now: d
     premiums: dict[tuple[str, str | None], tuple[int, Premium]] = {}
     seasons: list[tuple[int, Season]] = []
     tiers: dict[int, tuple[int, VolumeTier]] = {}
+    bands: dict[Decimal, tuple[int, DemandBand]] = {}
     floors: list[tuple[Cells, Product, str, object]] = []
 
     for line, row in rows:
@@ -145,9 +159,7 @@ def import_card(card: RateCard, data: bytes | str, *, actor: User | None, now: d
                     f"{product.name} {model} already has a base rate on line {base_rates[(product.id, model)][0]}."
                 )
                 continue
-            problems_here = service.check_base_rate(product, model, amount)
-            _report(cells, problems_here)
-            if not problems_here:
+            if _accepted(cells, service.check_base_rate(product, model, amount)):
                 base_rates[(product.id, model)] = (
                     line,
                     BaseRate(product_id=product.id, pricing_model=model, rate=amount),
@@ -162,9 +174,7 @@ def import_card(card: RateCard, data: bytes | str, *, actor: User | None, now: d
                 first = premiums[(dimension, value)][0]
                 cells.problem(f"{dimension} {value or '(any value)'} already has a premium on line {first}.")
                 continue
-            problems_here = service.check_premium(dimension, value, premium_kind, amount)
-            _report(cells, problems_here)
-            if not problems_here:
+            if _accepted(cells, service.check_premium(dimension, value, premium_kind, amount)):
                 premiums[(dimension, value)] = (
                     line,
                     Premium(dimension=dimension, value_code=value, kind=premium_kind, amount=amount),
@@ -187,18 +197,20 @@ def import_card(card: RateCard, data: bytes | str, *, actor: User | None, now: d
             problems_here = service.check_season(name, start, end, pct)
             if not problems_here and (outside := service.season_outside_card(card, start, end)):
                 problems_here["starts_on"] = outside
-            _report(cells, problems_here)
-            if not problems_here:
+            if _accepted(cells, problems_here):
                 seasons.append((line, Season(name=name, starts_on=start, ends_on=end, adjustment_pct=pct)))
         elif kind == "volume_tier":
             minimum, pct = cells.integer("min_quantity"), cells.decimal("amount")
             if minimum in tiers:
                 cells.problem(f"A tier from {minimum:,} is already on line {tiers[minimum][0]}.")
-                continue
-            problems_here = service.check_volume_tier(minimum, pct)
-            _report(cells, problems_here)
-            if not problems_here:
+            elif _accepted(cells, service.check_volume_tier(minimum, pct)):
                 tiers[minimum] = (line, VolumeTier(min_quantity=minimum, discount_pct=pct))
+        elif kind == "demand_band":
+            from_pct, pct = cells.decimal("from_pct"), cells.decimal("amount")
+            if from_pct in bands:
+                cells.problem(f"A demand band from {from_pct} % is already on line {bands[from_pct][0]}.")
+            elif _accepted(cells, service.check_demand_band(from_pct, pct)):
+                bands[from_pct] = (line, DemandBand(from_pct=from_pct, adjustment_pct=pct))
 
     rates = {key: row.rate for key, (_, row) in base_rates.items()}
     new_floors: list[Floor] = []
@@ -208,9 +220,7 @@ def import_card(card: RateCard, data: bytes | str, *, actor: User | None, now: d
             cells.problem(f"{product.name} {model} has two floors.")
             continue
         seen_floors.add((product.id, model))
-        problems_here = service.check_floor(product, model, amount, rates)
-        _report(cells, problems_here)
-        if not problems_here:
+        if _accepted(cells, service.check_floor(product, model, amount, rates)):
             new_floors.append(Floor(product_id=product.id, pricing_model=model, rate=amount))
     # Pair by pair, so a repeated row and two seasons of one name are each reported on their own later line.
     for i, (line, season) in enumerate(seasons):
@@ -221,13 +231,15 @@ def import_card(card: RateCard, data: bytes | str, *, actor: User | None, now: d
         raise ImportFailed(problems)
 
     # The old rows go first: a new row for the same product and model would clash with its old one.
-    card.base_rates, card.premiums, card.seasons, card.volume_tiers, card.floors = [], [], [], [], []
+    for rows_of_kind in service.ROW_KINDS:
+        setattr(card, rows_of_kind, [])
     db.session.flush()
     card.combine_rules = combine
     card.base_rates = [row for _, row in base_rates.values()]
     card.premiums = [row for _, row in premiums.values()]
     card.seasons = [row for _, row in seasons]
     card.volume_tiers = [row for _, row in tiers.values()]
+    card.demand_bands = [row for _, row in bands.values()]
     card.floors = new_floors
     card.updated_at = now
     db.session.flush()
@@ -236,6 +248,7 @@ def import_card(card: RateCard, data: bytes | str, *, actor: User | None, now: d
         "premiums": len(premiums),
         "seasons": len(seasons),
         "volume tiers": len(tiers),
+        "demand bands": len(bands),
         "floors": len(new_floors),
         "feature rules": len(combine),
     }

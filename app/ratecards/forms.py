@@ -54,6 +54,11 @@ class VolumeTierForm(FlaskForm):
     discount_pct = NumberField("Discount (%)", render_kw={"inputmode": "decimal"})
 
 
+class DemandBandForm(FlaskForm):
+    from_pct = NumberField("From sell-through (%)", render_kw={"inputmode": "decimal"})
+    adjustment_pct = NumberField("Adjustment (%)", render_kw={"inputmode": "decimal"})
+
+
 class FloorForm(FlaskForm):
     product_id = SelectField("Product", choices=[], validate_choice=False)
     pricing_model = SelectField("Pricing model", choices=MODEL_CHOICES, validate_choice=False)

@@ -1,4 +1,4 @@
-"""Rate cards: list prices per product and pricing model, with premiums, seasons, tiers and floors.
+"""Rate cards: list prices per product and pricing model, with premiums, seasons, tiers, demand bands and floors.
 
 A priced line copies the values it was priced with (the pricing step stores them), so editing a
 card never changes a line already priced.
@@ -73,6 +73,9 @@ class RateCard(db.Model):
     )
     volume_tiers: Mapped[list[VolumeTier]] = relationship(
         back_populates="card", cascade="all, delete-orphan", lazy="selectin", order_by="VolumeTier.min_quantity"
+    )
+    demand_bands: Mapped[list[DemandBand]] = relationship(
+        back_populates="card", cascade="all, delete-orphan", lazy="selectin", order_by="DemandBand.from_pct"
     )
     floors: Mapped[list[Floor]] = relationship(back_populates="card", cascade="all, delete-orphan", lazy="selectin")
 
@@ -152,6 +155,26 @@ class VolumeTier(db.Model):
     discount_pct: Mapped[Decimal] = mapped_column(Percent)
 
     card: Mapped[RateCard] = relationship(back_populates="volume_tiers")
+
+
+class DemandBand(db.Model):
+    """From `from_pct` sell-through up to the next band's, the rate goes up (or down) by `adjustment_pct`.
+
+    Sell-through is the share of the targeted inventory's sellable forecast over the flight that is
+    already booked or held. Below the lowest band the rate is not adjusted.
+    """
+
+    __tablename__ = "rate_card_demand_bands"
+    __table_args__ = (sa.UniqueConstraint("card_id", "from_pct"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    card_id: Mapped[int] = mapped_column(sa.ForeignKey("rate_cards.id"), index=True)
+    #: Sell-through in percent (0 to 100) from which the band applies.
+    from_pct: Mapped[Decimal] = mapped_column(Percent)
+    #: 25 for +25 %; negative lowers the rate.
+    adjustment_pct: Mapped[Decimal] = mapped_column(Percent)
+
+    card: Mapped[RateCard] = relationship(back_populates="demand_bands")
 
 
 class Floor(db.Model):

@@ -19,16 +19,34 @@ from app.catalog.service import targeting_values_by_dimension
 from app.db import name_taken
 from app.errors import Conflict, DomainError, Errors, ValidationFailed
 from app.extensions import db
-from app.ratecards.models import BaseRate, Combine, Floor, Premium, PremiumKind, RateCard, Season, VolumeTier
+from app.ratecards.models import (
+    BaseRate,
+    Combine,
+    DemandBand,
+    Floor,
+    Premium,
+    PremiumKind,
+    RateCard,
+    Season,
+    VolumeTier,
+)
 from app.validation import currency_problem, length_problem
 
 MAX_RATE = Decimal("1000000000")
 MAX_PREMIUM_PCT = Decimal("1000")
+#: A demand band's adjustment: at most the whole rate off, at most six times the rate.
+MIN_DEMAND_PCT, MAX_DEMAND_PCT = Decimal("-100"), Decimal("500")
 RATE_STEP = Decimal("0.0001")
+PCT_STEP = Decimal("0.01")
 
 
 def money_text(amount: Decimal, currency: str) -> str:
     return f"{amount:,.2f} {currency}" if amount == amount.quantize(Decimal("0.01")) else f"{amount:,} {currency}"
+
+
+def pct_text(value: Decimal, *, sign: bool = False) -> str:
+    """A percentage as a person writes it: 80.0000 -> "80 %", and with `sign` 25 -> "+25 %"."""
+    return f"{'+' if sign and value > 0 else ''}{value.normalize():f} %"
 
 
 # -- Row checks (shared by forms and CSV import) ------------------------------------------------
@@ -106,6 +124,25 @@ def check_volume_tier(min_quantity: int | None, pct: Decimal | None) -> dict[str
         problems["discount_pct"] = "A tier's discount is more than 0 % and less than 100 %."
     elif pct != pct.quantize(Decimal("0.01")):
         problems["discount_pct"] = "Use at most 2 decimals."
+    return problems
+
+
+def check_demand_band(from_pct: Decimal | None, pct: Decimal | None) -> dict[str, str]:
+    problems: dict[str, str] = {}
+    if from_pct is None:
+        problems["from_pct"] = "Enter the sell-through from which the band applies, such as 80 (for 80 %)."
+    elif not (Decimal("0") <= from_pct <= Decimal("100")):
+        problems["from_pct"] = f"Sell-through runs from 0 % to 100 % (not {from_pct} %)."
+    elif from_pct != from_pct.quantize(PCT_STEP):
+        problems["from_pct"] = "Use at most 2 decimals."
+    if pct is None:
+        problems["adjustment_pct"] = "Enter the adjustment in percent, such as 25 or -10."
+    elif not (MIN_DEMAND_PCT <= pct <= MAX_DEMAND_PCT):
+        problems["adjustment_pct"] = (
+            f"A demand band adjusts the rate by {MIN_DEMAND_PCT} % to +{MAX_DEMAND_PCT} % (not {pct} %)."
+        )
+    elif pct != pct.quantize(PCT_STEP):
+        problems["adjustment_pct"] = "Use at most 2 decimals."
     return problems
 
 
@@ -318,6 +355,7 @@ def copy_card(card: RateCard, *, name: str, years: int, actor: User, now: dateti
     copy.volume_tiers = [
         VolumeTier(min_quantity=t.min_quantity, discount_pct=t.discount_pct) for t in card.volume_tiers
     ]
+    copy.demand_bands = [DemandBand(from_pct=b.from_pct, adjustment_pct=b.adjustment_pct) for b in card.demand_bands]
     copy.floors = [Floor(product_id=f.product_id, pricing_model=f.pricing_model, rate=f.rate) for f in card.floors]
     db.session.add(copy)
     db.session.flush()
@@ -446,26 +484,62 @@ def add_season(
     return season
 
 
+def _set_threshold_row(
+    card: RateCard,
+    kind: str,
+    threshold: tuple[str, object],
+    setting: tuple[str, Decimal],
+    *,
+    summary: str,
+    actor: User | None,
+    now: datetime,
+) -> VolumeTier | DemandBand:
+    """Set the `setting` of the row of `kind` from `threshold` up (a tier, a band), adding the row if new; audited.
+
+    Thresholds compare as numbers: 80 and 80.00 are one band (the unique constraint would agree, less kindly).
+    """
+    (key, start), (field, value) = threshold, setting
+    label, model = ROW_KINDS[kind]
+    rows = getattr(card, kind)
+    existing = next((r for r in rows if getattr(r, key) == start), None)
+    before = {field: getattr(existing, field)} if existing else None
+    row = existing or model(**{key: start})
+    setattr(row, field, value)
+    if existing is None:
+        rows.append(row)
+    _audit_row(card, f"{label} set", summary, actor=actor, now=now, before=before, after={key: start, field: value})
+    return row
+
+
 def set_volume_tier(
     card: RateCard, min_quantity: int | None, pct: Decimal | None, *, actor: User | None, now: datetime
 ) -> VolumeTier:
     _raise(check_volume_tier(min_quantity, pct))
-    existing = next((t for t in card.volume_tiers if t.min_quantity == min_quantity), None)
-    row = existing or VolumeTier(min_quantity=min_quantity)
-    before = {"discount_pct": existing.discount_pct} if existing else None
-    row.discount_pct = pct
-    if existing is None:
-        card.volume_tiers.append(row)
-    _audit_row(
+    return _set_threshold_row(
         card,
-        "volume tier set",
-        f"From {min_quantity:,} units: -{pct} %.",
+        "volume_tiers",
+        ("min_quantity", min_quantity),
+        ("discount_pct", pct),
+        summary=f"From {min_quantity:,} units: -{pct} %.",
         actor=actor,
         now=now,
-        before=before,
-        after={"min_quantity": min_quantity, "discount_pct": pct},
     )
-    return row
+
+
+def set_demand_band(
+    card: RateCard, from_pct: Decimal | None, pct: Decimal | None, *, actor: User | None, now: datetime
+) -> DemandBand:
+    """Set (or replace) the adjustment from `from_pct` sell-through up to the next band."""
+    _raise(check_demand_band(from_pct, pct))
+    return _set_threshold_row(
+        card,
+        "demand_bands",
+        ("from_pct", from_pct),
+        ("adjustment_pct", pct),
+        summary=f"From {pct_text(from_pct)} sell-through: {pct_text(pct, sign=True)}.",
+        actor=actor,
+        now=now,
+    )
 
 
 def base_rates_of(card: RateCard) -> dict[tuple[int, str], Decimal]:
@@ -505,6 +579,7 @@ ROW_KINDS = {
     "premiums": ("premium", Premium),
     "seasons": ("season", Season),
     "volume_tiers": ("volume tier", VolumeTier),
+    "demand_bands": ("demand band", DemandBand),
     "floors": ("floor", Floor),
 }
 
@@ -534,6 +609,8 @@ def describe_row(kind: str, row, currency: str) -> str:
         return f"{DimensionKey(row.dimension).label} {row.value_code or '(any value)'} {row.amount} {row.kind}"
     if kind == "seasons":
         return f"{row.name} {row.starts_on} to {row.ends_on} {row.adjustment_pct:+} %"
+    if kind == "demand_bands":
+        return f"from {pct_text(row.from_pct)} sell-through: {pct_text(row.adjustment_pct, sign=True)}"
     return f"from {row.min_quantity:,}: -{row.discount_pct} %"
 
 

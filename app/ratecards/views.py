@@ -14,7 +14,16 @@ from app.errors import NotFound, ValidationFailed
 from app.extensions import db
 from app.forms import options, submit
 from app.ratecards import csvio, service
-from app.ratecards.forms import BaseRateForm, CardForm, CopyForm, FloorForm, PremiumForm, SeasonForm, VolumeTierForm
+from app.ratecards.forms import (
+    BaseRateForm,
+    CardForm,
+    CopyForm,
+    DemandBandForm,
+    FloorForm,
+    PremiumForm,
+    SeasonForm,
+    VolumeTierForm,
+)
 from app.ratecards.models import Combine, RateCard
 from app.validation import currency_choices, parse_id
 
@@ -29,6 +38,7 @@ ROW_FORMS = {
     "premium": PremiumForm,
     "season": SeasonForm,
     "tier": VolumeTierForm,
+    "band": DemandBandForm,
     "floor": FloorForm,
     "copy": CopyForm,
 }
@@ -239,6 +249,20 @@ def set_volume_tier(card_id: int):
     )
 
 
+@bp.route("/<int:card_id>/demand-bands", methods=["POST"])
+@allow(*EDITORS)
+def set_demand_band(card_id: int):
+    card = _card(card_id)
+    return _row_action(
+        card,
+        "band",
+        lambda f: service.set_demand_band(
+            card, f.from_pct.data, f.adjustment_pct.data, actor=current_user, now=utcnow()
+        ),
+        "demand-bands",
+    )
+
+
 @bp.route("/<int:card_id>/floors", methods=["POST"])
 @allow(*EDITORS)
 def set_floor(card_id: int):
@@ -287,7 +311,7 @@ def set_feature_rules(card_id: int):
 
 
 @bp.route(
-    "/<int:card_id>/<any(base_rates, premiums, seasons, volume_tiers, floors):kind>/<int:row_id>/remove",
+    "/<int:card_id>/<any(base_rates, premiums, seasons, volume_tiers, demand_bands, floors):kind>/<int:row_id>/remove",
     methods=["POST"],
 )
 @allow(*EDITORS)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 import sqlalchemy as sa
 
@@ -183,3 +184,77 @@ def test_list_pages_cost_the_same_queries_however_many_rows_they_show(app, clien
 def _first_account_id(app) -> int:
     with app.app_context():
         return db.session.scalar(sa.select(sa.func.min(Account.id)))
+
+
+# -- Advertiser discount ---------------------------------------------------------------------------
+
+
+def advertiser_form(app, **changes) -> tuple[int, dict[str, str]]:
+    """The rep's first advertiser, and its edit form filled in with what it holds."""
+    with app.app_context():
+        account = db.session.scalars(
+            sa.select(Account)
+            .where(Account.owner_id == user(DEMO_USERS["sales_rep"]).id, Account.kind == "advertiser")
+            .order_by(Account.id)
+        ).first()
+        fields = form_for(
+            app,
+            kind="advertiser",
+            name=account.name,
+            currency=account.currency,
+            agency_commission_pct="0",
+            discount_pct=format(account.discount_pct.normalize(), "f"),
+            owner_id=str(account.owner_id),
+            billing_country=account.billing_country,
+            billing_address=account.billing_address,
+            credit_status=account.credit_status,
+            notes=account.notes,
+        )
+        return account.id, {**fields, **changes}
+
+
+def discount_of(app, account_id: int):
+    with app.app_context():
+        return db.session.get(Account, account_id).discount_pct
+
+
+def test_a_manager_sets_an_advertisers_discount_and_it_shows_on_its_page(app, client, auth):
+    account_id, fields = advertiser_form(app, discount_pct="12.5")
+    auth.login_as("sales_manager")
+    form = client.get(f"/accounts/{account_id}/edit").get_data(as_text=True)
+    assert 'name="discount_pct" type="text"' in form and "Advertiser discount (%)" in form
+    response = client.post(f"/accounts/{account_id}/edit", data=fields)
+    assert response.status_code == 302
+    assert discount_of(app, account_id) == Decimal("12.5")
+    page = client.get(f"/accounts/{account_id}").get_data(as_text=True)
+    assert re.search(r"<dt[^>]*>Advertiser discount</dt><dd[^>]*>12.5 %</dd>", page)
+    assert "Changed advertiser discount." in page
+
+
+def test_a_rep_sees_their_advertisers_discount_but_a_change_is_refused_on_its_field(app, client, auth):
+    account_id, fields = advertiser_form(app)
+    auth.login_as("sales_rep")
+    form = client.get(f"/accounts/{account_id}/edit").get_data(as_text=True)
+    assert '<input type="hidden" name="discount_pct" value="0">' in form
+    assert 'name="discount_pct" type="text"' not in form
+    refused = client.post(f"/accounts/{account_id}/edit", data={**fields, "discount_pct": "20", "notes": "Sneaky"})
+    assert refused.status_code == 400
+    html = refused.get_data(as_text=True)
+    assert field_error(html, "discount_pct") == "Only sales managers and admins set an advertiser&#39;s discount."
+    with app.app_context():
+        account = db.session.get(Account, account_id)
+        assert (account.discount_pct, account.notes) == (0, fields["notes"])
+    # The unchanged discount goes back with the rest of the form, and the save goes through.
+    saved = client.post(f"/accounts/{account_id}/edit", data={**fields, "notes": "Prefers e-mail."})
+    assert saved.status_code == 302 and discount_of(app, account_id) == 0
+
+
+def test_a_discount_over_100_percent_is_refused_on_its_field(app, client, auth):
+    account_id, fields = advertiser_form(app, discount_pct="150")
+    auth.login_as("sales_manager")
+    response = client.post(f"/accounts/{account_id}/edit", data=fields)
+    assert response.status_code == 400
+    assert field_error(response.get_data(as_text=True), "discount_pct") == (
+        "The advertiser discount must be between 0 % and 100 % (not 150 %)."
+    )
+    assert discount_of(app, account_id) == 0

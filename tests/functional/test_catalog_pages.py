@@ -247,6 +247,7 @@ def test_the_catalog_shows_rates_from_a_card_the_user_may_use(app, client, auth)
         ("get", "/rate-cards/new"),
         ("get", "/rate-cards/{card}/edit"),
         ("post", "/rate-cards/{card}/base-rates"),
+        ("post", "/rate-cards/{card}/demand-bands"),
         ("post", "/rate-cards/{card}/copy"),
         ("post", "/rate-cards/{card}/import"),
     ],
@@ -366,6 +367,7 @@ def test_an_admin_sets_each_kind_of_row_from_the_card_page(app, client, auth):
         ("premiums", {"premium-dimension": "daypart", "premium-value_code": "evening", "premium-kind": "absolute"}),
         ("seasons", {**season, "season-adjustment_pct": "5"}),
         ("volume-tiers", {"tier-min_quantity": "2,500,000", "tier-discount_pct": "7.5"}),
+        ("demand-bands", {"band-from_pct": "95", "band-adjustment_pct": "40"}),
         ("floors", {"floor-product_id": ron, "floor-pricing_model": "cpm", "floor-rate": "5"}),
     ]
     posts[1][1]["premium-amount"] = "0.5"
@@ -377,7 +379,8 @@ def test_an_admin_sets_each_kind_of_row_from_the_card_page(app, client, auth):
     assert "base_rate,Sport Display,cpm,,,,8.25,,,," in exported
     assert "premium,,,daypart,evening,absolute,0.5,,,," in exported
     assert f"season,,,,,,5,Late summer,{year}-08-01,{year}-09-30," in exported
-    assert "volume_tier,,,,,,7.5,,,,2500000" in exported
+    assert "volume_tier,,,,,,7.5,,,,2500000," in exported
+    assert "demand_band,,,,,,40,,,,,95" in exported
     assert "floor,Run of Network Display,cpm,,,,5,,,," in exported
     page = client.get(f"/rate-cards/{card}").get_data(as_text=True)
     assert "£8.25" in page and "Late summer" in page
@@ -403,6 +406,12 @@ def test_an_admin_sets_each_kind_of_row_from_the_card_page(app, client, auth):
                      "season-adjustment_pct": "15"}, "season-starts_on", "Enter a date as YYYY-MM-DD."),
         ("volume-tiers", {"tier-min_quantity": "1,000", "tier-discount_pct": "100"}, "tier-discount_pct",
          "A tier's discount is more than 0 % and less than 100 %."),
+        ("demand-bands", {"band-from_pct": "120", "band-adjustment_pct": "10"}, "band-from_pct",
+         "Sell-through runs from 0 % to 100 % (not 120 %)."),
+        ("demand-bands", {"band-from_pct": "90", "band-adjustment_pct": "-150"}, "band-adjustment_pct",
+         "A demand band adjusts the rate by -100 % to +500 % (not -150 %)."),
+        ("demand-bands", {"band-from_pct": "", "band-adjustment_pct": "ten"}, "band-adjustment_pct",
+         "Enter a number, such as 12.5 (with a dot for decimals)."),
         ("floors", {"floor-product_id": "{ron}", "floor-pricing_model": "cpm", "floor-rate": "7"}, "floor-rate",
          "is above the base rate of Run of Network Display"),
         ("copy", {"copy-name": "Standard {y}", "copy-years": "1"}, "copy-name", "There is already a rate card called"),
@@ -459,6 +468,54 @@ def test_a_base_rate_with_a_floor_is_not_removed_from_the_page(app, client, auth
     assert client.post(f"/rate-cards/{card}/floors/{floor}/remove").status_code == 302
     assert client.post(f"/rate-cards/{card}/base_rates/{rate}/remove").status_code == 302
     assert "base_rate,Run of Network Display," not in card_csv_of(app, card)
+
+
+def demand_rows(html: str) -> list[list[str]]:
+    """The cells of the demand adjustment table, row by row (without the remove buttons)."""
+    table = html.split('data-testid="demand-bands"', 1)[1].split("</table>", 1)[0]
+    rows = re.findall(r"<tr><td>(.*?)</td><td[^>]*>(.*?)</td>", table.split("<tbody>", 1)[1], re.S)
+    return [[unescape(cell) for cell in row] for row in rows]
+
+
+def test_the_card_page_explains_demand_bands_and_an_admin_adds_and_removes_one(app, client, auth):
+    card, _ = standard_card(app)
+    auth.login_as("admin")
+    page = client.get(f"/rate-cards/{card}").get_data(as_text=True)
+    assert "Demand adjustment" in page and "already sold through" in page
+    assert demand_rows(page) == [["50 % to under 80 %", "+10 %"], ["80 % and more", "+25 %"]]
+    assert 'data-testid="form-band"' in page
+
+    added = client.post(f"/rate-cards/{card}/demand-bands", data={"band-from_pct": "65", "band-adjustment_pct": "15"})
+    assert (added.status_code, added.location) == (302, f"/rate-cards/{card}#demand-bands")
+    page = client.get(f"/rate-cards/{card}").get_data(as_text=True)
+    assert demand_rows(page) == [
+        ["50 % to under 65 %", "+10 %"],
+        ["65 % to under 80 %", "+15 %"],
+        ["80 % and more", "+25 %"],
+    ]
+    with app.app_context():
+        band = next(b.id for b in db.session.get(RateCard, card).demand_bands if b.from_pct == 65)
+    removed = client.post(f"/rate-cards/{card}/demand_bands/{band}/remove")
+    assert (removed.status_code, removed.location) == (302, f"/rate-cards/{card}#demand-bands")
+    assert demand_rows(client.get(f"/rate-cards/{card}").get_data(as_text=True)) == [
+        ["50 % to under 80 %", "+10 %"],
+        ["80 % and more", "+25 %"],
+    ]
+    history = unescape(client.get(f"/audit/rate_card/{card}").get_data(as_text=True))
+    assert "From 65 % sell-through: +15 %." in history
+    assert "Removed demand band: from 65 % sell-through: +15 %." in history
+
+
+def test_a_manager_reads_the_demand_bands_but_only_admins_change_them(app, client, auth):
+    card, _ = standard_card(app)
+    before = card_csv_of(app, card)
+    auth.login_as("sales_manager")
+    page = client.get(f"/rate-cards/{card}").get_data(as_text=True)
+    assert demand_rows(page) == [["50 % to under 80 %", "+10 %"], ["80 % and more", "+25 %"]]
+    assert 'data-testid="form-band"' not in page
+    refused = client.post(f"/rate-cards/{card}/demand-bands", data={"band-from_pct": "65", "band-adjustment_pct": "15"})
+    assert refused.status_code == 403
+    assert card_csv_of(app, card) == before
 
 
 def test_a_new_card_with_an_unknown_currency_and_backwards_dates_is_reported_on_both_fields(app, client, auth):

@@ -189,3 +189,120 @@ def test_finance_puts_a_deactivated_reps_account_on_hold(ctx):
     current.credit_status = "on_hold"
     service.update_account(account, current, expected_version=account.version, actor=finance, now=now())
     assert account.on_credit_hold and account.owner_id == rep2.id
+
+
+# -- Advertiser discount ---------------------------------------------------------------------------
+
+
+def advertiser_owned_by(email: str) -> Account:
+    return db.session.scalars(
+        sa.select(Account).where(Account.owner_id == user(email).id, Account.kind == "advertiser").order_by(Account.id)
+    ).first()
+
+
+def as_data(account: Account, **changes) -> AccountData:
+    current = AccountData(**{f: getattr(account, f) for f in service.FIELD_LABELS})
+    for field, value in changes.items():
+        setattr(current, field, value)
+    return current
+
+
+def last_event(account: Account) -> AuditEvent:
+    return db.session.scalars(
+        sa.select(AuditEvent)
+        .where(AuditEvent.entity_type == "account", AuditEvent.entity_id == account.id)
+        .order_by(AuditEvent.id.desc())
+    ).first()
+
+
+def test_a_manager_sets_an_advertisers_discount_exactly_and_it_is_audited(ctx):
+    manager = user(DEMO_USERS["sales_manager"])
+    account = advertiser_owned_by(DEMO_USERS["sales_rep"])
+    assert account.discount_pct == Decimal("0")
+    service.update_account(
+        account, as_data(account, discount_pct=Decimal("12.5")), expected_version=None, actor=manager, now=now()
+    )
+    db.session.commit()
+    db.session.expire_all()
+    reloaded = db.session.get(Account, account.id)
+    assert reloaded.discount_pct == Decimal("12.5") and isinstance(reloaded.discount_pct, Decimal)
+    event = last_event(reloaded)
+    assert (event.actor_id, event.summary) == (manager.id, "Changed advertiser discount.")
+    assert (event.before, event.after) == ({"discount_pct": "0.0000"}, {"discount_pct": "12.5"})
+
+
+def test_a_rep_keeps_their_advertisers_discount_and_cannot_change_it(ctx):
+    rep, manager = user(DEMO_USERS["sales_rep"]), user(DEMO_USERS["sales_manager"])
+    account = advertiser_owned_by(DEMO_USERS["sales_rep"])
+    service.update_account(
+        account, as_data(account, discount_pct=Decimal("12.5")), expected_version=None, actor=manager, now=now()
+    )
+    db.session.commit()
+    audited = last_event(account).id
+    with pytest.raises(ValidationFailed) as failure:
+        service.update_account(
+            account, as_data(account, discount_pct=Decimal("20")), expected_version=None, actor=rep, now=now()
+        )
+    assert failure.value.errors == {"discount_pct": ["Only sales managers and admins set an advertiser's discount."]}
+    db.session.rollback()
+    assert db.session.get(Account, account.id).discount_pct == Decimal("12.5")
+    assert last_event(account).id == audited
+    # Editing anything else keeps the discount, and only the other change is audited.
+    service.update_account(
+        account, as_data(account, notes="Prefers e-mail."), expected_version=None, actor=rep, now=now()
+    )
+    db.session.commit()
+    assert db.session.get(Account, account.id).discount_pct == Decimal("12.5")
+    assert last_event(account).after == {"notes": "Prefers e-mail."}
+
+
+def test_a_rep_creates_advertisers_without_a_discount(ctx):
+    rep = user(DEMO_USERS["sales_rep"])
+    with pytest.raises(ValidationFailed) as failure:
+        service.create_account(
+            data(kind="advertiser", agency_commission_pct=Decimal(0), discount_pct=Decimal("5")), actor=rep, now=now()
+        )
+    assert failure.value.errors == {"discount_pct": ["Only sales managers and admins set an advertiser's discount."]}
+
+
+@pytest.mark.parametrize(
+    ("kind", "discount", "message"),
+    [
+        ("advertiser", "150", "The advertiser discount must be between 0 % and 100 % (not 150 %)."),
+        ("advertiser", "-1", "The advertiser discount must be between 0 % and 100 % (not -1 %)."),
+        ("advertiser", "12.345", "The advertiser discount has at most 2 decimals."),
+        ("agency", "10", "Only advertisers have an advertiser discount; leave it at 0 for an agency."),
+    ],
+)
+def test_a_bad_discount_is_refused_on_its_field_and_nothing_changes(ctx, kind, discount, message):
+    manager = user(DEMO_USERS["sales_manager"])
+    account = db.session.scalars(sa.select(Account).where(Account.kind == kind).order_by(Account.id)).first()
+    version = account.version
+    with pytest.raises(ValidationFailed) as failure:
+        service.update_account(
+            account, as_data(account, discount_pct=Decimal(discount)), expected_version=None, actor=manager, now=now()
+        )
+    assert failure.value.errors == {"discount_pct": [message]}
+    db.session.rollback()
+    reloaded = db.session.get(Account, account.id)
+    assert (reloaded.discount_pct, reloaded.version) == (Decimal("0"), version)
+
+
+def test_the_database_refuses_a_discount_above_100_percent(ctx):
+    account = advertiser_owned_by(DEMO_USERS["sales_rep"])
+    with pytest.raises(sa.exc.IntegrityError):
+        db.session.execute(sa.update(Account).where(Account.id == account.id).values(discount_pct=Decimal("150")))
+        db.session.flush()
+    db.session.rollback()
+
+
+def test_saving_an_account_unchanged_records_no_change(ctx):
+    manager = user(DEMO_USERS["sales_manager"])
+    account = db.session.scalars(
+        sa.select(Account).where(Account.kind == "agency", Account.agency_commission_pct > 0)
+    ).first()
+    audited = last_event(account).id
+    # A form sends 12.5 for the stored 12.5000: the same percentage.
+    same = as_data(account, agency_commission_pct=account.agency_commission_pct.normalize(), discount_pct=Decimal(0))
+    service.update_account(account, same, expected_version=None, actor=manager, now=now())
+    assert last_event(account).id == audited

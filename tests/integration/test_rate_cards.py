@@ -418,6 +418,7 @@ def test_every_change_to_a_card_is_audited_against_it(ctx):
     service.set_premium(card, "geo", None, "percent", Decimal("10"), actor=admin(), now=now())
     service.add_season(card, "May", date(2031, 5, 1), date(2031, 5, 31), Decimal("10"), actor=admin(), now=now())
     service.set_volume_tier(card, 1000, Decimal("5"), actor=admin(), now=now())
+    service.set_demand_band(card, Decimal("80"), Decimal("25"), actor=admin(), now=now())
     service.update_card(
         card, card_data(card, description="Euro list prices."), expected_version=None, actor=admin(), now=now()
     )
@@ -430,11 +431,106 @@ def test_every_change_to_a_card_is_audited_against_it(ctx):
         "premium set",
         "season added",
         "volume tier set",
+        "demand band set",
         "updated",
         "volume tier removed",
         "imported",
     ]
     assert {e.actor_id for e in card_events(card)} == {admin().id}
+
+
+# -- Demand bands --------------------------------------------------------------------------------
+
+
+def bands_of(card: RateCard) -> list[tuple[Decimal, Decimal]]:
+    return [(b.from_pct, b.adjustment_pct) for b in card.demand_bands]
+
+
+def test_the_demo_standard_cards_raise_the_rate_from_50_and_80_percent_sell_through(ctx):
+    year = standard().valid_from.year
+    expected = [(Decimal("50"), Decimal("10")), (Decimal("80"), Decimal("25"))]
+    assert bands_of(card_named(f"Standard {year}")) == expected
+    assert bands_of(card_named(f"Standard {year + 1}")) == expected
+    assert bands_of(card_named(f"Agency {year}")) == []
+
+
+def test_a_demand_band_is_set_replaced_and_removed_and_each_change_is_audited(ctx):
+    card = new_card()
+    service.set_demand_band(card, Decimal("80"), Decimal("25"), actor=admin(), now=now())
+    service.set_demand_band(card, Decimal("50"), Decimal("-5.5"), actor=admin(), now=now())
+    card_id = card.id
+    db.session.commit()
+    db.session.expire_all()
+    card = db.session.get(RateCard, card_id)
+    assert bands_of(card) == [(Decimal("50"), Decimal("-5.5")), (Decimal("80"), Decimal("25"))]
+    first = card_events(card)[1]
+    assert (first.action, first.summary) == ("demand band set", "From 80 % sell-through: +25 %.")
+    assert (first.before, first.after) == (None, {"from_pct": "80", "adjustment_pct": "25"})
+
+    # 80.00 is the band from 80: its adjustment is replaced, no second band appears.
+    service.set_demand_band(card, Decimal("80.00"), Decimal("30"), actor=admin(), now=now())
+    db.session.commit()
+    db.session.expire_all()
+    card = db.session.get(RateCard, card_id)
+    assert bands_of(card) == [(Decimal("50"), Decimal("-5.5")), (Decimal("80"), Decimal("30"))]
+    replaced = card_events(card)[-1]
+    assert replaced.summary == "From 80 % sell-through: +30 %."
+    assert (replaced.before, replaced.after) == (
+        {"adjustment_pct": "25.0000"},
+        {"from_pct": "80.00", "adjustment_pct": "30"},
+    )
+
+    service.remove_row(card, "demand_bands", card.demand_bands[0].id, actor=admin(), now=now())
+    db.session.commit()
+    db.session.expire_all()
+    card = db.session.get(RateCard, card_id)
+    assert bands_of(card) == [(Decimal("80"), Decimal("30"))]
+    removed = card_events(card)[-1]
+    assert removed.action == "demand band removed"
+    assert removed.summary == "Removed demand band: from 50 % sell-through: -5.5 %."
+
+
+def test_the_widest_demand_bands_are_accepted(ctx):
+    card = new_card()
+    service.set_demand_band(card, Decimal("0"), Decimal("-100"), actor=admin(), now=now())
+    service.set_demand_band(card, Decimal("100"), Decimal("500"), actor=admin(), now=now())
+    assert bands_of(card) == [(Decimal("0"), Decimal("-100")), (Decimal("100"), Decimal("500"))]
+
+
+@pytest.mark.parametrize(
+    ("from_pct", "pct", "errors"),
+    [
+        ("120", "10", {"from_pct": ["Sell-through runs from 0 % to 100 % (not 120 %)."]}),
+        ("-1", "10", {"from_pct": ["Sell-through runs from 0 % to 100 % (not -1 %)."]}),
+        ("90.125", "10", {"from_pct": ["Use at most 2 decimals."]}),
+        ("90", "-150", {"adjustment_pct": ["A demand band adjusts the rate by -100 % to +500 % (not -150 %)."]}),
+        ("90", "500.01", {"adjustment_pct": ["A demand band adjusts the rate by -100 % to +500 % (not 500.01 %)."]}),
+        ("90", "12.345", {"adjustment_pct": ["Use at most 2 decimals."]}),
+        (
+            None,
+            None,
+            {
+                "from_pct": ["Enter the sell-through from which the band applies, such as 80 (for 80 %)."],
+                "adjustment_pct": ["Enter the adjustment in percent, such as 25 or -10."],
+            },
+        ),
+    ],
+)
+def test_a_bad_demand_band_is_refused_on_its_field_and_nothing_is_written(ctx, from_pct, pct, errors):
+    card = standard()
+    bands, audited, version = bands_of(card), len(card_events(card)), card.version
+    with pytest.raises(ValidationFailed) as failure:
+        service.set_demand_band(
+            card,
+            Decimal(from_pct) if from_pct else None,
+            Decimal(pct) if pct else None,
+            actor=admin(),
+            now=now(),
+        )
+    assert failure.value.errors == errors
+    db.session.rollback()
+    card = standard()
+    assert (bands_of(card), len(card_events(card)), card.version) == (bands, audited, version)
 
 
 # -- Copying -------------------------------------------------------------------------------------
@@ -452,6 +548,10 @@ def test_a_copy_moves_validity_and_seasons_and_keeps_every_rate_and_rule(ctx):
     )
     copied, source = reloaded_export(copy.id), reloaded_export(original.id)
     assert copied == source.replace(f"{year}-", f"{year + 2}-") and copied != source
+    assert [(b.from_pct, b.adjustment_pct) for b in db.session.get(RateCard, copy.id).demand_bands] == [
+        (Decimal("50"), Decimal("10")),
+        (Decimal("80"), Decimal("25")),
+    ]
     [event] = card_events(copy)
     assert event.summary == f"Copied from Standard {year}, dates moved by 2 years."
 
@@ -505,13 +605,15 @@ def test_exporting_importing_and_exporting_the_standard_card_gives_back_the_same
     card = standard()
     exported = csvio.export_card(card)
     assert exported.startswith(HEADER + "\nfeature_rule,,,audience,,highest,")
-    assert "base_rate,Run of Network Display,cpm,,,,6.5,,,,\n" in exported
+    assert "base_rate,Run of Network Display,cpm,,,,6.5,,,,,\n" in exported
+    assert "demand_band,,,,,,10,,,,,50\ndemand_band,,,,,,25,,,,,80\n" in exported
     counts = csvio.import_card(card, exported.encode("utf-8"), actor=admin(), now=now())
     assert counts == {
         "base rates": 18,
         "premiums": 9,
         "seasons": 3,
         "volume tiers": 3,
+        "demand bands": 2,
         "floors": 17,  # every product but the free house promotions
         "feature rules": 4,
     }
@@ -600,7 +702,10 @@ def test_every_bad_row_is_reported_with_its_line_and_reason_and_nothing_is_impor
             "nothing could ever be sold at list price.",
         ),
         (21, "Set a CPM base rate for News Display first: a floor sits below it."),
-        (22, "record “banana” is not one of feature_rule, base_rate, premium, season, volume_tier, floor."),
+        (
+            22,
+            "record “banana” is not one of feature_rule, base_rate, premium, season, volume_tier, demand_band, floor.",
+        ),
         (24, "min_quantity “²” is not a whole number."),
         (24, "Enter the quantity from which the tier applies (1 or more)."),
     ]
@@ -639,6 +744,62 @@ def test_a_row_repeated_in_the_file_is_reported_on_its_second_line(ctx):
     assert any(line == 13 and "overlaps “Q4 peak”" in message for line, message in problems)
 
 
+def test_demand_bands_round_trip_through_a_file_with_their_edits(ctx):
+    card = standard()
+    exported = csvio.export_card(card)
+    edited = exported.replace(
+        "demand_band,,,,,,25,,,,,80\n", "demand_band,,,,,,30,,,,,80\ndemand_band,,,,,,-5,,,,,20\n"
+    )
+    assert edited != exported
+    counts = csvio.import_card(card, edited, actor=admin(), now=now())
+    assert counts["demand bands"] == 3
+    reloaded = reloaded_export(card.id)
+    # Read back in order of sell-through: the band from 20 % comes first.
+    assert "demand_band,,,,,,-5,,,,,20\ndemand_band,,,,,,10,,,,,50\ndemand_band,,,,,,30,,,,,80\n" in reloaded
+    assert bands_of(standard()) == [
+        (Decimal("20"), Decimal("-5")),
+        (Decimal("50"), Decimal("10")),
+        (Decimal("80"), Decimal("30")),
+    ]
+
+
+def test_every_bad_demand_band_row_is_reported_with_its_line_and_nothing_is_imported(ctx):
+    rows = [
+        "demand_band,,,,,,10,,,,,50",  # 2: good
+        "demand_band,,,,,,10,,,,,120",  # 3
+        "demand_band,,,,,,-150,,,,,60",  # 4
+        "demand_band,,,,,,12,,,,,50.00",  # 5: the band from 50 again
+        "demand_band,,,,,,12,,,,,",  # 6
+        "demand_band,,,,,,lots,,,,,70",  # 7
+    ]
+    card = standard()
+    before, audited = csvio.export_card(card), len(card_events(card))
+    with pytest.raises(ImportFailed) as failure:
+        csvio.import_card(card, csv_file(*rows), actor=admin(), now=now())
+    assert [(p.line, p.message) for p in failure.value.problems] == [
+        (3, "Sell-through runs from 0 % to 100 % (not 120 %)."),
+        (4, "A demand band adjusts the rate by -100 % to +500 % (not -150 %)."),
+        (5, "A demand band from 50.00 % is already on line 2."),
+        (6, "from_pct is empty."),
+        (6, "Enter the sell-through from which the band applies, such as 80 (for 80 %)."),
+        (7, "amount “lots” is not a number (use a dot for decimals, such as 6.5)."),
+        (7, "Enter the adjustment in percent, such as 25 or -10."),
+    ]
+    db.session.rollback()
+    assert csvio.export_card(standard()) == before
+    assert len(card_events(standard())) == audited
+
+
+def test_a_file_from_before_demand_bands_still_imports_and_leaves_the_card_without_bands(ctx):
+    card = standard()
+    old_columns = [c for c in csvio.COLUMNS if c != "from_pct"]
+    old_file = "\n".join([",".join(old_columns), "base_rate,Run of Network Display,cpm,,,,6.5,,,,", ""])
+    counts = csvio.import_card(card, old_file, actor=admin(), now=now())
+    assert (counts["base rates"], counts["demand bands"]) == (1, 0)
+    db.session.commit()
+    assert bands_of(standard()) == []
+
+
 def test_overlapping_seasons_in_a_file_are_reported_on_the_later_line(ctx):
     rows = [
         "season,,,,,,-10,Sale,2031-03-01,2031-03-31,",  # 2
@@ -673,7 +834,7 @@ def test_overlapping_seasons_in_a_file_are_reported_on_the_later_line(ctx):
                 "base_rate,Sport Display,cpm,,,,-8,,,,",
                 "base_rate,News Display,cpm,,,,9,,,,,,,",
             ),
-            [(3, "13 cells for 11 columns."), (5, "14 cells for 11 columns.")],
+            [(3, "13 cells for 12 columns."), (5, "14 cells for 12 columns.")],
         ),
     ],
 )
