@@ -37,6 +37,13 @@ def money(amount: Decimal | None, currency: str) -> str:
     return format_currency(amount, currency, locale="en_GB")
 
 
+def rate(amount: Decimal | None, currency: str) -> str:
+    """A rate: 2 to 4 decimals, as the rate card keeps them."""
+    if amount is None:
+        return ""
+    return format_currency(amount, currency, format="¤#,##0.00##", currency_digits=False, locale="en_GB")
+
+
 def percent(value: Decimal | None) -> str:
     if value is None:
         return ""
@@ -49,6 +56,7 @@ def country_name(code: str) -> str:
 
 def register_template_helpers(app: Flask) -> None:
     app.add_template_filter(country_name, "country_name")
+    app.add_template_filter(rate, "rate")
     app.add_template_filter(lambda role: ROLE_LABELS.get(Role(role), role), "role_label")
     app.add_template_filter(local_time, "local_time")
     app.add_template_filter(money, "money")

@@ -81,7 +81,32 @@ def product(product_id: int):
         dimension_labels=DIMENSION_LABELS,
         can_manage=current_user.has_role(*MANAGERS),
         **panel,
+        **_pricing_panel(found),
     )
+
+
+def _pricing_panel(product: Product) -> dict:
+    """What the product page's pricing panel shows: the rep's line and its waterfall."""
+    from app.accounts.models import AccountKind
+    from app.pricing.chart import waterfall_svg
+    from app.pricing.service import cards_to_price_with
+    from app.pricing.views import accounts_of, price_from_args
+
+    args = request.args
+    context = {
+        "price_cards": cards_to_price_with(current_user, today=publisher_today(), product=product),
+        "advertisers": accounts_of(AccountKind.ADVERTISER),
+        "agencies": accounts_of(AccountKind.AGENCY),
+        "time_zone": args.get("time_zone") or current_app.config["PUBLISHER_TIMEZONE"],
+        "priced": None,
+        "chart": None,
+        "price_errors": {},
+    }
+    if "rate_card" in args and product.is_active:
+        context["priced"], context["price_errors"] = price_from_args(args)
+        if context["priced"]:
+            context["chart"] = waterfall_svg(context["priced"].price)
+    return context
 
 
 def _availability_panel(product: Product) -> dict:

@@ -1,0 +1,320 @@
+"""Pricing a prospective line: gather the rate card's values, the advertiser's discount, the agency's
+commission and the inventory's sell-through, and run the waterfall (app.pricing.rules) on them.
+
+The result keeps every value it was priced with (`Priced.snapshot()`), so a line stores its price
+and a later edit of the rate card changes nothing already priced.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+import sqlalchemy as sa
+
+from app.accounts.models import Account, AccountKind
+from app.auth.models import User
+from app.auth.roles import Role
+from app.catalog.models import DIMENSION_LABELS, DimensionKey, Product, Status, TargetingDimension, TargetingValue
+from app.catalog.service import product_slots
+from app.errors import Errors, ValidationFailed
+from app.extensions import db
+from app.inventory import service as inventory
+from app.pricing import rules
+from app.ratecards.models import RateCard
+from app.validation import percent_problem
+
+HUNDRED = Decimal(100)
+
+
+@dataclass
+class LineInput:
+    """A prospective line as a rep describes it."""
+
+    card_id: int | None
+    product_id: int | None
+    pricing_model: str
+    start: date
+    end: date
+    time_zone: str
+    #: customised targeting: dimension key -> value codes (empty: not customised)
+    targeting: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    quantity: int | None = None
+    budget: Decimal | None = None
+    advertiser_id: int | None = None
+    agency_id: int | None = None
+    proposal_discount_pct: Decimal = Decimal(0)
+    line_discount_pct: Decimal = Decimal(0)
+    #: the proposal's currency, when there is one: it must be the card's
+    currency: str | None = None
+
+
+@dataclass
+class Priced:
+    price: rules.Price
+    request: rules.Request
+    card: RateCard
+    product: Product
+    time_zone: str
+    #: percent of the targeted sellable forecast already booked or held over the flight
+    sell_through: Decimal | None
+    #: impressions the line could still get (None when not known)
+    available: int | None
+    warnings: list[str]
+
+    @property
+    def currency(self) -> str:
+        return self.card.currency
+
+    def snapshot(self) -> dict:
+        """Everything the price was made of, as JSON: the steps and the card values used."""
+        r = self.request
+        return {
+            "card": {"id": self.card.id, "name": self.card.name, "currency": self.card.currency},
+            "product": {"id": self.product.id, "name": self.product.name},
+            "flight": {"start": r.start.isoformat(), "end": r.end.isoformat(), "time_zone": self.time_zone},
+            "targeting": {k: list(v) for k, v in r.targeting.items() if v},
+            "inputs": {
+                "base_rate": str(r.base_rate),
+                "premiums": [
+                    {"feature": p.feature, "value": p.value, "kind": p.kind, "amount": str(p.amount)}
+                    for p in r.premiums
+                ],
+                "combine": dict(r.combine),
+                "seasons": [
+                    {"name": s.name, "start": s.start.isoformat(), "end": s.end.isoformat(), "pct": str(s.pct)}
+                    for s in r.seasons
+                ],
+                "volume_tiers": [{"min_quantity": t.min_quantity, "pct": str(t.pct)} for t in r.tiers],
+                "demand_bands": [{"from_pct": str(b.from_pct), "pct": str(b.pct)} for b in r.bands],
+                "sell_through_pct": None if r.sell_through_pct is None else str(r.sell_through_pct),
+                "advertiser_discount_pct": str(r.advertiser_discount_pct),
+                "proposal_discount_pct": str(r.proposal_discount_pct),
+                "line_discount_pct": str(r.line_discount_pct),
+                "floor": None if r.floor is None else str(r.floor),
+                "commission_pct": str(r.commission_pct),
+                "budget": None if r.budget is None else str(r.budget),
+            },
+            "price": self.price.as_json(),
+            "warnings": list(self.warnings),
+        }
+
+
+def time_zone_problem(name: str) -> str | None:
+    if not name or name not in available_timezones():
+        return f"“{name[:60]}” is not a time zone; choose one such as Europe/London."
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return f"“{name[:60]}” is not a time zone; choose one such as Europe/London."
+    return None
+
+
+def usable_card(card: RateCard, user: User | None) -> bool:
+    if user is None or not card.allowed_roles or user.has_role(Role.ADMIN):
+        return True
+    return bool({r.value for r in user.role_set} & set(card.allowed_roles))
+
+
+def cards_to_price_with(user: User, *, today: date, product: Product) -> list[RateCard]:
+    """Active cards not yet expired that `user` may use and that rate `product`: this year's card
+    first, then next year's (a flight may start after the new year)."""
+    cards = db.session.scalars(
+        sa.select(RateCard)
+        .where(RateCard.status == Status.ACTIVE.value, RateCard.valid_to >= today)
+        .order_by(RateCard.valid_from, RateCard.name)
+    ).all()
+    return [c for c in cards if usable_card(c, user) and any(r.product_id == product.id for r in c.base_rates)]
+
+
+def price_line(line: LineInput, *, actor: User | None, today: date, now: datetime, margin_pct: int) -> Priced:
+    """The line's price with every step, or ValidationFailed naming each field at fault."""
+    errors = Errors()
+    card = db.session.get(RateCard, line.card_id) if line.card_id else None
+    if card is None or card.status != Status.ACTIVE.value:
+        errors.add("rate_card", "Choose an active rate card.")
+    elif not usable_card(card, actor):
+        errors.add("rate_card", f"{card.name} is not a card you may price with.")
+    product = db.session.get(Product, line.product_id) if line.product_id else None
+    if product is None or product.status != Status.ACTIVE.value:
+        errors.add("product", "Choose an active product.")
+    errors.raise_if_any()
+
+    base_rate = card.base_rate(product.id, line.pricing_model)
+    if line.pricing_model not in product.pricing_models:
+        allowed = ", ".join(m.label for m in product.pricing_model_enums) or "none"
+        errors.add("pricing_model", f"{product.name} is sold by {allowed}, not {line.pricing_model or 'nothing'}.")
+    elif base_rate is None:
+        errors.add("pricing_model", f"{card.name} has no {line.pricing_model.upper()} rate for {product.name}.")
+    if line.currency and line.currency != card.currency:
+        errors.add("currency", f"{card.name} prices in {card.currency}, not {line.currency}.")
+    if problem := time_zone_problem(line.time_zone):
+        errors.add("time_zone", problem)
+    if line.end < line.start:
+        errors.add("end", f"The flight ends ({line.end}) before it starts ({line.start}).")
+    else:
+        if not card.valid_from <= line.start <= card.valid_to:
+            errors.add(
+                "start",
+                f"{card.name} is valid from {card.valid_from} to {card.valid_to}: the flight starts outside it.",
+            )
+        if not card.valid_from <= line.end <= card.valid_to:
+            errors.add(
+                "end", f"{card.name} is valid from {card.valid_from} to {card.valid_to}: the flight ends outside it."
+            )
+    _check_targeting(line.targeting, product, errors)
+    for name, value, label in (
+        ("proposal_discount_pct", line.proposal_discount_pct, "proposal discount"),
+        ("line_discount_pct", line.line_discount_pct, "line discount"),
+    ):
+        if problem := percent_problem(value, label=label):
+            errors.add(name, problem)
+    advertiser = _account(line.advertiser_id, AccountKind.ADVERTISER, "advertiser", errors)
+    agency = _account(line.agency_id, AccountKind.AGENCY, "agency", errors)
+    _check_quantity(line, product, errors)
+    errors.raise_if_any()
+
+    value_names = {
+        (key, code): name
+        for key, code, name in db.session.execute(
+            sa.select(TargetingDimension.key, TargetingValue.code, TargetingValue.name).join(TargetingValue.dimension)
+        )
+    }
+    sell_through, available, warnings = _sell_through(line, product, today=today, now=now, margin_pct=margin_pct)
+    floor = next(
+        (f.rate for f in card.floors if f.product_id == product.id and f.pricing_model == line.pricing_model), None
+    )
+    request = rules.Request(
+        pricing_model=line.pricing_model,
+        base_rate=base_rate,
+        start=line.start,
+        end=line.end,
+        targeting={k: v for k, v in line.targeting.items() if v},
+        premiums=tuple(
+            rules.Premium(
+                p.dimension,
+                p.value_code,
+                p.kind,
+                p.amount,
+                feature_label=DIMENSION_LABELS[DimensionKey(p.dimension)].lower(),
+                value_label=value_names.get((p.dimension, p.value_code)),
+            )
+            for p in card.premiums
+            if line.targeting.get(p.dimension)
+        ),
+        combine={k: card.combine_for(k).value for k, v in line.targeting.items() if v},
+        seasons=tuple(rules.Season(s.name, s.starts_on, s.ends_on, s.adjustment_pct) for s in card.seasons),
+        tiers=tuple(rules.Tier(t.min_quantity, t.discount_pct) for t in card.volume_tiers),
+        bands=tuple(rules.DemandBand(b.from_pct, b.adjustment_pct) for b in card.demand_bands),
+        sell_through_pct=sell_through,
+        advertiser_discount_pct=advertiser.discount_pct if advertiser else Decimal(0),
+        proposal_discount_pct=line.proposal_discount_pct,
+        line_discount_pct=line.line_discount_pct,
+        floor=floor,
+        quantity=line.quantity,
+        budget=line.budget,
+        commission_pct=agency.agency_commission_pct if agency else Decimal(0),
+    )
+    price = rules.price(request)
+    if line.budget is not None:
+        _check_budget(line, price, product, errors)
+        errors.raise_if_any()
+    if price.below_floor:
+        warnings.append(
+            f"The net rate {price.net_rate} is {price.below_floor_by} under the floor of {price.floor} "
+            f"{card.currency}: it needs approval."
+        )
+    wanted = price.units if line.pricing_model == rules.CPM else line.quantity
+    if available is not None and wanted and wanted > available:
+        warnings.append(f"Not enough inventory: {wanted:,} impressions asked for, {available:,} available.")
+    return Priced(price, request, card, product, line.time_zone, sell_through, available, warnings)
+
+
+def _check_targeting(targeting: dict[str, tuple[str, ...]], product: Product, errors: Errors) -> None:
+    known = {
+        (key, code)
+        for key, code in db.session.execute(
+            sa.select(TargetingDimension.key, TargetingValue.code)
+            .join(TargetingValue.dimension)
+            .where(TargetingValue.status == Status.ACTIVE.value)
+        )
+    }
+    for key, values in targeting.items():
+        if not values:
+            continue
+        if key not in product.customisable:
+            errors.add(key, f"{product.name} does not let a rep choose the {key.replace('_', ' ')}.")
+        elif unknown := [v for v in values if (key, v) not in known]:
+            errors.add(key, f"Unknown {key.replace('_', ' ')} value {', '.join(sorted(unknown))[:120]}.")
+
+
+def _account(account_id: int | None, kind: AccountKind, name: str, errors: Errors) -> Account | None:
+    if account_id is None:
+        return None
+    account = db.session.get(Account, account_id)
+    if account is None or account.kind != kind.value:
+        errors.add(name, f"Choose an {name} from the list." if name[0] in "aeiou" else f"Choose a {name}.")
+        return None
+    return account
+
+
+def _check_quantity(line: LineInput, product: Product, errors: Errors) -> None:
+    if line.budget is not None:
+        if line.pricing_model != rules.CPM:
+            errors.add(
+                "budget", "A budget buys impressions at a CPM rate; CPD and flat-fee lines cost what their rate says."
+            )
+        elif line.quantity is not None:
+            errors.add("budget", "Enter a quantity or a budget, not both.")
+        elif line.budget <= 0:
+            errors.add("budget", "Enter a budget above 0.")
+        return
+    if line.quantity is None:
+        if line.pricing_model == rules.CPM:
+            errors.add("quantity", "Enter the impressions (or a budget).")
+        return
+    if line.quantity <= 0:
+        errors.add("quantity", "Enter a quantity above 0.")
+    elif product.max_quantity and line.quantity > product.max_quantity:
+        errors.add("quantity", f"{product.name} sells at most {product.max_quantity:,} impressions per line.")
+    elif product.min_quantity and line.quantity < product.min_quantity:
+        errors.add("quantity", f"{product.name} sells at least {product.min_quantity:,} impressions per line.")
+
+
+def _check_budget(line: LineInput, price: rules.Price, product: Product, errors: Errors) -> None:
+    if price.units == 0:
+        errors.add(
+            "budget",
+            f"A budget of {line.budget} buys not one impression at the net rate of {price.net_rate} per 1,000.",
+        )
+    elif product.max_quantity and price.units > product.max_quantity:
+        errors.add(
+            "budget",
+            f"That budget buys {price.units:,} impressions; {product.name} sells at most {product.max_quantity:,}.",
+        )
+    elif product.min_quantity and price.units < product.min_quantity:
+        errors.add(
+            "budget",
+            f"That budget buys {price.units:,} impressions; {product.name} sells at least {product.min_quantity:,}.",
+        )
+
+
+def _sell_through(line: LineInput, product: Product, *, today: date, now: datetime, margin_pct: int):
+    """Percent of the targeted sellable forecast over the flight that is already booked or held."""
+    slots = tuple(u.id for u in product_slots(product))
+    if not slots or line.end < today:
+        return None, None, ["Sell-through is unknown (no active slots or a flight in the past): no demand adjustment."]
+    box = inventory.Box(
+        slots, max(line.start, today), line.end, line.targeting.get("geo", ()), line.targeting.get("device", ())
+    )
+    try:
+        answer = inventory.availability_for(box, now=now, today=today, margin_pct=margin_pct)
+    except ValidationFailed as exc:
+        return None, None, [f"Sell-through is unknown ({' '.join(m for ms in exc.errors.values() for m in ms)})."]
+    sellable = answer.matched - answer.margin
+    if sellable <= 0:
+        return None, answer.available, ["There is no forecast for this targeting: no demand adjustment."]
+    taken = Decimal(sellable - answer.available) * HUNDRED / sellable
+    return taken.quantize(Decimal("0.01")), answer.available, []

@@ -1,0 +1,40 @@
+"""A rep prices a product with customised targeting in Chromium and sees the full waterfall."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from playwright.sync_api import expect
+
+from app.catalog.models import Product
+from app.clock import publisher_today
+from app.extensions import db
+from tests.browser.conftest import sign_in
+
+
+def test_a_rep_sees_the_waterfall_change_as_the_line_changes(page, live_server):
+    with live_server.app.app_context():
+        product_id = db.session.scalar(sa.select(Product.id).where(Product.name == "Sport Display"))
+        year = publisher_today().year + 1
+
+    sign_in(page, "sales_rep")
+    page.goto(f"/catalog/products/{product_id}")
+    form = page.get_by_test_id("pricing-form")
+    form.get_by_label("Rate card").select_option(label=f"Standard {year} (GBP)")
+    form.get_by_label("Geography").select_option(label="London")
+    form.get_by_label("From").fill(f"{year}-02-01")
+    form.get_by_label("To").fill(f"{year}-02-14")
+    form.get_by_label("Impressions").fill("2000000")
+    form.get_by_role("button", name="Price it").click()
+
+    panel = page.get_by_test_id("pricing-panel")
+    waterfall = panel.get_by_test_id("waterfall")
+    expect(waterfall).to_contain_text("Premium: geography")
+    expect(waterfall).to_contain_text("London: +25 % of base")
+    expect(waterfall).to_contain_text("Volume tier")
+    expect(panel.get_by_test_id("list-rate")).to_have_text("£9.975")
+    expect(panel.get_by_test_id("waterfall-chart")).to_be_visible()
+
+    # The panel follows the form without a reload: a line discount lowers the net rate.
+    form.get_by_label("Line discount (%)").fill("10")
+    expect(panel.get_by_test_id("net-rate")).to_have_text("£8.9775")
+    expect(panel.get_by_test_id("waterfall")).to_contain_text("Line discount")
