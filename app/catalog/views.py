@@ -103,7 +103,9 @@ def _pricing_panel(product: Product) -> dict:
         "price_errors": {},
     }
     if "rate_card" in args and product.is_active:
-        context["priced"], context["price_errors"] = price_from_args(args)
+        asked = args.copy()
+        asked["product"] = str(product.id)  # this page's product, whatever the query string says
+        context["priced"], context["price_errors"] = price_from_args(asked)
         if context["priced"]:
             context["chart"] = waterfall_svg(context["priced"].price)
     return context

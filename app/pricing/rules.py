@@ -335,12 +335,22 @@ def impressions_for(budget: Decimal, net_rate: Decimal) -> int:
 
 
 def _price_for_budget(request: Request) -> Price:
-    """The quantity depends on the rate and the rate on the volume tier the quantity reaches:
-    try the tiers from the largest down and keep the first whose quantity reaches it."""
-    for tier in sorted(request.tiers, key=lambda t: -t.min_quantity):
-        trial = _price(request, tier.min_quantity)
-        n = impressions_for(request.budget, trial.net_rate)
-        if n >= tier.min_quantity:
-            return _price(request, n)
-    trial = _price(request, 0)
-    return _price(request, impressions_for(request.budget, trial.net_rate))
+    """The quantity depends on the rate and the rate on the volume tier the quantity reaches, and
+    tiers need not deepen with quantity. For each band of quantities (below the first tier, then
+    from each tier to the next), buy what the budget buys at that band's rate, capped to the band;
+    take the band that buys the most. A net rate of 0 buys no definite quantity: units 0."""
+    tiers = sorted(request.tiers, key=lambda t: t.min_quantity)
+    bands = [(1, tiers[0].min_quantity - 1 if tiers else None)] if not tiers or tiers[0].min_quantity > 1 else []
+    for i, tier in enumerate(tiers):
+        bands.append((tier.min_quantity, tiers[i + 1].min_quantity - 1 if i + 1 < len(tiers) else None))
+    best: Price | None = None
+    for low, high in bands:
+        n = impressions_for(request.budget, _price(request, low).net_rate)
+        if high is not None:
+            n = min(n, high)
+        if n < low:
+            continue
+        final = _price(request, n)
+        if final.gross <= request.budget and (best is None or final.units > best.units):
+            best = final
+    return best if best is not None else _price(request, 0)

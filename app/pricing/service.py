@@ -7,9 +7,10 @@ and a later edit of the rate card changes nothing already priced.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import sqlalchemy as sa
@@ -27,6 +28,8 @@ from app.ratecards.models import RateCard
 from app.validation import percent_problem
 
 HUNDRED = Decimal(100)
+#: The most impressions one line may have (what a budget may buy, too).
+MAX_IMPRESSIONS = 10**12
 
 
 @dataclass
@@ -102,8 +105,13 @@ class Priced:
         }
 
 
+@functools.cache
+def _time_zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
 def time_zone_problem(name: str) -> str | None:
-    if not name or name not in available_timezones():
+    if not name or name not in _time_zones():
         return f"“{name[:60]}” is not a time zone; choose one such as Europe/London."
     try:
         ZoneInfo(name)
@@ -145,11 +153,11 @@ def price_line(line: LineInput, *, actor: User | None, today: date, now: datetim
     base_rate = card.base_rate(product.id, line.pricing_model)
     if line.pricing_model not in product.pricing_models:
         allowed = ", ".join(m.label for m in product.pricing_model_enums) or "none"
-        errors.add("pricing_model", f"{product.name} is sold by {allowed}, not {line.pricing_model or 'nothing'}.")
+        errors.add("pricing_model", f"{product.name} is sold by {allowed}, not {line.pricing_model[:20] or 'nothing'}.")
     elif base_rate is None:
         errors.add("pricing_model", f"{card.name} has no {line.pricing_model.upper()} rate for {product.name}.")
     if line.currency and line.currency != card.currency:
-        errors.add("currency", f"{card.name} prices in {card.currency}, not {line.currency}.")
+        errors.add("currency", f"{card.name} prices in {card.currency}, not {line.currency[:10]}.")
     if problem := time_zone_problem(line.time_zone):
         errors.add("time_zone", problem)
     if line.end < line.start:
@@ -229,7 +237,8 @@ def price_line(line: LineInput, *, actor: User | None, today: date, now: datetim
     wanted = price.units if line.pricing_model == rules.CPM else line.quantity
     if available is not None and wanted and wanted > available:
         warnings.append(f"Not enough inventory: {wanted:,} impressions asked for, {available:,} available.")
-    return Priced(price, request, card, product, line.time_zone, sell_through, available, warnings)
+    shown = None if sell_through is None else sell_through.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    return Priced(price, request, card, product, line.time_zone, shown, available, warnings)
 
 
 def _check_targeting(targeting: dict[str, tuple[str, ...]], product: Product, errors: Errors) -> None:
@@ -261,6 +270,8 @@ def _account(account_id: int | None, kind: AccountKind, name: str, errors: Error
 
 
 def _check_quantity(line: LineInput, product: Product, errors: Errors) -> None:
+    """A CPM line's impressions, or a CPD line's days, within the product's limits. (For CPD and
+    flat-fee lines the impressions only give the effective CPM.)"""
     if line.budget is not None:
         if line.pricing_model != rules.CPM:
             errors.add(
@@ -271,34 +282,42 @@ def _check_quantity(line: LineInput, product: Product, errors: Errors) -> None:
         elif line.budget <= 0:
             errors.add("budget", "Enter a budget above 0.")
         return
-    if line.quantity is None:
-        if line.pricing_model == rules.CPM:
-            errors.add("quantity", "Enter the impressions (or a budget).")
-        return
-    if line.quantity <= 0:
+    if line.quantity is not None and line.quantity <= 0:
         errors.add("quantity", "Enter a quantity above 0.")
-    elif product.max_quantity and line.quantity > product.max_quantity:
-        errors.add("quantity", f"{product.name} sells at most {product.max_quantity:,} impressions per line.")
-    elif product.min_quantity and line.quantity < product.min_quantity:
-        errors.add("quantity", f"{product.name} sells at least {product.min_quantity:,} impressions per line.")
+        return
+    if line.pricing_model == rules.CPM:
+        if line.quantity is None:
+            errors.add("quantity", "Enter the impressions (or a budget).")
+        elif problem := _limit_problem(line.quantity, product, "impressions"):
+            errors.add("quantity", problem)
+    elif line.pricing_model == rules.CPD and (problem := _limit_problem(_days(line), product, "days")):
+        errors.add("end", problem)
+
+
+def _days(line: LineInput) -> int:
+    return max(0, (line.end - line.start).days + 1)
+
+
+def _limit_problem(units: int, product: Product, unit: str) -> str | None:
+    if product.max_quantity and units > product.max_quantity:
+        return f"{product.name} sells at most {product.max_quantity:,} {unit} per line (not {units:,})."
+    if product.min_quantity and units < product.min_quantity:
+        return f"{product.name} sells at least {product.min_quantity:,} {unit} per line (not {units:,})."
+    return None
 
 
 def _check_budget(line: LineInput, price: rules.Price, product: Product, errors: Errors) -> None:
-    if price.units == 0:
+    if price.net_rate <= 0:
+        errors.add("budget", "At a net rate of 0 a budget buys no definite quantity: enter the impressions instead.")
+    elif price.units == 0:
         errors.add(
             "budget",
             f"A budget of {line.budget} buys not one impression at the net rate of {price.net_rate} per 1,000.",
         )
-    elif product.max_quantity and price.units > product.max_quantity:
-        errors.add(
-            "budget",
-            f"That budget buys {price.units:,} impressions; {product.name} sells at most {product.max_quantity:,}.",
-        )
-    elif product.min_quantity and price.units < product.min_quantity:
-        errors.add(
-            "budget",
-            f"That budget buys {price.units:,} impressions; {product.name} sells at least {product.min_quantity:,}.",
-        )
+    elif price.units > MAX_IMPRESSIONS:
+        errors.add("budget", f"That budget buys more than {MAX_IMPRESSIONS:,} impressions: enter a smaller one.")
+    elif problem := _limit_problem(price.units, product, "impressions"):
+        errors.add("budget", f"That budget buys {price.units:,} impressions; {problem[0].lower()}{problem[1:]}")
 
 
 def _sell_through(line: LineInput, product: Product, *, today: date, now: datetime, margin_pct: int):
@@ -316,5 +335,4 @@ def _sell_through(line: LineInput, product: Product, *, today: date, now: dateti
     sellable = answer.matched - answer.margin
     if sellable <= 0:
         return None, answer.available, ["There is no forecast for this targeting: no demand adjustment."]
-    taken = Decimal(sellable - answer.available) * HUNDRED / sellable
-    return taken.quantize(Decimal("0.01")), answer.available, []
+    return Decimal(sellable - answer.available) * HUNDRED / sellable, answer.available, []

@@ -22,7 +22,7 @@ from app.validation import parse_id, parse_number
 
 bp = Blueprint("pricing", __name__, url_prefix="/pricing")
 
-MAX_QUANTITY = 10**12
+MAX_QUANTITY = service.MAX_IMPRESSIONS
 
 
 def read_line(args) -> tuple[service.LineInput | None, Errors]:

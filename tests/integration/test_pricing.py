@@ -190,3 +190,16 @@ def test_a_card_for_other_roles_is_refused(ctx):
     with pytest.raises(ValidationFailed) as failure:
         priced(line(card_id=agency_card.id, start=publisher_today(), end=publisher_today()), role="finance")
     assert "not a card you may price with" in failure.value.errors["rate_card"][0]
+
+
+def test_a_cpd_line_is_limited_by_days_and_its_impressions_only_give_the_effective_cpm(ctx):
+    """The homepage takeover sells 1 to 14 days; 20 days are refused on the flight's end, and the
+    1,000,000 impressions expected over 7 days are not held against that limit."""
+    takeover = product("Homepage Takeover — The Daily Harbour")
+    year = next_year()
+    with pytest.raises(ValidationFailed) as failure:
+        priced(line(product_id=takeover.id, pricing_model="cpd", quantity=None, end=date(year, 2, 20)))
+    assert "at most 14 days" in failure.value.errors["end"][0]
+    week = priced(line(product_id=takeover.id, pricing_model="cpd", quantity=1_000_000, end=date(year, 2, 7)))
+    assert week.price.units == 7
+    assert week.price.effective_cpm == (week.price.gross * 1000 / 1_000_000).quantize(D("0.0001"))

@@ -227,3 +227,33 @@ def test_a_budget_is_never_exceeded_and_one_more_impression_would_exceed_it(rate
     n = rules.impressions_for(budget, rules.rate(rate))
     assert rules.money(rules.rate(rate) * n / 1000) <= budget
     assert rules.money(rules.rate(rate) * (n + 1) / 1000) > budget
+
+
+def test_a_sell_through_just_under_a_band_stays_in_the_band_below():
+    """79.999 % sold is not 80 %: +10 % (the 50 % band), not +25 %."""
+    bands = (DemandBand(D("50"), D("10")), DemandBand(D("80"), D("25")))
+    assert price(req(bands=bands, sell_through_pct=D("79.999"))).list_rate == D("11.0000")
+
+
+def test_a_budget_never_buys_more_than_it_pays_for_when_tiers_do_not_deepen():
+    """Base 10.00, -10 % from 1,000,000 but only -5 % from 5,000,000; a budget of 47,000.00.
+    At 9.00 it would buy 5,222,222, but those reach the 5,000,000 tier and cost 9.50: 49,611.11.
+    At 9.50, 5,000,000 cost 47,500.00: too much. So it buys 4,999,999 at 9.00: 44,999.99."""
+    tiers = (Tier(1_000_000, D("10")), Tier(5_000_000, D("5")))
+    p = price(req(quantity=None, budget=D("47000"), tiers=tiers))
+    assert (p.units, p.net_rate, p.gross) == (4_999_999, D("9.0000"), D("44999.99"))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    money_st,
+    st.decimals(min_value=D("1"), max_value=D("100000"), places=2),
+    st.lists(st.tuples(st.integers(1, 20_000_000), st.decimals(0, 60, places=1)), max_size=3),
+)
+def test_a_budget_is_never_exceeded_whatever_the_tiers(base, budget, tiers):
+    tiers = tuple(Tier(q, pct) for q, pct in dict(tiers).items())
+    p = price(req(base_rate=base, quantity=None, budget=budget, tiers=tiers))
+    assert p.gross <= budget
+    tier = rules.tier_for(tiers, p.units)
+    expected = rules.rate(base) - (rules.rate(rules.rate(base) * tier.pct / 100) if tier and tier.pct else 0)
+    assert p.net_rate == expected
