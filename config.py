@@ -59,6 +59,8 @@ class Config:
 
     # The publisher that runs this instance.
     PUBLISHER_NAME = os.environ.get("PUBLISHER_NAME", "Harbour Media Group")
+    #: Path to an image file (PNG, JPEG or SVG) for the cover of proposal PDFs; empty: the name alone.
+    PUBLISHER_LOGO = os.environ.get("PUBLISHER_LOGO", "")
     PUBLISHER_CURRENCY = os.environ.get("PUBLISHER_CURRENCY", "GBP")
     PUBLISHER_TIMEZONE = os.environ.get("PUBLISHER_TIMEZONE", "Europe/London")
 

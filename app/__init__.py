@@ -45,6 +45,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     from app.home.views import bp as home_bp
     from app.inventory.views import bp as inventory_bp
     from app.pricing.views import bp as pricing_bp
+    from app.proposals.views import bp as proposals_bp
     from app.ratecards.views import bp as ratecards_bp
     from app.routing import install as install_routing
     from app.routing import refuse_nul_bytes
@@ -57,7 +58,17 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
 
-    for bp in (home_bp, auth_bp, accounts_bp, catalog_bp, ratecards_bp, inventory_bp, pricing_bp, audit_bp):
+    for bp in (
+        home_bp,
+        auth_bp,
+        accounts_bp,
+        catalog_bp,
+        ratecards_bp,
+        inventory_bp,
+        pricing_bp,
+        proposals_bp,
+        audit_bp,
+    ):
         app.register_blueprint(bp)
     app.before_request(refuse_nul_bytes)
     app.before_request(enforce_access)

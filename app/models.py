@@ -20,6 +20,7 @@ from app.inventory.models import (  # noqa: F401
     TrafficDay,
     TrafficShare,
 )
+from app.proposals.models import Proposal, ProposalLine, ProposalVersion  # noqa: F401
 from app.ratecards.models import (  # noqa: F401
     BaseRate,
     DemandBand,

@@ -16,6 +16,7 @@ from app.validation import countries
 #: (label, endpoint, roles that see it; empty = everyone signed in)
 NAVIGATION = [
     ("Home", "home.index", ()),
+    ("Proposals", "proposals.index", ()),
     ("Catalog", "catalog.index", ()),
     ("Rate cards", "ratecards.index", (Role.ADMIN, Role.SALES_MANAGER, Role.SALES_REP, Role.FINANCE)),
     ("Inventory", "inventory.sell_through", ()),
@@ -57,6 +58,7 @@ def country_name(code: str) -> str:
 def register_template_helpers(app: Flask) -> None:
     app.add_template_filter(country_name, "country_name")
     app.add_template_filter(rate, "rate")
+    app.add_template_filter(lambda text: Decimal(str(text)), "decimal")
     app.add_template_filter(lambda role: ROLE_LABELS.get(Role(role), role), "role_label")
     app.add_template_filter(local_time, "local_time")
     app.add_template_filter(money, "money")

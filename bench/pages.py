@@ -14,7 +14,7 @@ ROUNDS = 200
 EXTRA_ACCOUNTS = 2_000
 
 
-def _app(tmp: Path):
+def _app(tmp: Path, *, extra_accounts: int = EXTRA_ACCOUNTS):
     import flask_migrate
 
     from app.accounts.service import AccountData, create_account
@@ -25,7 +25,7 @@ def _app(tmp: Path):
     app = create_app(
         {
             "ENV_NAME": "testing",
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp / 'bench.sqlite'}",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp / f'bench-{extra_accounts}.sqlite'}",
             "WTF_CSRF_ENABLED": False,
         }
     )
@@ -34,7 +34,7 @@ def _app(tmp: Path):
         now = utcnow()
         load_demo(today=now.date(), now=now, hash_method=app.config["PASSWORD_HASH_METHOD"])
         owner = db.session.query(User).filter_by(email="rep@harbour.example").one()
-        for n in range(EXTRA_ACCOUNTS):
+        for n in range(extra_accounts):
             create_account(
                 AccountData(
                     kind="advertiser",

@@ -12,6 +12,7 @@ from app.auth.roles import Role
 from app.catalog.models import AdUnit, Package, Product, TargetingValue
 from app.errors import Forbidden, NotFound
 from app.extensions import db
+from app.proposals.models import Proposal
 from app.ratecards.models import RateCard
 from app.validation import page_number
 
@@ -26,6 +27,7 @@ ENTITIES = {
     "product": (Product, frozenset(), "catalog.product", "product_id"),
     "package": (Package, frozenset(), "catalog.package", "package_id"),
     "rate_card": (RateCard, frozenset(), "ratecards.card", "card_id"),
+    "proposal": (Proposal, frozenset(), "proposals.detail", "proposal_id"),
 }
 
 

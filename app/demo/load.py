@@ -63,6 +63,7 @@ def load_demo(*, today: date, now: datetime, hash_method: str) -> dict[str, int]
     cards = _load_rate_cards(products, year=today.year, now=now)
     forecast = refresh_forecast(now=now, today=today)
     reservations = _load_reservations(products, users, accounts, now=now, today=today)
+    proposals = _load_proposals(products, users, accounts, cards, now=now, today=today)
     return {
         "users": len(users),
         "accounts": len(accounts),
@@ -74,6 +75,7 @@ def load_demo(*, today: date, now: datetime, hash_method: str) -> dict[str, int]
         "rate_cards": len(cards),
         "forecast_days": forecast_day_count(forecast),
         "holds_and_bookings": reservations,
+        "proposals": proposals,
     }
 
 
@@ -346,3 +348,78 @@ def _load_reservations(
         )
         count += 1
     return count
+
+
+#: (campaign, advertiser, agency, weeks from next Monday, weeks long, lines: (product, impressions, geo))
+_PROPOSALS = (
+    (
+        "Summer drive",
+        "Halden Auto Group",
+        None,
+        6,
+        4,
+        (("Sport Display", 1_200_000, ("london",)), ("News Display", 800_000, ()), ("Football Pre-roll", 60_000, ())),
+    ),
+    (
+        "Autumn savings",
+        "Ferrymoor Bank",
+        "Lanternfish Media",
+        8,
+        3,
+        (("Business & Finance Display", 400_000, ()), ("Native In-Feed", 300_000, ())),
+    ),
+)
+
+
+def _load_proposals(products, users, accounts, cards, *, now: datetime, today: date) -> int:
+    """Two of the demo rep's proposals in draft, priced on the standard card of their flight, so the
+    list and the builder have something to show."""
+    from app.proposals import service as proposals
+
+    rep = users["rep@harbour.example"]
+    by_name = {a.name: a for a in accounts}
+    monday = today + timedelta(days=7 - today.weekday())
+    made = 0
+    for campaign, advertiser, agency, offset, weeks, lines in _PROPOSALS:
+        start = monday + timedelta(weeks=offset)
+        end = start + timedelta(weeks=weeks) - timedelta(days=1)
+        card = next((c for c in cards if not c.allowed_roles and c.valid_from <= start and end <= c.valid_to), None)
+        if card is None:  # the flight straddles the new year: start it with next year's card
+            start = date(start.year + 1, 1, 4)
+            end = start + timedelta(weeks=weeks) - timedelta(days=1)
+            card = next(c for c in cards if not c.allowed_roles and c.valid_from <= start <= c.valid_to)
+        proposal = proposals.create_proposal(
+            proposals.ProposalData(
+                advertiser_id=by_name[advertiser].id,
+                agency_id=by_name[agency].id if agency else None,
+                campaign_name=campaign,
+                rate_card_id=card.id,
+                owner_id=rep.id,
+                start_day=start,
+                end_day=end,
+                time_zone=publisher.TIME_ZONE,
+                expires_on=today + timedelta(days=21),
+            ),
+            actor=rep,
+            now=now,
+            today=today,
+        )
+        for product, impressions, geo in lines:
+            proposals.add_line(
+                proposal,
+                proposals.LineData(
+                    product_id=products[product].id,
+                    pricing_model="cpm",
+                    start_day=start,
+                    end_day=end,
+                    time_zone=publisher.TIME_ZONE,
+                    targeting={"geo": geo} if geo else {},
+                    quantity=impressions,
+                ),
+                actor=rep,
+                today=today,
+                now=now,
+                margin_pct=10,
+            )
+        made += 1
+    return made

@@ -49,6 +49,10 @@ def sample_values(app: Flask) -> dict[str, object]:
             "row_id": card.premiums[0].id,
             "reservation_id": 1,  # none in the demo: the walk expects a clean 404
             "week": "2027-01-04",
+            "proposal_id": 1,  # the demo's first proposal
+            "line_id": 1,
+            "number": 1,
+            "action": "copy",
         }
 
 

@@ -1,0 +1,158 @@
+"""The proposal PDF a publisher sends a buyer, rendered from a version's snapshot and nothing else.
+
+Everything on the page comes from the snapshot (a plain dict of strings and numbers) and the
+publisher's name and logo, so a later change of catalog, rate card or proposal never changes the
+PDF of a version. Text the user typed reaches the page only through Jinja's autoescape; WeasyPrint
+may fetch nothing but `data:` URLs (the logo is inlined), so no text can make it read a file or
+call a server.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import mimetypes
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from flask import current_app, has_request_context, render_template
+from markupsafe import Markup
+
+from app.pricing.chart import waterfall_svg
+from app.pricing.rules import Price, Step
+from app.proposals import charts
+
+TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates" / "proposals"
+PRICING_MODELS = {"cpm": "CPM", "cpd": "CPD", "flat": "Flat fee"}
+
+
+def sha256_of(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def decimal(value: str | int | Decimal | None) -> Decimal | None:
+    """A snapshot amount (a string) as a Decimal for the `money` and `rate` filters; None stays None."""
+    return None if value is None else Decimal(value)
+
+
+def day(value: str | None) -> str:
+    """An ISO date of the snapshot as people write it: 1 Feb 2027."""
+    if not value:
+        return ""
+    when = date.fromisoformat(value)
+    return f"{when.day} {when:%b %Y}"
+
+
+def flight(start: str, end: str) -> str:
+    """A flight as short as it reads unambiguously: 1–14 Feb 2027, 20 Feb – 3 Mar 2027, 20 Dec 2027 – 9 Jan 2028."""
+    first, last = date.fromisoformat(start), date.fromisoformat(end)
+    if first == last:
+        return day(end)
+    if (first.year, first.month) == (last.year, last.month):
+        return f"{first.day}–{day(end)}"
+    if first.year == last.year:
+        return f"{first.day} {first:%b} – {day(end)}"
+    return f"{day(start)} – {day(end)}"
+
+
+def version_day(snapshot: dict) -> str:
+    """The day the version was made, in the proposal's time zone (the snapshot's, not today's config)."""
+    made = datetime.fromisoformat(snapshot["created_at"])
+    zone = (snapshot.get("flight") or {}).get("time_zone")
+    if zone and made.tzinfo is not None:
+        made = made.astimezone(ZoneInfo(zone))
+    return day(made.date().isoformat())
+
+
+def waterfall(price: dict | None) -> Markup | None:
+    """The pricing page's waterfall chart, rebuilt from the price a line stored (`Price.as_json`);
+    None when the stored price lacks a figure the chart needs (the steps table still shows)."""
+    if not price:
+        return None
+    try:
+        steps = [
+            Step(s["key"], s["label"], s.get("detail", ""), Decimal(s["amount"]), Decimal(s["rate"]))
+            for s in price["steps"]
+        ]
+        floor = decimal(price.get("floor"))
+        rebuilt = Price(
+            pricing_model=price.get("pricing_model", ""),
+            steps=steps,
+            base_rate=steps[0].rate,
+            list_rate=decimal(price.get("list_rate")) or steps[-1].rate,
+            net_rate=decimal(price.get("net_rate")) or steps[-1].rate,
+            floor=floor,
+            below_floor_by=Decimal(price.get("below_floor_by") or 0),
+            units=int(price.get("units") or 0),
+            impressions=price.get("impressions"),
+            gross=Decimal(price.get("gross") or 0),
+            commission=Decimal(price.get("commission") or 0),
+            net=Decimal(price.get("net") or 0),
+            effective_cpm=decimal(price.get("effective_cpm")),
+        )
+    except (KeyError, IndexError, TypeError, InvalidOperation):
+        return None
+    return waterfall_svg(rebuilt)
+
+
+def logo_data_url(path: str | None) -> str | None:
+    """The logo inlined as a data: URL, so the renderer never opens a file itself; None when it is
+    not configured or cannot be read (the cover then shows the publisher's name alone)."""
+    if not path:
+        return None
+    mime = mimetypes.guess_type(path)[0]
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        current_app.logger.warning("PUBLISHER_LOGO %s cannot be read (%s); the PDF has no logo", path, exc)
+        return None
+    if mime is None or not mime.startswith("image/"):
+        current_app.logger.warning("PUBLISHER_LOGO %s is not an image file; the PDF has no logo", path)
+        return None
+    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+def render_html(
+    snapshot: dict, *, publisher_name: str, logo_path: str | None = None, with_waterfalls: bool = False
+) -> str:
+    """The document as HTML (what `render_pdf` lays out), through the app's Jinja with autoescape."""
+    # The app's context processors need a request (the navigation reads current_user); outside one
+    # (a CLI command, a worker) an empty request context stands in.
+    request = contextlib.nullcontext() if has_request_context() else current_app.test_request_context()
+    with request:
+        return render_template(
+            "proposals/pdf.html",
+            p=snapshot,
+            currency=snapshot["currency"],
+            publisher_name=publisher_name,
+            logo=logo_data_url(logo_path),
+            with_waterfalls=with_waterfalls,
+            issued_on=version_day(snapshot),
+            chart=charts.budget_by_product_svg(snapshot["lines"], snapshot["currency"], labels=False),
+            chart_bars=charts.budget_by_product(snapshot["lines"]),
+            chart_row=charts.ROW,
+            pricing_models=PRICING_MODELS,
+            decimal=decimal,
+            day=day,
+            flight=flight,
+            waterfall=waterfall,
+        )
+
+
+def render_pdf(
+    snapshot: dict, *, publisher_name: str, logo_path: str | None = None, with_waterfalls: bool = False
+) -> bytes:
+    """The proposal version as an A4 PDF. The same snapshot gives the same bytes (no clock is read)."""
+    # Imported here: WeasyPrint takes most of a second to load, which every web worker and CLI
+    # command would otherwise pay at start-up.
+    from weasyprint import HTML
+    from weasyprint.urls import URLFetcher
+
+    html = render_html(snapshot, publisher_name=publisher_name, logo_path=logo_path, with_waterfalls=with_waterfalls)
+    fetcher = URLFetcher(allowed_protocols={"data"})
+    return HTML(string=html, base_url=str(TEMPLATES), url_fetcher=fetcher).write_pdf(
+        pdf_identifier=sha256_of(html.encode())[:32].encode()
+    )

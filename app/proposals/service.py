@@ -1,0 +1,728 @@
+"""Proposals: create and edit them, build their lines (each priced with live availability), hold
+their inventory, and freeze versions. Services flush; the request commits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from app.accounts.models import Account, AccountKind, Contact
+from app.audit.service import record, record_change
+from app.auth.models import User
+from app.auth.roles import Role
+from app.catalog.models import DIMENSION_LABELS, DimensionKey, Status, TargetingDimension, TargetingValue
+from app.catalog.service import product_slots
+from app.errors import Conflict, DomainError, Errors, Forbidden, ValidationFailed
+from app.extensions import db
+from app.inventory import service as inventory
+from app.inventory.models import Reservation, ReservationKind
+from app.pricing import rules
+from app.pricing import service as pricing
+from app.proposals.models import Proposal, ProposalLine, ProposalStatus, ProposalVersion
+from app.ratecards.models import RateCard
+from app.validation import length_problem, percent_problem
+
+#: Roles that see and edit every proposal; reps see and edit their own.
+MANAGERS = frozenset({Role.ADMIN, Role.SALES_MANAGER})
+#: Roles that read every proposal.
+READERS = MANAGERS | {Role.AD_OPS, Role.FINANCE}
+MAX_LINES = 500
+
+FIELD_LABELS = {
+    "campaign_name": "campaign",
+    "advertiser_id": "advertiser",
+    "agency_id": "agency",
+    "buyer_contact_id": "buyer",
+    "rate_card_id": "rate card",
+    "owner_id": "owner",
+    "start_day": "flight start",
+    "end_day": "flight end",
+    "time_zone": "time zone",
+    "budget_goal": "budget goal",
+    "discount_pct": "proposal discount",
+    "notes": "notes",
+    "terms": "terms",
+    "expires_on": "expiry",
+}
+
+
+# -- Who may do what ----------------------------------------------------------------------------
+
+
+def can_read(user: User, proposal: Proposal) -> bool:
+    return user.has_role(*READERS) or proposal.owner_id == user.id
+
+
+def can_edit(user: User, proposal: Proposal) -> bool:
+    return user.has_role(*MANAGERS) or (user.has_role(Role.SALES_REP) and proposal.owner_id == user.id)
+
+
+def require_edit(user: User, proposal: Proposal) -> None:
+    if not can_edit(user, proposal):
+        raise Forbidden("Only the proposal's rep, sales managers and admins change it.")
+    if not proposal.is_editable:
+        raise DomainError(f"Proposal {proposal.number} is {proposal.status}: it can no longer be changed.")
+
+
+# -- The proposal ---------------------------------------------------------------------------------
+
+
+@dataclass
+class ProposalData:
+    advertiser_id: int | None
+    campaign_name: str
+    rate_card_id: int | None
+    owner_id: int | None
+    start_day: date | None
+    end_day: date | None
+    time_zone: str
+    agency_id: int | None = None
+    buyer_contact_id: int | None = None
+    budget_goal: Decimal | None = None
+    discount_pct: Decimal = Decimal("0")
+    notes: str = ""
+    terms: str = ""
+    expires_on: date | None = None
+
+
+def check_proposal(data: ProposalData, *, actor: User, today: date) -> Errors:
+    errors = Errors()
+    if problem := length_problem(data.campaign_name.strip(), label="campaign name", max_length=200):
+        errors.add("campaign_name", problem)
+    advertiser = db.session.get(Account, data.advertiser_id) if data.advertiser_id else None
+    if advertiser is None or advertiser.kind != AccountKind.ADVERTISER.value:
+        errors.add("advertiser_id", "Choose the advertiser.")
+    if data.agency_id is not None:
+        agency = db.session.get(Account, data.agency_id)
+        if agency is None or agency.kind != AccountKind.AGENCY.value:
+            errors.add("agency_id", "Choose an agency from the list, or none.")
+    if data.buyer_contact_id is not None:
+        contact = db.session.get(Contact, data.buyer_contact_id)
+        if contact is None or contact.account_id not in {data.advertiser_id, data.agency_id}:
+            errors.add("buyer_contact_id", "The buyer is a contact of the advertiser or of the agency.")
+    card = db.session.get(RateCard, data.rate_card_id) if data.rate_card_id else None
+    if card is None or card.status != Status.ACTIVE.value:
+        errors.add("rate_card_id", "Choose an active rate card.")
+    elif not pricing.usable_card(card, actor):
+        errors.add("rate_card_id", f"{card.name} is not a card you may price with.")
+    owner = db.session.get(User, data.owner_id) if data.owner_id else None
+    if owner is None or not owner.is_active or not owner.has_role(Role.SALES_REP, Role.SALES_MANAGER):
+        errors.add("owner_id", "The owner is an active sales rep or manager.")
+    elif not actor.has_role(*MANAGERS) and owner.id != actor.id:
+        errors.add("owner_id", "Only sales managers and admins give a proposal to another rep.")
+    if data.start_day is None:
+        errors.add("start_day", "Enter the flight's first day.")
+    if data.end_day is None:
+        errors.add("end_day", "Enter the flight's last day.")
+    elif data.start_day is not None and data.end_day < data.start_day:
+        errors.add("end_day", f"The flight ends ({data.end_day}) before it starts ({data.start_day}).")
+    if problem := pricing.time_zone_problem(data.time_zone):
+        errors.add("time_zone", problem)
+    if problem := percent_problem(data.discount_pct, label="proposal discount"):
+        errors.add("discount_pct", problem)
+    if data.budget_goal is not None and data.budget_goal <= 0:
+        errors.add("budget_goal", "Enter a budget above 0, or leave it empty.")
+    if data.expires_on is not None and data.expires_on < today:
+        errors.add("expires_on", "The offer cannot expire in the past.")
+    for name, value, limit in (("notes", data.notes, 5000), ("terms", data.terms, 20000)):
+        if problem := length_problem(value, label=name, max_length=limit, required=False):
+            errors.add(name, problem)
+    return errors
+
+
+def _next_number(year: int) -> str:
+    prefix = f"P-{year}-"
+    last = db.session.scalar(sa.select(sa.func.max(Proposal.number)).where(Proposal.number.like(f"{prefix}%")))
+    return f"{prefix}{int(last.removeprefix(prefix)) + 1 if last else 1:04d}"
+
+
+def _apply(proposal: Proposal, data: ProposalData) -> None:
+    for name, value in asdict(data).items():
+        setattr(proposal, name, value.strip() if isinstance(value, str) else value)
+    proposal.currency = db.session.get(RateCard, data.rate_card_id).currency
+
+
+def create_proposal(data: ProposalData, *, actor: User, now: datetime, today: date) -> Proposal:
+    check_proposal(data, actor=actor, today=today).raise_if_any()
+    proposal = Proposal(
+        number=_next_number(today.year), status=ProposalStatus.DRAFT.value, created_at=now, updated_at=now
+    )
+    _apply(proposal, data)
+    db.session.add(proposal)
+    db.session.flush()
+    record(
+        actor=actor,
+        entity_type="proposal",
+        entity_id=proposal.id,
+        action="created",
+        at=now,
+        summary=f"Proposal {proposal.number} for {proposal.advertiser.name}: {proposal.campaign_name}.",
+    )
+    return proposal
+
+
+def update_proposal(
+    proposal: Proposal,
+    data: ProposalData,
+    *,
+    expected_version: int | None,
+    actor: User,
+    now: datetime,
+    today: date,
+    margin_pct: int,
+) -> Proposal:
+    require_edit(actor, proposal)
+    if expected_version is not None and expected_version != proposal.version:
+        raise Conflict("Someone else changed this proposal since you opened it. Reload to see their change.")
+    check_proposal(data, actor=actor, today=today).raise_if_any()
+    before = {name: getattr(proposal, name) for name in FIELD_LABELS}
+    _apply(proposal, data)
+    proposal.updated_at = now
+    record_change(
+        actor=actor,
+        entity_type="proposal",
+        entity_id=proposal.id,
+        at=now,
+        before=before,
+        after={name: getattr(proposal, name) for name in FIELD_LABELS},
+        labels=FIELD_LABELS,
+    )
+    # The card, the accounts or the discount may have changed: every line is priced again.
+    for line in proposal.lines:
+        _reprice(line, actor=actor, today=today, now=now, margin_pct=margin_pct)
+    return proposal
+
+
+def delete_proposal(proposal: Proposal, *, actor: User, now: datetime) -> None:
+    require_edit(actor, proposal)
+    for line in proposal.lines:
+        _release_hold(line, reason=f"proposal {proposal.number} deleted", actor=actor, now=now)
+    proposal.deleted_at = now
+    record(actor=actor, entity_type="proposal", entity_id=proposal.id, action="deleted", at=now, summary="Deleted.")
+
+
+# -- Lines ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class LineData:
+    product_id: int | None
+    pricing_model: str
+    start_day: date
+    end_day: date
+    time_zone: str
+    targeting: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    quantity: int | None = None
+    budget: Decimal | None = None
+    discount_pct: Decimal = Decimal("0")
+
+
+def _line_input(proposal: Proposal, data: LineData) -> pricing.LineInput:
+    return pricing.LineInput(
+        card_id=proposal.rate_card_id,
+        product_id=data.product_id,
+        pricing_model=data.pricing_model,
+        start=data.start_day,
+        end=data.end_day,
+        time_zone=data.time_zone,
+        targeting=data.targeting,
+        quantity=data.quantity,
+        budget=data.budget,
+        advertiser_id=proposal.advertiser_id,
+        agency_id=proposal.agency_id,
+        proposal_discount_pct=proposal.discount_pct,
+        line_discount_pct=data.discount_pct,
+        currency=proposal.currency,
+    )
+
+
+def _data_of(line: ProposalLine) -> LineData:
+    return LineData(
+        product_id=line.product_id,
+        pricing_model=line.pricing_model,
+        start_day=line.start_day,
+        end_day=line.end_day,
+        time_zone=line.time_zone,
+        targeting={k: tuple(v) for k, v in line.targeting.items()},
+        quantity=line.quantity,
+        budget=line.budget,
+        discount_pct=line.discount_pct,
+    )
+
+
+def _store(line: ProposalLine, data: LineData, priced: pricing.Priced | None, problems: list[str]) -> None:
+    line.product_id = data.product_id
+    line.pricing_model = data.pricing_model
+    line.start_day, line.end_day, line.time_zone = data.start_day, data.end_day, data.time_zone
+    line.targeting = {k: list(v) for k, v in data.targeting.items() if v}
+    line.quantity, line.budget, line.discount_pct = data.quantity, data.budget, data.discount_pct
+    if priced is None:
+        line.price, line.units, line.net_rate, line.available = None, None, None, None
+        line.gross = line.commission = line.net = Decimal("0")
+        line.problems = problems
+        return
+    p = priced.price
+    line.price = priced.snapshot()
+    line.units, line.net_rate, line.available = p.units, p.net_rate, priced.available
+    line.gross, line.commission, line.net = p.gross, p.commission, p.net
+    line.problems = list(priced.warnings)
+
+
+def _price(proposal: Proposal, data: LineData, *, actor: User, today: date, now: datetime, margin_pct: int):
+    return pricing.price_line(_line_input(proposal, data), actor=actor, today=today, now=now, margin_pct=margin_pct)
+
+
+def add_line(
+    proposal: Proposal, data: LineData, *, actor: User, today: date, now: datetime, margin_pct: int
+) -> ProposalLine:
+    """A priced line at the end of the proposal; bad input is refused on its field."""
+    require_edit(actor, proposal)
+    if len(proposal.lines) >= MAX_LINES:
+        raise ValidationFailed({"product_id": [f"A proposal has at most {MAX_LINES} lines."]})
+    priced = _price(proposal, data, actor=actor, today=today, now=now, margin_pct=margin_pct)
+    line = ProposalLine(position=len(proposal.lines) + 1, updated_at=now)
+    _store(line, data, priced, [])
+    proposal.lines.append(line)
+    proposal.updated_at = now
+    db.session.flush()
+    _record_line(proposal, line, "line added", actor=actor, now=now)
+    return line
+
+
+def update_line(
+    line: ProposalLine, data: LineData, *, actor: User, today: date, now: datetime, margin_pct: int
+) -> ProposalLine:
+    proposal = line.proposal
+    require_edit(actor, proposal)
+    priced = _price(proposal, data, actor=actor, today=today, now=now, margin_pct=margin_pct)
+    before = _line_facts(line)
+    changed_inventory = (data.product_id, data.start_day, data.end_day, data.targeting) != (
+        line.product_id,
+        line.start_day,
+        line.end_day,
+        {k: tuple(v) for k, v in line.targeting.items()},
+    )
+    _store(line, data, priced, [])
+    line.updated_at = proposal.updated_at = now
+    if changed_inventory or (line.units or 0) != before["units"]:
+        _release_hold(line, reason="line changed", actor=actor, now=now)
+    record_change(
+        actor=actor,
+        entity_type="proposal",
+        entity_id=proposal.id,
+        at=now,
+        before=before,
+        after=_line_facts(line),
+        action=f"line {line.position} changed",
+    )
+    return line
+
+
+def _reprice(line: ProposalLine, *, actor: User, today: date, now: datetime, margin_pct: int) -> None:
+    """Price the line again as it stands; when it no longer can be, keep it with the reasons."""
+    data = _data_of(line)
+    try:
+        _store(line, data, _price(line.proposal, data, actor=actor, today=today, now=now, margin_pct=margin_pct), [])
+    except ValidationFailed as exc:
+        _store(line, data, None, [m for messages in exc.errors.values() for m in messages])
+
+
+def copy_line(line: ProposalLine, *, actor: User, now: datetime) -> ProposalLine:
+    proposal = line.proposal
+    require_edit(actor, proposal)
+    if len(proposal.lines) >= MAX_LINES:
+        raise DomainError(f"A proposal has at most {MAX_LINES} lines.")
+    twin = ProposalLine(
+        **{
+            c: getattr(line, c)
+            for c in (
+                "product_id",
+                "pricing_model",
+                "targeting",
+                "start_day",
+                "end_day",
+                "time_zone",
+                "quantity",
+                "budget",
+                "discount_pct",
+                "price",
+                "problems",
+                "units",
+                "net_rate",
+                "gross",
+                "commission",
+                "net",
+                "available",
+            )
+        },
+        updated_at=now,
+    )
+    index = proposal.lines.index(line) + 1
+    proposal.lines.insert(index, twin)
+    _renumber(proposal)
+    db.session.flush()
+    _record_line(proposal, twin, f"line {line.position} copied", actor=actor, now=now)
+    return twin
+
+
+def remove_line(line: ProposalLine, *, actor: User, now: datetime) -> None:
+    proposal = line.proposal
+    require_edit(actor, proposal)
+    _release_hold(line, reason="line removed", actor=actor, now=now)
+    _record_line(proposal, line, f"line {line.position} removed", actor=actor, now=now)
+    proposal.lines.remove(line)
+    _renumber(proposal)
+
+
+def move_line(line: ProposalLine, offset: int, *, actor: User, now: datetime) -> None:
+    proposal = line.proposal
+    require_edit(actor, proposal)
+    lines = proposal.lines
+    i = lines.index(line)
+    j = min(max(i + offset, 0), len(lines) - 1)
+    if i != j:
+        lines.insert(j, lines.pop(i))
+        _renumber(proposal)
+        record(
+            actor=actor,
+            entity_type="proposal",
+            entity_id=proposal.id,
+            action="line moved",
+            at=now,
+            summary=f"{line.product.name} moved from line {i + 1} to {j + 1}.",
+        )
+
+
+def _renumber(proposal: Proposal) -> None:
+    for n, line in enumerate(proposal.lines, start=1):
+        line.position = n
+
+
+def _line_facts(line: ProposalLine) -> dict:
+    return {
+        "product": line.product_id,
+        "pricing_model": line.pricing_model,
+        "targeting": line.targeting,
+        "start": line.start_day,
+        "end": line.end_day,
+        "quantity": line.quantity,
+        "budget": line.budget,
+        "units": line.units or 0,
+        "discount_pct": line.discount_pct,
+        "net_rate": line.net_rate,
+        "gross": line.gross,
+    }
+
+
+def _record_line(proposal: Proposal, line: ProposalLine, action: str, *, actor: User, now: datetime) -> None:
+    record(
+        actor=actor,
+        entity_type="proposal",
+        entity_id=proposal.id,
+        action=action,
+        at=now,
+        summary=f"{line.product.name if line.product else 'Line'}, {line.start_day} to {line.end_day}.",
+        after=_line_facts(line),
+    )
+
+
+# -- Holds ----------------------------------------------------------------------------------------
+
+
+def _release_hold(line: ProposalLine, *, reason: str, actor: User, now: datetime) -> None:
+    if line.hold_id is None:
+        return
+    hold = db.session.get(Reservation, line.hold_id)
+    if hold is not None:
+        inventory.release(hold, reason=reason, actor=actor, now=now)
+    line.hold_id = None
+
+
+def hold_of(line: ProposalLine, now: datetime) -> Reservation | None:
+    """The line's hold while it counts (not released, not expired)."""
+    if line.hold_id is None:
+        return None
+    hold = db.session.get(Reservation, line.hold_id)
+    if hold is None or hold.released_at is not None or (hold.expires_at and hold.expires_at <= now):
+        return None
+    return hold
+
+
+def hold_line(
+    line: ProposalLine, *, actor: User, today: date, now: datetime, margin_pct: int, hold_days: int
+) -> Reservation:
+    """Hold the line's impressions (CPM lines; the others hold what they expect to deliver)."""
+    proposal = line.proposal
+    require_edit(actor, proposal)
+    quantity = line.units if line.pricing_model == rules.CPM else line.quantity
+    if line.price is None or not quantity:
+        raise DomainError(
+            f"Line {line.position} has no price or no impressions yet (CPD and flat-fee lines hold the impressions "
+            "entered for them): nothing to hold."
+        )
+    if (current := hold_of(line, now)) is not None:
+        return inventory.extend_hold(
+            current, actor=actor, now=now, today=today, margin_pct=margin_pct, hold_days=hold_days
+        )
+    slots = tuple(u.id for u in product_slots(line.product))
+    box = inventory.Box(
+        slots,
+        max(line.start_day, today),
+        line.end_day,
+        tuple(line.targeting.get("geo", ())),
+        tuple(line.targeting.get("device", ())),
+    )
+    hold = inventory.reserve(
+        ReservationKind.HOLD,
+        box,
+        label=f"{proposal.number} line {line.position}: {proposal.advertiser.name}",
+        quantity=quantity,
+        product_id=line.product_id,
+        actor=actor,
+        now=now,
+        today=today,
+        margin_pct=margin_pct,
+        hold_days=hold_days,
+    )
+    line.hold_id = hold.id
+    return hold
+
+
+def hold_all(proposal: Proposal, **kwargs) -> tuple[int, list[str]]:
+    """Hold every line that can be held; say which could not and why."""
+    held, problems = 0, []
+    for line in proposal.lines:
+        try:
+            with db.session.begin_nested():
+                hold_line(line, **kwargs)
+            held += 1
+        except DomainError as exc:
+            problems.append(f"Line {line.position}: {exc.message}")
+    return held, problems
+
+
+# -- Totals, words --------------------------------------------------------------------------------
+
+
+@dataclass
+class Totals:
+    gross: Decimal
+    commission: Decimal
+    net: Decimal
+    impressions: int
+    effective_cpm: Decimal | None
+    lines: int
+    problems: int
+
+
+def totals(proposal: Proposal) -> Totals:
+    lines = proposal.lines
+    gross = rules.total(line.gross for line in lines)
+    impressions = sum(
+        (line.units if line.pricing_model == rules.CPM else line.quantity) or 0 for line in lines if line.price
+    )
+    return Totals(
+        gross=gross,
+        commission=rules.total(line.commission for line in lines),
+        net=rules.total(line.net for line in lines),
+        impressions=impressions,
+        effective_cpm=rules.rate(gross * 1000 / impressions) if impressions else None,
+        lines=len(lines),
+        problems=sum(1 for line in lines if line.problems),
+    )
+
+
+def value_names() -> dict[tuple[str, str], str]:
+    return {
+        (key, code): name
+        for key, code, name in db.session.execute(
+            sa.select(TargetingDimension.key, TargetingValue.code, TargetingValue.name).join(TargetingValue.dimension)
+        )
+    }
+
+
+def targeting_words(targeting: dict[str, list[str]], names: dict[tuple[str, str], str]) -> str:
+    parts = [
+        f"{DIMENSION_LABELS[DimensionKey(key)]}: {', '.join(names.get((key, c), c) for c in codes)}"
+        for key, codes in targeting.items()
+        if codes and key in DimensionKey._value2member_map_
+    ]
+    return "; ".join(parts) or "Run of product"
+
+
+# -- Versions -------------------------------------------------------------------------------------
+
+
+def snapshot(proposal: Proposal, *, number: int, now: datetime) -> dict:
+    """Everything the PDF and approvers need, as plain JSON."""
+    names = value_names()
+    t = totals(proposal)
+    agency = proposal.agency
+    buyer = proposal.buyer_contact
+    return {
+        "number": proposal.number,
+        "version": number,
+        "created_at": now.isoformat(),
+        "campaign_name": proposal.campaign_name,
+        "status": proposal.status,
+        "advertiser": {
+            "id": proposal.advertiser.id,
+            "name": proposal.advertiser.name,
+            "billing_address": proposal.advertiser.billing_address,
+            "billing_country": proposal.advertiser.billing_country,
+            "credit_status": proposal.advertiser.credit_status,
+            "discount_pct": str(proposal.advertiser.discount_pct),
+        },
+        "agency": {"id": agency.id, "name": agency.name, "commission_pct": str(agency.agency_commission_pct)}
+        if agency
+        else None,
+        "buyer": {"name": buyer.name, "email": buyer.email, "title": buyer.title} if buyer else None,
+        "rep": {"name": proposal.owner.name, "email": proposal.owner.email},
+        "currency": proposal.currency,
+        "rate_card": {"id": proposal.rate_card.id, "name": proposal.rate_card.name},
+        "flight": {
+            "start": proposal.start_day.isoformat(),
+            "end": proposal.end_day.isoformat(),
+            "time_zone": proposal.time_zone,
+        },
+        "budget_goal": None if proposal.budget_goal is None else str(proposal.budget_goal),
+        "discount_pct": str(proposal.discount_pct),
+        "expires_on": proposal.expires_on.isoformat() if proposal.expires_on else None,
+        "notes": proposal.notes,
+        "terms": proposal.terms,
+        "lines": [
+            {
+                "position": line.position,
+                "product": {"id": line.product.id, "name": line.product.name, "category": line.product.category},
+                "pricing_model": line.pricing_model,
+                "targeting": line.targeting,
+                "targeting_words": targeting_words(line.targeting, names),
+                "start": line.start_day.isoformat(),
+                "end": line.end_day.isoformat(),
+                "time_zone": line.time_zone,
+                "units": line.units,
+                "quantity": line.quantity,
+                "budget": None if line.budget is None else str(line.budget),
+                "discount_pct": str(line.discount_pct),
+                "list_rate": line.price["price"]["list_rate"] if line.price else None,
+                "net_rate": None if line.net_rate is None else str(line.net_rate),
+                "gross": str(line.gross),
+                "commission": str(line.commission),
+                "net": str(line.net),
+                "available": line.available,
+                "problems": list(line.problems),
+                "price": line.price["price"] if line.price else None,
+            }
+            for line in proposal.lines
+        ],
+        "totals": {
+            "gross": str(t.gross),
+            "commission": str(t.commission),
+            "net": str(t.net),
+            "impressions": t.impressions,
+            "effective_cpm": None if t.effective_cpm is None else str(t.effective_cpm),
+        },
+    }
+
+
+def freeze_version(
+    proposal: Proposal, *, actor: User, now: datetime, render=None, publisher_name: str = ""
+) -> ProposalVersion:
+    """An immutable snapshot of the proposal as it stands, with its PDF and the PDF's SHA-256."""
+    if not can_edit(actor, proposal):
+        raise Forbidden("Only the proposal's rep, sales managers and admins make versions.")
+    if not proposal.lines:
+        raise DomainError("Add at least one line before making a version.")
+    number = len(proposal.versions) + 1
+    data = snapshot(proposal, number=number, now=now)
+    version = ProposalVersion(number=number, snapshot=data, created_at=now, created_by_id=actor.id)
+    if render is not None:
+        from app.proposals.pdf import render_pdf, sha256_of
+
+        version.pdf = render_pdf(data, publisher_name=publisher_name, **render)
+        version.pdf_sha256 = sha256_of(version.pdf)
+    proposal.versions.append(version)
+    db.session.flush()
+    record(
+        actor=actor,
+        entity_type="proposal",
+        entity_id=proposal.id,
+        action="version made",
+        at=now,
+        summary=f"Version {number}: {len(data['lines'])} lines, {data['totals']['gross']} {proposal.currency} gross.",
+        after={"version": number, "pdf_sha256": version.pdf_sha256},
+    )
+    return version
+
+
+def diff(old: dict, new: dict) -> dict:
+    """What changed between two version snapshots, in words: proposal fields, lines added, removed
+    and changed (matched by position and product), and the totals."""
+    fields = []
+    for key, label in (
+        ("campaign_name", "Campaign"),
+        ("currency", "Currency"),
+        ("budget_goal", "Budget goal"),
+        ("discount_pct", "Proposal discount (%)"),
+        ("expires_on", "Expires"),
+        ("terms", "Terms"),
+        ("notes", "Notes"),
+    ):
+        if old.get(key) != new.get(key):
+            fields.append((label, old.get(key), new.get(key)))
+    for key, label in (("flight", "Flight"), ("rate_card", "Rate card"), ("agency", "Agency"), ("buyer", "Buyer")):
+        a, b = old.get(key), new.get(key)
+        if a != b:
+            fields.append((label, _words(a), _words(b)))
+
+    def key(line: dict) -> tuple:
+        return (line["product"]["id"], line["pricing_model"], line["start"], line["end"], line["targeting_words"])
+
+    old_lines, new_lines = list(old["lines"]), list(new["lines"])
+    changed, added, removed = [], [], []
+    unmatched_new = list(new_lines)
+    for line in old_lines:
+        twin = next((n for n in unmatched_new if key(n) == key(line)), None)
+        if twin is None:
+            twin = next((n for n in unmatched_new if n["product"]["id"] == line["product"]["id"]), None)
+        if twin is None:
+            removed.append(line)
+            continue
+        unmatched_new.remove(twin)
+        changes = [
+            (label, line.get(k), twin.get(k))
+            for k, label in (
+                ("targeting_words", "Targeting"),
+                ("start", "Start"),
+                ("end", "End"),
+                ("pricing_model", "Pricing model"),
+                ("units", "Quantity"),
+                ("discount_pct", "Line discount (%)"),
+                ("net_rate", "Net rate"),
+                ("gross", "Cost"),
+            )
+            if line.get(k) != twin.get(k)
+        ]
+        if changes:
+            changed.append((twin, changes))
+    added = unmatched_new
+    totals_changes = [
+        (label, old["totals"].get(k), new["totals"].get(k))
+        for k, label in (("gross", "Gross"), ("net", "Net"), ("impressions", "Impressions"))
+        if old["totals"].get(k) != new["totals"].get(k)
+    ]
+    return {"fields": fields, "added": added, "removed": removed, "changed": changed, "totals": totals_changes}
+
+
+def _words(value) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, dict):
+        if "start" in value:
+            return f"{value['start']} to {value['end']} ({value.get('time_zone', '')})"
+        return str(value.get("name", value))
+    return str(value)

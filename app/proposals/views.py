@@ -1,0 +1,458 @@
+"""Proposal pages: the rep's list, the header form, the builder with live price and availability,
+holds, versions with their PDF, and the diff between two versions."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import sqlalchemy as sa
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+
+from app.access import allow
+from app.accounts.models import Account, AccountKind, Contact
+from app.auth.models import User
+from app.auth.roles import Role
+from app.catalog.models import DIMENSION_LABELS, Product, Status
+from app.clock import publisher_today
+from app.db import utcnow
+from app.errors import DomainError, Errors, Forbidden, NotFound, ValidationFailed
+from app.extensions import db
+from app.forms import options, submit
+from app.pricing.chart import waterfall_svg
+from app.pricing.service import usable_card
+from app.pricing.views import read_line
+from app.proposals import service
+from app.proposals.forms import ProposalForm
+from app.proposals.models import Proposal, ProposalLine, ProposalStatus
+from app.ratecards.models import RateCard
+from app.validation import page_number, parse_id
+
+bp = Blueprint("proposals", __name__, url_prefix="/proposals")
+
+SELLERS = (Role.SALES_REP, Role.SALES_MANAGER, Role.ADMIN)
+READERS = (*SELLERS, Role.AD_OPS, Role.FINANCE)
+
+
+def _settings() -> dict:
+    return {"today": publisher_today(), "now": utcnow(), "margin_pct": current_app.config["SAFETY_MARGIN_PCT"]}
+
+
+def _proposal(proposal_id: int) -> Proposal:
+    proposal = db.session.get(Proposal, proposal_id)
+    if proposal is None or proposal.deleted_at is not None:
+        raise NotFound("No such proposal.")
+    if not service.can_read(current_user, proposal):
+        raise Forbidden("This proposal belongs to another rep.")
+    return proposal
+
+
+def _line(proposal: Proposal, line_id: int) -> ProposalLine:
+    line = db.session.get(ProposalLine, line_id)
+    if line is None or line.proposal_id != proposal.id:
+        raise NotFound("No such line on this proposal.")
+    return line
+
+
+# -- List -----------------------------------------------------------------------------------------
+
+
+@bp.route("/")
+@allow(*READERS)
+def index():
+    query = sa.select(Proposal).where(Proposal.deleted_at.is_(None))
+    if not current_user.has_role(*service.READERS):
+        query = query.where(Proposal.owner_id == current_user.id)
+    search = (request.args.get("q") or "").strip()[:100]
+    if search:
+        like = f"%{search.lower()}%"
+        query = query.join(Account, Account.id == Proposal.advertiser_id).where(
+            sa.or_(
+                sa.func.lower(Proposal.campaign_name).like(like),
+                sa.func.lower(Proposal.number).like(like),
+                sa.func.lower(Account.name).like(like),
+            )
+        )
+    status = request.args.get("status") or ""
+    if status in ProposalStatus._value2member_map_:
+        query = query.where(Proposal.status == status)
+    advertiser = parse_id(request.args.get("advertiser"))
+    if advertiser:
+        query = query.where(Proposal.advertiser_id == advertiser)
+    page = db.paginate(
+        query.order_by(Proposal.updated_at.desc(), Proposal.id.desc()),
+        page=page_number(request.args),
+        per_page=current_app.config["PAGE_SIZE"],
+        error_out=False,
+    )
+    return render_template(
+        "proposals/index.html",
+        page=page,
+        search=search,
+        status=status,
+        advertiser=advertiser,
+        statuses=list(ProposalStatus),
+        advertisers=_accounts(AccountKind.ADVERTISER),
+        can_create=current_user.has_role(*SELLERS),
+    )
+
+
+# -- The header form ------------------------------------------------------------------------------
+
+
+def _accounts(kind: AccountKind) -> list[Account]:
+    return list(db.session.scalars(sa.select(Account).where(Account.kind == kind.value).order_by(Account.name)))
+
+
+def _prepare(form: ProposalForm) -> ProposalForm:
+    today = publisher_today()
+    form.advertiser_id.choices = options(
+        [("", "— choose —"), *((a.id, a.name) for a in _accounts(AccountKind.ADVERTISER))]
+    )
+    form.agency_id.choices = options([("", "— none —"), *((a.id, a.name) for a in _accounts(AccountKind.AGENCY))])
+    contacts = db.session.execute(
+        sa.select(Contact.id, Contact.name, Account.name).join(Contact.account).order_by(Account.name, Contact.name)
+    ).all()
+    form.buyer_contact_id.choices = options([("", "— none yet —"), *((c, f"{n} ({a})") for c, n, a in contacts)])
+    cards = [
+        c
+        for c in db.session.scalars(sa.select(RateCard).where(RateCard.valid_to >= today).order_by(RateCard.valid_from))
+        if usable_card(c, current_user) and c.status == Status.ACTIVE.value
+    ]
+    form.rate_card_id.choices = options((c.id, f"{c.name} ({c.currency})") for c in cards)
+    owners = db.session.scalars(sa.select(User).where(User.active.is_(True)).order_by(User.name)).all()
+    form.owner_id.choices = options((u.id, u.name) for u in owners if u.has_role(Role.SALES_REP, Role.SALES_MANAGER))
+    return form
+
+
+def _data(form: ProposalForm) -> service.ProposalData:
+    return service.ProposalData(
+        advertiser_id=parse_id(form.advertiser_id.data),
+        agency_id=parse_id(form.agency_id.data),
+        buyer_contact_id=parse_id(form.buyer_contact_id.data),
+        campaign_name=form.campaign_name.data or "",
+        rate_card_id=parse_id(form.rate_card_id.data),
+        owner_id=parse_id(form.owner_id.data),
+        start_day=form.start_day.data,
+        end_day=form.end_day.data,
+        time_zone=(form.time_zone.data or "").strip(),
+        budget_goal=form.budget_goal.data,
+        discount_pct=form.discount_pct.data if form.discount_pct.data is not None else Decimal("0"),
+        notes=form.notes.data or "",
+        terms=form.terms.data or "",
+        expires_on=form.expires_on.data,
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@allow(*SELLERS)
+def new():
+    form = _prepare(ProposalForm())
+    if request.method == "GET":
+        today = publisher_today()
+        start = today + timedelta(days=7 - today.weekday())
+        form.start_day.data, form.end_day.data = start, start + timedelta(days=27)
+        form.time_zone.data = current_app.config["PUBLISHER_TIMEZONE"]
+        form.owner_id.data = str(current_user.id)
+        form.expires_on.data = today + timedelta(days=30)
+        if advertiser := parse_id(request.args.get("advertiser")):
+            form.advertiser_id.data = str(advertiser)
+    proposal = submit(
+        form,
+        save=lambda: service.create_proposal(_data(form), actor=current_user, now=utcnow(), today=publisher_today()),
+        check=lambda: service.check_proposal(_data(form), actor=current_user, today=publisher_today()),
+    )
+    if proposal is not None:
+        db.session.commit()
+        flash(f"Proposal {proposal.number} created: add its lines.", "success")
+        return redirect(url_for("proposals.detail", proposal_id=proposal.id))
+    return render_template("proposals/form.html", form=form, proposal=None), 400 if form.errors else 200
+
+
+@bp.route("/<int:proposal_id>/edit", methods=["GET", "POST"])
+@allow(*SELLERS, checks_object=True)
+def edit(proposal_id: int):
+    proposal = _proposal(proposal_id)
+    service.require_edit(current_user, proposal)
+    form = _prepare(ProposalForm(obj=proposal if request.method == "GET" else None))
+    if request.method == "GET":
+        form.version.data = str(proposal.version)
+    saved = submit(
+        form,
+        save=lambda: service.update_proposal(
+            proposal,
+            _data(form),
+            expected_version=parse_id(form.version.data),
+            actor=current_user,
+            **_settings(),
+        ),
+        check=lambda: service.check_proposal(_data(form), actor=current_user, today=publisher_today()),
+    )
+    if saved is not None:
+        db.session.commit()
+        flash("Saved; every line was priced again.", "success")
+        return redirect(url_for("proposals.detail", proposal_id=proposal.id))
+    return render_template("proposals/form.html", form=form, proposal=proposal), 400 if form.errors else 200
+
+
+@bp.route("/<int:proposal_id>/delete", methods=["POST"])
+@allow(*SELLERS, checks_object=True)
+def delete(proposal_id: int):
+    proposal = _proposal(proposal_id)
+    _csrf()
+    service.delete_proposal(proposal, actor=current_user, now=utcnow())
+    db.session.commit()
+    flash(f"Proposal {proposal.number} deleted; its holds are released.", "success")
+    return redirect(url_for("proposals.index"))
+
+
+def _csrf() -> None:
+    form = FlaskForm()
+    if not form.validate_on_submit():
+        raise DomainError("The form expired. Reload the page and try again.")
+
+
+# -- The builder ----------------------------------------------------------------------------------
+
+
+def _products_for(proposal: Proposal) -> list[Product]:
+    rated = {r.product_id for r in proposal.rate_card.base_rates}
+    return [
+        p
+        for p in db.session.scalars(
+            sa.select(Product).where(Product.status == Status.ACTIVE.value).order_by(Product.name)
+        )
+        if p.id in rated
+    ]
+
+
+def _builder_context(proposal: Proposal, *, line_errors: dict | None = None, open_line: int | None = None) -> dict:
+    from app.catalog.service import targeting_values_by_dimension
+
+    now = utcnow()
+    return {
+        "proposal": proposal,
+        "totals": service.totals(proposal),
+        "names": service.value_names(),
+        "words": service.targeting_words,
+        "holds": {line.id: service.hold_of(line, now) for line in proposal.lines},
+        "products": _products_for(proposal),
+        "values": targeting_values_by_dimension(),
+        "dimension_labels": DIMENSION_LABELS,
+        "can_edit": service.can_edit(current_user, proposal) and proposal.is_editable,
+        "line_errors": line_errors or {},
+        "open_line": open_line,
+        "form": FlaskForm(),
+    }
+
+
+@bp.route("/<int:proposal_id>")
+@allow(*READERS, checks_object=True)
+def detail(proposal_id: int):
+    proposal = _proposal(proposal_id)
+    return render_template("proposals/detail.html", **_builder_context(proposal))
+
+
+def _line_data(proposal: Proposal, form) -> tuple[service.LineData | None, Errors]:
+    """A line from the builder's form; it reads like the pricing panel's query string."""
+    args = form.copy()
+    args.setdefault("start", form.get("start") or proposal.start_day.isoformat())
+    args.setdefault("end", form.get("end") or proposal.end_day.isoformat())
+    args["rate_card"] = str(proposal.rate_card_id)
+    line, errors = read_line(args)
+    if line is None:
+        return None, errors
+    if line.product_id is None:
+        errors.add("product", "Choose a product.")
+        return None, errors
+    return (
+        service.LineData(
+            product_id=line.product_id,
+            pricing_model=line.pricing_model,
+            start_day=line.start,
+            end_day=line.end,
+            time_zone=line.time_zone or proposal.time_zone,
+            targeting={k: v for k, v in line.targeting.items() if v},
+            quantity=line.quantity,
+            budget=line.budget,
+            discount_pct=line.line_discount_pct,
+        ),
+        errors,
+    )
+
+
+def _builder_response(proposal: Proposal, *, status: int = 200, **kwargs):
+    """The builder's body (lines and totals) for htmx, or the whole page."""
+    template = "proposals/_builder.html" if request.headers.get("HX-Request") else "proposals/detail.html"
+    return render_template(template, **_builder_context(proposal, **kwargs)), status
+
+
+@bp.route("/<int:proposal_id>/lines", methods=["POST"])
+@allow(*SELLERS, checks_object=True)
+def add_line(proposal_id: int):
+    proposal = _proposal(proposal_id)
+    service.require_edit(current_user, proposal)
+    _csrf()
+    form = request.form.copy()
+    product = db.session.get(Product, parse_id(form.get("product")) or 0)
+    if product is not None and not form.get("pricing_model") and product.pricing_models:
+        form["pricing_model"] = product.pricing_models[0]
+    form.setdefault("time_zone", proposal.time_zone)
+    data, errors = _line_data(proposal, form)
+    try:
+        if errors:
+            raise ValidationFailed(errors.errors)
+        service.add_line(proposal, data, actor=current_user, **_settings())
+    except ValidationFailed as exc:
+        db.session.rollback()
+        return _builder_response(proposal, status=400, line_errors={"new": exc.errors})
+    db.session.commit()
+    return _builder_response(proposal, open_line=proposal.lines[-1].id)
+
+
+@bp.route("/<int:proposal_id>/lines/<int:line_id>", methods=["POST"])
+@allow(*SELLERS, checks_object=True)
+def update_line(proposal_id: int, line_id: int):
+    proposal = _proposal(proposal_id)
+    service.require_edit(current_user, proposal)
+    line = _line(proposal, line_id)
+    _csrf()
+    data, errors = _line_data(proposal, request.form)
+    try:
+        if errors:
+            raise ValidationFailed(errors.errors)
+        service.update_line(line, data, actor=current_user, **_settings())
+    except ValidationFailed as exc:
+        db.session.rollback()
+        return _builder_response(proposal, status=400, line_errors={line.id: exc.errors}, open_line=line.id)
+    db.session.commit()
+    return _builder_response(proposal, open_line=line.id)
+
+
+@bp.route("/<int:proposal_id>/lines/<int:line_id>/preview")
+@allow(*SELLERS, checks_object=True)
+def preview_line(proposal_id: int, line_id: int):
+    """The price and availability of the line as the rep is editing it, not saved."""
+    from app.pricing.views import price_from_args
+
+    proposal = _proposal(proposal_id)
+    line = _line(proposal, line_id)
+    args = request.args.copy()
+    args["rate_card"] = str(proposal.rate_card_id)
+    args["currency"] = proposal.currency
+    if proposal.advertiser_id:
+        args["advertiser"] = str(proposal.advertiser_id)
+    if proposal.agency_id:
+        args["agency"] = str(proposal.agency_id)
+    args["proposal_discount_pct"] = str(proposal.discount_pct)
+    priced, errors = price_from_args(args)
+    return render_template(
+        "pricing/_panel.html",
+        priced=priced,
+        errors=errors,
+        chart=waterfall_svg(priced.price) if priced else None,
+        panel_id=f"preview-{line.id}",
+    )
+
+
+@bp.route("/<int:proposal_id>/lines/<int:line_id>/<any(copy, remove, up, down, hold):action>", methods=["POST"])
+@allow(*SELLERS, checks_object=True)
+def line_action(proposal_id: int, line_id: int, action: str):
+    proposal = _proposal(proposal_id)
+    service.require_edit(current_user, proposal)
+    line = _line(proposal, line_id)
+    _csrf()
+    now = utcnow()
+    try:
+        if action == "copy":
+            service.copy_line(line, actor=current_user, now=now)
+        elif action == "remove":
+            service.remove_line(line, actor=current_user, now=now)
+        elif action in ("up", "down"):
+            service.move_line(line, -1 if action == "up" else 1, actor=current_user, now=now)
+        else:
+            hold = service.hold_line(line, actor=current_user, hold_days=current_app.config["HOLD_DAYS"], **_settings())
+            flash(f"Line {line.position} held until {hold.expires_at:%d %b %Y %H:%M} UTC.", "success")
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
+        return _builder_response(proposal, status=409 if action == "hold" else 400)
+    db.session.commit()
+    return _builder_response(proposal)
+
+
+@bp.route("/<int:proposal_id>/hold", methods=["POST"])
+@allow(*SELLERS, checks_object=True)
+def hold_all(proposal_id: int):
+    proposal = _proposal(proposal_id)
+    _csrf()
+    service.require_edit(current_user, proposal)
+    held, problems = service.hold_all(
+        proposal, actor=current_user, hold_days=current_app.config["HOLD_DAYS"], **_settings()
+    )
+    db.session.commit()
+    flash(f"{held} of {len(proposal.lines)} lines held.", "success" if not problems else "warning")
+    for problem in problems:
+        flash(problem, "danger")
+    return _builder_response(proposal)
+
+
+# -- Versions -------------------------------------------------------------------------------------
+
+
+@bp.route("/<int:proposal_id>/versions", methods=["POST"])
+@allow(*SELLERS, checks_object=True)
+def make_version(proposal_id: int):
+    proposal = _proposal(proposal_id)
+    _csrf()
+    try:
+        version = service.freeze_version(
+            proposal,
+            actor=current_user,
+            now=utcnow(),
+            render={"logo_path": current_app.config.get("PUBLISHER_LOGO") or None},
+            publisher_name=current_app.config["PUBLISHER_NAME"],
+        )
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
+        return redirect(url_for("proposals.detail", proposal_id=proposal.id))
+    db.session.commit()
+    flash(f"Version {version.number} saved with its PDF.", "success")
+    return redirect(url_for("proposals.detail", proposal_id=proposal.id) + "#versions")
+
+
+@bp.route("/<int:proposal_id>/versions/<int:number>.pdf")
+@allow(*READERS, checks_object=True)
+def version_pdf(proposal_id: int, number: int):
+    proposal = _proposal(proposal_id)
+    version = next((v for v in proposal.versions if v.number == number), None)
+    if version is None or version.pdf is None:
+        raise NotFound("No PDF for that version.")
+    return Response(
+        version.pdf,
+        mimetype="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="{proposal.number}-v{number}.pdf"',
+            "X-Content-SHA256": version.pdf_sha256 or "",
+        },
+    )
+
+
+@bp.route("/<int:proposal_id>/diff")
+@allow(*READERS, checks_object=True)
+def version_diff(proposal_id: int):
+    proposal = _proposal(proposal_id)
+    by_number = {v.number: v for v in proposal.versions}
+    a, b = parse_id(request.args.get("a")), parse_id(request.args.get("b"))
+    if a not in by_number or b not in by_number:
+        raise NotFound("Choose two versions of this proposal.")
+    return render_template(
+        "proposals/diff.html",
+        proposal=proposal,
+        a=by_number[a],
+        b=by_number[b],
+        changes=service.diff(by_number[a].snapshot, by_number[b].snapshot),
+    )

@@ -1,0 +1,112 @@
+"""Proposal pages: create one, build its lines, bad input, markup in names, who sees what."""
+
+from __future__ import annotations
+
+import re
+
+import sqlalchemy as sa
+
+from app.accounts.models import Account
+from app.catalog.models import Product
+from app.clock import publisher_today
+from app.extensions import db
+from app.proposals.models import Proposal
+from app.ratecards.models import RateCard
+from tests.conftest import DEMO_USERS, user
+
+
+def ids(app) -> dict:
+    with app.app_context():
+        year = publisher_today().year + 1
+        return {
+            "advertiser": db.session.scalar(sa.select(Account.id).where(Account.name == "Halden Auto Group")),
+            "card": db.session.scalar(sa.select(RateCard.id).where(RateCard.name == f"Standard {year}")),
+            "sport": db.session.scalar(sa.select(Product.id).where(Product.name == "Sport Display")),
+            "rep": user(DEMO_USERS["sales_rep"]).id,
+            "year": year,
+        }
+
+
+def create(app, client, campaign="Spring launch") -> int:
+    v = ids(app)
+    response = client.post(
+        "/proposals/new",
+        data={
+            "advertiser_id": v["advertiser"],
+            "campaign_name": campaign,
+            "rate_card_id": v["card"],
+            "owner_id": v["rep"],
+            "start_day": f"{v['year']}-02-01",
+            "end_day": f"{v['year']}-02-14",
+            "time_zone": "Europe/London",
+            "discount_pct": "",
+        },
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    return int(response.location.rsplit("/", 1)[1])
+
+
+def test_a_rep_creates_a_proposal_and_adds_a_priced_line(app, client, auth):
+    auth.login_as("sales_rep")
+    proposal_id = create(app, client)
+    sport = ids(app)["sport"]
+    response = client.post(f"/proposals/{proposal_id}/lines", data={"product": sport, "quantity": "500,000"})
+    assert response.status_code == 200
+    html = client.get(f"/proposals/{proposal_id}").get_data(as_text=True)
+    assert "Sport Display" in html and "£4,200.00" in html  # 8.40 x 500
+    assert re.search(r'data-testid="total-gross">£4,200\.00<', html)
+    # htmx gets the builder alone.
+    fragment = client.post(
+        f"/proposals/{proposal_id}/lines", data={"product": sport, "quantity": "100000"}, headers={"HX-Request": "true"}
+    ).get_data(as_text=True)
+    assert fragment.lstrip().startswith('<div id="builder"') and "£5,040.00" in fragment
+
+
+def test_bad_input_is_shown_on_its_field_and_nothing_is_lost(app, client, auth):
+    auth.login_as("sales_rep")
+    proposal_id = create(app, client)
+    response = client.post(f"/proposals/{proposal_id}/lines", data={"product": "", "quantity": "lots"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert 'data-field-error="quantity"' in html
+    v = ids(app)
+    response = client.post(
+        "/proposals/new",
+        data={
+            "advertiser_id": v["advertiser"],
+            "campaign_name": "X",
+            "rate_card_id": v["card"],
+            "owner_id": v["rep"],
+            "start_day": "2027-03-01",
+            "end_day": "2027-02-01",
+            "time_zone": "Europe/London",
+        },
+    )
+    assert response.status_code == 400 and "before it starts" in response.get_data(as_text=True)
+
+
+def test_markup_in_a_campaign_name_is_shown_as_text(app, client, auth):
+    auth.login_as("sales_rep")
+    proposal_id = create(app, client, campaign="<script>alert(1)</script>")
+    html = client.get(f"/proposals/{proposal_id}").get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_another_rep_cannot_see_the_proposal_but_finance_can(app, client, auth):
+    auth.login_as("sales_rep")
+    proposal_id = create(app, client)
+    auth.logout()
+    with app.app_context():
+        assert db.session.get(Proposal, proposal_id).owner_id == ids(app)["rep"]
+    auth.login_as("finance")
+    assert client.get(f"/proposals/{proposal_id}").status_code == 200
+    assert client.post(f"/proposals/{proposal_id}/lines", data={"product": ids(app)["sport"]}).status_code == 403
+
+
+def test_the_list_filters_by_status_and_search(app, client, auth):
+    auth.login_as("sales_rep")
+    create(app, client, campaign="Harbour summer")
+    create(app, client, campaign="Winter warmers")
+    html = client.get("/proposals/?q=summer").get_data(as_text=True)
+    assert "Harbour summer" in html and "Winter warmers" not in html
+    assert "No proposal matches" in client.get("/proposals/?status=signed").get_data(as_text=True)

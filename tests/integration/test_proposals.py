@@ -1,0 +1,192 @@
+"""Proposals on the demo publisher: lines priced with live availability, holds, versions, the diff."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal as D
+
+import pytest
+import sqlalchemy as sa
+
+from app.accounts.models import Account
+from app.catalog.models import Product
+from app.clock import publisher_today
+from app.errors import Conflict, DomainError, ValidationFailed
+from app.extensions import db
+from app.inventory.models import Reservation
+from app.proposals import service
+from app.ratecards.models import RateCard
+from tests.conftest import DEMO_USERS, now, user
+
+MARGIN = 10
+
+
+def rep():
+    return user(DEMO_USERS["sales_rep"])
+
+
+def settings() -> dict:
+    return {"today": publisher_today(), "now": now(), "margin_pct": MARGIN}
+
+
+def new_proposal(**kw) -> service.Proposal:
+    year = publisher_today().year + 1
+    data = service.ProposalData(
+        advertiser_id=db.session.scalar(sa.select(Account.id).where(Account.name == "Halden Auto Group")),
+        campaign_name="Spring launch",
+        rate_card_id=db.session.scalar(sa.select(RateCard.id).where(RateCard.name == f"Standard {year}")),
+        owner_id=rep().id,
+        start_day=date(year, 2, 1),
+        end_day=date(year, 2, 14),
+        time_zone="Europe/London",
+    )
+    for key, value in kw.items():
+        setattr(data, key, value)
+    return service.create_proposal(data, actor=rep(), now=now(), today=publisher_today())
+
+
+def line_data(proposal, product: str = "Sport Display", **kw) -> service.LineData:
+    base = dict(
+        product_id=db.session.scalar(sa.select(Product.id).where(Product.name == product)),
+        pricing_model="cpm",
+        start_day=proposal.start_day,
+        end_day=proposal.end_day,
+        time_zone=proposal.time_zone,
+        quantity=500_000,
+    )
+    base.update(kw)
+    return service.LineData(**base)
+
+
+def test_a_proposal_gets_a_number_and_its_lines_are_priced_with_the_total_to_the_cent(ctx):
+    proposal = new_proposal()
+    assert proposal.number.startswith(f"P-{publisher_today().year}-") and proposal.currency == "GBP"
+    service.add_line(proposal, line_data(proposal, targeting={"geo": ("london",)}), actor=rep(), **settings())
+    service.add_line(proposal, line_data(proposal, "News Display", quantity=333_333), actor=rep(), **settings())
+    first, second = proposal.lines
+    assert first.net_rate == D("10.5000") and first.gross == D("5250.00")  # 8.40 + 25 % London
+    assert first.price["price"]["steps"][1]["label"] == "Premium: geography"
+    assert second.available and second.available > 333_333
+    totals = service.totals(proposal)
+    assert totals.gross == first.gross + second.gross and totals.impressions == 833_333
+
+
+def test_bad_lines_are_refused_on_their_field_and_nothing_is_added(ctx):
+    proposal = new_proposal()
+    with pytest.raises(ValidationFailed) as failure:
+        service.add_line(proposal, line_data(proposal, quantity=10, discount_pct=D("150")), actor=rep(), **settings())
+    assert set(failure.value.errors) == {"quantity", "line_discount_pct"}
+    assert proposal.lines == []
+
+
+def test_an_advertiser_on_credit_hold_may_get_a_proposal(ctx):
+    advertiser = db.session.scalar(sa.select(Account).where(Account.name == "Halden Auto Group"))
+    advertiser.credit_status = "on_hold"
+    assert new_proposal().advertiser.on_credit_hold
+
+
+def test_lines_copy_move_and_remove_and_each_change_is_audited(ctx):
+    from app.audit.models import AuditEvent
+
+    proposal = new_proposal()
+    a = service.add_line(proposal, line_data(proposal), actor=rep(), **settings())
+    b = service.add_line(proposal, line_data(proposal, "News Display"), actor=rep(), **settings())
+    twin = service.copy_line(a, actor=rep(), now=now())
+    assert [line.position for line in proposal.lines] == [1, 2, 3] and proposal.lines[1] is twin
+    service.move_line(b, -2, actor=rep(), now=now())
+    assert proposal.lines[0] is b
+    service.remove_line(twin, actor=rep(), now=now())
+    assert [line.product.name for line in proposal.lines] == ["News Display", "Sport Display"]
+    actions = db.session.scalars(
+        sa.select(AuditEvent.action).where(AuditEvent.entity_type == "proposal", AuditEvent.entity_id == proposal.id)
+    ).all()
+    assert {"created", "line added", "line 1 copied", "line moved", "line 3 removed"} <= set(actions)
+
+
+def test_a_held_line_takes_its_inventory_until_the_proposal_is_deleted(ctx):
+    from app.inventory import service as inventory
+
+    proposal = new_proposal()
+    line = service.add_line(
+        proposal, line_data(proposal, "Football Pre-roll", quantity=20_000), actor=rep(), **settings()
+    )
+    hold = service.hold_line(line, actor=rep(), hold_days=7, **settings())
+    assert hold.quantity == 20_000 and hold.expires_at > now() and service.hold_of(line, now()) is hold
+    # Extending keeps the same hold.
+    assert service.hold_line(line, actor=rep(), hold_days=7, **settings()) is hold
+    box = inventory.Box(tuple(hold.ad_unit_ids), max(hold.start_day, publisher_today()), hold.end_day)
+    with_hold = inventory.availability_for(box, now=now(), today=publisher_today(), margin_pct=MARGIN).available
+    service.delete_proposal(proposal, actor=rep(), now=now())
+    assert db.session.get(Reservation, hold.id).released_at is not None
+    after = inventory.availability_for(box, now=now(), today=publisher_today(), margin_pct=MARGIN).available
+    assert after == with_hold + 20_000
+
+
+def test_a_stale_edit_is_refused_with_a_conflict(ctx):
+    proposal = new_proposal()
+    data = service.ProposalData(
+        advertiser_id=proposal.advertiser_id,
+        campaign_name="Renamed",
+        rate_card_id=proposal.rate_card_id,
+        owner_id=proposal.owner_id,
+        start_day=proposal.start_day,
+        end_day=proposal.end_day,
+        time_zone=proposal.time_zone,
+    )
+    with pytest.raises(Conflict):
+        service.update_proposal(proposal, data, expected_version=proposal.version - 1 or 99, actor=rep(), **settings())
+
+
+def test_a_proposal_discount_reprices_every_line(ctx):
+    proposal = new_proposal()
+    line = service.add_line(proposal, line_data(proposal), actor=rep(), **settings())
+    before = line.net_rate
+    data = service.ProposalData(
+        advertiser_id=proposal.advertiser_id,
+        campaign_name=proposal.campaign_name,
+        rate_card_id=proposal.rate_card_id,
+        owner_id=proposal.owner_id,
+        start_day=proposal.start_day,
+        end_day=proposal.end_day,
+        time_zone=proposal.time_zone,
+        discount_pct=D("10"),
+    )
+    service.update_proposal(proposal, data, expected_version=proposal.version, actor=rep(), **settings())
+    assert line.net_rate == (before * D("0.9")).quantize(D("0.0001"))
+
+
+def test_a_version_is_a_snapshot_that_later_changes_never_touch_and_the_diff_says_what_changed(ctx):
+    proposal = new_proposal()
+    line = service.add_line(proposal, line_data(proposal), actor=rep(), **settings())
+    first = service.freeze_version(proposal, actor=rep(), now=now())
+    frozen = first.snapshot["lines"][0]["net_rate"]
+    card = db.session.get(RateCard, proposal.rate_card_id)
+    for rate in card.base_rates:
+        rate.rate = rate.rate * 2
+    service.update_line(line, line_data(proposal, quantity=750_000), actor=rep(), **settings())
+    service.add_line(proposal, line_data(proposal, "News Display"), actor=rep(), **settings())
+    second = service.freeze_version(proposal, actor=rep(), now=now())
+    db.session.flush()
+    assert db.session.get(type(first), first.id).snapshot["lines"][0]["net_rate"] == frozen
+    changes = service.diff(first.snapshot, second.snapshot)
+    assert [a["product"]["name"] for a in changes["added"]] == ["News Display"]
+    ((_line, line_changes),) = changes["changed"]
+    labels = {label for label, _, _ in line_changes}
+    assert {"Quantity", "Net rate", "Cost"} <= labels
+    assert any(label == "Gross" for label, _, _ in changes["totals"])
+
+
+def test_an_empty_proposal_makes_no_version_and_a_rep_cannot_edit_anothers(ctx):
+    proposal = new_proposal()
+    with pytest.raises(DomainError, match="at least one line"):
+        service.freeze_version(proposal, actor=rep(), now=now())
+    other = user("rep2@harbour.example")
+    assert not service.can_edit(other, proposal) and not service.can_read(other, proposal)
+    assert service.can_read(user(DEMO_USERS["finance"]), proposal)
+
+
+def test_the_campaign_and_flight_are_checked_on_their_fields(ctx):
+    year = publisher_today().year + 1
+    with pytest.raises(ValidationFailed) as failure:
+        new_proposal(campaign_name=" ", start_day=date(year, 3, 1), end_day=date(year, 2, 1), time_zone="Nowhere")
+    assert set(failure.value.errors) == {"campaign_name", "end_day", "time_zone"}
