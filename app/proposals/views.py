@@ -3,7 +3,7 @@ holds, versions with their PDF, and the diff between two versions."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -15,7 +15,7 @@ from app.access import allow
 from app.accounts.models import Account, AccountKind, Contact
 from app.auth.models import User
 from app.auth.roles import Role
-from app.catalog.models import DIMENSION_LABELS, Product, Status
+from app.catalog.models import DIMENSION_LABELS, Package, Product, Status
 from app.clock import publisher_today
 from app.db import utcnow
 from app.errors import DomainError, Errors, Forbidden, NotFound, ValidationFailed
@@ -228,7 +228,9 @@ def _products_for(proposal: Proposal) -> list[Product]:
     ]
 
 
-def _builder_context(proposal: Proposal, *, line_errors: dict | None = None, open_line: int | None = None) -> dict:
+def _builder_context(
+    proposal: Proposal, *, line_errors: dict | None = None, open_line: int | None = None, pasted: str = ""
+) -> dict:
     from app.catalog.service import targeting_values_by_dimension
 
     now = utcnow()
@@ -244,6 +246,11 @@ def _builder_context(proposal: Proposal, *, line_errors: dict | None = None, ope
         "can_edit": service.can_edit(current_user, proposal) and proposal.is_editable,
         "line_errors": line_errors or {},
         "open_line": open_line,
+        "pasted": pasted,
+        "packages": db.session.scalars(
+            sa.select(Package).where(Package.status == Status.ACTIVE.value).order_by(Package.name)
+        ).all(),
+        "sizes": sorted({size for p in _products_for(proposal) for size in p.sizes}),
         "form": FlaskForm(),
     }
 
@@ -456,3 +463,135 @@ def version_diff(proposal_id: int):
         b=by_number[b],
         changes=service.diff(by_number[a].snapshot, by_number[b].snapshot),
     )
+
+
+@bp.route("/<int:proposal_id>/package", methods=["POST"])
+@allow(*SELLERS, checks_object=True)
+def add_package(proposal_id: int):
+    proposal = _proposal(proposal_id)
+    service.require_edit(current_user, proposal)
+    _csrf()
+    package = db.session.get(Package, parse_id(request.form.get("package")) or 0)
+    raw = (request.form.get("impressions") or "").replace(",", "").strip()
+    impressions = int(raw) if raw.isascii() and raw.isdigit() and 0 < len(raw) <= 13 else None
+    try:
+        if package is None or package.status != Status.ACTIVE.value:
+            raise ValidationFailed({"package": ["Choose a package."]})
+        if raw and impressions is None:
+            raise ValidationFailed({"package": ["Enter the impressions per line as a whole number, such as 500000."]})
+        optional = {parse_id(v) for v in request.form.getlist("optional")} - {None}
+        added = service.add_package(
+            proposal, package, impressions=impressions, optional=optional, actor=current_user, **_settings()
+        )
+    except ValidationFailed as exc:
+        db.session.rollback()
+        return _builder_response(proposal, status=400, line_errors={"package": exc.errors})
+    db.session.commit()
+    flash(f"{len(added)} lines added from {package.name}, each {package.discount_pct:g} % off.", "success")
+    return _builder_response(proposal)
+
+
+@bp.route("/<int:proposal_id>/paste", methods=["POST"])
+@allow(*SELLERS, checks_object=True)
+def paste(proposal_id: int):
+    proposal = _proposal(proposal_id)
+    service.require_edit(current_user, proposal)
+    _csrf()
+    text = (request.form.get("paste") or "")[:1_000_000]
+    try:
+        added = service.paste_lines(proposal, text, actor=current_user, **_settings())
+    except ValidationFailed as exc:
+        db.session.rollback()
+        return _builder_response(proposal, status=400, line_errors={"paste": exc.errors}, pasted=text)
+    db.session.commit()
+    flash(f"{len(added)} pasted lines added.", "success")
+    return _builder_response(proposal)
+
+
+def _goals(proposal: Proposal, args) -> tuple[service.Goals | None, Errors]:
+    from app.validation import parse_number
+
+    errors = Errors()
+    budget = parse_number(args.get("budget"))
+    if budget is None or not 0 < budget < 10**12:
+        errors.add("budget", "Enter the budget, such as 50000.")
+    dates = {}
+    for name, default in (("start", proposal.start_day), ("end", proposal.end_day)):
+        raw = (args.get(name) or "").strip()
+        try:
+            dates[name] = date.fromisoformat(raw) if raw else default
+        except ValueError:
+            errors.add(name, "Enter a date as YYYY-MM-DD.")
+    if errors:
+        return None, errors
+    audience = {k: tuple(v for v in args.getlist(k) if v) for k in ("audience", "key_value")}
+    return (
+        service.Goals(
+            budget=budget,
+            start_day=dates["start"],
+            end_day=dates["end"],
+            geo=tuple(v for v in args.getlist("geo") if v),
+            device=tuple(v for v in args.getlist("device") if v),
+            sizes=tuple(v for v in args.getlist("sizes") if v),
+            audience={k: v for k, v in audience.items() if v},
+        ),
+        errors,
+    )
+
+
+@bp.route("/<int:proposal_id>/recommend")
+@allow(*SELLERS, checks_object=True)
+def recommend(proposal_id: int):
+    """A product mix for a budget and goals (htmx fragment), each pick with its reasons."""
+    proposal = _proposal(proposal_id)
+    goals, errors = _goals(proposal, request.args)
+    picks = []
+    if goals is not None:
+        picks = service.recommend(proposal, goals, actor=current_user, **_settings())
+    return render_template(
+        "proposals/_recommendation.html",
+        proposal=proposal,
+        goals=goals,
+        picks=picks,
+        errors=errors.errors,
+        form=FlaskForm(),
+        args=request.args,
+    )
+
+
+@bp.route("/<int:proposal_id>/recommended-lines", methods=["POST"])
+@allow(*SELLERS, checks_object=True)
+def add_recommended(proposal_id: int):
+    """The recommended mix added in one click: one line per pick, with the goals' targeting."""
+    proposal = _proposal(proposal_id)
+    service.require_edit(current_user, proposal)
+    _csrf()
+    goals, errors = _goals(proposal, request.form)
+    products = [parse_id(v) for v in request.form.getlist("product")]
+    amounts = [v for v in request.form.getlist("impressions")]
+    try:
+        if goals is None or not products or len(products) != len(amounts) or None in products:
+            raise ValidationFailed(errors.errors or {"recommend": ["Ask for a recommendation first."]})
+        targeting = {"geo": goals.geo, "device": goals.device, **goals.audience}
+        with db.session.begin_nested():
+            for product_id, amount in zip(products, amounts, strict=True):
+                service.add_line(
+                    proposal,
+                    service.LineData(
+                        product_id=product_id,
+                        pricing_model="cpm",
+                        start_day=goals.start_day,
+                        end_day=goals.end_day,
+                        time_zone=proposal.time_zone,
+                        targeting={k: v for k, v in targeting.items() if v},
+                        quantity=int(amount) if amount.isascii() and amount.isdigit() else None,
+                    ),
+                    actor=current_user,
+                    **_settings(),
+                )
+    except ValidationFailed as exc:
+        db.session.rollback()
+        return _builder_response(proposal, status=400, line_errors={"recommend": exc.errors})
+    db.session.commit()
+    flash(f"{len(products)} recommended lines added.", "success")
+    return _builder_response(proposal)

@@ -110,3 +110,38 @@ def test_the_list_filters_by_status_and_search(app, client, auth):
     html = client.get("/proposals/?q=summer").get_data(as_text=True)
     assert "Harbour summer" in html and "Winter warmers" not in html
     assert "No proposal matches" in client.get("/proposals/?status=signed").get_data(as_text=True)
+
+
+def test_a_recommended_mix_is_added_in_one_click(app, client, auth):
+    auth.login_as("sales_rep")
+    proposal_id = create(app, client)
+    html = client.get(f"/proposals/{proposal_id}/recommend?budget=20000&geo=london").get_data(as_text=True)
+    assert 'data-testid="recommendation"' in html and "Add these" in html and "geo targeting" in html
+    products = re.findall(r'name="product" value="(\d+)"', html)
+    impressions = re.findall(r'name="impressions" value="(\d+)"', html)
+    v = ids(app)
+    response = client.post(
+        f"/proposals/{proposal_id}/recommended-lines",
+        data={
+            "budget": "20000",
+            "geo": "london",
+            "start": f"{v['year']}-02-01",
+            "end": f"{v['year']}-02-14",
+            "product": products,
+            "impressions": impressions,
+        },
+    )
+    assert response.status_code == 200
+    with app.app_context():
+        lines = db.session.get(Proposal, proposal_id).lines
+        assert len(lines) == len(products) and all(line.targeting == {"geo": ["london"]} for line in lines)
+        assert sum(line.gross for line in lines) <= 20000
+
+
+def test_a_bad_paste_keeps_the_text_and_says_which_row(app, client, auth):
+    auth.login_as("sales_rep")
+    proposal_id = create(app, client)
+    text = "Sport Display\t500000\nNo Such Product\t100"
+    html = client.post(f"/proposals/{proposal_id}/paste", data={"paste": text}).get_data(as_text=True)
+    assert "Row 2: no active product is called “No Such Product”." in html
+    assert "Sport Display\t500000\nNo Such Product\t100</textarea>" in html

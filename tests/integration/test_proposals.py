@@ -190,3 +190,73 @@ def test_the_campaign_and_flight_are_checked_on_their_fields(ctx):
     with pytest.raises(ValidationFailed) as failure:
         new_proposal(campaign_name=" ", start_day=date(year, 3, 1), end_day=date(year, 2, 1), time_zone="Nowhere")
     assert set(failure.value.errors) == {"campaign_name", "end_day", "time_zone"}
+
+
+def test_a_package_adds_its_mandatory_products_with_its_discount(ctx):
+    from app.catalog.models import Package
+
+    proposal = new_proposal()
+    bundle = db.session.scalar(sa.select(Package).where(Package.name == "Sport Fan Bundle"))
+    lines = service.add_package(proposal, bundle, impressions=200_000, actor=rep(), **settings())
+    assert [line.product.name for line in lines] == ["Sport Display", "Football Pre-roll"]
+    assert all(line.discount_pct == D("10") for line in lines)
+    assert lines[0].net_rate == D("7.5600")  # 8.40 less 10 %
+
+
+def test_a_package_that_cannot_be_priced_adds_nothing_and_names_the_product(ctx):
+    from app.catalog.models import Package
+
+    proposal = new_proposal()
+    bundle = db.session.scalar(sa.select(Package).where(Package.name == "Sport Fan Bundle"))
+    with pytest.raises(ValidationFailed) as failure:
+        service.add_package(proposal, bundle, impressions=20, actor=rep(), **settings())  # under the minimums
+    assert failure.value.errors["package"][0].startswith("Sport Display:")
+    db.session.flush()
+    assert proposal.lines == []
+
+
+def test_pasted_rows_become_lines_all_or_nothing_with_each_problem_on_its_row(ctx):
+    proposal = new_proposal()
+    year = proposal.start_day.year
+    lines = service.paste_lines(
+        proposal,
+        f"product\timpressions\tstart\tend\nSport Display\t500,000\t{year}-02-01\t{year}-02-07\nnews display\t300000\n",
+        actor=rep(),
+        **settings(),
+    )
+    assert [(line.product.name, line.quantity, line.end_day) for line in lines] == [
+        ("Sport Display", 500_000, date(year, 2, 7)),
+        ("News Display", 300_000, proposal.end_day),
+    ]
+    with pytest.raises(ValidationFailed) as failure:
+        service.paste_lines(proposal, "Sport Display,lots\nNo Such Product,100\n", actor=rep(), **settings())
+    assert failure.value.errors["paste"] == [
+        "Row 1: “lots” is not a whole number of impressions.",
+        "Row 2: no active product is called “No Such Product”.",
+    ]
+    assert len(proposal.lines) == 2
+
+
+def test_a_2000_line_paste_is_refused_with_a_clear_message(ctx):
+    proposal = new_proposal()
+    with pytest.raises(ValidationFailed) as failure:
+        service.paste_lines(proposal, "Sport Display,100000\n" * 2000, actor=rep(), **settings())
+    assert "You pasted 2,000 rows; a proposal has at most 500 lines" in failure.value.errors["paste"][0]
+    assert proposal.lines == []
+
+
+def test_a_recommendation_fits_the_budget_and_the_inventory_and_says_why(ctx):
+    proposal = new_proposal()
+    goals = service.Goals(
+        budget=D("30000"), start_day=proposal.start_day, end_day=proposal.end_day, geo=("london",), sizes=("300x250",)
+    )
+    picks = service.recommend(proposal, goals, actor=rep(), **settings())
+    assert 1 <= len(picks) <= 3
+    assert sum(p.cost for p in picks) <= D("30000")
+    assert all(p.impressions <= p.available for p in picks)
+    assert all("geo targeting" in p.why and "300x250" in p.why for p in picks)
+    products = {p.id: p for p in db.session.scalars(sa.select(Product))}
+    assert all(
+        "300x250" in products[p.product_id].sizes and "geo" in products[p.product_id].customisable for p in picks
+    )
+    assert picks == sorted(picks, key=lambda p: p.net_rate)
