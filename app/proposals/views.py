@@ -326,6 +326,14 @@ def update_line(proposal_id: int, line_id: int):
     service.require_edit(current_user, proposal)
     line = _line(proposal, line_id)
     _csrf()
+    seen = request.form.get("seen")
+    if seen and seen != line.updated_at.isoformat():
+        flash(
+            f"Someone else changed line {line.position} since you opened it: here it is as it is now. "
+            "Make your change again if it still applies.",
+            "danger",
+        )
+        return _builder_response(proposal, status=409, open_line=line.id)
     data, errors = _line_data(proposal, request.form)
     try:
         if errors:

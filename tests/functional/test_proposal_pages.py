@@ -145,3 +145,20 @@ def test_a_bad_paste_keeps_the_text_and_says_which_row(app, client, auth):
     html = client.post(f"/proposals/{proposal_id}/paste", data={"paste": text}).get_data(as_text=True)
     assert "Row 2: no active product is called “No Such Product”." in html
     assert "Sport Display\t500000\nNo Such Product\t100</textarea>" in html
+
+
+def test_a_line_saved_from_a_stale_form_is_refused_with_a_conflict(app, client, auth):
+    auth.login_as("sales_rep")
+    proposal_id = create(app, client)
+    sport = ids(app)["sport"]
+    client.post(f"/proposals/{proposal_id}/lines", data={"product": sport, "quantity": "500000"})
+    with app.app_context():
+        line = db.session.get(Proposal, proposal_id).lines[0]
+        line_id, seen = line.id, line.updated_at.isoformat()
+    form = {"product": sport, "pricing_model": "cpm", "quantity": "600000", "seen": seen}
+    assert client.post(f"/proposals/{proposal_id}/lines/{line_id}", data=form).status_code == 200
+    form["quantity"] = "700000"  # the same, now stale, form saved a second time
+    response = client.post(f"/proposals/{proposal_id}/lines/{line_id}", data=form)
+    assert response.status_code == 409 and "Someone else changed line 1" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Proposal, proposal_id).lines[0].quantity == 600_000

@@ -1,0 +1,12 @@
+// What htmx does with answers that are not 2xx: a 400 (bad input shown on its fields) and a 409
+// (someone else changed it) carry the fragment to show, so they are swapped in like a success.
+// Anything else (403, 404, 500) keeps the page as it is and says so at the top.
+document.addEventListener("htmx:responseError", function (event) {
+  var status = event.detail.xhr.status;
+  var box = document.getElementById("htmx-error");
+  if (!box) return;
+  box.textContent = status === 403 ? "You may not do that here." :
+    status === 404 ? "That no longer exists: reload the page." :
+    "Something went wrong (" + status + "); nothing was changed. Reload the page and try again.";
+  box.hidden = false;
+});
