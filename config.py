@@ -61,6 +61,15 @@ class Config:
     PUBLISHER_NAME = os.environ.get("PUBLISHER_NAME", "Harbour Media Group")
     #: Path to an image file (PNG, JPEG or SVG) for the cover of proposal PDFs; empty: the name alone.
     PUBLISHER_LOGO = os.environ.get("PUBLISHER_LOGO", "")
+    #: The address people reach the app at, for links in e-mails sent outside a request (the CLI).
+    PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000")
+    #: Approval requests waiting longer than this are reminded, then escalated to the admins.
+    APPROVAL_REMIND_HOURS = _int("APPROVAL_REMIND_HOURS", 24)
+    APPROVAL_ESCALATE_HOURS = _int("APPROVAL_ESCALATE_HOURS", 72)
+    #: How long the link a buyer signs through stays valid.
+    SIGNING_LINK_DAYS = _int("SIGNING_LINK_DAYS", 14)
+    #: Terms every proposal may carry without finance approving them (anything else is non-standard).
+    STANDARD_TERMS = os.environ.get("STANDARD_TERMS", "")
     PUBLISHER_CURRENCY = os.environ.get("PUBLISHER_CURRENCY", "GBP")
     PUBLISHER_TIMEZONE = os.environ.get("PUBLISHER_TIMEZONE", "Europe/London")
 
@@ -72,6 +81,19 @@ class Config:
     #: Largest upload (CSV imports) in bytes.
     MAX_CONTENT_LENGTH = _int("MAX_UPLOAD_BYTES", 5 * 1024 * 1024)
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+
+    # E-mail. No MAIL_SERVER: nothing leaves the app; admins read the mail on the outbox page.
+    MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
+    MAIL_PORT = _int("MAIL_PORT", 25)
+    #: STARTTLS after connecting (usually port 587); MAIL_USE_SSL: TLS from the start (usually 465).
+    MAIL_USE_TLS = os.environ.get("MAIL_USE_TLS", "0") == "1"
+    MAIL_USE_SSL = os.environ.get("MAIL_USE_SSL", "0") == "1"
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME", "")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "")
+    MAIL_FROM = os.environ.get("MAIL_FROM", "Flightdeck <flightdeck@localhost>")
+    #: Failed attempts before a message is given up as failed.
+    MAIL_MAX_ATTEMPTS = _int("MAIL_MAX_ATTEMPTS", 5)
+    MAIL_TIMEOUT_SECONDS = _int("MAIL_TIMEOUT_SECONDS", 10)
 
 
 class DevelopmentConfig(Config):
@@ -87,6 +109,8 @@ class TestingConfig(Config):
     SECRET_KEY = "testing"
     # Tests create many users; a cheap hash keeps them fast. Production never uses this.
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
+    # Tests never mail real people, whatever the environment says; they point at their own server.
+    MAIL_SERVER = ""
 
 
 CONFIGS = {

@@ -44,12 +44,16 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     from app.errors import register_error_handlers
     from app.home.views import bp as home_bp
     from app.inventory.views import bp as inventory_bp
+    from app.mail.views import bp as mail_bp
+    from app.orders.views import bp as orders_bp
     from app.pricing.views import bp as pricing_bp
     from app.proposals.views import bp as proposals_bp
     from app.ratecards.views import bp as ratecards_bp
     from app.routing import install as install_routing
     from app.routing import refuse_nul_bytes
     from app.templating import register_template_helpers
+    from app.workflow.signing_views import bp as signing_bp
+    from app.workflow.views import bp as workflow_bp
 
     install_routing(app)
     login_manager.user_loader(load_user)
@@ -67,7 +71,11 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
         inventory_bp,
         pricing_bp,
         proposals_bp,
+        workflow_bp,
+        signing_bp,
+        orders_bp,
         audit_bp,
+        mail_bp,
     ):
         app.register_blueprint(bp)
     app.before_request(refuse_nul_bytes)
@@ -98,7 +106,11 @@ def _register_cli(app: Flask) -> None:
     from app.auth.cli import users_cli
     from app.demo.cli import demo_cli
     from app.inventory.cli import inventory_cli
+    from app.mail.cli import mail_cli
+    from app.workflow.cli import workflow_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(inventory_cli)
+    app.cli.add_command(mail_cli)
+    app.cli.add_command(workflow_cli)

@@ -20,6 +20,8 @@ from app.inventory.models import (  # noqa: F401
     TrafficDay,
     TrafficShare,
 )
+from app.mail.models import OutboxMessage  # noqa: F401
+from app.orders.models import Order, OrderLine  # noqa: F401
 from app.proposals.models import Proposal, ProposalLine, ProposalVersion  # noqa: F401
 from app.ratecards.models import (  # noqa: F401
     BaseRate,
@@ -30,3 +32,4 @@ from app.ratecards.models import (  # noqa: F401
     Season,
     VolumeTier,
 )
+from app.workflow.models import ApprovalRequest, ApprovalRule, Signature, SigningLink  # noqa: F401  # noqa: F401

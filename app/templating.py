@@ -17,12 +17,16 @@ from app.validation import countries
 NAVIGATION = [
     ("Home", "home.index", ()),
     ("Proposals", "proposals.index", ()),
+    ("Approvals", "workflow.queue", (Role.SALES_MANAGER, Role.ADMIN, Role.AD_OPS, Role.FINANCE)),
+    ("Orders", "orders.index", (Role.AD_OPS, Role.ADMIN, Role.SALES_MANAGER, Role.FINANCE, Role.SALES_REP)),
     ("Catalog", "catalog.index", ()),
     ("Rate cards", "ratecards.index", (Role.ADMIN, Role.SALES_MANAGER, Role.SALES_REP, Role.FINANCE)),
     ("Inventory", "inventory.sell_through", ()),
     ("Accounts", "accounts.index", ()),
     ("Users", "auth.users", (Role.ADMIN,)),
+    ("Approval rules", "workflow.rules", (Role.ADMIN,)),
     ("Audit log", "audit.index", (Role.ADMIN,)),
+    ("Outbox", "mail.outbox", (Role.ADMIN,)),
 ]
 
 

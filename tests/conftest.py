@@ -31,6 +31,7 @@ from app.auth.models import User
 from app.db import utcnow
 from app.extensions import db
 from tests.support.postgres import PostgresServer, find_bin_dir
+from tests.support.smtp import SmtpServer
 
 STRICT = os.environ.get("FLIGHTDECK_STRICT", "0") == "1"
 DEMO_PASSWORD = "flightdeck-demo"
@@ -293,3 +294,24 @@ class QueryCounter:
 @pytest.fixture
 def queries(app: Flask) -> QueryCounter:
     return QueryCounter(app)
+
+
+# -- E-mail ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    """A real SMTP server on loopback that keeps what it receives.
+
+    `.messages` (parsed EmailMessage objects), `.envelopes`, `.host`, `.port`, `.wait_for(count)`,
+    and `.config`, the settings that point an app at it: `app_on(database, **smtp_server.config)`.
+    """
+    with SmtpServer() as server:
+        yield server
+
+
+@pytest.fixture
+def mail_app(backend: str, databases: Databases, tmp_path: Path, smtp_server: SmtpServer) -> Iterator[Flask]:
+    """Like `app`, with MAIL_SERVER and MAIL_PORT pointing at `smtp_server`."""
+    with app_on(databases.copy(backend, tmp_path), **smtp_server.config) as application:
+        yield application

@@ -12,9 +12,11 @@ from app.auth.roles import Role
 from app.catalog.models import AdUnit, Package, Product, TargetingValue
 from app.errors import Forbidden, NotFound
 from app.extensions import db
+from app.orders.models import Order
 from app.proposals.models import Proposal
 from app.ratecards.models import RateCard
 from app.validation import page_number
+from app.workflow.models import ApprovalRule
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
@@ -28,6 +30,8 @@ ENTITIES = {
     "package": (Package, frozenset(), "catalog.package", "package_id"),
     "rate_card": (RateCard, frozenset(), "ratecards.card", "card_id"),
     "proposal": (Proposal, frozenset(), "proposals.detail", "proposal_id"),
+    "order": (Order, frozenset(), "orders.detail", "order_id"),
+    "approval_rule": (ApprovalRule, frozenset({Role.ADMIN}), "workflow.edit_rule", "rule_id"),
 }
 
 

@@ -63,6 +63,7 @@ def load_demo(*, today: date, now: datetime, hash_method: str) -> dict[str, int]
     cards = _load_rate_cards(products, year=today.year, now=now)
     forecast = refresh_forecast(now=now, today=today)
     reservations = _load_reservations(products, users, accounts, now=now, today=today)
+    rules = _load_rules(users, now=now)
     proposals = _load_proposals(products, users, accounts, cards, now=now, today=today)
     return {
         "users": len(users),
@@ -75,6 +76,7 @@ def load_demo(*, today: date, now: datetime, hash_method: str) -> dict[str, int]
         "rate_cards": len(cards),
         "forecast_days": forecast_day_count(forecast),
         "holds_and_bookings": reservations,
+        "approval_rules": rules,
         "proposals": proposals,
     }
 
@@ -423,3 +425,62 @@ def _load_proposals(products, users, accounts, cards, *, now: datetime, today: d
             )
         made += 1
     return made
+
+
+def _load_rules(users: dict[str, User], *, now: datetime) -> int:
+    """The publisher's controls: who approves what, and what a rep is warned about or stopped by."""
+    from app.workflow.service import RuleData, save_rule
+
+    def c(field: str, op: str, value: str) -> dict:
+        return {"field": field, "op": op, "value": value}
+
+    rules = (
+        RuleData(
+            "Sales manager: discount or size",
+            "approval",
+            [c("max_discount_pct", ">", "15"), c("total_net", ">", "50000")],
+            "any",
+            1,
+            "sales_manager",
+        ),
+        RuleData(
+            "Ad ops: sponsorship or contention",
+            "approval",
+            [c("line_item_type", "is", "sponsorship"), c("contention", "is", "yes")],
+            "any",
+            1,
+            "ad_ops",
+        ),
+        RuleData(
+            "Finance: new advertiser or non-standard terms",
+            "approval",
+            [c("new_advertiser", "is", "yes"), c("non_standard_terms", "is", "yes")],
+            "any",
+            1,
+            "finance",
+        ),
+        RuleData(
+            "VP sales: very large deal",
+            "approval",
+            [c("total_net", ">", "250000")],
+            "all",
+            2,
+            None,
+            users["vp@harbour.example"].id,
+        ),
+        RuleData(
+            "Credit on hold",
+            "warning",
+            [c("credit_on_hold", "is", "yes")],
+            message="the advertiser's credit is on hold: finance will look at it",
+        ),
+        RuleData(
+            "Discount above 40 %",
+            "block",
+            [c("max_discount_pct", ">", "40")],
+            message="a discount above 40 % is never offered",
+        ),
+    )
+    for data in rules:
+        save_rule(None, data, expected_version=None, actor=None, now=now)
+    return len(rules)

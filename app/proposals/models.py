@@ -30,6 +30,8 @@ class ProposalStatus(StrEnum):
     SENT = "sent"
     SIGNED = "signed"
     DECLINED = "declined"
+    #: the offer's expiry date passed before the buyer signed
+    EXPIRED = "expired"
 
     @property
     def label(self) -> str:

@@ -199,8 +199,7 @@ def update_proposal(
 
 def delete_proposal(proposal: Proposal, *, actor: User, now: datetime) -> None:
     require_edit(actor, proposal)
-    for line in proposal.lines:
-        _release_hold(line, reason=f"proposal {proposal.number} deleted", actor=actor, now=now)
+    release_holds(proposal, reason=f"proposal {proposal.number} deleted", actor=actor, now=now)
     proposal.deleted_at = now
     record(actor=actor, entity_type="proposal", entity_id=proposal.id, action="deleted", at=now, summary="Deleted.")
 
@@ -433,7 +432,12 @@ def _record_line(proposal: Proposal, line: ProposalLine, action: str, *, actor: 
 # -- Holds ----------------------------------------------------------------------------------------
 
 
-def _release_hold(line: ProposalLine, *, reason: str, actor: User, now: datetime) -> None:
+def release_holds(proposal: Proposal, *, reason: str, actor: User | None, now: datetime) -> None:
+    for line in proposal.lines:
+        _release_hold(line, reason=reason, actor=actor, now=now)
+
+
+def _release_hold(line: ProposalLine, *, reason: str, actor: User | None, now: datetime) -> None:
     if line.hold_id is None:
         return
     hold = db.session.get(Reservation, line.hold_id)
@@ -468,17 +472,9 @@ def hold_line(
         return inventory.extend_hold(
             current, actor=actor, now=now, today=today, margin_pct=margin_pct, hold_days=hold_days
         )
-    slots = tuple(u.id for u in product_slots(line.product))
-    box = inventory.Box(
-        slots,
-        max(line.start_day, today),
-        line.end_day,
-        tuple(line.targeting.get("geo", ())),
-        tuple(line.targeting.get("device", ())),
-    )
-    hold = inventory.reserve(
+    hold = reserve_line(
         ReservationKind.HOLD,
-        box,
+        line_box(line.product, line.targeting, line.start_day, line.end_day, today),
         label=f"{proposal.number} line {line.position}: {proposal.advertiser.name}",
         quantity=quantity,
         product_id=line.product_id,
@@ -490,6 +486,21 @@ def hold_line(
     )
     line.hold_id = hold.id
     return hold
+
+
+def line_box(product, targeting: dict, start_day: date, end_day: date, today: date) -> inventory.Box:
+    """The inventory a line covers from today on: its product's slots, its regions and devices."""
+    return inventory.Box(
+        tuple(u.id for u in product_slots(product)),
+        max(start_day, today),
+        end_day,
+        tuple(targeting.get("geo", ())),
+        tuple(targeting.get("device", ())),
+    )
+
+
+def reserve_line(kind: ReservationKind, box: inventory.Box, **kwargs) -> Reservation:
+    return inventory.reserve(kind, box, **kwargs)
 
 
 def hold_all(proposal: Proposal, **kwargs) -> tuple[int, list[str]]:

@@ -228,12 +228,20 @@ def _products_for(proposal: Proposal) -> list[Product]:
     ]
 
 
+def _plan(proposal: Proposal, editable: bool):
+    """What submitting would need, shown under the lines while the rep can still change them."""
+    from app.workflow import service as workflow
+
+    return workflow.plan_for(proposal) if editable and proposal.lines else None
+
+
 def _builder_context(
     proposal: Proposal, *, line_errors: dict | None = None, open_line: int | None = None, pasted: str = ""
 ) -> dict:
     from app.catalog.service import targeting_values_by_dimension
 
     now = utcnow()
+    editable = service.can_edit(current_user, proposal) and proposal.is_editable
     return {
         "proposal": proposal,
         "totals": service.totals(proposal),
@@ -243,7 +251,7 @@ def _builder_context(
         "products": _products_for(proposal),
         "values": targeting_values_by_dimension(),
         "dimension_labels": DIMENSION_LABELS,
-        "can_edit": service.can_edit(current_user, proposal) and proposal.is_editable,
+        "can_edit": editable,
         "line_errors": line_errors or {},
         "open_line": open_line,
         "pasted": pasted,
@@ -251,6 +259,7 @@ def _builder_context(
             sa.select(Package).where(Package.status == Status.ACTIVE.value).order_by(Package.name)
         ).all(),
         "sizes": sorted({size for p in _products_for(proposal) for size in p.sizes}),
+        "plan": _plan(proposal, editable),
         "form": FlaskForm(),
     }
 
@@ -258,8 +267,31 @@ def _builder_context(
 @bp.route("/<int:proposal_id>")
 @allow(*READERS, checks_object=True)
 def detail(proposal_id: int):
+    from app.workflow import service as workflow
+
     proposal = _proposal(proposal_id)
-    return render_template("proposals/detail.html", **_builder_context(proposal))
+    context = _builder_context(proposal)
+    from app.mail.models import OutboxMessage
+
+    mails = db.session.scalars(
+        sa.select(OutboxMessage)
+        .where(OutboxMessage.related_type == "proposal", OutboxMessage.related_id == proposal.id)
+        .order_by(OutboxMessage.id.desc())
+        .limit(50)
+    ).all()
+    from app.orders.models import Order
+    from app.workflow.models import Signature
+
+    return render_template(
+        "proposals/detail.html",
+        mails=mails,
+        signatures=db.session.scalars(sa.select(Signature).where(Signature.proposal_id == proposal.id)).all(),
+        orders=db.session.scalars(sa.select(Order).where(Order.proposal_id == proposal.id)).all(),
+        requests=workflow.requests_of(proposal),
+        approver=workflow.approver_label,
+        can_withdraw=service.can_edit(current_user, proposal) and proposal.status in ("submitted", "approved", "sent"),
+        **context,
+    )
 
 
 def _line_data(proposal: Proposal, form) -> tuple[service.LineData | None, Errors]:
@@ -415,28 +447,6 @@ def hold_all(proposal_id: int):
 
 
 # -- Versions -------------------------------------------------------------------------------------
-
-
-@bp.route("/<int:proposal_id>/versions", methods=["POST"])
-@allow(*SELLERS, checks_object=True)
-def make_version(proposal_id: int):
-    proposal = _proposal(proposal_id)
-    _csrf()
-    try:
-        version = service.freeze_version(
-            proposal,
-            actor=current_user,
-            now=utcnow(),
-            render={"logo_path": current_app.config.get("PUBLISHER_LOGO") or None},
-            publisher_name=current_app.config["PUBLISHER_NAME"],
-        )
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "danger")
-        return redirect(url_for("proposals.detail", proposal_id=proposal.id))
-    db.session.commit()
-    flash(f"Version {version.number} saved with its PDF.", "success")
-    return redirect(url_for("proposals.detail", proposal_id=proposal.id) + "#versions")
 
 
 @bp.route("/<int:proposal_id>/versions/<int:number>.pdf")

@@ -59,7 +59,11 @@ def test_a_rep_builds_holds_and_exports_a_proposal(page, live_server):
     page.get_by_role("button", name="Hold every line").click()
     expect(page.get_by_test_id("hold-badge")).to_have_count(3)
 
-    page.get_by_role("button", name="Save version and PDF").click()
+    # Halden Auto Group's credit is on hold in the demo: the rep acknowledges the warning.
+    expect(page.get_by_test_id("warning")).to_contain_text("credit is on hold")
+    page.get_by_label("I have read the warnings").check()
+    page.get_by_role("button", name="Submit for approval").click()
+    expect(page.get_by_text("Version 1 submitted")).to_be_visible()
     with page.expect_download() as download:
         page.get_by_test_id("pdf-link").click()
     text = "\n".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(download.value.path().read_bytes())).pages)

@@ -53,6 +53,11 @@ def sample_values(app: Flask) -> dict[str, object]:
             "line_id": 1,
             "number": 1,
             "action": "copy",
+            "message_id": 1,  # no mail in the demo: a clean 404
+            "rule_id": 1,  # the demo's first approval rule
+            "request_id": 1,  # none in the demo: a clean 404
+            "order_id": 1,  # none in the demo: a clean 404
+            "token": "not-a-signing-token",
         }
 
 

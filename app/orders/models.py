@@ -1,0 +1,85 @@
+"""Orders: what a signed proposal version becomes, with its lines' bookings."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.accounts.models import Account
+from app.catalog.models import Product
+from app.db import Money, UTCDateTime, utcnow
+from app.extensions import db
+from app.proposals.models import Proposal, ProposalVersion
+
+
+class OrderStatus(StrEnum):
+    BOOKED = "booked"
+    #: some inventory vanished between the hold and the signature: ad ops decide
+    NEEDS_ATTENTION = "needs_attention"
+
+    @property
+    def label(self) -> str:
+        return {"booked": "Booked", "needs_attention": "Needs ad ops"}[self.value]
+
+
+class Order(db.Model):
+    __tablename__ = "orders"
+    __table_args__ = (sa.UniqueConstraint("number"), sa.UniqueConstraint("version_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(sa.String(20))
+    proposal_id: Mapped[int] = mapped_column(sa.ForeignKey("proposals.id"), index=True)
+    version_id: Mapped[int] = mapped_column(sa.ForeignKey("proposal_versions.id"))
+    advertiser_id: Mapped[int] = mapped_column(sa.ForeignKey("accounts.id"), index=True)
+    agency_id: Mapped[int | None] = mapped_column(sa.ForeignKey("accounts.id"))
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    status: Mapped[str] = mapped_column(sa.String(20))
+    gross: Mapped[Decimal] = mapped_column(Money)
+    net: Mapped[Decimal] = mapped_column(Money)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    proposal: Mapped[Proposal] = relationship()
+    version: Mapped[ProposalVersion] = relationship()
+    advertiser: Mapped[Account] = relationship(foreign_keys=[advertiser_id], lazy="joined")
+    agency: Mapped[Account | None] = relationship(foreign_keys=[agency_id])
+    lines: Mapped[list[OrderLine]] = relationship(
+        back_populates="order", cascade="all, delete-orphan", order_by="OrderLine.position"
+    )
+
+    @property
+    def status_enum(self) -> OrderStatus:
+        return OrderStatus(self.status)
+
+    @property
+    def name(self) -> str:
+        return f"{self.number} {self.proposal.campaign_name}"
+
+
+class OrderLine(db.Model):
+    __tablename__ = "order_lines"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(sa.ForeignKey("orders.id"), index=True)
+    position: Mapped[int]
+    product_id: Mapped[int] = mapped_column(sa.ForeignKey("products.id"))
+    pricing_model: Mapped[str] = mapped_column(sa.String(10))
+    targeting: Mapped[dict[str, list[str]]] = mapped_column(sa.JSON, default=dict)
+    start_day: Mapped[date]
+    end_day: Mapped[date]
+    time_zone: Mapped[str] = mapped_column(sa.String(64))
+    #: impressions contracted (CPM; for CPD and flat the expected impressions, or None)
+    quantity: Mapped[int | None] = mapped_column(sa.BigInteger)
+    net_rate: Mapped[Decimal | None] = mapped_column(Money)
+    gross: Mapped[Decimal] = mapped_column(Money)
+    commission: Mapped[Decimal] = mapped_column(Money)
+    net: Mapped[Decimal] = mapped_column(Money)
+    booking_id: Mapped[int | None] = mapped_column(sa.ForeignKey("reservations.id"))
+    #: impressions the final availability check could not book
+    shortfall: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+
+    order: Mapped[Order] = relationship(back_populates="lines")
+    product: Mapped[Product] = relationship(lazy="joined")

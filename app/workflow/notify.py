@@ -1,0 +1,68 @@
+"""E-mails of the workflow: a request to each approver, each decision to the rep. They go through
+the outbox (app.mail), in the same transaction as the change they announce."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import current_app, has_request_context, request
+
+from app.mail.service import queue
+from app.proposals.models import Proposal
+from app.workflow.models import ApprovalRequest
+
+
+def link(path: str) -> str:
+    base = request.host_url.rstrip("/") if has_request_context() else current_app.config["PUBLIC_URL"].rstrip("/")
+    return f"{base}{path}"
+
+
+def approvers_asked(requests: list[ApprovalRequest], *, now: datetime, reminder: bool = False) -> None:
+    from app.workflow.service import approvers_of
+
+    for r in requests:
+        p = r.proposal
+        for approver in approvers_of(r):
+            queue(
+                to=[approver.email],
+                subject=f"{'Reminder: approval' if reminder else 'Approval'} needed: {p.number} {p.campaign_name} "
+                f"(step {r.step})",
+                text=(
+                    f"Hello {approver.name},\n\n{p.owner.name} asks for your approval of proposal {p.number}, "
+                    f"“{p.campaign_name}” for {p.advertiser.name}, version {r.version.number}, "
+                    f"{r.version.snapshot['totals']['net']} {p.currency} net.\n\n"
+                    f"Why it needs you ({r.rule_name}):\n"
+                    + "".join(f"- {why}\n" for why in r.reasons)
+                    + f"\nYour queue: {link('/workflow/queue')}\nThe proposal: {link(f'/proposals/{p.id}')}\n"
+                ),
+                related=("proposal", p.id),
+                now=now,
+            )
+
+
+def rep_told(proposal: Proposal, subject: str, body: str, *, now: datetime) -> None:
+    owner = proposal.owner
+    queue(
+        to=[owner.email],
+        subject=f"{subject}: {proposal.number} {proposal.campaign_name}",
+        text=f"Hello {owner.name},\n\n{body}\n\nThe proposal: {link(f'/proposals/{proposal.id}')}\n",
+        related=("proposal", proposal.id),
+        now=now,
+    )
+
+
+def escalated(request: ApprovalRequest, admins, *, waited, now: datetime) -> None:
+    p = request.proposal
+    hours = int(waited.total_seconds() // 3600)
+    for admin in admins:
+        queue(
+            to=[admin.email],
+            subject=f"Escalation: {p.number} {p.campaign_name} waits for approval ({hours} h)",
+            text=(
+                f"Hello {admin.name},\n\nstep {request.step} of proposal {p.number} ({request.rule_name}) has "
+                f"waited {hours} hours for its approver. Reassign it or decide it.\n\n"
+                f"The proposal: {link(f'/proposals/{p.id}')}\n"
+            ),
+            related=("proposal", p.id),
+            now=now,
+        )

@@ -1,0 +1,188 @@
+"""The rule engine: typed facts about a proposal version, and conditions over them, in words.
+
+No `eval`: a condition is a field from FIELDS, an operator its type allows, and a value parsed to
+that type. A rule matches when all (or any) of its conditions hold; each condition that holds
+says why in words ("discount 18 % is above 15 %").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+MONEY, PERCENT, NUMBER, BOOL, TEXT = "money", "percent", "number", "bool", "text"
+
+OPERATORS = {
+    MONEY: (">", ">=", "<", "<=", "=", "!="),
+    PERCENT: (">", ">=", "<", "<=", "=", "!="),
+    NUMBER: (">", ">=", "<", "<=", "=", "!="),
+    BOOL: ("is",),
+    TEXT: ("is", "is not", "contains"),
+}
+OP_WORDS = {
+    ">": "is above",
+    ">=": "is at least",
+    "<": "is below",
+    "<=": "is at most",
+    "=": "is",
+    "!=": "is not",
+    "is": "is",
+    "is not": "is not",
+    "contains": "includes",
+}
+
+
+@dataclass(frozen=True)
+class Field:
+    key: str
+    label: str
+    type: str
+    #: text fields about lines hold several values (every line's product, say)
+    many: bool = False
+
+
+FIELDS = {
+    f.key: f
+    for f in (
+        Field("total_net", "total net", MONEY),
+        Field("total_gross", "total gross", MONEY),
+        Field("max_discount_pct", "largest discount", PERCENT),
+        Field("below_floor", "a line below its floor", BOOL),
+        Field("below_floor_pct", "largest gap under a floor", PERCENT),
+        Field("product", "product", TEXT, many=True),
+        Field("category", "product category", TEXT, many=True),
+        Field("line_item_type", "line item type", TEXT, many=True),
+        Field("contention", "a line above what is available", BOOL),
+        Field("new_advertiser", "new advertiser", BOOL),
+        Field("credit_on_hold", "advertiser on credit hold", BOOL),
+        Field("non_standard_terms", "non-standard terms", BOOL),
+        Field("currency", "currency", TEXT),
+        Field("flight_days", "flight length in days", NUMBER),
+        Field("lines", "number of lines", NUMBER),
+    )
+}
+
+
+class RuleProblem(ValueError):
+    """A condition that cannot be evaluated: an unknown field, an operator or value of the wrong type."""
+
+
+def parse_value(field: Field, raw: str) -> Decimal | bool | str:
+    text = (raw or "").strip()
+    if field.type == BOOL:
+        if text.lower() in ("true", "yes", "1"):
+            return True
+        if text.lower() in ("false", "no", "0"):
+            return False
+        raise RuleProblem(f"{field.label}: choose yes or no.")
+    if field.type == TEXT:
+        if not text:
+            raise RuleProblem(f"{field.label}: enter the value to compare with.")
+        return text[:200]
+    try:
+        value = Decimal(text.replace(",", ""))
+    except InvalidOperation:
+        raise RuleProblem(f"{field.label}: “{text[:40]}” is not a number.") from None
+    if not value.is_finite():
+        raise RuleProblem(f"{field.label}: “{text[:40]}” is not a number.")
+    return value
+
+
+def check_condition(condition: dict) -> tuple[Field, str, Decimal | bool | str]:
+    field = FIELDS.get(condition.get("field", ""))
+    if field is None:
+        raise RuleProblem(f"Unknown field “{str(condition.get('field', ''))[:40]}”.")
+    op = condition.get("op", "")
+    if op not in OPERATORS[field.type]:
+        raise RuleProblem(f"{field.label}: “{str(op)[:10]}” does not apply; use {', '.join(OPERATORS[field.type])}.")
+    return field, op, parse_value(field, str(condition.get("value", "")))
+
+
+def _words(field: Field, value) -> str:
+    if field.type == MONEY:
+        return f"{value:,.2f}"
+    if field.type == PERCENT:
+        return f"{value.normalize():f} %"
+    if field.type == BOOL:
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        return ", ".join(value)
+    return f"{value}"
+
+
+COMPARE: dict[str, Callable] = {
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    "=": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
+}
+
+
+def holds(condition: dict, facts: dict) -> tuple[bool, str]:
+    """Whether the condition holds for the facts, and the reason in words."""
+    field, op, value = check_condition(condition)
+    actual = facts.get(field.key)
+    if field.type == BOOL:
+        ok = bool(actual) == value
+        return ok, f"{field.label}: {_words(field, bool(actual))}"
+    if field.type == TEXT:
+        values = [str(v).casefold() for v in (actual if field.many else [actual]) if v is not None]
+        wanted = str(value).casefold()
+        if op == "contains":
+            ok = any(wanted in v for v in values)
+        elif op == "is":
+            ok = wanted in values
+        else:
+            ok = wanted not in values
+        return ok, f"{field.label} {OP_WORDS[op]} {value}"
+    actual = Decimal(actual or 0)
+    ok = COMPARE[op](actual, value)
+    return ok, f"{field.label} {_words(field, actual)} {OP_WORDS[op]} {_words(field, value)}"
+
+
+def matches(conditions: list[dict], combinator: str, facts: dict) -> tuple[bool, list[str]]:
+    """Whether a rule's conditions match, and the reasons of those that hold."""
+    if not conditions:
+        raise RuleProblem("A rule needs at least one condition.")
+    results = [holds(c, facts) for c in conditions]
+    reasons = [why for ok, why in results if ok]
+    ok = any(r for r, _ in results) if combinator == "any" else all(r for r, _ in results)
+    return ok, reasons if ok else []
+
+
+def facts_of(snapshot: dict, *, new_advertiser: bool, standard_terms: str, products: dict[int, dict]) -> dict:
+    """The fact sheet of a version snapshot. `products`: product id -> {"category", "line_item_type"}."""
+    lines = snapshot["lines"]
+    discounts = [Decimal(snapshot.get("discount_pct") or 0), Decimal(snapshot["advertiser"].get("discount_pct") or 0)]
+    gaps = []
+    for line in lines:
+        discounts.append(Decimal(line.get("discount_pct") or 0))
+        price = line.get("price") or {}
+        if price.get("list_rate") and Decimal(price["list_rate"]) > 0:
+            discounts.append((1 - Decimal(price["net_rate"]) / Decimal(price["list_rate"])) * 100)
+        if price.get("floor") and Decimal(price.get("below_floor_by") or 0) > 0:
+            gaps.append(Decimal(price["below_floor_by"]) / Decimal(price["floor"]) * 100)
+    flight = snapshot["flight"]
+    days = (date.fromisoformat(flight["end"]) - date.fromisoformat(flight["start"])).days + 1
+    terms = (snapshot.get("terms") or "").strip()
+    return {
+        "total_net": Decimal(snapshot["totals"]["net"]),
+        "total_gross": Decimal(snapshot["totals"]["gross"]),
+        "max_discount_pct": max(discounts).quantize(Decimal("0.01")),
+        "below_floor": bool(gaps),
+        "below_floor_pct": max(gaps, default=Decimal(0)).quantize(Decimal("0.01")),
+        "product": [line["product"]["name"] for line in lines],
+        "category": [products.get(line["product"]["id"], {}).get("category", "") for line in lines],
+        "line_item_type": [products.get(line["product"]["id"], {}).get("line_item_type", "") for line in lines],
+        "contention": any(any("Not enough inventory" in p for p in line.get("problems", [])) for line in lines),
+        "new_advertiser": new_advertiser,
+        "credit_on_hold": snapshot["advertiser"].get("credit_status") == "on_hold",
+        "non_standard_terms": bool(terms) and terms != (standard_terms or "").strip(),
+        "currency": snapshot["currency"],
+        "flight_days": Decimal(days),
+        "lines": Decimal(len(lines)),
+    }

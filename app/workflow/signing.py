@@ -1,0 +1,303 @@
+"""Buyer sign-off: the approved version goes to the buyer with a signed link; the buyer accepts or
+declines with no account; an accepted version becomes an order whose holds turn into bookings."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import date, datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+
+from app.audit.service import record
+from app.auth.models import User
+from app.errors import Conflict, DomainError, ValidationFailed
+from app.extensions import db
+from app.inventory import service as inventory
+from app.inventory.models import Reservation, ReservationKind
+from app.mail.service import queue
+from app.orders.models import Order, OrderLine, OrderStatus
+from app.proposals import service as proposals
+from app.proposals.models import Proposal, ProposalStatus
+from app.workflow import notify
+from app.workflow.models import Signature, SigningLink
+from app.workflow.service import transition
+
+S = ProposalStatus
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def send_to_buyer(proposal: Proposal, *, actor: User, now: datetime) -> str:
+    """E-mail the approved version, its PDF attached, with a link only this version can be signed
+    through; earlier links stop working. Returns the token (for the caller's confirmation only)."""
+    if not proposals.can_edit(actor, proposal):
+        raise DomainError("Only the proposal's rep, sales managers and admins send it.")
+    if proposal.status not in (S.APPROVED.value, S.SENT.value):
+        raise DomainError(
+            f"Proposal {proposal.number} is {proposal.status}: only an approved proposal goes to the buyer."
+        )
+    buyer = proposal.buyer_contact
+    if buyer is None:
+        raise ValidationFailed({"buyer_contact_id": ["Choose the buyer contact first (Edit details)."]})
+    version = proposal.versions[-1]
+    _revoke(proposal, now=now)
+    token = secrets.token_urlsafe(32)
+    days = current_app.config["SIGNING_LINK_DAYS"]
+    link = SigningLink(
+        proposal_id=proposal.id,
+        version_id=version.id,
+        token_hash=_hash(token),
+        sent_to=buyer.email,
+        created_at=now,
+        created_by_id=actor.id,
+        expires_at=now + timedelta(days=days),
+    )
+    db.session.add(link)
+    if proposal.status == S.APPROVED.value:
+        transition(proposal, S.SENT, actor=actor, now=now, why=f"Version {version.number} sent to {buyer.email}.")
+    queue(
+        to=[buyer.email],
+        subject=f"Proposal {proposal.number}: {proposal.campaign_name}",
+        text=(
+            f"Dear {buyer.name},\n\nplease find our proposal for {proposal.campaign_name} attached "
+            f"({proposal.number}, version {version.number}).\n\nTo accept or decline it, open this link "
+            f"(valid for {days} days):\n{notify.link(f'/sign/{token}')}\n\n"
+            f"Kind regards,\n{proposal.owner.name}\n{current_app.config['PUBLISHER_NAME']}\n"
+        ),
+        attachment=(f"{proposal.number}-v{version.number}.pdf", "application/pdf", version.pdf)
+        if version.pdf
+        else None,
+        related=("proposal", proposal.id),
+        now=now,
+    )
+    record(
+        actor=actor,
+        entity_type="proposal",
+        entity_id=proposal.id,
+        action="sent to buyer",
+        at=now,
+        summary=f"Version {version.number} sent to {buyer.name} <{buyer.email}>; the link expires in {days} days.",
+    )
+    return token
+
+
+def _revoke(proposal: Proposal, *, now: datetime) -> None:
+    for link in db.session.scalars(
+        sa.select(SigningLink).where(
+            SigningLink.proposal_id == proposal.id, SigningLink.revoked_at.is_(None), SigningLink.used_at.is_(None)
+        )
+    ):
+        link.revoked_at = now
+
+
+def link_for(token: str, *, now: datetime) -> SigningLink:
+    """The link a token opens, or a clear refusal: unknown, used, replaced, or expired."""
+    if not token or len(token) > 100:
+        raise DomainError("This signing link is not valid. Ask your contact for a new one.")
+    link = db.session.scalar(sa.select(SigningLink).where(SigningLink.token_hash == _hash(token)))
+    if link is None:
+        raise DomainError("This signing link is not valid. Ask your contact for a new one.")
+    if link.used_at is not None:
+        raise Conflict("This proposal has already been answered through this link.")
+    if link.revoked_at is not None:
+        raise DomainError("A newer version of this proposal was sent since: use the link in the latest e-mail.")
+    if link.expires_at <= now:
+        raise DomainError("This signing link has expired. Ask your contact to send it again.")
+    if link.proposal.status != S.SENT.value or link.proposal.versions[-1].id != link.version_id:
+        raise DomainError("This proposal can no longer be signed. Ask your contact for a new one.")
+    return link
+
+
+def answer(
+    link: SigningLink,
+    *,
+    accept: bool,
+    name: str,
+    title: str,
+    agreed: bool,
+    comment: str,
+    address: str,
+    user_agent: str,
+    now: datetime,
+    today: date,
+    margin_pct: int,
+) -> Signature:
+    """The buyer's acceptance (typed name and title, terms agreed) or refusal, with its evidence."""
+    errors = {}
+    name, title, comment = name.strip()[:200], title.strip()[:200], comment.strip()[:5000]
+    if accept:
+        if not name:
+            errors["name"] = ["Type your name to sign."]
+        if not agreed:
+            errors["agree"] = ["Tick the box to accept the terms."]
+    elif not comment and not name:
+        errors["comment"] = ["Tell us why, or type your name, so your contact can follow up."]
+    if errors:
+        raise ValidationFailed(errors)
+    proposal = link.proposal
+    link.used_at = now
+    signature = Signature(
+        proposal_id=proposal.id,
+        version_id=link.version_id,
+        link_id=link.id,
+        accepted=accept,
+        name=name,
+        title=title,
+        comment=comment,
+        at=now,
+        address=address[:64],
+        user_agent=user_agent[:500],
+        pdf_sha256=link.version.pdf_sha256 or "",
+    )
+    db.session.add(signature)
+    who = f"{name or 'The buyer'}{f', {title}' if title else ''}"
+    if accept:
+        transition(proposal, S.SIGNED, actor=None, now=now, why=f"Accepted by {who} from {address}.")
+        order = make_order(proposal, now=now, today=today, margin_pct=margin_pct)
+        notify.rep_told(
+            proposal,
+            "Signed",
+            f"{who} accepted version {link.version.number}. Order {order.number}: {order.status_enum.label}.",
+            now=now,
+        )
+    else:
+        transition(proposal, S.DECLINED, actor=None, now=now, why=f"Declined by {who}: {comment}")
+        _release_holds(proposal, reason=f"proposal {proposal.number} declined", now=now)
+        notify.rep_told(proposal, "Declined", f"{who} declined version {link.version.number}: {comment}", now=now)
+    return signature
+
+
+def _release_holds(proposal: Proposal, *, reason: str, now: datetime) -> None:
+    proposals.release_holds(proposal, reason=reason, actor=None, now=now)
+
+
+def _next_number(year: int) -> str:
+    prefix = f"O-{year}-"
+    last = db.session.scalar(sa.select(sa.func.max(Order.number)).where(Order.number.like(f"{prefix}%")))
+    return f"{prefix}{int(last.removeprefix(prefix)) + 1 if last else 1:04d}"
+
+
+def make_order(proposal: Proposal, *, now: datetime, today: date, margin_pct: int) -> Order:
+    """The signed version as an order. Each line's hold becomes a booking after a final availability
+    check (its own hold set aside); what no longer fits is not oversold: the order is flagged with
+    the shortfall for ad ops."""
+    version = proposal.versions[-1]
+    snapshot = version.snapshot
+    order = Order(
+        number=_next_number(today.year),
+        proposal_id=proposal.id,
+        version_id=version.id,
+        advertiser_id=proposal.advertiser_id,
+        agency_id=proposal.agency_id,
+        currency=snapshot["currency"],
+        status=OrderStatus.BOOKED.value,
+        gross=snapshot["totals"]["gross"],
+        net=snapshot["totals"]["net"],
+        created_at=now,
+    )
+    db.session.add(order)
+    by_position = {line.position: line for line in proposal.lines}
+    for data in snapshot["lines"]:
+        quantity = data["units"] if data["pricing_model"] == "cpm" else data["quantity"]
+        line = OrderLine(
+            position=data["position"],
+            product_id=data["product"]["id"],
+            pricing_model=data["pricing_model"],
+            targeting=data["targeting"],
+            start_day=date.fromisoformat(data["start"]),
+            end_day=date.fromisoformat(data["end"]),
+            time_zone=data["time_zone"],
+            quantity=quantity,
+            net_rate=data["net_rate"],
+            gross=data["gross"],
+            commission=data["commission"],
+            net=data["net"],
+        )
+        order.lines.append(line)
+        proposal_line = by_position.get(data["position"])
+        _book(order, line, proposal_line, quantity, now=now, today=today, margin_pct=margin_pct)
+    db.session.flush()
+    record(
+        actor=None,
+        entity_type="order",
+        entity_id=order.id,
+        action="created",
+        at=now,
+        summary=f"Order {order.number} from {proposal.number} version {version.number}: {order.status_enum.label}.",
+    )
+    return order
+
+
+def _book(order: Order, line: OrderLine, proposal_line, quantity: int | None, *, now, today, margin_pct) -> None:
+    if not quantity or line.end_day < today:
+        return
+    from app.catalog.models import Product
+
+    hold_id = proposal_line.hold_id if proposal_line is not None else None
+    product = db.session.get(Product, line.product_id)
+    box = proposals.line_box(product, line.targeting, line.start_day, line.end_day, today)
+    exclude = {hold_id} if hold_id else set()
+    available = inventory.availability_for(box, now=now, today=today, margin_pct=margin_pct, exclude=exclude).available
+    booked = min(quantity, available)
+    if hold_id:
+        hold = db.session.get(Reservation, hold_id)
+        if hold is not None and hold.released_at is None:
+            inventory.release(hold, reason=f"booked by order {order.number}", actor=None, now=now)
+        proposal_line.hold_id = None
+    if booked > 0:
+        booking = proposals.reserve_line(
+            ReservationKind.BOOKING,
+            box,
+            label=f"{order.number} line {line.position}: {order.advertiser.name if order.advertiser else ''}",
+            quantity=booked,
+            product_id=line.product_id,
+            actor=None,
+            now=now,
+            today=today,
+            margin_pct=margin_pct,
+            hold_days=0,
+        )
+        line.booking_id = booking.id
+    if booked < quantity:
+        line.shortfall = quantity - booked
+        order.status = OrderStatus.NEEDS_ATTENTION.value
+
+
+def countersigned(
+    proposal: Proposal, pdf: bytes, *, actor: User, now: datetime, today: date, margin_pct: int, max_bytes: int
+) -> Signature:
+    """Instead of the link: the rep uploads the insertion order the buyer countersigned (a PDF) and
+    marks the latest approved version signed; the order follows as for a signature by link."""
+    if not proposals.can_edit(actor, proposal):
+        raise DomainError("Only the proposal's rep, sales managers and admins record a signature.")
+    if proposal.status not in (S.APPROVED.value, S.SENT.value):
+        raise DomainError(f"Proposal {proposal.number} is {proposal.status}: only an approved version can be signed.")
+    if not pdf.startswith(b"%PDF-"):
+        raise ValidationFailed({"io": ["Upload the countersigned insertion order as a PDF."]})
+    if len(pdf) > max_bytes:
+        raise ValidationFailed({"io": [f"The file is larger than {max_bytes // 1_048_576} MB."]})
+    if proposal.status == S.APPROVED.value:
+        transition(proposal, S.SENT, actor=actor, now=now, why="Sent outside Flightdeck as an insertion order.")
+    _revoke(proposal, now=now)
+    version = proposal.versions[-1]
+    signature = Signature(
+        proposal_id=proposal.id,
+        version_id=version.id,
+        accepted=True,
+        name=f"Countersigned IO uploaded by {actor.name}",
+        at=now,
+        pdf_sha256=version.pdf_sha256 or "",
+        io_pdf=pdf,
+        io_sha256=hashlib.sha256(pdf).hexdigest(),
+        uploaded_by_id=actor.id,
+    )
+    db.session.add(signature)
+    transition(
+        proposal, S.SIGNED, actor=actor, now=now, why=f"Countersigned IO uploaded (SHA-256 {signature.io_sha256})."
+    )
+    make_order(proposal, now=now, today=today, margin_pct=margin_pct)
+    return signature

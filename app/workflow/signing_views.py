@@ -1,0 +1,70 @@
+"""The buyer's pages: no account, only the signed link from the e-mail."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, render_template, request
+from flask_wtf import FlaskForm
+
+from app.access import public
+from app.clock import publisher_today
+from app.db import utcnow
+from app.errors import DomainError, ValidationFailed
+from app.extensions import db
+from app.workflow import signing
+
+bp = Blueprint("signing", __name__, url_prefix="/sign")
+
+
+def _refusal(exc: DomainError):
+    return render_template("workflow/sign_refused.html", message=exc.message), exc.status_code
+
+
+@bp.route("/<token>", methods=["GET", "POST"])
+@public
+def sign(token: str):
+    try:
+        link = signing.link_for(token, now=utcnow())
+    except DomainError as exc:
+        return _refusal(exc)
+    errors: dict = {}
+    if request.method == "POST":
+        if not FlaskForm().validate_on_submit():
+            errors = {"form": ["The page expired: reload it and answer again."]}
+        else:
+            try:
+                signature = signing.answer(
+                    link,
+                    accept=request.form.get("decision") == "accept",
+                    name=request.form.get("name", ""),
+                    title=request.form.get("title", ""),
+                    agreed=request.form.get("agree") == "on",
+                    comment=request.form.get("comment", ""),
+                    address=request.remote_addr or "",
+                    user_agent=request.headers.get("User-Agent", ""),
+                    now=utcnow(),
+                    today=publisher_today(),
+                    margin_pct=current_app.config["SAFETY_MARGIN_PCT"],
+                )
+            except ValidationFailed as exc:
+                db.session.rollback()
+                errors = exc.errors
+            else:
+                db.session.commit()
+                return render_template("workflow/sign_done.html", signature=signature, proposal=link.proposal)
+    return render_template(
+        "workflow/sign.html", link=link, p=link.version.snapshot, token=token, errors=errors, form=FlaskForm()
+    ), (400 if errors else 200)
+
+
+@bp.route("/<token>/proposal.pdf")
+@public
+def pdf(token: str):
+    try:
+        link = signing.link_for(token, now=utcnow())
+    except DomainError as exc:
+        return _refusal(exc)
+    return Response(
+        link.version.pdf or b"",
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{link.proposal.number}-v{link.version.number}.pdf"'},
+    )

@@ -1,0 +1,273 @@
+"""Workflow pages: approval rules (admins), the approver's queue, submitting and withdrawing."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+
+from app.access import allow
+from app.auth.models import User
+from app.auth.roles import ROLE_LABELS, Role
+from app.db import utcnow
+from app.errors import DomainError, NotFound, ValidationFailed
+from app.extensions import db
+from app.proposals.models import Proposal
+from app.proposals.views import READERS, SELLERS
+from app.validation import parse_id
+from app.workflow import rules as engine
+from app.workflow import service
+from app.workflow.models import ApprovalRequest, ApprovalRule, RuleKind
+
+bp = Blueprint("workflow", __name__, url_prefix="/workflow")
+
+CONDITION_ROWS = 5
+
+
+def _csrf() -> None:
+    if not FlaskForm().validate_on_submit():
+        raise DomainError("The form expired. Reload the page and try again.")
+
+
+# -- Rules ----------------------------------------------------------------------------------------
+
+
+@bp.route("/rules")
+@allow(Role.ADMIN)
+def rules():
+    found = db.session.scalars(
+        sa.select(ApprovalRule).order_by(ApprovalRule.kind, ApprovalRule.step, ApprovalRule.name)
+    )
+    return render_template(
+        "workflow/rules.html", rules=list(found), fields=engine.FIELDS, approver=service.approver_label
+    )
+
+
+def _rule_data(form) -> service.RuleData:
+    conditions = []
+    for n in range(CONDITION_ROWS):
+        key = (form.get(f"field_{n}") or "").strip()
+        if key:
+            conditions.append({"field": key, "op": form.get(f"op_{n}", ""), "value": form.get(f"value_{n}", "")})
+    step = (form.get("step") or "").strip()
+    return service.RuleData(
+        name=form.get("name", ""),
+        kind=form.get("kind", ""),
+        conditions=conditions,
+        combinator=form.get("combinator", "all"),
+        step=int(step) if step.isascii() and step.isdigit() and len(step) < 4 else None,
+        approver_role=form.get("approver_role") or None,
+        approver_user_id=parse_id(form.get("approver_user_id")),
+        step_mode=form.get("step_mode", "all"),
+        message=(form.get("message") or "")[:300],
+        active=form.get("active") == "on",
+    )
+
+
+def _rule_page(rule: ApprovalRule | None, data: service.RuleData | None, errors: dict, status: int = 200):
+    users = db.session.scalars(sa.select(User).where(User.active.is_(True)).order_by(User.name)).all()
+    return render_template(
+        "workflow/rule_form.html",
+        rule=rule,
+        data=data,
+        errors=errors,
+        fields=engine.FIELDS,
+        operators=engine.OPERATORS,
+        kinds=list(RuleKind),
+        roles=ROLE_LABELS,
+        users=users,
+        rows=CONDITION_ROWS,
+        form=FlaskForm(),
+    ), status
+
+
+@bp.route("/rules/new", methods=["GET", "POST"])
+@allow(Role.ADMIN)
+def new_rule():
+    if request.method == "GET":
+        return _rule_page(None, None, {})
+    _csrf()
+    data = _rule_data(request.form)
+    try:
+        rule = service.save_rule(None, data, expected_version=None, actor=current_user, now=utcnow())
+    except ValidationFailed as exc:
+        db.session.rollback()
+        return _rule_page(None, data, exc.errors, 400)
+    db.session.commit()
+    flash(f"Rule “{rule.name}” saved.", "success")
+    return redirect(url_for("workflow.rules"))
+
+
+@bp.route("/rules/<int:rule_id>/edit", methods=["GET", "POST"])
+@allow(Role.ADMIN)
+def edit_rule(rule_id: int):
+    rule = db.session.get(ApprovalRule, rule_id)
+    if rule is None:
+        raise NotFound("No such rule.")
+    if request.method == "GET":
+        return _rule_page(rule, None, {})
+    _csrf()
+    data = _rule_data(request.form)
+    try:
+        service.save_rule(
+            rule, data, expected_version=parse_id(request.form.get("version")), actor=current_user, now=utcnow()
+        )
+    except ValidationFailed as exc:
+        db.session.rollback()
+        return _rule_page(rule, data, exc.errors, 400)
+    db.session.commit()
+    flash(f"Rule “{rule.name}” saved.", "success")
+    return redirect(url_for("workflow.rules"))
+
+
+@bp.route("/rules/try", methods=["POST"])
+@allow(Role.ADMIN)
+def try_rule():
+    """Which open proposals the rule being edited would apply to (htmx fragment)."""
+    _csrf()
+    data = _rule_data(request.form)
+    try:
+        hits, total = service.try_rule(data)
+        errors = {}
+    except ValidationFailed as exc:
+        hits, total, errors = [], 0, exc.errors
+    return render_template("workflow/_trial.html", hits=hits, total=total, errors=errors)
+
+
+# -- Submitting, the queue, decisions -------------------------------------------------------------
+
+
+def _proposal(proposal_id: int) -> Proposal:
+    from app.proposals.views import _proposal as load
+
+    return load(proposal_id)
+
+
+@bp.route("/proposals/<int:proposal_id>/submit", methods=["POST"])
+@allow(*SELLERS, checks_object=True)
+def submit(proposal_id: int):
+    proposal = _proposal(proposal_id)
+    _csrf()
+    try:
+        version = service.submit(
+            proposal,
+            actor=current_user,
+            now=utcnow(),
+            acknowledged=request.form.get("acknowledge") == "on",
+            render={"logo_path": current_app.config.get("PUBLISHER_LOGO") or None},
+        )
+    except ValidationFailed as exc:
+        db.session.rollback()
+        for messages in exc.errors.values():
+            for message in messages:
+                flash(message, "danger")
+        return redirect(url_for("proposals.detail", proposal_id=proposal.id) + "#submit")
+    db.session.commit()
+    flash(
+        f"Version {version.number} submitted."
+        + (" Every step is approved already." if proposal.status == "approved" else " Approvers have been asked."),
+        "success",
+    )
+    return redirect(url_for("proposals.detail", proposal_id=proposal.id))
+
+
+@bp.route("/proposals/<int:proposal_id>/withdraw", methods=["POST"])
+@allow(*SELLERS, checks_object=True)
+def withdraw(proposal_id: int):
+    proposal = _proposal(proposal_id)
+    _csrf()
+    service.withdraw(proposal, actor=current_user, now=utcnow())
+    db.session.commit()
+    flash("Back to draft: change it and submit again.", "success")
+    return redirect(url_for("proposals.detail", proposal_id=proposal.id))
+
+
+@bp.route("/queue")
+@allow(*READERS)
+def queue():
+    return render_template(
+        "workflow/queue.html",
+        requests=service.queue_for(current_user),
+        form=FlaskForm(),
+        approver=service.approver_label,
+    )
+
+
+@bp.route("/requests/<int:request_id>/decide", methods=["POST"])
+@allow(*READERS, checks_object=True)
+def decide(request_id: int):
+    approval = db.session.get(ApprovalRequest, request_id)
+    if approval is None:
+        raise NotFound("No such approval request.")
+    _csrf()
+    decision = request.form.get("decision")
+    if decision not in ("approve", "reject"):
+        raise ValidationFailed({"decision": ["Approve or reject."]})
+    try:
+        service.decide(
+            approval,
+            approve=decision == "approve",
+            comment=request.form.get("comment", ""),
+            actor=current_user,
+            now=utcnow(),
+        )
+    except ValidationFailed as exc:
+        db.session.rollback()
+        flash(" ".join(m for ms in exc.errors.values() for m in ms), "danger")
+        return redirect(url_for("workflow.queue"))
+    db.session.commit()
+    flash(
+        f"{approval.proposal.number}: {'approved' if decision == 'approve' else 'rejected and sent back to the rep'}.",
+        "success",
+    )
+    return redirect(url_for("workflow.queue"))
+
+
+@bp.route("/proposals/<int:proposal_id>/send", methods=["POST"])
+@allow(*SELLERS, checks_object=True)
+def send(proposal_id: int):
+    from app.workflow import signing
+
+    proposal = _proposal(proposal_id)
+    _csrf()
+    try:
+        signing.send_to_buyer(proposal, actor=current_user, now=utcnow())
+    except ValidationFailed as exc:
+        db.session.rollback()
+        flash(" ".join(m for ms in exc.errors.values() for m in ms), "danger")
+        return redirect(url_for("proposals.detail", proposal_id=proposal.id))
+    db.session.commit()
+    flash(f"Sent to {proposal.buyer_contact.name} with the PDF and a link to sign.", "success")
+    return redirect(url_for("proposals.detail", proposal_id=proposal.id))
+
+
+@bp.route("/proposals/<int:proposal_id>/io", methods=["POST"])
+@allow(*SELLERS, checks_object=True)
+def upload_io(proposal_id: int):
+    """A countersigned insertion order, uploaded instead of the buyer's signature by link."""
+    from app.clock import publisher_today
+    from app.workflow import signing
+
+    proposal = _proposal(proposal_id)
+    _csrf()
+    upload = request.files.get("io")
+    try:
+        if upload is None or not upload.filename:
+            raise ValidationFailed({"io": ["Choose the countersigned PDF."]})
+        signing.countersigned(
+            proposal,
+            upload.read(current_app.config["MAX_UPLOAD_BYTES"] + 1),
+            actor=current_user,
+            now=utcnow(),
+            today=publisher_today(),
+            margin_pct=current_app.config["SAFETY_MARGIN_PCT"],
+            max_bytes=current_app.config["MAX_UPLOAD_BYTES"],
+        )
+    except ValidationFailed as exc:
+        db.session.rollback()
+        flash(" ".join(m for ms in exc.errors.values() for m in ms), "danger")
+        return redirect(url_for("proposals.detail", proposal_id=proposal.id))
+    db.session.commit()
+    flash("Marked signed with the countersigned IO; the order is made.", "success")
+    return redirect(url_for("proposals.detail", proposal_id=proposal.id))

@@ -1,0 +1,80 @@
+"""Rules in the browser's forms, submission from the proposal page, the approver's queue."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from app.extensions import db
+from app.proposals.models import Proposal
+from app.workflow.models import ApprovalRule
+from tests.functional.test_proposal_pages import create, ids
+
+
+def test_an_admin_configures_a_rule_and_tries_it_first(app, client, auth):
+    auth.login_as("admin")
+    form = {
+        "name": "Big video",
+        "kind": "approval",
+        "combinator": "all",
+        "field_0": "total_net",
+        "op_0": ">",
+        "value_0": "1000",
+        "field_1": "category",
+        "op_1": "is",
+        "value_1": "Video",
+        "step": "1",
+        "approver_role": "ad_ops",
+        "step_mode": "all",
+        "active": "on",
+    }
+    trial = client.post("/workflow/rules/try", data=form).get_data(as_text=True)
+    assert "This rule would apply to" in trial and "open proposals" in trial
+    assert client.post("/workflow/rules/new", data=form).status_code == 302
+    with app.app_context():
+        rule = db.session.scalar(sa.select(ApprovalRule).where(ApprovalRule.name == "Big video"))
+        assert rule.conditions[1] == {"field": "category", "op": "is", "value": "Video"}
+    bad = client.post("/workflow/rules/new", data=form | {"name": "Broken", "field_0": "mood", "field_1": ""})
+    assert bad.status_code == 400 and 'data-field-error="conditions"' in bad.get_data(as_text=True)
+    assert "Big video" in client.get("/workflow/rules").get_data(as_text=True)
+
+
+def test_rules_are_for_admins_only(client, auth):
+    auth.login_as("sales_manager")
+    assert client.get("/workflow/rules").status_code == 403
+
+
+def test_a_rep_submits_and_a_manager_approves_from_the_queue(app, client, auth):
+    auth.login_as("sales_rep")
+    proposal_id = create(app, client)
+    client.post(f"/proposals/{proposal_id}/lines", data={"product": ids(app)["sport"], "quantity": "7,000,000"})
+    page = client.get(f"/proposals/{proposal_id}").get_data(as_text=True)
+    assert "Sales manager" in page and "total net" in page and "is above 50,000.00" in page
+    response = client.post(f"/workflow/proposals/{proposal_id}/submit", data={"acknowledge": "on"})
+    assert response.status_code == 302
+    auth.logout()
+    auth.login_as("sales_manager")
+    queue = client.get("/workflow/queue").get_data(as_text=True)
+    assert "Spring launch" in queue and "total net" in queue
+    with app.app_context():
+        from app.workflow.service import requests_of
+
+        proposal = db.session.get(Proposal, proposal_id)
+        mine = next(r for r in requests_of(proposal) if r.approver_role == "sales_manager")
+        request_id = mine.id
+    assert client.post(f"/workflow/requests/{request_id}/decide", data={"decision": "approve"}).status_code == 302
+    again = client.post(f"/workflow/requests/{request_id}/decide", data={"decision": "approve"})
+    assert again.status_code == 409
+
+
+def test_the_approver_gets_the_request_by_smtp_with_the_reasons(mail_app, smtp_server):
+    """Through a real SMTP server on loopback: the rep submits, each approver receives a message."""
+    client = mail_app.test_client()
+    client.post("/login", data={"email": "rep@harbour.example", "password": "flightdeck-demo"})
+    proposal_id = create(mail_app, client)
+    client.post(f"/proposals/{proposal_id}/lines", data={"product": ids(mail_app)["sport"], "quantity": "7,000,000"})
+    assert client.post(f"/workflow/proposals/{proposal_id}/submit", data={"acknowledge": "on"}).status_code == 302
+    smtp_server.wait_for(3)
+    to_manager = next(m for m in smtp_server.messages if "manager@harbour.example" in m["To"])
+    body = to_manager.get_body(preferencelist=("plain",)).get_content()
+    assert to_manager["Subject"].startswith("Approval needed: P-")
+    assert "total net" in body and "is above 50,000.00" in body and f"/proposals/{proposal_id}" in body

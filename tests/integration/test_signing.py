@@ -1,0 +1,159 @@
+"""Buyer sign-off through the signed link, and the order it makes."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from app.accounts.models import Contact
+from app.clock import publisher_today
+from app.errors import Conflict, DomainError, ValidationFailed
+from app.extensions import db
+from app.inventory.models import Reservation
+from app.mail.models import OutboxMessage
+from app.orders.models import Order
+from app.proposals import service as proposals
+from app.workflow import service, signing
+from tests.conftest import DEMO_USERS, now, user
+from tests.integration.test_workflow import proposal_with, rep
+
+
+def approved(quantity: int = 500_000):
+    """A held, approved proposal with a buyer (finance approves the new advertiser)."""
+    proposal = proposal_with(quantity=quantity)
+    proposal.buyer_contact = db.session.scalar(sa.select(Contact).where(Contact.account_id == proposal.advertiser_id))
+    proposals.hold_all(proposal, actor=rep(), hold_days=7, today=publisher_today(), now=now(), margin_pct=10)
+    service.submit(proposal, actor=rep(), now=now(), acknowledged=True, render={})
+    for request in service.requests_of(proposal):
+        if request.status == "pending":
+            service.decide(request, approve=True, comment="", actor=user(DEMO_USERS[request.approver_role]), now=now())
+    assert proposal.status == "approved"
+    return proposal
+
+
+def sent(proposal) -> str:
+    signing.send_to_buyer(proposal, actor=rep(), now=now())
+    mail = db.session.scalars(sa.select(OutboxMessage).order_by(OutboxMessage.id.desc())).first()
+    assert mail.to_addresses == [proposal.buyer_contact.email] and mail.attachments[0]["filename"].endswith(".pdf")
+    return re.search(r"/sign/([A-Za-z0-9_-]+)", mail.text).group(1)
+
+
+def accept(token: str, **kw):
+    link = signing.link_for(token, now=now())
+    args = dict(
+        accept=True,
+        name="Sara Buyer",
+        title="Head of media",
+        agreed=True,
+        comment="",
+        address="127.0.0.1",
+        user_agent="pytest",
+        now=now(),
+        today=publisher_today(),
+        margin_pct=10,
+    )
+    args.update(kw)
+    return signing.answer(link, **args)
+
+
+def test_the_buyer_accepts_through_the_link_and_the_holds_become_bookings(ctx):
+    proposal = approved()
+    holds = [line.hold_id for line in proposal.lines]
+    signature = accept(sent(proposal))
+    assert proposal.status == "signed" and signature.pdf_sha256 == proposal.versions[-1].pdf_sha256
+    order = db.session.scalar(sa.select(Order).where(Order.proposal_id == proposal.id))
+    assert order.status == "booked" and order.gross == proposal.versions[-1].snapshot["totals"]["gross"]
+    booking = db.session.get(Reservation, order.lines[0].booking_id)
+    assert booking.kind == "booking" and booking.quantity == 500_000
+    assert all(db.session.get(Reservation, h).released_at is not None for h in holds)
+
+
+def test_a_used_tampered_expired_or_replaced_link_is_refused(ctx):
+    proposal = approved()
+    first = sent(proposal)
+    second = sent(proposal)  # sending again replaces the first link
+    with pytest.raises(DomainError, match="newer version"):
+        signing.link_for(first, now=now())
+    with pytest.raises(DomainError, match="not valid"):
+        signing.link_for(second[:-2] + "xx", now=now())
+    with pytest.raises(DomainError, match="expired"):
+        signing.link_for(second, now=now() + timedelta(days=15))
+    accept(second)
+    with pytest.raises(Conflict):
+        signing.link_for(second, now=now())
+
+
+def test_acceptance_needs_a_name_and_the_terms_ticked(ctx):
+    proposal = approved()
+    token = sent(proposal)
+    with pytest.raises(ValidationFailed) as failure:
+        accept(token, name=" ", agreed=False)
+    assert set(failure.value.errors) == {"name", "agree"}
+    assert proposal.status == "sent"
+
+
+def test_a_decline_releases_the_holds(ctx):
+    proposal = approved()
+    holds = [line.hold_id for line in proposal.lines]
+    accept(sent(proposal), accept=False, comment="Budget moved to Q3")
+    assert proposal.status == "declined"
+    assert all(db.session.get(Reservation, h).released_at is not None for h in holds)
+
+
+def test_a_withdrawn_proposal_cannot_be_signed(ctx):
+    proposal = approved()
+    token = sent(proposal)
+    service.withdraw(proposal, actor=rep(), now=now())
+    with pytest.raises(DomainError):
+        signing.link_for(token, now=now())
+
+
+def test_inventory_gone_by_signature_flags_the_order_instead_of_overselling(ctx):
+    from app.inventory import service as inventory
+
+    proposal = approved(quantity=500_000)
+    line = proposal.lines[0]
+    # The hold expires and someone books everything in between.
+    hold = db.session.get(Reservation, line.hold_id)
+    hold.expires_at = now() - timedelta(minutes=1)
+    token = sent(proposal)
+    box = inventory.Box(tuple(hold.ad_unit_ids), max(hold.start_day, publisher_today()), hold.end_day)
+    left = inventory.availability_for(box, now=now(), today=publisher_today(), margin_pct=10).available
+    inventory.reserve(
+        inventory.ReservationKind.BOOKING,
+        box,
+        label="Someone else",
+        quantity=left - 100_000,
+        actor=None,
+        now=now(),
+        today=publisher_today(),
+        margin_pct=10,
+        hold_days=0,
+    )
+    accept(token)
+    order = db.session.scalar(sa.select(Order).where(Order.proposal_id == proposal.id))
+    assert order.status == "needs_attention"
+    assert order.lines[0].shortfall == 400_000
+    assert db.session.get(Reservation, order.lines[0].booking_id).quantity == 100_000
+
+
+def test_a_countersigned_io_marks_the_version_signed_and_makes_the_order(ctx):
+    proposal = approved()
+    with pytest.raises(ValidationFailed):
+        signing.countersigned(
+            proposal, b"not a pdf", actor=rep(), now=now(), today=publisher_today(), margin_pct=10, max_bytes=5_000_000
+        )
+    signature = signing.countersigned(
+        proposal,
+        b"%PDF-1.7 signed",
+        actor=rep(),
+        now=now(),
+        today=publisher_today(),
+        margin_pct=10,
+        max_bytes=5_000_000,
+    )
+    assert proposal.status == "signed" and signature.io_sha256 and signature.uploaded_by_id == rep().id
+    assert db.session.scalar(sa.select(Order).where(Order.proposal_id == proposal.id)).status == "booked"

@@ -1,0 +1,208 @@
+"""The approval workflow on the demo's rules: plans in words, steps in order, decisions, abuse."""
+
+from __future__ import annotations
+
+from decimal import Decimal as D
+
+import pytest
+import sqlalchemy as sa
+
+from app.accounts.models import Account
+from app.errors import Conflict, DomainError, Forbidden, ValidationFailed
+from app.extensions import db
+from app.proposals.models import ProposalStatus
+from app.workflow import service
+from app.workflow.models import ApprovalRequest, ApprovalRule, RequestStatus
+from tests.conftest import DEMO_USERS, now, user
+from tests.integration.test_proposals import line_data, new_proposal, rep, settings
+
+
+def manager():
+    return user(DEMO_USERS["sales_manager"])
+
+
+def proposal_with(discount: str = "0", quantity: int = 500_000, advertiser: str = "Ferrymoor Bank"):
+    proposal = new_proposal(advertiser_id=db.session.scalar(sa.select(Account.id).where(Account.name == advertiser)))
+    service.proposals.add_line(
+        proposal, line_data(proposal, quantity=quantity, discount_pct=D(discount)), actor=rep(), **settings()
+    )
+    return proposal
+
+
+def test_the_plan_says_which_steps_and_why_in_words(ctx):
+    proposal = proposal_with(discount="18")
+    plan = service.plan_for(proposal)
+    steps = {who: reasons for step in plan.steps for _rule, who, reasons in step.approvals}
+    assert steps["Sales manager"] == ["largest discount 18 % is above 15 %"]
+    assert steps["Finance"] == ["new advertiser: yes"]
+    assert plan.blocks == [] and plan.warnings == []
+
+
+def test_submitting_freezes_a_version_and_asks_the_first_step(ctx):
+    proposal = proposal_with(discount="18")
+    version = service.submit(proposal, actor=rep(), now=now(), acknowledged=False)
+    assert proposal.status == ProposalStatus.SUBMITTED.value and version.number == 1
+    requests = service.requests_of(proposal)
+    assert {(r.approver_role, r.status) for r in requests} == {("sales_manager", "pending"), ("finance", "pending")}
+    assert [r.proposal_id for r in service.queue_for(manager())] == [proposal.id]
+    assert service.queue_for(rep()) == []  # a rep never sees their own proposal
+
+
+def test_all_requests_of_a_step_must_approve_then_the_proposal_is_approved(ctx):
+    proposal = proposal_with(discount="18")
+    service.submit(proposal, actor=rep(), now=now(), acknowledged=False)
+    by_role = {r.approver_role: r for r in service.requests_of(proposal)}
+    service.decide(by_role["sales_manager"], approve=True, comment="", actor=manager(), now=now())
+    assert proposal.status == ProposalStatus.SUBMITTED.value
+    service.decide(by_role["finance"], approve=True, comment="ok", actor=user(DEMO_USERS["finance"]), now=now())
+    assert proposal.status == ProposalStatus.APPROVED.value
+
+
+def test_a_later_step_waits_for_the_earlier_one(ctx):
+    """Over 250,000 net the VP (step 2) decides after the manager (step 1)."""
+    proposal = proposal_with(quantity=40_000_000)  # 8.40 less 15 % at 10M+: about 285,600
+    service.submit(proposal, actor=rep(), now=now(), acknowledged=False)
+    requests = service.requests_of(proposal)
+    vp = next(r for r in requests if r.step == 2)
+    assert vp.status == RequestStatus.WAITING.value
+    for r in requests:
+        if r.step == 1:
+            service.decide(r, approve=True, comment="", actor=user(DEMO_USERS[r.approver_role]), now=now())
+    assert vp.status == RequestStatus.PENDING.value and proposal.status == "submitted"
+    service.decide(vp, approve=True, comment="", actor=user("vp@harbour.example"), now=now())
+    assert proposal.status == ProposalStatus.APPROVED.value
+
+
+def test_a_rejection_sends_the_proposal_back_with_the_comment_and_cancels_the_rest(ctx):
+    proposal = proposal_with(discount="18")
+    service.submit(proposal, actor=rep(), now=now(), acknowledged=False)
+    by_role = {r.approver_role: r for r in service.requests_of(proposal)}
+    with pytest.raises(ValidationFailed):
+        service.decide(by_role["sales_manager"], approve=False, comment=" ", actor=manager(), now=now())
+    service.decide(by_role["sales_manager"], approve=False, comment="Keep it under 15 %", actor=manager(), now=now())
+    assert proposal.status == ProposalStatus.REJECTED.value and proposal.is_editable
+    assert by_role["finance"].status == RequestStatus.CANCELLED.value
+    # Deciding again, or deciding a cancelled request, changes nothing.
+    with pytest.raises(Conflict):
+        service.decide(by_role["sales_manager"], approve=True, comment="", actor=manager(), now=now())
+    with pytest.raises(Conflict):
+        service.decide(by_role["finance"], approve=True, comment="", actor=user(DEMO_USERS["finance"]), now=now())
+    # Resubmitting makes version 2 with fresh requests.
+    version = service.submit(proposal, actor=rep(), now=now(), acknowledged=False)
+    assert version.number == 2 and all(r.status == "pending" for r in service.requests_of(proposal, version.id))
+
+
+def test_only_the_right_approver_decides(ctx):
+    proposal = proposal_with(discount="18")
+    service.submit(proposal, actor=rep(), now=now(), acknowledged=False)
+    finance_request = next(r for r in service.requests_of(proposal) if r.approver_role == "finance")
+    with pytest.raises(Forbidden):
+        service.decide(finance_request, approve=True, comment="", actor=manager(), now=now())
+    with pytest.raises(Forbidden):
+        service.decide(finance_request, approve=True, comment="", actor=rep(), now=now())
+
+
+def test_a_manager_never_approves_their_own_proposal(ctx):
+    proposal = proposal_with(discount="18")
+    proposal.owner_id = manager().id
+    service.submit(proposal, actor=manager(), now=now(), acknowledged=False)
+    assert service.queue_for(manager()) == []
+    request = next(r for r in service.requests_of(proposal) if r.approver_role == "sales_manager")
+    with pytest.raises(Forbidden):
+        service.decide(request, approve=True, comment="", actor=manager(), now=now())
+    assert [r.proposal_id for r in service.queue_for(user("vp@harbour.example"))] == [proposal.id]
+
+
+def test_a_block_stops_submission_and_a_warning_needs_acknowledging(ctx):
+    blocked = proposal_with(discount="45")
+    with pytest.raises(ValidationFailed) as failure:
+        service.submit(blocked, actor=rep(), now=now(), acknowledged=True)
+    assert "a discount above 40 % is never offered" in failure.value.errors["submit"][0]
+    assert blocked.status == "draft" and blocked.versions == []
+    on_hold = proposal_with(advertiser="Halden Auto Group")
+    on_hold.advertiser.credit_status = "on_hold"
+    with pytest.raises(ValidationFailed) as failure:
+        service.submit(on_hold, actor=rep(), now=now(), acknowledged=False)
+    assert "acknowledge" in failure.value.errors
+    service.submit(on_hold, actor=rep(), now=now(), acknowledged=True)
+    assert on_hold.status == "submitted"
+
+
+def test_withdrawing_cancels_the_requests_and_returns_to_draft(ctx):
+    proposal = proposal_with(discount="18")
+    service.submit(proposal, actor=rep(), now=now(), acknowledged=False)
+    service.withdraw(proposal, actor=rep(), now=now())
+    assert proposal.status == "draft"
+    assert {r.status for r in service.requests_of(proposal)} == {"cancelled"}
+    with pytest.raises(DomainError):
+        service.transition(proposal, ProposalStatus.SIGNED, actor=rep(), now=now(), why="skipping ahead")
+
+
+@pytest.mark.parametrize(
+    ("conditions", "message"),
+    [
+        ([], "at least one condition"),
+        ([{"field": "mood", "op": "=", "value": "1"}], "Unknown field"),
+        ([{"field": "total_net", "op": "contains", "value": "1"}], "does not apply"),
+        ([{"field": "total_net", "op": ">", "value": "lots"}], "is not a number"),
+    ],
+)
+def test_bad_rules_are_refused_with_a_reason(ctx, conditions, message):
+    data = service.RuleData("Bad", "approval", conditions, "all", 1, "finance")
+    with pytest.raises(ValidationFailed) as failure:
+        service.save_rule(None, data, expected_version=None, actor=user(DEMO_USERS["admin"]), now=now())
+    assert message in " ".join(failure.value.errors["conditions"])
+    assert db.session.scalar(sa.select(ApprovalRule.id).where(ApprovalRule.name == "Bad")) is None
+
+
+def test_a_rule_can_be_tried_on_open_proposals_before_it_is_saved(ctx):
+    proposal_with(discount="18")
+    proposal_with(discount="5")
+    data = service.RuleData("Trial", "approval", [{"field": "max_discount_pct", "op": ">", "value": "10"}])
+    hits, total = service.try_rule(data)
+    assert total >= 2 and len(hits) == 1 + sum(1 for p in hits if p.campaign_name != "Spring launch")
+    assert db.session.scalar(sa.select(sa.func.count(ApprovalRequest.id))) == 0
+
+
+def test_approvers_are_asked_and_the_rep_hears_each_decision_by_e_mail(ctx):
+    from app.mail.models import OutboxMessage
+
+    def mails():
+        return db.session.scalars(sa.select(OutboxMessage).order_by(OutboxMessage.id)).all()
+
+    proposal = proposal_with(discount="18")
+    service.submit(proposal, actor=rep(), now=now(), acknowledged=False)
+    asked = {to for m in mails() for to in m.to_addresses}
+    assert {"manager@harbour.example", "vp@harbour.example", "finance@harbour.example"} <= asked
+    assert "rep@harbour.example" not in asked
+    manager_mail = next(m for m in mails() if m.to_addresses == ["manager@harbour.example"])
+    assert "largest discount 18 % is above 15 %" in manager_mail.text and "/workflow/queue" in manager_mail.text
+    request = next(r for r in service.requests_of(proposal) if r.approver_role == "sales_manager")
+    service.decide(request, approve=False, comment="Keep it under 15 %", actor=manager(), now=now())
+    told = mails()[-1]
+    assert told.to_addresses == ["rep@harbour.example"] and told.subject.startswith("Rejected:")
+    assert "Keep it under 15 %" in told.text and (told.related_type, told.related_id) == ("proposal", proposal.id)
+
+
+def test_old_requests_are_reminded_then_escalated_and_expired_offers_release_their_holds(ctx):
+    from datetime import timedelta
+
+    from app.clock import publisher_today
+    from app.inventory.models import Reservation
+    from app.mail.models import OutboxMessage
+
+    proposal = proposal_with(discount="18")
+    proposals_service = service.proposals
+    proposals_service.hold_all(proposal, actor=rep(), hold_days=7, today=publisher_today(), now=now(), margin_pct=10)
+    service.submit(proposal, actor=rep(), now=now(), acknowledged=False)
+    assert service.remind(now=now() + timedelta(hours=1)) == (0, 0)
+    assert service.remind(now=now() + timedelta(hours=25)) == (2, 0)
+    assert service.remind(now=now() + timedelta(hours=26)) == (0, 0)  # once
+    assert service.remind(now=now() + timedelta(hours=73)) == (0, 2)
+    subjects = db.session.scalars(sa.select(OutboxMessage.subject)).all()
+    assert any(s.startswith("Reminder: approval needed") for s in subjects)
+    assert any(s.startswith("Escalation:") for s in subjects)
+    hold_id = proposal.lines[0].hold_id
+    proposal.expires_on = publisher_today() - timedelta(days=1)
+    assert service.expire(now=now(), today=publisher_today()) == 1
+    assert proposal.status == "expired" and db.session.get(Reservation, hold_id).released_at is not None
