@@ -78,3 +78,43 @@ def test_the_approver_gets_the_request_by_smtp_with_the_reasons(mail_app, smtp_s
     body = to_manager.get_body(preferencelist=("plain",)).get_content()
     assert to_manager["Subject"].startswith("Approval needed: P-")
     assert "total net" in body and "is above 50,000.00" in body and f"/proposals/{proposal_id}" in body
+
+
+def test_the_buyer_signs_through_the_link_in_the_e_mail_received_by_smtp(mail_app, smtp_server):
+    """The approved proposal goes to the buyer by SMTP with its PDF; the link in that message signs it."""
+    import re
+
+    from app.accounts.models import Contact
+    from app.db import utcnow
+    from app.workflow import service
+    from tests.conftest import DEMO_USERS, user
+
+    client = mail_app.test_client()
+    client.post("/login", data={"email": "rep@harbour.example", "password": "flightdeck-demo"})
+    proposal_id = create(mail_app, client)
+    client.post(f"/proposals/{proposal_id}/lines", data={"product": ids(mail_app)["sport"], "quantity": "500,000"})
+    client.post(f"/workflow/proposals/{proposal_id}/submit", data={"acknowledge": "on"})
+    with mail_app.app_context():
+        proposal = db.session.get(Proposal, proposal_id)
+        proposal.buyer_contact = db.session.scalar(
+            sa.select(Contact).where(Contact.account_id == proposal.advertiser_id)
+        )
+        for request in service.requests_of(proposal):
+            service.decide(
+                request, approve=True, comment="", actor=user(DEMO_USERS[request.approver_role]), now=utcnow()
+            )
+        db.session.commit()
+        buyer = proposal.buyer_contact.email
+    assert client.post(f"/workflow/proposals/{proposal_id}/send").status_code == 302
+    smtp_server.wait_for(1)
+    message = next(m for m in smtp_server.messages if buyer in m["To"])
+    pdf = next(part for part in message.iter_attachments() if part.get_content_type() == "application/pdf")
+    assert pdf.get_content().startswith(b"%PDF-")
+    path = re.search(r"https?://[^/\s]+(/sign/[A-Za-z0-9_-]+)", message.get_body(("plain",)).get_content()).group(1)
+    buyer_client = mail_app.test_client()
+    assert "Accept and sign" in buyer_client.get(path).get_data(as_text=True)
+    done = buyer_client.post(path, data={"decision": "accept", "name": "Harriet Ferrymoor", "agree": "on"})
+    assert done.status_code == 200 and "the proposal is accepted" in done.get_data(as_text=True)
+    assert buyer_client.get(path).status_code == 409  # used
+    with mail_app.app_context():
+        assert db.session.get(Proposal, proposal_id).status == "signed"
