@@ -432,6 +432,11 @@ def _record_line(proposal: Proposal, line: ProposalLine, action: str, *, actor: 
 # -- Holds ----------------------------------------------------------------------------------------
 
 
+def release_holds_of_line(line: ProposalLine | None, *, reason: str, now: datetime) -> None:
+    if line is not None:
+        _release_hold(line, reason=reason, actor=None, now=now)
+
+
 def release_holds(proposal: Proposal, *, reason: str, actor: User | None, now: datetime) -> None:
     for line in proposal.lines:
         _release_hold(line, reason=reason, actor=actor, now=now)

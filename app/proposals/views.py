@@ -287,6 +287,11 @@ def detail(proposal_id: int):
         mails=mails,
         signatures=db.session.scalars(sa.select(Signature).where(Signature.proposal_id == proposal.id)).all(),
         orders=db.session.scalars(sa.select(Order).where(Order.proposal_id == proposal.id)).all(),
+        contacts=db.session.scalars(
+            sa.select(Contact)
+            .where(Contact.account_id.in_([a for a in (proposal.advertiser_id, proposal.agency_id) if a]))
+            .order_by(Contact.name)
+        ).all(),
         requests=workflow.requests_of(proposal),
         approver=workflow.approver_label,
         can_withdraw=service.can_edit(current_user, proposal) and proposal.status in ("submitted", "approved", "sent"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import current_app, has_request_context, request
+from flask import current_app
 
 from app.mail.service import queue
 from app.proposals.models import Proposal
@@ -13,8 +13,9 @@ from app.workflow.models import ApprovalRequest
 
 
 def link(path: str) -> str:
-    base = request.host_url.rstrip("/") if has_request_context() else current_app.config["PUBLIC_URL"].rstrip("/")
-    return f"{base}{path}"
+    """An absolute link for an e-mail, from PUBLIC_URL (never from the request's Host header, which
+    whoever sends the request chooses)."""
+    return f"{current_app.config['PUBLIC_URL'].rstrip('/')}{path}"
 
 
 def approvers_asked(requests: list[ApprovalRequest], *, now: datetime, reminder: bool = False) -> None:
@@ -60,7 +61,7 @@ def escalated(request: ApprovalRequest, admins, *, waited, now: datetime) -> Non
             subject=f"Escalation: {p.number} {p.campaign_name} waits for approval ({hours} h)",
             text=(
                 f"Hello {admin.name},\n\nstep {request.step} of proposal {p.number} ({request.rule_name}) has "
-                f"waited {hours} hours for its approver. Reassign it or decide it.\n\n"
+                f"waited {hours} hours for its approver. Ask them, or change the rule so that someone else decides.\n\n"
                 f"The proposal: {link(f'/proposals/{p.id}')}\n"
             ),
             related=("proposal", p.id),

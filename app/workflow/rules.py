@@ -87,6 +87,8 @@ def parse_value(field: Field, raw: str) -> Decimal | bool | str:
         raise RuleProblem(f"{field.label}: “{text[:40]}” is not a number.") from None
     if not value.is_finite():
         raise RuleProblem(f"{field.label}: “{text[:40]}” is not a number.")
+    if value and (value.adjusted() > 14 or value.adjusted() < -6):
+        raise RuleProblem(f"{field.label}: “{text[:40]}” is out of range.")
     return value
 
 

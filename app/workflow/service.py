@@ -310,8 +310,9 @@ def submit(proposal: Proposal, *, actor: User, now: datetime, acknowledged: bool
                 pending_since=now if n == 0 else None,
             )
             if rule.approver_user_id == proposal.owner_id:
-                request.status = RequestStatus.SKIPPED.value
-                request.comment = "Skipped: nobody approves their own proposal."
+                # Nobody approves their own proposal: the admins decide instead of the named approver.
+                request.approver_user_id, request.approver_role = None, Role.ADMIN.value
+                request.reasons = [*reasons, f"{proposal.owner.name} owns this proposal: an admin decides"]
             db.session.add(request)
     db.session.flush()
     _advance(proposal, version.id, actor=actor, now=now)
@@ -369,6 +370,10 @@ def decide(request: ApprovalRequest, *, approve: bool, comment: str, actor: User
     if request.status != RequestStatus.PENDING.value:
         raise Conflict(f"This request was already {request.status}: nothing changed.")
     proposal = request.proposal
+    # Touch the proposal first: its version column makes a decision taken at the same moment by
+    # someone else (or the same form sent twice) fail with a conflict instead of both counting.
+    proposal.updated_at = now
+    db.session.flush()
     latest = proposal.versions[-1].id if proposal.versions else None
     if proposal.status != S.SUBMITTED.value or request.version_id != latest:
         raise Conflict("This version is no longer waiting for approval: nothing changed.")
@@ -494,7 +499,8 @@ def expire(*, now: datetime, today) -> int:
     """Proposals whose offer expired before the buyer signed: their holds are released."""
     from app.workflow.signing import _release_holds
 
-    open_statuses = [s.value for s in (S.DRAFT, S.SUBMITTED, S.APPROVED, S.REJECTED, S.SENT)]
+    # Offers that are out (a draft or a rejected proposal is the rep's to change or delete).
+    open_statuses = [s.value for s in (S.SUBMITTED, S.APPROVED, S.SENT)]
     found = db.session.scalars(
         sa.select(Proposal).where(
             Proposal.deleted_at.is_(None), Proposal.expires_on < today, Proposal.status.in_(open_statuses)

@@ -31,7 +31,7 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def send_to_buyer(proposal: Proposal, *, actor: User, now: datetime) -> str:
+def send_to_buyer(proposal: Proposal, *, actor: User, now: datetime, contact_id: int | None = None) -> str:
     """E-mail the approved version, its PDF attached, with a link only this version can be signed
     through; earlier links stop working. Returns the token (for the caller's confirmation only)."""
     if not proposals.can_edit(actor, proposal):
@@ -40,9 +40,24 @@ def send_to_buyer(proposal: Proposal, *, actor: User, now: datetime) -> str:
         raise DomainError(
             f"Proposal {proposal.number} is {proposal.status}: only an approved proposal goes to the buyer."
         )
+    if contact_id is not None and contact_id != proposal.buyer_contact_id:
+        from app.accounts.models import Contact
+
+        contact = db.session.get(Contact, contact_id)
+        if contact is None or contact.account_id not in {proposal.advertiser_id, proposal.agency_id}:
+            raise ValidationFailed({"contact": ["The buyer is a contact of the advertiser or of the agency."]})
+        proposal.buyer_contact = contact
+        record(
+            actor=actor,
+            entity_type="proposal",
+            entity_id=proposal.id,
+            action="buyer chosen",
+            at=now,
+            summary=f"Buyer: {contact.name} <{contact.email}>.",
+        )
     buyer = proposal.buyer_contact
     if buyer is None:
-        raise ValidationFailed({"buyer_contact_id": ["Choose the buyer contact first (Edit details)."]})
+        raise ValidationFailed({"contact": ["Choose who receives it: a contact of the advertiser or the agency."]})
     version = proposal.versions[-1]
     _revoke(proposal, now=now)
     token = secrets.token_urlsafe(32)
@@ -94,7 +109,7 @@ def _revoke(proposal: Proposal, *, now: datetime) -> None:
         link.revoked_at = now
 
 
-def link_for(token: str, *, now: datetime) -> SigningLink:
+def link_for(token: str, *, now: datetime, today: date | None = None) -> SigningLink:
     """The link a token opens, or a clear refusal: unknown, used, replaced, or expired."""
     if not token or len(token) > 100:
         raise DomainError("This signing link is not valid. Ask your contact for a new one.")
@@ -104,11 +119,17 @@ def link_for(token: str, *, now: datetime) -> SigningLink:
     if link.used_at is not None:
         raise Conflict("This proposal has already been answered through this link.")
     if link.revoked_at is not None:
-        raise DomainError("A newer version of this proposal was sent since: use the link in the latest e-mail.")
+        raise DomainError(
+            "This link no longer works: the proposal was changed or sent again since. Use the link in the latest "
+            "e-mail, or ask your contact."
+        )
     if link.expires_at <= now:
         raise DomainError("This signing link has expired. Ask your contact to send it again.")
     if link.proposal.status != S.SENT.value or link.proposal.versions[-1].id != link.version_id:
         raise DomainError("This proposal can no longer be signed. Ask your contact for a new one.")
+    expires_on = link.proposal.expires_on
+    if expires_on is not None and today is not None and expires_on < today:
+        raise DomainError(f"This offer expired on {expires_on:%d %B %Y}. Ask your contact for a new one.")
     return link
 
 
@@ -233,7 +254,14 @@ def make_order(proposal: Proposal, *, now: datetime, today: date, margin_pct: in
 
 
 def _book(order: Order, line: OrderLine, proposal_line, quantity: int | None, *, now, today, margin_pct) -> None:
-    if not quantity or line.end_day < today:
+    if line.end_day < today:
+        proposals.release_holds_of_line(proposal_line, reason=f"order {order.number}: the flight is over", now=now)
+        return
+    if not quantity:
+        # A CPD or flat-fee line with no impressions given (a sponsorship, say): nothing to check
+        # it against, so ad ops book it by hand rather than the order pretending it is booked.
+        order.status = OrderStatus.NEEDS_ATTENTION.value
+        proposals.release_holds_of_line(proposal_line, reason=f"order {order.number}: booked by ad ops", now=now)
         return
     from app.catalog.models import Product
 

@@ -23,18 +23,21 @@ def _refusal(exc: DomainError):
 @public
 def sign(token: str):
     try:
-        link = signing.link_for(token, now=utcnow())
+        link = signing.link_for(token, now=utcnow(), today=publisher_today())
     except DomainError as exc:
         return _refusal(exc)
     errors: dict = {}
     if request.method == "POST":
+        decision = request.form.get("decision")
         if not FlaskForm().validate_on_submit():
             errors = {"form": ["The page expired: reload it and answer again."]}
+        elif decision not in ("accept", "decline"):
+            errors = {"decision": ["Choose Accept and sign, or Decline."]}
         else:
             try:
                 signature = signing.answer(
                     link,
-                    accept=request.form.get("decision") == "accept",
+                    accept=decision == "accept",
                     name=request.form.get("name", ""),
                     title=request.form.get("title", ""),
                     agreed=request.form.get("agree") == "on",
@@ -60,7 +63,7 @@ def sign(token: str):
 @public
 def pdf(token: str):
     try:
-        link = signing.link_for(token, now=utcnow())
+        link = signing.link_for(token, now=utcnow(), today=publisher_today())
     except DomainError as exc:
         return _refusal(exc)
     return Response(

@@ -232,7 +232,9 @@ def send(proposal_id: int):
     proposal = _proposal(proposal_id)
     _csrf()
     try:
-        signing.send_to_buyer(proposal, actor=current_user, now=utcnow())
+        signing.send_to_buyer(
+            proposal, actor=current_user, now=utcnow(), contact_id=parse_id(request.form.get("contact"))
+        )
     except ValidationFailed as exc:
         db.session.rollback()
         flash(" ".join(m for ms in exc.errors.values() for m in ms), "danger")
@@ -257,12 +259,12 @@ def upload_io(proposal_id: int):
             raise ValidationFailed({"io": ["Choose the countersigned PDF."]})
         signing.countersigned(
             proposal,
-            upload.read(current_app.config["MAX_UPLOAD_BYTES"] + 1),
+            upload.read(current_app.config["MAX_CONTENT_LENGTH"] + 1),
             actor=current_user,
             now=utcnow(),
             today=publisher_today(),
             margin_pct=current_app.config["SAFETY_MARGIN_PCT"],
-            max_bytes=current_app.config["MAX_UPLOAD_BYTES"],
+            max_bytes=current_app.config["MAX_CONTENT_LENGTH"],
         )
     except ValidationFailed as exc:
         db.session.rollback()

@@ -113,8 +113,46 @@ def test_the_buyer_signs_through_the_link_in_the_e_mail_received_by_smtp(mail_ap
     path = re.search(r"https?://[^/\s]+(/sign/[A-Za-z0-9_-]+)", message.get_body(("plain",)).get_content()).group(1)
     buyer_client = mail_app.test_client()
     assert "Accept and sign" in buyer_client.get(path).get_data(as_text=True)
+    undecided = buyer_client.post(path, data={"name": "Harriet Ferrymoor", "agree": "on"})
+    assert undecided.status_code == 400 and "Choose Accept and sign, or Decline." in undecided.get_data(as_text=True)
     done = buyer_client.post(path, data={"decision": "accept", "name": "Harriet Ferrymoor", "agree": "on"})
     assert done.status_code == 200 and "the proposal is accepted" in done.get_data(as_text=True)
     assert buyer_client.get(path).status_code == 409  # used
     with mail_app.app_context():
         assert db.session.get(Proposal, proposal_id).status == "signed"
+
+
+def test_a_countersigned_io_is_uploaded_and_orders_stay_with_their_rep(app, client, auth):
+    import io
+
+    from app.db import utcnow
+    from app.workflow import service
+    from tests.conftest import DEMO_USERS, user
+
+    auth.login_as("sales_rep")
+    proposal_id = create(app, client)
+    client.post(f"/proposals/{proposal_id}/lines", data={"product": ids(app)["sport"], "quantity": "500,000"})
+    client.post(f"/workflow/proposals/{proposal_id}/submit", data={"acknowledge": "on"})
+    with app.app_context():
+        proposal = db.session.get(Proposal, proposal_id)
+        for request in service.requests_of(proposal):
+            service.decide(
+                request, approve=True, comment="", actor=user(DEMO_USERS[request.approver_role]), now=utcnow()
+            )
+        db.session.commit()
+    response = client.post(
+        f"/workflow/proposals/{proposal_id}/io",
+        data={"io": (io.BytesIO(b"%PDF-1.7 countersigned"), "io.pdf")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302
+    with app.app_context():
+        from app.orders.models import Order
+
+        assert db.session.get(Proposal, proposal_id).status == "signed"
+        order_id = db.session.scalar(sa.select(Order.id).where(Order.proposal_id == proposal_id))
+    assert client.get(f"/orders/{order_id}").status_code == 200
+    auth.logout()
+    client.post("/login", data={"email": "rep2@harbour.example", "password": "flightdeck-demo"})
+    assert client.get(f"/orders/{order_id}").status_code == 403
+    assert "No order yet" in client.get("/orders/").get_data(as_text=True)

@@ -75,7 +75,7 @@ def test_a_used_tampered_expired_or_replaced_link_is_refused(ctx):
     proposal = approved()
     first = sent(proposal)
     second = sent(proposal)  # sending again replaces the first link
-    with pytest.raises(DomainError, match="newer version"):
+    with pytest.raises(DomainError, match="no longer works"):
         signing.link_for(first, now=now())
     with pytest.raises(DomainError, match="not valid"):
         signing.link_for(second[:-2] + "xx", now=now())
@@ -157,3 +157,38 @@ def test_a_countersigned_io_marks_the_version_signed_and_makes_the_order(ctx):
     )
     assert proposal.status == "signed" and signature.io_sha256 and signature.uploaded_by_id == rep().id
     assert db.session.scalar(sa.select(Order).where(Order.proposal_id == proposal.id)).status == "booked"
+
+
+def test_an_offer_past_its_expiry_cannot_be_signed_even_with_a_live_link(ctx):
+    proposal = approved()
+    token = sent(proposal)
+    proposal.expires_on = publisher_today() - timedelta(days=1)
+    with pytest.raises(DomainError, match="offer expired"):
+        signing.link_for(token, now=now(), today=publisher_today())
+
+
+def test_a_line_with_nothing_to_check_flags_the_order_for_ad_ops(ctx):
+    from datetime import date
+
+    from app.catalog.models import Product
+
+    proposal = approved()
+    takeover = db.session.scalar(sa.select(Product).where(Product.name == "Homepage Takeover — The Daily Harbour"))
+    year = proposal.start_day.year
+    service.withdraw(proposal, actor=rep(), now=now())
+    proposals.add_line(
+        proposal,
+        proposals.LineData(takeover.id, "cpd", date(year, 2, 1), date(year, 2, 7), "Europe/London"),
+        actor=rep(),
+        today=publisher_today(),
+        now=now(),
+        margin_pct=10,
+    )
+    service.submit(proposal, actor=rep(), now=now(), acknowledged=True, render={})
+    for request in service.requests_of(proposal, proposal.versions[-1].id):
+        if request.status == "pending":
+            service.decide(request, approve=True, comment="", actor=user(DEMO_USERS[request.approver_role]), now=now())
+    accept(sent(proposal))
+    order = db.session.scalar(sa.select(Order).where(Order.proposal_id == proposal.id))
+    assert order.status == "needs_attention"
+    assert order.lines[1].booking_id is None and order.lines[0].booking_id is not None

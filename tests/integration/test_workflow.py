@@ -206,3 +206,22 @@ def test_old_requests_are_reminded_then_escalated_and_expired_offers_release_the
     proposal.expires_on = publisher_today() - timedelta(days=1)
     assert service.expire(now=now(), today=publisher_today()) == 1
     assert proposal.status == "expired" and db.session.get(Reservation, hold_id).released_at is not None
+
+
+def test_a_named_approver_who_owns_the_proposal_hands_the_request_to_the_admins(ctx):
+    proposal = proposal_with(quantity=40_000_000)
+    vp = user("vp@harbour.example")
+    proposal.owner_id = vp.id
+    service.submit(proposal, actor=vp, now=now(), acknowledged=True)
+    request = next(r for r in service.requests_of(proposal) if r.step == 2)
+    assert request.approver_role == "admin" and request.approver_user_id is None
+    assert "an admin decides" in request.reasons[-1]
+
+
+def test_a_rule_value_out_of_range_is_refused(ctx):
+    data = service.RuleData(
+        "Huge", "approval", [{"field": "total_net", "op": ">", "value": "1e999999999999"}], "all", 1, "finance"
+    )
+    with pytest.raises(ValidationFailed) as failure:
+        service.save_rule(None, data, expected_version=None, actor=user(DEMO_USERS["admin"]), now=now())
+    assert "out of range" in failure.value.errors["conditions"][0]
