@@ -477,7 +477,7 @@ def hold_line(
         return inventory.extend_hold(
             current, actor=actor, now=now, today=today, margin_pct=margin_pct, hold_days=hold_days
         )
-    hold = reserve_line(
+    hold = inventory.reserve(
         ReservationKind.HOLD,
         line_box(line.product, line.targeting, line.start_day, line.end_day, today),
         label=f"{proposal.number} line {line.position}: {proposal.advertiser.name}",
@@ -502,10 +502,6 @@ def line_box(product, targeting: dict, start_day: date, end_day: date, today: da
         tuple(targeting.get("geo", ())),
         tuple(targeting.get("device", ())),
     )
-
-
-def reserve_line(kind: ReservationKind, box: inventory.Box, **kwargs) -> Reservation:
-    return inventory.reserve(kind, box, **kwargs)
 
 
 def hold_all(proposal: Proposal, **kwargs) -> tuple[int, list[str]]:

@@ -40,7 +40,7 @@ def _settings() -> dict:
     return {"today": publisher_today(), "now": utcnow(), "margin_pct": current_app.config["SAFETY_MARGIN_PCT"]}
 
 
-def _proposal(proposal_id: int) -> Proposal:
+def readable_proposal(proposal_id: int) -> Proposal:
     proposal = db.session.get(Proposal, proposal_id)
     if proposal is None or proposal.deleted_at is not None:
         raise NotFound("No such proposal.")
@@ -174,7 +174,7 @@ def new():
 @bp.route("/<int:proposal_id>/edit", methods=["GET", "POST"])
 @allow(*SELLERS, checks_object=True)
 def edit(proposal_id: int):
-    proposal = _proposal(proposal_id)
+    proposal = readable_proposal(proposal_id)
     service.require_edit(current_user, proposal)
     form = _prepare(ProposalForm(obj=proposal if request.method == "GET" else None))
     if request.method == "GET":
@@ -200,7 +200,7 @@ def edit(proposal_id: int):
 @bp.route("/<int:proposal_id>/delete", methods=["POST"])
 @allow(*SELLERS, checks_object=True)
 def delete(proposal_id: int):
-    proposal = _proposal(proposal_id)
+    proposal = readable_proposal(proposal_id)
     _csrf()
     service.delete_proposal(proposal, actor=current_user, now=utcnow())
     db.session.commit()
@@ -269,7 +269,7 @@ def _builder_context(
 def detail(proposal_id: int):
     from app.workflow import service as workflow
 
-    proposal = _proposal(proposal_id)
+    proposal = readable_proposal(proposal_id)
     context = _builder_context(proposal)
     from app.mail.models import OutboxMessage
 
@@ -336,7 +336,7 @@ def _builder_response(proposal: Proposal, *, status: int = 200, **kwargs):
 @bp.route("/<int:proposal_id>/lines", methods=["POST"])
 @allow(*SELLERS, checks_object=True)
 def add_line(proposal_id: int):
-    proposal = _proposal(proposal_id)
+    proposal = readable_proposal(proposal_id)
     service.require_edit(current_user, proposal)
     _csrf()
     form = request.form.copy()
@@ -359,7 +359,7 @@ def add_line(proposal_id: int):
 @bp.route("/<int:proposal_id>/lines/<int:line_id>", methods=["POST"])
 @allow(*SELLERS, checks_object=True)
 def update_line(proposal_id: int, line_id: int):
-    proposal = _proposal(proposal_id)
+    proposal = readable_proposal(proposal_id)
     service.require_edit(current_user, proposal)
     line = _line(proposal, line_id)
     _csrf()
@@ -389,7 +389,7 @@ def preview_line(proposal_id: int, line_id: int):
     """The price and availability of the line as the rep is editing it, not saved."""
     from app.pricing.views import price_from_args
 
-    proposal = _proposal(proposal_id)
+    proposal = readable_proposal(proposal_id)
     line = _line(proposal, line_id)
     args = request.args.copy()
     args["rate_card"] = str(proposal.rate_card_id)
@@ -412,7 +412,7 @@ def preview_line(proposal_id: int, line_id: int):
 @bp.route("/<int:proposal_id>/lines/<int:line_id>/<any(copy, remove, up, down, hold):action>", methods=["POST"])
 @allow(*SELLERS, checks_object=True)
 def line_action(proposal_id: int, line_id: int, action: str):
-    proposal = _proposal(proposal_id)
+    proposal = readable_proposal(proposal_id)
     service.require_edit(current_user, proposal)
     line = _line(proposal, line_id)
     _csrf()
@@ -438,7 +438,7 @@ def line_action(proposal_id: int, line_id: int, action: str):
 @bp.route("/<int:proposal_id>/hold", methods=["POST"])
 @allow(*SELLERS, checks_object=True)
 def hold_all(proposal_id: int):
-    proposal = _proposal(proposal_id)
+    proposal = readable_proposal(proposal_id)
     _csrf()
     service.require_edit(current_user, proposal)
     held, problems = service.hold_all(
@@ -457,7 +457,7 @@ def hold_all(proposal_id: int):
 @bp.route("/<int:proposal_id>/versions/<int:number>.pdf")
 @allow(*READERS, checks_object=True)
 def version_pdf(proposal_id: int, number: int):
-    proposal = _proposal(proposal_id)
+    proposal = readable_proposal(proposal_id)
     version = next((v for v in proposal.versions if v.number == number), None)
     if version is None or version.pdf is None:
         raise NotFound("No PDF for that version.")
@@ -474,7 +474,7 @@ def version_pdf(proposal_id: int, number: int):
 @bp.route("/<int:proposal_id>/diff")
 @allow(*READERS, checks_object=True)
 def version_diff(proposal_id: int):
-    proposal = _proposal(proposal_id)
+    proposal = readable_proposal(proposal_id)
     by_number = {v.number: v for v in proposal.versions}
     a, b = parse_id(request.args.get("a")), parse_id(request.args.get("b"))
     if a not in by_number or b not in by_number:
@@ -491,7 +491,7 @@ def version_diff(proposal_id: int):
 @bp.route("/<int:proposal_id>/package", methods=["POST"])
 @allow(*SELLERS, checks_object=True)
 def add_package(proposal_id: int):
-    proposal = _proposal(proposal_id)
+    proposal = readable_proposal(proposal_id)
     service.require_edit(current_user, proposal)
     _csrf()
     package = db.session.get(Package, parse_id(request.form.get("package")) or 0)
@@ -517,7 +517,7 @@ def add_package(proposal_id: int):
 @bp.route("/<int:proposal_id>/paste", methods=["POST"])
 @allow(*SELLERS, checks_object=True)
 def paste(proposal_id: int):
-    proposal = _proposal(proposal_id)
+    proposal = readable_proposal(proposal_id)
     service.require_edit(current_user, proposal)
     _csrf()
     text = (request.form.get("paste") or "")[:1_000_000]
@@ -566,7 +566,7 @@ def _goals(proposal: Proposal, args) -> tuple[service.Goals | None, Errors]:
 @allow(*SELLERS, checks_object=True)
 def recommend(proposal_id: int):
     """A product mix for a budget and goals (htmx fragment), each pick with its reasons."""
-    proposal = _proposal(proposal_id)
+    proposal = readable_proposal(proposal_id)
     goals, errors = _goals(proposal, request.args)
     picks = []
     if goals is not None:
@@ -586,7 +586,7 @@ def recommend(proposal_id: int):
 @allow(*SELLERS, checks_object=True)
 def add_recommended(proposal_id: int):
     """The recommended mix added in one click: one line per pick, with the goals' targeting."""
-    proposal = _proposal(proposal_id)
+    proposal = readable_proposal(proposal_id)
     service.require_edit(current_user, proposal)
     _csrf()
     goals, errors = _goals(proposal, request.form)

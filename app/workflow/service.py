@@ -497,8 +497,6 @@ def remind(*, now: datetime) -> tuple[int, int]:
 
 def expire(*, now: datetime, today) -> int:
     """Proposals whose offer expired before the buyer signed: their holds are released."""
-    from app.workflow.signing import _release_holds
-
     # Offers that are out (a draft or a rejected proposal is the rep's to change or delete).
     open_statuses = [s.value for s in (S.SUBMITTED, S.APPROVED, S.SENT)]
     found = db.session.scalars(
@@ -514,6 +512,6 @@ def expire(*, now: datetime, today) -> int:
             sa.select(SigningLink).where(SigningLink.proposal_id == proposal.id, SigningLink.revoked_at.is_(None))
         ):
             link.revoked_at = now
-        _release_holds(proposal, reason=f"proposal {proposal.number} expired", now=now)
+        proposals.release_holds(proposal, reason=f"proposal {proposal.number} expired", actor=None, now=now)
         transition(proposal, S.EXPIRED, actor=None, now=now, why=f"The offer expired on {proposal.expires_on}.")
     return len(found)

@@ -187,13 +187,9 @@ def answer(
         )
     else:
         transition(proposal, S.DECLINED, actor=None, now=now, why=f"Declined by {who}: {comment}")
-        _release_holds(proposal, reason=f"proposal {proposal.number} declined", now=now)
+        proposals.release_holds(proposal, reason=f"proposal {proposal.number} declined", actor=None, now=now)
         notify.rep_told(proposal, "Declined", f"{who} declined version {link.version.number}: {comment}", now=now)
     return signature
-
-
-def _release_holds(proposal: Proposal, *, reason: str, now: datetime) -> None:
-    proposals.release_holds(proposal, reason=reason, actor=None, now=now)
 
 
 def _next_number(year: int) -> str:
@@ -277,7 +273,7 @@ def _book(order: Order, line: OrderLine, proposal_line, quantity: int | None, *,
             inventory.release(hold, reason=f"booked by order {order.number}", actor=None, now=now)
         proposal_line.hold_id = None
     if booked > 0:
-        booking = proposals.reserve_line(
+        booking = inventory.reserve(
             ReservationKind.BOOKING,
             box,
             label=f"{order.number} line {line.position}: {order.advertiser.name if order.advertiser else ''}",

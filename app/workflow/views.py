@@ -13,8 +13,7 @@ from app.auth.roles import ROLE_LABELS, Role
 from app.db import utcnow
 from app.errors import DomainError, NotFound, ValidationFailed
 from app.extensions import db
-from app.proposals.models import Proposal
-from app.proposals.views import READERS, SELLERS
+from app.proposals.views import READERS, SELLERS, readable_proposal
 from app.validation import parse_id
 from app.workflow import rules as engine
 from app.workflow import service
@@ -138,16 +137,10 @@ def try_rule():
 # -- Submitting, the queue, decisions -------------------------------------------------------------
 
 
-def _proposal(proposal_id: int) -> Proposal:
-    from app.proposals.views import _proposal as load
-
-    return load(proposal_id)
-
-
 @bp.route("/proposals/<int:proposal_id>/submit", methods=["POST"])
 @allow(*SELLERS, checks_object=True)
 def submit(proposal_id: int):
-    proposal = _proposal(proposal_id)
+    proposal = readable_proposal(proposal_id)
     _csrf()
     try:
         version = service.submit(
@@ -175,7 +168,7 @@ def submit(proposal_id: int):
 @bp.route("/proposals/<int:proposal_id>/withdraw", methods=["POST"])
 @allow(*SELLERS, checks_object=True)
 def withdraw(proposal_id: int):
-    proposal = _proposal(proposal_id)
+    proposal = readable_proposal(proposal_id)
     _csrf()
     service.withdraw(proposal, actor=current_user, now=utcnow())
     db.session.commit()
@@ -229,7 +222,7 @@ def decide(request_id: int):
 def send(proposal_id: int):
     from app.workflow import signing
 
-    proposal = _proposal(proposal_id)
+    proposal = readable_proposal(proposal_id)
     _csrf()
     try:
         signing.send_to_buyer(
@@ -251,7 +244,7 @@ def upload_io(proposal_id: int):
     from app.clock import publisher_today
     from app.workflow import signing
 
-    proposal = _proposal(proposal_id)
+    proposal = readable_proposal(proposal_id)
     _csrf()
     upload = request.files.get("io")
     try:
