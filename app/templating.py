@@ -17,7 +17,7 @@ from app.validation import countries
 NAVIGATION = [
     ("Home", "home.index", ()),
     ("Proposals", "proposals.index", ()),
-    ("Approvals", "workflow.queue", (Role.SALES_MANAGER, Role.ADMIN, Role.AD_OPS, Role.FINANCE)),
+    ("Approvals", "workflow.queue", (Role.SALES_MANAGER, Role.ADMIN, Role.AD_OPS, Role.FINANCE, Role.SALES_REP)),
     ("Orders", "orders.index", (Role.AD_OPS, Role.ADMIN, Role.SALES_MANAGER, Role.FINANCE, Role.SALES_REP)),
     ("Catalog", "catalog.index", ()),
     ("Rate cards", "ratecards.index", (Role.ADMIN, Role.SALES_MANAGER, Role.SALES_REP, Role.FINANCE)),

@@ -54,7 +54,23 @@ FIELD_LABELS = {
 
 
 def can_read(user: User, proposal: Proposal) -> bool:
-    return user.has_role(*READERS) or proposal.owner_id == user.id
+    """Managers, admins, ad ops and finance read every proposal; a rep their own, and any proposal
+    they are asked to approve."""
+    if user.has_role(*READERS) or proposal.owner_id == user.id:
+        return True
+    from app.workflow.models import ApprovalRequest
+
+    roles = [r.value for r in user.role_set]
+    return bool(
+        db.session.scalar(
+            sa.select(ApprovalRequest.id)
+            .where(
+                ApprovalRequest.proposal_id == proposal.id,
+                sa.or_(ApprovalRequest.approver_user_id == user.id, ApprovalRequest.approver_role.in_(roles)),
+            )
+            .limit(1)
+        )
+    )
 
 
 def can_edit(user: User, proposal: Proposal) -> bool:

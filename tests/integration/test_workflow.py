@@ -225,3 +225,16 @@ def test_a_rule_value_out_of_range_is_refused(ctx):
     with pytest.raises(ValidationFailed) as failure:
         service.save_rule(None, data, expected_version=None, actor=user(DEMO_USERS["admin"]), now=now())
     assert "out of range" in failure.value.errors["conditions"][0]
+
+
+def test_a_rep_asked_to_approve_may_read_the_proposal(ctx):
+    other = user("rep2@harbour.example")
+    proposal = proposal_with(discount="18")
+    assert not service.proposals.can_read(other, proposal)
+    data = service.RuleData(
+        "Rep2 reviews", "approval", [{"field": "lines", "op": ">=", "value": "1"}], "all", 1, None, other.id
+    )
+    service.save_rule(None, data, expected_version=None, actor=user(DEMO_USERS["admin"]), now=now())
+    service.submit(proposal, actor=rep(), now=now(), acknowledged=False)
+    assert service.proposals.can_read(other, proposal)
+    assert [r.proposal_id for r in service.queue_for(other)] == [proposal.id]
