@@ -283,6 +283,12 @@ def targeting_values_by_dimension() -> dict[str, dict[str, TargetingValue]]:
     return found
 
 
+def value_names(values: dict[str, dict[str, TargetingValue]] | None = None) -> dict[tuple[str, str], str]:
+    """(dimension key, code) -> the value's name, for targeting in words."""
+    values = values if values is not None else targeting_values_by_dimension()
+    return {(key, code): value.name for key, by_code in values.items() for code, value in by_code.items()}
+
+
 # -- Products ------------------------------------------------------------------------------------
 
 

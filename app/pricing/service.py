@@ -18,8 +18,8 @@ import sqlalchemy as sa
 from app.accounts.models import Account, AccountKind
 from app.auth.models import User
 from app.auth.roles import Role
-from app.catalog.models import DIMENSION_LABELS, DimensionKey, Product, Status, TargetingDimension, TargetingValue
-from app.catalog.service import product_slots
+from app.catalog.models import DIMENSION_LABELS, DimensionKey, Product, Status
+from app.catalog.service import product_slots, targeting_values_by_dimension, value_names
 from app.errors import Errors, ValidationFailed
 from app.extensions import db
 from app.inventory import service as inventory
@@ -172,7 +172,8 @@ def price_line(line: LineInput, *, actor: User | None, today: date, now: datetim
             errors.add(
                 "end", f"{card.name} is valid from {card.valid_from} to {card.valid_to}: the flight ends outside it."
             )
-    _check_targeting(line.targeting, product, errors)
+    values = targeting_values_by_dimension()
+    _check_targeting(line.targeting, product, values, errors)
     for name, value, label in (
         ("proposal_discount_pct", line.proposal_discount_pct, "proposal discount"),
         ("line_discount_pct", line.line_discount_pct, "line discount"),
@@ -184,12 +185,7 @@ def price_line(line: LineInput, *, actor: User | None, today: date, now: datetim
     _check_quantity(line, product, errors)
     errors.raise_if_any()
 
-    value_names = {
-        (key, code): name
-        for key, code, name in db.session.execute(
-            sa.select(TargetingDimension.key, TargetingValue.code, TargetingValue.name).join(TargetingValue.dimension)
-        )
-    }
+    names = value_names(values)
     sell_through, available, warnings = _sell_through(line, product, today=today, now=now, margin_pct=margin_pct)
     floor = next(
         (f.rate for f in card.floors if f.product_id == product.id and f.pricing_model == line.pricing_model), None
@@ -207,7 +203,7 @@ def price_line(line: LineInput, *, actor: User | None, today: date, now: datetim
                 p.kind,
                 p.amount,
                 feature_label=DIMENSION_LABELS[DimensionKey(p.dimension)].lower(),
-                value_label=value_names.get((p.dimension, p.value_code)),
+                value_label=names.get((p.dimension, p.value_code)),
             )
             for p in card.premiums
             if line.targeting.get(p.dimension)
@@ -241,14 +237,9 @@ def price_line(line: LineInput, *, actor: User | None, today: date, now: datetim
     return Priced(price, request, card, product, line.time_zone, shown, available, warnings)
 
 
-def _check_targeting(targeting: dict[str, tuple[str, ...]], product: Product, errors: Errors) -> None:
+def _check_targeting(targeting: dict[str, tuple[str, ...]], product: Product, values, errors: Errors) -> None:
     known = {
-        (key, code)
-        for key, code in db.session.execute(
-            sa.select(TargetingDimension.key, TargetingValue.code)
-            .join(TargetingValue.dimension)
-            .where(TargetingValue.status == Status.ACTIVE.value)
-        )
+        (key, code) for key, by_code in values.items() for code, v in by_code.items() if v.status == Status.ACTIVE.value
     }
     for key, values in targeting.items():
         if not values:

@@ -14,8 +14,8 @@ from app.accounts.models import Account, AccountKind, Contact
 from app.audit.service import record, record_change
 from app.auth.models import User
 from app.auth.roles import Role
-from app.catalog.models import DIMENSION_LABELS, DimensionKey, Product, Status, TargetingDimension, TargetingValue
-from app.catalog.service import product_slots
+from app.catalog.models import DIMENSION_LABELS, DimensionKey, Product, Status
+from app.catalog.service import product_slots, value_names
 from app.errors import Conflict, DomainError, Errors, Forbidden, ValidationFailed
 from app.extensions import db
 from app.inventory import service as inventory
@@ -469,12 +469,20 @@ def _release_hold(line: ProposalLine, *, reason: str, actor: User | None, now: d
 
 def hold_of(line: ProposalLine, now: datetime) -> Reservation | None:
     """The line's hold while it counts (not released, not expired)."""
-    if line.hold_id is None:
-        return None
-    hold = db.session.get(Reservation, line.hold_id)
-    if hold is None or hold.released_at is not None or (hold.expires_at and hold.expires_at <= now):
-        return None
-    return hold
+    return holds_of([line], now)[line.id]
+
+
+def holds_of(lines: list[ProposalLine], now: datetime) -> dict[int, Reservation | None]:
+    """Each line's live hold (or None), read in one query."""
+    ids = [line.hold_id for line in lines if line.hold_id]
+    found = {r.id: r for r in db.session.scalars(sa.select(Reservation).where(Reservation.id.in_(ids)))} if ids else {}
+
+    def live(hold: Reservation | None) -> Reservation | None:
+        if hold is None or hold.released_at is not None or (hold.expires_at and hold.expires_at <= now):
+            return None
+        return hold
+
+    return {line.id: live(found.get(line.hold_id)) for line in lines}
 
 
 def hold_line(
@@ -562,15 +570,6 @@ def totals(proposal: Proposal) -> Totals:
         lines=len(lines),
         problems=sum(1 for line in lines if line.problems),
     )
-
-
-def value_names() -> dict[tuple[str, str], str]:
-    return {
-        (key, code): name
-        for key, code, name in db.session.execute(
-            sa.select(TargetingDimension.key, TargetingValue.code, TargetingValue.name).join(TargetingValue.dimension)
-        )
-    }
 
 
 def targeting_words(targeting: dict[str, list[str]], names: dict[tuple[str, str], str]) -> str:

@@ -16,6 +16,7 @@ from app.accounts.models import Account, AccountKind, Contact
 from app.auth.models import User
 from app.auth.roles import Role
 from app.catalog.models import DIMENSION_LABELS, Package, Product, Status
+from app.catalog.service import value_names
 from app.clock import publisher_today
 from app.db import utcnow
 from app.errors import DomainError, Errors, Forbidden, NotFound, ValidationFailed
@@ -240,16 +241,17 @@ def _builder_context(
 ) -> dict:
     from app.catalog.service import targeting_values_by_dimension
 
-    now = utcnow()
     editable = service.can_edit(current_user, proposal) and proposal.is_editable
+    values = targeting_values_by_dimension()
+    products = _products_for(proposal)
     return {
         "proposal": proposal,
         "totals": service.totals(proposal),
-        "names": service.value_names(),
+        "names": value_names(values),
         "words": service.targeting_words,
-        "holds": {line.id: service.hold_of(line, now) for line in proposal.lines},
-        "products": _products_for(proposal),
-        "values": targeting_values_by_dimension(),
+        "holds": service.holds_of(proposal.lines, utcnow()),
+        "products": products,
+        "values": values,
         "dimension_labels": DIMENSION_LABELS,
         "can_edit": editable,
         "line_errors": line_errors or {},
@@ -258,7 +260,7 @@ def _builder_context(
         "packages": db.session.scalars(
             sa.select(Package).where(Package.status == Status.ACTIVE.value).order_by(Package.name)
         ).all(),
-        "sizes": sorted({size for p in _products_for(proposal) for size in p.sizes}),
+        "sizes": sorted({size for p in products for size in p.sizes}),
         "plan": _plan(proposal, editable),
         "form": FlaskForm(),
     }

@@ -14,6 +14,7 @@ from app.audit.service import record, record_change
 from app.auth.models import User, UserRole
 from app.auth.roles import ROLE_LABELS, Role
 from app.catalog.models import Product
+from app.db import utcnow
 from app.errors import Conflict, DomainError, Errors, Forbidden, ValidationFailed
 from app.extensions import db
 from app.proposals import service as proposals
@@ -215,8 +216,6 @@ class Plan:
 
 def plan_for(proposal: Proposal, snapshot: dict | None = None) -> Plan:
     """Which rules apply to the proposal as it stands (or to a version's snapshot), and why."""
-    from app.db import utcnow
-
     snapshot = snapshot or proposals.snapshot(proposal, number=len(proposal.versions) + 1, now=utcnow())
     sheet = facts(proposal, snapshot)
     warnings, blocks, broken = [], [], []
@@ -246,11 +245,8 @@ def plan_for(proposal: Proposal, snapshot: dict | None = None) -> Plan:
 def try_rule(data: RuleData) -> tuple[list[Proposal], int]:
     """The open proposals a rule (saved or not) would apply to, and how many open proposals there are."""
     # Only the conditions matter for a trial (a missing name or step does not).
-    problems = list(check_rule(data).errors.get("conditions", []))
-    if problems or not data.conditions:
-        raise ValidationFailed({"conditions": problems or ["Add at least one condition."]})
-    from app.db import utcnow
-
+    if problems := check_rule(data).errors.get("conditions"):
+        raise ValidationFailed({"conditions": list(problems)})
     open_ = db.session.scalars(
         sa.select(Proposal).where(
             Proposal.deleted_at.is_(None),

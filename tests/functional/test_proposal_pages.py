@@ -162,3 +162,16 @@ def test_a_line_saved_from_a_stale_form_is_refused_with_a_conflict(app, client, 
     assert response.status_code == 409 and "Someone else changed line 1" in response.get_data(as_text=True)
     with app.app_context():
         assert db.session.get(Proposal, proposal_id).lines[0].quantity == 600_000
+
+
+def test_the_diff_page_shows_what_changed_between_two_versions(app, client, auth):
+    auth.login_as("sales_rep")
+    proposal_id = create(app, client)
+    client.post(f"/proposals/{proposal_id}/lines", data={"product": ids(app)["sport"], "quantity": "500000"})
+    client.post(f"/workflow/proposals/{proposal_id}/submit", data={"acknowledge": "on"})
+    client.post(f"/workflow/proposals/{proposal_id}/withdraw")
+    client.post(f"/proposals/{proposal_id}/lines", data={"product": ids(app)["sport"], "quantity": "200000"})
+    client.post(f"/workflow/proposals/{proposal_id}/submit", data={"acknowledge": "on"})
+    html = client.get(f"/proposals/{proposal_id}/diff?a=1&b=2").get_data(as_text=True)
+    assert "Sport Display" in html and "Gross" in html and "£4,200.00" in html and "£5,880.00" in html
+    assert client.get(f"/proposals/{proposal_id}/diff?a=1&b=9").status_code == 404
