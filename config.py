@@ -73,6 +73,21 @@ class Config:
     PUBLISHER_CURRENCY = os.environ.get("PUBLISHER_CURRENCY", "GBP")
     PUBLISHER_TIMEZONE = os.environ.get("PUBLISHER_TIMEZONE", "Europe/London")
 
+    # Ad servers: the push outbox's worker (`flask adserver worker`) and the daily delivery sync.
+    #: Tries of a push before it is dead and waits for ad ops (errors a retry cannot fix stop at once).
+    ADSERVER_MAX_ATTEMPTS = _int("ADSERVER_MAX_ATTEMPTS", 8)
+    #: The first retry waits this long; each next one twice as long, up to the maximum.
+    ADSERVER_BACKOFF_SECONDS = _int("ADSERVER_BACKOFF_SECONDS", 30)
+    ADSERVER_MAX_BACKOFF_SECONDS = _int("ADSERVER_MAX_BACKOFF_SECONDS", 3600)
+    #: How long one call to an ad server may take before it counts as timed out.
+    ADSERVER_TIMEOUT_SECONDS = _int("ADSERVER_TIMEOUT_SECONDS", 30)
+    #: A claimed push whose worker died is tried again after this long.
+    ADSERVER_LEASE_SECONDS = _int("ADSERVER_LEASE_SECONDS", 600)
+    ADSERVER_POLL_SECONDS = _int("ADSERVER_POLL_SECONDS", 5)
+    DELIVERY_SYNC_HOURS = _int("DELIVERY_SYNC_HOURS", 24)
+    #: The Ad Manager SOAP API version the gam adapter speaks (one googleads supports).
+    GAM_API_VERSION = os.environ.get("GAM_API_VERSION", "v202608")
+
     PAGE_SIZE = _int("PAGE_SIZE", 25)
     #: Percent of the forecast never sold, unless a site sets its own.
     SAFETY_MARGIN_PCT = _int("SAFETY_MARGIN_PCT", 10)

@@ -37,6 +37,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
 
     from app.access import check_every_route_has_a_rule, enforce_access
     from app.accounts.views import bp as accounts_bp
+    from app.adserver.views import bp as adserver_bp
     from app.audit.views import bp as audit_bp
     from app.auth.views import bp as auth_bp
     from app.auth.views import load_user
@@ -74,6 +75,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
         workflow_bp,
         signing_bp,
         orders_bp,
+        adserver_bp,
         audit_bp,
         mail_bp,
     ):
@@ -103,6 +105,7 @@ def _check_settings(app: Flask) -> None:
 
 
 def _register_cli(app: Flask) -> None:
+    from app.adserver.cli import adserver_cli
     from app.auth.cli import users_cli
     from app.demo.cli import demo_cli
     from app.inventory.cli import inventory_cli
@@ -110,6 +113,7 @@ def _register_cli(app: Flask) -> None:
     from app.workflow.cli import workflow_cli
 
     app.cli.add_command(users_cli)
+    app.cli.add_command(adserver_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(inventory_cli)
     app.cli.add_command(mail_cli)

@@ -11,7 +11,7 @@ from wtforms import Field, SelectMultipleField, widgets
 from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import TextInput
 
-from app.errors import Errors, ValidationFailed
+from app.errors import DomainError, Errors, ValidationFailed
 from app.extensions import db
 from app.validation import parse_number
 
@@ -121,3 +121,9 @@ class DateInput(Field):
         except ValueError:
             self.data = None
             raise ValueError("Enter a date as YYYY-MM-DD.") from None
+
+
+def require_csrf() -> None:
+    """For a POST that has no form of its own (a button): refuse it unless its CSRF token is good."""
+    if not FlaskForm().validate_on_submit():
+        raise DomainError("The form expired. Reload the page and try again.")

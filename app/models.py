@@ -1,6 +1,16 @@
 """Imports every domain's models so that the metadata (and Alembic) sees all tables."""
 
 from app.accounts.models import Account, Contact  # noqa: F401
+from app.adserver.models import (  # noqa: F401
+    Connection,
+    DeliveryDay,
+    IdMapping,
+    PushAttempt,
+    PushJob,
+    SandboxAdvertiser,
+    SandboxLineItem,
+    SandboxOrder,
+)
 from app.audit.models import AuditEvent  # noqa: F401
 from app.auth.models import LoginAttempt, User, UserRole, UserSession  # noqa: F401
 from app.catalog.models import (  # noqa: F401
@@ -32,4 +42,4 @@ from app.ratecards.models import (  # noqa: F401
     Season,
     VolumeTier,
 )
-from app.workflow.models import ApprovalRequest, ApprovalRule, Signature, SigningLink  # noqa: F401  # noqa: F401
+from app.workflow.models import ApprovalRequest, ApprovalRule, Signature, SigningLink  # noqa: F401

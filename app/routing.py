@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import Flask, abort, request
 from werkzeug.routing import IntegerConverter
 
@@ -25,3 +27,12 @@ def refuse_nul_bytes() -> None:
 
 def install(app: Flask) -> None:
     app.url_map.converters["int"] = IdConverter
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """A same-site path to go back to after a form, or `default` (never another site)."""
+    if target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
+            return target
+    return default

@@ -19,6 +19,7 @@ NAVIGATION = [
     ("Proposals", "proposals.index", ()),
     ("Approvals", "workflow.queue", (Role.SALES_MANAGER, Role.ADMIN, Role.AD_OPS, Role.FINANCE, Role.SALES_REP)),
     ("Orders", "orders.index", (Role.AD_OPS, Role.ADMIN, Role.SALES_MANAGER, Role.FINANCE, Role.SALES_REP)),
+    ("Ad ops", "adserver.queue", (Role.AD_OPS, Role.ADMIN)),
     ("Catalog", "catalog.index", ()),
     ("Rate cards", "ratecards.index", (Role.ADMIN, Role.SALES_MANAGER, Role.SALES_REP, Role.FINANCE)),
     ("Inventory", "inventory.sell_through", ()),
@@ -27,6 +28,7 @@ NAVIGATION = [
     ("Approval rules", "workflow.rules", (Role.ADMIN,)),
     ("Audit log", "audit.index", (Role.ADMIN,)),
     ("Outbox", "mail.outbox", (Role.ADMIN,)),
+    ("Ad servers", "adserver.index", (Role.ADMIN, Role.AD_OPS)),
 ]
 
 

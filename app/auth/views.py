@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
@@ -14,6 +12,7 @@ from app.db import utcnow
 from app.errors import DomainError, NotFound, ValidationFailed
 from app.extensions import db
 from app.forms import show_errors
+from app.routing import safe_next
 from app.validation import page_number, parse_id
 
 bp = Blueprint("auth", __name__)
@@ -40,11 +39,7 @@ def _throttle() -> service.Throttle:
 
 def _safe_next(target: str | None) -> str:
     """Only same-site paths are followed after sign-in."""
-    if target:
-        parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
-            return target
-    return url_for("home.index")
+    return safe_next(target, url_for("home.index"))
 
 
 @bp.route("/login", methods=["GET", "POST"])

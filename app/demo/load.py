@@ -24,6 +24,7 @@ from app.demo.publisher import Section, Site, Slot
 from app.extensions import db
 from app.inventory.forecasting import forecast_day_count, refresh_forecast
 from app.inventory.models import TrafficDay
+from app.proposals.models import ProposalStatus
 from app.ratecards.models import RateCard
 from app.ratecards.service import (
     CardData,
@@ -65,6 +66,7 @@ def load_demo(*, today: date, now: datetime, hash_method: str) -> dict[str, int]
     reservations = _load_reservations(products, users, accounts, now=now, today=today)
     rules = _load_rules(users, now=now)
     proposals = _load_proposals(products, users, accounts, cards, now=now, today=today)
+    orders = _load_signed_order(products, users, accounts, cards, now=now, today=today)
     return {
         "users": len(users),
         "accounts": len(accounts),
@@ -78,6 +80,7 @@ def load_demo(*, today: date, now: datetime, hash_method: str) -> dict[str, int]
         "holds_and_bookings": reservations,
         "approval_rules": rules,
         "proposals": proposals,
+        "orders": orders,
     }
 
 
@@ -425,6 +428,73 @@ def _load_proposals(products, users, accounts, cards, *, now: datetime, today: d
             )
         made += 1
     return made
+
+
+def _load_signed_order(products, users, accounts, cards, *, now: datetime, today: date) -> int:
+    """The built-in sandbox as the default ad server, mapped to its own ids, and one order signed two
+    weeks ago, pushed to it, with its delivery so far: the order, pacing and ad-ops pages have
+    something to show."""
+    from app.adserver import delivery, outbox
+    from app.adserver import service as adserver
+    from app.proposals import service as proposals
+    from app.workflow.service import transition
+    from app.workflow.signing import make_order
+
+    admin, rep = users["admin@harbour.example"], users["rep@harbour.example"]
+    sandbox = adserver.save_connection(
+        None,
+        adserver.ConnectionData(name="Sandbox", kind="sandbox", time_zone=publisher.TIME_ZONE, is_default=True),
+        actor=admin,
+        now=now,
+    )
+    adserver.map_to_own_ids(sandbox, actor=admin, now=now)
+    start = max(today - timedelta(days=14), date(today.year, 1, 1))
+    end = min(today + timedelta(days=13), date(today.year, 12, 31))
+    card = next(c for c in cards if not c.allowed_roles and c.valid_from <= start and end <= c.valid_to)
+    by_name = {a.name: a for a in accounts}
+    proposal = proposals.create_proposal(
+        proposals.ProposalData(
+            advertiser_id=by_name["Skyweave Broadband"].id,
+            campaign_name="Winter launch",
+            rate_card_id=card.id,
+            owner_id=rep.id,
+            start_day=start,
+            end_day=end,
+            time_zone=publisher.TIME_ZONE,
+        ),
+        actor=rep,
+        now=now - timedelta(days=16),
+        today=start,
+    )
+    for product, impressions in (("Sport Display", 400_000), ("News Display", 300_000)):
+        proposals.add_line(
+            proposal,
+            proposals.LineData(
+                product_id=products[product].id,
+                pricing_model="cpm",
+                start_day=start,
+                end_day=end,
+                time_zone=publisher.TIME_ZONE,
+                quantity=impressions,
+            ),
+            actor=rep,
+            today=today,
+            now=now,
+            margin_pct=10,
+        )
+    proposals.freeze_version(proposal, actor=rep, now=now)
+    for status, why in (
+        (ProposalStatus.SUBMITTED, "Demo: submitted."),
+        (ProposalStatus.APPROVED, "Demo: approved."),
+        (ProposalStatus.SENT, "Demo: sent to the buyer."),
+        (ProposalStatus.SIGNED, "Demo: signed by the buyer."),
+    ):
+        transition(proposal, status, actor=rep, now=now, why=why)
+    make_order(proposal, now=now, today=today, margin_pct=10)
+    db.session.commit()
+    outbox.drain(worker="demo", settings=outbox.Settings())
+    delivery.sync_connection(sandbox, now=now, timeout=30)
+    return 1
 
 
 def _load_rules(users: dict[str, User], *, now: datetime) -> int:

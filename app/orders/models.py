@@ -26,6 +26,33 @@ class OrderStatus(StrEnum):
         return {"booked": "Booked", "needs_attention": "Needs ad ops"}[self.value]
 
 
+class PushState(StrEnum):
+    """Where the order stands with its ad server."""
+
+    #: no ad-server connection yet: ad ops push it once one exists
+    NOT_PUSHED = "not_pushed"
+    QUEUED = "queued"
+    PUSHED = "pushed"
+    #: the last push failed for good: in the ad-ops queue
+    FAILED = "failed"
+
+    @property
+    def label(self) -> str:
+        return {"not_pushed": "Not pushed", "queued": "Queued", "pushed": "In the ad server", "failed": "Push failed"}[
+            self.value
+        ]
+
+
+class LineStatus(StrEnum):
+    ACTIVE = "active"
+    PAUSED = "paused"
+    CANCELLED = "cancelled"
+
+    @property
+    def label(self) -> str:
+        return self.value.capitalize()
+
+
 class Order(db.Model):
     __tablename__ = "orders"
     __table_args__ = (sa.UniqueConstraint("number"), sa.UniqueConstraint("version_id"))
@@ -41,6 +68,16 @@ class Order(db.Model):
     gross: Mapped[Decimal] = mapped_column(Money)
     net: Mapped[Decimal] = mapped_column(Money)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: 1 when signed; each applied change order adds one
+    revision: Mapped[int] = mapped_column(default=1, server_default="1")
+    connection_id: Mapped[int | None] = mapped_column(sa.ForeignKey("adserver_connections.id"))
+    push_state: Mapped[str] = mapped_column(
+        sa.String(20), default=PushState.NOT_PUSHED.value, server_default="not_pushed"
+    )
+    remote_order_id: Mapped[str | None] = mapped_column(sa.String(120))
+    #: the revision the ad server has, and when it got it
+    pushed_revision: Mapped[int | None]
+    pushed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     proposal: Mapped[Proposal] = relationship()
     version: Mapped[ProposalVersion] = relationship()
@@ -57,6 +94,10 @@ class Order(db.Model):
     @property
     def name(self) -> str:
         return f"{self.number} {self.proposal.campaign_name}"
+
+    @property
+    def push_state_enum(self) -> PushState:
+        return PushState(self.push_state)
 
 
 class OrderLine(db.Model):
@@ -80,6 +121,17 @@ class OrderLine(db.Model):
     booking_id: Mapped[int | None] = mapped_column(sa.ForeignKey("reservations.id"))
     #: impressions the final availability check could not book
     shortfall: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    status: Mapped[str] = mapped_column(sa.String(20), default=LineStatus.ACTIVE.value, server_default="active")
+    remote_line_id: Mapped[str | None] = mapped_column(sa.String(120))
+    #: the original line this free line makes good for (it bills nothing)
+    make_good_of_id: Mapped[int | None] = mapped_column(sa.ForeignKey("order_lines.id"))
+    #: where the ad server's line differs from the signed version, as of the last delivery sync
+    drift: Mapped[list[str]] = mapped_column(sa.JSON, default=list, server_default="[]")
+    drift_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     order: Mapped[Order] = relationship(back_populates="lines")
     product: Mapped[Product] = relationship(lazy="joined")
+
+    @property
+    def status_enum(self) -> LineStatus:
+        return LineStatus(self.status)

@@ -1,24 +1,45 @@
-"""Orders for ad ops: the list and each order with its lines, bookings and shortfalls."""
+"""Orders for ad ops: the list, and each order with its lines, ad-server ids, pushes, delivery and pacing."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import sqlalchemy as sa
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from flask_wtf import FlaskForm
 
 from app.access import allow
+from app.accounts.models import Account
+from app.adserver import delivery
+from app.adserver.adapters.base import AdServerError
+from app.adserver.charts import pacing_svg
+from app.adserver.models import Connection, PushJob
+from app.adserver.service import adapter_of, queue_push
 from app.auth.roles import Role
-from app.errors import Forbidden, NotFound
+from app.clock import publisher_today
+from app.db import utcnow
+from app.errors import DomainError, Forbidden, NotFound
 from app.extensions import db
-from app.orders.models import Order, OrderStatus
-from app.proposals.models import Proposal
-from app.validation import page_number
+from app.forms import require_csrf
+from app.orders.models import LineStatus, Order, OrderLine, OrderStatus, PushState
+from app.proposals.models import Proposal, ProposalLine
+from app.validation import page_number, parse_id
+from app.workflow import changes
 
 bp = Blueprint("orders", __name__, url_prefix="/orders")
 
 STAFF = (Role.AD_OPS, Role.ADMIN, Role.SALES_MANAGER, Role.FINANCE, Role.SALES_REP)
 #: Roles that see every order; a rep sees the orders of their own proposals.
 READ_ALL = (Role.AD_OPS, Role.ADMIN, Role.SALES_MANAGER, Role.FINANCE)
+OPS = (Role.AD_OPS, Role.ADMIN)
+
+
+def _date(raw: str | None) -> date | None:
+    try:
+        return date.fromisoformat(raw) if raw else None
+    except ValueError:
+        return None
 
 
 @bp.route("/")
@@ -27,24 +48,173 @@ def index():
     query = sa.select(Order)
     if not current_user.has_role(*READ_ALL):
         query = query.join(Proposal, Proposal.id == Order.proposal_id).where(Proposal.owner_id == current_user.id)
-    status = request.args.get("status") or ""
+    args = request.args
+    status = args.get("status") or ""
     if status in OrderStatus._value2member_map_:
         query = query.where(Order.status == status)
+    push_state = args.get("push") or ""
+    if push_state in PushState._value2member_map_:
+        query = query.where(Order.push_state == push_state)
+    advertiser_id = parse_id(args.get("advertiser_id"))
+    if advertiser_id:
+        query = query.where(Order.advertiser_id == advertiser_id)
+    starts_from, starts_to = _date(args.get("starts_from")), _date(args.get("starts_to"))
+    bad_dates = [n for n in ("starts_from", "starts_to") if args.get(n) and _date(args.get(n)) is None]
+    first_day = sa.select(sa.func.min(OrderLine.start_day)).where(OrderLine.order_id == Order.id).scalar_subquery()
+    if starts_from:
+        query = query.where(first_day >= starts_from)
+    if starts_to:
+        query = query.where(first_day <= starts_to)
+    q = (args.get("q") or "").strip()[:100]
+    if q:
+        query = query.where(Order.number.ilike(f"%{q}%"))
     page = db.paginate(
         query.order_by(Order.created_at.desc(), Order.id.desc()),
-        page=page_number(request.args),
+        page=page_number(args),
         per_page=current_app.config["PAGE_SIZE"],
         error_out=False,
     )
-    return render_template("orders/index.html", page=page, status=status, statuses=list(OrderStatus))
+    starts = dict(
+        db.session.execute(
+            sa.select(OrderLine.order_id, sa.func.min(OrderLine.start_day))
+            .where(OrderLine.order_id.in_([o.id for o in page.items]))
+            .group_by(OrderLine.order_id)
+        ).all()
+    )
+    advertisers = db.session.scalars(
+        sa.select(Account).where(Account.id.in_(sa.select(Order.advertiser_id).distinct())).order_by(Account.name)
+    ).all()
+    filters = {
+        "status": status,
+        "push": push_state,
+        "advertiser_id": advertiser_id or "",
+        "starts_from": args.get("starts_from", "") if not bad_dates or "starts_from" not in bad_dates else "",
+        "starts_to": args.get("starts_to", "") if "starts_to" not in bad_dates else "",
+        "q": q,
+    }
+    return render_template(
+        "orders/index.html",
+        page=page,
+        filters=filters,
+        bad_dates=bad_dates,
+        statuses=list(OrderStatus),
+        push_states=list(PushState),
+        advertisers=advertisers,
+        starts=starts,
+    )
 
 
-@bp.route("/<int:order_id>")
-@allow(*STAFF, checks_object=True)
-def detail(order_id: int):
+def _order(order_id: int) -> Order:
     order = db.session.get(Order, order_id)
     if order is None:
         raise NotFound("No such order.")
     if not current_user.has_role(*READ_ALL) and order.proposal.owner_id != current_user.id:
         raise Forbidden("This order is another rep's.")
-    return render_template("orders/detail.html", order=order)
+    return order
+
+
+def _line(order: Order, line_id: int) -> OrderLine:
+    line = db.session.get(OrderLine, line_id)
+    if line is None or line.order_id != order.id:
+        raise NotFound("No such line on this order.")
+    return line
+
+
+@bp.route("/<int:order_id>")
+@allow(*STAFF, checks_object=True)
+def detail(order_id: int):
+    order = _order(order_id)
+    today = publisher_today()
+    pacing = delivery.pacing_of(list(order.lines), today=today)
+    series = delivery.daily_series([line.id for line in order.lines])
+    jobs = db.session.scalars(sa.select(PushJob).where(PushJob.order_id == order.id).order_by(PushJob.id.desc())).all()
+    connection = db.session.get(Connection, order.connection_id) if order.connection_id else None
+    order_url = None
+    if connection is not None and order.remote_order_id:
+        try:
+            order_url = adapter_of(connection).order_url(order.remote_order_id)
+        except AdServerError:
+            order_url = None
+    make_goods = {
+        pl.make_good_of_id: pl.proposal
+        for pl in db.session.scalars(
+            sa.select(ProposalLine).where(ProposalLine.make_good_of_id.in_([line.id for line in order.lines]))
+        )
+    }
+    change_open = order.proposal.status != "signed"
+    return render_template(
+        "orders/detail.html",
+        order=order,
+        pacing=pacing,
+        chart=pacing_svg(pacing, series),
+        jobs=jobs,
+        connection=connection,
+        order_url=order_url,
+        make_goods=make_goods,
+        change_open=change_open,
+        can_operate=current_user.has_role(*OPS),
+        can_change=current_user.has_role(*OPS, Role.SALES_MANAGER) or order.proposal.owner_id == current_user.id,
+        form=FlaskForm(),
+    )
+
+
+@bp.route("/<int:order_id>/push", methods=["POST"])
+@allow(*OPS, checks_object=True)
+def push(order_id: int):
+    order = _order(order_id)
+    require_csrf()
+    job = queue_push(order, reason="queued by ad ops", now=utcnow(), actor=current_user)
+    db.session.commit()
+    if job is None:
+        flash("There is no ad-server connection yet: an admin adds one under Ad servers.", "warning")
+    else:
+        flash("Push queued: the worker sends it within seconds.", "success")
+    return redirect(url_for("orders.detail", order_id=order.id))
+
+
+@bp.route("/<int:order_id>/change", methods=["POST"])
+@allow(*STAFF, checks_object=True)
+def change(order_id: int):
+    order = _order(order_id)
+    require_csrf()
+    proposal = changes.start_change_order(order, actor=current_user, now=utcnow())
+    db.session.commit()
+    flash(
+        f"Change order open: edit the lines of {proposal.number} and submit it. "
+        "The order runs as signed until the change is approved.",
+        "success",
+    )
+    return redirect(url_for("proposals.detail", proposal_id=proposal.id))
+
+
+@bp.route("/<int:order_id>/lines/<int:line_id>/status", methods=["POST"])
+@allow(*OPS, checks_object=True)
+def line_status(order_id: int, line_id: int):
+    order = _order(order_id)
+    line = _line(order, line_id)
+    require_csrf()
+    raw = request.form.get("status", "")
+    if raw not in LineStatus._value2member_map_:
+        raise DomainError("Choose active, paused or cancelled.")
+    changes.set_line_status(line, LineStatus(raw), actor=current_user, now=utcnow())
+    db.session.commit()
+    flash(f"Line {line.position} is {LineStatus(raw).label.lower()}; the ad server is told.", "success")
+    return redirect(url_for("orders.detail", order_id=order.id))
+
+
+@bp.route("/<int:order_id>/lines/<int:line_id>/make-good", methods=["POST"])
+@allow(*STAFF, checks_object=True)
+def make_good(order_id: int, line_id: int):
+    order = _order(order_id)
+    line = _line(order, line_id)
+    require_csrf()
+    proposal = changes.create_make_good(
+        line,
+        actor=current_user,
+        now=utcnow(),
+        today=publisher_today(),
+        margin_pct=current_app.config["SAFETY_MARGIN_PCT"],
+    )
+    db.session.commit()
+    flash(f"Make-good {proposal.number} drafted: it goes through approval and the buyer's signature.", "success")
+    return redirect(url_for("proposals.detail", proposal_id=proposal.id))

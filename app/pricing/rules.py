@@ -102,6 +102,8 @@ class Request:
     #: CPM only: what the buyer spends; the quantity is what it buys
     budget: Decimal | None = None
     commission_pct: Decimal = Decimal(0)
+    #: a make-good line: free delivery that compensates an under-delivered line (no floor applies)
+    make_good: bool = False
 
     @property
     def days(self) -> int:
@@ -287,8 +289,10 @@ def _price(request: Request, impressions: int | None) -> Price:
     ):
         if pct:
             add("discount", label, f"-{_pct(pct)}", -current * pct / HUNDRED)
+    if request.make_good:
+        add("make_good", "Make-good", "no charge: it makes good an under-delivered line", -current)
     net_rate = current
-    floor = None if request.floor is None else rate(request.floor)
+    floor = None if request.floor is None or request.make_good else rate(request.floor)
     below = max(Decimal(0), floor - net_rate) if floor is not None else Decimal(0)
     steps.append(Step("net", "Net rate", f"{below} under the floor of {floor}" if below else "", net_rate, net_rate))
 

@@ -52,6 +52,7 @@ class LineInput:
     line_discount_pct: Decimal = Decimal(0)
     #: the proposal's currency, when there is one: it must be the card's
     currency: str | None = None
+    make_good: bool = False
 
 
 @dataclass
@@ -216,6 +217,7 @@ def price_line(line: LineInput, *, actor: User | None, today: date, now: datetim
         advertiser_discount_pct=advertiser.discount_pct if advertiser else Decimal(0),
         proposal_discount_pct=line.proposal_discount_pct,
         line_discount_pct=line.line_discount_pct,
+        make_good=line.make_good,
         floor=floor,
         quantity=line.quantity,
         budget=line.budget,

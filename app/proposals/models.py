@@ -138,6 +138,10 @@ class ProposalLine(db.Model):
     #: impressions still available to the line when it was last priced
     available: Mapped[int | None] = mapped_column(sa.BigInteger)
     hold_id: Mapped[int | None] = mapped_column(sa.ForeignKey("reservations.id"))
+    #: the order line this line became when signed; a change order edits that line
+    order_line_id: Mapped[int | None] = mapped_column(sa.ForeignKey("order_lines.id", use_alter=True))
+    #: a free line that makes good an under-delivered order line
+    make_good_of_id: Mapped[int | None] = mapped_column(sa.ForeignKey("order_lines.id", use_alter=True))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     proposal: Mapped[Proposal] = relationship(back_populates="lines")

@@ -234,6 +234,8 @@ class LineData:
     quantity: int | None = None
     budget: Decimal | None = None
     discount_pct: Decimal = Decimal("0")
+    #: the order line this free line makes good (None: a paid line)
+    make_good_of_id: int | None = None
 
 
 def _line_input(proposal: Proposal, data: LineData) -> pricing.LineInput:
@@ -252,6 +254,7 @@ def _line_input(proposal: Proposal, data: LineData) -> pricing.LineInput:
         proposal_discount_pct=proposal.discount_pct,
         line_discount_pct=data.discount_pct,
         currency=proposal.currency,
+        make_good=data.make_good_of_id is not None,
     )
 
 
@@ -266,6 +269,7 @@ def _data_of(line: ProposalLine) -> LineData:
         quantity=line.quantity,
         budget=line.budget,
         discount_pct=line.discount_pct,
+        make_good_of_id=line.make_good_of_id,
     )
 
 
@@ -275,6 +279,7 @@ def _store(line: ProposalLine, data: LineData, priced: pricing.Priced | None, pr
     line.start_day, line.end_day, line.time_zone = data.start_day, data.end_day, data.time_zone
     line.targeting = {k: list(v) for k, v in data.targeting.items() if v}
     line.quantity, line.budget, line.discount_pct = data.quantity, data.budget, data.discount_pct
+    line.make_good_of_id = data.make_good_of_id
     if priced is None:
         line.price, line.units, line.net_rate, line.available = None, None, None, None
         line.gross = line.commission = line.net = Decimal("0")
@@ -313,6 +318,7 @@ def update_line(
 ) -> ProposalLine:
     proposal = line.proposal
     require_edit(actor, proposal)
+    data.make_good_of_id = line.make_good_of_id  # a make-good stays one whatever the form says
     priced = _price(proposal, data, actor=actor, today=today, now=now, margin_pct=margin_pct)
     before = _line_facts(line)
     changed_inventory = (data.product_id, data.start_day, data.end_day, data.targeting) != (
@@ -364,6 +370,7 @@ def copy_line(line: ProposalLine, *, actor: User, now: datetime) -> ProposalLine
                 "quantity",
                 "budget",
                 "discount_pct",
+                "make_good_of_id",
                 "price",
                 "problems",
                 "units",
@@ -643,6 +650,8 @@ def snapshot(proposal: Proposal, *, number: int, now: datetime) -> dict:
                 "available": line.available,
                 "problems": list(line.problems),
                 "price": line.price["price"] if line.price else None,
+                "order_line_id": line.order_line_id,
+                "make_good_of_id": line.make_good_of_id,
             }
             for line in proposal.lines
         ],

@@ -21,7 +21,7 @@ from app.clock import publisher_today
 from app.db import utcnow
 from app.errors import DomainError, Errors, Forbidden, NotFound, ValidationFailed
 from app.extensions import db
-from app.forms import options, submit
+from app.forms import options, require_csrf, submit
 from app.pricing.chart import waterfall_svg
 from app.pricing.service import usable_card
 from app.pricing.views import read_line
@@ -202,17 +202,11 @@ def edit(proposal_id: int):
 @allow(*SELLERS, checks_object=True)
 def delete(proposal_id: int):
     proposal = readable_proposal(proposal_id)
-    _csrf()
+    require_csrf()
     service.delete_proposal(proposal, actor=current_user, now=utcnow())
     db.session.commit()
     flash(f"Proposal {proposal.number} deleted; its holds are released.", "success")
     return redirect(url_for("proposals.index"))
-
-
-def _csrf() -> None:
-    form = FlaskForm()
-    if not form.validate_on_submit():
-        raise DomainError("The form expired. Reload the page and try again.")
 
 
 # -- The builder ----------------------------------------------------------------------------------
@@ -340,7 +334,7 @@ def _builder_response(proposal: Proposal, *, status: int = 200, **kwargs):
 def add_line(proposal_id: int):
     proposal = readable_proposal(proposal_id)
     service.require_edit(current_user, proposal)
-    _csrf()
+    require_csrf()
     form = request.form.copy()
     product = db.session.get(Product, parse_id(form.get("product")) or 0)
     if product is not None and not form.get("pricing_model") and product.pricing_models:
@@ -364,7 +358,7 @@ def update_line(proposal_id: int, line_id: int):
     proposal = readable_proposal(proposal_id)
     service.require_edit(current_user, proposal)
     line = _line(proposal, line_id)
-    _csrf()
+    require_csrf()
     seen = request.form.get("seen")
     if seen and seen != line.updated_at.isoformat():
         flash(
@@ -417,7 +411,7 @@ def line_action(proposal_id: int, line_id: int, action: str):
     proposal = readable_proposal(proposal_id)
     service.require_edit(current_user, proposal)
     line = _line(proposal, line_id)
-    _csrf()
+    require_csrf()
     now = utcnow()
     try:
         if action == "copy":
@@ -441,7 +435,7 @@ def line_action(proposal_id: int, line_id: int, action: str):
 @allow(*SELLERS, checks_object=True)
 def hold_all(proposal_id: int):
     proposal = readable_proposal(proposal_id)
-    _csrf()
+    require_csrf()
     service.require_edit(current_user, proposal)
     held, problems = service.hold_all(
         proposal, actor=current_user, hold_days=current_app.config["HOLD_DAYS"], **_settings()
@@ -495,7 +489,7 @@ def version_diff(proposal_id: int):
 def add_package(proposal_id: int):
     proposal = readable_proposal(proposal_id)
     service.require_edit(current_user, proposal)
-    _csrf()
+    require_csrf()
     package = db.session.get(Package, parse_id(request.form.get("package")) or 0)
     raw = (request.form.get("impressions") or "").replace(",", "").strip()
     impressions = int(raw) if raw.isascii() and raw.isdigit() and 0 < len(raw) <= 13 else None
@@ -521,7 +515,7 @@ def add_package(proposal_id: int):
 def paste(proposal_id: int):
     proposal = readable_proposal(proposal_id)
     service.require_edit(current_user, proposal)
-    _csrf()
+    require_csrf()
     text = (request.form.get("paste") or "")[:1_000_000]
     try:
         added = service.paste_lines(proposal, text, actor=current_user, **_settings())
@@ -590,7 +584,7 @@ def add_recommended(proposal_id: int):
     """The recommended mix added in one click: one line per pick, with the goals' targeting."""
     proposal = readable_proposal(proposal_id)
     service.require_edit(current_user, proposal)
-    _csrf()
+    require_csrf()
     goals, errors = _goals(proposal, request.form)
     products = [parse_id(v) for v in request.form.getlist("product")]
     amounts = [v for v in request.form.getlist("impressions")]

@@ -17,6 +17,7 @@ from app.catalog.models import Product
 from app.db import utcnow
 from app.errors import Conflict, DomainError, Errors, Forbidden, ValidationFailed
 from app.extensions import db
+from app.orders.models import Order
 from app.proposals import service as proposals
 from app.proposals.models import Proposal, ProposalStatus
 from app.workflow import notify
@@ -29,10 +30,12 @@ S = ProposalStatus
 TRANSITIONS = {
     S.DRAFT: {S.SUBMITTED, S.EXPIRED},
     S.SUBMITTED: {S.APPROVED, S.REJECTED, S.DRAFT, S.EXPIRED},
-    S.APPROVED: {S.SENT, S.DRAFT, S.EXPIRED},
+    #: an approved change order is applied to its order at once: signed again
+    S.APPROVED: {S.SENT, S.DRAFT, S.EXPIRED, S.SIGNED},
     S.REJECTED: {S.SUBMITTED, S.DRAFT, S.EXPIRED},
     S.SENT: {S.SIGNED, S.DECLINED, S.DRAFT, S.EXPIRED},
-    S.SIGNED: set(),
+    #: a change order reopens a signed proposal
+    S.SIGNED: {S.DRAFT},
     S.DECLINED: set(),
     S.EXPIRED: set(),
 }
@@ -271,6 +274,10 @@ def submit(proposal: Proposal, *, actor: User, now: datetime, acknowledged: bool
     proposals.require_edit(actor, proposal)
     if not proposal.lines:
         raise ValidationFailed({"submit": ["Add at least one line before submitting."]})
+    from app.workflow import changes
+
+    if (order := changes.order_of(proposal)) is not None:
+        changes.check_change(proposal, order).raise_if_any()
     plan = plan_for(proposal)
     if plan.blocks:
         raise ValidationFailed({"submit": [f"{rule.message} ({'; '.join(reasons)})" for rule, reasons in plan.blocks]})
@@ -348,6 +355,17 @@ def _advance(proposal: Proposal, version_id: int, *, actor: User | None, now: da
         for r in pending:
             r.status, r.comment = RequestStatus.SKIPPED.value, "Not needed: the step was approved."
     transition(proposal, S.APPROVED, actor=actor, now=now, why="Every approval step is approved.")
+    from app.clock import publisher_today
+    from app.workflow import changes
+
+    if changes.order_of(proposal) is not None:
+        order = changes.apply_change_order(
+            proposal, now=now, today=publisher_today(), margin_pct=current_app.config["SAFETY_MARGIN_PCT"]
+        )
+        notify.rep_told(
+            proposal, "Change order applied", f"The change is approved and applied to {order.number}.", now=now
+        )
+        return []
     notify.rep_told(proposal, "Approved", "Every approval step said yes: the proposal can go to the buyer.", now=now)
     return []
 
@@ -497,7 +515,11 @@ def expire(*, now: datetime, today) -> int:
     open_statuses = [s.value for s in (S.SUBMITTED, S.APPROVED, S.SENT)]
     found = db.session.scalars(
         sa.select(Proposal).where(
-            Proposal.deleted_at.is_(None), Proposal.expires_on < today, Proposal.status.in_(open_statuses)
+            Proposal.deleted_at.is_(None),
+            Proposal.expires_on < today,
+            Proposal.status.in_(open_statuses),
+            # a change order's proposal is already signed: the offer's expiry no longer applies
+            ~sa.select(Order.id).where(Order.proposal_id == Proposal.id).exists(),
         )
     ).all()
     for proposal in found:

@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 from flask import current_app
 
+from app.adserver.service import queue_push
 from app.audit.service import record
 from app.auth.models import User
 from app.errors import Conflict, DomainError, ValidationFailed
@@ -233,11 +234,15 @@ def make_order(proposal: Proposal, *, now: datetime, today: date, margin_pct: in
             gross=data["gross"],
             commission=data["commission"],
             net=data["net"],
+            make_good_of_id=data.get("make_good_of_id"),
         )
         order.lines.append(line)
         proposal_line = by_position.get(data["position"])
         _book(order, line, proposal_line, quantity, now=now, today=today, margin_pct=margin_pct)
     db.session.flush()
+    for line in order.lines:
+        if (proposal_line := by_position.get(line.position)) is not None:
+            proposal_line.order_line_id = line.id
     record(
         actor=None,
         entity_type="order",
@@ -246,6 +251,7 @@ def make_order(proposal: Proposal, *, now: datetime, today: date, margin_pct: in
         at=now,
         summary=f"Order {order.number} from {proposal.number} version {version.number}: {order.status_enum.label}.",
     )
+    queue_push(order, reason="signed", now=now)
     return order
 
 

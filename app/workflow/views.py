@@ -11,8 +11,9 @@ from app.access import allow
 from app.auth.models import User
 from app.auth.roles import ROLE_LABELS, Role
 from app.db import utcnow
-from app.errors import DomainError, NotFound, ValidationFailed
+from app.errors import NotFound, ValidationFailed
 from app.extensions import db
+from app.forms import require_csrf
 from app.proposals.views import READERS, SELLERS, readable_proposal
 from app.validation import parse_id
 from app.workflow import rules as engine
@@ -22,11 +23,6 @@ from app.workflow.models import ApprovalRequest, ApprovalRule, RuleKind
 bp = Blueprint("workflow", __name__, url_prefix="/workflow")
 
 CONDITION_ROWS = 5
-
-
-def _csrf() -> None:
-    if not FlaskForm().validate_on_submit():
-        raise DomainError("The form expired. Reload the page and try again.")
 
 
 # -- Rules ----------------------------------------------------------------------------------------
@@ -86,7 +82,7 @@ def _rule_page(rule: ApprovalRule | None, data: service.RuleData | None, errors:
 def new_rule():
     if request.method == "GET":
         return _rule_page(None, None, {})
-    _csrf()
+    require_csrf()
     data = _rule_data(request.form)
     try:
         rule = service.save_rule(None, data, expected_version=None, actor=current_user, now=utcnow())
@@ -106,7 +102,7 @@ def edit_rule(rule_id: int):
         raise NotFound("No such rule.")
     if request.method == "GET":
         return _rule_page(rule, None, {})
-    _csrf()
+    require_csrf()
     data = _rule_data(request.form)
     try:
         service.save_rule(
@@ -124,7 +120,7 @@ def edit_rule(rule_id: int):
 @allow(Role.ADMIN)
 def try_rule():
     """Which open proposals the rule being edited would apply to (htmx fragment)."""
-    _csrf()
+    require_csrf()
     data = _rule_data(request.form)
     try:
         hits, total = service.try_rule(data)
@@ -141,7 +137,7 @@ def try_rule():
 @allow(*SELLERS, checks_object=True)
 def submit(proposal_id: int):
     proposal = readable_proposal(proposal_id)
-    _csrf()
+    require_csrf()
     try:
         version = service.submit(
             proposal,
@@ -169,7 +165,7 @@ def submit(proposal_id: int):
 @allow(*SELLERS, checks_object=True)
 def withdraw(proposal_id: int):
     proposal = readable_proposal(proposal_id)
-    _csrf()
+    require_csrf()
     service.withdraw(proposal, actor=current_user, now=utcnow())
     db.session.commit()
     flash("Back to draft: change it and submit again.", "success")
@@ -193,7 +189,7 @@ def decide(request_id: int):
     approval = db.session.get(ApprovalRequest, request_id)
     if approval is None:
         raise NotFound("No such approval request.")
-    _csrf()
+    require_csrf()
     decision = request.form.get("decision")
     if decision not in ("approve", "reject"):
         raise ValidationFailed({"decision": ["Approve or reject."]})
@@ -223,7 +219,7 @@ def send(proposal_id: int):
     from app.workflow import signing
 
     proposal = readable_proposal(proposal_id)
-    _csrf()
+    require_csrf()
     try:
         signing.send_to_buyer(
             proposal, actor=current_user, now=utcnow(), contact_id=parse_id(request.form.get("contact"))
@@ -245,7 +241,7 @@ def upload_io(proposal_id: int):
     from app.workflow import signing
 
     proposal = readable_proposal(proposal_id)
-    _csrf()
+    require_csrf()
     upload = request.files.get("io")
     try:
         if upload is None or not upload.filename:

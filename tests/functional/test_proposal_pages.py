@@ -109,7 +109,7 @@ def test_the_list_filters_by_status_and_search(app, client, auth):
     create(app, client, campaign="Winter warmers")
     html = client.get("/proposals/?q=summer").get_data(as_text=True)
     assert "Harbour summer" in html and "Winter warmers" not in html
-    assert "No proposal matches" in client.get("/proposals/?status=signed").get_data(as_text=True)
+    assert "No proposal matches" in client.get("/proposals/?status=declined").get_data(as_text=True)
 
 
 def test_a_recommended_mix_is_added_in_one_click(app, client, auth):

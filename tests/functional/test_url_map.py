@@ -56,7 +56,9 @@ def sample_values(app: Flask) -> dict[str, object]:
             "message_id": 1,  # no mail in the demo: a clean 404
             "rule_id": 1,  # the demo's first approval rule
             "request_id": 1,  # none in the demo: a clean 404
-            "order_id": 1,  # none in the demo: a clean 404
+            "order_id": 1,  # the demo's signed order, pushed to the sandbox
+            "connection_id": 1,  # the demo's sandbox
+            "job_id": 1,  # the demo order's push
             "token": "not-a-signing-token",
         }
 

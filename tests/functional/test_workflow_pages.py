@@ -155,4 +155,4 @@ def test_a_countersigned_io_is_uploaded_and_orders_stay_with_their_rep(app, clie
     auth.logout()
     client.post("/login", data={"email": "rep2@harbour.example", "password": "flightdeck-demo"})
     assert client.get(f"/orders/{order_id}").status_code == 403
-    assert "No order yet" in client.get("/orders/").get_data(as_text=True)
+    assert "No order matches" in client.get("/orders/").get_data(as_text=True)

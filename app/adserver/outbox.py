@@ -1,0 +1,299 @@
+"""The push outbox's worker: claims due jobs, sends them through their adapter, records the result.
+
+A job is claimed by a conditional UPDATE (status still due, no other push of the same order under
+way), so any number of workers on PostgreSQL never send one job twice at once; a worker that dies
+mid-push leaves its claim to lapse after the lease, and the job is tried again. Transient errors
+retry with exponential backoff; after the configured attempts, or at once for an error a retry
+cannot fix (a refused field, wrong credentials, a missing mapping), the job is dead and waits in
+the ad-ops queue with its error, to be retried or cancelled.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import socket
+import time as clock
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from app.adserver import service
+from app.adserver.adapters.base import AdServerError, PushResult
+from app.adserver.models import Connection, JobStatus, PushAttempt, PushJob
+from app.audit.service import record
+from app.auth.models import User
+from app.db import utcnow
+from app.errors import Conflict, NotFound
+from app.extensions import db
+from app.orders.models import Order, PushState
+
+
+@dataclass(frozen=True)
+class Settings:
+    max_attempts: int = 8
+    backoff_seconds: int = 30
+    max_backoff_seconds: int = 3600
+    lease_seconds: int = 600
+    timeout_seconds: float = 30.0
+    gam_api_version: str | None = None
+
+    @classmethod
+    def from_config(cls, config) -> Settings:
+        return cls(
+            max_attempts=config["ADSERVER_MAX_ATTEMPTS"],
+            backoff_seconds=config["ADSERVER_BACKOFF_SECONDS"],
+            max_backoff_seconds=config["ADSERVER_MAX_BACKOFF_SECONDS"],
+            lease_seconds=config["ADSERVER_LEASE_SECONDS"],
+            timeout_seconds=config["ADSERVER_TIMEOUT_SECONDS"],
+            gam_api_version=config["GAM_API_VERSION"],
+        )
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def backoff(attempts: int, settings: Settings, *, rng: random.Random | None = None) -> timedelta:
+    """30 s, 1 min, 2 min, 4 min ... up to the cap, with a tenth of jitter so retries spread out."""
+    base = min(settings.backoff_seconds * 2 ** max(0, attempts - 1), settings.max_backoff_seconds)
+    jitter = (rng or random).uniform(0, base / 10)
+    return timedelta(seconds=base + jitter)
+
+
+def _due(now: datetime):
+    return sa.or_(
+        sa.and_(PushJob.status == JobStatus.PENDING.value, PushJob.next_attempt_at <= now),
+        sa.and_(PushJob.status == JobStatus.RUNNING.value, PushJob.claimed_until < now),
+    )
+
+
+def claim(*, worker: str, now: datetime, settings: Settings) -> PushJob | None:
+    """Take the oldest due job nobody else holds, and commit the claim."""
+    other = sa.orm.aliased(PushJob)
+    busy_order = (
+        sa.select(other.id)
+        .where(
+            other.order_id == PushJob.order_id,
+            other.id != PushJob.id,
+            other.status == JobStatus.RUNNING.value,
+            other.claimed_until >= now,
+        )
+        .exists()
+    )
+    candidates = db.session.scalars(
+        sa.select(PushJob.id).where(_due(now), ~busy_order).order_by(PushJob.next_attempt_at, PushJob.id).limit(10)
+    ).all()
+    for job_id in candidates:
+        claimed = db.session.execute(
+            sa.update(PushJob)
+            .where(PushJob.id == job_id, _due(now), ~busy_order)
+            .values(
+                status=JobStatus.RUNNING.value,
+                claimed_by=worker,
+                claimed_until=now + timedelta(seconds=settings.lease_seconds),
+                attempts=PushJob.attempts + 1,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if claimed.rowcount == 1:
+            db.session.commit()
+            return db.session.get(PushJob, job_id, populate_existing=True)
+        db.session.rollback()
+    return None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    job_id: int
+    order_number: str
+    outcome: str
+    message: str
+
+
+def run_job(job: PushJob, *, worker: str, settings: Settings, now_fn=utcnow) -> Outcome:
+    """Send one claimed job and record what happened, committed."""
+    started = now_fn()
+    order = db.session.get(Order, job.order_id)
+    connection = db.session.get(Connection, job.connection_id)
+    try:
+        spec = service.order_spec(order, connection, approve=connection.settings.get("approve_orders") == "yes")
+        adapter = service.adapter_of(connection, timeout=settings.timeout_seconds, api_version=settings.gam_api_version)
+        result = adapter.push(spec)
+    except AdServerError as error:
+        db.session.rollback()
+        return _failed(job.id, error, worker=worker, started=started, settings=settings, now=now_fn())
+    except Exception as error:  # an adapter bug must not kill the worker or lose the job
+        db.session.rollback()
+        failure = AdServerError(f"Unexpected error: {type(error).__name__}: {error}", transient=True)
+        return _failed(job.id, failure, worker=worker, started=started, settings=settings, now=now_fn())
+    return _sent(job, order, connection, result, worker=worker, started=started, now=now_fn())
+
+
+def _sent(job: PushJob, order: Order, connection: Connection, result: PushResult, *, worker, started, now) -> Outcome:
+    order.remote_order_id = result.remote_order_id
+    for line in order.lines:
+        if line.id in result.remote_line_ids:
+            line.remote_line_id = result.remote_line_ids[line.id]
+    service.remember_account(connection, order.advertiser_id, result.advertiser_remote_id, now=now)
+    if order.agency_id is not None and result.agency_remote_id:
+        service.remember_account(connection, order.agency_id, result.agency_remote_id, now=now)
+    order.pushed_revision, order.pushed_at = job.revision, now
+    newer_waiting = db.session.scalar(
+        sa.select(PushJob.id).where(
+            PushJob.order_id == order.id, PushJob.id != job.id, PushJob.status == JobStatus.PENDING.value
+        )
+    )
+    order.push_state = PushState.QUEUED.value if newer_waiting else PushState.PUSHED.value
+    job.status, job.finished_at, job.claimed_until, job.last_error = JobStatus.DONE.value, now, None, ""
+    message = "; ".join(result.notes) or "sent"
+    db.session.add(
+        PushAttempt(job_id=job.id, worker=worker, started_at=started, finished_at=now, outcome="sent", message=message)
+    )
+    record(
+        actor=None,
+        actor_label="ad-server worker",
+        entity_type="order",
+        entity_id=order.id,
+        action="pushed",
+        at=now,
+        summary=(
+            f"{order.number} revision {job.revision} is in {connection.name} "
+            f"as order {result.remote_order_id}: {message}."
+        ),
+    )
+    db.session.commit()
+    return Outcome(job.id, order.number, "sent", message)
+
+
+def _failed(job_id: int, error: AdServerError, *, worker, started, settings: Settings, now) -> Outcome:
+    job = db.session.get(PushJob, job_id, populate_existing=True)
+    order = db.session.get(Order, job.order_id)
+    retry = error.transient and job.attempts < settings.max_attempts
+    job.last_error = error.message[:4000]
+    job.claimed_until = None
+    if retry:
+        job.status = JobStatus.PENDING.value
+        job.next_attempt_at = now + backoff(job.attempts, settings)
+        outcome = "retry"
+    else:
+        job.status = JobStatus.DEAD.value
+        job.finished_at = now
+        order.push_state = PushState.FAILED.value
+        outcome = "failed"
+        record(
+            actor=None,
+            actor_label="ad-server worker",
+            entity_type="order",
+            entity_id=order.id,
+            action="push_failed",
+            at=now,
+            summary=f"Push of {order.number} failed after {job.attempts} attempts: {error.message}",
+        )
+    db.session.add(
+        PushAttempt(
+            job_id=job.id,
+            worker=worker,
+            started_at=started,
+            finished_at=now,
+            outcome=outcome,
+            message=error.message[:4000],
+        )
+    )
+    db.session.commit()
+    return Outcome(job.id, order.number, outcome, error.message)
+
+
+def run_once(*, worker: str, settings: Settings, now_fn=utcnow) -> Outcome | None:
+    job = claim(worker=worker, now=now_fn(), settings=settings)
+    if job is None:
+        return None
+    return run_job(job, worker=worker, settings=settings, now_fn=now_fn)
+
+
+def drain(*, worker: str, settings: Settings, now_fn=utcnow, limit: int = 1000) -> list[Outcome]:
+    """Send every job due now (the CLI's --once, and tests)."""
+    outcomes = []
+    for _ in range(limit):
+        outcome = run_once(worker=worker, settings=settings, now_fn=now_fn)
+        if outcome is None:
+            break
+        outcomes.append(outcome)
+    return outcomes
+
+
+# Ad ops' hands on the queue
+
+
+def dead_jobs() -> list[PushJob]:
+    return list(
+        db.session.scalars(
+            sa.select(PushJob).where(PushJob.status == JobStatus.DEAD.value).order_by(PushJob.finished_at, PushJob.id)
+        )
+    )
+
+
+def _job(job_id: int) -> PushJob:
+    job = db.session.get(PushJob, job_id)
+    if job is None:
+        raise NotFound("No such push job.")
+    return job
+
+
+def retry(job_id: int, *, actor: User, now: datetime) -> PushJob:
+    """Send a dead job again now, with a fresh set of attempts."""
+    job = _job(job_id)
+    if job.status != JobStatus.DEAD.value:
+        raise Conflict(
+            "Only a push that needs ad ops can be retried; this one is " + job.status_enum.label.lower() + "."
+        )
+    job.status, job.attempts, job.next_attempt_at, job.finished_at = JobStatus.PENDING.value, 0, now, None
+    order = db.session.get(Order, job.order_id)
+    order.push_state = PushState.QUEUED.value
+    record(
+        actor=actor,
+        entity_type="order",
+        entity_id=order.id,
+        action="push_retried",
+        at=now,
+        summary=f"Push of {order.number} retried by ad ops.",
+    )
+    db.session.flush()
+    return job
+
+
+def cancel(job_id: int, *, actor: User, now: datetime) -> PushJob:
+    job = _job(job_id)
+    if job.status not in (JobStatus.DEAD.value, JobStatus.PENDING.value):
+        raise Conflict("Only a waiting push or one that needs ad ops can be cancelled.")
+    job.status, job.finished_at = JobStatus.CANCELLED.value, now
+    order = db.session.get(Order, job.order_id)
+    if order.push_state != PushState.PUSHED.value:
+        order.push_state = PushState.PUSHED.value if order.pushed_revision else PushState.NOT_PUSHED.value
+    record(
+        actor=actor,
+        entity_type="order",
+        entity_id=order.id,
+        action="push_cancelled",
+        at=now,
+        summary=f"Push of {order.number} cancelled by ad ops.",
+    )
+    db.session.flush()
+    return job
+
+
+def run_forever(*, worker: str, settings: Settings, poll_seconds: float, sync, stop=lambda: False, echo=print) -> None:
+    """The worker's loop: send what is due, run the daily delivery sync when it is due, sleep."""
+    while not stop():
+        try:
+            outcome = run_once(worker=worker, settings=settings)
+            if outcome is not None:
+                echo(f"{outcome.order_number}: {outcome.outcome}: {outcome.message}")
+                continue
+            for line in sync():
+                echo(line)
+        except sa.exc.OperationalError as error:  # the database went away: wait and go on
+            db.session.rollback()
+            echo(f"database unavailable: {error.orig}")
+        clock.sleep(poll_seconds)

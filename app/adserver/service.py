@@ -1,0 +1,426 @@
+"""Ad-server connections and their id mappings, and what an order looks like to its ad server."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, time
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import sqlalchemy as sa
+
+from app.accounts.models import Account
+from app.adserver.adapters import adapter_class, adapter_for
+from app.adserver.adapters.base import Adapter, AdServerError, AdvertiserSpec, LineSpec, OrderSpec
+from app.adserver.models import Connection, IdMapping, JobStatus, MappingKind, PushJob
+from app.audit.service import record, record_change
+from app.auth.models import User
+from app.catalog.models import AdUnit, DimensionKey, ProductAdUnit, TargetingDimension, TargetingValue
+from app.errors import Conflict, Errors, ValidationFailed
+from app.extensions import db
+from app.orders.models import LineStatus, Order, PushState
+
+#: what an adapter may take as long as it likes on (seconds), unless configured
+DEFAULT_TIMEOUT = 30.0
+
+
+# Connections
+
+
+@dataclass
+class ConnectionData:
+    name: str
+    kind: str
+    time_zone: str
+    settings: dict[str, str] = field(default_factory=dict)
+    is_default: bool = False
+    active: bool = True
+
+
+def check_connection(data: ConnectionData, *, connection: Connection | None) -> Errors:
+    errors = Errors()
+    data.name = data.name.strip()
+    if not data.name:
+        errors.add("name", "Give the connection a name.")
+    elif len(data.name) > 120:
+        errors.add("name", "Keep the name under 120 characters.")
+    else:
+        clash = db.session.scalar(sa.select(Connection.id).where(Connection.name == data.name))
+        if clash is not None and (connection is None or clash != connection.id):
+            errors.add("name", "Another connection has this name.")
+    try:
+        cls = adapter_class(data.kind)
+    except AdServerError:
+        errors.add("kind", "Choose an ad server.")
+        return errors
+    try:
+        ZoneInfo(data.time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        errors.add("time_zone", f"“{data.time_zone}” is not a time zone (use a name such as Europe/London).")
+    kept = dict(connection.settings) if connection is not None and connection.kind == data.kind else {}
+    settings: dict[str, str] = {}
+    for setting in cls.settings_fields:
+        value = (data.settings.get(setting.name) or "").strip()
+        if setting.secret and not value:
+            value = kept.get(setting.name, "")  # a secret left blank keeps the one stored
+        if len(value) > 20_000:
+            errors.add(setting.name, f"{setting.label} is too long.")
+        if value:
+            settings[setting.name] = value
+    if data.kind == "gam" and not settings.get("service_account_key") and not settings.get("access_token"):
+        errors.add("service_account_key", "Give a service account key or an access token.")
+    for setting in cls.settings_fields:
+        if setting.required and not settings.get(setting.name) and setting.name not in errors.errors:
+            errors.add(setting.name, f"Enter the {setting.label.lower()}.")
+    if data.kind == "sandbox" and settings.get("days_ahead"):
+        raw = settings["days_ahead"]
+        if not raw.isdigit() or int(raw) > 366:
+            errors.add("days_ahead", "Days ahead is a whole number from 0 to 366.")
+    data.settings = settings
+    return errors
+
+
+def save_connection(connection: Connection | None, data: ConnectionData, *, actor: User, now: datetime) -> Connection:
+    check_connection(data, connection=connection).raise_if_any()
+    created = connection is None
+    if connection is None:
+        connection = Connection(created_at=now)
+        db.session.add(connection)
+    before = _connection_fields(connection) if not created else None
+    connection.name, connection.kind, connection.time_zone = data.name, data.kind, data.time_zone
+    connection.settings, connection.active = data.settings, data.active
+    connection.updated_at = now
+    if data.is_default or not db.session.scalar(
+        sa.select(Connection.id).where(Connection.is_default.is_(True), Connection.id != connection.id)
+    ):
+        db.session.execute(sa.update(Connection).where(Connection.is_default.is_(True)).values(is_default=False))
+        connection.is_default = True
+    db.session.flush()
+    if created:
+        record(
+            actor=actor,
+            entity_type="adserver_connection",
+            entity_id=connection.id,
+            action="created",
+            at=now,
+            summary=f"Ad-server connection “{connection.name}” ({connection.kind}) created.",
+            after=_connection_fields(connection),
+        )
+    else:
+        record_change(
+            actor=actor,
+            entity_type="adserver_connection",
+            entity_id=connection.id,
+            at=now,
+            before=before,
+            after=_connection_fields(connection),
+        )
+    return connection
+
+
+def _connection_fields(connection: Connection) -> dict:
+    """What the audit log keeps of a connection: never its secrets."""
+    secrets = {s.name for s in adapter_class(connection.kind).settings_fields if s.secret} if connection.kind else set()
+    return {
+        "name": connection.name,
+        "kind": connection.kind,
+        "time_zone": connection.time_zone,
+        "is_default": connection.is_default,
+        "active": connection.active,
+        "settings": {k: ("(set)" if k in secrets else v) for k, v in (connection.settings or {}).items()},
+    }
+
+
+def default_connection() -> Connection | None:
+    return db.session.scalar(
+        sa.select(Connection).where(Connection.is_default.is_(True), Connection.active.is_(True)).limit(1)
+    )
+
+
+def adapter_of(connection: Connection, *, timeout: float = DEFAULT_TIMEOUT, api_version: str | None = None) -> Adapter:
+    settings = {**connection.settings, "connection_id": str(connection.id)}
+    if api_version and connection.kind == "gam" and not settings.get("api_version"):
+        settings["api_version"] = api_version
+    return adapter_for(connection.kind, settings, time_zone=connection.time_zone, timeout=timeout)
+
+
+# Mappings
+
+
+@dataclass(frozen=True)
+class MappingRow:
+    kind: MappingKind
+    local_id: int
+    label: str
+    detail: str
+    remote_id: str | None
+
+
+def mapping_rows(connection: Connection, kind: MappingKind, *, search: str = "") -> list[MappingRow]:
+    """Every ad unit, targeting value or account with this connection's id for it (None: unmapped)."""
+    mapped = dict(
+        db.session.execute(
+            sa.select(IdMapping.local_id, IdMapping.remote_id).where(
+                IdMapping.connection_id == connection.id, IdMapping.kind == kind.value
+            )
+        ).all()
+    )
+    needle = search.strip().lower()
+    rows: list[MappingRow] = []
+    if kind is MappingKind.AD_UNIT:
+        for unit in db.session.scalars(sa.select(AdUnit).where(AdUnit.status == "active").order_by(AdUnit.code)):
+            rows.append(MappingRow(kind, unit.id, unit.name, unit.code, mapped.get(unit.id)))
+    elif kind is MappingKind.TARGETING_VALUE:
+        query = (
+            sa.select(TargetingValue, TargetingDimension)
+            .join(TargetingDimension, TargetingDimension.id == TargetingValue.dimension_id)
+            .where(TargetingValue.status == "active")
+            .order_by(TargetingDimension.key, TargetingValue.name)
+        )
+        for value, dimension in db.session.execute(query):
+            label = DimensionKey(dimension.key).label
+            rows.append(MappingRow(kind, value.id, value.name, f"{label} · {value.code}", mapped.get(value.id)))
+    else:
+        for account in db.session.scalars(sa.select(Account).order_by(Account.name)):
+            rows.append(MappingRow(kind, account.id, account.name, account.kind.capitalize(), mapped.get(account.id)))
+    if needle:
+        rows = [
+            r
+            for r in rows
+            if needle in r.label.lower() or needle in r.detail.lower() or needle in (r.remote_id or "").lower()
+        ]
+    return rows
+
+
+def set_mapping(
+    connection: Connection, kind: MappingKind, local_id: int, remote_id: str, *, actor: User, now: datetime
+) -> IdMapping | None:
+    """Map one item; an empty id removes the mapping."""
+    remote_id = remote_id.strip()
+    if len(remote_id) > 120:
+        raise ValidationFailed.on("remote_id", "An ad-server id is at most 120 characters.")
+    if not _local_exists(kind, local_id):
+        raise ValidationFailed.on("local_id", "No such item to map.")
+    mapping = db.session.scalar(
+        sa.select(IdMapping).where(
+            IdMapping.connection_id == connection.id, IdMapping.kind == kind.value, IdMapping.local_id == local_id
+        )
+    )
+    before = mapping.remote_id if mapping else None
+    if not remote_id:
+        if mapping is not None:
+            db.session.delete(mapping)
+    elif mapping is None:
+        mapping = IdMapping(connection_id=connection.id, kind=kind.value, local_id=local_id, remote_id=remote_id)
+        db.session.add(mapping)
+    else:
+        mapping.remote_id = remote_id
+    if mapping is not None:
+        mapping.updated_at = now
+    db.session.flush()
+    if before != (remote_id or None):
+        record(
+            actor=actor,
+            entity_type="adserver_connection",
+            entity_id=connection.id,
+            action="mapped",
+            at=now,
+            summary=f"{kind.label}: {kind.value} {local_id} → {remote_id or '(unmapped)'}",
+            before={"remote_id": before},
+            after={"remote_id": remote_id or None},
+        )
+    return mapping if remote_id else None
+
+
+def _local_exists(kind: MappingKind, local_id: int) -> bool:
+    model = {MappingKind.AD_UNIT: AdUnit, MappingKind.TARGETING_VALUE: TargetingValue, MappingKind.ACCOUNT: Account}
+    return db.session.get(model[kind], local_id) is not None
+
+
+def map_to_own_ids(connection: Connection, *, actor: User, now: datetime) -> int:
+    """The sandbox knows Flightdeck's ids: map every unmapped ad unit and targeting value to its own."""
+    if connection.kind != "sandbox":
+        raise Conflict("Only the sandbox uses Flightdeck's own ids.")
+    count = 0
+    for kind in (MappingKind.AD_UNIT, MappingKind.TARGETING_VALUE):
+        for row in mapping_rows(connection, kind):
+            if row.remote_id is None:
+                own = str(row.local_id) if kind is MappingKind.AD_UNIT else row.detail.rsplit(" · ", 1)[-1]
+                db.session.add(
+                    IdMapping(connection_id=connection.id, kind=kind.value, local_id=row.local_id, remote_id=own)
+                )
+                count += 1
+    db.session.flush()
+    if count:
+        record(
+            actor=actor,
+            entity_type="adserver_connection",
+            entity_id=connection.id,
+            action="mapped",
+            at=now,
+            summary=f"{count} ad units and targeting values mapped to the sandbox's own ids.",
+        )
+    return count
+
+
+def remember_account(connection: Connection, account_id: int, remote_id: str, *, now: datetime) -> None:
+    """Keep the id an adapter found or created for an account, so the next push uses it."""
+    existing = db.session.scalar(
+        sa.select(IdMapping).where(
+            IdMapping.connection_id == connection.id,
+            IdMapping.kind == MappingKind.ACCOUNT.value,
+            IdMapping.local_id == account_id,
+        )
+    )
+    if existing is None:
+        db.session.add(
+            IdMapping(
+                connection_id=connection.id,
+                kind=MappingKind.ACCOUNT.value,
+                local_id=account_id,
+                remote_id=remote_id,
+                updated_at=now,
+            )
+        )
+    elif existing.remote_id != remote_id:
+        existing.remote_id, existing.updated_at = remote_id, now
+
+
+# What the ad server is sent
+
+
+class Unmapped(AdServerError):
+    """Items the connection has no id for: a push cannot go until ad ops map them."""
+
+    def __init__(self, names: list[str]) -> None:
+        super().__init__("Map these first on the connection's mapping page: " + "; ".join(names) + ".", transient=False)
+        self.names = names
+
+
+def order_spec(order: Order, connection: Connection, *, approve: bool = False) -> OrderSpec:
+    """The order as the connection's ad server should have it, in its ids. Raises Unmapped naming
+    every ad unit and targeting value it has no id for."""
+    maps: dict[str, dict[int, str]] = {k.value: {} for k in MappingKind}
+    for kind, local_id, remote_id in db.session.execute(
+        sa.select(IdMapping.kind, IdMapping.local_id, IdMapping.remote_id).where(
+            IdMapping.connection_id == connection.id
+        )
+    ):
+        maps[kind][local_id] = remote_id
+    values = {
+        (dimension, code): (value_id, name)
+        for value_id, dimension, code, name in db.session.execute(
+            sa.select(TargetingValue.id, TargetingDimension.key, TargetingValue.code, TargetingValue.name).join(
+                TargetingDimension, TargetingDimension.id == TargetingValue.dimension_id
+            )
+        )
+    }
+    dimensions = adapter_class(connection.kind).mapped_dimensions
+    missing: list[str] = []
+    lines: list[LineSpec] = []
+    for line in order.lines:
+        if line.status == LineStatus.CANCELLED.value and not line.remote_line_id:
+            continue  # never reached the ad server: nothing to cancel there
+        product = line.product
+        links = db.session.scalars(sa.select(ProductAdUnit).where(ProductAdUnit.product_id == product.id)).all()
+        ad_units = []
+        for link in links:
+            remote = maps["ad_unit"].get(link.ad_unit_id)
+            if remote is None:
+                missing.append(f"ad unit {link.ad_unit.name} ({link.ad_unit.code})")
+            else:
+                ad_units.append(remote)
+        targeting: dict[str, tuple[str, ...]] = {}
+        effective = {**product.targeting_defaults, **{k: v for k, v in line.targeting.items() if v}}
+        for dimension, codes in sorted(effective.items()):
+            if dimensions is not None and dimension not in dimensions:
+                targeting[dimension] = ()  # the ad server takes none: named, with no ids to map
+                continue
+            ids = []
+            for code in codes:
+                value_id, name = values.get((dimension, code), (None, code))
+                remote = maps["targeting_value"].get(value_id) if value_id is not None else None
+                if remote is None:
+                    missing.append(f"{DimensionKey(dimension).label.lower()} {name}")
+                else:
+                    ids.append(remote)
+            targeting[dimension] = tuple(ids)
+        zone = ZoneInfo(line.time_zone)
+        lines.append(
+            LineSpec(
+                line_id=line.id,
+                name=f"{order.number}-{line.position} {product.name}",
+                line_item_type=product.line_item_type,
+                pricing_model=line.pricing_model,
+                rate=line.net_rate if line.net_rate is not None else 0,
+                cost=line.net,
+                impressions=line.quantity,
+                start=datetime.combine(line.start_day, time.min, zone),
+                end=datetime.combine(line.end_day, time(23, 59, 59), zone),
+                time_zone=line.time_zone,
+                sizes=tuple(product.sizes),
+                ad_units=tuple(ad_units),
+                targeting=targeting,
+                status=line.status,
+            )
+        )
+    if missing:
+        raise Unmapped(list(dict.fromkeys(missing)))
+
+    def account(acc: Account | None) -> AdvertiserSpec | None:
+        if acc is None:
+            return None
+        return AdvertiserSpec(acc.id, acc.name, maps["account"].get(acc.id))
+
+    return OrderSpec(
+        order_id=order.id,
+        number=order.number,
+        name=order.name,
+        po_number=order.proposal.number,
+        currency=order.currency,
+        advertiser=account(order.advertiser),
+        agency=account(order.agency),
+        lines=tuple(lines),
+        approve=approve,
+    )
+
+
+# The outbox's entrance
+
+
+def queue_push(order: Order, *, reason: str, now: datetime, actor: User | None = None) -> PushJob | None:
+    """Write a push of the order's current revision, in the caller's transaction. A job still
+    waiting is brought up to date instead of adding another: a push always sends the whole order."""
+    connection = db.session.get(Connection, order.connection_id) if order.connection_id else default_connection()
+    if connection is None:
+        order.push_state = PushState.NOT_PUSHED.value
+        return None
+    order.connection_id = connection.id
+    waiting = db.session.scalar(
+        sa.select(PushJob).where(PushJob.order_id == order.id, PushJob.status == JobStatus.PENDING.value).limit(1)
+    )
+    if waiting is not None:
+        waiting.revision, waiting.next_attempt_at = order.revision, min(waiting.next_attempt_at, now)
+        waiting.reason = f"{waiting.reason}; {reason}"[:200]
+        job = waiting
+    else:
+        job = PushJob(
+            order_id=order.id,
+            connection_id=connection.id,
+            revision=order.revision,
+            reason=reason[:200],
+            status=JobStatus.PENDING.value,
+            next_attempt_at=now,
+            created_at=now,
+        )
+        db.session.add(job)
+    order.push_state = PushState.QUEUED.value
+    db.session.flush()
+    record(
+        actor=actor,
+        entity_type="order",
+        entity_id=order.id,
+        action="push_queued",
+        at=now,
+        summary=f"Push of {order.number} revision {order.revision} to {connection.name} queued: {reason}.",
+    )
+    return job

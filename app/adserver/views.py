@@ -1,0 +1,320 @@
+"""Ad servers for admins and ad ops: connections, id mappings, and the push queue."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+
+from app.access import allow
+from app.adserver import delivery, outbox, service
+from app.adserver.adapters import adapter_class, kinds
+from app.adserver.adapters.base import AdServerError
+from app.adserver.models import Connection, JobStatus, MappingKind, PushJob
+from app.auth.roles import Role
+from app.clock import publisher_today
+from app.db import utcnow
+from app.errors import DomainError, NotFound, ValidationFailed
+from app.extensions import db
+from app.forms import require_csrf
+from app.orders.models import Order, OrderLine
+from app.routing import safe_next
+from app.validation import parse_id
+
+bp = Blueprint("adserver", __name__, url_prefix="/adserver")
+
+OPS = (Role.AD_OPS, Role.ADMIN)
+
+
+def _back(default: str) -> str:
+    return safe_next(request.form.get("next"), default)
+
+
+def _connection(connection_id: int) -> Connection:
+    connection = db.session.get(Connection, connection_id)
+    if connection is None:
+        raise NotFound("No such ad-server connection.")
+    return connection
+
+
+@bp.route("/")
+@allow(*OPS)
+def index():
+    connections = db.session.scalars(sa.select(Connection).order_by(Connection.name)).all()
+    counts = dict(
+        db.session.execute(sa.select(Order.connection_id, sa.func.count(Order.id)).group_by(Order.connection_id)).all()
+    )
+    return render_template(
+        "adserver/index.html", connections=connections, counts=counts, kinds=kinds(), form=FlaskForm()
+    )
+
+
+def _form_data(kind: str) -> service.ConnectionData:
+    form = request.form
+    cls = adapter_class(kind)
+    return service.ConnectionData(
+        name=form.get("name", ""),
+        kind=kind,
+        time_zone=(form.get("time_zone") or "").strip(),
+        settings={s.name: form.get(f"setting_{s.name}", "") for s in cls.settings_fields},
+        is_default=form.get("is_default") == "y",
+        active=form.get("active", "y") == "y",
+    )
+
+
+@bp.route("/connections/new", methods=["GET", "POST"])
+@allow(Role.ADMIN)
+def new_connection():
+    kind = request.values.get("kind") or "sandbox"
+    try:
+        cls = adapter_class(kind)
+    except AdServerError:
+        raise NotFound("No such kind of ad server.") from None
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        require_csrf()
+        data = _form_data(kind)
+        try:
+            connection = service.save_connection(None, data, actor=current_user, now=utcnow())
+        except ValidationFailed as failed:
+            db.session.rollback()
+            errors = failed.errors
+        else:
+            db.session.commit()
+            flash(f"Connection “{connection.name}” saved.", "success")
+            return redirect(url_for("adserver.index"))
+    return render_template(
+        "adserver/connection_form.html",
+        connection=None,
+        cls=cls,
+        kind=kind,
+        values=request.form if request.method == "POST" else {"time_zone": current_app.config["PUBLISHER_TIMEZONE"]},
+        errors=errors,
+        form=FlaskForm(),
+    )
+
+
+@bp.route("/connections/<int:connection_id>", methods=["GET", "POST"])
+@allow(Role.ADMIN)
+def edit_connection(connection_id: int):
+    connection = _connection(connection_id)
+    cls = adapter_class(connection.kind)
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        require_csrf()
+        try:
+            service.save_connection(connection, _form_data(connection.kind), actor=current_user, now=utcnow())
+        except ValidationFailed as failed:
+            db.session.rollback()
+            errors = failed.errors
+            connection = _connection(connection_id)
+        else:
+            db.session.commit()
+            flash(f"Connection “{connection.name}” saved.", "success")
+            return redirect(url_for("adserver.index"))
+    secrets = {s.name for s in cls.settings_fields if s.secret}
+    values = (
+        request.form
+        if request.method == "POST"
+        else {
+            "name": connection.name,
+            "time_zone": connection.time_zone,
+            "is_default": "y" if connection.is_default else "",
+            "active": "y" if connection.active else "n",
+            **{f"setting_{k}": v for k, v in connection.settings.items() if k not in secrets},
+        }
+    )
+    return render_template(
+        "adserver/connection_form.html",
+        connection=connection,
+        cls=cls,
+        kind=connection.kind,
+        values=values,
+        errors=errors,
+        form=FlaskForm(),
+    )
+
+
+@bp.route("/connections/<int:connection_id>/check", methods=["POST"])
+@allow(*OPS)
+def check_connection(connection_id: int):
+    connection = _connection(connection_id)
+    require_csrf()
+    try:
+        message = service.adapter_of(connection, timeout=current_app.config["ADSERVER_TIMEOUT_SECONDS"]).check()
+    except AdServerError as error:
+        flash(f"{connection.name}: {error.message}", "danger")
+    else:
+        flash(message, "success")
+    return redirect(url_for("adserver.index"))
+
+
+@bp.route("/connections/<int:connection_id>/sync", methods=["POST"])
+@allow(*OPS)
+def sync_connection(connection_id: int):
+    connection = _connection(connection_id)
+    require_csrf()
+    report = delivery.sync_connection(
+        connection,
+        now=utcnow(),
+        timeout=current_app.config["ADSERVER_TIMEOUT_SECONDS"],
+        api_version=current_app.config["GAM_API_VERSION"],
+    )
+    flash(str(report), "danger" if report.error else "success")
+    return redirect(_back(url_for("adserver.index")))
+
+
+@bp.route("/connections/<int:connection_id>/next-day", methods=["POST"])
+@allow(*OPS)
+def next_day(connection_id: int):
+    """The sandbox's clock moves a day ahead and its delivery for the day that ended comes back."""
+    connection = _connection(connection_id)
+    require_csrf()
+    if connection.kind != "sandbox":
+        raise DomainError("Only the sandbox's clock can be moved.")
+    ahead = int(connection.settings.get("days_ahead") or 0)
+    if ahead >= 366:
+        raise DomainError("The sandbox is already a year ahead.")
+    connection.settings = {**connection.settings, "days_ahead": str(ahead + 1)}
+    db.session.flush()
+    report = delivery.sync_connection(connection, now=utcnow(), timeout=current_app.config["ADSERVER_TIMEOUT_SECONDS"])
+    flash(f"The sandbox is now {ahead + 1} days ahead. {report}", "danger" if report.error else "success")
+    return redirect(_back(url_for("adserver.index")))
+
+
+# Mappings
+
+
+@bp.route("/connections/<int:connection_id>/mappings")
+@allow(*OPS)
+def mappings(connection_id: int):
+    connection = _connection(connection_id)
+    kind_raw = request.args.get("kind") or MappingKind.AD_UNIT.value
+    kind = MappingKind(kind_raw) if kind_raw in MappingKind._value2member_map_ else MappingKind.AD_UNIT
+    search = (request.args.get("q") or "")[:100]
+    only_unmapped = request.args.get("unmapped") == "1"
+    rows = service.mapping_rows(connection, kind, search=search)
+    unmapped = sum(1 for r in rows if r.remote_id is None)
+    if only_unmapped:
+        rows = [r for r in rows if r.remote_id is None]
+    return render_template(
+        "adserver/mappings.html",
+        connection=connection,
+        kind=kind,
+        kinds=list(MappingKind),
+        rows=rows[:500],
+        more=max(0, len(rows) - 500),
+        unmapped=unmapped,
+        search=search,
+        only_unmapped=only_unmapped,
+        form=FlaskForm(),
+    )
+
+
+@bp.route("/connections/<int:connection_id>/mappings/set", methods=["POST"])
+@allow(*OPS)
+def set_mapping(connection_id: int):
+    connection = _connection(connection_id)
+    require_csrf()
+    kind_raw = request.form.get("kind", "")
+    if kind_raw not in MappingKind._value2member_map_:
+        raise ValidationFailed.on("kind", "Choose ad units, targeting values or advertisers.")
+    local_id = parse_id(request.form.get("local_id"))
+    if local_id is None:
+        raise ValidationFailed.on("local_id", "No such item to map.")
+    kind = MappingKind(kind_raw)
+    try:
+        service.set_mapping(
+            connection, kind, local_id, request.form.get("remote_id", ""), actor=current_user, now=utcnow()
+        )
+    except ValidationFailed as failed:
+        db.session.rollback()
+        message = " ".join(m for ms in failed.errors.values() for m in ms)
+        if request.headers.get("HX-Request"):
+            return render_template(
+                "adserver/_mapping_row.html",
+                row=_row(connection, kind, local_id),
+                kind=kind,
+                connection=connection,
+                form=FlaskForm(),
+                error=message,
+            ), 400
+        flash(message, "danger")
+    else:
+        db.session.commit()
+        if request.headers.get("HX-Request"):
+            return render_template(
+                "adserver/_mapping_row.html",
+                row=_row(connection, kind, local_id),
+                kind=kind,
+                connection=connection,
+                form=FlaskForm(),
+                saved=True,
+            )
+        flash("Mapping saved.", "success")
+    return redirect(
+        url_for("adserver.mappings", connection_id=connection.id, kind=kind.value, q=request.form.get("q", ""))
+    )
+
+
+def _row(connection: Connection, kind: MappingKind, local_id: int):
+    return next(r for r in service.mapping_rows(connection, kind) if r.local_id == local_id)
+
+
+@bp.route("/connections/<int:connection_id>/mappings/own-ids", methods=["POST"])
+@allow(*OPS)
+def map_own_ids(connection_id: int):
+    connection = _connection(connection_id)
+    require_csrf()
+    count = service.map_to_own_ids(connection, actor=current_user, now=utcnow())
+    db.session.commit()
+    flash(f"{count} items mapped to the sandbox's own ids.", "success")
+    return redirect(url_for("adserver.mappings", connection_id=connection.id))
+
+
+# The ad-ops queue
+
+
+@bp.route("/queue")
+@allow(*OPS)
+def queue():
+    today = publisher_today()
+    waiting = db.session.scalars(
+        sa.select(PushJob)
+        .where(PushJob.status.in_([JobStatus.PENDING.value, JobStatus.RUNNING.value]))
+        .order_by(PushJob.next_attempt_at, PushJob.id)
+        .limit(200)
+    ).all()
+    drifting = db.session.scalars(
+        sa.select(OrderLine).where(OrderLine.drift_checked_at.is_not(None)).order_by(OrderLine.order_id).limit(2000)
+    ).all()
+    return render_template(
+        "adserver/queue.html",
+        dead=outbox.dead_jobs(),
+        waiting=waiting,
+        at_risk=delivery.at_risk_lines(today=today),
+        drifting=[line for line in drifting if line.drift][:200],
+        form=FlaskForm(),
+        now=utcnow(),
+    )
+
+
+@bp.route("/jobs/<int:job_id>/retry", methods=["POST"])
+@allow(*OPS)
+def retry_job(job_id: int):
+    require_csrf()
+    job = outbox.retry(job_id, actor=current_user, now=utcnow())
+    db.session.commit()
+    flash("The push is queued again: the worker sends it within seconds.", "success")
+    return redirect(_back(url_for("adserver.queue", _anchor=f"job-{job.id}")))
+
+
+@bp.route("/jobs/<int:job_id>/cancel", methods=["POST"])
+@allow(*OPS)
+def cancel_job(job_id: int):
+    require_csrf()
+    outbox.cancel(job_id, actor=current_user, now=utcnow())
+    db.session.commit()
+    flash("The push is cancelled. Nothing was sent.", "success")
+    return redirect(_back(url_for("adserver.queue")))

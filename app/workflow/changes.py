@@ -1,0 +1,263 @@
+"""Change orders and make-goods: what happens to an order after it is signed.
+
+A change order reopens the signed proposal as a draft: the rep edits its lines (each remembers the
+order line it became), submits it through the approval rules like any version, and once approved
+it is applied to the order: lines updated and re-booked, new lines booked, removed lines
+cancelled, and a push queued so the ad server follows. A make-good is a new draft proposal with a
+free line linked to the under-delivered order line; it goes through the normal flow.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import sqlalchemy as sa
+
+from app.adserver.delivery import delivery_totals, pacing_of
+from app.adserver.service import queue_push
+from app.audit.service import record
+from app.auth.models import User
+from app.auth.roles import Role
+from app.errors import DomainError, Errors, Forbidden
+from app.extensions import db
+from app.inventory import service as inventory
+from app.inventory.models import Reservation
+from app.orders.models import LineStatus, Order, OrderLine, OrderStatus
+from app.proposals import service as proposals
+from app.proposals.models import Proposal, ProposalLine, ProposalStatus
+from app.workflow.service import transition
+
+S = ProposalStatus
+#: who may pause, resume or cancel a line in the ad server, and open change orders and make-goods
+OPERATORS = (Role.AD_OPS, Role.ADMIN)
+
+
+def order_of(proposal: Proposal) -> Order | None:
+    return db.session.scalar(sa.select(Order).where(Order.proposal_id == proposal.id))
+
+
+def is_change_order(proposal: Proposal) -> bool:
+    return proposal.status != S.SIGNED.value and order_of(proposal) is not None
+
+
+def start_change_order(order: Order, *, actor: User, now: datetime) -> Proposal:
+    """Reopen the signed proposal as a draft whose lines edit the order's lines."""
+    proposal = order.proposal
+    if not (proposals.can_edit(actor, proposal) or actor.has_role(*OPERATORS)):
+        raise Forbidden("Only the order's rep, sales managers, ad ops and admins open a change order.")
+    if proposal.status != S.SIGNED.value:
+        raise DomainError(f"A change order for {order.number} is already open: {proposal.number} is {proposal.status}.")
+    transition(proposal, S.DRAFT, actor=actor, now=now, why=f"Change order opened for {order.number}.")
+    return proposal
+
+
+def check_change(proposal: Proposal, order: Order) -> Errors:
+    """A change cannot take a line under what it has already delivered."""
+    errors = Errors()
+    delivered = delivery_totals([line.id for line in order.lines])
+    for line in proposal.lines:
+        if line.order_line_id is None:
+            continue
+        done = delivered.get(line.order_line_id, (0, 0))[0]
+        quantity = line.units if line.pricing_model == "cpm" else line.quantity
+        if done and quantity is not None and quantity < done:
+            errors.add(
+                "submit",
+                f"Line {line.position} has already delivered {done:,} impressions; "
+                f"its quantity cannot go below that (it is {quantity:,}).",
+            )
+    return errors
+
+
+def apply_change_order(proposal: Proposal, *, now: datetime, today: date, margin_pct: int) -> Order:
+    """The approved version becomes the order's next revision; the ad server is told."""
+    from app.workflow.signing import _book
+
+    order = order_of(proposal)
+    version = proposal.versions[-1]
+    snapshot = version.snapshot
+    by_id = {line.id: line for line in order.lines}
+    by_position = {line.position: line for line in proposal.lines}
+    kept: set[int] = set()
+    changes: list[str] = []
+    order.status = OrderStatus.BOOKED.value
+    for data in snapshot["lines"]:
+        quantity = data["units"] if data["pricing_model"] == "cpm" else data["quantity"]
+        proposal_line = by_position.get(data["position"])
+        line = by_id.get(data.get("order_line_id"))
+        fields = {
+            "position": data["position"],
+            "product_id": data["product"]["id"],
+            "pricing_model": data["pricing_model"],
+            "targeting": data["targeting"],
+            "start_day": date.fromisoformat(data["start"]),
+            "end_day": date.fromisoformat(data["end"]),
+            "time_zone": data["time_zone"],
+            "quantity": quantity,
+            "net_rate": data["net_rate"],
+            "gross": data["gross"],
+            "commission": data["commission"],
+            "net": data["net"],
+        }
+        if line is None:
+            line = OrderLine(**fields, make_good_of_id=data.get("make_good_of_id"))
+            order.lines.append(line)
+            changes.append(f"line {data['position']} added")
+            rebook = True
+        else:
+            kept.add(line.id)
+            inventory_before = (line.product_id, line.targeting, line.start_day, line.end_day, line.quantity)
+            for key, value in fields.items():
+                setattr(line, key, value)
+            rebook = inventory_before != (line.product_id, line.targeting, line.start_day, line.end_day, line.quantity)
+            if line.status == LineStatus.CANCELLED.value:
+                line.status = LineStatus.ACTIVE.value
+            changes.append(f"line {data['position']} {'changed' if rebook else 'kept'}")
+        if rebook:
+            _release_booking(line, reason=f"{order.number} revision {order.revision + 1}", now=now)
+            line.shortfall = 0
+            _book(order, line, proposal_line, quantity, now=now, today=today, margin_pct=margin_pct)
+        elif line.shortfall:
+            order.status = OrderStatus.NEEDS_ATTENTION.value
+    for line in order.lines:
+        if (
+            line.id is not None
+            and line.id not in kept
+            and line.id in by_id
+            and line.status != LineStatus.CANCELLED.value
+        ):
+            line.status = LineStatus.CANCELLED.value
+            _release_booking(line, reason=f"{order.number}: line cancelled by a change order", now=now)
+            changes.append(f"line {line.position} cancelled")
+    order.version_id, order.revision = version.id, order.revision + 1
+    order.gross, order.net = snapshot["totals"]["gross"], snapshot["totals"]["net"]
+    db.session.flush()
+    for line in order.lines:
+        if line.status != LineStatus.CANCELLED.value and (proposal_line := by_position.get(line.position)) is not None:
+            proposal_line.order_line_id = line.id
+    transition(proposal, S.SIGNED, actor=None, now=now, why=f"Change order applied to {order.number}.")
+    record(
+        actor=None,
+        entity_type="order",
+        entity_id=order.id,
+        action="changed",
+        at=now,
+        summary=f"{order.number} revision {order.revision} from version {version.number}: " + "; ".join(changes) + ".",
+    )
+    queue_push(order, reason=f"change order (revision {order.revision})", now=now)
+    return order
+
+
+def _release_booking(line: OrderLine, *, reason: str, now: datetime) -> None:
+    if line.booking_id is None:
+        return
+    booking = db.session.get(Reservation, line.booking_id)
+    if booking is not None and booking.released_at is None:
+        inventory.release(booking, reason=reason, actor=None, now=now)
+    line.booking_id = None
+
+
+def set_line_status(line: OrderLine, status: LineStatus, *, actor: User, now: datetime) -> None:
+    """Ad ops pause, resume or cancel a line in the ad server (no commercial change)."""
+    if not actor.has_role(*OPERATORS):
+        raise Forbidden("Only ad ops and admins pause, resume or cancel lines.")
+    if line.status == LineStatus.CANCELLED.value:
+        raise DomainError(f"Line {line.position} is cancelled: open a change order to bring it back.")
+    if line.status == status.value:
+        raise DomainError(f"Line {line.position} is already {status.label.lower()}.")
+    order = line.order
+    before = line.status
+    line.status = status.value
+    if status is LineStatus.CANCELLED:
+        _release_booking(line, reason=f"{order.number}: line {line.position} cancelled by ad ops", now=now)
+    record(
+        actor=actor,
+        entity_type="order",
+        entity_id=order.id,
+        action=f"line {status.value}",
+        at=now,
+        summary=f"Line {line.position} of {order.number}: {before} → {status.value}.",
+    )
+    queue_push(order, reason=f"line {line.position} {status.value}", now=now, actor=actor)
+
+
+def _make_good_flight(line: OrderLine, original: Proposal, owner: User, *, today: date):
+    """From tomorrow for as long as the original flight (a week to a month), on the original card
+    when it covers that flight, else on the first card the rep may use that does."""
+    from app.pricing.service import cards_to_price_with
+
+    length = max(6, min((line.end_day - line.start_day).days, 30))
+    start = today + timedelta(days=1)
+    cards = [original.rate_card, *cards_to_price_with(owner, today=today, product=line.product)]
+    for card in cards:
+        first = max(start, card.valid_from)
+        last = min(first + timedelta(days=length), card.valid_to)
+        if card.status == "active" and first <= last:
+            return card, first, last
+    raise DomainError("No active rate card covers a make-good flight from tomorrow: add next year's card first.")
+
+
+def create_make_good(line: OrderLine, *, actor: User, now: datetime, today: date, margin_pct: int) -> Proposal:
+    """A draft proposal for the same advertiser with one free line for the undelivered impressions,
+    linked to the original line; it goes through approval and signature like any proposal."""
+    if not actor.has_role(*OPERATORS, Role.SALES_MANAGER) and line.order.proposal.owner_id != actor.id:
+        raise Forbidden("Only the order's rep, sales managers, ad ops and admins offer a make-good.")
+    (pacing,) = pacing_of([line], today=today)
+    if pacing.state != "under_delivered" or pacing.undelivered <= 0:
+        raise DomainError(f"Line {line.position} is {pacing.label.lower()}: there is nothing to make good.")
+    existing = db.session.scalar(sa.select(ProposalLine).where(ProposalLine.make_good_of_id == line.id))
+    if existing is not None:
+        raise DomainError(f"Line {line.position} already has a make-good in {existing.proposal.number}.")
+    order = line.order
+    original = order.proposal
+    owner = original.owner
+    card, start, end = _make_good_flight(line, original, owner, today=today)
+    proposal = proposals.create_proposal(
+        proposals.ProposalData(
+            advertiser_id=original.advertiser_id,
+            campaign_name=f"Make-good for {order.number} line {line.position}"[:200],
+            rate_card_id=card.id,
+            owner_id=owner.id,
+            start_day=start,
+            end_day=end,
+            time_zone=line.time_zone,
+            agency_id=original.agency_id,
+            buyer_contact_id=original.buyer_contact_id,
+            notes=(
+                f"Free delivery making good line {line.position} of {order.number}: "
+                f"{pacing.undelivered:,} impressions undelivered, worth {pacing.owed} {order.currency}."
+            ),
+        ),
+        actor=owner,
+        now=now,
+        today=today,
+    )
+    proposals.add_line(
+        proposal,
+        proposals.LineData(
+            product_id=line.product_id,
+            pricing_model="cpm",
+            start_day=start,
+            end_day=end,
+            time_zone=line.time_zone,
+            targeting={k: tuple(v) for k, v in line.targeting.items()},
+            quantity=pacing.undelivered,
+            make_good_of_id=line.id,
+        ),
+        actor=owner,
+        today=today,
+        now=now,
+        margin_pct=margin_pct,
+    )
+    record(
+        actor=actor,
+        entity_type="order",
+        entity_id=order.id,
+        action="make-good",
+        at=now,
+        summary=(
+            f"Make-good {proposal.number} drafted for line {line.position}: {pacing.undelivered:,} impressions "
+            f"worth {pacing.owed} {order.currency}."
+        ),
+    )
+    return proposal
