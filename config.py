@@ -84,6 +84,12 @@ class Config:
     #: A claimed push whose worker died is tried again after this long.
     ADSERVER_LEASE_SECONDS = _int("ADSERVER_LEASE_SECONDS", 600)
     ADSERVER_POLL_SECONDS = _int("ADSERVER_POLL_SECONDS", 5)
+    #: Send a request's pushes before its response leaves, for set-ups without a worker (the
+    #: default outside production; a production deployment runs `flask adserver worker`).
+    ADSERVER_PUSH_AFTER_REQUEST = (
+        os.environ.get("ADSERVER_PUSH_AFTER_REQUEST", "0" if os.environ.get("FLIGHTDECK_ENV") == "production" else "1")
+        == "1"
+    )
     DELIVERY_SYNC_HOURS = _int("DELIVERY_SYNC_HOURS", 24)
     #: The Ad Manager SOAP API version the gam adapter speaks (one googleads supports).
     GAM_API_VERSION = os.environ.get("GAM_API_VERSION", "v202608")

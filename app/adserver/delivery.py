@@ -154,15 +154,17 @@ def differences(expected, remote: RemoteLine) -> list[str]:
         and expected.impressions != remote.impressions
     ):
         found.append(f"Quantity: the ad server has {remote.impressions:,}, the order {expected.impressions:,}")
-    if remote.rate is not None and Decimal(remote.rate) != Decimal(expected.rate):
+    # A flat fee goes to Ad Manager as a daily rate: its rate cannot be compared one to one.
+    if expected.pricing_model != "flat" and remote.rate is not None and Decimal(remote.rate) != Decimal(expected.rate):
         found.append(f"Rate: the ad server has {remote.rate}, the order {expected.rate}")
     if remote.ad_units and set(remote.ad_units) != set(expected.ad_units):
         found.append(
             f"Ad units: the ad server has {', '.join(sorted(remote.ad_units))}, "
             f"the order {', '.join(sorted(expected.ad_units))}"
         )
-    for dimension in sorted(set(remote.targeting) | {k for k, v in expected.targeting.items() if v}):
-        theirs, ours = set(remote.targeting.get(dimension, ())), set(expected.targeting.get(dimension, ()))
+    wanted, found_there = _custom_merged(expected.targeting), _custom_merged(remote.targeting)
+    for dimension in sorted(set(found_there) | {k for k, v in wanted.items() if v}):
+        theirs, ours = set(found_there.get(dimension, ())), set(wanted.get(dimension, ()))
         if theirs != ours:
             found.append(
                 f"Targeting {dimension}: the ad server has {', '.join(sorted(theirs)) or 'none'}, "
@@ -171,6 +173,15 @@ def differences(expected, remote: RemoteLine) -> list[str]:
     if remote.status != expected.status:
         found.append(f"Status: the ad server has {remote.status}, the order {expected.status}")
     return found
+
+
+def _custom_merged(targeting) -> dict[str, tuple[str, ...]]:
+    """Key-values and audiences together: ad servers keep both as one custom targeting."""
+    merged = {k: tuple(v) for k, v in targeting.items() if k not in ("key_value", "audience")}
+    custom = (*targeting.get("key_value", ()), *targeting.get("audience", ()))
+    if custom:
+        merged["key_value"] = custom
+    return merged
 
 
 def check_drift(connection: Connection, adapter, *, now: datetime) -> int:

@@ -251,6 +251,7 @@ def retry(job_id: int, *, actor: User, now: datetime) -> PushJob:
     job.status, job.attempts, job.next_attempt_at, job.finished_at = JobStatus.PENDING.value, 0, now, None
     order = db.session.get(Order, job.order_id)
     order.push_state = PushState.QUEUED.value
+    db.session.info[service.PUSH_QUEUED] = True
     record(
         actor=actor,
         entity_type="order",

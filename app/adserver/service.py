@@ -21,6 +21,8 @@ from app.orders.models import LineStatus, Order, PushState
 
 #: what an adapter may take as long as it likes on (seconds), unless configured
 DEFAULT_TIMEOUT = 30.0
+#: set in the session's info when a request queued a push, for the after-request sender
+PUSH_QUEUED = "adserver_push_queued"
 
 
 # Connections
@@ -414,6 +416,7 @@ def queue_push(order: Order, *, reason: str, now: datetime, actor: User | None =
         )
         db.session.add(job)
     order.push_state = PushState.QUEUED.value
+    db.session.info[PUSH_QUEUED] = True
     db.session.flush()
     record(
         actor=actor,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
@@ -25,6 +25,22 @@ from app.validation import parse_id
 bp = Blueprint("adserver", __name__, url_prefix="/adserver")
 
 OPS = (Role.AD_OPS, Role.ADMIN)
+
+
+@bp.after_app_request
+def push_after_request(response: Response) -> Response:
+    """Without a worker (the embedded set-up), send the pushes this request queued before the
+    response leaves. Off in production, where `flask adserver worker` runs beside gunicorn. A
+    failure never changes the response: the job stays in the outbox with its error."""
+    if not db.session.info.pop(service.PUSH_QUEUED, False) or not current_app.config["ADSERVER_PUSH_AFTER_REQUEST"]:
+        return response
+    try:
+        db.session.rollback()
+        outbox.drain(worker="web", settings=outbox.Settings.from_config(current_app.config), limit=5)
+    except Exception:
+        current_app.logger.exception("Push after %s %s failed", request.method, request.path)
+        db.session.rollback()
+    return response
 
 
 def _back(default: str) -> str:
@@ -92,7 +108,7 @@ def new_connection():
         values=request.form if request.method == "POST" else {"time_zone": current_app.config["PUBLISHER_TIMEZONE"]},
         errors=errors,
         form=FlaskForm(),
-    )
+    ), (400 if errors else 200)
 
 
 @bp.route("/connections/<int:connection_id>", methods=["GET", "POST"])
@@ -133,7 +149,7 @@ def edit_connection(connection_id: int):
         values=values,
         errors=errors,
         form=FlaskForm(),
-    )
+    ), (400 if errors else 200)
 
 
 @bp.route("/connections/<int:connection_id>/check", methods=["POST"])

@@ -31,7 +31,7 @@ def kinds() -> list[type[Adapter]]:
     return list(ADAPTERS.values())
 
 
-MODULES = ("sandbox", "revive")
+MODULES = ("sandbox", "gam", "revive")
 
 
 def _load() -> None:
