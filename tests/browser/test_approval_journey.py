@@ -106,6 +106,9 @@ def test_submit_approve_sign_and_book(page, live_server):
 
     sign_in(page, "ad_ops")
     page.goto("/orders/")
-    page.get_by_role("link", name=re.compile(r"O-\d{4}-0001")).click()
+    page.get_by_role("row", name=re.compile("Spring savings")).get_by_role("link").first.click()
     expect(page.get_by_test_id("order-status")).to_have_text("Booked")
     expect(page.get_by_test_id("booked")).to_have_count(1)
+    # No worker runs here: the signature's request pushed the order to the sandbox before it answered.
+    expect(page.get_by_test_id("push-state")).to_have_text("In the ad server")
+    expect(page.get_by_test_id("remote-line")).not_to_have_text("—")
