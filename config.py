@@ -94,6 +94,9 @@ class Config:
     #: The Ad Manager SOAP API version the gam adapter speaks (one googleads supports).
     GAM_API_VERSION = os.environ.get("GAM_API_VERSION", "v202608")
 
+    #: Where finance exports are written (default: instance/exports); they are served from there.
+    FINANCE_EXPORT_DIR = os.environ.get("FINANCE_EXPORT_DIR", "")
+
     PAGE_SIZE = _int("PAGE_SIZE", 25)
     #: Percent of the forecast never sold, unless a site sets its own.
     SAFETY_MARGIN_PCT = _int("SAFETY_MARGIN_PCT", 10)

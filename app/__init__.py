@@ -43,6 +43,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     from app.auth.views import load_user
     from app.catalog.views import bp as catalog_bp
     from app.errors import register_error_handlers
+    from app.finance.views import bp as finance_bp
     from app.home.views import bp as home_bp
     from app.inventory.views import bp as inventory_bp
     from app.mail.views import bp as mail_bp
@@ -76,6 +77,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
         signing_bp,
         orders_bp,
         adserver_bp,
+        finance_bp,
         audit_bp,
         mail_bp,
     ):
@@ -108,6 +110,7 @@ def _register_cli(app: Flask) -> None:
     from app.adserver.cli import adserver_cli
     from app.auth.cli import users_cli
     from app.demo.cli import demo_cli
+    from app.finance.cli import finance_cli
     from app.inventory.cli import inventory_cli
     from app.mail.cli import mail_cli
     from app.workflow.cli import workflow_cli
@@ -115,6 +118,7 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(adserver_cli)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(finance_cli)
     app.cli.add_command(inventory_cli)
     app.cli.add_command(mail_cli)
     app.cli.add_command(workflow_cli)

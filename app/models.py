@@ -22,6 +22,12 @@ from app.catalog.models import (  # noqa: F401
     TargetingDimension,
     TargetingValue,
 )
+from app.finance.models import (  # noqa: F401
+    ClosedPeriod,
+    FinanceExport,
+    RevenueEntry,
+    ThirdPartyCount,
+)
 from app.inventory.models import (  # noqa: F401
     ForecastDay,
     ForecastRun,

@@ -20,6 +20,7 @@ NAVIGATION = [
     ("Approvals", "workflow.queue", (Role.SALES_MANAGER, Role.ADMIN, Role.AD_OPS, Role.FINANCE, Role.SALES_REP)),
     ("Orders", "orders.index", (Role.AD_OPS, Role.ADMIN, Role.SALES_MANAGER, Role.FINANCE, Role.SALES_REP)),
     ("Ad ops", "adserver.queue", (Role.AD_OPS, Role.ADMIN)),
+    ("Finance", "finance.index", (Role.FINANCE, Role.ADMIN)),
     ("Catalog", "catalog.index", ()),
     ("Rate cards", "ratecards.index", (Role.ADMIN, Role.SALES_MANAGER, Role.SALES_REP, Role.FINANCE)),
     ("Inventory", "inventory.sell_through", ()),

@@ -17,6 +17,8 @@ from app.orders.models import LineStatus, Order, OrderLine, PushState
 
 #: days before the ad server's yesterday that each sync fetches again (late and corrected numbers)
 LOOKBACK_DAYS = 7
+#: ended lines stay on the ad-ops list this long for a make-good
+RECENT_DAYS = 60
 #: a line whose projected delivery is under this share of its goal is at risk
 AT_RISK_SHARE = Decimal("0.95")
 CENT = Decimal("0.01")
@@ -29,13 +31,16 @@ class SyncReport:
     days: int
     drifted: int
     error: str = ""
+    #: orders whose lines could not be read back for the drift check (delivery still came back)
+    problems: str = ""
 
     def __str__(self) -> str:
         if self.error:
             return f"{self.connection}: delivery sync failed: {self.error}"
-        return (
+        text = (
             f"{self.connection}: {self.days} line-days of delivery for {self.lines} lines; {self.drifted} lines drift"
         )
+        return f"{text}; {self.problems}" if self.problems else text
 
 
 def _lines_to_sync(connection: Connection, last_day: date) -> list[OrderLine]:
@@ -84,19 +89,24 @@ def sync_connection(
                     found = DeliveryDay(order_line_id=line.id, day=row.day)
                     db.session.add(found)
                     existing[(line.id, row.day)] = found
+                if found.impressions != row.impressions:
+                    line.revenue_changed_at = now  # late or corrected delivery: finance adjusts
                 found.impressions, found.clicks, found.synced_at = row.impressions, row.clicks, now
                 days += 1
-        drifted = check_drift(connection, adapter, now=now)
         connection.synced_at, connection.delivered_through, connection.last_sync_error = now, last_day, ""
+        db.session.commit()  # delivery is kept whatever the drift check meets
+        drifted, problems = check_drift(connection, adapter, now=now)
         connection.sync_claimed_until = None
+        connection.last_sync_error = "; ".join(problems)[:4000]
         db.session.commit()
-        return SyncReport(connection.name, len(lines), days, drifted)
-    except AdServerError as error:
+        return SyncReport(connection.name, len(lines), days, drifted, problems="; ".join(problems))
+    except Exception as error:
+        message = error.message if isinstance(error, AdServerError) else f"{type(error).__name__}: {error}"
         db.session.rollback()
         connection = db.session.get(Connection, connection.id)
-        connection.last_sync_error, connection.sync_claimed_until = error.message[:4000], None
+        connection.last_sync_error, connection.sync_claimed_until = message[:4000], None
         db.session.commit()
-        return SyncReport(connection.name, 0, 0, 0, error=error.message)
+        return SyncReport(connection.name, 0, 0, 0, error=message)
 
 
 def claim_sync(connection_id: int, *, now: datetime, every: timedelta, lease: timedelta) -> bool:
@@ -184,9 +194,11 @@ def _custom_merged(targeting) -> dict[str, tuple[str, ...]]:
     return merged
 
 
-def check_drift(connection: Connection, adapter, *, now: datetime) -> int:
-    """Compare every order the ad server is up to date with; returns how many lines drift."""
+def check_drift(connection: Connection, adapter, *, now: datetime) -> tuple[int, list[str]]:
+    """Compare every order the ad server is up to date with; returns how many lines drift, and the
+    orders that could not be read back (one order's error never stops the others')."""
     drifted = 0
+    problems: list[str] = []
     orders = db.session.scalars(
         sa.select(Order).where(
             Order.connection_id == connection.id,
@@ -202,9 +214,12 @@ def check_drift(connection: Connection, adapter, *, now: datetime) -> int:
             continue  # a mapping was removed since the push: the next push names it
         expected = {line.line_id: line for line in spec.lines}
         lines = [line for line in order.lines if line.remote_line_id]
-        remote = {
-            r.remote_id: r for r in adapter.read_lines(order.remote_order_id, [line.remote_line_id for line in lines])
-        }
+        try:
+            found_lines = adapter.read_lines(order.remote_order_id, [line.remote_line_id for line in lines])
+        except AdServerError as error:
+            problems.append(f"{order.number}: could not read its lines back ({error.message})")
+            continue
+        remote = {r.remote_id: r for r in found_lines}
         for line in lines:
             found = remote.get(line.remote_line_id)
             if found is None:
@@ -229,7 +244,7 @@ def check_drift(connection: Connection, adapter, *, now: datetime) -> int:
                 line.drift = now_drift
             line.drift_checked_at = now
             drifted += bool(now_drift)
-    return drifted
+    return drifted, problems
 
 
 # Pacing and make-goods
@@ -284,7 +299,11 @@ def delivery_totals(line_ids: list[int]) -> dict[int, tuple[int, int]]:
         return {}
     rows = db.session.execute(
         sa.select(DeliveryDay.order_line_id, sa.func.sum(DeliveryDay.impressions), sa.func.sum(DeliveryDay.clicks))
-        .where(DeliveryDay.order_line_id.in_(line_ids))
+        .join(OrderLine, OrderLine.id == DeliveryDay.order_line_id)
+        .where(
+            DeliveryDay.order_line_id.in_(line_ids),
+            DeliveryDay.day.between(OrderLine.start_day, OrderLine.end_day),  # a shortened flight counts its own
+        )
         .group_by(DeliveryDay.order_line_id)
     )
     return {line_id: (int(imps or 0), int(clicks or 0)) for line_id, imps, clicks in rows}
@@ -358,11 +377,11 @@ def at_risk_lines(*, today: date, limit: int = 200) -> list[Pacing]:
             OrderLine.status == LineStatus.ACTIVE.value,
             OrderLine.pricing_model == "cpm",
             OrderLine.start_day < today,
+            OrderLine.end_day >= today - timedelta(days=RECENT_DAYS),
             OrderLine.make_good_of_id.is_(None),
             ~has_make_good,
         )
         .order_by(OrderLine.end_day)
-        .limit(limit * 5)
     ).all()
     return [p for p in pacing_of(list(lines), today=today) if p.state in ("at_risk", "under_delivered")][:limit]
 

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import UTCDateTime, utcnow
 from app.extensions import db
+
+if TYPE_CHECKING:
+    from app.orders.models import Order
 
 
 class MappingKind(StrEnum):
@@ -102,6 +106,7 @@ class PushJob(db.Model):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     connection: Mapped[Connection] = relationship(lazy="joined")
+    order: Mapped[Order] = relationship(lazy="joined")
     attempts_made: Mapped[list[PushAttempt]] = relationship(
         back_populates="job", cascade="all, delete-orphan", order_by="PushAttempt.id"
     )

@@ -69,8 +69,9 @@ def _due(now: datetime):
     )
 
 
-def claim(*, worker: str, now: datetime, settings: Settings) -> PushJob | None:
-    """Take the oldest due job nobody else holds, and commit the claim."""
+def claim(*, worker: str, now: datetime, settings: Settings, order_ids: set[int] | None = None) -> PushJob | None:
+    """Take the oldest due job nobody else holds, and commit the claim. The order's row is locked
+    first (on PostgreSQL), so two workers never hold two jobs of one order at once."""
     other = sa.orm.aliased(PushJob)
     busy_order = (
         sa.select(other.id)
@@ -82,10 +83,12 @@ def claim(*, worker: str, now: datetime, settings: Settings) -> PushJob | None:
         )
         .exists()
     )
-    candidates = db.session.scalars(
-        sa.select(PushJob.id).where(_due(now), ~busy_order).order_by(PushJob.next_attempt_at, PushJob.id).limit(10)
-    ).all()
-    for job_id in candidates:
+    query = sa.select(PushJob.id, PushJob.order_id).where(_due(now), ~busy_order)
+    if order_ids is not None:
+        query = query.where(PushJob.order_id.in_(order_ids))
+    candidates = db.session.execute(query.order_by(PushJob.next_attempt_at, PushJob.id).limit(10)).all()
+    for job_id, order_id in candidates:
+        db.session.execute(sa.select(Order.id).where(Order.id == order_id).with_for_update())
         claimed = db.session.execute(
             sa.update(PushJob)
             .where(PushJob.id == job_id, _due(now), ~busy_order)
@@ -117,6 +120,7 @@ def run_job(job: PushJob, *, worker: str, settings: Settings, now_fn=utcnow) -> 
     started = now_fn()
     order = db.session.get(Order, job.order_id)
     connection = db.session.get(Connection, job.connection_id)
+    revision = order.revision  # what this push sends: the order as it stands now
     try:
         spec = service.order_spec(order, connection, approve=connection.settings.get("approve_orders") == "yes")
         adapter = service.adapter_of(connection, timeout=settings.timeout_seconds, api_version=settings.gam_api_version)
@@ -128,10 +132,26 @@ def run_job(job: PushJob, *, worker: str, settings: Settings, now_fn=utcnow) -> 
         db.session.rollback()
         failure = AdServerError(f"Unexpected error: {type(error).__name__}: {error}", transient=True)
         return _failed(job.id, failure, worker=worker, started=started, settings=settings, now=now_fn())
-    return _sent(job, order, connection, result, worker=worker, started=started, now=now_fn())
+    if not _still_mine(job.id, worker):
+        db.session.rollback()
+        return Outcome(job.id, order.number, "lost", "the claim lapsed while sending; another worker took it")
+    return _sent(job, order, connection, result, revision=revision, worker=worker, started=started, now=now_fn())
 
 
-def _sent(job: PushJob, order: Order, connection: Connection, result: PushResult, *, worker, started, now) -> Outcome:
+def _still_mine(job_id: int, worker: str) -> bool:
+    """The job is still this worker's claim (a push that outlived its lease has been taken over)."""
+    return bool(
+        db.session.scalar(
+            sa.select(PushJob.id).where(
+                PushJob.id == job_id, PushJob.claimed_by == worker, PushJob.status == JobStatus.RUNNING.value
+            )
+        )
+    )
+
+
+def _sent(
+    job: PushJob, order: Order, connection: Connection, result: PushResult, *, revision: int, worker, started, now
+) -> Outcome:
     order.remote_order_id = result.remote_order_id
     for line in order.lines:
         if line.id in result.remote_line_ids:
@@ -139,13 +159,21 @@ def _sent(job: PushJob, order: Order, connection: Connection, result: PushResult
     service.remember_account(connection, order.advertiser_id, result.advertiser_remote_id, now=now)
     if order.agency_id is not None and result.agency_remote_id:
         service.remember_account(connection, order.agency_id, result.agency_remote_id, now=now)
-    order.pushed_revision, order.pushed_at = job.revision, now
+    order.pushed_revision, order.pushed_at = max(order.pushed_revision or 0, revision), now
+    # Older pushes that died are overtaken: this one sent the whole order as it stands.
+    for stale in db.session.scalars(
+        sa.select(PushJob).where(
+            PushJob.order_id == order.id, PushJob.id != job.id, PushJob.status == JobStatus.DEAD.value
+        )
+    ):
+        stale.status, stale.finished_at = JobStatus.CANCELLED.value, now
+        stale.last_error = f"{stale.last_error} (overtaken by a later push that went through)"[:4000]
     newer_waiting = db.session.scalar(
         sa.select(PushJob.id).where(
             PushJob.order_id == order.id, PushJob.id != job.id, PushJob.status == JobStatus.PENDING.value
         )
     )
-    order.push_state = PushState.QUEUED.value if newer_waiting else PushState.PUSHED.value
+    order.push_state = PushState.QUEUED.value if newer_waiting else _settled_state(order)
     job.status, job.finished_at, job.claimed_until, job.last_error = JobStatus.DONE.value, now, None, ""
     message = "; ".join(result.notes) or "sent"
     db.session.add(
@@ -167,9 +195,19 @@ def _sent(job: PushJob, order: Order, connection: Connection, result: PushResult
     return Outcome(job.id, order.number, "sent", message)
 
 
+def _settled_state(order: Order) -> str:
+    """With nothing waiting: in the ad server when it has this revision, else behind (failed)."""
+    if order.pushed_revision is None:
+        return PushState.NOT_PUSHED.value
+    return PushState.PUSHED.value if order.pushed_revision >= order.revision else PushState.FAILED.value
+
+
 def _failed(job_id: int, error: AdServerError, *, worker, started, settings: Settings, now) -> Outcome:
     job = db.session.get(PushJob, job_id, populate_existing=True)
     order = db.session.get(Order, job.order_id)
+    if job.claimed_by != worker or job.status != JobStatus.RUNNING.value:
+        db.session.rollback()
+        return Outcome(job.id, order.number, "lost", "the claim lapsed while sending; another worker took it")
     retry = error.transient and job.attempts < settings.max_attempts
     job.last_error = error.message[:4000]
     job.claimed_until = None
@@ -205,18 +243,21 @@ def _failed(job_id: int, error: AdServerError, *, worker, started, settings: Set
     return Outcome(job.id, order.number, outcome, error.message)
 
 
-def run_once(*, worker: str, settings: Settings, now_fn=utcnow) -> Outcome | None:
-    job = claim(worker=worker, now=now_fn(), settings=settings)
+def run_once(*, worker: str, settings: Settings, now_fn=utcnow, order_ids: set[int] | None = None) -> Outcome | None:
+    job = claim(worker=worker, now=now_fn(), settings=settings, order_ids=order_ids)
     if job is None:
         return None
     return run_job(job, worker=worker, settings=settings, now_fn=now_fn)
 
 
-def drain(*, worker: str, settings: Settings, now_fn=utcnow, limit: int = 1000) -> list[Outcome]:
-    """Send every job due now (the CLI's --once, and tests)."""
+def drain(
+    *, worker: str, settings: Settings, now_fn=utcnow, limit: int = 1000, order_ids: set[int] | None = None
+) -> list[Outcome]:
+    """Send every job due now (of `order_ids` only, when given): the CLI's --once, a request's own
+    pushes, and tests."""
     outcomes = []
     for _ in range(limit):
-        outcome = run_once(worker=worker, settings=settings, now_fn=now_fn)
+        outcome = run_once(worker=worker, settings=settings, now_fn=now_fn, order_ids=order_ids)
         if outcome is None:
             break
         outcomes.append(outcome)
@@ -248,10 +289,18 @@ def retry(job_id: int, *, actor: User, now: datetime) -> PushJob:
         raise Conflict(
             "Only a push that needs ad ops can be retried; this one is " + job.status_enum.label.lower() + "."
         )
-    job.status, job.attempts, job.next_attempt_at, job.finished_at = JobStatus.PENDING.value, 0, now, None
     order = db.session.get(Order, job.order_id)
+    waiting = db.session.scalar(
+        sa.select(PushJob).where(PushJob.order_id == order.id, PushJob.status == JobStatus.PENDING.value).limit(1)
+    )
+    if waiting is not None:  # a push of the order already waits and sends everything: bring it forward
+        job.status, job.finished_at = JobStatus.CANCELLED.value, now
+        waiting.next_attempt_at = now
+        job = waiting
+    else:
+        job.status, job.attempts, job.next_attempt_at, job.finished_at = JobStatus.PENDING.value, 0, now, None
     order.push_state = PushState.QUEUED.value
-    db.session.info[service.PUSH_QUEUED] = True
+    service.mark_queued(order.id)
     record(
         actor=actor,
         entity_type="order",
@@ -270,8 +319,13 @@ def cancel(job_id: int, *, actor: User, now: datetime) -> PushJob:
         raise Conflict("Only a waiting push or one that needs ad ops can be cancelled.")
     job.status, job.finished_at = JobStatus.CANCELLED.value, now
     order = db.session.get(Order, job.order_id)
-    if order.push_state != PushState.PUSHED.value:
-        order.push_state = PushState.PUSHED.value if order.pushed_revision else PushState.NOT_PUSHED.value
+    waiting = db.session.scalar(
+        sa.select(PushJob.id).where(
+            PushJob.order_id == order.id, PushJob.id != job.id, PushJob.status == JobStatus.PENDING.value
+        )
+    )
+    # Cancelled while the ad server is behind the order: it shows as failed, never as in the ad server.
+    order.push_state = PushState.QUEUED.value if waiting else _settled_state(order)
     record(
         actor=actor,
         entity_type="order",
@@ -297,4 +351,7 @@ def run_forever(*, worker: str, settings: Settings, poll_seconds: float, sync, s
         except sa.exc.OperationalError as error:  # the database went away: wait and go on
             db.session.rollback()
             echo(f"database unavailable: {error.orig}")
+        except Exception as error:  # one bad job or sync never stops the worker
+            db.session.rollback()
+            echo(f"error, carrying on: {type(error).__name__}: {error}")
         clock.sleep(poll_seconds)

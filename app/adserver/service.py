@@ -17,7 +17,7 @@ from app.auth.models import User
 from app.catalog.models import AdUnit, DimensionKey, ProductAdUnit, TargetingDimension, TargetingValue
 from app.errors import Conflict, Errors, ValidationFailed
 from app.extensions import db
-from app.orders.models import LineStatus, Order, PushState
+from app.orders.models import Order, PushState
 
 #: what an adapter may take as long as it likes on (seconds), unless configured
 DEFAULT_TIMEOUT = 30.0
@@ -75,10 +75,45 @@ def check_connection(data: ConnectionData, *, connection: Connection | None) -> 
             errors.add(setting.name, f"Enter the {setting.label.lower()}.")
     if data.kind == "sandbox" and settings.get("days_ahead"):
         raw = settings["days_ahead"]
-        if not raw.isdigit() or int(raw) > 366:
+        if not (raw.isascii() and raw.isdigit()) or int(raw) > 366:
             errors.add("days_ahead", "Days ahead is a whole number from 0 to 366.")
+    if data.kind == "gam":
+        _check_gam(settings, errors)
+    if data.kind == "revive" and settings.get("url") and not _web_address(settings["url"]):
+        errors.add("url", "Give Revive's address as http:// or https:// and a host name.")
     data.settings = settings
     return errors
+
+
+def _web_address(raw: str) -> bool:
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(raw)
+        return parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:
+        return False
+
+
+def _check_gam(settings: dict[str, str], errors: Errors) -> None:
+    import json
+
+    code = settings.get("network_code", "")
+    if code and not (code.isascii() and code.isdigit()):
+        errors.add("network_code", "The network code is the number in Ad Manager's address, e.g. 21700001.")
+    if settings.get("server") and not _web_address(settings["server"]):
+        errors.add("server", "Give the API address as http:// or https:// and a host name.")
+    key = settings.get("service_account_key")
+    if key:
+        try:
+            parsed = json.loads(key)
+        except ValueError:
+            parsed = None
+        if not isinstance(parsed, dict) or not {"client_email", "private_key"} <= parsed.keys():
+            errors.add("service_account_key", "Paste the service account's JSON key as downloaded from Google Cloud.")
+    for name in ("approve_orders",):
+        if settings.get(name) and settings[name] not in ("yes", "no"):
+            errors.add(name, "Answer yes or no.")
 
 
 def save_connection(connection: Connection | None, data: ConnectionData, *, actor: User, now: datetime) -> Connection:
@@ -169,18 +204,19 @@ def mapping_rows(connection: Connection, kind: MappingKind, *, search: str = "")
     needle = search.strip().lower()
     rows: list[MappingRow] = []
     if kind is MappingKind.AD_UNIT:
-        for unit in db.session.scalars(sa.select(AdUnit).where(AdUnit.status == "active").order_by(AdUnit.code)):
-            rows.append(MappingRow(kind, unit.id, unit.name, unit.code, mapped.get(unit.id)))
+        for unit in db.session.scalars(sa.select(AdUnit).order_by(AdUnit.code)):
+            detail = unit.code if unit.status == "active" else f"{unit.code} (archived)"
+            rows.append(MappingRow(kind, unit.id, unit.name, detail, mapped.get(unit.id)))
     elif kind is MappingKind.TARGETING_VALUE:
         query = (
             sa.select(TargetingValue, TargetingDimension)
             .join(TargetingDimension, TargetingDimension.id == TargetingValue.dimension_id)
-            .where(TargetingValue.status == "active")
             .order_by(TargetingDimension.key, TargetingValue.name)
         )
         for value, dimension in db.session.execute(query):
             label = DimensionKey(dimension.key).label
-            rows.append(MappingRow(kind, value.id, value.name, f"{label} · {value.code}", mapped.get(value.id)))
+            name = value.name if value.status == "active" else f"{value.name} (archived)"
+            rows.append(MappingRow(kind, value.id, name, f"{label} · {value.code}", mapped.get(value.id)))
     else:
         for account in db.session.scalars(sa.select(Account).order_by(Account.name)):
             rows.append(MappingRow(kind, account.id, account.name, account.kind.capitalize(), mapped.get(account.id)))
@@ -320,8 +356,6 @@ def order_spec(order: Order, connection: Connection, *, approve: bool = False) -
     missing: list[str] = []
     lines: list[LineSpec] = []
     for line in order.lines:
-        if line.status == LineStatus.CANCELLED.value and not line.remote_line_id:
-            continue  # never reached the ad server: nothing to cancel there
         product = line.product
         links = db.session.scalars(sa.select(ProductAdUnit).where(ProductAdUnit.product_id == product.id)).all()
         ad_units = []
@@ -383,16 +417,24 @@ def order_spec(order: Order, connection: Connection, *, approve: bool = False) -
         agency=account(order.agency),
         lines=tuple(lines),
         approve=approve,
+        remote_id=order.remote_order_id,
     )
 
 
 # The outbox's entrance
 
 
+def mark_queued(order_id: int) -> None:
+    """Note in the session that this request queued a push of the order (for the after-request sender)."""
+    db.session.info.setdefault(PUSH_QUEUED, set()).add(order_id)
+
+
 def queue_push(order: Order, *, reason: str, now: datetime, actor: User | None = None) -> PushJob | None:
     """Write a push of the order's current revision, in the caller's transaction. A job still
     waiting is brought up to date instead of adding another: a push always sends the whole order."""
-    connection = db.session.get(Connection, order.connection_id) if order.connection_id else default_connection()
+    connection = db.session.get(Connection, order.connection_id) if order.connection_id else None
+    if connection is None or (not connection.active and order.pushed_revision is None):
+        connection = default_connection()  # never pushed: it goes where new orders go now
     if connection is None:
         order.push_state = PushState.NOT_PUSHED.value
         return None
@@ -416,7 +458,7 @@ def queue_push(order: Order, *, reason: str, now: datetime, actor: User | None =
         )
         db.session.add(job)
     order.push_state = PushState.QUEUED.value
-    db.session.info[PUSH_QUEUED] = True
+    mark_queued(order.id)
     db.session.flush()
     record(
         actor=actor,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import sqlalchemy as sa
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -32,11 +34,13 @@ def push_after_request(response: Response) -> Response:
     """Without a worker (the embedded set-up), send the pushes this request queued before the
     response leaves. Off in production, where `flask adserver worker` runs beside gunicorn. A
     failure never changes the response: the job stays in the outbox with its error."""
-    if not db.session.info.pop(service.PUSH_QUEUED, False) or not current_app.config["ADSERVER_PUSH_AFTER_REQUEST"]:
+    order_ids = db.session.info.pop(service.PUSH_QUEUED, None)
+    if not order_ids or not current_app.config["ADSERVER_PUSH_AFTER_REQUEST"]:
         return response
     try:
         db.session.rollback()
-        outbox.drain(worker="web", settings=outbox.Settings.from_config(current_app.config), limit=5)
+        settings = outbox.Settings.from_config(current_app.config)
+        outbox.drain(worker="web", settings=settings, limit=len(order_ids), order_ids=set(order_ids))
     except Exception:
         current_app.logger.exception("Push after %s %s failed", request.method, request.path)
         db.session.rollback()
@@ -171,12 +175,7 @@ def check_connection(connection_id: int):
 def sync_connection(connection_id: int):
     connection = _connection(connection_id)
     require_csrf()
-    report = delivery.sync_connection(
-        connection,
-        now=utcnow(),
-        timeout=current_app.config["ADSERVER_TIMEOUT_SECONDS"],
-        api_version=current_app.config["GAM_API_VERSION"],
-    )
+    report = _sync_now(connection)
     flash(str(report), "danger" if report.error else "success")
     return redirect(_back(url_for("adserver.index")))
 
@@ -189,14 +188,30 @@ def next_day(connection_id: int):
     require_csrf()
     if connection.kind != "sandbox":
         raise DomainError("Only the sandbox's clock can be moved.")
-    ahead = int(connection.settings.get("days_ahead") or 0)
+    raw = connection.settings.get("days_ahead") or "0"
+    ahead = int(raw) if raw.isascii() and raw.isdigit() else 0
     if ahead >= 366:
         raise DomainError("The sandbox is already a year ahead.")
     connection.settings = {**connection.settings, "days_ahead": str(ahead + 1)}
-    db.session.flush()
-    report = delivery.sync_connection(connection, now=utcnow(), timeout=current_app.config["ADSERVER_TIMEOUT_SECONDS"])
+    db.session.commit()
+    report = _sync_now(connection)
     flash(f"The sandbox is now {ahead + 1} days ahead. {report}", "danger" if report.error else "success")
     return redirect(_back(url_for("adserver.index")))
+
+
+def _sync_now(connection: Connection) -> delivery.SyncReport:
+    """A sync from a button: it takes the connection's sync claim, so it never runs beside the worker's."""
+    config = current_app.config
+    if not delivery.claim_sync(
+        connection.id, now=utcnow(), every=timedelta(0), lease=timedelta(seconds=config["ADSERVER_LEASE_SECONDS"])
+    ):
+        return delivery.SyncReport(connection.name, 0, 0, 0, error="a sync is already running; try again in a minute")
+    return delivery.sync_connection(
+        db.session.get(Connection, connection.id),
+        now=utcnow(),
+        timeout=config["ADSERVER_TIMEOUT_SECONDS"],
+        api_version=config["GAM_API_VERSION"],
+    )
 
 
 # Mappings
@@ -275,7 +290,10 @@ def set_mapping(connection_id: int):
 
 
 def _row(connection: Connection, kind: MappingKind, local_id: int):
-    return next(r for r in service.mapping_rows(connection, kind) if r.local_id == local_id)
+    row = next((r for r in service.mapping_rows(connection, kind) if r.local_id == local_id), None)
+    if row is None:
+        raise NotFound("No such item to map.")
+    return row
 
 
 @bp.route("/connections/<int:connection_id>/mappings/own-ids", methods=["POST"])
@@ -303,14 +321,17 @@ def queue():
         .limit(200)
     ).all()
     drifting = db.session.scalars(
-        sa.select(OrderLine).where(OrderLine.drift_checked_at.is_not(None)).order_by(OrderLine.order_id).limit(2000)
+        sa.select(OrderLine)
+        .where(OrderLine.drift_checked_at.is_not(None), sa.cast(OrderLine.drift, sa.Text) != "[]")
+        .order_by(OrderLine.order_id)
+        .limit(200)
     ).all()
     return render_template(
         "adserver/queue.html",
         dead=outbox.dead_jobs(),
         waiting=waiting,
         at_risk=delivery.at_risk_lines(today=today),
-        drifting=[line for line in drifting if line.drift][:200],
+        drifting=[line for line in drifting if line.drift],
         form=FlaskForm(),
         now=utcnow(),
     )

@@ -431,9 +431,9 @@ def _load_proposals(products, users, accounts, cards, *, now: datetime, today: d
 
 
 def _load_signed_order(products, users, accounts, cards, *, now: datetime, today: date) -> int:
-    """The built-in sandbox as the default ad server, mapped to its own ids, and one order signed two
-    weeks ago, pushed to it, with its delivery so far: the order, pacing and ad-ops pages have
-    something to show."""
+    """The built-in sandbox as the default ad server, mapped to its own ids, and one order signed six
+    weeks ago, pushed to it, with its delivery so far: the order, pacing, ad-ops and finance pages
+    (a past month to close) have something to show."""
     from app.adserver import delivery, outbox
     from app.adserver import service as adserver
     from app.proposals import service as proposals
@@ -448,7 +448,7 @@ def _load_signed_order(products, users, accounts, cards, *, now: datetime, today
         now=now,
     )
     adserver.map_to_own_ids(sandbox, actor=admin, now=now)
-    start = max(today - timedelta(days=14), date(today.year, 1, 1))
+    start = max(today - timedelta(days=42), date(today.year, 1, 1))
     end = min(today + timedelta(days=13), date(today.year, 12, 31))
     card = next(c for c in cards if not c.allowed_roles and c.valid_from <= start and end <= c.valid_to)
     by_name = {a.name: a for a in accounts}
@@ -463,7 +463,7 @@ def _load_signed_order(products, users, accounts, cards, *, now: datetime, today
             time_zone=publisher.TIME_ZONE,
         ),
         actor=rep,
-        now=now - timedelta(days=16),
+        now=now - timedelta(days=44),
         today=start,
     )
     for product, impressions in (("Sport Display", 400_000), ("News Display", 300_000)):

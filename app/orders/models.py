@@ -128,6 +128,11 @@ class OrderLine(db.Model):
     #: where the ad server's line differs from the signed version, as of the last delivery sync
     drift: Mapped[list[str]] = mapped_column(sa.JSON, default=list, server_default="[]")
     drift_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: how finance bills the line (finance.models.BillingSource) and whether the contract caps it
+    billing_source: Mapped[str] = mapped_column(sa.String(20), default="ad_server", server_default="ad_server")
+    billing_cap: Mapped[str] = mapped_column(sa.String(20), default="contract", server_default="contract")
+    #: when something a month's revenue depends on last changed (terms, status, delivery, counts)
+    revenue_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     order: Mapped[Order] = relationship(back_populates="lines")
     product: Mapped[Product] = relationship(lazy="joined")

@@ -21,6 +21,7 @@ from app.clock import publisher_today
 from app.db import utcnow
 from app.errors import DomainError, Forbidden, NotFound
 from app.extensions import db
+from app.finance.models import BillingCap, BillingSource
 from app.forms import require_csrf
 from app.orders.models import LineStatus, Order, OrderLine, OrderStatus, PushState
 from app.proposals.models import Proposal, ProposalLine
@@ -67,7 +68,7 @@ def index():
         query = query.where(first_day <= starts_to)
     q = (args.get("q") or "").strip()[:100]
     if q:
-        query = query.where(Order.number.ilike(f"%{q}%"))
+        query = query.where(Order.number.icontains(q, autoescape=True))
     page = db.paginate(
         query.order_by(Order.created_at.desc(), Order.id.desc()),
         page=page_number(args),
@@ -81,8 +82,11 @@ def index():
             .group_by(OrderLine.order_id)
         ).all()
     )
+    theirs = sa.select(Order.advertiser_id)
+    if not current_user.has_role(*READ_ALL):
+        theirs = theirs.join(Proposal, Proposal.id == Order.proposal_id).where(Proposal.owner_id == current_user.id)
     advertisers = db.session.scalars(
-        sa.select(Account).where(Account.id.in_(sa.select(Order.advertiser_id).distinct())).order_by(Account.name)
+        sa.select(Account).where(Account.id.in_(theirs.distinct())).order_by(Account.name)
     ).all()
     filters = {
         "status": status,
@@ -153,6 +157,9 @@ def detail(order_id: int):
         make_goods=make_goods,
         change_open=change_open,
         can_operate=current_user.has_role(*OPS),
+        can_bill=current_user.has_role(Role.FINANCE, Role.ADMIN),
+        billing_sources=list(BillingSource),
+        billing_caps=list(BillingCap),
         can_change=current_user.has_role(*OPS, Role.SALES_MANAGER) or order.proposal.owner_id == current_user.id,
         form=FlaskForm(),
     )

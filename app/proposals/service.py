@@ -215,6 +215,12 @@ def update_proposal(
 
 def delete_proposal(proposal: Proposal, *, actor: User, now: datetime) -> None:
     require_edit(actor, proposal)
+    from app.orders.models import Order  # orders build on proposals; the reverse is only this check
+
+    if db.session.scalar(sa.select(Order.number).where(Order.proposal_id == proposal.id)):
+        raise DomainError(
+            f"{proposal.number} is signed and has an order: a change order in progress is submitted, never deleted."
+        )
     release_holds(proposal, reason=f"proposal {proposal.number} deleted", actor=actor, now=now)
     proposal.deleted_at = now
     record(actor=actor, entity_type="proposal", entity_id=proposal.id, action="deleted", at=now, summary="Deleted.")
@@ -319,6 +325,8 @@ def update_line(
     proposal = line.proposal
     require_edit(actor, proposal)
     data.make_good_of_id = line.make_good_of_id  # a make-good stays one whatever the form says
+    if line.make_good_of_id is not None:
+        _check_make_good_quantity(line, data)
     priced = _price(proposal, data, actor=actor, today=today, now=now, margin_pct=margin_pct)
     before = _line_facts(line)
     changed_inventory = (data.product_id, data.start_day, data.end_day, data.targeting) != (
@@ -341,6 +349,23 @@ def update_line(
         action=f"line {line.position} changed",
     )
     return line
+
+
+def _check_make_good_quantity(line: ProposalLine, data: LineData) -> None:
+    """A free line gives at most what its original line failed to deliver."""
+    from app.adserver.delivery import pacing_of
+    from app.clock import publisher_today
+    from app.orders.models import OrderLine
+
+    original = db.session.get(OrderLine, line.make_good_of_id)
+    if original is None:
+        return
+    (pacing,) = pacing_of([original], today=publisher_today())
+    owed = max(pacing.undelivered, line.quantity or 0)
+    if data.quantity is None or data.quantity > owed:
+        raise ValidationFailed.on(
+            "quantity", f"A make-good gives at most the {owed:,} impressions line {original.position} did not deliver."
+        )
 
 
 def _reprice(line: ProposalLine, *, actor: User, today: date, now: datetime, margin_pct: int) -> None:
@@ -370,7 +395,6 @@ def copy_line(line: ProposalLine, *, actor: User, now: datetime) -> ProposalLine
                 "quantity",
                 "budget",
                 "discount_pct",
-                "make_good_of_id",
                 "price",
                 "problems",
                 "units",

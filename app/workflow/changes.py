@@ -43,19 +43,28 @@ def is_change_order(proposal: Proposal) -> bool:
 def start_change_order(order: Order, *, actor: User, now: datetime) -> Proposal:
     """Reopen the signed proposal as a draft whose lines edit the order's lines."""
     proposal = order.proposal
-    if not (proposals.can_edit(actor, proposal) or actor.has_role(*OPERATORS)):
-        raise Forbidden("Only the order's rep, sales managers, ad ops and admins open a change order.")
+    if not proposals.can_edit(actor, proposal):
+        raise Forbidden("Only the order's rep, sales managers and admins open a change order (they edit it).")
     if proposal.status != S.SIGNED.value:
         raise DomainError(f"A change order for {order.number} is already open: {proposal.number} is {proposal.status}.")
     transition(proposal, S.DRAFT, actor=actor, now=now, why=f"Change order opened for {order.number}.")
     return proposal
 
 
-def check_change(proposal: Proposal, order: Order) -> Errors:
-    """A change cannot take a line under what it has already delivered."""
+def check_change(proposal: Proposal, order: Order, *, today: date) -> Errors:
+    """A change cannot take a line under what it has already delivered, nor end a line (or start
+    a new one) in the past."""
     errors = Errors()
     delivered = delivery_totals([line.id for line in order.lines])
+    signed = {line.id: line for line in order.lines}
     for line in proposal.lines:
+        before = signed.get(line.order_line_id)
+        if line.end_day < today and (before is None or before.end_day != line.end_day):
+            errors.add(
+                "submit", f"Line {line.position} would end on {line.end_day}, in the past: end it today or later."
+            )
+        if before is None and line.start_day < today:
+            errors.add("submit", f"New line {line.position} would start on {line.start_day}, in the past.")
         if line.order_line_id is None:
             continue
         done = delivered.get(line.order_line_id, (0, 0))[0]
@@ -104,14 +113,17 @@ def apply_change_order(proposal: Proposal, *, now: datetime, today: date, margin
             order.lines.append(line)
             changes.append(f"line {data['position']} added")
             rebook = True
+        elif line.status == LineStatus.CANCELLED.value:
+            # Ad ops cancelled it: it stays cancelled (bring it back by adding a new line).
+            kept.add(line.id)
+            changes.append(f"line {data['position']} stays cancelled")
+            continue
         else:
             kept.add(line.id)
             inventory_before = (line.product_id, line.targeting, line.start_day, line.end_day, line.quantity)
             for key, value in fields.items():
                 setattr(line, key, value)
             rebook = inventory_before != (line.product_id, line.targeting, line.start_day, line.end_day, line.quantity)
-            if line.status == LineStatus.CANCELLED.value:
-                line.status = LineStatus.ACTIVE.value
             changes.append(f"line {data['position']} {'changed' if rebook else 'kept'}")
         if rebook:
             _release_booking(line, reason=f"{order.number} revision {order.revision + 1}", now=now)
@@ -130,6 +142,8 @@ def apply_change_order(proposal: Proposal, *, now: datetime, today: date, margin
             _release_booking(line, reason=f"{order.number}: line cancelled by a change order", now=now)
             changes.append(f"line {line.position} cancelled")
     order.version_id, order.revision = version.id, order.revision + 1
+    for line in order.lines:
+        line.revenue_changed_at = now  # a closed month it touched gets an adjustment
     order.gross, order.net = snapshot["totals"]["gross"], snapshot["totals"]["net"]
     db.session.flush()
     for line in order.lines:
@@ -168,6 +182,7 @@ def set_line_status(line: OrderLine, status: LineStatus, *, actor: User, now: da
     order = line.order
     before = line.status
     line.status = status.value
+    line.revenue_changed_at = now
     if status is LineStatus.CANCELLED:
         _release_booking(line, reason=f"{order.number}: line {line.position} cancelled by ad ops", now=now)
     record(
@@ -205,7 +220,15 @@ def create_make_good(line: OrderLine, *, actor: User, now: datetime, today: date
     (pacing,) = pacing_of([line], today=today)
     if pacing.state != "under_delivered" or pacing.undelivered <= 0:
         raise DomainError(f"Line {line.position} is {pacing.label.lower()}: there is nothing to make good.")
-    existing = db.session.scalar(sa.select(ProposalLine).where(ProposalLine.make_good_of_id == line.id))
+    existing = db.session.scalar(
+        sa.select(ProposalLine)
+        .join(Proposal, Proposal.id == ProposalLine.proposal_id)
+        .where(
+            ProposalLine.make_good_of_id == line.id,
+            Proposal.deleted_at.is_(None),
+            Proposal.status.not_in([S.DECLINED.value, S.EXPIRED.value]),
+        )
+    )
     if existing is not None:
         raise DomainError(f"Line {line.position} already has a make-good in {existing.proposal.number}.")
     order = line.order

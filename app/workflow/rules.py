@@ -61,6 +61,7 @@ FIELDS = {
         Field("currency", "currency", TEXT),
         Field("flight_days", "flight length in days", NUMBER),
         Field("lines", "number of lines", NUMBER),
+        Field("make_good", "a free make-good line", BOOL),
     )
 }
 
@@ -162,6 +163,8 @@ def facts_of(snapshot: dict, *, new_advertiser: bool, standard_terms: str, produ
     discounts = [Decimal(snapshot.get("discount_pct") or 0), Decimal(snapshot["advertiser"].get("discount_pct") or 0)]
     gaps = []
     for line in lines:
+        if line.get("make_good_of_id"):
+            continue  # free by design: not a discount, nor under a floor (the make_good fact says so)
         discounts.append(Decimal(line.get("discount_pct") or 0))
         price = line.get("price") or {}
         if price.get("list_rate") and Decimal(price["list_rate"]) > 0:
@@ -187,4 +190,5 @@ def facts_of(snapshot: dict, *, new_advertiser: bool, standard_terms: str, produ
         "currency": snapshot["currency"],
         "flight_days": Decimal(days),
         "lines": Decimal(len(lines)),
+        "make_good": any(line.get("make_good_of_id") for line in lines),
     }

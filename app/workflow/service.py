@@ -274,10 +274,11 @@ def submit(proposal: Proposal, *, actor: User, now: datetime, acknowledged: bool
     proposals.require_edit(actor, proposal)
     if not proposal.lines:
         raise ValidationFailed({"submit": ["Add at least one line before submitting."]})
+    from app.clock import publisher_today
     from app.workflow import changes
 
     if (order := changes.order_of(proposal)) is not None:
-        changes.check_change(proposal, order).raise_if_any()
+        changes.check_change(proposal, order, today=publisher_today()).raise_if_any()
     plan = plan_for(proposal)
     if plan.blocks:
         raise ValidationFailed({"submit": [f"{rule.message} ({'; '.join(reasons)})" for rule, reasons in plan.blocks]})

@@ -241,6 +241,7 @@ def make_order(proposal: Proposal, *, now: datetime, today: date, margin_pct: in
         _book(order, line, proposal_line, quantity, now=now, today=today, margin_pct=margin_pct)
     db.session.flush()
     for line in order.lines:
+        line.revenue_changed_at = now
         if (proposal_line := by_position.get(line.position)) is not None:
             proposal_line.order_line_id = line.id
     record(

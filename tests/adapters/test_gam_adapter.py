@@ -473,3 +473,14 @@ def test_the_order_url_opens_the_order_in_ad_manager(gam_adapter):
     assert gam_adapter(network_code="21700001").order_url("5000123") == (
         "https://admanager.google.com/21700001#delivery/order/order_overview/order_id=5000123"
     )
+
+
+def test_a_renamed_campaign_is_found_by_its_ad_manager_id_not_pushed_again(fake_gam, gam_adapter):
+    from dataclasses import replace
+
+    adapter = gam_adapter()
+    order = an_order(a_line())
+    first = adapter.push(order)
+    renamed = replace(order, name=f"{order.name} (renamed)", remote_id=first.remote_order_id)
+    second = adapter.push(renamed)
+    assert second.remote_order_id == first.remote_order_id and len(fake_gam.orders) == 1

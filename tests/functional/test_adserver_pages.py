@@ -165,3 +165,30 @@ def test_a_rep_sees_the_order_but_not_the_ad_ops_buttons(app, client, auth):
     html = client.get(f"/orders/{order.id}").get_data(as_text=True)
     assert "Change order" in html and "Push now" not in html and ">Pause<" not in html
     assert client.post(f"/orders/{order.id}/push").status_code == 403
+
+
+def test_bad_ad_manager_settings_and_unknown_items_are_refused_with_messages(app, client, auth):
+    auth.login_as("admin")
+    bad = client.post(
+        "/adserver/connections/new?kind=gam",
+        data={
+            "kind": "gam",
+            "name": "GAM",
+            "time_zone": "Europe/London",
+            "setting_network_code": "12ab",
+            "setting_server": "ftp://x",
+            "setting_service_account_key": "[1, 2]",
+        },
+    )
+    html = bad.get_data(as_text=True)
+    assert bad.status_code == 400
+    for field in ("network_code", "server", "service_account_key"):
+        assert f'data-field-error="{field}"' in html
+    with app.app_context():
+        sandbox = db.session.scalar(sa.select(Connection.id).where(Connection.kind == "sandbox"))
+    missing = client.post(
+        f"/adserver/connections/{sandbox}/mappings/set",
+        data={"kind": "ad_unit", "local_id": "999999", "remote_id": "1"},
+        headers={"HX-Request": "true"},
+    )
+    assert missing.status_code in (400, 404) and "No such item" in missing.get_data(as_text=True)

@@ -59,6 +59,8 @@ def sample_values(app: Flask) -> dict[str, object]:
             "order_id": 1,  # the demo's signed order, pushed to the sandbox
             "connection_id": 1,  # the demo's sandbox
             "job_id": 1,  # the demo order's push
+            "period": "2026-10",
+            "export_id": 1,  # none in the demo: a clean 404
             "token": "not-a-signing-token",
         }
 

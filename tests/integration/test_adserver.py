@@ -37,6 +37,13 @@ def sandbox() -> Connection:
     return db.session.scalar(sa.select(Connection).where(Connection.name == "Sandbox"))
 
 
+def approve_all(proposal) -> None:
+    """Every pending request of the latest version approved by its approver."""
+    for request in service.requests_of(proposal, proposal.versions[-1].id):
+        if request.status == "pending":
+            service.decide(request, approve=True, comment="", actor=user(DEMO_USERS[request.approver_role]), now=now())
+
+
 def later(minutes: float):
     return lambda: now() + timedelta(minutes=minutes)
 
@@ -315,9 +322,7 @@ def test_a_change_order_goes_through_approval_and_updates_the_ad_server(ctx):
     data.quantity = 650_000
     service.proposals.update_line(line, data, actor=rep(), today=publisher_today(), now=now(), margin_pct=10)
     service.submit(proposal, actor=rep(), now=now(), acknowledged=True, render={})
-    for request in service.requests_of(proposal, proposal.versions[-1].id):
-        if request.status == "pending":
-            service.decide(request, approve=True, comment="", actor=user(DEMO_USERS[request.approver_role]), now=now())
+    approve_all(proposal)
     db.session.commit()
     order = db.session.get(Order, order.id)
     assert proposal.status == "signed" and order.revision == 2 and order.version_id == proposal.versions[-1].id
@@ -357,9 +362,7 @@ def test_a_change_order_that_removes_a_line_cancels_it_in_the_ad_server(ctx):
     )
     service.proposals.remove_line(proposal.lines[0], actor=rep(), now=now())
     service.submit(proposal, actor=rep(), now=now(), acknowledged=True, render={})
-    for request in service.requests_of(proposal, proposal.versions[-1].id):
-        if request.status == "pending":
-            service.decide(request, approve=True, comment="", actor=user(DEMO_USERS[request.approver_role]), now=now())
+    approve_all(proposal)
     db.session.commit()
     order = db.session.get(Order, order.id)
     statuses = sorted((line.status, line.id == extra.order_line_id) for line in order.lines)
@@ -469,3 +472,123 @@ def test_two_workers_on_postgresql_never_send_the_same_job_twice_at_once(app, ba
             sa.select(sa.func.count(SandboxOrder.id)).where(SandboxOrder.external_id.in_([str(i) for i in order_ids]))
         )
         assert pushed == len(order_ids)
+
+
+def test_a_line_ad_ops_cancelled_stays_cancelled_through_a_later_change_order(ctx):
+    order = signed_order()
+    outbox.drain(worker="w1", settings=FAST)
+    proposal = changes.start_change_order(order, actor=rep(), now=now())
+    extra = service.proposals.add_line(
+        proposal, service.proposals._data_of(proposal.lines[0]), actor=rep(), today=publisher_today(), now=now(),
+        margin_pct=10,
+    )  # fmt: skip
+    service.submit(proposal, actor=rep(), now=now(), acknowledged=True, render={})
+    approve_all(proposal)
+    db.session.commit()
+    order = db.session.get(Order, order.id)
+    cancelled = next(line for line in order.lines if line.id != extra.order_line_id)
+    changes.set_line_status(cancelled, changes.LineStatus.CANCELLED, actor=user(DEMO_USERS["ad_ops"]), now=now())
+    db.session.commit()
+    proposal = changes.start_change_order(order, actor=rep(), now=now())
+    service.submit(proposal, actor=rep(), now=now(), acknowledged=True, render={})
+    approve_all(proposal)
+    db.session.commit()
+    line = db.session.get(type(cancelled), cancelled.id)
+    assert line.status == "cancelled" and line.booking_id is None
+
+
+def test_a_change_order_cannot_be_deleted_nor_end_a_line_in_the_past(ctx):
+    order = signed_order()
+    proposal = changes.start_change_order(order, actor=rep(), now=now())
+    with pytest.raises(DomainError, match="has an order"):
+        service.proposals.delete_proposal(proposal, actor=rep(), now=now())
+    line = proposal.lines[0]
+    data = service.proposals._data_of(line)
+    data.start_day = data.end_day = publisher_today() - timedelta(days=2)
+    line.start_day = line.end_day = data.end_day  # as the builder would have saved it
+    with pytest.raises(ValidationFailed) as failed:
+        service.submit(proposal, actor=rep(), now=now(), acknowledged=True, render={})
+    assert "in the past" in failed.value.errors["submit"][0]
+
+
+def test_ad_ops_cannot_open_a_change_order_they_could_not_edit(ctx):
+    order = signed_order()
+    with pytest.raises(DomainError, match="open a change order"):
+        changes.start_change_order(order, actor=user(DEMO_USERS["ad_ops"]), now=now())
+
+
+def test_a_make_good_is_no_discount_to_the_rules_and_gives_no_more_than_was_owed(ctx):
+    from app.workflow.rules import facts_of
+
+    order = signed_order(quantity=300_000)
+    outbox.drain(worker="w1", settings=FAST)
+    line = order.lines[0]
+    today = publisher_today()
+    line.start_day, line.end_day = today - timedelta(days=10), today - timedelta(days=1)
+    _delivered(line, 20_000, 10)
+    sandbox().delivered_through = today - timedelta(days=1)
+    db.session.commit()
+    proposal = changes.create_make_good(line, actor=user(DEMO_USERS["ad_ops"]), now=now(), today=today, margin_pct=10)
+    (free,) = proposal.lines
+    snapshot = service.proposals.snapshot(proposal, number=1, now=now())
+    facts = facts_of(snapshot, new_advertiser=False, standard_terms="", products={})
+    assert facts["max_discount_pct"] < 40 and facts["make_good"] is True
+    copy = service.proposals.copy_line(free, actor=rep(), now=now())
+    assert copy.make_good_of_id is None  # a copy is a paid line, priced again when edited
+    data = service.proposals._data_of(free)
+    data.quantity = 5_000_000
+    with pytest.raises(ValidationFailed) as failed:
+        service.proposals.update_line(free, data, actor=rep(), today=today, now=now(), margin_pct=10)
+    assert "at most the 100,000 impressions" in failed.value.errors["quantity"][0]
+
+
+def test_an_old_dead_push_retried_after_a_newer_one_went_through_is_merged_not_rewound(ctx, monkeypatch):
+    order = signed_order()
+    Flaky(failures=1, transient=False).install(monkeypatch)
+    outbox.drain(worker="w1", settings=FAST)
+    dead = db.session.scalar(sa.select(PushJob).where(PushJob.order_id == order.id))
+    assert dead.status == "dead"
+    order.revision = 2  # as a change order would
+    adserver.queue_push(order, reason="revision 2", now=now())
+    db.session.commit()
+    outbox.drain(worker="w1", settings=FAST)
+    order = db.session.get(Order, order.id)
+    assert order.pushed_revision == 2 and order.push_state == "pushed"
+    assert db.session.get(PushJob, dead.id).status == "cancelled"  # overtaken by the push that went through
+
+
+def test_cancelling_a_failed_push_leaves_the_order_shown_as_behind(ctx, monkeypatch):
+    order = signed_order()
+    outbox.drain(worker="w1", settings=FAST)
+    order.revision = 2
+    adserver.queue_push(order, reason="revision 2", now=now())
+    db.session.commit()
+    Flaky(failures=1, transient=False).install(monkeypatch)
+    outbox.drain(worker="w1", settings=FAST)
+    job = db.session.scalars(sa.select(PushJob).where(PushJob.order_id == order.id).order_by(PushJob.id.desc())).first()
+    outbox.cancel(job.id, actor=user(DEMO_USERS["ad_ops"]), now=now())
+    db.session.commit()
+    assert db.session.get(Order, order.id).push_state == "failed"
+
+
+def test_delivery_is_kept_when_an_order_cannot_be_read_back_for_drift(ctx, monkeypatch):
+    order = signed_order()
+    line = order.lines[0]
+    line.start_day = publisher_today() - timedelta(days=3)
+    db.session.commit()
+    outbox.drain(worker="w1", settings=FAST)
+    real = adserver.adapter_of
+
+    def adapter_of(connection, **kw):
+        adapter = real(connection, **kw)
+
+        def refuse(*_a, **_k):
+            raise AdServerError("No such campaign", transient=False)
+
+        adapter.read_lines = refuse
+        return adapter
+
+    monkeypatch.setattr(adserver, "adapter_of", adapter_of)
+    report = delivery.sync_connection(sandbox(), now=now(), timeout=5)
+    assert report.error == "" and "could not read its lines back (No such campaign)" in report.problems
+    assert db.session.scalar(sa.select(sa.func.count(DeliveryDay.id)).where(DeliveryDay.order_line_id == line.id)) == 3

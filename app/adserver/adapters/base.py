@@ -97,6 +97,8 @@ class OrderSpec:
     lines: tuple[LineSpec, ...]
     #: approve the order in the ad server once its lines are in (GAM)
     approve: bool = False
+    #: the ad server's id for the order from an earlier push: found by it first, whatever its name now
+    remote_id: str | None = None
 
 
 @dataclass(frozen=True)

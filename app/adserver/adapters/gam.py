@@ -470,9 +470,15 @@ class _Push:
         return created.id
 
     def find_order(self):
-        """The order of this name, the oldest if there are several; None if there is none."""
-        statement = self.adapter.statement("name = :name", name=self.order.name)
-        found = self.adapter.select("OrderService", "getOrdersByStatement", statement)
+        """The order pushed before (by its id), else the order of this name, the oldest if there are
+        several; None if there is none. The id comes first so a renamed campaign is no new order."""
+        found = []
+        if self.order.remote_id and self.order.remote_id.isdigit():
+            statement = self.adapter.statement("id = :id", id=int(self.order.remote_id))
+            found = self.adapter.select("OrderService", "getOrdersByStatement", statement)
+        if not found:
+            statement = self.adapter.statement("name = :name", name=self.order.name)
+            found = self.adapter.select("OrderService", "getOrdersByStatement", statement)
         if not found:
             return None
         self.notes.append(f"adopted existing order {found[0].id}")

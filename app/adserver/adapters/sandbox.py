@@ -110,12 +110,12 @@ class SandboxAdapter(Adapter):
                 item = SandboxLineItem(order_id=remote.id, external_id=str(line.line_id), name=line.name)
                 db.session.add(item)
                 created += 1
-            elif item.spec != spec or item.status != line.status:
-                updated += 1
-            if item.status != line.status and line.status != "active":
-                spec["stopped_on"] = self.today().isoformat()
-            elif item.spec:
-                spec["stopped_on"] = item.spec.get("stopped_on") if line.status != "active" else None
+            else:
+                old = {k: v for k, v in item.spec.items() if k != "pauses"}
+                updated += old != spec or item.status != line.status
+            spec["pauses"] = _pauses(
+                item.spec.get("pauses", []) if item.spec else [], item.status, line.status, self.today()
+            )
             item.name, item.spec, item.status = line.name, spec, line.status
             db.session.flush()
             ids[line.line_id] = str(item.id)
@@ -220,6 +220,22 @@ def _spec(line: LineSpec) -> dict:
     }
 
 
+def _pauses(pauses: list, before: str | None, after: str, today: date) -> list:
+    """Spans of days the line did not run: [first, last or None while it still does not]."""
+    pauses = [list(p) for p in pauses]
+    running_before = before in (None, "active")
+    if running_before and after != "active":
+        pauses.append([today.isoformat(), None])
+    elif not running_before and after == "active" and pauses and pauses[-1][1] is None:
+        pauses[-1][1] = (today - timedelta(days=1)).isoformat()
+    return pauses
+
+
+def _stopped(day: date, pauses: list) -> bool:
+    text = day.isoformat()
+    return any(first <= text and (last is None or text <= last) for first, last in pauses)
+
+
 def simulate(item: SandboxLineItem, shape: dict[date, int]) -> list[tuple[date, int, int]]:
     """Every day of the flight with what the sandbox delivers on it.
 
@@ -236,12 +252,12 @@ def simulate(item: SandboxLineItem, shape: dict[date, int]) -> list[tuple[date, 
     health_rng = random.Random(f"sandbox-health:{item.id}")
     health = health_rng.uniform(0.70, 0.90) if health_rng.random() < 0.25 else health_rng.uniform(0.98, 1.04)
     ctr = health_rng.uniform(0.0008, 0.0030)
-    stopped = date.fromisoformat(spec["stopped_on"]) if spec.get("stopped_on") else None
+    pauses = spec.get("pauses", [])
     out = []
     delivered = 0
     for day, weight in zip(days, weights, strict=True):
-        if stopped is not None and day >= stopped:
-            break
+        if _stopped(day, pauses):
+            continue
         rng = random.Random(f"sandbox-day:{item.id}:{day.isoformat()}")
         planned = goal * weight / total_weight if goal else UNGOALED_DAILY * weight / mean
         impressions = max(0, round(planned * health * rng.gauss(1.0, 0.08)))

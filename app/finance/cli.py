@@ -1,0 +1,96 @@
+"""`flask finance export` and `flask finance close`: what the finance page does, from the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from app.db import utcnow
+from app.extensions import db
+
+finance_cli = AppGroup("finance", help="Revenue exports and month close.")
+
+
+def _period(raw: str, today) -> object:
+    from app.finance import revenue
+
+    try:
+        return revenue.parse_period(raw, today=today)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
+
+
+@finance_cli.command("export")
+@click.option("--period", required=True, help="The month, YYYY-MM (the first month with --to).")
+@click.option("--to", "last", default=None, help="The last month of a range, YYYY-MM.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv", show_default=True)
+@click.option("--calendar", type=click.Choice(["calendar", "broadcast"]), default="calendar", show_default=True)
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Copy the file here too.")
+def export_command(period: str, last: str | None, fmt: str, calendar: str, output: Path | None) -> None:
+    """Export revenue rows with a control summary (rows, totals per currency, SHA-256), recorded
+    like an export from the page. Streams: memory stays flat however many rows."""
+    import shutil
+
+    from app.clock import publisher_today
+    from app.finance import queries, service
+
+    today = publisher_today()
+    first = _period(period, today)
+    final = _period(last, today) if last else first
+    if final < first:
+        raise click.BadParameter("--to comes before --period.")
+    directory = service.export_dir(current_app.instance_path, current_app.config["FINANCE_EXPORT_DIR"])
+    estimate = max(1, queries.estimate_rows(first, final, queries.Filters()))
+    with click.progressbar(
+        length=estimate, label="Exporting", show_pos=True, file=click.get_text_stream("stderr")
+    ) as bar:
+        made = service.run_export(
+            fmt,
+            first,
+            final,
+            queries.Filters(),
+            directory=directory,
+            actor=None,
+            actor_label="flask finance export",
+            today=today,
+            now=utcnow(),
+            calendar=calendar,
+            progress=bar.update,
+        )
+    db.session.commit()
+    path = directory / made.filename
+    if output is not None:
+        shutil.copyfile(path, output)
+        path = output
+    click.echo(f"{path}")
+    click.echo(f"rows: {made.rows:,}")
+    for currency, sums in made.totals.items():
+        click.echo(f"{currency}: " + ", ".join(f"{k} {v}" for k, v in sums.items()))
+    click.echo(f"sha256: {made.sha256}")
+
+
+@finance_cli.command("close")
+@click.option("--period", required=True, help="The month to close, YYYY-MM.")
+def close_command(period: str) -> None:
+    """Close a month: freeze its figures; later changes post adjustments into the next open month."""
+    import sqlalchemy as sa
+
+    from app.auth.models import User, UserRole
+    from app.clock import publisher_today
+    from app.errors import DomainError
+    from app.finance import service
+
+    today = publisher_today()
+    first = _period(period, today)
+    actor = db.session.scalar(
+        sa.select(User).join(UserRole).where(UserRole.role == "admin", User.active.is_(True)).order_by(User.id)
+    )
+    try:
+        closed = service.close_month(first, actor=actor, today=today, now=utcnow())
+    except DomainError as error:
+        raise click.ClickException(error.message) from None
+    db.session.commit()
+    click.echo(f"{first:%B %Y} closed: {closed.rows:,} rows.")

@@ -1,0 +1,114 @@
+"""Finance: closed months, what was frozen when they closed, adjustments, third-party counts, exports."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Money, UTCDateTime, utcnow
+from app.extensions import db
+
+
+class BillingSource(StrEnum):
+    #: bill the line's cost as booked, month by month
+    CONTRACTED = "contracted"
+    #: bill what the ad server delivered
+    AD_SERVER = "ad_server"
+    #: bill counts from a third party (uploaded as CSV)
+    THIRD_PARTY = "third_party"
+
+    @property
+    def label(self) -> str:
+        return {"contracted": "Contracted", "ad_server": "Ad server", "third_party": "Third party"}[self.value]
+
+
+class BillingCap(StrEnum):
+    NONE = "none"
+    #: never bill more than the line's contracted cost
+    CONTRACT = "contract"
+
+    @property
+    def label(self) -> str:
+        return {"none": "No cap", "contract": "Capped at the contract"}[self.value]
+
+
+class ClosedPeriod(db.Model):
+    """A month finance closed: its figures are frozen in revenue_entries and never change."""
+
+    __tablename__ = "closed_periods"
+    __table_args__ = (sa.UniqueConstraint("period"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: the first day of the month
+    period: Mapped[date]
+    closed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    closed_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    rows: Mapped[int] = mapped_column(default=0)
+    #: currency -> {"booked_net": ..., "recognised": ...} as strings
+    totals: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+
+
+class EntryKind(StrEnum):
+    #: a line's figures for a month, frozen when the month closed
+    LINE = "line"
+    #: a later change to a closed month, posted into the first open month
+    ADJUSTMENT = "adjustment"
+
+
+class RevenueEntry(db.Model):
+    __tablename__ = "revenue_entries"
+    __table_args__ = (sa.Index("ix_revenue_entries_period_line", "period", "order_line_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    #: the month the entry counts in (for an adjustment, the month it was posted into)
+    period: Mapped[date]
+    #: an adjustment's closed month that it corrects
+    for_period: Mapped[date | None]
+    order_line_id: Mapped[int] = mapped_column(sa.ForeignKey("order_lines.id"), index=True)
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    gross: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    commission: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    net: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    delivered: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    recognised: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    reason: Mapped[str] = mapped_column(sa.String(300), default="")
+    posted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ThirdPartyCount(db.Model):
+    """Units a third party counted for a line on a day, uploaded by finance."""
+
+    __tablename__ = "third_party_counts"
+    __table_args__ = (sa.UniqueConstraint("order_line_id", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_line_id: Mapped[int] = mapped_column(sa.ForeignKey("order_lines.id", ondelete="CASCADE"))
+    day: Mapped[date]
+    units: Mapped[int] = mapped_column(sa.BigInteger)
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    uploaded_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+
+
+class FinanceExport(db.Model):
+    """An export finance made, with its control summary."""
+
+    __tablename__ = "finance_exports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    #: who ran it from the command line, when not a user
+    created_by_label: Mapped[str] = mapped_column(sa.String(120), default="")
+    format: Mapped[str] = mapped_column(sa.String(10))
+    filters: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    rows: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    #: currency -> {column: total} as strings
+    totals: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    sha256: Mapped[str] = mapped_column(sa.String(64), default="")
+    filename: Mapped[str] = mapped_column(sa.String(200), default="")
+    size_bytes: Mapped[int] = mapped_column(sa.BigInteger, default=0)

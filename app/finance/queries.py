@@ -1,0 +1,347 @@
+"""The read side of finance: revenue rows per line and month, straight from the database.
+
+Rows come in chunks of order lines with their delivery summed by SQL, never by loading order
+objects, so a year of a large publisher streams in flat memory. An open month is computed from the
+orders as they stand; a closed month is read back from what was frozen when it closed. Each
+month's adjustments (later changes to closed months) follow its lines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import NamedTuple
+
+import sqlalchemy as sa
+
+from app.accounts.models import Account
+from app.adserver.models import DeliveryDay
+from app.auth.models import User
+from app.catalog.models import Product
+from app.extensions import db
+from app.finance import revenue
+from app.finance.models import ClosedPeriod, EntryKind, RevenueEntry, ThirdPartyCount
+from app.orders.models import LineStatus, Order, OrderLine
+from app.proposals.models import Proposal
+
+CHUNK = 2000
+ZERO = revenue.Booked(Decimal(0), Decimal(0), Decimal(0))
+
+#: the export's columns: (key, heading)
+COLUMNS = (
+    ("period", "Period"),
+    ("order_number", "Order"),
+    ("remote_order_id", "Ad-server order"),
+    ("line_id", "Line"),
+    ("remote_line_id", "Ad-server line"),
+    ("advertiser", "Advertiser"),
+    ("agency", "Agency"),
+    ("rep", "Rep"),
+    ("product", "Product"),
+    ("pricing_model", "Pricing model"),
+    ("flight_start", "Flight start"),
+    ("flight_end", "Flight end"),
+    ("time_zone", "Time zone"),
+    ("quantity", "Contracted quantity"),
+    ("net_rate", "Net rate"),
+    ("gross", "Gross"),
+    ("commission", "Agency commission"),
+    ("net", "Net booked"),
+    ("delivered", "Delivered units"),
+    ("billing_source", "Billing source"),
+    ("recognised", "Recognised"),
+    ("adjustment_for", "Adjustment for"),
+    ("adjustment_reason", "Adjustment reason"),
+    ("currency", "Currency"),
+)
+#: the money columns a control summary totals per currency
+MONEY = ("gross", "commission", "net", "recognised")
+
+
+class Row(NamedTuple):
+    period: str
+    order_number: str
+    remote_order_id: str
+    line_id: int
+    remote_line_id: str
+    advertiser: str
+    agency: str
+    rep: str
+    product: str
+    pricing_model: str
+    flight_start: date
+    flight_end: date
+    time_zone: str
+    quantity: int | None
+    net_rate: Decimal | None
+    gross: Decimal
+    commission: Decimal
+    net: Decimal
+    delivered: int
+    billing_source: str
+    recognised: Decimal
+    adjustment_for: str
+    adjustment_reason: str
+    currency: str
+    # not exported: for the page's drill-down and filters
+    order_id: int = 0
+
+
+@dataclass
+class Filters:
+    advertiser_id: int | None = None
+    agency_id: int | None = None
+    rep_id: int | None = None
+    product_id: int | None = None
+    order_status: str | None = None
+    currency: str | None = None
+    order_id: int | None = None
+
+    def as_dict(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if v not in (None, "")}
+
+
+@dataclass
+class Totals:
+    rows: int = 0
+    by_currency: dict[str, dict[str, Decimal]] = field(default_factory=dict)
+
+    def add(self, row: Row) -> None:
+        self.rows += 1
+        sums = self.by_currency.setdefault(row.currency, {k: Decimal(0) for k in MONEY})
+        for key in MONEY:
+            sums[key] += getattr(row, key)
+
+    def as_json(self) -> dict:
+        cent = Decimal("0.01")
+        return {c: {k: str(v.quantize(cent)) for k, v in sums.items()} for c, sums in sorted(self.by_currency.items())}
+
+
+def closed_periods() -> dict[date, ClosedPeriod]:
+    return {c.period: c for c in db.session.scalars(sa.select(ClosedPeriod).order_by(ClosedPeriod.period))}
+
+
+def first_open_month(today: date) -> date:
+    """The month after the last closed one; before any close, the first month with an order line
+    (this month when there is none)."""
+    last = db.session.scalar(sa.select(sa.func.max(ClosedPeriod.period)))
+    if last:
+        return revenue.next_month(last)
+    earliest = db.session.scalar(sa.select(sa.func.min(OrderLine.start_day)))
+    return min(revenue.month_of(earliest), revenue.month_of(today)) if earliest else revenue.month_of(today)
+
+
+def _line_query(filters: Filters):
+    agency = sa.orm.aliased(Account)
+    query = (
+        sa.select(
+            OrderLine.id,
+            OrderLine.order_id,
+            Order.number,
+            Order.remote_order_id,
+            OrderLine.remote_line_id,
+            Account.name,
+            agency.name,
+            User.name,
+            Product.name,
+            OrderLine.pricing_model,
+            OrderLine.start_day,
+            OrderLine.end_day,
+            OrderLine.time_zone,
+            OrderLine.quantity,
+            OrderLine.net_rate,
+            OrderLine.gross,
+            OrderLine.commission,
+            OrderLine.status,
+            OrderLine.billing_source,
+            OrderLine.billing_cap,
+            OrderLine.make_good_of_id,
+            Order.currency,
+        )
+        .join(Order, Order.id == OrderLine.order_id)
+        .join(Proposal, Proposal.id == Order.proposal_id)
+        .join(User, User.id == Proposal.owner_id)
+        .join(Account, Account.id == Order.advertiser_id)
+        .outerjoin(agency, agency.id == Order.agency_id)
+        .join(Product, Product.id == OrderLine.product_id)
+    )
+    if filters.advertiser_id:
+        query = query.where(Order.advertiser_id == filters.advertiser_id)
+    if filters.agency_id:
+        query = query.where(Order.agency_id == filters.agency_id)
+    if filters.rep_id:
+        query = query.where(Proposal.owner_id == filters.rep_id)
+    if filters.product_id:
+        query = query.where(OrderLine.product_id == filters.product_id)
+    if filters.order_status:
+        query = query.where(Order.status == filters.order_status)
+    if filters.currency:
+        query = query.where(Order.currency == filters.currency)
+    if filters.order_id:
+        query = query.where(Order.id == filters.order_id)
+    return query
+
+
+def _units(model, line_ids: list[int], lo: date, hi: date, *, before: bool = False) -> dict[int, int]:
+    column = model.impressions if model is DeliveryDay else model.units
+    day_filter = model.day < lo if before else model.day.between(lo, hi)
+    rows = db.session.execute(
+        sa.select(model.order_line_id, sa.func.sum(column))
+        .where(model.order_line_id.in_(line_ids), day_filter)
+        .group_by(model.order_line_id)
+    )
+    return {line_id: int(total or 0) for line_id, total in rows}
+
+
+def _days_delivered(line_ids: list[int], lo: date, hi: date, *, before: bool = False) -> dict[int, int]:
+    """For CPD lines: days with any delivery."""
+    day_filter = DeliveryDay.day < lo if before else DeliveryDay.day.between(lo, hi)
+    rows = db.session.execute(
+        sa.select(DeliveryDay.order_line_id, sa.func.count(DeliveryDay.id))
+        .where(DeliveryDay.order_line_id.in_(line_ids), day_filter, DeliveryDay.impressions > 0)
+        .group_by(DeliveryDay.order_line_id)
+    )
+    return dict(rows.all())
+
+
+def live_rows(
+    month: date, filters: Filters, *, calendar: str = "calendar", line_ids: list[int] | None = None
+) -> Iterator[Row]:
+    """Every line's figures for `month` as the orders stand now (only `line_ids`, when given)."""
+    lo, hi = revenue.period_bounds(month, calendar)
+    active = sa.or_(
+        sa.and_(OrderLine.start_day <= hi, OrderLine.end_day >= lo),
+        sa.select(DeliveryDay.id)
+        .where(DeliveryDay.order_line_id == OrderLine.id, DeliveryDay.day.between(lo, hi))
+        .exists(),
+        sa.select(ThirdPartyCount.id)
+        .where(ThirdPartyCount.order_line_id == OrderLine.id, ThirdPartyCount.day.between(lo, hi))
+        .exists(),
+    )
+    query = _line_query(filters).with_only_columns(OrderLine.id).where(active).order_by(OrderLine.id)
+    if line_ids is not None:
+        query = query.where(OrderLine.id.in_(line_ids))
+    ids = list(db.session.scalars(query))
+    label = revenue.month_label(month)
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        lines = db.session.execute(_line_query(filters).where(OrderLine.id.in_(chunk)).order_by(OrderLine.id)).all()
+        delivered = _units(DeliveryDay, chunk, lo, hi)
+        counted = _units(ThirdPartyCount, chunk, lo, hi)
+        delivered_before = _units(DeliveryDay, chunk, lo, hi, before=True)
+        counted_before = _units(ThirdPartyCount, chunk, lo, hi, before=True)
+        days = _days_delivered(chunk, lo, hi)
+        days_before = _days_delivered(chunk, lo, hi, before=True)
+        for line in lines:
+            yield _row(
+                line,
+                label,
+                lo,
+                hi,
+                month,
+                calendar,
+                delivered,
+                counted,
+                delivered_before,
+                counted_before,
+                days,
+                days_before,
+            )
+
+
+def _row(line, label, lo, hi, month, calendar, delivered, counted, delivered_before, counted_before, days, days_before):
+    (line_id, order_id, number, remote_order, remote_line, advertiser, agency, rep, product, model, start, end, zone,
+     quantity, net_rate, gross, commission, status, source, cap, make_good_of, currency) = line  # fmt: skip
+    spread = revenue.booked_for(gross, commission, start, end, zone, month, calendar)
+    booked = ZERO if status == LineStatus.CANCELLED.value else spread
+    if source == "third_party":
+        units, before = counted.get(line_id, 0), counted_before.get(line_id, 0)
+    elif model == "cpd":
+        units, before = days.get(line_id, 0), days_before.get(line_id, 0)
+    else:
+        units, before = delivered.get(line_id, 0), delivered_before.get(line_id, 0)
+    recognised = revenue.recognised_for(
+        source=source,
+        cap=cap,
+        pricing_model=model,
+        net_rate=net_rate,
+        contract=gross,
+        booked_gross=spread.gross,
+        units_in_month=units,
+        units_before=before,
+        make_good=make_good_of is not None,
+    )
+    shown_units = delivered.get(line_id, 0) if source != "third_party" else counted.get(line_id, 0)
+    return Row(
+        label, number, remote_order or "", line_id, remote_line or "", advertiser, agency or "", rep, product, model,
+        start, end, zone, quantity, net_rate, booked.gross, booked.commission, booked.net, shown_units, source,
+        recognised, "", "", currency, order_id,
+    )  # fmt: skip
+
+
+def _entry_rows(month: date, filters: Filters, kind: EntryKind) -> Iterator[Row]:
+    query = (
+        _line_query(filters)
+        .add_columns(
+            RevenueEntry.gross,
+            RevenueEntry.commission,
+            RevenueEntry.net,
+            RevenueEntry.delivered,
+            RevenueEntry.recognised,
+            RevenueEntry.for_period,
+            RevenueEntry.reason,
+            RevenueEntry.currency,
+        )
+        .join(RevenueEntry, RevenueEntry.order_line_id == OrderLine.id)
+        .where(RevenueEntry.period == month, RevenueEntry.kind == kind.value)
+        .order_by(RevenueEntry.order_line_id, RevenueEntry.id)
+        .execution_options(yield_per=CHUNK)
+    )
+    label = revenue.month_label(month)
+    for r in db.session.execute(query):
+        (line_id, order_id, number, remote_order, remote_line, advertiser, agency, rep, product, model, start, end,
+         zone, quantity, net_rate, _g, _c, _status, source, _cap, _mg, _currency, gross, commission, net, delivered,
+         recognised, for_period, reason, currency) = r  # fmt: skip
+        yield Row(
+            label, number, remote_order or "", line_id, remote_line or "", advertiser, agency or "", rep, product,
+            model, start, end, zone, quantity, net_rate, gross, commission, net, delivered, source, recognised,
+            revenue.month_label(for_period) if for_period else "", reason, currency, order_id,
+        )  # fmt: skip
+
+
+def month_rows(month: date, filters: Filters, *, closed: bool, calendar: str = "calendar") -> Iterator[Row]:
+    """A month's lines (frozen when it is closed, live when open), then the adjustments posted into it."""
+    if closed and calendar == "calendar":
+        yield from _entry_rows(month, filters, EntryKind.LINE)
+    else:
+        yield from live_rows(month, filters, calendar=calendar)
+    if calendar == "calendar":
+        yield from _entry_rows(month, filters, EntryKind.ADJUSTMENT)
+
+
+def months_between(first: date, last: date) -> list[date]:
+    months = []
+    month = first
+    while month <= last:
+        months.append(month)
+        month = revenue.next_month(month)
+    return months
+
+
+def rows(first: date, last: date, filters: Filters, *, calendar: str = "calendar") -> Iterator[Row]:
+    closed = closed_periods()
+    for month in months_between(first, last):
+        yield from month_rows(month, filters, closed=month in closed, calendar=calendar)
+
+
+def estimate_rows(first: date, last: date, filters: Filters) -> int:
+    """About how many rows an export of these months has (lines whose flight touches each month),
+    for a progress bar."""
+    total = 0
+    for month in months_between(first, last):
+        lo, hi = revenue.period_bounds(month, "calendar")
+        query = _line_query(filters).where(OrderLine.start_day <= hi, OrderLine.end_day >= lo)
+        total += db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
+    return total

@@ -1,0 +1,179 @@
+"""Revenue rules, pure: a line's cost spread over months by its flight time, and what it may bill.
+
+No database and no Flask. Money is Decimal to the cent; a line's months always add up to its cost
+exactly (the cents left over by rounding go to the months with the largest remainders).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+CENT = Decimal("0.01")
+THOUSAND = Decimal(1000)
+
+
+def money(value: Decimal) -> Decimal:
+    return value.quantize(CENT, ROUND_HALF_UP)
+
+
+def month_of(day: date) -> date:
+    return day.replace(day=1)
+
+
+def next_month(first: date) -> date:
+    return (first + timedelta(days=32)).replace(day=1)
+
+
+def month_end(first: date) -> date:
+    return next_month(first) - timedelta(days=1)
+
+
+def broadcast_month(first: date) -> tuple[date, date]:
+    """The broadcast month named by calendar month `first`: Monday on or before the 1st to the last
+    Sunday of the month (every broadcast month has four or five whole weeks)."""
+    start = first - timedelta(days=first.weekday())
+    last = month_end(first)
+    end = last - timedelta(days=(last.weekday() + 1) % 7)
+    return start, end
+
+
+def broadcast_month_of(day: date) -> date:
+    """The calendar month whose broadcast month holds `day`."""
+    first = month_of(day)
+    _start, end = broadcast_month(first)
+    return first if day <= end else next_month(first)
+
+
+def period_bounds(first: date, calendar: str) -> tuple[date, date]:
+    return broadcast_month(first) if calendar == "broadcast" else (first, month_end(first))
+
+
+def split_cents(amount: Decimal, weights: list[int]) -> list[Decimal]:
+    """`amount` split in proportion to `weights`, to the cent, adding up to `amount` exactly."""
+    total = sum(weights)
+    if not weights or total == 0:
+        return [Decimal(0)] * len(weights)
+    cents = int((amount / CENT).to_integral_value(ROUND_HALF_UP))
+    sign = -1 if cents < 0 else 1
+    cents = abs(cents)
+    exact = [cents * w / total for w in weights]
+    shares = [int(Decimal(cents * w) / total) for w in weights]
+    remainders = sorted(range(len(weights)), key=lambda i: (-(exact[i] - shares[i]), i))
+    for i in remainders[: cents - sum(shares)]:
+        shares[i] += 1
+    return [sign * Decimal(s) * CENT for s in shares]
+
+
+def flight_seconds(start: date, end: date, zone: str, lo: date, hi: date) -> int:
+    """Seconds of the flight `start`..`end` (whole days, local midnight to midnight in `zone`) that
+    fall within the days `lo`..`hi`: a day that gains or loses an hour counts as it really lasts."""
+    first, last = max(start, lo), min(end, hi)
+    if first > last:
+        return 0
+    tz = ZoneInfo(zone)
+    a = datetime.combine(first, time.min, tz)
+    b = datetime.combine(last + timedelta(days=1), time.min, tz)
+    return int((b.astimezone(ZoneInfo("UTC")) - a.astimezone(ZoneInfo("UTC"))).total_seconds())
+
+
+def months_of_flight(start: date, end: date, calendar: str = "calendar") -> list[date]:
+    """The months (their first days) the flight touches, in the calendar asked for."""
+    of = broadcast_month_of if calendar == "broadcast" else month_of
+    months = []
+    month = of(start)
+    while True:
+        months.append(month)
+        if period_bounds(month, calendar)[1] >= end:
+            return months
+        month = next_month(month)
+
+
+@lru_cache(maxsize=65_536)
+def _weights(start: date, end: date, zone: str, calendar: str) -> tuple[tuple[date, ...], tuple[int, ...]]:
+    months = months_of_flight(start, end, calendar)
+    return tuple(months), tuple(flight_seconds(start, end, zone, *period_bounds(m, calendar)) for m in months)
+
+
+def spread(amount: Decimal, start: date, end: date, zone: str, calendar: str = "calendar") -> dict[date, Decimal]:
+    """`amount` over the months of the flight in proportion to its time in each, in `zone`."""
+    months, weights = _weights(start, end, zone, calendar)
+    return dict(zip(months, split_cents(amount, list(weights)), strict=True))
+
+
+@dataclass(frozen=True)
+class Booked:
+    gross: Decimal
+    commission: Decimal
+    net: Decimal
+
+
+def booked_for(
+    gross: Decimal, commission: Decimal, start: date, end: date, zone: str, month: date, calendar: str = "calendar"
+) -> Booked:
+    """One month's share of a line's gross and commission; its net is what is left, so every
+    column adds up over the months."""
+    g = spread(gross, start, end, zone, calendar).get(month, Decimal(0))
+    c = spread(commission, start, end, zone, calendar).get(month, Decimal(0))
+    return Booked(g, c, g - c)
+
+
+def billable(pricing_model: str, net_rate: Decimal | None, units: int) -> Decimal:
+    """Delivered units at the net rate: per 1,000 impressions (CPM) or per day (CPD)."""
+    if not net_rate or units <= 0:
+        return Decimal(0)
+    if pricing_model == "cpm":
+        return money(Decimal(units) * net_rate / THOUSAND)
+    return money(Decimal(units) * net_rate)
+
+
+def recognised_for(
+    *,
+    source: str,
+    cap: str,
+    pricing_model: str,
+    net_rate: Decimal | None,
+    contract: Decimal,
+    booked_gross: Decimal,
+    units_in_month: int,
+    units_before: int,
+    make_good: bool,
+) -> Decimal:
+    """What the line bills this month. Contracted lines bill what was booked; delivery-billed
+    lines bill delivered (or third-party) units at the net rate, flat fees excepted (they bill as
+    booked). Capped at the contract, a line never bills more in all than its cost. A make-good
+    bills nothing."""
+    if make_good:
+        return Decimal(0)
+    if source == "contracted" or pricing_model == "flat":
+        return booked_gross
+    # Cumulative, so the months add up to the cent to what the line has billed in all.
+    through, before = (
+        billable(pricing_model, net_rate, units_before + units_in_month),
+        billable(pricing_model, net_rate, units_before),
+    )
+    if cap == "contract":
+        through, before = min(through, contract), min(before, contract)
+    return max(Decimal(0), through - before)
+
+
+def month_label(first: date) -> str:
+    return f"{first:%Y-%m}"
+
+
+def parse_period(raw: str, *, today: date) -> date:
+    """'2026-11' -> 1 November 2026; ValueError with a message for a malformed or future month."""
+    raw = (raw or "").strip()
+    try:
+        year, month = raw.split("-")
+        if len(year) != 4 or len(month) != 2:
+            raise ValueError
+        first = date(int(year), int(month), 1)
+    except ValueError:
+        raise ValueError(f"“{raw}” is not a month: write it as YYYY-MM, e.g. 2026-11.") from None
+    if first > month_of(today):
+        raise ValueError(f"{first:%B %Y} has not started yet.")
+    return first

@@ -1,0 +1,309 @@
+"""Finance in the browser: revenue by month with a chart and drill-down, exports, closing months,
+third-party counts and each line's billing terms."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+
+import sqlalchemy as sa
+from flask import Blueprint, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+
+from app.access import allow
+from app.accounts.models import Account, AccountKind
+from app.auth.models import User, UserRole
+from app.auth.roles import Role
+from app.catalog.models import Product
+from app.clock import publisher_today
+from app.db import utcnow
+from app.errors import NotFound, ValidationFailed
+from app.extensions import db
+from app.finance import queries, revenue, service
+from app.finance.chart import revenue_svg
+from app.finance.models import BillingSource, FinanceExport
+from app.forms import require_csrf
+from app.orders.models import OrderLine, OrderStatus
+from app.routing import safe_next
+from app.validation import parse_id
+
+bp = Blueprint("finance", __name__, url_prefix="/finance")
+
+FINANCE = (Role.FINANCE, Role.ADMIN)
+#: how far ahead the page shows booked revenue (exports and closes stop at this month)
+MONTHS_AHEAD = 12
+
+
+@dataclass
+class Month:
+    month: date
+    closed: bool
+    started: bool
+    by_currency: dict[str, dict[str, Decimal]] = field(default_factory=dict)
+
+
+def _month_arg(name: str, default: date, *, today: date, errors: dict, allow_future: bool) -> date:
+    raw = (request.values.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        return revenue.parse_period(raw, today=revenue.month_of(today) if not allow_future else _horizon(today))
+    except ValueError as error:
+        errors[name] = [str(error)]
+        return default
+
+
+def _horizon(today: date) -> date:
+    month = revenue.month_of(today)
+    for _ in range(MONTHS_AHEAD):
+        month = revenue.next_month(month)
+    return month
+
+
+def _filters() -> queries.Filters:
+    args = request.values
+    status = args.get("status") or None
+    currency = (args.get("currency") or "").strip().upper()[:3] or None
+    return queries.Filters(
+        advertiser_id=parse_id(args.get("advertiser_id")),
+        agency_id=parse_id(args.get("agency_id")),
+        rep_id=parse_id(args.get("rep_id")),
+        product_id=parse_id(args.get("product_id")),
+        order_status=status if status in OrderStatus._value2member_map_ else None,
+        currency=currency,
+    )
+
+
+def _range(today: date, errors: dict, *, allow_future: bool) -> tuple[date, date]:
+    this_month = revenue.month_of(today)
+    default_first = this_month
+    for _ in range(5):
+        default_first = (default_first - timedelta(days=1)).replace(day=1)
+    first = _month_arg("from", default_first, today=today, errors=errors, allow_future=allow_future)
+    last = _month_arg("to", this_month, today=today, errors=errors, allow_future=allow_future)
+    if last < first:
+        errors["to"] = ["The last month comes before the first."]
+        last = first
+    if len(queries.months_between(first, last)) > 36:
+        errors["to"] = ["Show at most 36 months at once."]
+        last = first
+    return first, last
+
+
+def _choices() -> dict:
+    reps = db.session.scalars(
+        sa.select(User)
+        .join(UserRole, UserRole.user_id == User.id)
+        .where(UserRole.role.in_([Role.SALES_REP.value, Role.SALES_MANAGER.value]))
+        .distinct()
+        .order_by(User.name)
+    ).all()
+    return {
+        "advertisers": db.session.scalars(
+            sa.select(Account).where(Account.kind == AccountKind.ADVERTISER.value).order_by(Account.name)
+        ).all(),
+        "agencies": db.session.scalars(
+            sa.select(Account).where(Account.kind == AccountKind.AGENCY.value).order_by(Account.name)
+        ).all(),
+        "reps": reps,
+        "products": db.session.scalars(sa.select(Product).order_by(Product.name)).all(),
+        "statuses": list(OrderStatus),
+    }
+
+
+@bp.route("/")
+@allow(*FINANCE)
+def index():
+    today = publisher_today()
+    errors: dict[str, list[str]] = {}
+    first, last = _range(today, errors, allow_future=True)
+    filters = _filters()
+    calendar = "broadcast" if request.args.get("calendar") == "broadcast" else "calendar"
+    service.post_adjustments(today=today, now=utcnow())
+    db.session.commit()
+    closed = queries.closed_periods()
+    months = {m: Month(m, m in closed, m <= revenue.month_of(today)) for m in queries.months_between(first, last)}
+    currencies: set[str] = set()
+    for row in queries.rows(first, last, filters, calendar=calendar):
+        month = revenue.parse_period(row.period, today=date.max)
+        sums = months[month].by_currency.setdefault(
+            row.currency, {k: Decimal(0) for k in ("gross", "commission", "net", "recognised", "adjustments")}
+        )
+        for key in ("gross", "commission", "net", "recognised"):
+            sums[key] += getattr(row, key)
+        if row.adjustment_for:
+            sums["adjustments"] += row.net
+        currencies.add(row.currency)
+    home = current_app.config["PUBLISHER_CURRENCY"]
+    currency = filters.currency or (home if home in currencies or not currencies else sorted(currencies)[0])
+    totals: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    for m in months.values():
+        for cur, sums in m.by_currency.items():
+            for key, value in sums.items():
+                totals[cur][key] += value
+    zero = {"net": Decimal(0), "recognised": Decimal(0)}
+    chart = revenue_svg(
+        [(m.month, m.by_currency.get(currency, zero)["net"], m.by_currency.get(currency, zero)["recognised"])
+         for m in months.values()],
+        currency,
+    )  # fmt: skip
+    first_open = queries.first_open_month(today)
+    closeable = first_open if first_open < revenue.month_of(today) else None
+    exports = db.session.scalars(sa.select(FinanceExport).order_by(FinanceExport.id.desc()).limit(10)).all()
+    args = {k: v for k, v in request.args.items() if k != "page"}
+    return render_template(
+        "finance/index.html",
+        months=list(months.values()),
+        totals=totals,
+        currencies=sorted(currencies),
+        currency=currency,
+        chart=chart,
+        first=first,
+        last=last,
+        calendar=calendar,
+        filters=filters,
+        errors=errors,
+        closeable=closeable,
+        closed=closed,
+        exports=exports,
+        args=args,
+        form=FlaskForm(),
+        **_choices(),
+    ), (400 if errors else 200)
+
+
+@bp.route("/months/<period>")
+@allow(*FINANCE)
+def month(period: str):
+    today = publisher_today()
+    try:
+        first = revenue.parse_period(period, today=_horizon(today))
+    except ValueError as error:
+        raise NotFound(str(error)) from None
+    filters = _filters()
+    calendar = "broadcast" if request.args.get("calendar") == "broadcast" else "calendar"
+    closed = queries.closed_periods()
+    by_order: dict[str, list[queries.Row]] = defaultdict(list)
+    for row in queries.month_rows(first, filters, closed=first in closed, calendar=calendar):
+        by_order[row.order_number].append(row)
+    return render_template(
+        "finance/month.html",
+        month=first,
+        closed=closed.get(first),
+        by_order=dict(sorted(by_order.items())),
+        calendar=calendar,
+        args={k: v for k, v in request.args.items()},
+    )
+
+
+@bp.route("/export", methods=["POST"])
+@allow(*FINANCE)
+def export():
+    require_csrf()
+    today = publisher_today()
+    errors: dict[str, list[str]] = {}
+    first, last = _range(today, errors, allow_future=False)
+    fmt = request.form.get("format", "")
+    if fmt not in ("csv", "xlsx"):
+        errors["format"] = ["Choose CSV or XLSX."]
+    if errors:
+        raise ValidationFailed(errors)
+    calendar = "broadcast" if request.form.get("calendar") == "broadcast" else "calendar"
+    made = service.run_export(
+        fmt,
+        first,
+        last,
+        _filters(),
+        directory=service.export_dir(current_app.instance_path, current_app.config["FINANCE_EXPORT_DIR"]),
+        actor=current_user,
+        today=today,
+        now=utcnow(),
+        calendar=calendar,
+    )
+    db.session.commit()
+    return redirect(url_for("finance.export_detail", export_id=made.id))
+
+
+@bp.route("/exports/<int:export_id>")
+@allow(*FINANCE)
+def export_detail(export_id: int):
+    made = db.session.get(FinanceExport, export_id)
+    if made is None:
+        raise NotFound("No such export.")
+    return render_template("finance/export.html", export=made)
+
+
+@bp.route("/exports/<int:export_id>/download")
+@allow(*FINANCE)
+def download(export_id: int):
+    made = db.session.get(FinanceExport, export_id)
+    if made is None or not made.filename:
+        raise NotFound("No such export.")
+    path = service.export_dir(current_app.instance_path, current_app.config["FINANCE_EXPORT_DIR"]) / made.filename
+    if not path.is_file():
+        raise NotFound("The file of this export is no longer on the server: export again.")
+    return send_file(path, as_attachment=True, download_name=made.filename)
+
+
+@bp.route("/close", methods=["POST"])
+@allow(*FINANCE)
+def close():
+    require_csrf()
+    today = publisher_today()
+    try:
+        period = revenue.parse_period(request.form.get("period", ""), today=today)
+    except ValueError as error:
+        raise ValidationFailed.on("period", str(error)) from None
+    closed = service.close_month(period, actor=current_user, today=today, now=utcnow())
+    db.session.commit()
+    flash(f"{period:%B %Y} is closed: {closed.rows:,} rows frozen. Later changes post adjustments.", "success")
+    return redirect(
+        url_for("finance.index", **{"from": revenue.month_label(period), "to": revenue.month_label(period)})
+    )
+
+
+@bp.route("/counts", methods=["GET", "POST"])
+@allow(*FINANCE)
+def counts():
+    errors: list[str] = []
+    if request.method == "POST":
+        require_csrf()
+        upload = request.files.get("counts")
+        raw = upload.read() if upload else b""
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            errors = ["The file is not UTF-8 text: save it as CSV (UTF-8)."]
+        else:
+            try:
+                count = service.upload_counts(text, actor=current_user, now=utcnow())
+            except ValidationFailed as failed:
+                db.session.rollback()
+                errors = failed.errors["counts"]
+            else:
+                db.session.commit()
+                flash(f"{count:,} line-days of third-party counts saved.", "success")
+                return redirect(url_for("finance.counts"))
+    return render_template("finance/counts.html", errors=errors, form=FlaskForm()), (400 if errors else 200)
+
+
+@bp.route("/lines/<int:line_id>/billing", methods=["POST"])
+@allow(*FINANCE)
+def billing(line_id: int):
+    require_csrf()
+    line = db.session.get(OrderLine, line_id)
+    if line is None:
+        raise NotFound("No such order line.")
+    service.set_billing(
+        line,
+        source=request.form.get("billing_source", ""),
+        cap=request.form.get("billing_cap", ""),
+        actor=current_user,
+        now=utcnow(),
+    )
+    db.session.commit()
+    flash(f"Line {line.position}: billed from {BillingSource(line.billing_source).label.lower()}.", "success")
+    return redirect(safe_next(request.form.get("next"), url_for("orders.detail", order_id=line.order_id)))

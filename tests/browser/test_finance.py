@@ -1,0 +1,45 @@
+"""Finance in Chromium: filter a month, see the chart, download the XLSX and find the page's totals in it."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import openpyxl
+from playwright.sync_api import expect
+
+from tests.browser.conftest import sign_in
+from tests.functional.test_finance_pages import moved_back
+
+
+def amount(text: str) -> Decimal:
+    return Decimal("".join(ch for ch in text if ch.isdigit() or ch in ".-"))
+
+
+def test_finance_filters_a_month_sees_the_chart_and_downloads_the_xlsx(page, live_server, tmp_path):
+    first, _last = moved_back(live_server.app)
+    sign_in(page, "finance")
+    page.get_by_role("link", name="Finance").click()
+    page.get_by_label("From", exact=True).fill(first)
+    page.get_by_label("To", exact=True).fill(first)
+    page.get_by_role("button", name="Show").click()
+    expect(page.get_by_test_id("revenue-chart")).to_be_visible()
+    net = amount(page.get_by_test_id("totals-GBP").get_by_test_id("total-net").inner_text())
+    recognised = amount(page.get_by_test_id("totals-GBP").get_by_test_id("total-recognised").inner_text())
+    assert net > 0
+
+    page.get_by_label("Format").select_option("xlsx")
+    page.get_by_test_id("export-form").get_by_role("button").click()
+    expect(page.get_by_test_id("control-summary")).to_contain_text("Rows")
+    with page.expect_download() as info:
+        page.get_by_test_id("download").click()
+    path = tmp_path / info.value.suggested_filename
+    info.value.save_as(path)
+
+    sheet = openpyxl.load_workbook(path, read_only=True)["Revenue"]
+    rows = list(sheet.iter_rows(values_only=True))
+    headings, body = rows[0], rows[1:]
+    net_column, recognised_column = headings.index("Net booked"), headings.index("Recognised")
+    assert {r[0] for r in body} == {first}
+    assert Decimal(str(round(sum(r[net_column] for r in body), 2))) == net
+    assert Decimal(str(round(sum(r[recognised_column] or 0 for r in body), 2))) == recognised
+    expect(page.get_by_test_id("export-rows")).to_have_text(str(len(body)))
