@@ -12,10 +12,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench import inventory, pages, proposals
+from bench import finance, inventory, pages, proposals
 from bench.result import Result
 
-SUITES = {"pages": pages.run, "inventory": inventory.run, "proposals": proposals.run}
+SUITES = {"pages": pages.run, "inventory": inventory.run, "proposals": proposals.run, "finance": finance.run}
 
 
 def main() -> int:

@@ -42,6 +42,8 @@ def export_command(period: str, last: str | None, fmt: str, calendar: str, outpu
     final = _period(last, today) if last else first
     if final < first:
         raise click.BadParameter("--to comes before --period.")
+    if output is not None and not output.parent.is_dir():
+        raise click.BadParameter(f"{output.parent} is not a directory.", param_hint="--output")
     directory = service.export_dir(current_app.instance_path, current_app.config["FINANCE_EXPORT_DIR"])
     estimate = max(1, queries.estimate_rows(first, final, queries.Filters()))
     with click.progressbar(
@@ -74,20 +76,22 @@ def export_command(period: str, last: str | None, fmt: str, calendar: str, outpu
 
 @finance_cli.command("close")
 @click.option("--period", required=True, help="The month to close, YYYY-MM.")
-def close_command(period: str) -> None:
+@click.option("--by", "email", required=True, help="The e-mail of the finance user or admin closing it.")
+def close_command(period: str, email: str) -> None:
     """Close a month: freeze its figures; later changes post adjustments into the next open month."""
     import sqlalchemy as sa
 
-    from app.auth.models import User, UserRole
+    from app.auth.models import User
+    from app.auth.roles import Role
     from app.clock import publisher_today
     from app.errors import DomainError
     from app.finance import service
 
     today = publisher_today()
     first = _period(period, today)
-    actor = db.session.scalar(
-        sa.select(User).join(UserRole).where(UserRole.role == "admin", User.active.is_(True)).order_by(User.id)
-    )
+    actor = db.session.scalar(sa.select(User).where(sa.func.lower(User.email) == email.strip().lower()))
+    if actor is None or not actor.active or not actor.has_role(Role.FINANCE, Role.ADMIN):
+        raise click.BadParameter(f"{email} is not an active finance user or admin.", param_hint="--by")
     try:
         closed = service.close_month(first, actor=actor, today=today, now=utcnow())
     except DomainError as error:

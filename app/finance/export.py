@@ -1,6 +1,6 @@
 """Revenue exports, CSV and XLSX with the same columns, written row by row in flat memory.
 
-The file goes to disk as it is written (XLSX through XlsxWriter's constant-memory mode), then its
+The file goes to disk as it is written (XLSX through our streamed writer, app/finance/xlsx.py), then its
 SHA-256 is read back in blocks: nothing holds more than one row. The control summary (rows,
 totals per currency, checksum) is recorded with who asked and with which filters.
 """
@@ -11,12 +11,9 @@ import csv
 import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
-from decimal import Decimal
 from pathlib import Path
 
-import xlsxwriter
-
+from app.finance import xlsx
 from app.finance.queries import COLUMNS, MONEY, Row, Totals
 
 FORMATS = ("csv", "xlsx")
@@ -42,73 +39,69 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _csv_value(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)
-
-
 def write_csv(rows: Iterable[Row], path: Path, *, progress: Callable[[int], None] | None = None) -> Totals:
     totals = Totals()
+    width = len(KEYS)
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(HEADINGS)
         for row in rows:
-            writer.writerow([_csv_value(v) for v in row[: len(KEYS)]])
+            writer.writerow([_defused(v) if isinstance(v, str) else v for v in row[:width]])
             totals.add(row)
             if progress is not None and totals.rows % 10_000 == 0:
                 progress(10_000)
+    if progress is not None:
+        progress(totals.rows % 10_000)
     return totals
+
+
+def _defused(text: str) -> str:
+    """A text cell a spreadsheet would run as a formula (=, +, -, @ first) is written as text."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+#: each column's kind in the XLSX: text, money, rate, whole (number) or day
+XLSX_KINDS = [
+    "rate" if k == "net_rate" else "money" if k in MONEY_KEYS else "whole" if k in NUMBER_KEYS
+    else "day" if k in ("flight_start", "flight_end") else "text"
+    for k in KEYS
+]  # fmt: skip
 
 
 def write_xlsx(
     rows: Iterable[Row], path: Path, *, filters: dict, progress: Callable[[int], None] | None = None
 ) -> Totals:
-    """One sheet of rows (numbers as numbers, days as dates) and a Control sheet with the summary."""
+    """A Revenue sheet of rows (numbers as numbers, days as dates) and a Control sheet with the summary."""
     totals = Totals()
-    workbook = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_numbers": False})
-    bold = workbook.add_format({"bold": True})
-    money = workbook.add_format({"num_format": "#,##0.00"})
-    rate = workbook.add_format({"num_format": "#,##0.0000"})
-    whole = workbook.add_format({"num_format": "#,##0"})
-    day = workbook.add_format({"num_format": "yyyy-mm-dd"})
-    sheet = workbook.add_worksheet("Revenue")
-    sheet.freeze_panes(1, 0)
-    sheet.write_row(0, 0, HEADINGS, bold)
-    formats = [
-        rate if k == "net_rate" else money if k in MONEY_KEYS else whole if k in NUMBER_KEYS else None for k in KEYS
-    ]
-    r = 0
-    for row in rows:
-        r += 1
-        for c, (value, fmt) in enumerate(zip(row[: len(KEYS)], formats, strict=True)):
-            if value is None or value == "":
-                continue
-            if isinstance(value, Decimal):
-                sheet.write_number(r, c, float(value), fmt)
-            elif isinstance(value, date):
-                sheet.write_datetime(r, c, datetime.combine(value, datetime.min.time()), day)
-            elif isinstance(value, int):
-                sheet.write_number(r, c, value, fmt)
-            else:
-                sheet.write_string(r, c, value)
+    width = len(KEYS)
+
+    def counted(row: Row) -> None:
         totals.add(row)
         if progress is not None and totals.rows % 10_000 == 0:
             progress(10_000)
-    if r:
-        sheet.autofilter(0, 0, r, len(KEYS) - 1)
-    control = workbook.add_worksheet("Control")
-    control.write_row(0, 0, ["Rows", totals.rows], bold)
-    control.write_row(1, 0, ["Filters", ", ".join(f"{k}={v}" for k, v in filters.items()) or "none"])
-    control.write_row(3, 0, ["Currency", *[h for k, h in COLUMNS if k in MONEY]], bold)
-    for n, (currency, sums) in enumerate(sorted(totals.by_currency.items()), start=4):
-        control.write_string(n, 0, currency)
-        for c, key in enumerate(MONEY, start=1):
-            control.write_number(n, c, float(sums[key]), money)
-    workbook.close()
+
+    with xlsx.Workbook(path) as book:
+        book.sheet("Revenue", HEADINGS, XLSX_KINDS, (row[:width] for row in _counting(rows, counted)))
+        if progress is not None:
+            progress(totals.rows % 10_000)
+        summary: list[list] = [["All currencies", totals.rows]]
+        summary += [[c, "", *(sums[key] for key in MONEY)] for c, sums in sorted(totals.by_currency.items())]
+        summary.append(["Filters: " + (", ".join(f"{k}={v}" for k, v in filters.items()) or "none")])
+        book.sheet(
+            "Control",
+            ["Currency", "Rows", *[heading for key, heading in COLUMNS if key in MONEY]],
+            ["text", "whole", "money", "money", "money", "money"],
+            summary,
+            freeze=False,
+            autofilter=False,
+        )
     return totals
+
+
+def _counting(rows: Iterable[Row], each: Callable[[Row], None]):
+    for row in rows:
+        each(row)
+        yield row
 
 
 def write(

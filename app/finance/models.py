@@ -7,8 +7,9 @@ from decimal import Decimal
 from enum import StrEnum
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.auth.models import User
 from app.db import Money, UTCDateTime, utcnow
 from app.extensions import db
 
@@ -50,6 +51,8 @@ class ClosedPeriod(db.Model):
     rows: Mapped[int] = mapped_column(default=0)
     #: currency -> {"booked_net": ..., "recognised": ...} as strings
     totals: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    #: lines changed before this were compared with the month already (adjustments posted)
+    checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class EntryKind(StrEnum):
@@ -77,6 +80,8 @@ class RevenueEntry(db.Model):
     delivered: Mapped[int] = mapped_column(sa.BigInteger, default=0)
     recognised: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
     reason: Mapped[str] = mapped_column(sa.String(300), default="")
+    #: how the line was billed when the entry was made
+    billing_source: Mapped[str] = mapped_column(sa.String(20), default="", server_default="")
     posted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -112,3 +117,5 @@ class FinanceExport(db.Model):
     sha256: Mapped[str] = mapped_column(sa.String(64), default="")
     filename: Mapped[str] = mapped_column(sa.String(200), default="")
     size_bytes: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+
+    created_by: Mapped[User | None] = relationship(lazy="joined")

@@ -26,7 +26,9 @@ from app.finance.models import ClosedPeriod, EntryKind, RevenueEntry, ThirdParty
 from app.orders.models import LineStatus, Order, OrderLine
 from app.proposals.models import Proposal
 
-CHUNK = 2000
+CHUNK = 5000
+CENT = Decimal("0.01")
+NONE_DELIVERED = (0, 0, 0, 0)
 ZERO = revenue.Booked(Decimal(0), Decimal(0), Decimal(0))
 
 #: the export's columns: (key, heading)
@@ -159,6 +161,7 @@ def _line_query(filters: Filters):
             OrderLine.billing_cap,
             OrderLine.make_good_of_id,
             Order.currency,
+            OrderLine.cancelled_on,
         )
         .join(Order, Order.id == OrderLine.order_id)
         .join(Proposal, Proposal.id == Order.proposal_id)
@@ -184,32 +187,52 @@ def _line_query(filters: Filters):
     return query
 
 
-def _units(model, line_ids: list[int], lo: date, hi: date, *, before: bool = False) -> dict[int, int]:
-    column = model.impressions if model is DeliveryDay else model.units
-    day_filter = model.day < lo if before else model.day.between(lo, hi)
+def _delivery(first_id: int, last_id: int, lo: date, hi: date) -> dict[int, tuple[int, int, int, int]]:
+    """Per line in the id range: (impressions in the month, before it, days delivered in the month,
+    before it), in one grouped query."""
+    in_month = DeliveryDay.day.between(lo, hi)
+    before = DeliveryDay.day < lo
+    delivered = DeliveryDay.impressions > 0
     rows = db.session.execute(
-        sa.select(model.order_line_id, sa.func.sum(column))
-        .where(model.order_line_id.in_(line_ids), day_filter)
-        .group_by(model.order_line_id)
-    )
-    return {line_id: int(total or 0) for line_id, total in rows}
-
-
-def _days_delivered(line_ids: list[int], lo: date, hi: date, *, before: bool = False) -> dict[int, int]:
-    """For CPD lines: days with any delivery."""
-    day_filter = DeliveryDay.day < lo if before else DeliveryDay.day.between(lo, hi)
-    rows = db.session.execute(
-        sa.select(DeliveryDay.order_line_id, sa.func.count(DeliveryDay.id))
-        .where(DeliveryDay.order_line_id.in_(line_ids), day_filter, DeliveryDay.impressions > 0)
+        sa.select(
+            DeliveryDay.order_line_id,
+            sa.func.sum(sa.case((in_month, DeliveryDay.impressions), else_=0)),
+            sa.func.sum(sa.case((before, DeliveryDay.impressions), else_=0)),
+            sa.func.sum(sa.case((sa.and_(in_month, delivered), 1), else_=0)),
+            sa.func.sum(sa.case((sa.and_(before, delivered), 1), else_=0)),
+        )
+        .where(DeliveryDay.order_line_id.between(first_id, last_id), DeliveryDay.day <= hi)
         .group_by(DeliveryDay.order_line_id)
     )
-    return dict(rows.all())
+    return {line_id: (int(a or 0), int(b or 0), int(c or 0), int(d or 0)) for line_id, a, b, c, d in rows}
+
+
+def _counts(first_id: int, last_id: int, lo: date, hi: date) -> dict[int, tuple[int, int, int, int]]:
+    """Per line in the id range: third-party units in the month and before it, and the days
+    counted (for CPD lines, which bill days)."""
+    in_month, before = ThirdPartyCount.day.between(lo, hi), ThirdPartyCount.day < lo
+    counted = ThirdPartyCount.units > 0
+    rows = db.session.execute(
+        sa.select(
+            ThirdPartyCount.order_line_id,
+            sa.func.sum(sa.case((in_month, ThirdPartyCount.units), else_=0)),
+            sa.func.sum(sa.case((before, ThirdPartyCount.units), else_=0)),
+            sa.func.sum(sa.case((sa.and_(in_month, counted), 1), else_=0)),
+            sa.func.sum(sa.case((sa.and_(before, counted), 1), else_=0)),
+        )
+        .where(ThirdPartyCount.order_line_id.between(first_id, last_id), ThirdPartyCount.day <= hi)
+        .group_by(ThirdPartyCount.order_line_id)
+    )
+    return {line_id: (int(a or 0), int(b or 0), int(c or 0), int(d or 0)) for line_id, a, b, c, d in rows}
 
 
 def live_rows(
     month: date, filters: Filters, *, calendar: str = "calendar", line_ids: list[int] | None = None
 ) -> Iterator[Row]:
-    """Every line's figures for `month` as the orders stand now (only `line_ids`, when given)."""
+    """Every line's figures for `month` as the orders stand now (only `line_ids`, when given).
+
+    Lines come in chunks of ids; each chunk is one query for the lines and one grouped query each
+    for delivery and third-party counts, bounded by the chunk's id range (no long IN lists)."""
     lo, hi = revenue.period_bounds(month, calendar)
     active = sa.or_(
         sa.and_(OrderLine.start_day <= hi, OrderLine.end_day >= lo),
@@ -225,58 +248,49 @@ def live_rows(
         query = query.where(OrderLine.id.in_(line_ids))
     ids = list(db.session.scalars(query))
     label = revenue.month_label(month)
+    wanted = set(ids) if line_ids is not None else None
     for start in range(0, len(ids), CHUNK):
-        chunk = ids[start : start + CHUNK]
-        lines = db.session.execute(_line_query(filters).where(OrderLine.id.in_(chunk)).order_by(OrderLine.id)).all()
-        delivered = _units(DeliveryDay, chunk, lo, hi)
-        counted = _units(ThirdPartyCount, chunk, lo, hi)
-        delivered_before = _units(DeliveryDay, chunk, lo, hi, before=True)
-        counted_before = _units(ThirdPartyCount, chunk, lo, hi, before=True)
-        days = _days_delivered(chunk, lo, hi)
-        days_before = _days_delivered(chunk, lo, hi, before=True)
+        first_id, last_id = ids[start], ids[min(start + CHUNK, len(ids)) - 1]
+        lines = db.session.execute(
+            _line_query(filters).where(active, OrderLine.id.between(first_id, last_id)).order_by(OrderLine.id)
+        ).all()
+        delivery = _delivery(first_id, last_id, lo, hi)
+        counts = _counts(first_id, last_id, lo, hi)
         for line in lines:
-            yield _row(
-                line,
-                label,
-                lo,
-                hi,
-                month,
-                calendar,
-                delivered,
-                counted,
-                delivered_before,
-                counted_before,
-                days,
-                days_before,
-            )
+            if wanted is None or line[0] in wanted:
+                yield _row(line, label, month, calendar, delivery, counts)
 
 
-def _row(line, label, lo, hi, month, calendar, delivered, counted, delivered_before, counted_before, days, days_before):
+def _row(line, label: str, month: date, calendar: str, delivery: dict, counts: dict) -> Row:
     (line_id, order_id, number, remote_order, remote_line, advertiser, agency, rep, product, model, start, end, zone,
-     quantity, net_rate, gross, commission, status, source, cap, make_good_of, currency) = line  # fmt: skip
-    spread = revenue.booked_for(gross, commission, start, end, zone, month, calendar)
-    booked = ZERO if status == LineStatus.CANCELLED.value else spread
-    if source == "third_party":
-        units, before = counted.get(line_id, 0), counted_before.get(line_id, 0)
+     quantity, net_rate, gross, commission, status, source, cap, make_good_of, currency, cancelled_on,
+     ) = line  # fmt: skip
+    stop = cancelled_on if status == LineStatus.CANCELLED.value else None
+    booked = revenue.booked_for(gross, commission, start, end, zone, month, calendar, stop=stop)
+    imps, imps_before, days, days_before = delivery.get(line_id, NONE_DELIVERED)
+    counted, counted_before, counted_days, counted_days_before = counts.get(line_id, NONE_DELIVERED)
+    if source == "third_party" and model == "cpd":
+        units, before, shown = counted_days, counted_days_before, counted
+    elif source == "third_party":
+        units, before, shown = counted, counted_before, counted
     elif model == "cpd":
-        units, before = days.get(line_id, 0), days_before.get(line_id, 0)
+        units, before, shown = days, days_before, imps
     else:
-        units, before = delivered.get(line_id, 0), delivered_before.get(line_id, 0)
+        units, before, shown = imps, imps_before, imps
     recognised = revenue.recognised_for(
         source=source,
         cap=cap,
         pricing_model=model,
         net_rate=net_rate,
         contract=gross,
-        booked_gross=spread.gross,
+        booked_gross=booked.gross,
         units_in_month=units,
         units_before=before,
         make_good=make_good_of is not None,
     )
-    shown_units = delivered.get(line_id, 0) if source != "third_party" else counted.get(line_id, 0)
     return Row(
         label, number, remote_order or "", line_id, remote_line or "", advertiser, agency or "", rep, product, model,
-        start, end, zone, quantity, net_rate, booked.gross, booked.commission, booked.net, shown_units, source,
+        start, end, zone, quantity, net_rate, booked.gross, booked.commission, booked.net, shown, source,
         recognised, "", "", currency, order_id,
     )  # fmt: skip
 
@@ -293,6 +307,7 @@ def _entry_rows(month: date, filters: Filters, kind: EntryKind) -> Iterator[Row]
             RevenueEntry.for_period,
             RevenueEntry.reason,
             RevenueEntry.currency,
+            RevenueEntry.billing_source,
         )
         .join(RevenueEntry, RevenueEntry.order_line_id == OrderLine.id)
         .where(RevenueEntry.period == month, RevenueEntry.kind == kind.value)
@@ -302,11 +317,12 @@ def _entry_rows(month: date, filters: Filters, kind: EntryKind) -> Iterator[Row]
     label = revenue.month_label(month)
     for r in db.session.execute(query):
         (line_id, order_id, number, remote_order, remote_line, advertiser, agency, rep, product, model, start, end,
-         zone, quantity, net_rate, _g, _c, _status, source, _cap, _mg, _currency, gross, commission, net, delivered,
-         recognised, for_period, reason, currency) = r  # fmt: skip
+         zone, quantity, net_rate, _g, _c, _status, source, _cap, _mg, _currency, _cancelled, gross, commission, net,
+         delivered, recognised, for_period, reason, currency, billed_from) = r  # fmt: skip
         yield Row(
             label, number, remote_order or "", line_id, remote_line or "", advertiser, agency or "", rep, product,
-            model, start, end, zone, quantity, net_rate, gross, commission, net, delivered, source, recognised,
+            model, start, end, zone, quantity, net_rate, gross.quantize(CENT), commission.quantize(CENT),
+            net.quantize(CENT), delivered, billed_from or source, recognised.quantize(CENT),
             revenue.month_label(for_period) if for_period else "", reason, currency, order_id,
         )  # fmt: skip
 

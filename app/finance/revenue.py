@@ -6,6 +6,8 @@ exactly (the cents left over by rounding go to the months with the largest remai
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -13,6 +15,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
 THOUSAND = Decimal(1000)
 
 
@@ -52,20 +55,22 @@ def period_bounds(first: date, calendar: str) -> tuple[date, date]:
     return broadcast_month(first) if calendar == "broadcast" else (first, month_end(first))
 
 
-def split_cents(amount: Decimal, weights: list[int]) -> list[Decimal]:
-    """`amount` split in proportion to `weights`, to the cent, adding up to `amount` exactly."""
+def split_cents(amount: Decimal, weights: Sequence[int]) -> list[Decimal]:
+    """`amount` split in proportion to `weights`, to the cent, adding up to `amount` exactly: each
+    share rounded down, then the cents left over go to the largest remainders (the earlier month
+    on a tie). Integer arithmetic throughout, so ties are exact."""
     total = sum(weights)
     if not weights or total == 0:
         return [Decimal(0)] * len(weights)
     cents = int((amount / CENT).to_integral_value(ROUND_HALF_UP))
-    sign = -1 if cents < 0 else 1
-    cents = abs(cents)
-    exact = [cents * w / total for w in weights]
-    shares = [int(Decimal(cents * w) / total) for w in weights]
-    remainders = sorted(range(len(weights)), key=lambda i: (-(exact[i] - shares[i]), i))
-    for i in remainders[: cents - sum(shares)]:
-        shares[i] += 1
-    return [sign * Decimal(s) * CENT for s in shares]
+    sign, cents = (-1 if cents < 0 else 1), abs(cents)
+    parts = [divmod(cents * w, total) for w in weights]
+    shares = [share for share, _ in parts]
+    left = cents - sum(shares)
+    if left:
+        for i in sorted(range(len(parts)), key=lambda i: (-parts[i][1], i))[:left]:
+            shares[i] += 1
+    return [Decimal(sign * share).scaleb(-2) for share in shares]
 
 
 def flight_seconds(start: date, end: date, zone: str, lo: date, hi: date) -> int:
@@ -112,12 +117,30 @@ class Booked:
 
 
 def booked_for(
-    gross: Decimal, commission: Decimal, start: date, end: date, zone: str, month: date, calendar: str = "calendar"
+    gross: Decimal,
+    commission: Decimal,
+    start: date,
+    end: date,
+    zone: str,
+    month: date,
+    calendar: str = "calendar",
+    *,
+    stop: date | None = None,
 ) -> Booked:
     """One month's share of a line's gross and commission; its net is what is left, so every
-    column adds up over the months."""
-    g = spread(gross, start, end, zone, calendar).get(month, Decimal(0))
-    c = spread(commission, start, end, zone, calendar).get(month, Decimal(0))
+    column adds up over the months. A line cancelled on `stop` keeps its share of every month
+    before that day, the part of the month it stopped in that it ran, and nothing after: a
+    month that had ended before the cancellation never moves."""
+    g = spread(gross, start, end, zone, calendar).get(month, ZERO) if gross else ZERO
+    c = spread(commission, start, end, zone, calendar).get(month, ZERO) if commission else ZERO
+    if stop is not None and (g or c):
+        lo, hi = period_bounds(month, calendar)
+        if stop <= lo:
+            return Booked(ZERO, ZERO, ZERO)
+        if stop <= hi:
+            in_month = flight_seconds(start, end, zone, lo, hi)
+            ran = flight_seconds(start, end, zone, lo, stop - timedelta(days=1))
+            g, c = money(g * ran / in_month), money(c * ran / in_month)
     return Booked(g, c, g - c)
 
 
@@ -168,10 +191,9 @@ def parse_period(raw: str, *, today: date) -> date:
     """'2026-11' -> 1 November 2026; ValueError with a message for a malformed or future month."""
     raw = (raw or "").strip()
     try:
-        year, month = raw.split("-")
-        if len(year) != 4 or len(month) != 2:
+        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}", raw):
             raise ValueError
-        first = date(int(year), int(month), 1)
+        first = date(int(raw[:4]), int(raw[5:]), 1)
     except ValueError:
         raise ValueError(f"“{raw}” is not a month: write it as YYYY-MM, e.g. 2026-11.") from None
     if first > month_of(today):

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections import defaultdict
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -30,6 +31,8 @@ from app.orders.models import Order, OrderLine
 AMOUNTS = ("gross", "commission", "net", "delivered", "recognised")
 #: a third-party upload is refused above this many rows
 MAX_COUNT_ROWS = 100_000
+WHOLE = re.compile(r"[0-9]+")
+DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def touch(lines, *, now: datetime) -> None:
@@ -38,54 +41,80 @@ def touch(lines, *, now: datetime) -> None:
         line.revenue_changed_at = now
 
 
-def _frozen(period: date) -> dict[int, dict]:
-    """What the closed month holds per line: its frozen figures plus the adjustments made to it."""
-    sums: dict[int, dict] = defaultdict(lambda: {k: Decimal(0) for k in AMOUNTS})
-    query = sa.select(RevenueEntry).where(
-        sa.or_(
-            sa.and_(RevenueEntry.kind == EntryKind.LINE.value, RevenueEntry.period == period),
-            sa.and_(RevenueEntry.kind == EntryKind.ADJUSTMENT.value, RevenueEntry.for_period == period),
-        )
+MONEY_AMOUNTS = ("gross", "commission", "net", "recognised")
+#: a line changed this long before a month closed is compared with it again: a change is stamped
+#: when its writer started, which can be before a close that commits first
+SETTLE = timedelta(hours=1)
+
+
+def _held(period: date, line_ids: list[int]) -> dict[int, dict]:
+    """What the closed month holds for these lines: frozen figures plus adjustments, summed in SQL,
+    and how each line was billed when it was frozen."""
+    sums: dict[int, dict] = defaultdict(lambda: {k: Decimal(0) for k in AMOUNTS} | {"billing_source": ""})
+    belongs = sa.or_(
+        sa.and_(RevenueEntry.kind == EntryKind.LINE.value, RevenueEntry.period == period),
+        sa.and_(RevenueEntry.kind == EntryKind.ADJUSTMENT.value, RevenueEntry.for_period == period),
     )
-    for entry in db.session.scalars(query):
-        for key in AMOUNTS:
-            sums[entry.order_line_id][key] += getattr(entry, key)
+    rows = db.session.execute(
+        sa.select(RevenueEntry.order_line_id, *[sa.func.sum(getattr(RevenueEntry, k)) for k in AMOUNTS])
+        .where(belongs, RevenueEntry.order_line_id.in_(line_ids))
+        .group_by(RevenueEntry.order_line_id)
+    )
+    for line_id, *values in rows:
+        sums[line_id].update({k: Decimal(v or 0) for k, v in zip(AMOUNTS, values, strict=True)})
+    for line_id, source in db.session.execute(
+        sa.select(RevenueEntry.order_line_id, RevenueEntry.billing_source).where(
+            RevenueEntry.kind == EntryKind.LINE.value,
+            RevenueEntry.period == period,
+            RevenueEntry.order_line_id.in_(line_ids),
+        )
+    ):
+        sums[line_id]["billing_source"] = source
     return sums
 
 
-def _reason(line: OrderLine, order: Order, diff: dict[str, Decimal]) -> str:
+def _reason(line: OrderLine, order: Order, diff: dict[str, Decimal], held_source: str) -> str:
     if any(diff[k] for k in ("gross", "commission", "net")):
+        if not held_source and not any(diff[k] for k in ("delivered",)) and line.status != "cancelled":
+            return f"{order.number} booked after the month closed"
         if line.status == "cancelled":
             return f"line {line.position} of {order.number} cancelled after the month closed"
         return f"{order.number} changed after the month closed (revision {order.revision})"
+    if held_source and held_source != line.billing_source:
+        return f"billing changed after the month closed ({held_source} to {line.billing_source})"
     if diff["delivered"]:
         return "delivery arrived after the month closed"
     return "billing changed after the month closed"
 
 
+def _lock_closed_months() -> None:
+    """One poster at a time (PostgreSQL row locks; SQLite serialises writers anyway)."""
+    db.session.execute(sa.select(ClosedPeriod.id).with_for_update()).all()
+
+
 def post_adjustments(*, today: date, now: datetime) -> int:
     """For every closed month, post the difference between what it holds and what it would hold
-    now into the first open month, line by line, with the reason. Only lines that changed since
-    the month closed are looked at. Returns how many adjustments were posted."""
+    now into the first open month, line by line, with the reason. Only lines changed since the
+    month was last checked are looked at. Returns how many adjustments were posted."""
+    _lock_closed_months()
     target = queries.first_open_month(today)
     posted = 0
     for period, closed in queries.closed_periods().items():
+        since = (closed.checked_at or closed.closed_at) - SETTLE
         changed = db.session.scalars(
-            sa.select(OrderLine.id).where(OrderLine.revenue_changed_at > closed.closed_at).order_by(OrderLine.id)
+            sa.select(OrderLine.id).where(OrderLine.revenue_changed_at > since).order_by(OrderLine.id)
         ).all()
-        if not changed:
-            continue
-        held = _frozen(period)
         for start in range(0, len(changed), queries.CHUNK):
             chunk = changed[start : start + queries.CHUNK]
+            held = _held(period, chunk)
             live = {row.line_id: row for row in queries.live_rows(period, queries.Filters(), line_ids=chunk)}
+            lines = {line.id: line for line in db.session.scalars(sa.select(OrderLine).where(OrderLine.id.in_(chunk)))}
             for line_id in chunk:
                 row = live.get(line_id)
-                now_values = {k: (getattr(row, k) if row else Decimal(0)) for k in AMOUNTS}
-                diff = {k: Decimal(now_values[k]) - held[line_id][k] for k in AMOUNTS}
-                if not any(diff.values()):
-                    continue
-                line = db.session.get(OrderLine, line_id)
+                diff = {k: Decimal(getattr(row, k) if row else 0) - held[line_id][k] for k in AMOUNTS}
+                if not any(diff[k] for k in MONEY_AMOUNTS):
+                    continue  # units moved but nothing billed or booked did: nothing to post
+                line = lines[line_id]
                 db.session.add(
                     RevenueEntry(
                         kind=EntryKind.ADJUSTMENT.value,
@@ -98,11 +127,13 @@ def post_adjustments(*, today: date, now: datetime) -> int:
                         net=diff["net"],
                         delivered=int(diff["delivered"]),
                         recognised=diff["recognised"],
-                        reason=_reason(line, line.order, diff)[:300],
+                        reason=_reason(line, line.order, diff, held[line_id]["billing_source"])[:300],
+                        billing_source=line.billing_source,
                         posted_at=now,
                     )
                 )
                 posted += 1
+        closed.checked_at = now
     db.session.flush()
     return posted
 
@@ -137,6 +168,7 @@ def close_month(period: date, *, actor: User, today: date, now: datetime) -> Clo
                 net=row.net,
                 delivered=row.delivered,
                 recognised=row.recognised,
+                billing_source=row.billing_source,
                 posted_at=now,
             )
         )
@@ -188,9 +220,11 @@ def set_billing(line: OrderLine, *, source: str, cap: str, actor: User, now: dat
 
 def upload_counts(text: str, *, actor: User, now: datetime) -> int:
     """Third-party counts from CSV (line id, day, units): all rows or none, each problem by row."""
-    reader = csv.reader(io.StringIO(text))
-    rows = [r for r in reader if any(cell.strip() for cell in r)]
-    if rows and rows[0] and not rows[0][0].strip().isdigit():
+    try:
+        rows = [r for r in csv.reader(io.StringIO(text)) if any(cell.strip() for cell in r)]
+    except csv.Error as error:
+        raise ValidationFailed.on("counts", f"The file is not readable as CSV: {error}.") from None
+    if rows and rows[0] and rows[0][0].strip().lower() in ("line", "line id", "line_id", "order line"):
         rows = rows[1:]  # a heading
     if not rows:
         raise ValidationFailed.on("counts", "The file has no rows: line id, day (YYYY-MM-DD), units.")
@@ -204,10 +238,12 @@ def upload_counts(text: str, *, actor: User, now: datetime) -> int:
             problems.append(f"Row {n}: give line id, day and units.")
             continue
         raw_line, raw_day, raw_units = cells[:3]
-        if not raw_line.isdigit() or len(raw_line) > 12:
+        if not WHOLE.fullmatch(raw_line) or len(raw_line) > 12:
             problems.append(f"Row {n}: “{raw_line[:20]}” is not a line id.")
             continue
         try:
+            if not DAY.fullmatch(raw_day):
+                raise ValueError
             day = date.fromisoformat(raw_day)
         except ValueError:
             problems.append(f"Row {n}: “{raw_day[:20]}” is not a day (YYYY-MM-DD).")
@@ -216,10 +252,14 @@ def upload_counts(text: str, *, actor: User, now: datetime) -> int:
         if units_text.startswith("-"):
             problems.append(f"Row {n}: units cannot be negative ({raw_units[:20]}).")
             continue
-        if not units_text.isdigit() or len(units_text) > 15:
+        if not WHOLE.fullmatch(units_text) or len(units_text) > 15:
             problems.append(f"Row {n}: “{raw_units[:20]}” is not a whole number of units.")
             continue
-        parsed[(int(raw_line), day)] = int(units_text)
+        key = (int(raw_line), day)
+        if key in parsed:
+            problems.append(f"Row {n}: line {raw_line} on {day} is already in the file.")
+            continue
+        parsed[key] = int(units_text)
     known = set(
         db.session.scalars(sa.select(OrderLine.id).where(OrderLine.id.in_({line for line, _ in parsed})))
     ) if parsed else set()  # fmt: skip
@@ -311,13 +351,14 @@ def run_export(
     db.session.add(record_row)
     db.session.flush()
     record_row.filename = f"{name}-{record_row.id}.{fmt}"
-    summary = export.write(
-        fmt,
-        queries.rows(first, last, filters, calendar=calendar),
-        directory / record_row.filename,
-        filters=described,
-        progress=progress,
-    )
+    path = directory / record_row.filename
+    try:
+        summary = export.write(
+            fmt, queries.rows(first, last, filters, calendar=calendar), path, filters=described, progress=progress
+        )
+    except BaseException:
+        path.unlink(missing_ok=True)  # no half file left behind; the caller rolls the record back
+        raise
     record_row.rows, record_row.totals = summary.rows, summary.totals
     record_row.sha256, record_row.size_bytes = summary.sha256, summary.size_bytes
     record(

@@ -144,9 +144,10 @@ def index():
         for cur, sums in m.by_currency.items():
             for key, value in sums.items():
                 totals[cur][key] += value
-    zero = {"net": Decimal(0), "recognised": Decimal(0)}
+    zero = {"gross": Decimal(0), "recognised": Decimal(0)}
+    # Recognised is delivered units at the net rate, before agency commission: set against gross booked.
     chart = revenue_svg(
-        [(m.month, m.by_currency.get(currency, zero)["net"], m.by_currency.get(currency, zero)["recognised"])
+        [(m.month, m.by_currency.get(currency, zero)["gross"], m.by_currency.get(currency, zero)["recognised"])
          for m in months.values()],
         currency,
     )  # fmt: skip
@@ -170,6 +171,7 @@ def index():
         closed=closed,
         exports=exports,
         args=args,
+        export_last=min(last, revenue.month_of(today)),
         form=FlaskForm(),
         **_choices(),
     ), (400 if errors else 200)

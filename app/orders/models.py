@@ -132,7 +132,9 @@ class OrderLine(db.Model):
     billing_source: Mapped[str] = mapped_column(sa.String(20), default="ad_server", server_default="ad_server")
     billing_cap: Mapped[str] = mapped_column(sa.String(20), default="contract", server_default="contract")
     #: when something a month's revenue depends on last changed (terms, status, delivery, counts)
-    revenue_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revenue_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    #: the first day a cancelled line no longer ran: it books nothing from then on
+    cancelled_on: Mapped[date | None]
 
     order: Mapped[Order] = relationship(back_populates="lines")
     product: Mapped[Product] = relationship(lazy="joined")

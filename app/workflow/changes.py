@@ -10,6 +10,7 @@ free line linked to the under-delivered order line; it goes through the normal f
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
@@ -55,6 +56,14 @@ def check_change(proposal: Proposal, order: Order, *, today: date) -> Errors:
     """A change cannot take a line under what it has already delivered, nor end a line (or start
     a new one) in the past."""
     errors = Errors()
+    if (proposal.advertiser_id, proposal.agency_id, proposal.currency) != (
+        order.advertiser_id,
+        order.agency_id,
+        order.currency,
+    ):
+        errors.add(
+            "submit", f"A change order keeps {order.number}'s advertiser, agency and currency: sign a new order."
+        )
     delivered = delivery_totals([line.id for line in order.lines])
     signed = {line.id: line for line in order.lines}
     for line in proposal.lines:
@@ -139,6 +148,7 @@ def apply_change_order(proposal: Proposal, *, now: datetime, today: date, margin
             and line.status != LineStatus.CANCELLED.value
         ):
             line.status = LineStatus.CANCELLED.value
+            line.cancelled_on = _local_today(line, now)
             _release_booking(line, reason=f"{order.number}: line cancelled by a change order", now=now)
             changes.append(f"line {line.position} cancelled")
     order.version_id, order.revision = version.id, order.revision + 1
@@ -160,6 +170,11 @@ def apply_change_order(proposal: Proposal, *, now: datetime, today: date, margin
     )
     queue_push(order, reason=f"change order (revision {order.revision})", now=now)
     return order
+
+
+def _local_today(line: OrderLine, now: datetime) -> date:
+    """Today in the line's time zone: the first day it no longer runs once cancelled."""
+    return now.astimezone(ZoneInfo(line.time_zone)).date()
 
 
 def _release_booking(line: OrderLine, *, reason: str, now: datetime) -> None:
@@ -184,6 +199,7 @@ def set_line_status(line: OrderLine, status: LineStatus, *, actor: User, now: da
     line.status = status.value
     line.revenue_changed_at = now
     if status is LineStatus.CANCELLED:
+        line.cancelled_on = _local_today(line, now)
         _release_booking(line, reason=f"{order.number}: line {line.position} cancelled by ad ops", now=now)
     record(
         actor=actor,

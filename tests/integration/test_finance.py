@@ -97,8 +97,22 @@ def test_recognised_revenue_is_delivery_at_the_net_rate_by_billing_source(ctx):
         ("{line},2026-13-01,5", "is not a day"),
         ("{line},{day},lots", "is not a whole number"),
         ("", "no rows"),
+        ("{line},{day},²", "is not a whole number"),
+        ("²,{day},5", "is not a line id"),
+        ("{line},20261101,5", "is not a day"),
+        ("{line},{day},7", "already in the file"),
     ],
-    ids=["unknown line", "negative", "bad day", "not a number", "empty"],
+    ids=[
+        "unknown line",
+        "negative",
+        "bad day",
+        "not a number",
+        "empty",
+        "superscript units",
+        "superscript line",
+        "day without dashes",
+        "twice",
+    ],
 )
 def test_third_party_counts_with_a_bad_row_are_refused_whole(ctx, text, message):
     order = demo_order()
@@ -155,7 +169,7 @@ def apply_change(kind: str, order: Order, month: date) -> None:
     db.session.flush()
 
 
-@pytest.mark.parametrize("kind", CHANGES)
+@pytest.mark.parametrize("kind", ["late_delivery", "billing", "change_order"])
 def test_a_change_after_the_close_posts_an_adjustment_and_the_closed_month_never_moves(ctx, kind):
     order = demo_order()
     month = months_ago(2)
@@ -226,7 +240,7 @@ def test_an_export_streams_the_rows_with_a_control_summary_that_matches_the_file
         net = headings.index("Net booked")
         values = [r[net] for r in sheet.iter_rows(min_row=2, values_only=True)]
         assert len(values) == 6 and round(sum(values), 2) == float(made.totals["GBP"]["net"])
-        assert book["Control"]["B1"].value == 6
+        assert book["Control"]["B2"].value == 6 and book["Control"]["E3"].value == float(made.totals["GBP"]["net"])
     assert db.session.get(FinanceExport, made.id).filters["from"] == revenue.month_label(first)
 
 
@@ -240,12 +254,26 @@ def test_a_make_good_line_bills_nothing(ctx):
     assert row.delivered > 0 and row.recognised == 0
 
 
-def test_lines_of_a_cancelled_line_book_nothing_more(ctx):
+def test_a_cancelled_line_books_what_it_ran_and_nothing_after_and_closed_months_keep_theirs(ctx):
     order = demo_order()
-    changes.set_line_status(order.lines[0], changes.LineStatus.CANCELLED, actor=user(DEMO_USERS["ad_ops"]), now=now())
-    month = revenue.month_of(publisher_today())
-    (row,) = [r for r in queries.live_rows(month, ALL) if r.line_id == order.lines[0].id]
-    assert row.gross == row.net == 0
+    line = order.lines[0]
+    closed = months_ago(2)
+    service.close_month(closed, actor=finance(), today=publisher_today(), now=now())
+    db.session.commit()
+    frozen = totals(closed, closed=True)
+    changes.set_line_status(line, changes.LineStatus.CANCELLED, actor=user(DEMO_USERS["ad_ops"]), now=now())
+    assert line.cancelled_on == publisher_today()
+    assert service.post_adjustments(today=publisher_today(), now=now() + timedelta(seconds=1)) == 0
+    assert totals(closed, closed=True) == frozen
+    after = revenue.next_month(revenue.month_of(publisher_today()))
+    assert [r.gross for r in queries.live_rows(after, ALL) if r.line_id == line.id] in ([], [0])
+    months = queries.months_between(closed, revenue.month_of(publisher_today()))
+    ran = sum(r.gross for m in months for r in queries.live_rows(m, ALL) if r.line_id == line.id)
+    whole = revenue.flight_seconds(line.start_day, line.end_day, line.time_zone, line.start_day, line.end_day)
+    part = revenue.flight_seconds(
+        line.start_day, line.end_day, line.time_zone, line.start_day, publisher_today() - timedelta(days=1)
+    )
+    assert abs(ran - line.gross * part / whole) <= Decimal("0.02") and ran < line.gross  # the time it ran
 
 
 def test_order_line_query_ignores_nothing_it_should_count(ctx):

@@ -96,3 +96,20 @@ def test_a_malformed_or_future_period_is_refused_with_a_message(raw, message):
     with pytest.raises(ValueError, match=message):
         revenue.parse_period(raw, today=date(2026, 11, 22))
     assert revenue.parse_period("2026-11", today=date(2026, 11, 22)) == date(2026, 11, 1)
+
+
+@settings(max_examples=200, deadline=None)
+@given(start=days, length=st.integers(min_value=1, max_value=300), cut=st.integers(min_value=0, max_value=300),
+       zone=st.sampled_from(ZONES), amount=money)  # fmt: skip
+def test_cancelling_a_line_never_moves_a_month_that_ended_before(start, length, cut, zone, amount):
+    end = start + timedelta(days=length)
+    stop = start + timedelta(days=min(cut, length))
+    for month in revenue.months_of_flight(start, end):
+        full = revenue.booked_for(amount, Decimal(0), start, end, zone, month)
+        cancelled = revenue.booked_for(amount, Decimal(0), start, end, zone, month, stop=stop)
+        if revenue.month_end(month) < stop:
+            assert cancelled == full
+        elif month >= stop:
+            assert cancelled.gross == 0
+        else:
+            assert 0 <= cancelled.gross <= full.gross
