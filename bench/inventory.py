@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import random
 import statistics
 import threading
@@ -206,9 +207,11 @@ def bench_engine_vs_lp() -> list[Result]:
     for _ in range(5):
         start = rng.randrange(0, 2_880)
         query = list(range(start, start + rng.randint(30, 120)))
+        gc.collect()  # neither side pays for garbage the other made
         t = time.perf_counter()
         answer = availability(impressions, lines, query)
         engine_times.append(time.perf_counter() - t)
+        gc.collect()
         t = time.perf_counter()
         expected = oracle_availability(impressions, lines, query)
         oracle_times.append(time.perf_counter() - t)
@@ -271,4 +274,5 @@ def bench_booking_throughput(tmp: Path) -> list[Result]:
 
 
 def run(tmp: Path) -> list[Result]:
-    return [*bench_availability(tmp), *bench_engine_vs_lp(), *bench_booking_throughput(tmp)]
+    # The comparison runs first, before the availability bench fills the process with its caches.
+    return [*bench_engine_vs_lp(), *bench_availability(tmp), *bench_booking_throughput(tmp)]

@@ -10,6 +10,7 @@ free line linked to the under-delivered order line; it goes through the normal f
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -29,16 +30,12 @@ from app.proposals.models import Proposal, ProposalLine, ProposalStatus
 from app.workflow.service import transition
 
 S = ProposalStatus
-#: who may pause, resume or cancel a line in the ad server, and open change orders and make-goods
+#: who may pause, resume or cancel a line in the ad server, and offer make-goods
 OPERATORS = (Role.AD_OPS, Role.ADMIN)
 
 
 def order_of(proposal: Proposal) -> Order | None:
     return db.session.scalar(sa.select(Order).where(Order.proposal_id == proposal.id))
-
-
-def is_change_order(proposal: Proposal) -> bool:
-    return proposal.status != S.SIGNED.value and order_of(proposal) is not None
 
 
 def start_change_order(order: Order, *, actor: User, now: datetime) -> Proposal:
@@ -154,7 +151,7 @@ def apply_change_order(proposal: Proposal, *, now: datetime, today: date, margin
     order.version_id, order.revision = version.id, order.revision + 1
     for line in order.lines:
         line.revenue_changed_at = now  # a closed month it touched gets an adjustment
-    order.gross, order.net = snapshot["totals"]["gross"], snapshot["totals"]["net"]
+    _retotal(order)
     db.session.flush()
     for line in order.lines:
         if line.status != LineStatus.CANCELLED.value and (proposal_line := by_position.get(line.position)) is not None:
@@ -170,6 +167,13 @@ def apply_change_order(proposal: Proposal, *, now: datetime, today: date, margin
     )
     queue_push(order, reason=f"change order (revision {order.revision})", now=now)
     return order
+
+
+def _retotal(order: Order) -> None:
+    """The order's totals are its lines' that still run: a cancelled line no longer counts."""
+    running = [line for line in order.lines if line.status != LineStatus.CANCELLED.value]
+    order.gross = sum((Decimal(line.gross) for line in running), Decimal(0))
+    order.net = sum((Decimal(line.net) for line in running), Decimal(0))
 
 
 def _local_today(line: OrderLine, now: datetime) -> date:
@@ -201,6 +205,7 @@ def set_line_status(line: OrderLine, status: LineStatus, *, actor: User, now: da
     if status is LineStatus.CANCELLED:
         line.cancelled_on = _local_today(line, now)
         _release_booking(line, reason=f"{order.number}: line {line.position} cancelled by ad ops", now=now)
+        _retotal(order)
     record(
         actor=actor,
         entity_type="order",
