@@ -76,9 +76,14 @@ def register_template_helpers(app: Flask) -> None:
         if not current_user.is_authenticated:
             return {"nav_items": [], "role_labels": ROLE_LABELS}
         roles = current_user.role_set
-        items = [
-            (label, endpoint, request.endpoint is not None and request.endpoint.split(".")[0] == endpoint.split(".")[0])
-            for label, endpoint, needs in NAVIGATION
-            if not needs or roles & set(needs)
-        ]
-        return {"nav_items": items, "role_labels": ROLE_LABELS}
+        shown = [(label, endpoint) for label, endpoint, needs in NAVIGATION if not needs or roles & set(needs)]
+        return {"nav_items": [(label, e, e == _active(shown)) for label, e in shown], "role_labels": ROLE_LABELS}
+
+    def _active(shown: list[tuple[str, str]]) -> str | None:
+        """The item of the page's own endpoint, else the last item of its blueprint (Ad ops is the
+        queue; every other ad-server page is under Ad servers)."""
+        here = request.endpoint or ""
+        if any(endpoint == here for _, endpoint in shown):
+            return here
+        same = [endpoint for _, endpoint in shown if endpoint.split(".")[0] == here.split(".")[0]]
+        return same[-1] if same else None

@@ -10,3 +10,10 @@ document.addEventListener("htmx:responseError", function (event) {
     "Something went wrong (" + status + "); nothing was changed. Reload the page and try again.";
   box.hidden = false;
 });
+
+// A form with data-confirm asks before it does something that cannot be undone from this page
+// (cancelling a line, closing a month). Without JavaScript the form simply goes.
+document.addEventListener("submit", function (event) {
+  var question = event.target.getAttribute && event.target.getAttribute("data-confirm");
+  if (question && !window.confirm(question)) event.preventDefault();
+});

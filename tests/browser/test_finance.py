@@ -43,3 +43,17 @@ def test_finance_filters_a_month_sees_the_chart_and_downloads_the_xlsx(page, liv
     assert Decimal(str(round(sum(r[net_column] for r in body), 2))) == net
     assert Decimal(str(round(sum(r[recognised_column] or 0 for r in body), 2))) == recognised
     expect(page.get_by_test_id("export-rows")).to_have_text(str(len(body)))
+
+
+def test_closing_a_month_asks_first_and_then_freezes_it(page, live_server):
+    first, _last = moved_back(live_server.app)
+    sign_in(page, "finance")
+    page.goto(f"/finance/?from={first}&to={first}")
+    button = page.get_by_test_id("close-month")
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    button.click()
+    expect(page.get_by_test_id("close-month")).to_be_visible()  # dismissed: nothing closed
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_test_id("close-month").click()
+    expect(page.get_by_text("is closed")).to_be_visible()
+    expect(page.get_by_test_id("months")).to_contain_text("closed")

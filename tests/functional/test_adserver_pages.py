@@ -192,3 +192,18 @@ def test_bad_ad_manager_settings_and_unknown_items_are_refused_with_messages(app
         headers={"HX-Request": "true"},
     )
     assert missing.status_code in (400, 404) and "No such item" in missing.get_data(as_text=True)
+
+
+def test_the_menu_marks_ad_ops_on_the_queue_and_ad_servers_on_the_connections(client, auth):
+    import re
+
+    auth.login_as("ad_ops")
+    for path, label in (
+        ("/adserver/queue", "Ad ops"),
+        ("/adserver/", "Ad servers"),
+        ("/adserver/connections/1/mappings", "Ad servers"),
+    ):
+        html = client.get(path).get_data(as_text=True)
+        menu = html.split('aria-label="Main"', 1)[1].split("</nav>", 1)[0]
+        current = re.findall(r'aria-current="page" href="[^"]+">([^<]+)</a>', menu)
+        assert current == [label], (path, current)
