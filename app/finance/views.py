@@ -26,7 +26,7 @@ from app.finance import queries, revenue, service
 from app.finance.chart import revenue_svg
 from app.finance.models import BillingSource, FinanceExport
 from app.forms import require_csrf
-from app.orders.models import OrderLine, OrderStatus
+from app.orders.models import Order, OrderLine, OrderStatus
 from app.routing import safe_next
 from app.validation import parse_id
 
@@ -111,6 +111,7 @@ def _choices() -> dict:
         "reps": reps,
         "products": db.session.scalars(sa.select(Product).order_by(Product.name)).all(),
         "statuses": list(OrderStatus),
+        "order_currencies": db.session.scalars(sa.select(Order.currency).distinct().order_by(Order.currency)).all(),
     }
 
 

@@ -40,6 +40,8 @@ def test_finance_sees_months_with_a_chart_and_drills_into_one(app, client, auth)
     assert page.status_code == 200 and 'data-testid="revenue-chart"' in html and "Net booked" in html
     month = client.get(f"/finance/months/{first}").get_data(as_text=True)
     assert "O-2026-0001" in month or "O-20" in month
+    other = client.get(f"/finance/?from={first}&currency=EUR").get_data(as_text=True)
+    assert "No revenue in these months for these filters" in other  # the demo sells in GBP only
     broadcast = client.get(f"/finance/?from={first}&calendar=broadcast")
     assert broadcast.status_code == 200 and "Broadcast months run Monday" in broadcast.get_data(as_text=True)
 
