@@ -194,6 +194,17 @@ def change(order_id: int):
     return redirect(url_for("proposals.detail", proposal_id=proposal.id))
 
 
+@bp.route("/<int:order_id>/change/discard", methods=["POST"])
+@allow(*STAFF, checks_object=True)
+def discard_change(order_id: int):
+    order = _order(order_id)
+    require_csrf()
+    changes.discard_change_order(order, actor=current_user, now=utcnow())
+    db.session.commit()
+    flash(f"The change order is discarded: {order.proposal.number} is back to its signed version.", "success")
+    return redirect(url_for("orders.detail", order_id=order.id))
+
+
 @bp.route("/<int:order_id>/lines/<int:line_id>/status", methods=["POST"])
 @allow(*OPS, checks_object=True)
 def line_status(order_id: int, line_id: int):

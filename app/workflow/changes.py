@@ -49,6 +49,62 @@ def start_change_order(order: Order, *, actor: User, now: datetime) -> Proposal:
     return proposal
 
 
+def discard_change_order(order: Order, *, actor: User, now: datetime) -> Proposal:
+    """Abandon an open change order: the proposal's lines and terms go back to the signed version
+    and it is signed again, as if the change had never been opened. The order never moved."""
+    proposal = order.proposal
+    if not proposals.can_edit(actor, proposal):
+        raise Forbidden("Only the order's rep, sales managers and admins discard a change order.")
+    if proposal.status not in (S.DRAFT.value, S.REJECTED.value):
+        raise DomainError(
+            f"{proposal.number} is {proposal.status}: withdraw it to edit first, then discard the change order."
+        )
+    signed = order.version.snapshot
+    proposals.release_holds(proposal, reason=f"change order of {order.number} discarded", actor=actor, now=now)
+    proposal.lines.clear()
+    db.session.flush()
+    # The first signed version was frozen before its lines had order lines: they match by position.
+    ordered = sorted(order.lines, key=lambda line: line.status != LineStatus.CANCELLED.value)  # running lines win
+    order_line_at = {line.position: line.id for line in ordered}
+    for data in signed["lines"]:
+        proposal.lines.append(
+            ProposalLine(
+                position=data["position"],
+                product_id=data["product"]["id"],
+                pricing_model=data["pricing_model"],
+                targeting=data["targeting"],
+                start_day=date.fromisoformat(data["start"]),
+                end_day=date.fromisoformat(data["end"]),
+                time_zone=data["time_zone"],
+                quantity=data["quantity"],
+                budget=None if data["budget"] is None else Decimal(data["budget"]),
+                discount_pct=Decimal(data["discount_pct"]),
+                price={"price": data["price"]} if data["price"] else None,
+                problems=list(data["problems"]),
+                units=data["units"],
+                net_rate=None if data["net_rate"] is None else Decimal(data["net_rate"]),
+                gross=Decimal(data["gross"]),
+                commission=Decimal(data["commission"]),
+                net=Decimal(data["net"]),
+                available=data["available"],
+                order_line_id=data.get("order_line_id") or order_line_at.get(data["position"]),
+                make_good_of_id=data.get("make_good_of_id"),
+                updated_at=now,
+            )
+        )
+    proposal.campaign_name, proposal.rate_card_id = signed["campaign_name"], signed["rate_card"]["id"]
+    flight = signed["flight"]
+    proposal.start_day, proposal.end_day = date.fromisoformat(flight["start"]), date.fromisoformat(flight["end"])
+    proposal.time_zone, proposal.notes, proposal.terms = flight["time_zone"], signed["notes"], signed["terms"]
+    proposal.discount_pct = Decimal(signed["discount_pct"])
+    proposal.budget_goal = None if signed["budget_goal"] is None else Decimal(signed["budget_goal"])
+    proposal.expires_on = date.fromisoformat(signed["expires_on"]) if signed["expires_on"] else None
+    transition(
+        proposal, S.SIGNED, actor=actor, now=now, why=f"Change order discarded: back to version {order.version.number}."
+    )
+    return proposal
+
+
 def check_change(proposal: Proposal, order: Order, *, today: date) -> Errors:
     """A change cannot take a line under what it has already delivered, nor end a line (or start
     a new one) in the past."""

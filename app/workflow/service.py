@@ -28,11 +28,12 @@ from app.workflow.models import ApprovalRequest, ApprovalRule, RequestStatus, Ru
 
 S = ProposalStatus
 TRANSITIONS = {
-    S.DRAFT: {S.SUBMITTED, S.EXPIRED},
+    #: ... or, for a change order that is discarded, back to signed as it was
+    S.DRAFT: {S.SUBMITTED, S.EXPIRED, S.SIGNED},
     S.SUBMITTED: {S.APPROVED, S.REJECTED, S.DRAFT, S.EXPIRED},
     #: an approved change order is applied to its order at once: signed again
     S.APPROVED: {S.SENT, S.DRAFT, S.EXPIRED, S.SIGNED},
-    S.REJECTED: {S.SUBMITTED, S.DRAFT, S.EXPIRED},
+    S.REJECTED: {S.SUBMITTED, S.DRAFT, S.EXPIRED, S.SIGNED},
     S.SENT: {S.SIGNED, S.DECLINED, S.DRAFT, S.EXPIRED},
     #: a change order reopens a signed proposal
     S.SIGNED: {S.DRAFT},

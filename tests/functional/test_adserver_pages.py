@@ -207,3 +207,14 @@ def test_the_menu_marks_ad_ops_on_the_queue_and_ad_servers_on_the_connections(cl
         menu = html.split('aria-label="Main"', 1)[1].split("</nav>", 1)[0]
         current = re.findall(r'aria-current="page" href="[^"]+">([^<]+)</a>', menu)
         assert current == [label], (path, current)
+
+
+def test_the_rep_discards_a_change_order_from_the_order_page(app, client, auth):
+    order = demo_order(app)
+    auth.login_as("sales_rep")
+    assert client.post(f"/orders/{order.id}/change").status_code == 302
+    page = client.get(f"/orders/{order.id}").get_data(as_text=True)
+    assert "Discard change order" in page and "Change order in progress" in page
+    assert client.post(f"/orders/{order.id}/change/discard").status_code == 302
+    page = client.get(f"/orders/{order.id}").get_data(as_text=True)
+    assert "Discard change order" not in page and ">Change order<" in page

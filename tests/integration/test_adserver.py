@@ -592,3 +592,24 @@ def test_delivery_is_kept_when_an_order_cannot_be_read_back_for_drift(ctx, monke
     report = delivery.sync_connection(sandbox(), now=now(), timeout=5)
     assert report.error == "" and "could not read its lines back (No such campaign)" in report.problems
     assert db.session.scalar(sa.select(sa.func.count(DeliveryDay.id)).where(DeliveryDay.order_line_id == line.id)) == 3
+
+
+def test_a_discarded_change_order_puts_the_proposal_back_as_signed_and_leaves_the_order(ctx):
+    order = signed_order()
+    signed_lines = [(line.quantity, line.net) for line in order.lines]
+    proposal = changes.start_change_order(order, actor=rep(), now=now())
+    line = proposal.lines[0]
+    data = service.proposals._data_of(line)
+    data.quantity = 777_000
+    service.proposals.update_line(line, data, actor=rep(), today=publisher_today(), now=now(), margin_pct=10)
+    proposal.notes = "a change nobody wanted"
+    db.session.commit()
+    changes.discard_change_order(order, actor=rep(), now=now())
+    db.session.commit()
+    proposal = db.session.get(type(proposal), proposal.id)
+    assert proposal.status == "signed" and proposal.notes == order.version.snapshot["notes"]
+    assert [(p.quantity, p.order_line_id) for p in proposal.lines] == [(500_000, order.lines[0].id)]
+    assert [(line.quantity, line.net) for line in db.session.get(Order, order.id).lines] == signed_lines
+    with pytest.raises(DomainError, match="is signed"):
+        changes.discard_change_order(order, actor=rep(), now=now())
+    assert changes.start_change_order(order, actor=rep(), now=now()).status == "draft"  # a new one may open
