@@ -28,24 +28,36 @@ from app.workflow.models import ApprovalRequest, ApprovalRule, RequestStatus, Ru
 
 S = ProposalStatus
 TRANSITIONS = {
-    #: ... or, for a change order that is discarded, back to signed as it was
-    S.DRAFT: {S.SUBMITTED, S.EXPIRED, S.SIGNED},
+    S.DRAFT: {S.SUBMITTED, S.EXPIRED},
     S.SUBMITTED: {S.APPROVED, S.REJECTED, S.DRAFT, S.EXPIRED},
-    #: an approved change order is applied to its order at once: signed again
-    S.APPROVED: {S.SENT, S.DRAFT, S.EXPIRED, S.SIGNED},
-    S.REJECTED: {S.SUBMITTED, S.DRAFT, S.EXPIRED, S.SIGNED},
+    S.APPROVED: {S.SENT, S.DRAFT, S.EXPIRED},
+    S.REJECTED: {S.SUBMITTED, S.DRAFT, S.EXPIRED},
     S.SENT: {S.SIGNED, S.DECLINED, S.DRAFT, S.EXPIRED},
-    #: a change order reopens a signed proposal
-    S.SIGNED: {S.DRAFT},
+    S.SIGNED: set(),
     S.DECLINED: set(),
     S.EXPIRED: set(),
 }
+#: Only for a proposal that has an order (a change order): it reopens, and it is signed again when
+#: approved (applied at once) or discarded (back to the signed version).
+CHANGE_ORDER_TRANSITIONS = {
+    S.SIGNED: {S.DRAFT},
+    S.APPROVED: {S.SIGNED},
+    S.DRAFT: {S.SIGNED},
+    S.REJECTED: {S.SIGNED},
+}
+
+
+def _has_order(proposal: Proposal) -> bool:
+    return db.session.scalar(sa.select(Order.id).where(Order.proposal_id == proposal.id).limit(1)) is not None
 
 
 def transition(proposal: Proposal, to: ProposalStatus, *, actor: User | None, now: datetime, why: str) -> None:
     """The one guard every status change goes through; each change is audited."""
     current = ProposalStatus(proposal.status)
-    if to not in TRANSITIONS[current]:
+    allowed = TRANSITIONS[current]
+    if to in CHANGE_ORDER_TRANSITIONS.get(current, set()) and _has_order(proposal):
+        allowed = allowed | {to}
+    if to not in allowed:
         raise DomainError(f"Proposal {proposal.number} is {current.value}: it cannot become {to.value}.")
     proposal.status = to.value
     proposal.updated_at = now

@@ -238,3 +238,12 @@ def test_a_rep_asked_to_approve_may_read_the_proposal(ctx):
     service.submit(proposal, actor=rep(), now=now(), acknowledged=False)
     assert service.proposals.can_read(other, proposal)
     assert [r.proposal_id for r in service.queue_for(other)] == [proposal.id]
+
+
+def test_only_a_proposal_with_an_order_goes_back_to_signed_without_the_buyer(ctx):
+    from app.workflow.service import CHANGE_ORDER_TRANSITIONS
+
+    proposal = proposal_with()
+    assert ProposalStatus.SIGNED in CHANGE_ORDER_TRANSITIONS[ProposalStatus.DRAFT]
+    with pytest.raises(DomainError, match="cannot become signed"):
+        service.transition(proposal, ProposalStatus.SIGNED, actor=rep(), now=now(), why="no order, no shortcut")
