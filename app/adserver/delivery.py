@@ -382,6 +382,7 @@ def at_risk_lines(*, today: date, limit: int = 200) -> list[Pacing]:
             ~has_make_good,
         )
         .order_by(OrderLine.end_day)
+        .options(sa.orm.selectinload(OrderLine.order))  # pacing and the list read each line's order
     ).all()
     return [p for p in pacing_of(list(lines), today=today) if p.state in ("at_risk", "under_delivered")][:limit]
 

@@ -355,11 +355,15 @@ def order_spec(order: Order, connection: Connection, *, approve: bool = False) -
     dimensions = adapter_class(connection.kind).mapped_dimensions
     missing: list[str] = []
     lines: list[LineSpec] = []
+    links_of: dict[int, list[ProductAdUnit]] = {}
+    for link in db.session.scalars(
+        sa.select(ProductAdUnit).where(ProductAdUnit.product_id.in_({line.product_id for line in order.lines}))
+    ):
+        links_of.setdefault(link.product_id, []).append(link)
     for line in order.lines:
         product = line.product
-        links = db.session.scalars(sa.select(ProductAdUnit).where(ProductAdUnit.product_id == product.id)).all()
         ad_units = []
-        for link in links:
+        for link in links_of.get(product.id, []):
             remote = maps["ad_unit"].get(link.ad_unit_id)
             if remote is None:
                 missing.append(f"ad unit {link.ad_unit.name} ({link.ad_unit.code})")

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from app.audit.service import record
 from app.auth.models import User
-from app.errors import Conflict, DomainError, ValidationFailed
+from app.errors import Conflict, ValidationFailed
 from app.extensions import db
 from app.finance import export, queries, revenue
 from app.finance.models import (
@@ -298,11 +298,6 @@ def upload_counts(text: str, *, actor: User, now: datetime) -> int:
         summary=f"Third-party counts: {len(parsed):,} line-days for {len(lines)} lines.",
     )
     return len(parsed)
-
-
-def require_open(period: date) -> None:
-    if db.session.scalar(sa.select(ClosedPeriod.id).where(ClosedPeriod.period == period)):
-        raise DomainError(f"{period:%B %Y} is closed.")
 
 
 def export_dir(instance_path: str, configured: str) -> Path:
