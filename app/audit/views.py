@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import sqlalchemy as sa
 from flask import Blueprint, current_app, render_template, request, url_for
 from flask_login import current_user
 
-from app.access import allow
+from app.access import allow, rule_for
 from app.accounts.models import Account
 from app.audit.models import AuditEvent
 from app.auth.models import User
@@ -13,25 +16,40 @@ from app.catalog.models import AdUnit, Package, Product, TargetingValue
 from app.errors import Forbidden, NotFound
 from app.extensions import db
 from app.orders.models import Order
+from app.orders.views import readable_order
 from app.proposals.models import Proposal
+from app.proposals.views import readable_proposal
 from app.ratecards.models import RateCard
 from app.validation import page_number
 from app.workflow.models import ApprovalRule
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
-#: entity type -> (model, roles that may read its history (empty: every signed-in user), page endpoint)
+
+@dataclass(frozen=True)
+class History:
+    """Where a record's history leads, and who may read it: exactly who may open the record's page."""
+
+    model: type
+    #: The record's page: its access rule is the history's access rule.
+    endpoint: str
+    arg: str | None
+    #: The record page's own loader, for records that are checked one by one (a rep's proposal):
+    #: it raises NotFound or Forbidden just as that page does.
+    load: Callable[[int], object] | None = None
+
+
 ENTITIES = {
-    "account": (Account, frozenset(), "accounts.detail", "account_id"),
-    "user": (User, frozenset({Role.ADMIN}), "auth.edit_user", "user_id"),
-    "ad_unit": (AdUnit, frozenset({Role.ADMIN, Role.AD_OPS}), "catalog.ad_unit", "unit_id"),
-    "targeting_value": (TargetingValue, frozenset({Role.ADMIN}), "catalog.targeting", None),
-    "product": (Product, frozenset(), "catalog.product", "product_id"),
-    "package": (Package, frozenset(), "catalog.package", "package_id"),
-    "rate_card": (RateCard, frozenset(), "ratecards.card", "card_id"),
-    "proposal": (Proposal, frozenset(), "proposals.detail", "proposal_id"),
-    "order": (Order, frozenset(), "orders.detail", "order_id"),
-    "approval_rule": (ApprovalRule, frozenset({Role.ADMIN}), "workflow.edit_rule", "rule_id"),
+    "account": History(Account, "accounts.detail", "account_id"),
+    "user": History(User, "auth.edit_user", "user_id"),
+    "ad_unit": History(AdUnit, "catalog.ad_unit", "unit_id"),
+    "targeting_value": History(TargetingValue, "catalog.targeting", None),
+    "product": History(Product, "catalog.product", "product_id"),
+    "package": History(Package, "catalog.package", "package_id"),
+    "rate_card": History(RateCard, "ratecards.card", "card_id"),
+    "proposal": History(Proposal, "proposals.detail", "proposal_id", readable_proposal),
+    "order": History(Order, "orders.detail", "order_id", readable_order),
+    "approval_rule": History(ApprovalRule, "workflow.edit_rule", "rule_id"),
 }
 
 
@@ -39,7 +57,19 @@ def entity_link(entity_type: str, entity_id: int) -> str | None:
     spec = ENTITIES.get(entity_type)
     if spec is None:
         return None
-    return url_for(spec[2], **({spec[3]: entity_id} if spec[3] else {}))
+    return url_for(spec.endpoint, **({spec.arg: entity_id} if spec.arg else {}))
+
+
+def _readable_subject(spec: History, entity_id: int) -> object:
+    """The record, if the current user may open its page; Forbidden or NotFound as that page answers."""
+    if not rule_for(current_app, spec.endpoint).admits(current_user.role_set):
+        raise Forbidden("You cannot open this record, nor its history.")
+    if spec.load is not None:
+        return spec.load(entity_id)
+    subject = db.session.get(spec.model, entity_id)
+    if subject is None:
+        raise NotFound("There is no such record.")
+    return subject
 
 
 @bp.route("/")
@@ -63,12 +93,7 @@ def entity(entity_type: str, entity_id: int):
     spec = ENTITIES.get(entity_type)
     if spec is None:
         raise NotFound(f"There is no history for “{entity_type}”.")
-    model, roles, _endpoint, _arg = spec
-    if roles and not current_user.has_role(*roles):
-        raise Forbidden("Only admins read this history.")
-    subject = db.session.get(model, entity_id)
-    if subject is None:
-        raise NotFound("There is no such record.")
+    subject = _readable_subject(spec, entity_id)
     page = db.paginate(
         page=page_number(request.args),
         select=sa.select(AuditEvent)

@@ -108,7 +108,7 @@ def index():
     )
 
 
-def _order(order_id: int) -> Order:
+def readable_order(order_id: int) -> Order:
     order = db.session.get(Order, order_id)
     if order is None:
         raise NotFound("No such order.")
@@ -127,7 +127,7 @@ def _line(order: Order, line_id: int) -> OrderLine:
 @bp.route("/<int:order_id>")
 @allow(*STAFF, checks_object=True)
 def detail(order_id: int):
-    order = _order(order_id)
+    order = readable_order(order_id)
     today = publisher_today()
     pacing = delivery.pacing_of(list(order.lines), today=today)
     series = delivery.daily_series([line.id for line in order.lines])
@@ -168,7 +168,7 @@ def detail(order_id: int):
 @bp.route("/<int:order_id>/push", methods=["POST"])
 @allow(*OPS, checks_object=True)
 def push(order_id: int):
-    order = _order(order_id)
+    order = readable_order(order_id)
     require_csrf()
     job = queue_push(order, reason="queued by ad ops", now=utcnow(), actor=current_user)
     db.session.commit()
@@ -182,7 +182,7 @@ def push(order_id: int):
 @bp.route("/<int:order_id>/change", methods=["POST"])
 @allow(*STAFF, checks_object=True)
 def change(order_id: int):
-    order = _order(order_id)
+    order = readable_order(order_id)
     require_csrf()
     proposal = changes.start_change_order(order, actor=current_user, now=utcnow())
     db.session.commit()
@@ -197,7 +197,7 @@ def change(order_id: int):
 @bp.route("/<int:order_id>/change/discard", methods=["POST"])
 @allow(*STAFF, checks_object=True)
 def discard_change(order_id: int):
-    order = _order(order_id)
+    order = readable_order(order_id)
     require_csrf()
     changes.discard_change_order(order, actor=current_user, now=utcnow())
     db.session.commit()
@@ -208,7 +208,7 @@ def discard_change(order_id: int):
 @bp.route("/<int:order_id>/lines/<int:line_id>/status", methods=["POST"])
 @allow(*OPS, checks_object=True)
 def line_status(order_id: int, line_id: int):
-    order = _order(order_id)
+    order = readable_order(order_id)
     line = _line(order, line_id)
     require_csrf()
     raw = request.form.get("status", "")
@@ -223,7 +223,7 @@ def line_status(order_id: int, line_id: int):
 @bp.route("/<int:order_id>/lines/<int:line_id>/make-good", methods=["POST"])
 @allow(*STAFF, checks_object=True)
 def make_good(order_id: int, line_id: int):
-    order = _order(order_id)
+    order = readable_order(order_id)
     line = _line(order, line_id)
     require_csrf()
     proposal = changes.create_make_good(

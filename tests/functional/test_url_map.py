@@ -163,3 +163,61 @@ def test_hostile_form_numbers_get_field_messages(app, client, auth):
     assert 'data-field-error="agency_commission_pct">Enter a number' in html
     assert 'data-field-error="name">Enter the name.' in html
     assert 'data-field-error="owner_id">Choose an active sales rep' in html
+
+
+def history_samples(app: Flask) -> dict[str, int]:
+    """One demo record per entity type that has a history page (proposal and order are Ana's)."""
+    from app.audit.views import ENTITIES
+    from app.auth.models import User
+    from app.orders.models import Order
+    from app.proposals.models import Proposal
+    from app.workflow.models import ApprovalRule
+
+    models = {
+        "account": Account,
+        "user": User,
+        "ad_unit": AdUnit,
+        "targeting_value": TargetingValue,
+        "product": Product,
+        "package": Package,
+        "rate_card": RateCard,
+        "proposal": Proposal,
+        "order": Order,
+        "approval_rule": ApprovalRule,
+    }
+    assert set(models) == set(ENTITIES), "a new history type needs a sample here"
+    with app.app_context():
+        rep = user(DEMO_USERS["sales_rep"])
+        samples = {name: db.session.scalar(sa.select(sa.func.min(model.id))) for name, model in models.items()}
+        samples["proposal"] = db.session.scalar(sa.select(sa.func.min(Proposal.id)).where(Proposal.owner_id == rep.id))
+        samples["order"] = db.session.scalar(
+            sa.select(sa.func.min(Order.id)).join(Order.proposal).where(Proposal.owner_id == rep.id)
+        )
+        return samples
+
+
+@pytest.mark.parametrize("who", [*ROLES, "another rep"], ids=lambda r: r or "anonymous")
+def test_every_history_page_answers_as_its_records_own_page_does(app, client, auth, who):
+    from app.audit.views import entity_link
+
+    samples = history_samples(app)
+    if who == "another rep":
+        auth.login("rep2@harbour.example")
+    elif who:
+        auth.login_as(who)
+    answers = {}
+    for entity_type, entity_id in samples.items():
+        with app.test_request_context():
+            record_url = entity_link(entity_type, entity_id)
+        record = client.get(record_url)
+        history = client.get(f"/audit/{entity_type}/{entity_id}")
+        where = f"{entity_type} as {who or 'anonymous'}: page {record.status_code}, history {history.status_code}"
+        assert record.status_code in (200, 302, 403), where
+        assert history.status_code == record.status_code, where
+        if record.status_code == 302:
+            assert history.location.startswith("/login"), where
+        answers[entity_type] = history.status_code
+    if who == "another rep":  # Ana's deal history (prices, the buyer's details) is not Tom's to read
+        assert answers["proposal"] == answers["order"] == 403
+    if who == "ad_ops":
+        assert answers["rate_card"] == 403
