@@ -54,6 +54,9 @@ class Config:
     LOGIN_FAILURE_WINDOW = timedelta(minutes=_int("LOGIN_FAILURE_WINDOW_MINUTES", 15))
     #: Failures from one address over all e-mails before that address pauses as well.
     LOGIN_MAX_FAILURES_PER_ADDRESS = _int("LOGIN_MAX_FAILURES_PER_ADDRESS", 50)
+    #: Proxies in front of the app (nginx, Caddy, a load balancer) whose X-Forwarded-For and
+    #: X-Forwarded-Proto are believed; 0: none, the connecting address is the client's.
+    TRUSTED_PROXIES = _int("TRUSTED_PROXIES", 0)
     #: werkzeug method string; scrypt is a memory-hard KDF.
     PASSWORD_HASH_METHOD = os.environ.get("PASSWORD_HASH_METHOD", "scrypt")
 

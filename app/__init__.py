@@ -26,6 +26,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
         app.config.from_object(config or config_for())
     _check_settings(app)
     Path(app.instance_path).mkdir(exist_ok=True)
+    _trust_proxies(app)
 
     from app import models  # noqa: F401  (registers every table on the metadata)
     from app.extensions import csrf, db, login_manager, migrate
@@ -94,6 +95,8 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
 def _check_settings(app: Flask) -> None:
     if not app.config.get("SECRET_KEY"):
         raise RuntimeError("SECRET_KEY is not set: set it in the environment (see README, Production).")
+    if not isinstance(app.config.get("TRUSTED_PROXIES"), int) or app.config["TRUSTED_PROXIES"] < 0:
+        raise RuntimeError("TRUSTED_PROXIES must be 0 (no proxy) or the number of proxies in front of the app.")
     from app.validation import currency_problem
 
     if problem := currency_problem(app.config["PUBLISHER_CURRENCY"]):
@@ -104,6 +107,20 @@ def _check_settings(app: Flask) -> None:
         ZoneInfo(app.config["PUBLISHER_TIMEZONE"])
     except (ZoneInfoNotFoundError, ValueError):
         raise RuntimeError(f"PUBLISHER_TIMEZONE {app.config['PUBLISHER_TIMEZONE']!r} is not a time zone") from None
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Behind TRUSTED_PROXIES proxies, the client's address and scheme are the ones they forward.
+
+    Only X-Forwarded-For and -Proto: the Host header is the proxy's to pass through, and believing
+    X-Forwarded-Host, which a proxy that does not set it lets through from the client, would let
+    anyone choose the host of the links the app builds.
+    """
+    hops = app.config["TRUSTED_PROXIES"]
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
 
 def _register_cli(app: Flask) -> None:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from app.auth import service
 from app.auth.models import User
 from app.db import utcnow
 from app.extensions import db
-from tests.conftest import DEMO_PASSWORD, DEMO_USERS, app_on
+from tests.conftest import DEMO_PASSWORD, DEMO_USERS, app_on, make_app
 
 
 def field_error(html: str, field: str) -> str:
@@ -108,3 +109,33 @@ def test_the_session_lifetime_comes_from_configuration(databases, tmp_path):
         assert response.status_code == 302 and cookie is not None and cookie.expires is not None
         remaining = cookie.expires - utcnow()
         assert timedelta(minutes=29) < remaining <= timedelta(minutes=30)
+
+
+def _failed_sign_in_address(app) -> str | None:
+    """Fail one sign-in through a proxy that says the client is 203.0.113.9; the address recorded."""
+    from app.auth.models import LoginAttempt
+
+    client = app.test_client()
+    client.post(
+        "/login",
+        data={"email": DEMO_USERS["finance"], "password": "wrong"},
+        headers={"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"},
+        environ_base={"REMOTE_ADDR": "10.0.0.2"},
+    )
+    with app.app_context():
+        return db.session.scalar(sa.select(LoginAttempt.remote_addr).order_by(LoginAttempt.id.desc()).limit(1))
+
+
+def test_without_trusted_proxies_a_forwarded_for_header_is_ignored(app):
+    assert app.config["TRUSTED_PROXIES"] == 0
+    assert _failed_sign_in_address(app) == "10.0.0.2"
+
+
+def test_behind_one_trusted_proxy_the_client_address_comes_from_forwarded_for(databases, tmp_path):
+    with app_on(databases.copy("sqlite", tmp_path), TRUSTED_PROXIES=1) as app:
+        assert _failed_sign_in_address(app) == "203.0.113.9"
+
+
+def test_a_negative_number_of_trusted_proxies_stops_the_app_from_starting(databases, tmp_path):
+    with pytest.raises(RuntimeError, match="TRUSTED_PROXIES"):
+        make_app(databases.copy("sqlite", tmp_path)[0], TRUSTED_PROXIES=-1)
