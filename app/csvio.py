@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -69,7 +70,8 @@ def read_rows(
             if len(raw) > len(header):
                 problems.append(RowProblem(line, f"{len(raw)} cells for {len(header)} columns."))
                 continue
-            rows.append((line, {h: (raw[i].strip() if i < len(raw) else "") for i, h in enumerate(header) if h}))
+            cells = {h: (raw[i].strip().removeprefix("'") if i < len(raw) else "") for i, h in enumerate(header) if h}
+            rows.append((line, cells))
             if len(rows) > max_rows:
                 raise ImportFailed([RowProblem(line, f"More than {max_rows:,} rows; split the file.")])
     except csv.Error as exc:
@@ -79,12 +81,45 @@ def read_rows(
     return rows
 
 
+#: What makes a spreadsheet run a cell as a formula (tab and carriage return too, in some of them).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+#: A plain number, which a spreadsheet reads as one: "-10" in an amount column stays a number.
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)")
+
+
+def spreadsheet_safe(value: object) -> object:
+    """A cell as a spreadsheet should take it: a text it would run as a formula goes behind an
+    apostrophe, the spreadsheet's own mark for "this is text", which it does not show.
+
+    A text that already starts with an apostrophe gets a second one, so that reading a file back
+    (`read_rows` drops one leading apostrophe, as the spreadsheet does) always gives what was written.
+    Numbers, and texts that are plain numbers, go out as they are.
+    """
+    if not isinstance(value, str) or not value:
+        return value
+    if value[0] == "'" or (value.startswith(FORMULA_STARTS) and not _PLAIN_NUMBER.fullmatch(value)):
+        return "'" + value
+    return value
+
+
+class SafeWriter:
+    """The one writer of every CSV a user downloads (products, rate cards, finance exports): a
+    csv.writer whose every cell goes through `spreadsheet_safe`."""
+
+    def __init__(self, handle, **fmt):
+        self._writer = csv.writer(handle, **fmt)
+
+    def writerow(self, cells: Iterable) -> None:
+        self._writer.writerow([spreadsheet_safe(cell) for cell in cells])
+
+
 def write_rows(columns: Sequence[str], rows: Iterable[dict]) -> str:
+    """A whole CSV file of `rows` (dicts by column) under a header of `columns`."""
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(columns), lineterminator="\n")
-    writer.writeheader()
+    writer = SafeWriter(out, lineterminator="\n")
+    writer.writerow(columns)
     for row in rows:
-        writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
+        writer.writerow("" if row.get(column) is None else row[column] for column in columns)
     return out.getvalue()
 
 

@@ -7,12 +7,12 @@ totals per currency, checksum) is recorded with who asked and with which filters
 
 from __future__ import annotations
 
-import csv
 import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.csvio import SafeWriter
 from app.finance import xlsx
 from app.finance.queries import COLUMNS, MONEY, Row, Totals
 
@@ -43,21 +43,16 @@ def write_csv(rows: Iterable[Row], path: Path, *, progress: Callable[[int], None
     totals = Totals()
     width = len(KEYS)
     with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
+        writer = SafeWriter(handle)
         writer.writerow(HEADINGS)
         for row in rows:
-            writer.writerow([_defused(v) if isinstance(v, str) else v for v in row[:width]])
+            writer.writerow(row[:width])
             totals.add(row)
             if progress is not None and totals.rows % 10_000 == 0:
                 progress(10_000)
     if progress is not None:
         progress(totals.rows % 10_000)
     return totals
-
-
-def _defused(text: str) -> str:
-    """A text cell a spreadsheet would run as a formula (=, +, -, @ first) is written as text."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 #: each column's kind in the XLSX: text, money, rate, whole (number) or day

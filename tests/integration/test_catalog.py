@@ -541,6 +541,28 @@ def test_exporting_and_importing_the_products_gives_back_the_same_file(ctx):
     assert csvio.export_products() == exported
 
 
+def test_a_product_whose_text_a_spreadsheet_would_run_is_exported_as_text_and_imports_back_unchanged(ctx):
+    import csv
+    import io
+
+    pre_roll = product("Football Pre-roll")
+    pre_roll.name = '=HYPERLINK("http://evil.example","Football")'
+    pre_roll.description = "-2+3+cmd|' /C calc'!A0"
+    product("Run of Network Display").description = "@SUM(1+1)\tthen text"
+    db.session.flush()
+    exported = csvio.export_products()
+    cells = [cell for row in csv.reader(io.StringIO(exported)) for cell in row]
+    assert '\'=HYPERLINK("http://evil.example","Football")' in cells
+    assert "'-2+3+cmd|' /C calc'!A0" in cells and "'@SUM(1+1)\tthen text" in cells
+    assert not [cell for cell in cells if cell[:1] in ("=", "+", "-", "@", "\t", "\r")]
+    counts = csvio.import_products(exported.encode(), actor=admin(), now=now())
+    db.session.commit()
+    db.session.expire_all()
+    assert counts == {"created": 0, "updated": 16}
+    assert product('=HYPERLINK("http://evil.example","Football")').description == "-2+3+cmd|' /C calc'!A0"
+    assert csvio.export_products() == exported
+
+
 def test_an_edited_product_file_round_trips_and_adds_a_new_product(ctx):
     exported = csvio.export_products()
     edited = exported.replace("Pre-roll before match highlights.", "Pre-roll before every highlight.")

@@ -621,6 +621,23 @@ def test_exporting_importing_and_exporting_the_standard_card_gives_back_the_same
     assert card_events(standard())[-1].action == "imported"
 
 
+def test_a_season_named_like_a_formula_is_exported_as_text_and_its_negative_amount_as_a_number(ctx):
+    import csv
+    import io
+
+    card = standard()
+    season = card.seasons[0]
+    season.name, season.adjustment_pct = "=1+1", Decimal("-10")
+    db.session.flush()
+    exported = csvio.export_card(card)
+    rows = list(csv.DictReader(io.StringIO(exported)))
+    row = next(r for r in rows if r["record"] == "season" and r["name"].endswith("=1+1"))
+    assert row["name"] == "'=1+1" and row["amount"] == "-10"
+    csvio.import_card(card, exported.encode("utf-8"), actor=admin(), now=now())
+    assert reloaded_export(card.id) == exported
+    assert {s.name: s.adjustment_pct for s in standard().seasons}["=1+1"] == Decimal("-10")
+
+
 def test_an_edited_card_file_round_trips_with_its_new_values(ctx):
     card = standard()
     year = card.valid_from.year
