@@ -45,6 +45,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     from app.catalog.views import bp as catalog_bp
     from app.errors import register_error_handlers
     from app.finance.views import bp as finance_bp
+    from app.headers import add_security_headers
     from app.home.views import bp as home_bp
     from app.inventory.views import bp as inventory_bp
     from app.mail.views import bp as mail_bp
@@ -83,8 +84,12 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
         mail_bp,
     ):
         app.register_blueprint(bp)
+    # The buyer's page sends no Referer (its token is in the URL), and over HTTPS CSRFProtect
+    # refuses a form without one; the page checks its form's CSRF token itself (FlaskForm).
+    csrf.exempt(signing_bp)
     app.before_request(refuse_nul_bytes)
     app.before_request(enforce_access)
+    app.after_request(add_security_headers)
     register_error_handlers(app)
     register_template_helpers(app)
     _register_cli(app)

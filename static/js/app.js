@@ -17,3 +17,10 @@ document.addEventListener("submit", function (event) {
   var question = event.target.getAttribute && event.target.getAttribute("data-confirm");
   if (question && !window.confirm(question)) event.preventDefault();
 });
+
+// A select with data-autosubmit sends its form as soon as it changes (a filter such as the weeks
+// shown); no inline handler, which the Content-Security-Policy refuses.
+document.addEventListener("change", function (event) {
+  var field = event.target;
+  if (field.hasAttribute && field.hasAttribute("data-autosubmit") && field.form) field.form.submit();
+});

@@ -1,7 +1,8 @@
 """Walk every route of the URL map, anonymously and as each role.
 
 Each answer must be the one the route's access rule promises: a redirect to sign-in, a 403, or a
-success; never a 500. New routes are covered without touching this test.
+success; never a 500; and no page holds inline script or style, which the CSP would refuse. New
+routes are covered without touching this test.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from app.catalog.models import AdUnit, Package, Product, TargetingDimension, Tar
 from app.extensions import db
 from app.ratecards.models import RateCard
 from tests.conftest import DEMO_USERS, user
+from tests.support.inline_code import inline_code
 
 ROLES = [None, *[r.value for r in Role]]
 
@@ -88,6 +90,8 @@ def test_every_route_answers_as_its_access_rule_says(app, client, auth, role):
         access = rule_for(app, rule.endpoint)
         where = f"{method} {url} as {role or 'anonymous'} gave {response.status_code}"
         assert response.status_code < 500, where
+        if response.mimetype == "text/html":  # the CSP refuses inline script and style
+            assert inline_code(response.get_data(as_text=True)) == [], where
         if access.is_public:
             assert not (response.status_code == 302 and "/login" in response.location and rule.endpoint != "auth.login")
         elif role is None:
