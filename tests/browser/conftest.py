@@ -47,16 +47,30 @@ def live_server(databases, tmp_path) -> Iterator[LiveServer]:
 
 
 @pytest.fixture
-def page(browser, live_server, request) -> Iterator:
+def csp_violations() -> list[str]:
+    """What Chromium refused under the Content-Security-Policy on the pages a test visited."""
+    return []
+
+
+@pytest.fixture
+def page(browser, live_server, request, csp_violations) -> Iterator:
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
     context.set_default_timeout(10_000)
     page = context.new_page()
+
+    def watch(message) -> None:
+        if message.type == "error" and "Content Security Policy" in message.text:
+            csp_violations.append(f"{page.url}: {message.text}")
+
+    page.on("console", watch)
     yield page
     failed = getattr(request.node, "rep_call", None)
     if failed is not None and failed.failed:
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
     context.close()
+    # every page the journeys visit works under the CSP: nothing inline was refused
+    assert csp_violations == [], "\n".join(csp_violations)
 
 
 @pytest.hookimpl(wrapper=True)

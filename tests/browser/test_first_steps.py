@@ -47,3 +47,16 @@ def test_an_admin_signs_out_from_the_user_menu(page):
     expect(page.get_by_text("You are signed out.")).to_be_visible()
     page.goto("/admin/users")
     expect(page).to_have_url(re.compile(r"/login"))
+
+
+def test_an_inline_style_is_refused_by_the_csp_and_the_suite_notices(page, csp_violations):
+    page.goto("/login")
+    page.evaluate("document.body.insertAdjacentHTML('beforeend', '<p style=\"color: red\">inline</p>')")
+    page.evaluate(
+        "const s = document.createElement('script'); s.textContent = 'window.ran = 1'; document.body.append(s)"
+    )
+    expect(page.locator("p", has_text="inline")).to_be_visible()
+    assert page.evaluate("window.ran") is None  # the inline script never ran
+    page.wait_for_timeout(200)
+    assert any("inline style" in v for v in csp_violations) and any("inline script" in v for v in csp_violations)
+    csp_violations.clear()  # seen and expected: the page fixture fails a test on any other
