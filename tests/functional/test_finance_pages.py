@@ -68,6 +68,7 @@ def test_an_export_from_the_page_comes_with_its_control_summary_and_downloads(ap
     assert made.rows == 4 and made.sha256 in summary and "Control summary" in summary
     download = client.get(f"/finance/exports/{made.id}/download")
     assert download.status_code == 200 and download.data[:2] == b"PK"  # a zip: XLSX
+    assert download.headers["Cache-Control"] == "private, no-store"
 
 
 def test_finance_closes_the_first_open_month_from_the_page_and_not_twice(app, client, auth):

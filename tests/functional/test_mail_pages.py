@@ -38,6 +38,7 @@ def test_an_admin_reads_the_outbox_a_message_and_downloads_its_attachment(app, c
     assert download.status_code == 200 and download.mimetype == "application/pdf"
     assert download.headers["Content-Disposition"] == "attachment; filename=P-2026-0001-v1.pdf"
     assert download.data == PDF
+    assert download.headers["Cache-Control"] == "private, no-store"
 
 
 def test_the_outbox_filters_by_status_and_pages(app, client, auth):

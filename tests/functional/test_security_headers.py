@@ -8,6 +8,7 @@ from app.extensions import db
 from app.proposals.models import ProposalVersion
 from tests.conftest import app_on
 from tests.support.inline_code import inline_code
+from tests.support.signing import open_signing_link
 
 
 def directives(response) -> dict[str, str]:
@@ -65,26 +66,9 @@ def test_production_answers_carry_hsts(databases, tmp_path):
 def test_over_https_the_buyer_answers_from_the_signing_page_although_it_sends_no_referrer(databases, tmp_path):
     """Flask-WTF refuses a form posted over HTTPS without a Referer; the signing page sends none."""
     import re
-    from datetime import timedelta
-
-    from app.db import utcnow
-    from app.orders.models import Order
-    from app.workflow.models import SigningLink
-    from app.workflow.signing import _hash
 
     with app_on(databases.copy("sqlite", tmp_path), WTF_CSRF_ENABLED=True) as app:
-        with app.app_context():
-            proposal = db.session.scalars(sa.select(Order)).first().proposal
-            proposal.status = "sent"
-            link = SigningLink(
-                proposal_id=proposal.id,
-                version_id=proposal.versions[-1].id,
-                token_hash=_hash("a-test-signing-token"),
-                sent_to="buyer@example.com",
-                expires_at=utcnow() + timedelta(days=1),
-            )
-            db.session.add(link)
-            db.session.commit()
+        open_signing_link(app, "a-test-signing-token")
         buyer = app.test_client()
         page = buyer.get("/sign/a-test-signing-token", base_url="https://flightdeck.example")
         assert page.status_code == 200 and page.headers["Referrer-Policy"] == "no-referrer"

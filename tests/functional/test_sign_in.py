@@ -136,6 +136,24 @@ def test_behind_one_trusted_proxy_the_client_address_comes_from_forwarded_for(da
         assert _failed_sign_in_address(app) == "203.0.113.9"
 
 
+def test_behind_one_trusted_proxy_the_buyers_signature_records_the_client_address(databases, tmp_path):
+    from app.workflow.models import Signature
+    from tests.support.signing import open_signing_link
+
+    with app_on(databases.copy("sqlite", tmp_path), TRUSTED_PROXIES=1) as app:
+        proposal_id = open_signing_link(app, "a-test-signing-token")
+        answer = app.test_client().post(
+            "/sign/a-test-signing-token",
+            data={"decision": "decline", "comment": "Not this quarter."},
+            headers={"X-Forwarded-For": "203.0.113.9"},
+            environ_base={"REMOTE_ADDR": "10.0.0.2"},
+        )
+        assert answer.status_code == 200
+        with app.app_context():
+            signature = db.session.scalar(sa.select(Signature).where(Signature.proposal_id == proposal_id))
+            assert signature.address == "203.0.113.9" and not signature.accepted
+
+
 def test_a_negative_number_of_trusted_proxies_stops_the_app_from_starting(databases, tmp_path):
     with pytest.raises(RuntimeError, match="TRUSTED_PROXIES"):
         make_app(databases.copy("sqlite", tmp_path)[0], TRUSTED_PROXIES=-1)
