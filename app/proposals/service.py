@@ -20,6 +20,7 @@ from app.errors import Conflict, DomainError, Errors, Forbidden, ValidationFaile
 from app.extensions import db
 from app.inventory import service as inventory
 from app.inventory.models import Reservation, ReservationKind
+from app.numbering import next_number
 from app.pricing import rules
 from app.pricing import service as pricing
 from app.proposals.models import Proposal, ProposalLine, ProposalStatus, ProposalVersion
@@ -150,12 +151,6 @@ def check_proposal(data: ProposalData, *, actor: User, today: date) -> Errors:
     return errors
 
 
-def _next_number(year: int) -> str:
-    prefix = f"P-{year}-"
-    last = db.session.scalar(sa.select(sa.func.max(Proposal.number)).where(Proposal.number.like(f"{prefix}%")))
-    return f"{prefix}{int(last.removeprefix(prefix)) + 1 if last else 1:04d}"
-
-
 def _apply(proposal: Proposal, data: ProposalData) -> None:
     for name, value in asdict(data).items():
         setattr(proposal, name, value.strip() if isinstance(value, str) else value)
@@ -165,7 +160,10 @@ def _apply(proposal: Proposal, data: ProposalData) -> None:
 def create_proposal(data: ProposalData, *, actor: User, now: datetime, today: date) -> Proposal:
     check_proposal(data, actor=actor, today=today).raise_if_any()
     proposal = Proposal(
-        number=_next_number(today.year), status=ProposalStatus.DRAFT.value, created_at=now, updated_at=now
+        number=next_number("P", today.year, numbers=Proposal.number),
+        status=ProposalStatus.DRAFT.value,
+        created_at=now,
+        updated_at=now,
     )
     _apply(proposal, data)
     db.session.add(proposal)

@@ -18,6 +18,7 @@ from app.extensions import db
 from app.inventory import service as inventory
 from app.inventory.models import Reservation, ReservationKind
 from app.mail.service import queue
+from app.numbering import next_number
 from app.orders.models import Order, OrderLine, OrderStatus
 from app.proposals import service as proposals
 from app.proposals.models import Proposal, ProposalStatus
@@ -193,12 +194,6 @@ def answer(
     return signature
 
 
-def _next_number(year: int) -> str:
-    prefix = f"O-{year}-"
-    last = db.session.scalar(sa.select(sa.func.max(Order.number)).where(Order.number.like(f"{prefix}%")))
-    return f"{prefix}{int(last.removeprefix(prefix)) + 1 if last else 1:04d}"
-
-
 def make_order(proposal: Proposal, *, now: datetime, today: date, margin_pct: int) -> Order:
     """The signed version as an order. Each line's hold becomes a booking after a final availability
     check (its own hold set aside); what no longer fits is not oversold: the order is flagged with
@@ -206,7 +201,7 @@ def make_order(proposal: Proposal, *, now: datetime, today: date, margin_pct: in
     version = proposal.versions[-1]
     snapshot = version.snapshot
     order = Order(
-        number=_next_number(today.year),
+        number=next_number("O", today.year, numbers=Order.number),
         proposal_id=proposal.id,
         version_id=version.id,
         advertiser_id=proposal.advertiser_id,

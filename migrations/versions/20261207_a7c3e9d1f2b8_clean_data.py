@@ -1,0 +1,52 @@
+"""number counters per kind and year
+
+Revision ID: a7c3e9d1f2b8
+Revises: f3b9d2e7a1c4
+Create Date: 2026-12-07 03:10:00
+
+"""
+import re
+from collections import defaultdict
+
+from alembic import op
+import sqlalchemy as sa
+
+import app.db  # noqa: F401  (custom column types)
+
+
+# revision identifiers, used by Alembic.
+revision = 'a7c3e9d1f2b8'
+down_revision = 'f3b9d2e7a1c4'
+branch_labels = None
+depends_on = None
+
+_NUMBER = re.compile(r"([A-Z]+)-(\d{4})-(\d+)")
+
+
+def _seed_counters(connection) -> None:
+    """Each (kind, year) starts from the highest number in use, read as an integer, not as text."""
+    highest: dict[tuple[str, int], int] = defaultdict(int)
+    for table in ("proposals", "orders"):
+        for (number,) in connection.execute(sa.text(f"SELECT number FROM {table}")):
+            if match := _NUMBER.fullmatch(number or ""):
+                key = (match.group(1), int(match.group(2)))
+                highest[key] = max(highest[key], int(match.group(3)))
+    if highest:
+        counters = sa.table("number_counters", sa.column("kind"), sa.column("year"), sa.column("last"))
+        op.bulk_insert(counters, [{"kind": k, "year": y, "last": n} for (k, y), n in sorted(highest.items())])
+
+
+def upgrade():
+    op.create_table(
+        'number_counters',
+        sa.Column('kind', sa.String(length=4), nullable=False),
+        sa.Column('year', sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column('last', sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint('kind', 'year', name=op.f('pk_number_counters')),
+    )
+    connection = op.get_bind()
+    _seed_counters(connection)
+
+
+def downgrade():
+    op.drop_table('number_counters')
