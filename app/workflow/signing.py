@@ -4,11 +4,13 @@ declines with no account; an accepted version becomes an order whose holds turn 
 from __future__ import annotations
 
 import hashlib
+import io
 import secrets
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from pypdf import PdfReader
 
 from app.adserver.service import queue_push
 from app.audit.service import record
@@ -293,6 +295,30 @@ def _book(order: Order, line: OrderLine, proposal_line, quantity: int | None, *,
         order.status = OrderStatus.NEEDS_ATTENTION.value
 
 
+def _pages(pdf: bytes) -> int:
+    """How many pages the PDF has; 0 when it does not open (damaged, encrypted, not a PDF)."""
+    try:
+        return len(PdfReader(io.BytesIO(pdf)).pages)
+    except Exception:  # pypdf raises many kinds of error on a broken file: each means "does not open"
+        return 0
+
+
+def io_problem(proposal: Proposal, pdf: bytes, *, max_bytes: int) -> str | None:
+    """What is wrong with an uploaded countersigned IO, or None: it must be a PDF that opens and
+    has pages, and not one of the PDFs Flightdeck made for this proposal (nobody signed that)."""
+    if len(pdf) > max_bytes:
+        return f"The file is larger than {max_bytes // 1_048_576} MB."
+    if not pdf.startswith(b"%PDF-") or not _pages(pdf):
+        return "Upload the countersigned insertion order as a PDF that opens and has pages."
+    digest = hashlib.sha256(pdf).hexdigest()
+    if any(v.pdf_sha256 == digest for v in proposal.versions):
+        return (
+            "This is the PDF Flightdeck made for the proposal, unchanged: upload the copy the buyer "
+            "countersigned (signed and scanned, or signed electronically)."
+        )
+    return None
+
+
 def countersigned(
     proposal: Proposal, pdf: bytes, *, actor: User, now: datetime, today: date, margin_pct: int, max_bytes: int
 ) -> Signature:
@@ -302,10 +328,8 @@ def countersigned(
         raise DomainError("Only the proposal's rep, sales managers and admins record a signature.")
     if proposal.status not in (S.APPROVED.value, S.SENT.value):
         raise DomainError(f"Proposal {proposal.number} is {proposal.status}: only an approved version can be signed.")
-    if not pdf.startswith(b"%PDF-"):
-        raise ValidationFailed({"io": ["Upload the countersigned insertion order as a PDF."]})
-    if len(pdf) > max_bytes:
-        raise ValidationFailed({"io": [f"The file is larger than {max_bytes // 1_048_576} MB."]})
+    if problem := io_problem(proposal, pdf, max_bytes=max_bytes):
+        raise ValidationFailed.on("io", problem)
     if proposal.status == S.APPROVED.value:
         transition(proposal, S.SENT, actor=actor, now=now, why="Sent outside Flightdeck as an insertion order.")
     _revoke(proposal, now=now)

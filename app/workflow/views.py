@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
@@ -18,7 +18,7 @@ from app.proposals.views import READERS, SELLERS, readable_proposal
 from app.validation import parse_id
 from app.workflow import rules as engine
 from app.workflow import service
-from app.workflow.models import ApprovalRequest, ApprovalRule, RuleKind
+from app.workflow.models import ApprovalRequest, ApprovalRule, RuleKind, Signature
 
 bp = Blueprint("workflow", __name__, url_prefix="/workflow")
 
@@ -262,3 +262,22 @@ def upload_io(proposal_id: int):
     db.session.commit()
     flash("Marked signed with the countersigned IO; the order is made.", "success")
     return redirect(url_for("proposals.detail", proposal_id=proposal.id))
+
+
+@bp.route("/signatures/<int:signature_id>/io.pdf")
+@allow(*READERS, checks_object=True)
+def countersigned_io(signature_id: int):
+    """The countersigned insertion order a rep uploaded, for whoever may read its proposal."""
+    signature = db.session.get(Signature, signature_id)
+    if signature is None or signature.io_sha256 is None:
+        raise NotFound("No countersigned insertion order here.")
+    proposal = readable_proposal(signature.proposal_id)
+    return Response(
+        signature.io_pdf,
+        mimetype="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="{proposal.number}-countersigned-io.pdf"',
+            "Cache-Control": "private, no-store",
+            "X-Content-SHA256": signature.io_sha256,
+        },
+    )
