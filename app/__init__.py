@@ -94,16 +94,12 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
 def _check_settings(app: Flask) -> None:
     if not app.config.get("SECRET_KEY"):
         raise RuntimeError("SECRET_KEY is not set: set it in the environment (see README, Production).")
-    from app.validation import currency_problem
+    from app.validation import currency_problem, time_zone_problem
 
     if problem := currency_problem(app.config["PUBLISHER_CURRENCY"]):
         raise RuntimeError(f"PUBLISHER_CURRENCY: {problem}")
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    try:
-        ZoneInfo(app.config["PUBLISHER_TIMEZONE"])
-    except (ZoneInfoNotFoundError, ValueError):
-        raise RuntimeError(f"PUBLISHER_TIMEZONE {app.config['PUBLISHER_TIMEZONE']!r} is not a time zone") from None
+    if problem := time_zone_problem(app.config["PUBLISHER_TIMEZONE"]):
+        raise RuntimeError(f"PUBLISHER_TIMEZONE: {problem}")
 
 
 def _register_cli(app: Flask) -> None:

@@ -25,7 +25,7 @@ from app.pricing import rules
 from app.pricing import service as pricing
 from app.proposals.models import Proposal, ProposalLine, ProposalStatus, ProposalVersion
 from app.ratecards.models import RateCard
-from app.validation import length_problem, percent_problem
+from app.validation import clean_line, length_problem, line_problem, percent_problem, time_zone_problem
 
 #: Roles that see and edit every proposal; reps see and edit their own.
 MANAGERS = frozenset({Role.ADMIN, Role.SALES_MANAGER})
@@ -108,7 +108,8 @@ class ProposalData:
 
 def check_proposal(data: ProposalData, *, actor: User, today: date) -> Errors:
     errors = Errors()
-    if problem := length_problem(data.campaign_name.strip(), label="campaign name", max_length=200):
+    data.campaign_name = clean_line(data.campaign_name)
+    if problem := line_problem(data.campaign_name, label="campaign name", max_length=200):
         errors.add("campaign_name", problem)
     advertiser = db.session.get(Account, data.advertiser_id) if data.advertiser_id else None
     if advertiser is None or advertiser.kind != AccountKind.ADVERTISER.value:
@@ -137,7 +138,7 @@ def check_proposal(data: ProposalData, *, actor: User, today: date) -> Errors:
         errors.add("end_day", "Enter the flight's last day.")
     elif data.start_day is not None and data.end_day < data.start_day:
         errors.add("end_day", f"The flight ends ({data.end_day}) before it starts ({data.start_day}).")
-    if problem := pricing.time_zone_problem(data.time_zone):
+    if problem := time_zone_problem(data.time_zone):
         errors.add("time_zone", problem)
     if problem := percent_problem(data.discount_pct, label="proposal discount"):
         errors.add("discount_pct", problem)

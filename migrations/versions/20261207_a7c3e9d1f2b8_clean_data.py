@@ -1,4 +1,4 @@
-"""number counters per kind and year
+"""number counters per kind and year; one contact per account and e-mail
 
 Revision ID: a7c3e9d1f2b8
 Revises: f3b9d2e7a1c4
@@ -36,6 +36,23 @@ def _seed_counters(connection) -> None:
         op.bulk_insert(counters, [{"kind": k, "year": y, "last": n} for (k, y), n in sorted(highest.items())])
 
 
+def _merge_duplicate_contacts(connection) -> None:
+    """Contacts of one account with the same e-mail (in any case) become the oldest of them."""
+    rows = connection.execute(sa.text("SELECT id, account_id, email FROM contacts ORDER BY id")).all()
+    keep: dict[tuple[int, str], int] = {}
+    for contact_id, account_id, email in rows:
+        folded = (email or "").strip().lower()
+        first = keep.setdefault((account_id, folded), contact_id)
+        if first != contact_id:
+            connection.execute(
+                sa.text("UPDATE proposals SET buyer_contact_id = :first WHERE buyer_contact_id = :dup"),
+                {"first": first, "dup": contact_id},
+            )
+            connection.execute(sa.text("DELETE FROM contacts WHERE id = :dup"), {"dup": contact_id})
+        elif folded != email:
+            connection.execute(sa.text("UPDATE contacts SET email = :e WHERE id = :id"), {"e": folded, "id": contact_id})
+
+
 def upgrade():
     op.create_table(
         'number_counters',
@@ -47,6 +64,13 @@ def upgrade():
     connection = op.get_bind()
     _seed_counters(connection)
 
+    _merge_duplicate_contacts(connection)
+    with op.batch_alter_table('contacts', schema=None) as batch_op:
+        batch_op.create_unique_constraint(batch_op.f('uq_contacts_account_id_email'), ['account_id', 'email'])
+
 
 def downgrade():
+    with op.batch_alter_table('contacts', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('uq_contacts_account_id_email'), type_='unique')
+
     op.drop_table('number_counters')

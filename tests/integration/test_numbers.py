@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 import sqlalchemy as sa
 
@@ -13,6 +11,7 @@ from app.numbering import NumberCounter, next_number
 from app.orders.models import Order
 from app.proposals.models import Proposal
 from tests.integration.test_proposals import new_proposal
+from tests.support.concurrency import at_once
 
 
 def _renumber_this_years_proposals(*suffixes: int) -> None:
@@ -45,26 +44,17 @@ def test_order_numbers_count_on_from_the_highest_in_use_read_as_a_number(ctx):
 
 @pytest.mark.postgres_only
 def test_twenty_proposals_created_at_once_all_succeed_with_distinct_numbers(app, backend):
-    start, numbers, failures = threading.Barrier(20), [], []
-
-    def create() -> None:
+    def create() -> str:
         with app.app_context():
             try:
-                start.wait()
-                numbers.append(new_proposal().number)
+                number = new_proposal().number
                 db.session.commit()
-            except Exception as exc:  # collected: the assertion below names what went wrong
-                db.session.rollback()
-                failures.append(repr(exc))
+                return number
             finally:
                 db.session.remove()
 
-    threads = [threading.Thread(target=create) for _ in range(20)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert failures == []
+    numbers = at_once(20, create)
+    assert all(isinstance(n, str) for n in numbers), numbers
     assert len(set(numbers)) == 20
     with app.app_context():
         stored = db.session.scalars(sa.select(Proposal.number).where(Proposal.number.in_(numbers))).all()
