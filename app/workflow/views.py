@@ -13,7 +13,7 @@ from app.auth.roles import ROLE_LABELS, Role
 from app.db import utcnow
 from app.errors import NotFound, ValidationFailed
 from app.extensions import db
-from app.forms import require_csrf
+from app.forms import form_sent_before, redirect_to_created, require_csrf
 from app.proposals.views import READERS, SELLERS, readable_proposal
 from app.validation import parse_id
 from app.workflow import rules as engine
@@ -83,15 +83,16 @@ def new_rule():
     if request.method == "GET":
         return _rule_page(None, None, {})
     require_csrf()
+    if (earlier := form_sent_before()) is not None:
+        return earlier
     data = _rule_data(request.form)
     try:
         rule = service.save_rule(None, data, expected_version=None, actor=current_user, now=utcnow())
     except ValidationFailed as exc:
         db.session.rollback()
         return _rule_page(None, data, exc.errors, 400)
-    db.session.commit()
     flash(f"Rule “{rule.name}” saved.", "success")
-    return redirect(url_for("workflow.rules"))
+    return redirect_to_created(url_for("workflow.rules"))
 
 
 @bp.route("/rules/<int:rule_id>/edit", methods=["GET", "POST"])

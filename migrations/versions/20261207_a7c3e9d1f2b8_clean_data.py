@@ -1,4 +1,4 @@
-"""number counters per kind and year; one contact per account and e-mail
+"""number counters per kind and year; one contact per account and e-mail; form nonces
 
 Revision ID: a7c3e9d1f2b8
 Revises: f3b9d2e7a1c4
@@ -68,8 +68,25 @@ def upgrade():
     with op.batch_alter_table('contacts', schema=None) as batch_op:
         batch_op.create_unique_constraint(batch_op.f('uq_contacts_account_id_email'), ['account_id', 'email'])
 
+    op.create_table(
+        'form_nonces',
+        sa.Column('nonce', sa.String(length=64), nullable=False),
+        sa.Column('user_id', sa.Integer(), nullable=False),
+        sa.Column('url', sa.String(length=500), nullable=False),
+        sa.Column('created_at', app.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_form_nonces_user_id_users')),
+        sa.PrimaryKeyConstraint('nonce', name=op.f('pk_form_nonces')),
+    )
+    with op.batch_alter_table('form_nonces', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_form_nonces_created_at'), ['created_at'], unique=False)
+
 
 def downgrade():
+    with op.batch_alter_table('form_nonces', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_form_nonces_created_at'))
+
+    op.drop_table('form_nonces')
+
     with op.batch_alter_table('contacts', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('uq_contacts_account_id_email'), type_='unique')
 
