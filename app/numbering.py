@@ -49,7 +49,11 @@ def next_number(kind: str, year: int, *, numbers: sa.ColumnElement[str]) -> str:
             .values(kind=kind, year=year, last=_highest_in_use(numbers, prefix))
             .on_conflict_do_nothing()
         )
-    last = db.session.scalar(
-        sa.update(NumberCounter).where(*key).values(last=NumberCounter.last + 1).returning(NumberCounter.last)
+    # The UPDATE takes the lock; the SELECT after it, in the same transaction, reads our own number.
+    # (No RETURNING: SQLite before 3.35, as some long-term-support systems ship, lacks it.)
+    db.session.execute(
+        sa.update(NumberCounter).where(*key).values(last=NumberCounter.last + 1),
+        execution_options={"synchronize_session": False},
     )
+    last = db.session.scalar(sa.select(NumberCounter.last).where(*key))
     return f"{prefix}{last:04d}"
