@@ -25,7 +25,7 @@ from app.ratecards import service as ratecards
 from app.ratecards.models import RateCard, Season
 from app.workflow import service as workflow
 from app.workflow.models import ApprovalRule
-from tests.conftest import DEMO_USERS, make_app, now, user
+from tests.conftest import DEMO_USERS, now, user
 from tests.integration.test_proposals import line_data, new_proposal, settings
 from tests.support.concurrency import at_once
 
@@ -294,12 +294,6 @@ def test_a_time_zone_outside_the_iana_names_is_a_field_error_wherever_it_enters(
             None, adserver.ConnectionData(name="Elsewhere", kind="sandbox", time_zone=zone), actor=admin(), now=now()
         )
     assert "is not a time zone" in failure.value.errors["time_zone"][0]
-
-
-@pytest.mark.parametrize("zone", ["localtime", "Factory", "E" * 100_000])
-def test_the_app_refuses_to_start_with_a_publisher_time_zone_that_is_not_one(zone):
-    with pytest.raises(RuntimeError, match="PUBLISHER_TIMEZONE"):
-        make_app("sqlite://", PUBLISHER_TIMEZONE=zone)
 
 
 def test_utc_and_the_places_of_the_iana_database_are_time_zones(ctx):
