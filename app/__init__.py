@@ -102,16 +102,12 @@ def _check_settings(app: Flask) -> None:
         raise RuntimeError("SECRET_KEY is not set: set it in the environment (see README, Production).")
     if not isinstance(app.config.get("TRUSTED_PROXIES"), int) or app.config["TRUSTED_PROXIES"] < 0:
         raise RuntimeError("TRUSTED_PROXIES must be 0 (no proxy) or the number of proxies in front of the app.")
-    from app.validation import currency_problem
+    from app.validation import currency_problem, time_zone_problem
 
     if problem := currency_problem(app.config["PUBLISHER_CURRENCY"]):
         raise RuntimeError(f"PUBLISHER_CURRENCY: {problem}")
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    try:
-        ZoneInfo(app.config["PUBLISHER_TIMEZONE"])
-    except (ZoneInfoNotFoundError, ValueError):
-        raise RuntimeError(f"PUBLISHER_TIMEZONE {app.config['PUBLISHER_TIMEZONE']!r} is not a time zone") from None
+    if problem := time_zone_problem(app.config["PUBLISHER_TIMEZONE"]):
+        raise RuntimeError(f"PUBLISHER_TIMEZONE: {problem}")
 
 
 def _trust_proxies(app: Flask) -> None:

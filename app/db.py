@@ -62,14 +62,22 @@ ZERO = Decimal("0")
 
 
 def name_taken(model: type, name: str, *, other_than: int | None, **same: object) -> bool:
-    """Whether another row of `model` already has `name`, ignoring case (and matching `same`).
+    """Whether another row of `model` already has `name`, ignoring case and invisible characters
+    (and matching `same`).
 
     lower() runs on both sides in SQL: SQLite folds ASCII only, so comparing with Python's
-    lower() would let “ÉTÉ” past an existing “ÉTÉ”.
+    lower() would let “ÉTÉ” past an existing “ÉTÉ”. Invisible characters are removed from the stored
+    names too, so a row saved before names were cleaned still counts.
     """
     from app.extensions import db
+    from app.validation import INVISIBLE, clean_line
 
-    query = sa.select(model.id).where(sa.func.lower(model.name) == sa.func.lower(name), model.id != (other_than or 0))
+    stored = model.name
+    for character in INVISIBLE:
+        stored = sa.func.replace(stored, character, "")
+    query = sa.select(model.id).where(
+        sa.func.lower(stored) == sa.func.lower(clean_line(name)), model.id != (other_than or 0)
+    )
     for column, value in same.items():
         query = query.where(getattr(model, column) == value)
     return db.session.scalar(query.limit(1)) is not None

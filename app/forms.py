@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from decimal import Decimal
 from typing import TypeVar
 
+from flask import Response, flash, g, redirect, request
+from flask_login import current_user
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 from wtforms import Field, SelectMultipleField, widgets
 from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import TextInput
 
-from app.errors import DomainError, Errors, ValidationFailed
+from app import nonces
+from app.db import utcnow
+from app.errors import Conflict, DomainError, Errors, ValidationFailed
 from app.extensions import db
 from app.validation import parse_number
 
@@ -127,3 +133,44 @@ def require_csrf() -> None:
     """For a POST that has no form of its own (a button): refuse it unless its CSRF token is good."""
     if not FlaskForm().validate_on_submit():
         raise DomainError("The form expired. Reload the page and try again.")
+
+
+#: The hidden field of a create form that makes its second submission find the first's record.
+NONCE_FIELD = "form_nonce"
+
+
+def form_nonce_field() -> Markup:
+    """The create form's nonce as a hidden field: the one it was sent with when it is shown again
+    with errors (nothing was created, so it is still free), else a new one."""
+    sent = request.form.get(NONCE_FIELD, "") if request.method == "POST" else ""
+    value = sent if nonces.NONCE.fullmatch(sent) else secrets.token_urlsafe(24)
+    return Markup('<input type="hidden" name="{}" value="{}">').format(NONCE_FIELD, value)
+
+
+def form_sent_before() -> Response | None:
+    """At the start of a create view's POST: take the form's nonce. When an earlier submission of
+    the same form created its record, a redirect there (the view returns it and creates nothing).
+
+    A POST without a nonce (a script, a page from before nonces) is handled as before.
+    """
+    nonce = request.form.get(NONCE_FIELD, "") if request.method == "POST" else ""
+    if not nonces.NONCE.fullmatch(nonce):
+        return None
+    claimed = nonces.claim(nonce, user_id=current_user.id, now=utcnow())
+    if isinstance(claimed, nonces.FormNonce):
+        g.form_nonce = claimed
+        return None
+    if not claimed:
+        raise Conflict("This form was already sent. Reload the page and send it again.")
+    flash("That form was sent twice: it was saved once, here.", "info")
+    return redirect(claimed)
+
+
+def redirect_to_created(url: str) -> Response:
+    """End a create view: remember where the new record is shown for the form's nonce, commit, and
+    go there."""
+    claimed = g.pop("form_nonce", None)
+    if claimed is not None:
+        claimed.url = url
+    db.session.commit()
+    return redirect(url)

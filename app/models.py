@@ -37,6 +37,8 @@ from app.inventory.models import (  # noqa: F401
     TrafficShare,
 )
 from app.mail.models import OutboxMessage  # noqa: F401
+from app.nonces import FormNonce  # noqa: F401
+from app.numbering import NumberCounter  # noqa: F401
 from app.orders.models import Order, OrderLine  # noqa: F401
 from app.proposals.models import Proposal, ProposalLine, ProposalVersion  # noqa: F401
 from app.ratecards.models import (  # noqa: F401

@@ -11,6 +11,7 @@ from flask import Flask, current_app, request
 from flask_login import current_user
 
 from app.auth.roles import ROLE_LABELS, Role
+from app.forms import form_nonce_field
 from app.validation import countries
 
 #: (label, endpoint, roles that see it; empty = everyone signed in)
@@ -70,6 +71,7 @@ def register_template_helpers(app: Flask) -> None:
     app.add_template_filter(local_time, "local_time")
     app.add_template_filter(money, "money")
     app.add_template_filter(percent, "percent")
+    app.add_template_global(form_nonce_field, "form_nonce")
 
     @app.context_processor
     def navigation() -> dict:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from functools import cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from babel import Locale
 from babel.numbers import get_currency_name, get_territory_currencies
@@ -74,6 +76,31 @@ def length_problem(value: str, *, label: str, max_length: int, required: bool = 
     return None
 
 
+#: Characters that show nothing and would let "Hearthly\u200bHome" pass for a second "HearthlyHome":
+#: zero-width space, non-joiner and joiner, word joiner, byte-order mark, soft hyphen.
+INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff\u00ad"
+_INVISIBLE = str.maketrans("", "", INVISIBLE)
+
+
+def clean_line(value: str | None) -> str:
+    """A one-line value as it is stored: NFC-normalised, invisible characters removed, trimmed.
+
+    Every service cleans names with this before checking or saving them, whatever the entry point
+    (form, CSV, API), so "Café" typed as e + combining accent and "Café" are one name.
+    """
+    return unicodedata.normalize("NFC", value or "").translate(_INVISIBLE).strip()
+
+
+def line_problem(value: str, *, label: str, max_length: int, required: bool = True) -> str | None:
+    """`length_problem` for a one-line value (a name, a title): no line breaks, no control characters,
+    and something visible. Check the value `clean_line` returned."""
+    if any(unicodedata.category(c) in {"Cc", "Zl", "Zp"} for c in value):
+        return f"The {label} is one line of text, without line breaks or control characters."
+    if value and all(c.isspace() or unicodedata.category(c).startswith("C") for c in value):
+        return f"The {label} has no visible characters."
+    return length_problem(value, label=label, max_length=max_length, required=required)
+
+
 def percent_problem(value: Decimal | None, *, label: str) -> str | None:
     if value is None:
         return f"Enter the {label} as a percentage between 0 and 100."
@@ -85,6 +112,30 @@ def percent_problem(value: Decimal | None, *, label: str) -> str | None:
         return f"The {label} must be a number."
     if value != value.quantize(Decimal("0.01")):
         return f"The {label} has at most 2 decimals."
+    return None
+
+
+#: Names the tz database ships that are not places: the machine's own zone (whatever that is), a
+#: placeholder that reads "-00", and a rules file.
+NOT_TIME_ZONES = frozenset({"localtime", "Factory", "posixrules"})
+
+
+@cache
+def time_zones() -> frozenset[str]:
+    """IANA time zone names (Europe/London, UTC, ...) a flight, a connection or the publisher may use."""
+    return frozenset(available_timezones()) - NOT_TIME_ZONES
+
+
+def time_zone_problem(name: str | None) -> str | None:
+    """None for an IANA time zone name; otherwise a message for the field. Checked by name, before
+    anything tries to open it: a 100,000-character value is a field error, not a crash."""
+    problem = f"“{(name or '')[:60]}” is not a time zone; choose one such as Europe/London."
+    if not name or len(name) > 64 or name not in time_zones():
+        return problem
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return problem
     return None
 
 

@@ -88,6 +88,8 @@ class Contact(db.Model):
     """A buyer at an advertiser or agency: proposals are sent to and signed by contacts."""
 
     __tablename__ = "contacts"
+    #: one contact per e-mail in an account; e-mails are stored case-folded (`normalise_email`)
+    __table_args__ = (sa.UniqueConstraint("account_id", "email"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(sa.ForeignKey("accounts.id"), index=True)

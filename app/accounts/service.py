@@ -7,18 +7,21 @@ from datetime import datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import Account, AccountKind, Contact, CreditStatus
 from app.audit.service import record, record_change
 from app.auth.models import User
 from app.auth.roles import ACCOUNT_EDITORS, Role
 from app.db import name_taken
-from app.errors import Conflict, Errors, Forbidden
+from app.errors import Conflict, Errors, Forbidden, ValidationFailed
 from app.extensions import db
 from app.validation import (
+    clean_line,
     country_problem,
     currency_problem,
     length_problem,
+    line_problem,
     normalise_email,
     percent_problem,
 )
@@ -84,6 +87,22 @@ def owner_candidates() -> list[User]:
     )
 
 
+def _has_deals(account: Account) -> bool:
+    """Whether a proposal or an order names `account` (as advertiser or agency).
+
+    The tables are named here rather than imported: proposals and orders build on accounts, not
+    the other way round.
+    """
+    found = sa.false()
+    for name in ("proposals", "orders"):
+        deals = sa.table(name, sa.column("advertiser_id"), sa.column("agency_id"))
+        found = sa.or_(
+            found,
+            sa.exists().where(sa.or_(deals.c.advertiser_id == account.id, deals.c.agency_id == account.id)),
+        )
+    return bool(db.session.scalar(sa.select(found)))
+
+
 def account_problems(data: AccountData, *, account: Account | None, actor: User | None) -> Errors:
     """Every problem with saving `data` (as a new account when `account` is None), by field.
 
@@ -93,8 +112,14 @@ def account_problems(data: AccountData, *, account: Account | None, actor: User 
     errors = Errors()
     if data.kind not in {k.value for k in AccountKind}:
         errors.add("kind", "Choose advertiser or agency.")
-    data.name = (data.name or "").strip()
-    if problem := length_problem(data.name, label="name", max_length=200):
+    elif account is not None and data.kind != account.kind and _has_deals(account):
+        errors.add(
+            "kind",
+            f"{account.name} has proposals or orders as an {account.kind}, so it stays one "
+            f"(create a separate {data.kind} instead).",
+        )
+    data.name = clean_line(data.name)
+    if problem := line_problem(data.name, label="name", max_length=200):
         errors.add("name", problem)
     elif name_taken(Account, data.name, other_than=account.id if account else None, kind=data.kind):
         errors.add("name", f"There is already an {data.kind} called “{data.name}”.")
@@ -196,21 +221,26 @@ def add_contact(
     if actor is not None and not can_edit(actor, account):
         raise Forbidden("You can edit only the accounts you own.")
     errors = Errors()
-    if problem := length_problem(name, label="contact's name", max_length=200):
+    name, title, phone = clean_line(name), clean_line(title), clean_line(phone)
+    if problem := line_problem(name, label="contact's name", max_length=200):
         errors.add("name", problem)
     normalised, problem = normalise_email(email)
     if problem:
         errors.add("email", problem)
     elif any(c.email == normalised for c in account.contacts):
         errors.add("email", f"{normalised} is already a contact of {account.name}.")
-    if problem := length_problem(title, label="title", max_length=120, required=False):
+    if problem := line_problem(title, label="title", max_length=120, required=False):
         errors.add("title", problem)
-    if problem := length_problem(phone, label="phone number", max_length=40, required=False):
+    if problem := line_problem(phone, label="phone number", max_length=40, required=False):
         errors.add("phone", problem)
     errors.raise_if_any()
-    contact = Contact(name=name.strip(), email=normalised, title=title.strip(), phone=phone.strip())
-    account.contacts.append(contact)
-    db.session.flush()
+    contact = Contact(name=name, email=normalised, title=title, phone=phone)
+    try:
+        with db.session.begin_nested():  # the same contact added at the same moment by another request
+            account.contacts.append(contact)
+            db.session.flush()
+    except IntegrityError:  # the savepoint's rollback took the contact back out of the account
+        raise ValidationFailed.on("email", f"{normalised} is already a contact of {account.name}.") from None
     record(
         actor=actor,
         entity_type="account",

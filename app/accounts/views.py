@@ -14,7 +14,7 @@ from app.auth.roles import ACCOUNT_EDITORS, Role
 from app.db import utcnow
 from app.errors import Forbidden, NotFound, ValidationFailed
 from app.extensions import db
-from app.forms import options, show_errors, submit
+from app.forms import form_sent_before, options, redirect_to_created, show_errors, submit
 from app.validation import country_choices, currency_choices, parse_id
 
 bp = Blueprint("accounts", __name__, url_prefix="/accounts")
@@ -81,6 +81,8 @@ def index():
 @bp.route("/new", methods=["GET", "POST"])
 @allow(Role.SALES_REP, *ACCOUNT_EDITORS)
 def new():
+    if (earlier := form_sent_before()) is not None:
+        return earlier
     form = _prepare(AccountForm(), None)
     account = submit(
         form,
@@ -88,9 +90,8 @@ def new():
         check=lambda: service.account_problems(_data(form), account=None, actor=current_user),
     )
     if account is not None:
-        db.session.commit()
         flash(f"Created {account.kind} {account.name}.", "success")
-        return redirect(url_for("accounts.detail", account_id=account.id))
+        return redirect_to_created(url_for("accounts.detail", account_id=account.id))
     return _form_page(form, None)
 
 
@@ -158,6 +159,8 @@ def _credit_only(account: Account, form: AccountForm) -> AccountData:
 @allow(Role.SALES_REP, *ACCOUNT_EDITORS, checks_object=True)
 def add_contact(account_id: int):
     account = _account_or_404(account_id)
+    if (earlier := form_sent_before()) is not None:
+        return earlier
     form = ContactForm()
     if form.validate_on_submit():
         try:
@@ -174,9 +177,8 @@ def add_contact(account_id: int):
             db.session.rollback()
             show_errors(form, exc)
         else:
-            db.session.commit()
             flash(f"Added {contact.name}.", "success")
-            return redirect(url_for("accounts.detail", account_id=account.id) + "#contacts")
+            return redirect_to_created(url_for("accounts.detail", account_id=account.id) + "#contacts")
     return render_template(
         "accounts/detail.html",
         account=account,

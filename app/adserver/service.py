@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, time
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
@@ -15,9 +15,11 @@ from app.adserver.models import Connection, IdMapping, JobStatus, MappingKind, P
 from app.audit.service import record, record_change
 from app.auth.models import User
 from app.catalog.models import AdUnit, DimensionKey, ProductAdUnit, TargetingDimension, TargetingValue
+from app.db import name_taken
 from app.errors import Conflict, Errors, ValidationFailed
 from app.extensions import db
 from app.orders.models import Order, PushState
+from app.validation import clean_line, line_problem, time_zone_problem
 
 #: what an adapter may take as long as it likes on (seconds), unless configured
 DEFAULT_TIMEOUT = 30.0
@@ -40,24 +42,18 @@ class ConnectionData:
 
 def check_connection(data: ConnectionData, *, connection: Connection | None) -> Errors:
     errors = Errors()
-    data.name = data.name.strip()
-    if not data.name:
-        errors.add("name", "Give the connection a name.")
-    elif len(data.name) > 120:
-        errors.add("name", "Keep the name under 120 characters.")
-    else:
-        clash = db.session.scalar(sa.select(Connection.id).where(Connection.name == data.name))
-        if clash is not None and (connection is None or clash != connection.id):
-            errors.add("name", "Another connection has this name.")
+    data.name = clean_line(data.name)
+    if problem := line_problem(data.name, label="connection's name", max_length=120):
+        errors.add("name", problem)
+    elif name_taken(Connection, data.name, other_than=connection.id if connection else None):
+        errors.add("name", "Another connection has this name.")
     try:
         cls = adapter_class(data.kind)
     except AdServerError:
         errors.add("kind", "Choose an ad server.")
         return errors
-    try:
-        ZoneInfo(data.time_zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        errors.add("time_zone", f"“{data.time_zone}” is not a time zone (use a name such as Europe/London).")
+    if problem := time_zone_problem(data.time_zone):
+        errors.add("time_zone", problem)
     kept = dict(connection.settings) if connection is not None and connection.kind == data.kind else {}
     settings: dict[str, str] = {}
     for setting in cls.settings_fields:

@@ -19,7 +19,7 @@ from app.clock import publisher_today
 from app.db import utcnow
 from app.errors import DomainError, NotFound, ValidationFailed
 from app.extensions import db
-from app.forms import require_csrf
+from app.forms import form_sent_before, redirect_to_created, require_csrf
 from app.orders.models import Order, OrderLine
 from app.routing import safe_next
 from app.validation import parse_id
@@ -94,6 +94,8 @@ def new_connection():
     errors: dict[str, list[str]] = {}
     if request.method == "POST":
         require_csrf()
+        if (earlier := form_sent_before()) is not None:
+            return earlier
         data = _form_data(kind)
         try:
             connection = service.save_connection(None, data, actor=current_user, now=utcnow())
@@ -101,9 +103,8 @@ def new_connection():
             db.session.rollback()
             errors = failed.errors
         else:
-            db.session.commit()
             flash(f"Connection “{connection.name}” saved.", "success")
-            return redirect(url_for("adserver.index"))
+            return redirect_to_created(url_for("adserver.index"))
     return render_template(
         "adserver/connection_form.html",
         connection=None,

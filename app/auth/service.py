@@ -17,7 +17,7 @@ from app.auth.models import LoginAttempt, User, UserRole, UserSession
 from app.auth.roles import Role
 from app.errors import DomainError, Errors, ValidationFailed
 from app.extensions import db
-from app.validation import length_problem, normalise_email
+from app.validation import clean_line, line_problem, normalise_email
 
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 200
@@ -107,7 +107,8 @@ def create_user(
         errors.add("email", problem)
     elif _email_taken(normalised):
         errors.add("email", f"A user with the e-mail {normalised} already exists.")
-    if problem := length_problem(name, label="name", max_length=120):
+    name = clean_line(name)
+    if problem := line_problem(name, label="name", max_length=120):
         errors.add("name", problem)
     _check_password(password, errors)
     chosen = _check_roles(roles, errors)
@@ -115,7 +116,7 @@ def create_user(
 
     user = User(
         email=normalised,
-        name=name.strip(),
+        name=name,
         password_hash=generate_password_hash(password, method=hash_method),
         active=True,
         created_at=now,
@@ -142,7 +143,8 @@ def update_user(user: User, *, email: str, name: str, roles: Iterable[Role | str
         errors.add("email", problem)
     elif _email_taken(normalised, other_than=user.id):
         errors.add("email", f"A user with the e-mail {normalised} already exists.")
-    if problem := length_problem(name, label="name", max_length=120):
+    name = clean_line(name)
+    if problem := line_problem(name, label="name", max_length=120):
         errors.add("name", problem)
     chosen = _check_roles(roles, errors)
     if user.id == actor.id and Role.ADMIN in user.role_set and Role.ADMIN not in chosen:
@@ -151,7 +153,7 @@ def update_user(user: User, *, email: str, name: str, roles: Iterable[Role | str
 
     before = _snapshot(user)
     user.email = normalised
-    user.name = name.strip()
+    user.name = name
     current = {r.role: r for r in user.role_rows}
     user.role_rows = [current.get(r.value) or UserRole(role=r.value) for r in sorted(chosen)]
     db.session.flush()

@@ -11,7 +11,7 @@ from app.auth.roles import Role
 from app.db import utcnow
 from app.errors import DomainError, NotFound, ValidationFailed
 from app.extensions import db
-from app.forms import show_errors
+from app.forms import form_sent_before, redirect_to_created, show_errors
 from app.routing import safe_next
 from app.validation import page_number, parse_id
 
@@ -143,6 +143,8 @@ def users():
 @bp.route("/admin/users/new", methods=["GET", "POST"])
 @allow(Role.ADMIN)
 def new_user():
+    if (earlier := form_sent_before()) is not None:
+        return earlier
     form = NewUserForm()
     if form.validate_on_submit():
         try:
@@ -158,9 +160,8 @@ def new_user():
         except ValidationFailed as exc:
             show_errors(form, exc)
         else:
-            db.session.commit()
             flash(f"Created {user.name} ({user.email}).", "success")
-            return redirect(url_for("auth.edit_user", user_id=user.id))
+            return redirect_to_created(url_for("auth.edit_user", user_id=user.id))
     return render_template("auth/user_form.html", form=form, user=None)
 
 

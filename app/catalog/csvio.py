@@ -12,6 +12,7 @@ from app.catalog.models import AdUnit, Product
 from app.csvio import Cells, ImportFailed, RowProblem, read_rows, write_rows
 from app.errors import ValidationFailed
 from app.extensions import db
+from app.validation import clean_line
 
 COLUMNS = (
     "name",
@@ -84,7 +85,7 @@ def import_products(data: bytes | str, *, actor: User | None, now: datetime) -> 
     plan: list[tuple[Product | None, service.ProductData]] = []
     for line, row in rows:
         cells = Cells(line, row, problems)
-        name = cells.text("name")
+        name = clean_line(cells.text("name"))  # matched as the service will store it
         if name.lower() in seen:
             cells.problem(f"“{name}” is already on line {seen[name.lower()]}.")
             continue

@@ -32,7 +32,7 @@ from app.csvio import decimal_text
 from app.db import name_taken
 from app.errors import Conflict, DomainError, Errors, NotFound
 from app.extensions import db
-from app.validation import length_problem, percent_problem
+from app.validation import clean_line, length_problem, line_problem, percent_problem
 
 #: "300x250", or a named format.
 NAMED_SIZES = ("video", "audio", "native", "fluid", "interstitial", "out-of-page")
@@ -98,7 +98,7 @@ def _unit_snapshot(unit: AdUnit) -> dict:
 def _check_unit(
     errors: Errors, *, name: str, code: str, sizes: list[str], parent: AdUnit | None, unit_id: int | None
 ) -> None:
-    if problem := length_problem(name, label="name", max_length=200):
+    if problem := line_problem(name, label="name", max_length=200):
         errors.add("name", problem)
     if not _CODE.match(code) or len(code) > 200:
         errors.add("code", "Use lower-case letters, digits, - and _, with / between levels (news/sport/mpu).")
@@ -119,7 +119,7 @@ def create_ad_unit(
         errors.add("parent_id", "Slots are the lowest level: choose a site or a section as the parent.")
         errors.raise_if_any()
     level = AdUnitLevel.SITE if parent is None else AdUnitLevel(parent.level).child
-    name = (name or "").strip()
+    name = clean_line(name)
     code = (code or "").strip().lower() or ((parent.code + "/") if parent else "") + slugify(name)
     _check_unit(errors, name=name, code=code, sizes=sizes, parent=parent, unit_id=None)
     errors.raise_if_any()
@@ -155,7 +155,7 @@ def update_ad_unit(
         errors.add("parent_id", "A site is the top of the tree: it has no parent.")
     elif expected_parent is not None and (parent is None or parent.level != expected_parent):
         errors.add("parent_id", f"A {unit.level} goes under a {expected_parent.value}.")
-    name = (name or "").strip()
+    name = clean_line(name)
     _check_unit(errors, name=name, code=unit.code, sizes=sizes, parent=parent, unit_id=unit.id)
     if safety_margin_pct is not None:
         if unit.level != AdUnitLevel.SITE:
@@ -238,10 +238,11 @@ def add_targeting_value(
         errors.add("code", f"The code has at most 80 characters (this one has {len(code)}).")
     elif any(v.code == code for v in dim.values):
         errors.add("code", f"{dim.name} already has the value {code}.")
-    if problem := length_problem(name, label="name", max_length=200):
+    name = clean_line(name)
+    if problem := line_problem(name, label="name", max_length=200):
         errors.add("name", problem)
     errors.raise_if_any()
-    value = TargetingValue(code=code, name=name.strip(), status=Status.ACTIVE.value)
+    value = TargetingValue(code=code, name=name, status=Status.ACTIVE.value)
     dim.values.append(value)
     db.session.flush()
     record(
@@ -331,13 +332,13 @@ def _product_snapshot(product: Product) -> dict:
 def validate_product(data: ProductData, *, product_id: int | None = None) -> Errors:
     """Every problem with `data`, by field; normalises its lists in place."""
     errors = Errors()
-    data.name = (data.name or "").strip()
-    data.category = (data.category or "").strip()
-    if problem := length_problem(data.name, label="name", max_length=200):
+    data.name = clean_line(data.name)
+    data.category = clean_line(data.category)
+    if problem := line_problem(data.name, label="name", max_length=200):
         errors.add("name", problem)
     elif name_taken(Product, data.name, other_than=product_id):
         errors.add("name", f"There is already a product called “{data.name}”.")
-    if problem := length_problem(data.category, label="category", max_length=80):
+    if problem := line_problem(data.category, label="category", max_length=80):
         errors.add("category", problem)
     if problem := length_problem(data.description or "", label="description", max_length=5000, required=False):
         errors.add("description", problem)
@@ -520,8 +521,8 @@ def _package_snapshot(package: Package) -> dict:
 
 def _validate_package(data: PackageData, package_id: int | None) -> None:
     errors = Errors()
-    data.name = (data.name or "").strip()
-    if problem := length_problem(data.name, label="name", max_length=200):
+    data.name = clean_line(data.name)
+    if problem := line_problem(data.name, label="name", max_length=200):
         errors.add("name", problem)
     elif name_taken(Package, data.name, other_than=package_id):
         errors.add("name", f"There is already a package called “{data.name}”.")

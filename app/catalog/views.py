@@ -26,7 +26,7 @@ from app.csvio import ImportFailed
 from app.db import utcnow
 from app.errors import NotFound, ValidationFailed
 from app.extensions import db
-from app.forms import options, submit
+from app.forms import form_sent_before, options, redirect_to_created, submit
 from app.ratecards.service import cards_for
 from app.validation import parse_id
 
@@ -172,6 +172,8 @@ def _unit_form_page(form: AdUnitForm, unit: AdUnit | None, status: int = 200):
 @allow(*MANAGERS)
 def ad_units():
     """The tree, and the form that adds a unit to it."""
+    if (earlier := form_sent_before()) is not None:
+        return earlier
     form = AdUnitForm()
     form.parent_id.choices = _parent_choices()
     if request.method == "GET" and parse_id(request.args.get("parent")):
@@ -188,9 +190,8 @@ def ad_units():
         ),
     )
     if unit is not None:
-        db.session.commit()
         flash(f"Added {unit.level} {service.ad_unit_path(unit)}.", "success")
-        return redirect(url_for("catalog.ad_units") + f"#unit-{unit.id}")
+        return redirect_to_created(url_for("catalog.ad_units") + f"#unit-{unit.id}")
     return _unit_form_page(form, None, 400 if form.errors else 200)
 
 
@@ -265,6 +266,8 @@ def targeting():
 @allow(*MANAGERS)
 def add_targeting_value(key: str):
     dimension = service.dimension(key)
+    if (earlier := form_sent_before()) is not None:
+        return earlier
     form = TargetingValueForm(prefix=key)
     value = submit(
         form,
@@ -273,9 +276,8 @@ def add_targeting_value(key: str):
         ),
     )
     if value is not None:
-        db.session.commit()
         flash(f"Added {dimension.name} value {value.name}.", "success")
-        return redirect(url_for("catalog.targeting") + f"#dimension-{key}")
+        return redirect_to_created(url_for("catalog.targeting") + f"#dimension-{key}")
     forms = {k.value: TargetingValueForm(prefix=k.value, formdata=None) for k in EDITABLE_DIMENSIONS}
     forms[key] = form
     return _targeting_page(forms, 400)
@@ -354,6 +356,8 @@ def _product_page(form: ProductForm, product: Product | None):
 @bp.route("/products/new", methods=["GET", "POST"])
 @allow(*MANAGERS)
 def new_product():
+    if (earlier := form_sent_before()) is not None:
+        return earlier
     form = _product_form(None)
     created = submit(
         form,
@@ -361,9 +365,8 @@ def new_product():
         check=lambda: service.validate_product(_product_data(form)),
     )
     if created is not None:
-        db.session.commit()
         flash(f"Created product {created.name}.", "success")
-        return redirect(url_for("catalog.product", product_id=created.id))
+        return redirect_to_created(url_for("catalog.product", product_id=created.id))
     return _product_page(form, None)
 
 
@@ -447,6 +450,8 @@ def _members_from(form_data) -> list[tuple[int, bool]]:
 @bp.route("/packages/new", methods=["GET", "POST"])
 @allow(*MANAGERS)
 def new_package():
+    if (earlier := form_sent_before()) is not None:
+        return earlier
     return _package_page(None)
 
 
@@ -476,9 +481,8 @@ def _package_page(found: Package | None):
         ),
     )
     if saved is not None:
-        db.session.commit()
         flash(f"Saved package {saved.name}.", "success")
-        return redirect(url_for("catalog.packages"))
+        return redirect_to_created(url_for("catalog.packages"))
     if request.method == "POST":
         members = dict(_members_from(request.form))
     else:

@@ -27,6 +27,7 @@ from app.orders.models import LineStatus, Order, OrderLine, OrderStatus, PushSta
 from app.proposals.models import Proposal, ProposalLine
 from app.validation import page_number, parse_id
 from app.workflow import changes
+from app.workflow.models import Signature
 
 bp = Blueprint("orders", __name__, url_prefix="/orders")
 
@@ -156,6 +157,11 @@ def detail(order_id: int):
         order_url=order_url,
         make_goods=make_goods,
         change_open=change_open,
+        io_signature=db.session.scalars(
+            sa.select(Signature)
+            .where(Signature.version_id == order.version_id, Signature.io_sha256.is_not(None))
+            .order_by(Signature.id.desc())
+        ).first(),
         can_operate=current_user.has_role(*OPS),
         can_bill=current_user.has_role(Role.FINANCE, Role.ADMIN),
         billing_sources=list(BillingSource),

@@ -7,11 +7,9 @@ and a later edit of the rate card changes nothing already priced.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import sqlalchemy as sa
 
@@ -25,7 +23,7 @@ from app.extensions import db
 from app.inventory import service as inventory
 from app.pricing import rules
 from app.ratecards.models import RateCard
-from app.validation import percent_problem
+from app.validation import percent_problem, time_zone_problem
 
 HUNDRED = Decimal(100)
 #: The most impressions one line may have (what a budget may buy, too).
@@ -104,21 +102,6 @@ class Priced:
             "price": self.price.as_json(),
             "warnings": list(self.warnings),
         }
-
-
-@functools.cache
-def _time_zones() -> frozenset[str]:
-    return frozenset(available_timezones())
-
-
-def time_zone_problem(name: str) -> str | None:
-    if not name or name not in _time_zones():
-        return f"“{name[:60]}” is not a time zone; choose one such as Europe/London."
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return f"“{name[:60]}” is not a time zone; choose one such as Europe/London."
-    return None
 
 
 def usable_card(card: RateCard, user: User | None) -> bool:

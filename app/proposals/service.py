@@ -20,11 +20,12 @@ from app.errors import Conflict, DomainError, Errors, Forbidden, ValidationFaile
 from app.extensions import db
 from app.inventory import service as inventory
 from app.inventory.models import Reservation, ReservationKind
+from app.numbering import next_number
 from app.pricing import rules
 from app.pricing import service as pricing
 from app.proposals.models import Proposal, ProposalLine, ProposalStatus, ProposalVersion
 from app.ratecards.models import RateCard
-from app.validation import length_problem, percent_problem
+from app.validation import clean_line, length_problem, line_problem, percent_problem, time_zone_problem
 
 #: Roles that see and edit every proposal; reps see and edit their own.
 MANAGERS = frozenset({Role.ADMIN, Role.SALES_MANAGER})
@@ -107,7 +108,8 @@ class ProposalData:
 
 def check_proposal(data: ProposalData, *, actor: User, today: date) -> Errors:
     errors = Errors()
-    if problem := length_problem(data.campaign_name.strip(), label="campaign name", max_length=200):
+    data.campaign_name = clean_line(data.campaign_name)
+    if problem := line_problem(data.campaign_name, label="campaign name", max_length=200):
         errors.add("campaign_name", problem)
     advertiser = db.session.get(Account, data.advertiser_id) if data.advertiser_id else None
     if advertiser is None or advertiser.kind != AccountKind.ADVERTISER.value:
@@ -136,7 +138,7 @@ def check_proposal(data: ProposalData, *, actor: User, today: date) -> Errors:
         errors.add("end_day", "Enter the flight's last day.")
     elif data.start_day is not None and data.end_day < data.start_day:
         errors.add("end_day", f"The flight ends ({data.end_day}) before it starts ({data.start_day}).")
-    if problem := pricing.time_zone_problem(data.time_zone):
+    if problem := time_zone_problem(data.time_zone):
         errors.add("time_zone", problem)
     if problem := percent_problem(data.discount_pct, label="proposal discount"):
         errors.add("discount_pct", problem)
@@ -150,12 +152,6 @@ def check_proposal(data: ProposalData, *, actor: User, today: date) -> Errors:
     return errors
 
 
-def _next_number(year: int) -> str:
-    prefix = f"P-{year}-"
-    last = db.session.scalar(sa.select(sa.func.max(Proposal.number)).where(Proposal.number.like(f"{prefix}%")))
-    return f"{prefix}{int(last.removeprefix(prefix)) + 1 if last else 1:04d}"
-
-
 def _apply(proposal: Proposal, data: ProposalData) -> None:
     for name, value in asdict(data).items():
         setattr(proposal, name, value.strip() if isinstance(value, str) else value)
@@ -165,7 +161,10 @@ def _apply(proposal: Proposal, data: ProposalData) -> None:
 def create_proposal(data: ProposalData, *, actor: User, now: datetime, today: date) -> Proposal:
     check_proposal(data, actor=actor, today=today).raise_if_any()
     proposal = Proposal(
-        number=_next_number(today.year), status=ProposalStatus.DRAFT.value, created_at=now, updated_at=now
+        number=next_number("P", today.year, numbers=Proposal.number),
+        status=ProposalStatus.DRAFT.value,
+        created_at=now,
+        updated_at=now,
     )
     _apply(proposal, data)
     db.session.add(proposal)

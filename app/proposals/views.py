@@ -21,7 +21,7 @@ from app.clock import publisher_today
 from app.db import utcnow
 from app.errors import DomainError, Errors, Forbidden, NotFound, ValidationFailed
 from app.extensions import db
-from app.forms import options, require_csrf, submit
+from app.forms import form_sent_before, options, redirect_to_created, require_csrf, submit
 from app.pricing.chart import waterfall_svg
 from app.pricing.service import usable_card
 from app.pricing.views import read_line
@@ -150,6 +150,8 @@ def _data(form: ProposalForm) -> service.ProposalData:
 @bp.route("/new", methods=["GET", "POST"])
 @allow(*SELLERS)
 def new():
+    if (earlier := form_sent_before()) is not None:
+        return earlier
     form = _prepare(ProposalForm())
     if request.method == "GET":
         today = publisher_today()
@@ -166,9 +168,8 @@ def new():
         check=lambda: service.check_proposal(_data(form), actor=current_user, today=publisher_today()),
     )
     if proposal is not None:
-        db.session.commit()
         flash(f"Proposal {proposal.number} created: add its lines.", "success")
-        return redirect(url_for("proposals.detail", proposal_id=proposal.id))
+        return redirect_to_created(url_for("proposals.detail", proposal_id=proposal.id))
     return render_template("proposals/form.html", form=form, proposal=None), 400 if form.errors else 200
 
 

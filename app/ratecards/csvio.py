@@ -19,6 +19,7 @@ from app.csvio import Cells, ImportFailed, RowProblem, decimal_text, read_rows, 
 from app.extensions import db
 from app.ratecards import service
 from app.ratecards.models import BaseRate, Combine, DemandBand, Floor, Premium, RateCard, Season, VolumeTier
+from app.validation import clean_line
 
 COLUMNS = (
     "record",
@@ -189,7 +190,7 @@ def import_card(card: RateCard, data: bytes | str, *, actor: User | None, now: d
                 combine[dimension] = rule
         elif kind == "season":
             name, start, end, pct = (
-                cells.text("name"),
+                clean_line(cells.text("name")),
                 cells.date("starts_on"),
                 cells.date("ends_on"),
                 cells.decimal("amount"),

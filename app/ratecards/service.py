@@ -30,7 +30,7 @@ from app.ratecards.models import (
     Season,
     VolumeTier,
 )
-from app.validation import currency_problem, length_problem
+from app.validation import clean_line, currency_problem, length_problem, line_problem
 
 MAX_RATE = Decimal("1000000000")
 MAX_PREMIUM_PCT = Decimal("1000")
@@ -99,7 +99,7 @@ def check_premium(dimension: str, value_code: str | None, kind: str, amount: Dec
 
 def check_season(name: str, starts_on: date | None, ends_on: date | None, pct: Decimal | None) -> dict[str, str]:
     problems: dict[str, str] = {}
-    if problem := length_problem(name or "", label="season's name", max_length=120):
+    if problem := line_problem(clean_line(name), label="season's name", max_length=120):
         problems["name"] = problem
     if starts_on is None:
         problems["starts_on"] = "Enter the first day of the season."
@@ -228,8 +228,8 @@ def _card_snapshot(card: RateCard) -> dict:
 
 def _validate_card(data: CardData, card_id: int | None) -> None:
     errors = Errors()
-    data.name = (data.name or "").strip()
-    if problem := length_problem(data.name, label="name", max_length=200):
+    data.name = clean_line(data.name)
+    if problem := line_problem(data.name, label="name", max_length=200):
         errors.add("name", problem)
     elif name_taken(RateCard, data.name, other_than=card_id):
         errors.add("name", f"There is already a rate card called “{data.name}”.")
@@ -471,7 +471,7 @@ def add_season(
     )
     if overlaps:
         raise ValidationFailed({"starts_on": overlaps})
-    season = Season(name=name.strip(), starts_on=starts_on, ends_on=ends_on, adjustment_pct=pct)
+    season = Season(name=clean_line(name), starts_on=starts_on, ends_on=ends_on, adjustment_pct=pct)
     card.seasons.append(season)
     _audit_row(
         card,

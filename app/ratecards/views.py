@@ -12,7 +12,7 @@ from app.csvio import ImportFailed
 from app.db import utcnow
 from app.errors import NotFound, ValidationFailed
 from app.extensions import db
-from app.forms import options, submit
+from app.forms import form_sent_before, options, redirect_to_created, submit
 from app.ratecards import csvio, service
 from app.ratecards.forms import (
     BaseRateForm,
@@ -86,12 +86,13 @@ def _card_data(form: CardForm, card: RateCard | None) -> service.CardData:
 @bp.route("/new", methods=["GET", "POST"])
 @allow(*EDITORS)
 def new():
+    if (earlier := form_sent_before()) is not None:
+        return earlier
     form = _card_form(None)
     card = submit(form, save=lambda: service.create_card(_card_data(form, None), actor=current_user, now=utcnow()))
     if card is not None:
-        db.session.commit()
         flash(f"Created rate card {card.name}. Add its base rates below.", "success")
-        return redirect(url_for("ratecards.card", card_id=card.id))
+        return redirect_to_created(url_for("ratecards.card", card_id=card.id))
     return render_template("ratecards/card_form.html", form=form, card=None), 400 if form.errors else 200
 
 
@@ -329,6 +330,8 @@ def remove_row(card_id: int, kind: str, row_id: int):
 @allow(*EDITORS)
 def copy(card_id: int):
     card = _card(card_id)
+    if (earlier := form_sent_before()) is not None:
+        return earlier
     form = CopyForm(prefix="copy")
 
     def save():
@@ -339,9 +342,8 @@ def copy(card_id: int):
 
     created = submit(form, save=save)
     if created is not None:
-        db.session.commit()
         flash(f"Created {created.name} from {card.name}.", "success")
-        return redirect(url_for("ratecards.card", card_id=created.id))
+        return redirect_to_created(url_for("ratecards.card", card_id=created.id))
     return _card_page(card, failed="copy", form=form)
 
 

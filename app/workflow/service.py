@@ -14,12 +14,13 @@ from app.audit.service import record, record_change
 from app.auth.models import User, UserRole
 from app.auth.roles import ROLE_LABELS, Role
 from app.catalog.models import Product
-from app.db import utcnow
+from app.db import name_taken, utcnow
 from app.errors import Conflict, DomainError, Errors, Forbidden, ValidationFailed
 from app.extensions import db
 from app.orders.models import Order
 from app.proposals import service as proposals
 from app.proposals.models import Proposal, ProposalStatus
+from app.validation import clean_line, line_problem
 from app.workflow import notify
 from app.workflow import rules as engine
 from app.workflow.models import ApprovalRequest, ApprovalRule, RequestStatus, RuleKind, SigningLink
@@ -106,14 +107,10 @@ RULE_LABELS = {
 
 def check_rule(data: RuleData, *, rule: ApprovalRule | None = None) -> Errors:
     errors = Errors()
-    name = data.name.strip()
-    if not name or len(name) > 200:
-        errors.add("name", "Give the rule a name of at most 200 characters.")
-    elif db.session.scalar(
-        sa.select(ApprovalRule.id).where(
-            sa.func.lower(ApprovalRule.name) == name.lower(), ApprovalRule.id != (rule.id if rule else 0)
-        )
-    ):
+    name = data.name = clean_line(data.name)
+    if problem := line_problem(name, label="rule's name", max_length=200):
+        errors.add("name", problem)
+    elif name_taken(ApprovalRule, name, other_than=rule.id if rule else None):
         errors.add("name", f"A rule named “{name}” exists already.")
     if data.kind not in RuleKind._value2member_map_:
         errors.add("kind", "Choose what the rule does.")

@@ -4,11 +4,13 @@ declines with no account; an accepted version becomes an order whose holds turn 
 from __future__ import annotations
 
 import hashlib
+import io
 import secrets
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from pypdf import PdfReader
 
 from app.adserver.service import queue_push
 from app.audit.service import record
@@ -18,6 +20,7 @@ from app.extensions import db
 from app.inventory import service as inventory
 from app.inventory.models import Reservation, ReservationKind
 from app.mail.service import queue
+from app.numbering import next_number
 from app.orders.models import Order, OrderLine, OrderStatus
 from app.proposals import service as proposals
 from app.proposals.models import Proposal, ProposalStatus
@@ -193,12 +196,6 @@ def answer(
     return signature
 
 
-def _next_number(year: int) -> str:
-    prefix = f"O-{year}-"
-    last = db.session.scalar(sa.select(sa.func.max(Order.number)).where(Order.number.like(f"{prefix}%")))
-    return f"{prefix}{int(last.removeprefix(prefix)) + 1 if last else 1:04d}"
-
-
 def make_order(proposal: Proposal, *, now: datetime, today: date, margin_pct: int) -> Order:
     """The signed version as an order. Each line's hold becomes a booking after a final availability
     check (its own hold set aside); what no longer fits is not oversold: the order is flagged with
@@ -206,7 +203,7 @@ def make_order(proposal: Proposal, *, now: datetime, today: date, margin_pct: in
     version = proposal.versions[-1]
     snapshot = version.snapshot
     order = Order(
-        number=_next_number(today.year),
+        number=next_number("O", today.year, numbers=Order.number),
         proposal_id=proposal.id,
         version_id=version.id,
         advertiser_id=proposal.advertiser_id,
@@ -298,6 +295,30 @@ def _book(order: Order, line: OrderLine, proposal_line, quantity: int | None, *,
         order.status = OrderStatus.NEEDS_ATTENTION.value
 
 
+def _pages(pdf: bytes) -> int:
+    """How many pages the PDF has; 0 when it does not open (damaged, encrypted, not a PDF)."""
+    try:
+        return len(PdfReader(io.BytesIO(pdf)).pages)
+    except Exception:  # pypdf raises many kinds of error on a broken file: each means "does not open"
+        return 0
+
+
+def io_problem(proposal: Proposal, pdf: bytes, *, max_bytes: int) -> str | None:
+    """What is wrong with an uploaded countersigned IO, or None: it must be a PDF that opens and
+    has pages, and not one of the PDFs Flightdeck made for this proposal (nobody signed that)."""
+    if len(pdf) > max_bytes:
+        return f"The file is larger than {max_bytes // 1_048_576} MB."
+    if not pdf.startswith(b"%PDF-") or not _pages(pdf):
+        return "Upload the countersigned insertion order as a PDF that opens and has pages."
+    digest = hashlib.sha256(pdf).hexdigest()
+    if any(v.pdf_sha256 == digest for v in proposal.versions):
+        return (
+            "This is the PDF Flightdeck made for the proposal, unchanged: upload the copy the buyer "
+            "countersigned (signed and scanned, or signed electronically)."
+        )
+    return None
+
+
 def countersigned(
     proposal: Proposal, pdf: bytes, *, actor: User, now: datetime, today: date, margin_pct: int, max_bytes: int
 ) -> Signature:
@@ -307,10 +328,8 @@ def countersigned(
         raise DomainError("Only the proposal's rep, sales managers and admins record a signature.")
     if proposal.status not in (S.APPROVED.value, S.SENT.value):
         raise DomainError(f"Proposal {proposal.number} is {proposal.status}: only an approved version can be signed.")
-    if not pdf.startswith(b"%PDF-"):
-        raise ValidationFailed({"io": ["Upload the countersigned insertion order as a PDF."]})
-    if len(pdf) > max_bytes:
-        raise ValidationFailed({"io": [f"The file is larger than {max_bytes // 1_048_576} MB."]})
+    if problem := io_problem(proposal, pdf, max_bytes=max_bytes):
+        raise ValidationFailed.on("io", problem)
     if proposal.status == S.APPROVED.value:
         transition(proposal, S.SENT, actor=actor, now=now, why="Sent outside Flightdeck as an insertion order.")
     _revoke(proposal, now=now)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
@@ -13,12 +13,12 @@ from app.auth.roles import ROLE_LABELS, Role
 from app.db import utcnow
 from app.errors import NotFound, ValidationFailed
 from app.extensions import db
-from app.forms import require_csrf
+from app.forms import form_sent_before, redirect_to_created, require_csrf
 from app.proposals.views import READERS, SELLERS, readable_proposal
 from app.validation import parse_id
 from app.workflow import rules as engine
 from app.workflow import service
-from app.workflow.models import ApprovalRequest, ApprovalRule, RuleKind
+from app.workflow.models import ApprovalRequest, ApprovalRule, RuleKind, Signature
 
 bp = Blueprint("workflow", __name__, url_prefix="/workflow")
 
@@ -83,15 +83,16 @@ def new_rule():
     if request.method == "GET":
         return _rule_page(None, None, {})
     require_csrf()
+    if (earlier := form_sent_before()) is not None:
+        return earlier
     data = _rule_data(request.form)
     try:
         rule = service.save_rule(None, data, expected_version=None, actor=current_user, now=utcnow())
     except ValidationFailed as exc:
         db.session.rollback()
         return _rule_page(None, data, exc.errors, 400)
-    db.session.commit()
     flash(f"Rule “{rule.name}” saved.", "success")
-    return redirect(url_for("workflow.rules"))
+    return redirect_to_created(url_for("workflow.rules"))
 
 
 @bp.route("/rules/<int:rule_id>/edit", methods=["GET", "POST"])
@@ -262,3 +263,22 @@ def upload_io(proposal_id: int):
     db.session.commit()
     flash("Marked signed with the countersigned IO; the order is made.", "success")
     return redirect(url_for("proposals.detail", proposal_id=proposal.id))
+
+
+@bp.route("/signatures/<int:signature_id>/io.pdf")
+@allow(*READERS, checks_object=True)
+def countersigned_io(signature_id: int):
+    """The countersigned insertion order a rep uploaded, for whoever may read its proposal."""
+    signature = db.session.get(Signature, signature_id)
+    if signature is None or signature.io_sha256 is None:
+        raise NotFound("No countersigned insertion order here.")
+    proposal = readable_proposal(signature.proposal_id)
+    return Response(
+        signature.io_pdf,
+        mimetype="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="{proposal.number}-countersigned-io.pdf"',
+            "Cache-Control": "private, no-store",
+            "X-Content-SHA256": signature.io_sha256,
+        },
+    )

@@ -27,21 +27,22 @@ def ids(app) -> dict:
         }
 
 
-def create(app, client, campaign="Spring launch") -> int:
+def proposal_form(app, campaign="Spring launch") -> dict[str, str]:
     v = ids(app)
-    response = client.post(
-        "/proposals/new",
-        data={
-            "advertiser_id": v["advertiser"],
-            "campaign_name": campaign,
-            "rate_card_id": v["card"],
-            "owner_id": v["rep"],
-            "start_day": f"{v['year']}-02-01",
-            "end_day": f"{v['year']}-02-14",
-            "time_zone": "Europe/London",
-            "discount_pct": "",
-        },
-    )
+    return {
+        "advertiser_id": v["advertiser"],
+        "campaign_name": campaign,
+        "rate_card_id": v["card"],
+        "owner_id": v["rep"],
+        "start_day": f"{v['year']}-02-01",
+        "end_day": f"{v['year']}-02-14",
+        "time_zone": "Europe/London",
+        "discount_pct": "",
+    }
+
+
+def create(app, client, campaign="Spring launch") -> int:
+    response = client.post("/proposals/new", data=proposal_form(app, campaign))
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]
     return int(response.location.rsplit("/", 1)[1])
 

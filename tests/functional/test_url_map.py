@@ -63,6 +63,7 @@ def sample_values(app: Flask) -> dict[str, object]:
             "job_id": 1,  # the demo order's push
             "period": "2026-10",
             "export_id": 1,  # none in the demo: a clean 404
+            "signature_id": 1,  # the demo order's signature, by link: no countersigned IO, a clean 404
             "token": "not-a-signing-token",
         }
 

@@ -122,12 +122,16 @@ def test_the_buyer_signs_through_the_link_in_the_e_mail_received_by_smtp(mail_ap
         assert db.session.get(Proposal, proposal_id).status == "signed"
 
 
-def test_a_countersigned_io_is_uploaded_and_orders_stay_with_their_rep(app, client, auth):
+def test_a_countersigned_io_is_uploaded_readable_by_its_proposals_readers_and_orders_stay_with_their_rep(
+    app, client, auth
+):
     import io
+    import re
 
     from app.db import utcnow
     from app.workflow import service
     from tests.conftest import DEMO_USERS, user
+    from tests.support.pdfs import pdf_with_pages
 
     auth.login_as("sales_rep")
     proposal_id = create(app, client)
@@ -140,9 +144,10 @@ def test_a_countersigned_io_is_uploaded_and_orders_stay_with_their_rep(app, clie
                 request, approve=True, comment="", actor=user(DEMO_USERS[request.approver_role]), now=utcnow()
             )
         db.session.commit()
+    signed = pdf_with_pages(1)
     response = client.post(
         f"/workflow/proposals/{proposal_id}/io",
-        data={"io": (io.BytesIO(b"%PDF-1.7 countersigned"), "io.pdf")},
+        data={"io": (io.BytesIO(signed), "io.pdf")},
         content_type="multipart/form-data",
     )
     assert response.status_code == 302
@@ -152,7 +157,16 @@ def test_a_countersigned_io_is_uploaded_and_orders_stay_with_their_rep(app, clie
         assert db.session.get(Proposal, proposal_id).status == "signed"
         order_id = db.session.scalar(sa.select(Order.id).where(Order.proposal_id == proposal_id))
     assert client.get(f"/orders/{order_id}").status_code == 200
+    link = re.search(r'href="([^"]+/io\.pdf)"', client.get(f"/proposals/{proposal_id}").get_data(as_text=True))
+    assert link and link.group(1) in client.get(f"/orders/{order_id}").get_data(as_text=True)
+    download = client.get(link.group(1))
+    assert download.status_code == 200 and download.data == signed
+    assert download.mimetype == "application/pdf" and download.headers["Cache-Control"] == "private, no-store"
+    auth.logout()
+    auth.login_as("ad_ops")
+    assert client.get(link.group(1)).data == signed  # ad ops read every proposal
     auth.logout()
     client.post("/login", data={"email": "rep2@harbour.example", "password": "flightdeck-demo"})
     assert client.get(f"/orders/{order_id}").status_code == 403
+    assert client.get(link.group(1)).status_code == 403
     assert "No order matches" in client.get("/orders/").get_data(as_text=True)

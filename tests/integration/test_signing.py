@@ -19,6 +19,7 @@ from app.proposals import service as proposals
 from app.workflow import service, signing
 from tests.conftest import DEMO_USERS, now, user
 from tests.integration.test_workflow import proposal_with, rep
+from tests.support.pdfs import pdf_with_pages
 
 
 def approved(quantity: int = 500_000):
@@ -148,7 +149,7 @@ def test_a_countersigned_io_marks_the_version_signed_and_makes_the_order(ctx):
         )
     signature = signing.countersigned(
         proposal,
-        b"%PDF-1.7 signed",
+        pdf_with_pages(1),
         actor=rep(),
         now=now(),
         today=publisher_today(),
