@@ -8,6 +8,8 @@ VENDOR := static/vendor
 STRICT ?= 0
 HOST ?= 127.0.0.1
 PORT ?= 5000
+# Links in e-mails point here: the address `make run` serves, unless PUBLIC_URL is set.
+PUBLIC_URL ?= http://$(HOST):$(PORT)
 export FLASK_APP := wsgi.py
 
 .PHONY: setup setup-dev db run test bench lint format clean
@@ -44,11 +46,11 @@ setup-dev: $(STAMPS)/dev $(VENDOR)/.stamp
 ## Upgrade the database (SQLite under instance/ unless DATABASE_URL is set) and load the demo when empty.
 db: setup
 	$(BIN)/flask db upgrade
-	$(BIN)/flask demo load --if-empty
+	PUBLIC_URL='$(PUBLIC_URL)' $(BIN)/flask demo load --if-empty
 
 run: db
 	@echo "Flightdeck on http://$(HOST):$(PORT)  (demo logins in README.md; password flightdeck-demo)"
-	$(BIN)/flask run --host $(HOST) --port $(PORT)
+	PUBLIC_URL='$(PUBLIC_URL)' $(BIN)/flask run --host $(HOST) --port $(PORT)
 
 ## Every suite: unit, integration on SQLite and PostgreSQL, functional, browser. STRICT=1: a suite
 ## that cannot run (no PostgreSQL binaries, no Chromium) fails instead of being skipped.

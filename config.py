@@ -43,6 +43,9 @@ def yes_no(name: str, default: bool) -> bool:
     raise RuntimeError(f"{name} must be yes or no (1/0, true/false, yes/no, on/off), not {raw!r}")
 
 
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:5000"
+
+
 def _database_url() -> str:
     url = os.environ.get("DATABASE_URL", "").strip()
     if not url:
@@ -80,8 +83,9 @@ class Config:
     PUBLISHER_NAME = os.environ.get("PUBLISHER_NAME", "Harbour Media Group")
     #: Path to an image file (PNG, JPEG or SVG) for the cover of proposal PDFs; empty: the name alone.
     PUBLISHER_LOGO = os.environ.get("PUBLISHER_LOGO", "")
-    #: The address people reach the app at, for links in e-mails sent outside a request (the CLI).
-    PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000")
+    #: The address people reach the app at: every link in every e-mail starts with it. Empty:
+    #: DEFAULT_PUBLIC_URL, with a warning at start-up in production (`make run` sets its own).
+    PUBLIC_URL = os.environ.get("PUBLIC_URL", "").strip()
     #: Approval requests waiting longer than this are reminded, then escalated to the admins.
     APPROVAL_REMIND_HOURS = _int("APPROVAL_REMIND_HOURS", 24)
     APPROVAL_ESCALATE_HOURS = _int("APPROVAL_ESCALATE_HOURS", 72)
@@ -139,14 +143,17 @@ class Config:
 
 
 class DevelopmentConfig(Config):
+    ENV_NAME = "development"
     SECRET_KEY = Config.SECRET_KEY or "dev-only-not-secret"
 
 
 class ProductionConfig(Config):
+    ENV_NAME = "production"
     SESSION_COOKIE_SECURE = yes_no("SESSION_COOKIE_SECURE", True)
 
 
 class TestingConfig(Config):
+    ENV_NAME = "testing"
     TESTING = True
     SECRET_KEY = "testing"
     # Tests create many users; a cheap hash keeps them fast. Production never uses this.

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from config import Config, config_for
+from config import DEFAULT_PUBLIC_URL, Config, config_for
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -98,12 +98,35 @@ def _check_settings(app: Flask) -> None:
 
     if problem := currency_problem(app.config["PUBLISHER_CURRENCY"]):
         raise RuntimeError(f"PUBLISHER_CURRENCY: {problem}")
+    _check_public_url(app)
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
     try:
         ZoneInfo(app.config["PUBLISHER_TIMEZONE"])
     except (ZoneInfoNotFoundError, ValueError):
         raise RuntimeError(f"PUBLISHER_TIMEZONE {app.config['PUBLISHER_TIMEZONE']!r} is not a time zone") from None
+
+
+def _check_public_url(app: Flask) -> None:
+    """Every link in every e-mail starts with PUBLIC_URL: refuse one that cannot be a link, and warn in
+    production when it is unset, since the default reaches nobody but this machine."""
+    from urllib.parse import urlsplit
+
+    url = (app.config.get("PUBLIC_URL") or "").strip()
+    if not url:
+        if app.config.get("ENV_NAME") == "production":
+            app.logger.warning(
+                "PUBLIC_URL is not set: links in e-mails (the buyer's signing link, approval requests) point at "
+                "%s, which buyers and approvers cannot reach. Set it to the address people use (see README).",
+                DEFAULT_PUBLIC_URL,
+            )
+        url = DEFAULT_PUBLIC_URL
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise RuntimeError(
+            f"PUBLIC_URL must be an http:// or https:// address such as https://deals.example, not {url!r}"
+        )
+    app.config["PUBLIC_URL"] = url.rstrip("/")
 
 
 def _register_cli(app: Flask) -> None:
