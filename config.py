@@ -76,6 +76,9 @@ class Config:
     LOGIN_FAILURE_WINDOW = timedelta(minutes=_int("LOGIN_FAILURE_WINDOW_MINUTES", 15))
     #: Failures from one address over all e-mails before that address pauses as well.
     LOGIN_MAX_FAILURES_PER_ADDRESS = _int("LOGIN_MAX_FAILURES_PER_ADDRESS", 50)
+    #: `flask auth purge` deletes sign-in attempts and ended sessions older than this (attempts the
+    #: throttle still counts are always kept).
+    SIGN_IN_HISTORY_DAYS = _int("SIGN_IN_HISTORY_DAYS", 30)
     #: werkzeug method string; scrypt is a memory-hard KDF.
     PASSWORD_HASH_METHOD = os.environ.get("PASSWORD_HASH_METHOD", "scrypt")
 

@@ -131,7 +131,7 @@ def _check_public_url(app: Flask) -> None:
 
 def _register_cli(app: Flask) -> None:
     from app.adserver.cli import adserver_cli
-    from app.auth.cli import users_cli
+    from app.auth.cli import auth_cli, users_cli
     from app.demo.cli import demo_cli
     from app.finance.cli import finance_cli
     from app.inventory.cli import inventory_cli
@@ -139,6 +139,7 @@ def _register_cli(app: Flask) -> None:
     from app.workflow.cli import workflow_cli
 
     app.cli.add_command(users_cli)
+    app.cli.add_command(auth_cli)
     app.cli.add_command(adserver_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(finance_cli)
