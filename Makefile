@@ -8,6 +8,8 @@ VENDOR := static/vendor
 STRICT ?= 0
 HOST ?= 127.0.0.1
 PORT ?= 5000
+# Links in e-mails point here: the address `make run` serves, unless PUBLIC_URL is set.
+PUBLIC_URL ?= http://$(HOST):$(PORT)
 export FLASK_APP := wsgi.py
 
 .PHONY: setup setup-dev db run test bench lint format clean
@@ -24,10 +26,14 @@ $(STAMPS)/dev: requirements-dev.txt $(STAMPS)/runtime
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	@mkdir -p $(STAMPS) && touch $@
 
-# Front-end libraries come from npm (pinned by package-lock.json) and are copied into an ignored folder.
+# Front-end libraries and the proposal PDF's fonts (Noto Sans and its CJK, Arabic and Hebrew siblings,
+# regular and bold, as whole TTF files) come from npm (pinned by package-lock.json) and are copied
+# into an ignored folder.
+PDF_FONTS := noto-sans noto-sans-jp noto-sans-sc noto-sans-kr noto-sans-arabic noto-sans-hebrew
 $(VENDOR)/.stamp: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
-	rm -rf $(VENDOR) && mkdir -p $(VENDOR)/htmx $(VENDOR)/bootstrap
+	rm -rf $(VENDOR) && mkdir -p $(VENDOR)/htmx $(VENDOR)/bootstrap $(VENDOR)/fonts
+	for font in $(PDF_FONTS); do cp node_modules/@expo-google-fonts/$$font/{400Regular,700Bold}/*.ttf $(VENDOR)/fonts/; done
 	cp node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/htmx/
 	cp node_modules/bootstrap/dist/css/bootstrap.min.css node_modules/bootstrap/dist/css/bootstrap.min.css.map $(VENDOR)/bootstrap/
 	cp node_modules/bootstrap/dist/js/bootstrap.bundle.min.js node_modules/bootstrap/dist/js/bootstrap.bundle.min.js.map $(VENDOR)/bootstrap/
@@ -40,11 +46,11 @@ setup-dev: $(STAMPS)/dev $(VENDOR)/.stamp
 ## Upgrade the database (SQLite under instance/ unless DATABASE_URL is set) and load the demo when empty.
 db: setup
 	$(BIN)/flask db upgrade
-	$(BIN)/flask demo load --if-empty
+	PUBLIC_URL='$(PUBLIC_URL)' $(BIN)/flask demo load --if-empty
 
 run: db
 	@echo "Flightdeck on http://$(HOST):$(PORT)  (demo logins in README.md; password flightdeck-demo)"
-	$(BIN)/flask run --host $(HOST) --port $(PORT)
+	PUBLIC_URL='$(PUBLIC_URL)' $(BIN)/flask run --host $(HOST) --port $(PORT)
 
 ## Every suite: unit, integration on SQLite and PostgreSQL, functional, browser. STRICT=1: a suite
 ## that cannot run (no PostgreSQL binaries, no Chromium) fails instead of being skipped.

@@ -24,6 +24,28 @@ def _int(name: str, default: int) -> int:
         raise RuntimeError(f"{name} must be a whole number, not {raw!r}") from exc
 
 
+YES = frozenset({"1", "true", "yes", "on"})
+NO = frozenset({"0", "false", "no", "off"})
+
+
+def yes_no(name: str, default: bool) -> bool:
+    """A yes/no setting: 1/0, true/false, yes/no, on/off in any case; empty or unset: `default`.
+
+    Anything else stops start-up: a typo must not quietly turn TLS or secure cookies off.
+    """
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if raw.lower() in YES:
+        return True
+    if raw.lower() in NO:
+        return False
+    raise RuntimeError(f"{name} must be yes or no (1/0, true/false, yes/no, on/off), not {raw!r}")
+
+
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:5000"
+
+
 def _database_url() -> str:
     url = os.environ.get("DATABASE_URL", "").strip()
     if not url:
@@ -46,7 +68,7 @@ class Config:
     PERMANENT_SESSION_LIFETIME = timedelta(minutes=_int("SESSION_LIFETIME_MINUTES", 8 * 60))
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
-    SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "0") == "1"
+    SESSION_COOKIE_SECURE = yes_no("SESSION_COOKIE_SECURE", False)
     REMEMBER_COOKIE_DURATION = timedelta(days=_int("REMEMBER_DAYS", 14))
 
     # Sign-in throttling: after this many failures within the window, refuse for the window.
@@ -57,6 +79,9 @@ class Config:
     #: Proxies in front of the app (nginx, Caddy, a load balancer) whose X-Forwarded-For and
     #: X-Forwarded-Proto are believed; 0: none, the connecting address is the client's.
     TRUSTED_PROXIES = _int("TRUSTED_PROXIES", 0)
+    #: `flask auth purge` deletes sign-in attempts and ended sessions older than this (attempts the
+    #: throttle still counts are always kept).
+    SIGN_IN_HISTORY_DAYS = _int("SIGN_IN_HISTORY_DAYS", 30)
     #: werkzeug method string; scrypt is a memory-hard KDF.
     PASSWORD_HASH_METHOD = os.environ.get("PASSWORD_HASH_METHOD", "scrypt")
 
@@ -64,8 +89,9 @@ class Config:
     PUBLISHER_NAME = os.environ.get("PUBLISHER_NAME", "Harbour Media Group")
     #: Path to an image file (PNG, JPEG or SVG) for the cover of proposal PDFs; empty: the name alone.
     PUBLISHER_LOGO = os.environ.get("PUBLISHER_LOGO", "")
-    #: The address people reach the app at, for links in e-mails sent outside a request (the CLI).
-    PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000")
+    #: The address people reach the app at: every link in every e-mail starts with it. Empty:
+    #: DEFAULT_PUBLIC_URL, with a warning at start-up in production (`make run` sets its own).
+    PUBLIC_URL = os.environ.get("PUBLIC_URL", "").strip()
     #: Approval requests waiting longer than this are reminded, then escalated to the admins.
     APPROVAL_REMIND_HOURS = _int("APPROVAL_REMIND_HOURS", 24)
     APPROVAL_ESCALATE_HOURS = _int("APPROVAL_ESCALATE_HOURS", 72)
@@ -89,9 +115,8 @@ class Config:
     ADSERVER_POLL_SECONDS = _int("ADSERVER_POLL_SECONDS", 5)
     #: Send a request's pushes before its response leaves, for set-ups without a worker (the
     #: default outside production; a production deployment runs `flask adserver worker`).
-    ADSERVER_PUSH_AFTER_REQUEST = (
-        os.environ.get("ADSERVER_PUSH_AFTER_REQUEST", "0" if os.environ.get("FLIGHTDECK_ENV") == "production" else "1")
-        == "1"
+    ADSERVER_PUSH_AFTER_REQUEST = yes_no(
+        "ADSERVER_PUSH_AFTER_REQUEST", os.environ.get("FLIGHTDECK_ENV", "development") != "production"
     )
     DELIVERY_SYNC_HOURS = _int("DELIVERY_SYNC_HOURS", 24)
     #: The Ad Manager SOAP API version the gam adapter speaks (one googleads supports).
@@ -113,8 +138,8 @@ class Config:
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
     MAIL_PORT = _int("MAIL_PORT", 25)
     #: STARTTLS after connecting (usually port 587); MAIL_USE_SSL: TLS from the start (usually 465).
-    MAIL_USE_TLS = os.environ.get("MAIL_USE_TLS", "0") == "1"
-    MAIL_USE_SSL = os.environ.get("MAIL_USE_SSL", "0") == "1"
+    MAIL_USE_TLS = yes_no("MAIL_USE_TLS", False)
+    MAIL_USE_SSL = yes_no("MAIL_USE_SSL", False)
     MAIL_USERNAME = os.environ.get("MAIL_USERNAME", "")
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "")
     MAIL_FROM = os.environ.get("MAIL_FROM", "Flightdeck <flightdeck@localhost>")
@@ -124,14 +149,17 @@ class Config:
 
 
 class DevelopmentConfig(Config):
+    ENV_NAME = "development"
     SECRET_KEY = Config.SECRET_KEY or "dev-only-not-secret"
 
 
 class ProductionConfig(Config):
-    SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "1") == "1"
+    ENV_NAME = "production"
+    SESSION_COOKIE_SECURE = yes_no("SESSION_COOKIE_SECURE", True)
 
 
 class TestingConfig(Config):
+    ENV_NAME = "testing"
     TESTING = True
     SECRET_KEY = "testing"
     # Tests create many users; a cheap hash keeps them fast. Production never uses this.

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from config import Config, config_for
+from config import DEFAULT_PUBLIC_URL, Config, config_for
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -108,6 +108,7 @@ def _check_settings(app: Flask) -> None:
         raise RuntimeError(f"PUBLISHER_CURRENCY: {problem}")
     if problem := time_zone_problem(app.config["PUBLISHER_TIMEZONE"]):
         raise RuntimeError(f"PUBLISHER_TIMEZONE: {problem}")
+    _check_public_url(app)
 
 
 def _trust_proxies(app: Flask) -> None:
@@ -124,9 +125,31 @@ def _trust_proxies(app: Flask) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
 
+def _check_public_url(app: Flask) -> None:
+    """Every link in every e-mail starts with PUBLIC_URL: refuse one that cannot be a link, and warn in
+    production when it is unset, since the default reaches nobody but this machine."""
+    from urllib.parse import urlsplit
+
+    url = (app.config.get("PUBLIC_URL") or "").strip()
+    if not url:
+        if app.config.get("ENV_NAME") == "production":
+            app.logger.warning(
+                "PUBLIC_URL is not set: links in e-mails (the buyer's signing link, approval requests) point at "
+                "%s, which buyers and approvers cannot reach. Set it to the address people use (see README).",
+                DEFAULT_PUBLIC_URL,
+            )
+        url = DEFAULT_PUBLIC_URL
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise RuntimeError(
+            f"PUBLIC_URL must be an http:// or https:// address such as https://deals.example, not {url!r}"
+        )
+    app.config["PUBLIC_URL"] = url.rstrip("/")
+
+
 def _register_cli(app: Flask) -> None:
     from app.adserver.cli import adserver_cli
-    from app.auth.cli import users_cli
+    from app.auth.cli import auth_cli, users_cli
     from app.demo.cli import demo_cli
     from app.finance.cli import finance_cli
     from app.inventory.cli import inventory_cli
@@ -134,6 +157,7 @@ def _register_cli(app: Flask) -> None:
     from app.workflow.cli import workflow_cli
 
     app.cli.add_command(users_cli)
+    app.cli.add_command(auth_cli)
     app.cli.add_command(adserver_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(finance_cli)

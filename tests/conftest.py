@@ -11,7 +11,6 @@ being skipped.
 
 from __future__ import annotations
 
-import os
 import shutil
 import uuid
 from collections import Counter, defaultdict
@@ -30,10 +29,11 @@ from app import create_app
 from app.auth.models import User
 from app.db import utcnow
 from app.extensions import db
+from config import yes_no
 from tests.support.postgres import PostgresServer, find_bin_dir
 from tests.support.smtp import SmtpServer
 
-STRICT = os.environ.get("FLIGHTDECK_STRICT", "0") == "1"
+STRICT = yes_no("FLIGHTDECK_STRICT", False)
 DEMO_PASSWORD = "flightdeck-demo"
 #: One demo user per role, by the role's name.
 DEMO_USERS = {

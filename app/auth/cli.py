@@ -1,6 +1,8 @@
-"""`flask users ...`: manage users from the command line (the first admin, notably)."""
+"""`flask users ...`: manage users from the command line (the first admin, notably); `flask auth purge`."""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 import click
 from flask import current_app
@@ -13,6 +15,7 @@ from app.errors import ValidationFailed
 from app.extensions import db
 
 users_cli = AppGroup("users", help="Create and list users.")
+auth_cli = AppGroup("auth", help="Sign-in records.")
 
 
 @users_cli.command("create")
@@ -56,3 +59,18 @@ def list_users_command() -> None:
     for user in db.session.scalars(service.users_page_query()):
         state = "" if user.active else "  [deactivated]"
         click.echo(f"{user.email:40} {user.name:30} {','.join(r.value for r in user.roles)}{state}")
+
+
+@auth_cli.command("purge")
+def purge_command() -> None:
+    """Delete sign-in attempts and ended sessions older than SIGN_IN_HISTORY_DAYS (for cron)."""
+    config = current_app.config
+    purged = service.purge_sign_in_records(
+        now=utcnow(),
+        keep=timedelta(days=config["SIGN_IN_HISTORY_DAYS"]),
+        throttle_window=config["LOGIN_FAILURE_WINDOW"],
+    )
+    db.session.commit()
+    attempts = "attempt" if purged.attempts == 1 else "attempts"
+    sessions = "session" if purged.sessions == 1 else "sessions"
+    click.echo(f"Purged {purged.attempts} sign-in {attempts} and {purged.sessions} ended {sessions}.")

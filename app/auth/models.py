@@ -66,11 +66,16 @@ class UserRole(db.Model):
 class LoginAttempt(db.Model):
     """One sign-in attempt; failures in a recent window throttle further attempts.
 
-    Kept in the database, not in process memory, so every gunicorn worker sees the same count.
+    Kept in the database, not in process memory, so every gunicorn worker sees the same count;
+    `flask auth purge` deletes them after SIGN_IN_HISTORY_DAYS.
     """
 
     __tablename__ = "login_attempts"
-    __table_args__ = (sa.Index("ix_login_attempts_email_at", "email", "at"),)
+    __table_args__ = (
+        sa.Index("ix_login_attempts_email_at", "email", "at"),
+        #: The per-address throttle reads one address's recent failures at every sign-in.
+        sa.Index("ix_login_attempts_remote_addr_at", "remote_addr", "at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(sa.String(254))
@@ -83,7 +88,8 @@ class UserSession(db.Model):
     """A signed-in browser. The cookie carries only a random id; this row says whether it is live.
 
     Signing out, deactivation and a password change end sessions here, so a copied cookie stops
-    working at once, whichever gunicorn worker serves it.
+    working at once, whichever gunicorn worker serves it. `flask auth purge` deletes ended ones
+    after SIGN_IN_HISTORY_DAYS.
     """
 
     __tablename__ = "user_sessions"

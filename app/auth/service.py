@@ -346,6 +346,25 @@ def end_sessions(user: User, *, now: datetime, except_token: str | None = None) 
     db.session.execute(query.values(ended_at=now))
 
 
+@dataclass(frozen=True)
+class Purged:
+    attempts: int
+    sessions: int
+
+
+def purge_sign_in_records(*, now: datetime, keep: timedelta, throttle_window: timedelta) -> Purged:
+    """Delete sign-in attempts and ended sessions older than `keep`; live sessions stay.
+
+    Attempts the throttle still counts (within `throttle_window`) are kept whatever `keep` says.
+    """
+    attempts_before = now - max(keep, throttle_window)
+    attempts = db.session.execute(sa.delete(LoginAttempt).where(LoginAttempt.at < attempts_before)).rowcount
+    sessions = db.session.execute(
+        sa.delete(UserSession).where(UserSession.ended_at.is_not(None), UserSession.ended_at < now - keep)
+    ).rowcount
+    return Purged(attempts=attempts, sessions=sessions)
+
+
 def users_page_query(search: str = "", *, include_inactive: bool = True) -> sa.Select:
     query = sa.select(User).order_by(User.active.desc(), User.name)
     if search:

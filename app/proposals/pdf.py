@@ -3,8 +3,12 @@
 Everything on the page comes from the snapshot (a plain dict of strings and numbers) and the
 publisher's name and logo, so a later change of catalog, rate card or proposal never changes the
 PDF of a version. Text the user typed reaches the page only through Jinja's autoescape; WeasyPrint
-may fetch nothing but `data:` URLs (the logo is inlined), so no text can make it read a file or
-call a server.
+may fetch nothing but `data:` URLs (the logo is inlined) and the font files Flightdeck ships, so no
+text can make it read another file or call a server.
+
+The fonts come from npm at set-up (`make` copies them into static/vendor/fonts): Noto Sans for
+Latin, Greek and Cyrillic, and its Japanese, Simplified Chinese, Korean, Arabic and Hebrew siblings,
+so the PDF looks the same on every machine whatever fonts the system has.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ import base64
 import contextlib
 import hashlib
 import mimetypes
+import threading
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -25,8 +31,72 @@ from app.pricing.chart import waterfall_svg
 from app.pricing.rules import Price, Step
 from app.proposals import charts
 
-TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates" / "proposals"
+ROOT = Path(__file__).resolve().parent.parent.parent
+TEMPLATES = ROOT / "templates" / "proposals"
+FONTS_DIR = ROOT / "static" / "vendor" / "fonts"
 PRICING_MODELS = {"cpm": "CPM", "cpd": "CPD", "flat": "Flat fee"}
+
+
+@dataclass(frozen=True)
+class FontFace:
+    family: str
+    weight: int
+    path: Path
+
+
+#: The PDF's font stack, first match wins: Latin first, then the CJK and right-to-left scripts.
+#: Han characters come from the Japanese font unless only the Chinese one has them.
+FONT_FAMILIES = (
+    ("Noto Sans", "NotoSans"),
+    ("Noto Sans JP", "NotoSansJP"),
+    ("Noto Sans SC", "NotoSansSC"),
+    ("Noto Sans KR", "NotoSansKR"),
+    ("Noto Sans Arabic", "NotoSansArabic"),
+    ("Noto Sans Hebrew", "NotoSansHebrew"),
+)
+WEIGHTS = ((400, "400Regular"), (700, "700Bold"))
+
+
+def pdf_fonts() -> list[FontFace]:
+    """Every font file the PDF uses; refuses when set-up has not copied them (`make setup`)."""
+    faces = [
+        FontFace(family, weight, FONTS_DIR / f"{stem}_{suffix}.ttf")
+        for family, stem in FONT_FAMILIES
+        for weight, suffix in WEIGHTS
+    ]
+    if missing := [face.path.name for face in faces if not face.path.is_file()]:
+        raise RuntimeError(f"The PDF fonts are missing from {FONTS_DIR} ({', '.join(missing)}): run `make setup`")
+    return faces
+
+
+def fonts_only_fetcher():
+    """WeasyPrint's URL fetcher limited to `data:` URLs and the font files of `pdf_fonts`."""
+    from weasyprint.urls import URLFetcher
+
+    fonts = {face.path.as_uri() for face in pdf_fonts()}
+
+    class FontsOnlyFetcher(URLFetcher):
+        def fetch(self, url, headers=None):
+            if url.startswith("file:") and url not in fonts:
+                raise ValueError(f"The PDF may read no file but its fonts: {url}")
+            return super().fetch(url, headers)
+
+    return FontsOnlyFetcher(allowed_protocols={"data", "file"})
+
+
+#: One font configuration per process: loading the fonts (about 40 MB of CJK) takes half a second,
+#: so it is done once, and renders take turns because Pango's font map is not thread-safe.
+_fonts_lock = threading.Lock()
+_font_config = None
+
+
+def _shared_font_config():
+    global _font_config
+    if _font_config is None:
+        from weasyprint.text.fonts import FontConfiguration
+
+        _font_config = FontConfiguration()
+    return _font_config
 
 
 def sha256_of(data: bytes) -> str:
@@ -139,6 +209,7 @@ def render_html(
             day=day,
             flight=flight,
             waterfall=waterfall,
+            fonts=pdf_fonts(),
         )
 
 
@@ -149,10 +220,9 @@ def render_pdf(
     # Imported here: WeasyPrint takes most of a second to load, which every web worker and CLI
     # command would otherwise pay at start-up.
     from weasyprint import HTML
-    from weasyprint.urls import URLFetcher
 
     html = render_html(snapshot, publisher_name=publisher_name, logo_path=logo_path, with_waterfalls=with_waterfalls)
-    fetcher = URLFetcher(allowed_protocols={"data"})
-    return HTML(string=html, base_url=str(TEMPLATES), url_fetcher=fetcher).write_pdf(
-        pdf_identifier=sha256_of(html.encode())[:32].encode()
-    )
+    with _fonts_lock:
+        return HTML(string=html, base_url=str(TEMPLATES), url_fetcher=fonts_only_fetcher()).write_pdf(
+            pdf_identifier=sha256_of(html.encode())[:32].encode(), font_config=_shared_font_config()
+        )

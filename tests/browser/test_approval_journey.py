@@ -92,16 +92,17 @@ def test_submit_approve_sign_and_book(page, live_server):
             sa.select(OutboxMessage).where(OutboxMessage.related_id == proposal_id).order_by(OutboxMessage.id.desc())
         ).first()
         assert mail.to_addresses == [buyer_email]
-        path = re.search(r"/sign/[A-Za-z0-9_-]+", mail.text).group(0)
+        link = re.search(r"https?://\S+/sign/[A-Za-z0-9_-]+", mail.text).group(0)
+        assert link.startswith(f"{live_server.url}/sign/")  # the link in the e-mail reaches this server
 
     sign_out(page)
-    page.goto(path)
+    page.goto(link)
     expect(page.get_by_role("heading", name="Spring savings")).to_be_visible()
     page.get_by_label("Your name").fill("Harriet Ferrymoor")
     page.get_by_label("I accept this proposal").check()
     page.get_by_role("button", name="Accept and sign").click()
     expect(page.get_by_test_id("sign-done")).to_contain_text("accepted")
-    page.goto(path)
+    page.goto(link)
     expect(page.get_by_test_id("sign-refused")).to_contain_text("already been answered")
 
     sign_in(page, "ad_ops")

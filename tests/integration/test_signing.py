@@ -193,3 +193,18 @@ def test_a_line_with_nothing_to_check_flags_the_order_for_ad_ops(ctx):
     order = db.session.scalar(sa.select(Order).where(Order.proposal_id == proposal.id))
     assert order.status == "needs_attention"
     assert order.lines[1].booking_id is None and order.lines[0].booking_id is not None
+
+
+def test_every_link_in_every_email_of_a_deal_starts_at_public_url_and_opens_a_page(ctx, monkeypatch):
+    monkeypatch.setitem(ctx.config, "PUBLIC_URL", "http://127.0.0.1:5101/")
+    first = db.session.scalar(sa.select(sa.func.max(OutboxMessage.id))) or 0
+    proposal = approved()  # approvers asked, the rep told
+    accept(sent(proposal))  # the buyer's link, the rep told it is signed
+    service.remind(now=now() + timedelta(days=10))  # reminders and escalations
+    mails = db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.id > first)).all()
+    links = [link for mail in mails for link in re.findall(r"https?://\S+", mail.text)]
+    assert len({mail.subject.split(":")[0] for mail in mails}) >= 4 and len(links) >= 5
+    pages = ctx.url_map.bind("127.0.0.1:5101")
+    for link in links:
+        assert link.startswith("http://127.0.0.1:5101/") and "//" not in link.removeprefix("http://")
+        pages.match(link.removeprefix("http://127.0.0.1:5101"), method="GET")  # raises when no page is there

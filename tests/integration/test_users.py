@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from app.audit.models import AuditEvent
 from app.auth import service
-from app.auth.models import LoginAttempt, User
+from app.auth.models import LoginAttempt, User, UserSession
 from app.auth.roles import Role
 from app.errors import DomainError, ValidationFailed
 from app.extensions import db
@@ -188,3 +188,77 @@ def test_one_address_trying_many_emails_is_paused(ctx):
             sign_in(f"guess{n}@harbour.example", "guess", at=start, address="203.0.113.9")
     with pytest.raises(service.SignInThrottled):
         sign_in(DEMO_USERS["finance"], DEMO_PASSWORD, at=start, address="203.0.113.9")
+
+
+def attempt(at, *, email="someone@harbour.example", address="198.51.100.7", succeeded=False):
+    db.session.add(LoginAttempt(email=email, remote_addr=address, at=at, succeeded=succeeded))
+
+
+def session_row(user_id, *, created_at, ended_at=None):
+    row = UserSession(
+        token_hash=service._hash_token(str(created_at) + str(ended_at)),
+        user_id=user_id,
+        created_at=created_at,
+        ended_at=ended_at,
+        user_agent="pytest",
+    )
+    db.session.add(row)
+    return row
+
+
+def test_the_purge_deletes_sign_in_attempts_and_ended_sessions_past_the_history_window_and_keeps_the_rest(ctx):
+    today = now()
+    db.session.execute(sa.delete(LoginAttempt))
+    db.session.execute(sa.delete(UserSession))
+    attempt(today - timedelta(days=31))
+    attempt(today - timedelta(days=30, minutes=1), succeeded=True)
+    kept_attempts = [today - timedelta(days=29), today - timedelta(minutes=1)]
+    for at in kept_attempts:
+        attempt(at)
+    rep = user(DEMO_USERS["sales_rep"]).id
+    session_row(rep, created_at=today - timedelta(days=40), ended_at=today - timedelta(days=31))
+    live_for_long = session_row(rep, created_at=today - timedelta(days=90))
+    ended_lately = session_row(rep, created_at=today - timedelta(days=40), ended_at=today - timedelta(days=2))
+    db.session.flush()
+
+    purged = service.purge_sign_in_records(now=today, keep=timedelta(days=30), throttle_window=WINDOW)
+
+    assert purged == service.Purged(attempts=2, sessions=1)
+    assert sorted(db.session.scalars(sa.select(LoginAttempt.at))) == kept_attempts
+    assert set(db.session.scalars(sa.select(UserSession.id))) == {live_for_long.id, ended_lately.id}
+
+
+def test_the_purge_never_deletes_the_failures_that_still_pause_sign_in(ctx):
+    start = now()
+    for minute in range(5):
+        with pytest.raises(service.InvalidCredentials):
+            sign_in(DEMO_USERS["finance"], "wrong password", at=start + timedelta(minutes=minute))
+    purged = service.purge_sign_in_records(now=start + timedelta(minutes=5), keep=timedelta(0), throttle_window=WINDOW)
+    assert purged.attempts == 0
+    with pytest.raises(service.SignInThrottled):
+        sign_in(DEMO_USERS["finance"], DEMO_PASSWORD, at=start + timedelta(minutes=5))
+
+
+def test_flask_auth_purge_deletes_old_records_for_cron_and_says_how_many(app, runner):
+    with app.app_context():
+        db.session.execute(sa.delete(LoginAttempt))
+        attempt(now() - timedelta(days=400))
+        attempt(now())
+        db.session.commit()
+    done = runner.invoke(args=["auth", "purge"])
+    assert done.exit_code == 0, done.output
+    assert "Purged 1 sign-in attempt and 0 ended sessions" in done.output
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(LoginAttempt)) == 1  # committed
+
+
+def test_the_per_address_throttle_check_reads_an_index_on_address_and_time(ctx):
+    indexes = {tuple(ix["column_names"]) for ix in sa.inspect(db.engine).get_indexes("login_attempts")}
+    assert ("remote_addr", "at") in indexes
+    if db.engine.dialect.name == "sqlite":
+        per_address = sa.select(LoginAttempt.at).where(
+            ~LoginAttempt.succeeded, LoginAttempt.remote_addr == "198.51.100.7", LoginAttempt.at > now()
+        )
+        sql = str(per_address.compile(db.engine, compile_kwargs={"literal_binds": True}))
+        plan = " ".join(str(row) for row in db.session.execute(sa.text(f"EXPLAIN QUERY PLAN {sql}")))
+        assert "ix_login_attempts_remote_addr_at" in plan

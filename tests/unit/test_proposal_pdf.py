@@ -15,8 +15,7 @@ from markupsafe import Markup
 
 from app import create_app
 from app.proposals.charts import MOST_BARS, budget_by_product, budget_by_product_svg
-from app.proposals.pdf import render_html, render_pdf, sha256_of
-from tests.conftest import unavailable
+from app.proposals.pdf import FONTS_DIR, fonts_only_fetcher, pdf_fonts, render_html, render_pdf, sha256_of
 
 PUBLISHER = "Harbour Media Group"
 CAMPAIGN = "<script>alert(1)</script>"
@@ -237,11 +236,37 @@ def test_accented_cjk_and_right_to_left_text_come_back_out_of_the_pdf(sample):
     assert "עברית" in letters or "עברית"[::-1] in letters
 
 
-def test_cjk_text_is_set_in_a_cjk_font_not_tofu(sample):
-    names = font_names(sample)
-    if not any(name.startswith("NotoSansCJK") for name in names):
-        unavailable("fonts-noto-cjk is not installed")
-    assert "DejaVuSans" in names
+def test_every_script_is_set_in_the_noto_fonts_flightdeck_ships_whatever_the_system_has(ctx, caplog):
+    snap = {**snapshot(), "notes": "עברית: הערה קצרה\n한국어 메모\n简体中文备注\nمرحبا بالعالم"}
+    with caplog.at_level("WARNING", logger="weasyprint"):
+        pdf = render(snap)
+    assert not [r.getMessage() for r in caplog.records if "notdef" in r.getMessage()]  # no tofu
+    names = font_names(pdf)
+    assert {"NotoSans", "NotoSansBold", "NotoSansJP", "NotoSansKR", "NotoSansArabic", "NotoSansHebrew"} <= names
+    assert not {name for name in names if name.startswith("DejaVu")}  # nothing taken from the system
+    text = unicodedata.normalize("NFKC", text_of(pdf))
+    assert "한국어 메모" in text and "简体中文备注" in text
+
+
+def test_the_pdf_fonts_are_the_vendored_files_and_the_renderer_may_read_no_other_file(ctx, tmp_path):
+    faces = pdf_fonts()
+    assert {face.family for face in faces} == {
+        "Noto Sans",
+        "Noto Sans JP",
+        "Noto Sans SC",
+        "Noto Sans KR",
+        "Noto Sans Arabic",
+        "Noto Sans Hebrew",
+    }
+    assert all(face.path.is_file() and face.path.parent == FONTS_DIR for face in faces)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not for the PDF")
+    fetch = fonts_only_fetcher()
+    with pytest.raises(ValueError):
+        fetch.fetch(secret.as_uri())
+    with pytest.raises(ValueError):
+        fetch.fetch((FONTS_DIR / ".." / ".." / "css" / "app.css").resolve().as_uri())
+    assert fetch.fetch(faces[0].path.as_uri()).read(4) in (b"\x00\x01\x00\x00", b"OTTO")
 
 
 def test_the_same_snapshot_gives_the_same_bytes(ctx):
