@@ -27,21 +27,23 @@ def ids(app) -> dict:
         }
 
 
+def header(v: dict, campaign="Spring launch", **changes) -> dict:
+    """The new-proposal form for next February, with `changes`."""
+    return {
+        "advertiser_id": v["advertiser"],
+        "campaign_name": campaign,
+        "rate_card_id": v["card"],
+        "owner_id": v["rep"],
+        "start_day": f"{v['year']}-02-01",
+        "end_day": f"{v['year']}-02-14",
+        "time_zone": "Europe/London",
+        "discount_pct": "",
+        **changes,
+    }
+
+
 def create(app, client, campaign="Spring launch") -> int:
-    v = ids(app)
-    response = client.post(
-        "/proposals/new",
-        data={
-            "advertiser_id": v["advertiser"],
-            "campaign_name": campaign,
-            "rate_card_id": v["card"],
-            "owner_id": v["rep"],
-            "start_day": f"{v['year']}-02-01",
-            "end_day": f"{v['year']}-02-14",
-            "time_zone": "Europe/London",
-            "discount_pct": "",
-        },
-    )
+    response = client.post("/proposals/new", data=header(ids(app), campaign))
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]
     return int(response.location.rsplit("/", 1)[1])
 
