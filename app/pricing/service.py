@@ -177,7 +177,13 @@ def price_line(line: LineInput, *, actor: User | None, today: date, now: datetim
         and line.budget is not None
         and line.budget != money.quantize(line.budget, card.currency)
     ):
-        errors.add("budget", f"A budget in {card.currency} has at most {money.places(card.currency)} decimals.")
+        places = money.places(card.currency)
+        errors.add(
+            "budget",
+            f"A budget in {card.currency} has at most {places} decimals."
+            if places
+            else f"A budget in {card.currency} is a whole amount: {card.currency} has no decimals.",
+        )
     errors.raise_if_any()
 
     names = value_names(values)

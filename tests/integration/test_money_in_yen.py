@@ -10,6 +10,7 @@ from decimal import Decimal as D
 
 import openpyxl
 import pypdf
+import pytest
 import sqlalchemy as sa
 from babel.numbers import format_currency
 
@@ -19,6 +20,7 @@ from app.adserver.models import SandboxLineItem
 from app.auth.models import User
 from app.catalog.models import Product
 from app.clock import publisher_today
+from app.errors import ValidationFailed
 from app.extensions import db
 from app.finance import export, queries
 from app.orders.models import Order
@@ -93,6 +95,11 @@ def test_a_yen_line_costs_whole_yen_and_keeps_a_four_decimal_rate(ctx):
         proposal, line_data(proposal, quantity=None, budget=D("100000")), actor=rep(), **settings()
     )
     assert budget.gross <= D("100000") and budget.gross == budget.gross.to_integral_value()
+    with pytest.raises(ValidationFailed) as refused:
+        proposals.add_line(
+            proposal, line_data(proposal, quantity=None, budget=D("100000.50")), actor=rep(), **settings()
+        )
+    assert refused.value.errors["budget"] == ["A budget in JPY is a whole amount: JPY has no decimals."]
 
 
 def test_the_pdf_booked_revenue_export_and_push_of_a_yen_order_are_in_whole_yen(ctx, tmp_path):
