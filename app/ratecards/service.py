@@ -330,8 +330,14 @@ def season_outside_card(card: RateCard, starts_on: date | None, ends_on: date | 
     return None
 
 
-def copy_card(card: RateCard, *, name: str, years: int, actor: User, now: datetime) -> RateCard:
+#: How far a copy may move a card's dates, in years either way.
+MAX_COPY_YEARS = 5
+
+
+def copy_card(card: RateCard, *, name: str, years: int | None, actor: User, now: datetime) -> RateCard:
     """A new card with the same rates and rules, its validity and seasons moved by `years`."""
+    if years is None or not -MAX_COPY_YEARS <= years <= MAX_COPY_YEARS:
+        raise ValidationFailed.on("years", f"Move the dates by -{MAX_COPY_YEARS} to {MAX_COPY_YEARS} years.")
     data = CardData(
         name=name,
         currency=card.currency,

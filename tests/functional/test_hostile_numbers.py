@@ -326,6 +326,12 @@ def test_rate_card_rows_and_dates_refuse_unbounded_values(app, client, auth):
         ],
         (RateCard, card),
     )
+    each_refused(
+        app,
+        lambda f, x: client.post(f"{page}/copy", data={"copy-name": "Bounded copy", f: x}),
+        [("copy-years", value) for value in ["1e30", "1E+999999", "NaN", "Infinity", "5000000000000", "9000", "-9000"]],
+        (RateCard, card),
+    )
     with app.app_context():
         found = db.session.get(RateCard, card)
         fields = {"name": found.name, "currency": found.currency, "version": found.version, "status": found.status}
