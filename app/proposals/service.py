@@ -319,9 +319,16 @@ def add_line(
     require_edit(actor, proposal)
     if len(proposal.lines) >= MAX_LINES:
         raise ValidationFailed({"product_id": [f"A proposal has at most {MAX_LINES} lines."]})
+    try:
+        priced = _price(proposal, data, actor=actor, today=today, now=now, margin_pct=margin_pct)
+    except ValidationFailed as exc:
+        errors = exc.errors
+    else:
+        errors = {}
     if data.end_day < today:
-        raise ValidationFailed.on("end", f"The flight ended on {data.end_day}: a new line runs today or later.")
-    priced = _price(proposal, data, actor=actor, today=today, now=now, margin_pct=margin_pct)
+        errors["end"] = [f"The flight ended on {data.end_day}: a new line runs today or later.", *errors.get("end", [])]
+    if errors:
+        raise ValidationFailed(errors)
     line = ProposalLine(position=len(proposal.lines) + 1, updated_at=now)
     _store(line, data, priced, [])
     proposal.lines.append(line)

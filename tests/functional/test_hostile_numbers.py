@@ -213,6 +213,7 @@ def test_a_new_line_whose_flight_is_over_is_refused(app, client, proposal):
         f"/proposals/{v['proposal']}/lines", data={"product": v["sport"], "quantity": "500000", **past_flight(v)}
     )
     refused(response, "end")
+    assert "a new line runs today or later" in response.get_data(as_text=True)
     assert fingerprint(app) == before
 
 
