@@ -1,4 +1,5 @@
-"""Checks of single values that several domains share: e-mail, ISO codes, lengths, percentages."""
+"""Checks of single values that several domains share: e-mail, ISO codes, lengths, percentages,
+and the bounds every number and date meets where it enters."""
 
 from __future__ import annotations
 
@@ -136,6 +137,52 @@ def time_zone_problem(name: str | None) -> str | None:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         return problem
+    return None
+
+
+# -- Bounds ---------------------------------------------------------------------------------------
+# One set of limits for every way a number or a date comes in (a form, an htmx fragment, a paste, a
+# CSV import, the API), checked by the services. Beyond them nothing is real, and the value would
+# break far from where it was typed: a Numeric(18, 4) money column, Decimal's context when a page
+# formats it, Python's int-to-text limit, or the int64 capacities of the inventory's max flow.
+
+#: The largest amount of money anything may be (a budget, a rate, a fee, a line's cost), in any currency.
+MAX_MONEY = Decimal(10) ** 12
+#: The most units (impressions, days, counts) one line, hold, limit or row may have.
+MAX_QUANTITY = 10**12
+#: The first and the last day anything may be about (flights, seasons, validity, expiry, counts).
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
+
+
+def money_problem(value: Decimal, *, label: str, positive: bool = False) -> str | None:
+    """An amount is a finite number from 0 (above it when `positive`) to MAX_MONEY."""
+    if not Decimal(value).is_finite():
+        return f"The {label} must be a number."
+    if value < 0 or (positive and value == 0):
+        return f"Enter a {label} above 0." if positive else f"The {label} cannot be negative ({value})."
+    if value > MAX_MONEY:
+        return f"The {label} must be at most {MAX_MONEY:,}."
+    return None
+
+
+def quantity_problem(value: int | Decimal, *, label: str, minimum: int = 1) -> str | None:
+    """A quantity is a whole number from `minimum` to MAX_QUANTITY (checked before int() of a Decimal,
+    so 1E+999999 never becomes a million-digit integer)."""
+    if isinstance(value, Decimal) and (not value.is_finite() or value != value.to_integral_value()):
+        return f"The {label} must be a whole number."
+    if value < minimum:
+        return f"The {label} must be at least {minimum:,}."
+    if value > MAX_QUANTITY:
+        return f"The {label} must be at most {MAX_QUANTITY:,}."
+    return None
+
+
+def day_problem(value: date, *, label: str, last: date = LAST_DAY, horizon: str = "") -> str | None:
+    """A day from FIRST_DAY to `last` (a rate card's horizon, named by `horizon`, when it says sooner)."""
+    if value < FIRST_DAY:
+        return f"The {label} ({value}) is before {FIRST_DAY:%Y}: enter a day from {FIRST_DAY} on."
+    if value > last:
+        return f"The {label} ({value}) is after {last}{f', the end of {horizon}' if horizon else ''}."
     return None
 
 

@@ -8,6 +8,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import sqlalchemy as sa
 
+from app import money
 from app.adserver import service
 from app.adserver.adapters.base import AdServerError, RemoteLine
 from app.adserver.models import Connection, DeliveryDay
@@ -21,7 +22,6 @@ LOOKBACK_DAYS = 7
 RECENT_DAYS = 60
 #: a line whose projected delivery is under this share of its goal is at risk
 AT_RISK_SHARE = Decimal("0.95")
-CENT = Decimal("0.01")
 
 
 @dataclass(frozen=True)
@@ -346,7 +346,7 @@ def pacing_of(lines: list[OrderLine], *, today: date) -> list[Pacing]:
         else:
             state = "at_risk" if projected is not None and projected < goal * AT_RISK_SHARE else "on_track"
         if state == "under_delivered" and line.net_rate and line.make_good_of_id is None:
-            owed = (Decimal(goal - delivered) * line.net_rate / 1000).quantize(CENT, ROUND_HALF_UP)
+            owed = money.quantize(Decimal(goal - delivered) * line.net_rate / 1000, line.order.currency)
         out.append(
             Pacing(
                 line,

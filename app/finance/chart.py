@@ -7,6 +7,8 @@ from decimal import Decimal
 
 from markupsafe import Markup, escape
 
+from app import money
+
 WIDTH, HEIGHT, LEFT, BOTTOM, TOP = 720, 240, 80, 30, 20
 BOOKED, RECOGNISED = "#0d6efd", "#198754"
 
@@ -37,7 +39,8 @@ def revenue_svg(months: list[tuple[date, Decimal, Decimal]], currency: str) -> M
             h = float(max(value, Decimal(0)) / top) * plot_h
             parts.append(
                 f'<rect x="{x + offset:.1f}" y="{TOP + plot_h - h:.1f}" width="{bar:.1f}" height="{h:.1f}" '
-                f'fill="{colour}"><title>{month:%b %Y} {label}: {value:,.2f} {escape(currency)}</title></rect>'
+                f'fill="{colour}"><title>{month:%b %Y} {label}: {money.quantize(value, currency):,} '
+                f"{escape(currency)}</title></rect>"
             )
         parts.append(f'<text x="{x:.1f}" y="{HEIGHT - 10}" text-anchor="middle" font-size="11">{month:%b %y}</text>')
     parts.append("</svg>")

@@ -16,6 +16,7 @@ from typing import NamedTuple
 
 import sqlalchemy as sa
 
+from app import money
 from app.accounts.models import Account
 from app.adserver.models import DeliveryDay
 from app.auth.models import User
@@ -27,7 +28,6 @@ from app.orders.models import LineStatus, Order, OrderLine
 from app.proposals.models import Proposal
 
 CHUNK = 5000
-CENT = Decimal("0.01")
 NONE_DELIVERED = (0, 0, 0, 0)
 ZERO = revenue.Booked(Decimal(0), Decimal(0), Decimal(0))
 
@@ -117,8 +117,9 @@ class Totals:
             sums[key] += getattr(row, key)
 
     def as_json(self) -> dict:
-        cent = Decimal("0.01")
-        return {c: {k: str(v.quantize(cent)) for k, v in sums.items()} for c, sums in sorted(self.by_currency.items())}
+        return {
+            c: {k: str(money.quantize(v, c)) for k, v in sums.items()} for c, sums in sorted(self.by_currency.items())
+        }
 
 
 def closed_periods() -> dict[date, ClosedPeriod]:
@@ -266,7 +267,7 @@ def _row(line, label: str, month: date, calendar: str, delivery: dict, counts: d
      quantity, net_rate, gross, commission, status, source, cap, make_good_of, currency, cancelled_on,
      ) = line  # fmt: skip
     stop = cancelled_on if status == LineStatus.CANCELLED.value else None
-    booked = revenue.booked_for(gross, commission, start, end, zone, month, calendar, stop=stop)
+    booked = revenue.booked_for(gross, commission, start, end, zone, month, calendar, currency=currency, stop=stop)
     imps, imps_before, days, days_before = delivery.get(line_id, NONE_DELIVERED)
     counted, counted_before, counted_days, counted_days_before = counts.get(line_id, NONE_DELIVERED)
     if source == "third_party" and model == "cpd":
@@ -287,6 +288,7 @@ def _row(line, label: str, month: date, calendar: str, delivery: dict, counts: d
         units_in_month=units,
         units_before=before,
         make_good=make_good_of is not None,
+        currency=currency,
     )
     return Row(
         label, number, remote_order or "", line_id, remote_line or "", advertiser, agency or "", rep, product, model,
@@ -321,8 +323,9 @@ def _entry_rows(month: date, filters: Filters, kind: EntryKind) -> Iterator[Row]
          delivered, recognised, for_period, reason, currency, billed_from) = r  # fmt: skip
         yield Row(
             label, number, remote_order or "", line_id, remote_line or "", advertiser, agency or "", rep, product,
-            model, start, end, zone, quantity, net_rate, gross.quantize(CENT), commission.quantize(CENT),
-            net.quantize(CENT), delivered, billed_from or source, recognised.quantize(CENT),
+            model, start, end, zone, quantity, net_rate, money.quantize(gross, currency),
+            money.quantize(commission, currency), money.quantize(net, currency), delivered, billed_from or source,
+            money.quantize(recognised, currency),
             revenue.month_label(for_period) if for_period else "", reason, currency, order_id,
         )  # fmt: skip
 

@@ -1,7 +1,8 @@
 """Revenue rules, pure: a line's cost spread over months by its flight time, and what it may bill.
 
-No database and no Flask. Money is Decimal to the cent; a line's months always add up to its cost
-exactly (the cents left over by rounding go to the months with the largest remainders).
+No database and no Flask. Money is Decimal in its currency's minor unit (app.money: pence, yen,
+fils); a line's months always add up to its cost exactly (the minor units left over by rounding go
+to the months with the largest remainders).
 """
 
 from __future__ import annotations
@@ -10,17 +11,13 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-CENT = Decimal("0.01")
-ZERO = Decimal("0.00")
+from app import money
+
 THOUSAND = Decimal(1000)
-
-
-def money(value: Decimal) -> Decimal:
-    return value.quantize(CENT, ROUND_HALF_UP)
 
 
 def month_of(day: date) -> date:
@@ -55,14 +52,14 @@ def period_bounds(first: date, calendar: str) -> tuple[date, date]:
     return broadcast_month(first) if calendar == "broadcast" else (first, month_end(first))
 
 
-def split_cents(amount: Decimal, weights: Sequence[int]) -> list[Decimal]:
-    """`amount` split in proportion to `weights`, to the cent, adding up to `amount` exactly: each
-    share rounded down, then the cents left over go to the largest remainders (the earlier month
-    on a tie). Integer arithmetic throughout, so ties are exact."""
+def split_minor_units(amount: Decimal, weights: Sequence[int], currency: str) -> list[Decimal]:
+    """`amount` split in proportion to `weights`, to the currency's minor unit (the cent, the yen),
+    adding up to `amount` exactly: each share rounded down, then the units left over go to the
+    largest remainders (the earlier month on a tie). Integer arithmetic throughout, so ties are exact."""
     total = sum(weights)
     if not weights or total == 0:
-        return [Decimal(0)] * len(weights)
-    cents = int((amount / CENT).to_integral_value(ROUND_HALF_UP))
+        return [money.zero(currency)] * len(weights)
+    cents = money.to_minor_units(amount, currency)
     sign, cents = (-1 if cents < 0 else 1), abs(cents)
     parts = [divmod(cents * w, total) for w in weights]
     shares = [share for share, _ in parts]
@@ -70,7 +67,7 @@ def split_cents(amount: Decimal, weights: Sequence[int]) -> list[Decimal]:
     if left:
         for i in sorted(range(len(parts)), key=lambda i: (-parts[i][1], i))[:left]:
             shares[i] += 1
-    return [Decimal(sign * share).scaleb(-2) for share in shares]
+    return [money.from_minor_units(sign * share, currency) for share in shares]
 
 
 def flight_seconds(start: date, end: date, zone: str, lo: date, hi: date) -> int:
@@ -103,10 +100,12 @@ def _weights(start: date, end: date, zone: str, calendar: str) -> tuple[tuple[da
     return tuple(months), tuple(flight_seconds(start, end, zone, *period_bounds(m, calendar)) for m in months)
 
 
-def spread(amount: Decimal, start: date, end: date, zone: str, calendar: str = "calendar") -> dict[date, Decimal]:
+def spread(
+    amount: Decimal, start: date, end: date, zone: str, calendar: str = "calendar", *, currency: str
+) -> dict[date, Decimal]:
     """`amount` over the months of the flight in proportion to its time in each, in `zone`."""
     months, weights = _weights(start, end, zone, calendar)
-    return dict(zip(months, split_cents(amount, list(weights)), strict=True))
+    return dict(zip(months, split_minor_units(amount, list(weights), currency), strict=True))
 
 
 @dataclass(frozen=True)
@@ -125,32 +124,34 @@ def booked_for(
     month: date,
     calendar: str = "calendar",
     *,
+    currency: str,
     stop: date | None = None,
 ) -> Booked:
     """One month's share of a line's gross and commission; its net is what is left, so every
     column adds up over the months. A line cancelled on `stop` keeps its share of every month
     before that day, the part of the month it stopped in that it ran, and nothing after: a
     month that had ended before the cancellation never moves."""
-    g = spread(gross, start, end, zone, calendar).get(month, ZERO) if gross else ZERO
-    c = spread(commission, start, end, zone, calendar).get(month, ZERO) if commission else ZERO
+    zero = money.zero(currency)
+    g = spread(gross, start, end, zone, calendar, currency=currency).get(month, zero) if gross else zero
+    c = spread(commission, start, end, zone, calendar, currency=currency).get(month, zero) if commission else zero
     if stop is not None and (g or c):
         lo, hi = period_bounds(month, calendar)
         if stop <= lo:
-            return Booked(ZERO, ZERO, ZERO)
+            return Booked(zero, zero, zero)
         if stop <= hi:
             in_month = flight_seconds(start, end, zone, lo, hi)
             ran = flight_seconds(start, end, zone, lo, stop - timedelta(days=1))
-            g, c = money(g * ran / in_month), money(c * ran / in_month)
+            g, c = money.quantize(g * ran / in_month, currency), money.quantize(c * ran / in_month, currency)
     return Booked(g, c, g - c)
 
 
-def billable(pricing_model: str, net_rate: Decimal | None, units: int) -> Decimal:
+def billable(pricing_model: str, net_rate: Decimal | None, units: int, currency: str) -> Decimal:
     """Delivered units at the net rate: per 1,000 impressions (CPM) or per day (CPD)."""
     if not net_rate or units <= 0:
-        return Decimal(0)
+        return money.zero(currency)
     if pricing_model == "cpm":
-        return money(Decimal(units) * net_rate / THOUSAND)
-    return money(Decimal(units) * net_rate)
+        return money.quantize(Decimal(units) * net_rate / THOUSAND, currency)
+    return money.quantize(Decimal(units) * net_rate, currency)
 
 
 def recognised_for(
@@ -164,23 +165,24 @@ def recognised_for(
     units_in_month: int,
     units_before: int,
     make_good: bool,
+    currency: str,
 ) -> Decimal:
     """What the line bills this month. Contracted lines bill what was booked; delivery-billed
     lines bill delivered (or third-party) units at the net rate, flat fees excepted (they bill as
     booked). Capped at the contract, a line never bills more in all than its cost. A make-good
     bills nothing."""
     if make_good:
-        return Decimal(0)
+        return money.zero(currency)
     if source == "contracted" or pricing_model == "flat":
         return booked_gross
     # Cumulative, so the months add up to the cent to what the line has billed in all.
     through, before = (
-        billable(pricing_model, net_rate, units_before + units_in_month),
-        billable(pricing_model, net_rate, units_before),
+        billable(pricing_model, net_rate, units_before + units_in_month, currency),
+        billable(pricing_model, net_rate, units_before, currency),
     )
     if cap == "contract":
         through, before = min(through, contract), min(before, contract)
-    return max(Decimal(0), through - before)
+    return max(money.zero(currency), through - before)
 
 
 def month_label(first: date) -> str:

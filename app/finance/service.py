@@ -27,6 +27,7 @@ from app.finance.models import (
     ThirdPartyCount,
 )
 from app.orders.models import Order, OrderLine
+from app.validation import quantity_problem
 
 AMOUNTS = ("gross", "commission", "net", "delivered", "recognised")
 #: a third-party upload is refused above this many rows
@@ -254,6 +255,9 @@ def upload_counts(text: str, *, actor: User, now: datetime) -> int:
             continue
         if not WHOLE.fullmatch(units_text) or len(units_text) > 15:
             problems.append(f"Row {n}: “{raw_units[:20]}” is not a whole number of units.")
+            continue
+        if problem := quantity_problem(int(units_text), label="units", minimum=0):
+            problems.append(f"Row {n}: {problem}")
             continue
         key = (int(raw_line), day)
         if key in parsed:

@@ -14,6 +14,7 @@ import re
 import zipfile
 from collections.abc import Iterable, Sequence
 from datetime import date
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
@@ -23,6 +24,8 @@ EPOCH = date(1899, 12, 30)
 MAX_CELL = 32_767
 #: column kinds -> the style index in STYLES' cellXfs
 STYLE = {"text": 0, "heading": 1, "money": 2, "rate": 3, "whole": 4, "day": 5}
+#: money shows its currency's decimals, which the amount carries (app.money quantizes it): yen none, dinars 3
+MONEY_STYLE = {0: 4, 2: 2, 3: 6}
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 _HEAD = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
@@ -31,18 +34,20 @@ _REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _PKG = "http://schemas.openxmlformats.org/package/2006/relationships"
 _CT = "application/vnd.openxmlformats-officedocument.spreadsheetml"
 STYLES = (
-    _HEAD + f'<styleSheet xmlns="{_MAIN}"><numFmts count="2"><numFmt numFmtId="164" formatCode="#,##0.0000"/>'
-    '<numFmt numFmtId="165" formatCode="yyyy\\-mm\\-dd"/></numFmts><fonts count="2"><font><sz val="11"/>'
+    _HEAD + f'<styleSheet xmlns="{_MAIN}"><numFmts count="3"><numFmt numFmtId="164" formatCode="#,##0.0000"/>'
+    '<numFmt numFmtId="165" formatCode="yyyy\\-mm\\-dd"/><numFmt numFmtId="166" formatCode="#,##0.000"/></numFmts>'
+    '<fonts count="2"><font><sz val="11"/>'
     '<name val="Calibri"/></font><font><b/><sz val="11"/><name val="Calibri"/></font></fonts><fills count="2">'
     '<fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/></fill></fills>'
     '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
     '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
-    '<cellXfs count="6"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+    '<cellXfs count="7"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
     '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/>'
     '<xf numFmtId="4" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
     '<xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
     '<xf numFmtId="3" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
-    '<xf numFmtId="165" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/></cellXfs>'
+    '<xf numFmtId="165" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+    '<xf numFmtId="166" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/></cellXfs>'
     '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>'
 )
 
@@ -98,6 +103,9 @@ class Sheet:
                 cells.append(f'<c r="{column}{r}"{style} t="inlineStr">{_inline(str(value))}</c>')
             elif kind == "day":
                 cells.append(f'<c r="{column}{r}" s="5"><v>{(value - EPOCH).days}</v></c>')
+            elif kind == "money" and isinstance(value, Decimal):
+                style = MONEY_STYLE.get(-value.as_tuple().exponent, 2)
+                cells.append(f'<c r="{column}{r}" s="{style}"><v>{value}</v></c>')
             else:
                 cells.append(f'<c r="{column}{r}" s="{STYLE[kind]}"><v>{value}</v></c>')
         self._buffer.append(f'<row r="{r}">{"".join(cells)}</row>')

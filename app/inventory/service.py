@@ -31,6 +31,7 @@ from app.inventory import booked
 from app.inventory.engine import Line, augment
 from app.inventory.models import ForecastDay, InventoryLock, Reservation, ReservationKind, TrafficShare
 from app.inventory.supply import PPM, Box, SlotSupply
+from app.validation import day_problem, quantity_problem
 
 #: Dimensions that split supply into atoms, with their value codes (from the traffic shares).
 SUPPLY_DIMENSIONS = ("geo", "device")
@@ -223,6 +224,15 @@ def check_box(box: Box, *, today: date) -> None:
     errors = Errors()
     if not box.slot_ids:
         errors.add("product_id", "Choose a product or ad units: the line covers no active slot.")
+    unbounded = {
+        name: problem
+        for name, day, label in (("start", box.start, "flight's first day"), ("end", box.end, "flight's last day"))
+        if (problem := day_problem(day, label=label))
+    }
+    for name, problem in unbounded.items():
+        errors.add(name, problem)
+    if unbounded:
+        errors.raise_if_any()
     if box.end < box.start:
         errors.add("end", f"The flight ends ({box.end}) before it starts ({box.start}).")
     elif box.end < today:
@@ -606,8 +616,8 @@ def reserve(
     errors = Errors()
     if (quantity is None) == (share is None):
         errors.add("quantity", "Enter a quantity of impressions (or a share of voice for a sponsorship).")
-    if quantity is not None and quantity <= 0:
-        errors.add("quantity", "Enter a quantity above 0.")
+    if quantity is not None and (problem := quantity_problem(quantity, label="quantity")):
+        errors.add("quantity", problem)
     if share is not None and not (Decimal("0") < share <= Decimal("1")):
         errors.add("share", "A share of voice is more than 0 % and at most 100 %.")
     if not (label or "").strip():

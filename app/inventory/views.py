@@ -18,7 +18,7 @@ from app.extensions import db
 from app.inventory import queries, service
 from app.inventory.models import Reservation, ReservationKind
 from app.inventory.service import Box
-from app.validation import parse_id, parse_number
+from app.validation import parse_id, parse_number, quantity_problem
 
 bp = Blueprint("inventory", __name__, url_prefix="/inventory")
 
@@ -80,8 +80,10 @@ def read_request(args) -> tuple[Box | None, int | None, Product | None, Errors]:
     quantity = None
     if raw := (args.get("quantity") or "").strip():
         value = parse_number(raw)
-        if value is None or value != value.to_integral_value() or not 0 < value < 10**15:
+        if value is None:
             errors.add("quantity", "Enter the impressions as a whole number above 0, such as 250000.")
+        elif problem := quantity_problem(value, label="quantity"):
+            errors.add("quantity", problem)
         else:
             quantity = int(value)
     if errors:

@@ -11,9 +11,10 @@
     cost: CPM net rate x impressions / 1000, CPD net rate x flight days, flat fee the net rate;
     agency commission splits gross into commission and net.
 
-Rounding happens here and only here: every step's amount is rounded to 4 decimals and the
-running rate is the sum of the rounded amounts, so the steps add up to the rates reported to
-the last decimal; money is rounded to 2 decimals once per line. Both half-up.
+Rounding of rates happens here and only here: every step's amount is rounded to 4 decimals and
+the running rate is the sum of the rounded amounts, so the steps add up to the rates reported to
+the last decimal; money is rounded to the currency's minor unit (app.money: 2 decimals for GBP,
+none for JPY, 3 for KWD) once per line. Both half-up.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
+from app import money
+
 RATE_PLACES = Decimal("0.0001")
-CENT = Decimal("0.01")
 HUNDRED = Decimal(100)
 THOUSAND = Decimal(1000)
 
@@ -36,13 +38,9 @@ def rate(value: Decimal) -> Decimal:
     return value.quantize(RATE_PLACES, rounding=ROUND_HALF_UP)
 
 
-def money(value: Decimal) -> Decimal:
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
-
-
-def total(costs) -> Decimal:
-    """A proposal's total: the sum of its lines' rounded costs, so it matches them to the cent."""
-    return sum((money(c) for c in costs), Decimal("0.00"))
+def total(costs, currency: str) -> Decimal:
+    """A proposal's total: the sum of its lines' rounded costs, so it matches them to the minor unit."""
+    return sum((money.quantize(c, currency) for c in costs), money.zero(currency))
 
 
 @dataclass(frozen=True)
@@ -84,6 +82,8 @@ class Request:
     base_rate: Decimal
     start: date
     end: date
+    #: ISO 4217: costs are rounded to its minor unit
+    currency: str
     #: customised targeting: feature -> chosen values
     targeting: dict[str, tuple[str, ...]] = field(default_factory=dict)
     premiums: tuple[Premium, ...] = ()
@@ -296,13 +296,14 @@ def _price(request: Request, impressions: int | None) -> Price:
     below = max(Decimal(0), floor - net_rate) if floor is not None else Decimal(0)
     steps.append(Step("net", "Net rate", f"{below} under the floor of {floor}" if below else "", net_rate, net_rate))
 
+    currency = request.currency
     if request.pricing_model == CPM:
-        gross = money(net_rate * units / THOUSAND)
+        gross = money.quantize(net_rate * units / THOUSAND, currency)
     elif request.pricing_model == CPD:
-        gross = money(net_rate * units)
+        gross = money.quantize(net_rate * units, currency)
     else:
-        gross = money(net_rate)
-    commission = money(gross * request.commission_pct / HUNDRED)
+        gross = money.quantize(net_rate, currency)
+    commission = money.quantize(gross * request.commission_pct / HUNDRED, currency)
     effective = None
     if request.pricing_model == CPM:
         effective = net_rate
@@ -325,15 +326,15 @@ def _price(request: Request, impressions: int | None) -> Price:
     )
 
 
-def impressions_for(budget: Decimal, net_rate: Decimal) -> int:
-    """The most impressions a CPM budget buys at a net rate: their cost, rounded to the cent as it
-    is invoiced, never exceeds the budget."""
+def impressions_for(budget: Decimal, net_rate: Decimal, currency: str) -> int:
+    """The most impressions a CPM budget buys at a net rate: their cost, rounded to the currency's
+    minor unit as it is invoiced, never exceeds the budget."""
     if net_rate <= 0:
         return 0
     n = int((budget * THOUSAND / net_rate).to_integral_value(rounding=ROUND_FLOOR))
-    while money(net_rate * (n + 1) / THOUSAND) <= budget:
+    while money.quantize(net_rate * (n + 1) / THOUSAND, currency) <= budget:
         n += 1
-    while n > 0 and money(net_rate * n / THOUSAND) > budget:
+    while n > 0 and money.quantize(net_rate * n / THOUSAND, currency) > budget:
         n -= 1
     return n
 
@@ -349,7 +350,7 @@ def _price_for_budget(request: Request) -> Price:
         bands.append((tier.min_quantity, tiers[i + 1].min_quantity - 1 if i + 1 < len(tiers) else None))
     best: Price | None = None
     for low, high in bands:
-        n = impressions_for(request.budget, _price(request, low).net_rate)
+        n = impressions_for(request.budget, _price(request, low).net_rate, request.currency)
         if high is not None:
             n = min(n, high)
         if n < low:

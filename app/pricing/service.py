@@ -13,6 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import sqlalchemy as sa
 
+from app import money
 from app.accounts.models import Account, AccountKind
 from app.auth.models import User
 from app.auth.roles import Role
@@ -23,11 +24,17 @@ from app.extensions import db
 from app.inventory import service as inventory
 from app.pricing import rules
 from app.ratecards.models import RateCard
-from app.validation import percent_problem, time_zone_problem
+from app.validation import (
+    MAX_MONEY,
+    MAX_QUANTITY,
+    day_problem,
+    money_problem,
+    percent_problem,
+    quantity_problem,
+    time_zone_problem,
+)
 
 HUNDRED = Decimal(100)
-#: The most impressions one line may have (what a budget may buy, too).
-MAX_IMPRESSIONS = 10**12
 
 
 @dataclass
@@ -144,18 +151,7 @@ def price_line(line: LineInput, *, actor: User | None, today: date, now: datetim
         errors.add("currency", f"{card.name} prices in {card.currency}, not {line.currency[:10]}.")
     if problem := time_zone_problem(line.time_zone):
         errors.add("time_zone", problem)
-    if line.end < line.start:
-        errors.add("end", f"The flight ends ({line.end}) before it starts ({line.start}).")
-    else:
-        if not card.valid_from <= line.start <= card.valid_to:
-            errors.add(
-                "start",
-                f"{card.name} is valid from {card.valid_from} to {card.valid_to}: the flight starts outside it.",
-            )
-        if not card.valid_from <= line.end <= card.valid_to:
-            errors.add(
-                "end", f"{card.name} is valid from {card.valid_from} to {card.valid_to}: the flight ends outside it."
-            )
+    _check_flight(line, card, errors)
     values = targeting_values_by_dimension()
     _check_targeting(line.targeting, product, values, errors)
     for name, value, label in (
@@ -167,6 +163,18 @@ def price_line(line: LineInput, *, actor: User | None, today: date, now: datetim
     advertiser = _account(line.advertiser_id, AccountKind.ADVERTISER, "advertiser", errors)
     agency = _account(line.agency_id, AccountKind.AGENCY, "agency", errors)
     _check_quantity(line, product, errors)
+    if (
+        "budget" not in errors.errors
+        and line.budget is not None
+        and line.budget != money.quantize(line.budget, card.currency)
+    ):
+        places = money.places(card.currency)
+        errors.add(
+            "budget",
+            f"A budget in {card.currency} has at most {places} decimals."
+            if places
+            else f"A budget in {card.currency} is a whole amount: {card.currency} has no decimals.",
+        )
     errors.raise_if_any()
 
     names = value_names(values)
@@ -179,6 +187,7 @@ def price_line(line: LineInput, *, actor: User | None, today: date, now: datetim
         base_rate=base_rate,
         start=line.start,
         end=line.end,
+        currency=card.currency,
         targeting={k: v for k, v in line.targeting.items() if v},
         premiums=tuple(
             rules.Premium(
@@ -209,7 +218,12 @@ def price_line(line: LineInput, *, actor: User | None, today: date, now: datetim
     price = rules.price(request)
     if line.budget is not None:
         _check_budget(line, price, product, errors)
-        errors.raise_if_any()
+    elif price.gross > MAX_MONEY:
+        errors.add(
+            "quantity" if line.pricing_model == rules.CPM else "end",
+            f"This line would cost {price.gross:,} {card.currency}, more than the {MAX_MONEY:,} any line may.",
+        )
+    errors.raise_if_any()
     if price.below_floor:
         warnings.append(
             f"The net rate {price.net_rate} is {price.below_floor_by} under the floor of {price.floor} "
@@ -220,6 +234,28 @@ def price_line(line: LineInput, *, actor: User | None, today: date, now: datetim
         warnings.append(f"Not enough inventory: {wanted:,} impressions asked for, {available:,} available.")
     shown = None if sell_through is None else sell_through.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     return Priced(price, request, card, product, line.time_zone, shown, available, warnings)
+
+
+def _check_flight(line: LineInput, card: RateCard, errors: Errors) -> None:
+    """Both days within the shared bounds, in order, and within the card's validity (its horizon)."""
+    unbounded = False
+    for name, day, label in (("start", line.start, "flight's first day"), ("end", line.end, "flight's last day")):
+        if problem := day_problem(day, label=label):
+            errors.add(name, problem)
+            unbounded = True
+    if unbounded:
+        return
+    if line.end < line.start:
+        errors.add("end", f"The flight ends ({line.end}) before it starts ({line.start}).")
+        return
+    if not card.valid_from <= line.start <= card.valid_to:
+        errors.add(
+            "start", f"{card.name} is valid from {card.valid_from} to {card.valid_to}: the flight starts outside it."
+        )
+    if not card.valid_from <= line.end <= card.valid_to:
+        errors.add(
+            "end", f"{card.name} is valid from {card.valid_from} to {card.valid_to}: the flight ends outside it."
+        )
 
 
 def _check_targeting(targeting: dict[str, tuple[str, ...]], product: Product, values, errors: Errors) -> None:
@@ -255,11 +291,11 @@ def _check_quantity(line: LineInput, product: Product, errors: Errors) -> None:
             )
         elif line.quantity is not None:
             errors.add("budget", "Enter a quantity or a budget, not both.")
-        elif line.budget <= 0:
-            errors.add("budget", "Enter a budget above 0.")
+        elif problem := money_problem(line.budget, label="budget", positive=True):
+            errors.add("budget", problem)
         return
-    if line.quantity is not None and line.quantity <= 0:
-        errors.add("quantity", "Enter a quantity above 0.")
+    if line.quantity is not None and (problem := quantity_problem(line.quantity, label="quantity")):
+        errors.add("quantity", problem)
         return
     if line.pricing_model == rules.CPM:
         if line.quantity is None:
@@ -290,8 +326,8 @@ def _check_budget(line: LineInput, price: rules.Price, product: Product, errors:
             "budget",
             f"A budget of {line.budget} buys not one impression at the net rate of {price.net_rate} per 1,000.",
         )
-    elif price.units > MAX_IMPRESSIONS:
-        errors.add("budget", f"That budget buys more than {MAX_IMPRESSIONS:,} impressions: enter a smaller one.")
+    elif price.units > MAX_QUANTITY:
+        errors.add("budget", f"That budget buys more than {MAX_QUANTITY:,} impressions: enter a smaller one.")
     elif problem := _limit_problem(price.units, product, "impressions"):
         errors.add("budget", f"That budget buys {price.units:,} impressions; {problem[0].lower()}{problem[1:]}")
 

@@ -18,11 +18,9 @@ from app.errors import Errors, ValidationFailed
 from app.extensions import db
 from app.pricing import service
 from app.pricing.chart import waterfall_svg
-from app.validation import parse_id, parse_number
+from app.validation import money_problem, parse_id, parse_number, quantity_problem
 
 bp = Blueprint("pricing", __name__, url_prefix="/pricing")
-
-MAX_QUANTITY = service.MAX_IMPRESSIONS
 
 
 def read_line(args) -> tuple[service.LineInput | None, Errors]:
@@ -37,17 +35,19 @@ def read_line(args) -> tuple[service.LineInput | None, Errors]:
     quantity = None
     if raw := (args.get("quantity") or "").strip():
         value = parse_number(raw)
-        if value is None or value != value.to_integral_value() or not 0 < value <= MAX_QUANTITY:
+        if value is None:
             errors.add("quantity", "Enter the impressions as a whole number above 0, such as 250000.")
+        elif problem := quantity_problem(value, label="quantity"):
+            errors.add("quantity", problem)
         else:
             quantity = int(value)
     budget = None
     if raw := (args.get("budget") or "").strip():
         value = parse_number(raw)
-        if value is None or not 0 < value < Decimal(10) ** 13:
+        if value is None:
             errors.add("budget", "Enter the budget as an amount above 0, such as 25000 or 25,000.00.")
-        elif value != value.quantize(Decimal("0.01")):
-            errors.add("budget", "A budget has at most 2 decimals.")
+        elif problem := money_problem(value, label="budget", positive=True):
+            errors.add("budget", problem)
         else:
             budget = value
     discounts = {}
@@ -118,7 +118,7 @@ def panel():
         errors=errors,
         chart=waterfall_svg(priced.price) if priced else None,
         models=PricingModel,
-    )
+    ), 400 if errors else 200
 
 
 @bp.route("/quote")

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
+from app import money
 from app.accounts.models import Account, AccountKind, Contact
 from app.audit.service import record, record_change
 from app.auth.models import User
@@ -25,7 +26,16 @@ from app.pricing import rules
 from app.pricing import service as pricing
 from app.proposals.models import Proposal, ProposalLine, ProposalStatus, ProposalVersion
 from app.ratecards.models import RateCard
-from app.validation import clean_line, length_problem, line_problem, percent_problem, time_zone_problem
+from app.validation import (
+    LAST_DAY,
+    clean_line,
+    day_problem,
+    length_problem,
+    line_problem,
+    money_problem,
+    percent_problem,
+    time_zone_problem,
+)
 
 #: Roles that see and edit every proposal; reps see and edit their own.
 MANAGERS = frozenset({Role.ADMIN, Role.SALES_MANAGER})
@@ -136,14 +146,23 @@ def check_proposal(data: ProposalData, *, actor: User, today: date) -> Errors:
         errors.add("start_day", "Enter the flight's first day.")
     if data.end_day is None:
         errors.add("end_day", "Enter the flight's last day.")
-    elif data.start_day is not None and data.end_day < data.start_day:
+    # Days beyond the card's validity cannot be priced with it: the card is the proposal's horizon.
+    last, horizon = (card.valid_to, card.name) if card is not None else (LAST_DAY, "")
+    for name, day, label, until, named in (
+        ("start_day", data.start_day, "flight's first day", last, horizon),
+        ("end_day", data.end_day, "flight's last day", last, horizon),
+        ("expires_on", data.expires_on, "expiry", LAST_DAY, ""),
+    ):
+        if day is not None and (problem := day_problem(day, label=label, last=until, horizon=named)):
+            errors.add(name, problem)
+    if data.start_day is not None and data.end_day is not None and data.end_day < data.start_day:
         errors.add("end_day", f"The flight ends ({data.end_day}) before it starts ({data.start_day}).")
     if problem := time_zone_problem(data.time_zone):
         errors.add("time_zone", problem)
     if problem := percent_problem(data.discount_pct, label="proposal discount"):
         errors.add("discount_pct", problem)
-    if data.budget_goal is not None and data.budget_goal <= 0:
-        errors.add("budget_goal", "Enter a budget above 0, or leave it empty.")
+    if data.budget_goal is not None and (problem := money_problem(data.budget_goal, label="budget", positive=True)):
+        errors.add("budget_goal", problem)
     if data.expires_on is not None and data.expires_on < today:
         errors.add("expires_on", "The offer cannot expire in the past.")
     for name, value, limit in (("notes", data.notes, 5000), ("terms", data.terms, 20000)):
@@ -308,7 +327,16 @@ def add_line(
     require_edit(actor, proposal)
     if len(proposal.lines) >= MAX_LINES:
         raise ValidationFailed({"product_id": [f"A proposal has at most {MAX_LINES} lines."]})
-    priced = _price(proposal, data, actor=actor, today=today, now=now, margin_pct=margin_pct)
+    try:
+        priced = _price(proposal, data, actor=actor, today=today, now=now, margin_pct=margin_pct)
+    except ValidationFailed as exc:
+        errors = exc.errors
+    else:
+        errors = {}
+    if data.end_day < today:
+        errors["end"] = [f"The flight ended on {data.end_day}: a new line runs today or later.", *errors.get("end", [])]
+    if errors:
+        raise ValidationFailed(errors)
     line = ProposalLine(position=len(proposal.lines) + 1, updated_at=now)
     _store(line, data, priced, [])
     proposal.lines.append(line)
@@ -587,14 +615,14 @@ class Totals:
 
 def totals(proposal: Proposal) -> Totals:
     lines = proposal.lines
-    gross = rules.total(line.gross for line in lines)
+    gross = rules.total((line.gross for line in lines), proposal.currency)
     impressions = sum(
         (line.units if line.pricing_model == rules.CPM else line.quantity) or 0 for line in lines if line.price
     )
     return Totals(
         gross=gross,
-        commission=rules.total(line.commission for line in lines),
-        net=rules.total(line.net for line in lines),
+        commission=rules.total((line.commission for line in lines), proposal.currency),
+        net=rules.total((line.net for line in lines), proposal.currency),
         impressions=impressions,
         effective_cpm=rules.rate(gross * 1000 / impressions) if impressions else None,
         lines=len(lines),
@@ -944,12 +972,32 @@ class Goals:
     audience: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
+def check_goals(proposal: Proposal, goals: Goals, *, today: date) -> Errors:
+    """The budget within the bounds; a flight in order, not over, and within the card's validity."""
+    errors = Errors()
+    if problem := money_problem(goals.budget, label="budget", positive=True):
+        errors.add("budget", problem)
+    card = proposal.rate_card
+    for name, day, label in (
+        ("start", goals.start_day, "flight's first day"),
+        ("end", goals.end_day, "flight's last day"),
+    ):
+        if problem := day_problem(day, label=label, last=card.valid_to, horizon=card.name):
+            errors.add(name, problem)
+    if goals.end_day < goals.start_day:
+        errors.add("end", f"The flight ends ({goals.end_day}) before it starts ({goals.start_day}).")
+    elif goals.end_day < today:
+        errors.add("end", f"The flight ended on {goals.end_day}: recommendations are for flights from today on.")
+    return errors
+
+
 def recommend(
     proposal: Proposal, goals: Goals, *, actor: User, today: date, now: datetime, margin_pct: int
 ) -> list[Recommendation]:
     """A mix of products that fits the budget and the available inventory: products whose
     targeting and formats can meet the goals, cheapest effective rate first, at most half the
     budget on one product while others can take the rest, never more than is available."""
+    check_goals(proposal, goals, today=today).raise_if_any()
     wanted = {"geo": goals.geo, "device": goals.device, **goals.audience}
     wanted = {k: v for k, v in wanted.items() if v}
     rated = {r.product_id for r in proposal.rate_card.base_rates if r.pricing_model == rules.CPM}
@@ -987,12 +1035,12 @@ def recommend(
         if left <= 0:
             break
         share = left if i == len(candidates) - 1 or len(picks) >= 2 else min(left, goals.budget / 2)
-        impressions = min(rules.impressions_for(share, rate_), available)
+        impressions = min(rules.impressions_for(share, rate_, proposal.currency), available)
         if product.min_quantity and impressions < product.min_quantity:
             continue
         if impressions <= 0:
             continue
-        cost = rules.money(rate_ * impressions / 1000)
+        cost = money.quantize(rate_ * impressions / 1000, proposal.currency)
         left -= cost
         reasons = []
         if wanted:

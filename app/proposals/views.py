@@ -403,7 +403,7 @@ def preview_line(proposal_id: int, line_id: int):
         errors=errors,
         chart=waterfall_svg(priced.price) if priced else None,
         panel_id=f"preview-{line.id}",
-    )
+    ), 400 if errors else 200
 
 
 @bp.route("/<int:proposal_id>/lines/<int:line_id>/<any(copy, remove, up, down, hold):action>", methods=["POST"])
@@ -533,7 +533,7 @@ def _goals(proposal: Proposal, args) -> tuple[service.Goals | None, Errors]:
 
     errors = Errors()
     budget = parse_number(args.get("budget"))
-    if budget is None or not 0 < budget < 10**12:
+    if budget is None:
         errors.add("budget", "Enter the budget, such as 50000.")
     dates = {}
     for name, default in (("start", proposal.start_day), ("end", proposal.end_day)):
@@ -545,18 +545,17 @@ def _goals(proposal: Proposal, args) -> tuple[service.Goals | None, Errors]:
     if errors:
         return None, errors
     audience = {k: tuple(v for v in args.getlist(k) if v) for k in ("audience", "key_value")}
-    return (
-        service.Goals(
-            budget=budget,
-            start_day=dates["start"],
-            end_day=dates["end"],
-            geo=tuple(v for v in args.getlist("geo") if v),
-            device=tuple(v for v in args.getlist("device") if v),
-            sizes=tuple(v for v in args.getlist("sizes") if v),
-            audience={k: v for k, v in audience.items() if v},
-        ),
-        errors,
+    goals = service.Goals(
+        budget=budget,
+        start_day=dates["start"],
+        end_day=dates["end"],
+        geo=tuple(v for v in args.getlist("geo") if v),
+        device=tuple(v for v in args.getlist("device") if v),
+        sizes=tuple(v for v in args.getlist("sizes") if v),
+        audience={k: v for k, v in audience.items() if v},
     )
+    errors = service.check_goals(proposal, goals, today=publisher_today())
+    return (None if errors else goals), errors
 
 
 @bp.route("/<int:proposal_id>/recommend")
@@ -576,7 +575,7 @@ def recommend(proposal_id: int):
         errors=errors.errors,
         form=FlaskForm(),
         args=request.args,
-    )
+    ), 400 if errors else 200
 
 
 @bp.route("/<int:proposal_id>/recommended-lines", methods=["POST"])

@@ -30,9 +30,16 @@ from app.ratecards.models import (
     Season,
     VolumeTier,
 )
-from app.validation import clean_line, currency_problem, length_problem, line_problem
+from app.validation import (
+    clean_line,
+    currency_problem,
+    day_problem,
+    length_problem,
+    line_problem,
+    money_problem,
+    quantity_problem,
+)
 
-MAX_RATE = Decimal("1000000000")
 MAX_PREMIUM_PCT = Decimal("1000")
 #: A demand band's adjustment: at most the whole rate off, at most six times the rate.
 MIN_DEMAND_PCT, MAX_DEMAND_PCT = Decimal("-100"), Decimal("500")
@@ -55,10 +62,8 @@ def pct_text(value: Decimal, *, sign: bool = False) -> str:
 def rate_problem(rate: Decimal | None, *, label: str) -> str | None:
     if rate is None:
         return f"Enter the {label}."
-    if rate < 0:
-        return f"The {label} cannot be negative ({rate})."
-    if rate > MAX_RATE:
-        return f"The {label} must be below {MAX_RATE:,}."
+    if problem := money_problem(rate, label=label):
+        return problem
     if rate != rate.quantize(RATE_STEP):
         return f"The {label} has at most 4 decimals."
     return None
@@ -103,8 +108,12 @@ def check_season(name: str, starts_on: date | None, ends_on: date | None, pct: D
         problems["name"] = problem
     if starts_on is None:
         problems["starts_on"] = "Enter the first day of the season."
+    elif problem := day_problem(starts_on, label="season's first day"):
+        problems["starts_on"] = problem
     if ends_on is None:
         problems["ends_on"] = "Enter the last day of the season."
+    elif problem := day_problem(ends_on, label="season's last day"):
+        problems["ends_on"] = problem
     elif starts_on is not None and ends_on < starts_on:
         problems["ends_on"] = f"The season ends ({ends_on}) before it starts ({starts_on})."
     if pct is None:
@@ -118,8 +127,10 @@ def check_season(name: str, starts_on: date | None, ends_on: date | None, pct: D
 
 def check_volume_tier(min_quantity: int | None, pct: Decimal | None) -> dict[str, str]:
     problems: dict[str, str] = {}
-    if min_quantity is None or min_quantity < 1:
+    if min_quantity is None:
         problems["min_quantity"] = "Enter the quantity from which the tier applies (1 or more)."
+    elif problem := quantity_problem(min_quantity, label="quantity from which the tier applies"):
+        problems["min_quantity"] = problem
     if pct is None or not (Decimal("0") < pct < Decimal("100")):
         problems["discount_pct"] = "A tier's discount is more than 0 % and less than 100 %."
     elif pct != pct.quantize(Decimal("0.01")):
@@ -238,8 +249,12 @@ def _validate_card(data: CardData, card_id: int | None) -> None:
         errors.add("currency", problem)
     if data.valid_from is None:
         errors.add("valid_from", "Enter the first day the card is valid.")
+    elif problem := day_problem(data.valid_from, label="first day of validity"):
+        errors.add("valid_from", problem)
     if data.valid_to is None:
         errors.add("valid_to", "Enter the last day the card is valid.")
+    elif problem := day_problem(data.valid_to, label="last day of validity"):
+        errors.add("valid_to", problem)
     elif data.valid_from is not None and data.valid_to < data.valid_from:
         errors.add("valid_to", f"The card's validity ends ({data.valid_to}) before it starts ({data.valid_from}).")
     if bad := [r for r in data.allowed_roles if r not in {role.value for role in Role}]:
@@ -323,8 +338,14 @@ def season_outside_card(card: RateCard, starts_on: date | None, ends_on: date | 
     return None
 
 
-def copy_card(card: RateCard, *, name: str, years: int, actor: User, now: datetime) -> RateCard:
+#: How far a copy may move a card's dates, in years either way.
+MAX_COPY_YEARS = 5
+
+
+def copy_card(card: RateCard, *, name: str, years: int | None, actor: User, now: datetime) -> RateCard:
     """A new card with the same rates and rules, its validity and seasons moved by `years`."""
+    if years is None or not -MAX_COPY_YEARS <= years <= MAX_COPY_YEARS:
+        raise ValidationFailed.on("years", f"Move the dates by -{MAX_COPY_YEARS} to {MAX_COPY_YEARS} years.")
     data = CardData(
         name=name,
         currency=card.currency,

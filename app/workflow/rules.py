@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
+from app.validation import money_problem, percent_problem, quantity_problem
+
 MONEY, PERCENT, NUMBER, BOOL, TEXT = "money", "percent", "number", "bool", "text"
 
 OPERATORS = {
@@ -88,8 +90,17 @@ def parse_value(field: Field, raw: str) -> Decimal | bool | str:
         raise RuleProblem(f"{field.label}: “{text[:40]}” is not a number.") from None
     if not value.is_finite():
         raise RuleProblem(f"{field.label}: “{text[:40]}” is not a number.")
-    if value and (value.adjusted() > 14 or value.adjusted() < -6):
+    if value and value.adjusted() < -6:
         raise RuleProblem(f"{field.label}: “{text[:40]}” is out of range.")
+    # The shared bounds: what no proposal's facts can ever be is a mistake, not a rule.
+    if field.type == MONEY:
+        problem = money_problem(value, label="value")
+    elif field.type == PERCENT:
+        problem = percent_problem(value, label="value")
+    else:
+        problem = quantity_problem(value, label="value", minimum=0)
+    if problem:
+        raise RuleProblem(f"{field.label}: {problem}")
     return value
 
 

@@ -363,17 +363,16 @@ def test_paused_cancelled_and_reactivated_lines_get_the_matching_actions(fake_ga
     assert fake_gam.line_items[ids[102]].primaryGoal.units == 80_000
 
 
-def test_a_flat_fee_line_is_booked_per_day_over_its_flight(fake_gam, gam_adapter):
+def a_flat_fee_line(fee: Decimal) -> LineSpec:
+    """A sponsorship for a flat fee, over 7 days."""
     start, end = flight(5, 7)
-    line = a_line(
-        line_item_type="sponsorship",
-        pricing_model="flat",
-        rate=Decimal("5000"),
-        cost=Decimal("5000"),
-        impressions=None,
-        start=start,
-        end=end,
+    return a_line(
+        line_item_type="sponsorship", pricing_model="flat", rate=fee, cost=fee, impressions=None, start=start, end=end
     )
+
+
+def test_a_flat_fee_line_is_booked_per_day_over_its_flight(fake_gam, gam_adapter):
+    line = a_flat_fee_line(Decimal("5000"))
 
     result = gam_adapter().push(an_order(line))
 
@@ -381,6 +380,18 @@ def test_a_flat_fee_line_is_booked_per_day_over_its_flight(fake_gam, gam_adapter
     assert (item.lineItemType, item.costType, item.costPerUnit.microAmount) == ("SPONSORSHIP", "CPD", 714_290_000)
     assert (item.primaryGoal.goalType, item.primaryGoal.units) == ("DAILY", 100)
     assert f"line {line.name}: flat fee 5000.00 EUR booked as CPD 714.29 over 7 days" in result.notes
+
+
+def test_a_yen_flat_fee_is_booked_in_whole_yen_per_day_and_a_yen_rate_in_micros(fake_gam, gam_adapter):
+    flat = a_flat_fee_line(Decimal("500000"))
+    cpm = a_line(line_id=102, name="O-2026-0042 line 2 Sport", rate=Decimal("1250"), cost=Decimal("125000"))
+
+    result = gam_adapter().push(an_order(flat, cpm, currency="JPY"))
+
+    daily = fake_gam.line_items[int(result.remote_line_ids[101])].costPerUnit
+    assert (daily.currencyCode, daily.microAmount) == ("JPY", 71_429_000_000)  # 500,000 / 7 = 71,428.57 -> 71,429
+    assert f"line {flat.name}: flat fee 500000 JPY booked as CPD 71429 over 7 days" in result.notes
+    assert fake_gam.line_items[int(result.remote_line_ids[102])].costPerUnit.microAmount == 1_250_000_000
 
 
 def test_targeting_that_is_not_sent_to_ad_manager_is_noted(fake_gam, gam_adapter):

@@ -180,9 +180,21 @@ def test_the_rate_is_the_revenue_with_the_pricing_model_as_revenue_type(revive, 
     result = adapter_for(revive).push(make_order(line))
 
     campaign = revive.campaigns[int(result.remote_line_ids[11])]
-    assert (campaign["revenue"], campaign["revenueType"]) == (450.125, revenue_type)
+    # A flat fee is money (to the cent in euros); a rate keeps its 4 places.
+    assert (campaign["revenue"], campaign["revenueType"]) == (
+        450.13 if pricing_model == "flat" else 450.125,
+        revenue_type,
+    )
     if pricing_model == "cpd":
         assert "450.1250 EUR per day" in campaign["comments"]
+
+
+def test_a_yen_flat_fee_goes_to_revive_in_whole_yen(revive):
+    order = replace(make_order(make_line(pricing_model="flat", rate=Decimal("500000.4"))), currency="JPY")
+    result = adapter_for(revive).push(order)
+
+    campaign = revive.campaigns[int(result.remote_line_ids[11])]
+    assert campaign["revenue"] == 500000.0 and "Priced at 500000 JPY flat" in campaign["comments"]
 
 
 def test_a_rate_is_rounded_to_the_four_places_revive_keeps(revive):

@@ -107,7 +107,7 @@ def test_hostile_inventory_requests_get_messages_not_errors(app, client, auth):
         body = client.get(f"/inventory/availability?slots={slots}&start={start}&end={end}").json
         assert "active ad slots" in body["errors"]["slots"][0]
     body = client.get("/inventory/availability?slots=15&start=9999-12-01&end=9999-12-31&quantity=10").json
-    assert "two years ahead" in body["errors"]["end"][0]
+    assert "is after 2099-12-31" in body["errors"]["end"][0]
     body = client.get(f"/inventory/availability?slots=15&start={start}&end={end}&quantity=١٢").json
     assert "whole number" in body["errors"]["quantity"][0]
     assert client.get("/inventory/sell-through/15/9999-12-31").status_code == 404

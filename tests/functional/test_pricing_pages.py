@@ -57,7 +57,7 @@ def test_bad_input_is_reported_on_its_field_never_a_500(app, client, auth):
     assert set(response.json["errors"]) == {"quantity", "line_discount_pct", "start"}
     response = client.get(f"/pricing/panel?{query(app, line_discount_pct='150', pricing_model='flat')}")
     html = response.get_data(as_text=True)
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert 'data-field-error="line_discount_pct"' in html and 'data-field-error="pricing_model"' in html
 
 

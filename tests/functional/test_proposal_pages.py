@@ -27,8 +27,8 @@ def ids(app) -> dict:
         }
 
 
-def proposal_form(app, campaign="Spring launch") -> dict[str, str]:
-    v = ids(app)
+def header(v: dict, campaign="Spring launch", **changes) -> dict:
+    """The new-proposal form for next February, with `changes`."""
     return {
         "advertiser_id": v["advertiser"],
         "campaign_name": campaign,
@@ -38,7 +38,12 @@ def proposal_form(app, campaign="Spring launch") -> dict[str, str]:
         "end_day": f"{v['year']}-02-14",
         "time_zone": "Europe/London",
         "discount_pct": "",
+        **changes,
     }
+
+
+def proposal_form(app, campaign="Spring launch") -> dict:
+    return header(ids(app), campaign)
 
 
 def create(app, client, campaign="Spring launch") -> int:

@@ -8,6 +8,7 @@ from decimal import Decimal as D
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from app import money
 from app.pricing import rules
 from app.pricing.rules import CPD, CPM, FLAT, DemandBand, Premium, Request, Season, Tier, price
 
@@ -15,7 +16,7 @@ START, END = date(2027, 3, 1), date(2027, 3, 28)  # 28 days
 
 
 def req(**kw) -> Request:
-    base = dict(pricing_model=CPM, base_rate=D("10.00"), start=START, end=END, quantity=1_000_000)
+    base = dict(pricing_model=CPM, base_rate=D("10.00"), start=START, end=END, currency="GBP", quantity=1_000_000)
     base.update(kw)
     return Request(**base)
 
@@ -122,7 +123,7 @@ def test_a_budget_buys_the_most_impressions_it_can_pay_for():
     as 5,000.00 (half-up to the cent), so the budget buys 416,667; 416,668 would cost 5,000.02."""
     p = price(req(base_rate=D("12"), quantity=None, budget=D("5000")))
     assert p.units == 416_667 and p.gross == D("5000.00")
-    assert rules.money(D("12") * (p.units + 1) / 1000) > D("5000")
+    assert money.quantize(D("12") * (p.units + 1) / 1000, "GBP") > D("5000")
 
 
 def test_a_budget_reaching_a_tier_gets_its_rate():
@@ -133,7 +134,7 @@ def test_a_budget_reaching_a_tier_gets_its_rate():
 
 
 def test_the_proposal_total_is_the_sum_of_rounded_line_costs():
-    assert rules.total([D("0.005"), D("0.005"), D("0.005")]) == D("0.03")
+    assert rules.total([D("0.005"), D("0.005"), D("0.005")], "GBP") == D("0.03")
 
 
 # -- Properties ----------------------------------------------------------------------------------
@@ -161,6 +162,7 @@ def requests(draw):
         base_rate=draw(money_st),
         start=start,
         end=end,
+        currency="GBP",
         targeting={"geo": tuple(draw(st.lists(st.sampled_from(["london", "paris", "rome"]), max_size=2, unique=True)))},
         premiums=premiums,
         combine={"geo": draw(st.sampled_from([rules.SUM, rules.HIGHEST]))},
@@ -224,9 +226,9 @@ def test_a_flight_across_a_season_boundary_is_weighted_by_the_days_on_each_side(
 @settings(max_examples=200, deadline=None)
 @given(money_st, st.decimals(min_value=D("1"), max_value=D("1000000"), places=2))
 def test_a_budget_is_never_exceeded_and_one_more_impression_would_exceed_it(rate, budget):
-    n = rules.impressions_for(budget, rules.rate(rate))
-    assert rules.money(rules.rate(rate) * n / 1000) <= budget
-    assert rules.money(rules.rate(rate) * (n + 1) / 1000) > budget
+    n = rules.impressions_for(budget, rules.rate(rate), "GBP")
+    assert money.quantize(rules.rate(rate) * n / 1000, "GBP") <= budget
+    assert money.quantize(rules.rate(rate) * (n + 1) / 1000, "GBP") > budget
 
 
 def test_a_sell_through_just_under_a_band_stays_in_the_band_below():
@@ -257,3 +259,12 @@ def test_a_budget_is_never_exceeded_whatever_the_tiers(base, budget, tiers):
     tier = rules.tier_for(tiers, p.units)
     expected = rules.rate(base) - (rules.rate(rules.rate(base) * tier.pct / 100) if tier and tier.pct else 0)
     assert p.net_rate == expected
+
+
+def test_a_yen_line_costs_whole_yen_and_a_budget_buys_to_the_yen():
+    """1.2345 JPY CPM x 1,234,567 = 1,524.07... -> 1,524 yen; 15 % commission 228.6 -> 229."""
+    p = price(req(currency="JPY", base_rate=D("1.2345"), quantity=1_234_567, commission_pct=D("15")))
+    assert (str(p.gross), str(p.commission), str(p.net)) == ("1524", "229", "1295")
+    bought = price(req(currency="JPY", base_rate=D("1500"), quantity=None, budget=D("100000")))
+    assert bought.gross <= D("100000") and str(bought.gross) == str(bought.gross.to_integral_value())
+    assert money.quantize(D("1500") * (bought.units + 1) / 1000, "JPY") > D("100000")

@@ -46,6 +46,7 @@ import zeep.exceptions
 from google.oauth2 import service_account
 from googleads import ad_manager, common
 
+from app import money
 from app.adserver.adapters import register
 from app.adserver.adapters.base import (
     Adapter,
@@ -102,7 +103,6 @@ ACTION_VERBS = {
     "UnarchiveLineItems": "unarchived",
 }
 MICROS = 1_000_000
-CENT = Decimal("0.01")
 
 
 @register
@@ -562,9 +562,10 @@ class _Push:
         if line.pricing_model == "flat":
             zone = ZoneInfo(line.time_zone)
             days = (line.end.astimezone(zone).date() - line.start.astimezone(zone).date()).days + 1
-            daily = (rate / days).quantize(CENT, ROUND_HALF_UP)
+            currency = self.order.currency
+            daily = money.quantize(rate / days, currency)
             remarks.append(
-                f"line {line.name}: flat fee {rate:.2f} {self.order.currency} booked as CPD {daily} "
+                f"line {line.name}: flat fee {money.quantize(rate, currency)} {currency} booked as CPD {daily} "
                 f"over {_count(days, 'day')}"
             )
             rate = daily

@@ -60,6 +60,7 @@ from urllib.parse import urlsplit
 from xml.parsers.expat import ExpatError
 from zoneinfo import ZoneInfo
 
+from app import money
 from app.adserver.adapters import register
 from app.adserver.adapters.base import (
     Adapter,
@@ -326,7 +327,7 @@ class ReviveAdapter(Adapter):
             "impressions": line.impressions if line.impressions is not None else UNLIMITED,
             "priority": priority,
             "weight": weight,
-            "revenue": float(_revenue(line.rate)),
+            "revenue": float(_revenue(line, order.currency)),
             "revenueType": REVENUE_TYPE[line.pricing_model],
             "comments": _Marker(line.line_id, line.status, zones).write(order, line),
         }
@@ -463,9 +464,11 @@ class _Marker:
             f"Booked in Flightdeck, order {order.number}: change it there, not here.",
         ]
         if line.pricing_model == "cpd":
-            comments.append(f"Priced at {_revenue(line.rate)} {order.currency} per day (Revive shows tenancy).")
+            comments.append(
+                f"Priced at {_revenue(line, order.currency)} {order.currency} per day (Revive shows tenancy)."
+            )
         elif line.pricing_model == "flat":
-            comments.append(f"Priced at {_revenue(line.rate)} {order.currency} flat (Revive shows tenancy).")
+            comments.append(f"Priced at {_revenue(line, order.currency)} {order.currency} flat (Revive shows tenancy).")
         return "\n".join(comments)
 
 
@@ -600,8 +603,11 @@ def _date_of(value: Any) -> date | None:
     return value.date() if isinstance(value, datetime) else None
 
 
-def _revenue(rate: Decimal) -> Decimal:
-    return rate.quantize(REVENUE_PLACES, rounding=ROUND_HALF_UP)
+def _revenue(line: LineSpec, currency: str) -> Decimal:
+    """A rate as Revive keeps it (4 places); a flat fee is money, in the currency's minor unit."""
+    if line.pricing_model == "flat":
+        return money.quantize(line.rate, currency)
+    return line.rate.quantize(REVENUE_PLACES, rounding=ROUND_HALF_UP)
 
 
 def _decimal(value: Any) -> Decimal:
