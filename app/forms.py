@@ -11,9 +11,9 @@ from wtforms import Field, SelectMultipleField, widgets
 from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import TextInput
 
-from app.errors import DomainError, Errors, ValidationFailed
+from app.errors import Conflict, DomainError, Errors, ValidationFailed
 from app.extensions import db
-from app.validation import parse_number
+from app.validation import parse_id, parse_number
 
 T = TypeVar("T")
 
@@ -127,3 +127,15 @@ def require_csrf() -> None:
     """For a POST that has no form of its own (a button): refuse it unless its CSRF token is good."""
     if not FlaskForm().validate_on_submit():
         raise DomainError("The form expired. Reload the page and try again.")
+
+
+def posted_version(raw: str | None) -> int:
+    """The version a form was opened at (its hidden `version` field). Missing or malformed is refused
+    like a stale one: without it a save could not tell that someone changed the record meanwhile."""
+    version = parse_id(raw)
+    if version is None:
+        raise Conflict(
+            "This form did not say which version it changed, so it could overwrite someone else's change. "
+            "Reload the page and make your change again."
+        )
+    return version

@@ -21,7 +21,7 @@ from app.clock import publisher_today
 from app.db import utcnow
 from app.errors import DomainError, Errors, Forbidden, NotFound, ValidationFailed
 from app.extensions import db
-from app.forms import options, require_csrf, submit
+from app.forms import options, posted_version, require_csrf, submit
 from app.pricing.chart import waterfall_svg
 from app.pricing.service import usable_card
 from app.pricing.views import read_line
@@ -185,7 +185,7 @@ def edit(proposal_id: int):
         save=lambda: service.update_proposal(
             proposal,
             _data(form),
-            expected_version=parse_id(form.version.data),
+            expected_version=posted_version(form.version.data),
             actor=current_user,
             **_settings(),
         ),
@@ -360,7 +360,7 @@ def update_line(proposal_id: int, line_id: int):
     line = _line(proposal, line_id)
     require_csrf()
     seen = request.form.get("seen")
-    if seen and seen != line.updated_at.isoformat():
+    if seen != line.updated_at.isoformat():  # missing or malformed is as stale as an old one
         flash(
             f"Someone else changed line {line.position} since you opened it: here it is as it is now. "
             "Make your change again if it still applies.",
