@@ -232,6 +232,7 @@ def make_good(order_id: int, line_id: int):
         now=utcnow(),
         today=publisher_today(),
         margin_pct=current_app.config["SAFETY_MARGIN_PCT"],
+        make_good_days=current_app.config["MAKE_GOOD_WINDOW_DAYS"],
     )
     db.session.commit()
     flash(f"Make-good {proposal.number} drafted: it goes through approval and the buyer's signature.", "success")

@@ -371,7 +371,9 @@ def update_line(proposal_id: int, line_id: int):
     try:
         if errors:
             raise ValidationFailed(errors.errors)
-        service.update_line(line, data, actor=current_user, **_settings())
+        service.update_line(
+            line, data, actor=current_user, make_good_days=current_app.config["MAKE_GOOD_WINDOW_DAYS"], **_settings()
+        )
     except ValidationFailed as exc:
         db.session.rollback()
         return _builder_response(proposal, status=400, line_errors={line.id: exc.errors}, open_line=line.id)
@@ -415,7 +417,7 @@ def line_action(proposal_id: int, line_id: int, action: str):
     now = utcnow()
     try:
         if action == "copy":
-            service.copy_line(line, actor=current_user, now=now)
+            service.copy_line(line, actor=current_user, **_settings())
         elif action == "remove":
             service.remove_line(line, actor=current_user, now=now)
         elif action in ("up", "down"):

@@ -292,6 +292,9 @@ def submit(proposal: Proposal, *, actor: User, now: datetime, acknowledged: bool
 
     if (order := changes.order_of(proposal)) is not None:
         changes.check_change(proposal, order, today=publisher_today()).raise_if_any()
+    proposals.check_make_goods(
+        proposal, today=publisher_today(), make_good_days=current_app.config["MAKE_GOOD_WINDOW_DAYS"]
+    ).raise_if_any()
     plan = plan_for(proposal)
     if plan.blocks:
         raise ValidationFailed({"submit": [f"{rule.message} ({'; '.join(reasons)})" for rule, reasons in plan.blocks]})
