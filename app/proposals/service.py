@@ -635,6 +635,9 @@ def hold_line(
     """Hold the line's impressions (CPM lines; the others hold what they expect to deliver)."""
     proposal = line.proposal
     require_edit(actor, proposal)
+    # Clicks at the same moment take turns on the line's row (PostgreSQL; SQLite has one writer), and
+    # each sees the hold the one before it made: the later ones extend it instead of adding one.
+    db.session.refresh(line, ["hold_id"], with_for_update=True)
     quantity = line.units if line.pricing_model == rules.CPM else line.quantity
     if line.price is None or not quantity:
         raise DomainError(
@@ -645,6 +648,7 @@ def hold_line(
         return inventory.extend_hold(
             current, actor=actor, now=now, today=today, margin_pct=margin_pct, hold_days=hold_days
         )
+    release_stray_holds(line, reason="the line is held again", actor=actor, now=now)
     hold = inventory.reserve(
         ReservationKind.HOLD,
         line_box(line.product, line.targeting, line.start_day, line.end_day, today),
@@ -656,9 +660,27 @@ def hold_line(
         today=today,
         margin_pct=margin_pct,
         hold_days=hold_days,
+        proposal_line_id=line.id,
     )
     line.hold_id = hold.id
     return hold
+
+
+def release_stray_holds(line: ProposalLine, *, reason: str, actor: User | None, now: datetime) -> None:
+    """Release the line's unreleased holds other than the live one it points at: an expired hold
+    (it no longer counts, but it would keep the line from a new one), or one the line forgot."""
+    live = hold_of(line, now)
+    for hold in db.session.scalars(
+        sa.select(Reservation).where(
+            Reservation.proposal_line_id == line.id,
+            Reservation.kind == ReservationKind.HOLD.value,
+            Reservation.released_at.is_(None),
+            Reservation.id != (live.id if live else 0),
+        )
+    ):
+        inventory.release(hold, reason=reason, actor=actor, now=now)
+    if live is None:
+        line.hold_id = None
 
 
 def line_box(product, targeting: dict, start_day: date, end_day: date, today: date) -> inventory.Box:
