@@ -50,3 +50,15 @@ def test_a_shortfall_under_the_products_minimum_is_drafted_as_a_make_good(app, c
         free = db.session.scalar(sa.select(ProposalLine).where(ProposalLine.make_good_of_id == line_id))
         assert free.quantity == 10_000 and free.gross == 0
         assert db.session.get(OrderLine, line_id).product_id == free.product_id
+
+
+def test_the_order_page_offers_no_make_good_once_the_window_closed(app, client, auth):
+    app.config["MAKE_GOOD_WINDOW_DAYS"] = 0  # the window ends with the order, which ended yesterday
+    with app.app_context():
+        line = short_line()
+        order_id, line_id = line.order_id, line.id
+    auth.login_as("ad_ops")
+    page = client.get(f"/orders/{order_id}").get_data(as_text=True)
+    assert 'data-testid="make-good"' not in page and "The make-good window closed on" in page
+    refused = client.post(f"/orders/{order_id}/lines/{line_id}/make-good")
+    assert refused.status_code == 400 and "make-good window" in refused.get_data(as_text=True)
