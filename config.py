@@ -130,6 +130,8 @@ class Config:
     SAFETY_MARGIN_PCT = _int("SAFETY_MARGIN_PCT", 10)
     #: How long a hold lasts unless extended.
     HOLD_DAYS = _int("HOLD_DAYS", 7)
+    #: A make-good runs from the day after the line it makes good ended until this many days after its order's last day.
+    MAKE_GOOD_WINDOW_DAYS = _int("MAKE_GOOD_WINDOW_DAYS", 60)
     #: Largest upload (CSV imports) in bytes.
     MAX_CONTENT_LENGTH = _int("MAX_UPLOAD_BYTES", 5 * 1024 * 1024)
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session

@@ -19,7 +19,7 @@ from app import nonces
 from app.db import utcnow
 from app.errors import Conflict, DomainError, Errors, ValidationFailed
 from app.extensions import db
-from app.validation import parse_number
+from app.validation import parse_id, parse_number
 
 T = TypeVar("T")
 
@@ -174,3 +174,15 @@ def redirect_to_created(url: str) -> Response:
         claimed.url = url
     db.session.commit()
     return redirect(url)
+
+
+def posted_version(raw: str | None) -> int:
+    """The version a form was opened at (its hidden `version` field). Missing or malformed is refused
+    like a stale one: without it a save could not tell that someone changed the record meanwhile."""
+    version = parse_id(raw)
+    if version is None:
+        raise Conflict(
+            "This form did not say which version it changed, so it could overwrite someone else's change. "
+            "Reload the page and make your change again."
+        )
+    return version

@@ -14,7 +14,7 @@ from app.auth.roles import ACCOUNT_EDITORS, Role
 from app.db import utcnow
 from app.errors import Forbidden, NotFound, ValidationFailed
 from app.extensions import db
-from app.forms import form_sent_before, options, redirect_to_created, show_errors, submit
+from app.forms import form_sent_before, options, posted_version, redirect_to_created, show_errors, submit
 from app.validation import country_choices, currency_choices, parse_id
 
 bp = Blueprint("accounts", __name__, url_prefix="/accounts")
@@ -137,7 +137,7 @@ def edit(account_id: int):
     saved = submit(
         form,
         save=lambda: service.update_account(
-            account, data(), expected_version=parse_id(form.version.data), actor=current_user, now=utcnow()
+            account, data(), expected_version=posted_version(form.version.data), actor=current_user, now=utcnow()
         ),
         check=lambda: service.account_problems(data(), account=account, actor=current_user),
     )

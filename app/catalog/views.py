@@ -26,7 +26,7 @@ from app.csvio import ImportFailed
 from app.db import utcnow
 from app.errors import NotFound, ValidationFailed
 from app.extensions import db
-from app.forms import form_sent_before, options, redirect_to_created, submit
+from app.forms import form_sent_before, options, posted_version, redirect_to_created, submit
 from app.ratecards.service import cards_for
 from app.validation import parse_id
 
@@ -378,7 +378,11 @@ def edit_product(product_id: int):
     saved = submit(
         form,
         save=lambda: service.update_product(
-            found, _product_data(form), expected_version=parse_id(form.version.data), actor=current_user, now=utcnow()
+            found,
+            _product_data(form),
+            expected_version=posted_version(form.version.data),
+            actor=current_user,
+            now=utcnow(),
         ),
         check=lambda: service.validate_product(_product_data(form), product_id=found.id),
     )

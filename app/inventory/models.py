@@ -91,6 +91,16 @@ class Reservation(db.Model):
     __table_args__ = (
         sa.Index("ix_reservations_live", "released_at", "end_day", "start_day"),
         sa.CheckConstraint("(quantity IS NULL) <> (share IS NULL)", name="quantity_or_share"),
+        # One live hold per proposal line: a second click on Hold extends the first, never adds one.
+        # (Expiry is a moment, not a row change, so "live" here is "not released"; a line held again
+        # after its hold expired releases the expired one first.)
+        sa.Index(
+            "uq_reservations_live_hold_per_line",
+            "proposal_line_id",
+            unique=True,
+            sqlite_where=sa.text("kind = 'hold' AND released_at IS NULL AND proposal_line_id IS NOT NULL"),
+            postgresql_where=sa.text("kind = 'hold' AND released_at IS NULL AND proposal_line_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -111,6 +121,9 @@ class Reservation(db.Model):
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     release_reason: Mapped[str] = mapped_column(sa.String(200), default="")
+    #: The proposal line a hold is for. A plain id, not a foreign key: inventory does not depend on
+    #: proposals, and a line releases its hold before it goes.
+    proposal_line_id: Mapped[int | None]
 
     created_by: Mapped[User | None] = relationship(lazy="joined")
 

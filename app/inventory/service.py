@@ -611,8 +611,10 @@ def reserve(
     today: date,
     margin_pct: int,
     hold_days: int,
+    proposal_line_id: int | None = None,
 ) -> Reservation:
-    """Hold or book `box`, re-checking availability inside this transaction under the sites' lock."""
+    """Hold or book `box`, re-checking availability inside this transaction under the sites' lock.
+    A hold for a proposal line names it: the database keeps one live hold per line."""
     errors = Errors()
     if (quantity is None) == (share is None):
         errors.add("quantity", "Enter a quantity of impressions (or a share of voice for a sponsorship).")
@@ -646,6 +648,7 @@ def reserve(
         created_by_id=actor.id if actor else None,
         created_at=now,
         expires_at=now + timedelta(days=hold_days) if kind == ReservationKind.HOLD else None,
+        proposal_line_id=proposal_line_id if kind == ReservationKind.HOLD else None,
     )
     db.session.add(reservation)
     db.session.flush()

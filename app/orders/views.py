@@ -25,6 +25,7 @@ from app.finance.models import BillingCap, BillingSource
 from app.forms import require_csrf
 from app.orders.models import LineStatus, Order, OrderLine, OrderStatus, PushState
 from app.proposals.models import Proposal, ProposalLine
+from app.proposals.service import make_good_window
 from app.validation import page_number, parse_id
 from app.workflow import changes
 from app.workflow.models import Signature
@@ -147,6 +148,9 @@ def detail(order_id: int):
         )
     }
     change_open = order.proposal.status != "signed"
+    window_days = current_app.config["MAKE_GOOD_WINDOW_DAYS"]
+    #: the last day a make-good of each line may run (a button that could only fail is not shown)
+    make_good_until = {line.id: make_good_window(line, days=window_days)[1] for line in order.lines}
     return render_template(
         "orders/detail.html",
         order=order,
@@ -156,6 +160,8 @@ def detail(order_id: int):
         connection=connection,
         order_url=order_url,
         make_goods=make_goods,
+        make_good_until=make_good_until,
+        today=today,
         change_open=change_open,
         io_signature=db.session.scalars(
             sa.select(Signature)
@@ -238,6 +244,7 @@ def make_good(order_id: int, line_id: int):
         now=utcnow(),
         today=publisher_today(),
         margin_pct=current_app.config["SAFETY_MARGIN_PCT"],
+        make_good_days=current_app.config["MAKE_GOOD_WINDOW_DAYS"],
     )
     db.session.commit()
     flash(f"Make-good {proposal.number} drafted: it goes through approval and the buyer's signature.", "success")

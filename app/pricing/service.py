@@ -300,7 +300,8 @@ def _check_quantity(line: LineInput, product: Product, errors: Errors) -> None:
     if line.pricing_model == rules.CPM:
         if line.quantity is None:
             errors.add("quantity", "Enter the impressions (or a budget).")
-        elif problem := _limit_problem(line.quantity, product, "impressions"):
+        elif problem := _limit_problem(line.quantity, product, "impressions", minimum=not line.make_good):
+            # a make-good gives what was owed, however little: no minimum applies
             errors.add("quantity", problem)
     elif line.pricing_model == rules.CPD and (problem := _limit_problem(_days(line), product, "days")):
         errors.add("end", problem)
@@ -310,10 +311,10 @@ def _days(line: LineInput) -> int:
     return max(0, (line.end - line.start).days + 1)
 
 
-def _limit_problem(units: int, product: Product, unit: str) -> str | None:
+def _limit_problem(units: int, product: Product, unit: str, *, minimum: bool = True) -> str | None:
     if product.max_quantity and units > product.max_quantity:
         return f"{product.name} sells at most {product.max_quantity:,} {unit} per line (not {units:,})."
-    if product.min_quantity and units < product.min_quantity:
+    if minimum and product.min_quantity and units < product.min_quantity:
         return f"{product.name} sells at least {product.min_quantity:,} {unit} per line (not {units:,})."
     return None
 

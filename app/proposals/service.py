@@ -5,7 +5,7 @@ their inventory, and freeze versions. Services flush; the request commits.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -42,6 +42,8 @@ MANAGERS = frozenset({Role.ADMIN, Role.SALES_MANAGER})
 #: Roles that read every proposal.
 READERS = MANAGERS | {Role.AD_OPS, Role.FINANCE}
 MAX_LINES = 500
+#: How many days after its order's last day a make-good may still run (MAKE_GOOD_WINDOW_DAYS).
+MAKE_GOOD_WINDOW_DAYS = 60
 
 FIELD_LABELS = {
     "campaign_name": "campaign",
@@ -213,6 +215,7 @@ def update_proposal(
     if expected_version is not None and expected_version != proposal.version:
         raise Conflict("Someone else changed this proposal since you opened it. Reload to see their change.")
     check_proposal(data, actor=actor, today=today).raise_if_any()
+    _check_make_good_advertiser(proposal, data.advertiser_id)
     before = {name: getattr(proposal, name) for name in FIELD_LABELS}
     _apply(proposal, data)
     proposal.updated_at = now
@@ -321,12 +324,22 @@ def _price(proposal: Proposal, data: LineData, *, actor: User, today: date, now:
 
 
 def add_line(
-    proposal: Proposal, data: LineData, *, actor: User, today: date, now: datetime, margin_pct: int
+    proposal: Proposal,
+    data: LineData,
+    *,
+    actor: User,
+    today: date,
+    now: datetime,
+    margin_pct: int,
+    make_good_days: int = MAKE_GOOD_WINDOW_DAYS,
 ) -> ProposalLine:
-    """A priced line at the end of the proposal; bad input is refused on its field."""
+    """A priced line at the end of the proposal; bad input is refused on its field. A make-good line
+    (one linked to an order line) must keep to what it makes good (`check_make_good`)."""
     require_edit(actor, proposal)
     if len(proposal.lines) >= MAX_LINES:
         raise ValidationFailed({"product_id": [f"A proposal has at most {MAX_LINES} lines."]})
+    if data.make_good_of_id is not None:
+        check_make_good(proposal, data, today=today, make_good_days=make_good_days).raise_if_any()
     try:
         priced = _price(proposal, data, actor=actor, today=today, now=now, margin_pct=margin_pct)
     except ValidationFailed as exc:
@@ -347,13 +360,20 @@ def add_line(
 
 
 def update_line(
-    line: ProposalLine, data: LineData, *, actor: User, today: date, now: datetime, margin_pct: int
+    line: ProposalLine,
+    data: LineData,
+    *,
+    actor: User,
+    today: date,
+    now: datetime,
+    margin_pct: int,
+    make_good_days: int = MAKE_GOOD_WINDOW_DAYS,
 ) -> ProposalLine:
     proposal = line.proposal
     require_edit(actor, proposal)
     data.make_good_of_id = line.make_good_of_id  # a make-good stays one whatever the form says
     if line.make_good_of_id is not None:
-        _check_make_good_quantity(line, data)
+        check_make_good(proposal, data, today=today, make_good_days=make_good_days, line_id=line.id).raise_if_any()
     priced = _price(proposal, data, actor=actor, today=today, now=now, margin_pct=margin_pct)
     before = _line_facts(line)
     changed_inventory = (data.product_id, data.start_day, data.end_day, data.targeting) != (
@@ -378,21 +398,111 @@ def update_line(
     return line
 
 
-def _check_make_good_quantity(line: ProposalLine, data: LineData) -> None:
-    """A free line gives at most what its original line failed to deliver."""
-    from app.adserver.delivery import pacing_of
-    from app.clock import publisher_today
+# -- Make-goods -----------------------------------------------------------------------------------
+
+
+def make_good_window(original, *, days: int) -> tuple[date, date]:
+    """When a make-good of the order line `original` may run: from the day after it ended until
+    `days` after its order's last day."""
+    last = max(line.end_day for line in original.order.lines)
+    return original.end_day + timedelta(days=1), last + timedelta(days=days)
+
+
+def live_make_good(original_id: int, *, other_than: int | None = None) -> ProposalLine | None:
+    """The line that already makes good the order line `original_id`, on a proposal still alive."""
+    query = (
+        sa.select(ProposalLine)
+        .join(Proposal, Proposal.id == ProposalLine.proposal_id)
+        .where(
+            ProposalLine.make_good_of_id == original_id,
+            Proposal.deleted_at.is_(None),
+            Proposal.status.not_in([ProposalStatus.DECLINED.value, ProposalStatus.EXPIRED.value]),
+        )
+    )
+    if other_than is not None:
+        query = query.where(ProposalLine.id != other_than)
+    return db.session.scalar(query.limit(1))
+
+
+def _targeting_of(targeting: dict) -> dict[str, list[str]]:
+    return {key: sorted(values) for key, values in targeting.items() if values}
+
+
+def check_make_good(
+    proposal: Proposal, data: LineData, *, today: date, make_good_days: int, line_id: int | None = None
+) -> Errors:
+    """A make-good line is free, so it gives only what is owed: the original line's product,
+    pricing model and targeting, inside the order's make-good window, for at most the impressions
+    the original line did not deliver (their value at its net rate is what is owed), for the
+    order's advertiser, once."""
+    from app.adserver.delivery import pacing_of  # delivery reads orders; proposals only ask it this
     from app.orders.models import OrderLine
 
-    original = db.session.get(OrderLine, line.make_good_of_id)
+    errors = Errors()
+    original = db.session.get(OrderLine, data.make_good_of_id)
     if original is None:
-        return
-    (pacing,) = pacing_of([original], today=publisher_today())
-    owed = max(pacing.undelivered, line.quantity or 0)
-    if data.quantity is None or data.quantity > owed:
-        raise ValidationFailed.on(
-            "quantity", f"A make-good gives at most the {owed:,} impressions line {original.position} did not deliver."
+        errors.add("product", "A make-good makes good a line of a signed order.")
+        return errors
+    order, where = original.order, f"line {original.position} of {original.order.number}"
+    if proposal.advertiser_id != order.advertiser_id:
+        errors.add("advertiser_id", f"A make-good of {where} is for {order.advertiser.name}.")
+    if data.product_id != original.product_id:
+        errors.add("product", f"A make-good runs on the line it makes good: {original.product.name} ({where}).")
+    if data.pricing_model != original.pricing_model:
+        errors.add(
+            "pricing_model", f"A make-good keeps the pricing model of {where}: {original.pricing_model.upper()}."
         )
+    wanted, kept = _targeting_of(data.targeting), _targeting_of(original.targeting)
+    for key in sorted(set(wanted) | set(kept)):
+        if wanted.get(key) != kept.get(key):
+            errors.add(key, f"A make-good keeps the targeting of {where}.")
+    first, last = make_good_window(original, days=make_good_days)
+    if data.start_day < first:
+        errors.add("start", f"The make-good window of {where} runs from {first} to {last}: start on {first} or later.")
+    if data.end_day > last:
+        errors.add("end", f"The make-good window of {where} runs from {first} to {last}: end on {last} or earlier.")
+    if data.budget is not None:
+        errors.add("budget", "A make-good gives impressions, not a budget: enter the impressions.")
+    (pacing,) = pacing_of([original], today=today)
+    owed = pacing.undelivered if pacing.owed > 0 else 0
+    value = rules.money(Decimal(data.quantity or 0) * (original.net_rate or 0) / 1000)
+    if data.quantity is None or data.quantity > owed or value > pacing.owed:
+        errors.add(
+            "quantity",
+            f"A make-good gives at most the {owed:,} impressions {where} did not deliver "
+            f"(worth {pacing.owed} {order.currency}).",
+        )
+    if (twin := live_make_good(original.id, other_than=line_id)) is not None:
+        errors.add("quantity", f"The shortfall of {where} is already made good in {twin.proposal.number}.")
+    return errors
+
+
+def check_make_goods(proposal: Proposal, *, today: date, make_good_days: int) -> Errors:
+    """Every make-good line of the proposal checked again (for submission: delivery may have come
+    in late, or the window closed, since the line was saved)."""
+    errors = Errors()
+    for line in proposal.lines:
+        if line.make_good_of_id is not None:
+            found = check_make_good(
+                proposal, _data_of(line), today=today, make_good_days=make_good_days, line_id=line.id
+            )
+            for messages in found.errors.values():
+                for message in messages:
+                    errors.add("submit", f"Line {line.position}: {message}")
+    return errors
+
+
+def _check_make_good_advertiser(proposal: Proposal, advertiser_id: int | None) -> None:
+    from app.orders.models import OrderLine
+
+    for line in proposal.lines:
+        if line.make_good_of_id is not None:
+            order = db.session.get(OrderLine, line.make_good_of_id).order
+            if advertiser_id != order.advertiser_id:
+                raise ValidationFailed.on(
+                    "advertiser_id",
+                    f"Line {line.position} makes good {order.number}: the advertiser stays {order.advertiser.name}.",
+                )
 
 
 def _reprice(line: ProposalLine, *, actor: User, today: date, now: datetime, margin_pct: int) -> None:
@@ -404,7 +514,8 @@ def _reprice(line: ProposalLine, *, actor: User, today: date, now: datetime, mar
         _store(line, data, None, [m for messages in exc.errors.values() for m in messages])
 
 
-def copy_line(line: ProposalLine, *, actor: User, now: datetime) -> ProposalLine:
+def copy_line(line: ProposalLine, *, actor: User, now: datetime, today: date, margin_pct: int) -> ProposalLine:
+    """The line again, below it. A copy of a make-good line is an ordinary line, priced as one."""
     proposal = line.proposal
     require_edit(actor, proposal)
     if len(proposal.lines) >= MAX_LINES:
@@ -438,6 +549,8 @@ def copy_line(line: ProposalLine, *, actor: User, now: datetime) -> ProposalLine
     proposal.lines.insert(index, twin)
     _renumber(proposal)
     db.session.flush()
+    if line.make_good_of_id is not None:
+        _reprice(twin, actor=actor, today=today, now=now, margin_pct=margin_pct)
     _record_line(proposal, twin, f"line {line.position} copied", actor=actor, now=now)
     return twin
 
@@ -549,6 +662,9 @@ def hold_line(
     """Hold the line's impressions (CPM lines; the others hold what they expect to deliver)."""
     proposal = line.proposal
     require_edit(actor, proposal)
+    # Clicks at the same moment take turns on the line's row (PostgreSQL; SQLite has one writer), and
+    # each sees the hold the one before it made: the later ones extend it instead of adding one.
+    db.session.refresh(line, ["hold_id"], with_for_update=True)
     quantity = line.units if line.pricing_model == rules.CPM else line.quantity
     if line.price is None or not quantity:
         raise DomainError(
@@ -559,6 +675,7 @@ def hold_line(
         return inventory.extend_hold(
             current, actor=actor, now=now, today=today, margin_pct=margin_pct, hold_days=hold_days
         )
+    release_stray_holds(line, reason="the line is held again", actor=actor, now=now)
     hold = inventory.reserve(
         ReservationKind.HOLD,
         line_box(line.product, line.targeting, line.start_day, line.end_day, today),
@@ -570,9 +687,27 @@ def hold_line(
         today=today,
         margin_pct=margin_pct,
         hold_days=hold_days,
+        proposal_line_id=line.id,
     )
     line.hold_id = hold.id
     return hold
+
+
+def release_stray_holds(line: ProposalLine, *, reason: str, actor: User | None, now: datetime) -> None:
+    """Release the line's unreleased holds other than the live one it points at: an expired hold
+    (it no longer counts, but it would keep the line from a new one), or one the line forgot."""
+    live = hold_of(line, now)
+    for hold in db.session.scalars(
+        sa.select(Reservation).where(
+            Reservation.proposal_line_id == line.id,
+            Reservation.kind == ReservationKind.HOLD.value,
+            Reservation.released_at.is_(None),
+            Reservation.id != (live.id if live else 0),
+        )
+    ):
+        inventory.release(hold, reason=reason, actor=actor, now=now)
+    if live is None:
+        line.hold_id = None
 
 
 def line_box(product, targeting: dict, start_day: date, end_day: date, today: date) -> inventory.Box:

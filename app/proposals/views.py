@@ -21,7 +21,7 @@ from app.clock import publisher_today
 from app.db import utcnow
 from app.errors import DomainError, Errors, Forbidden, NotFound, ValidationFailed
 from app.extensions import db
-from app.forms import form_sent_before, options, redirect_to_created, require_csrf, submit
+from app.forms import form_sent_before, options, posted_version, redirect_to_created, require_csrf, submit
 from app.pricing.chart import waterfall_svg
 from app.pricing.service import usable_card
 from app.pricing.views import read_line
@@ -186,7 +186,7 @@ def edit(proposal_id: int):
         save=lambda: service.update_proposal(
             proposal,
             _data(form),
-            expected_version=parse_id(form.version.data),
+            expected_version=posted_version(form.version.data),
             actor=current_user,
             **_settings(),
         ),
@@ -361,7 +361,7 @@ def update_line(proposal_id: int, line_id: int):
     line = _line(proposal, line_id)
     require_csrf()
     seen = request.form.get("seen")
-    if seen and seen != line.updated_at.isoformat():
+    if seen != line.updated_at.isoformat():  # missing or malformed is as stale as an old one
         flash(
             f"Someone else changed line {line.position} since you opened it: here it is as it is now. "
             "Make your change again if it still applies.",
@@ -372,7 +372,9 @@ def update_line(proposal_id: int, line_id: int):
     try:
         if errors:
             raise ValidationFailed(errors.errors)
-        service.update_line(line, data, actor=current_user, **_settings())
+        service.update_line(
+            line, data, actor=current_user, make_good_days=current_app.config["MAKE_GOOD_WINDOW_DAYS"], **_settings()
+        )
     except ValidationFailed as exc:
         db.session.rollback()
         return _builder_response(proposal, status=400, line_errors={line.id: exc.errors}, open_line=line.id)
@@ -416,7 +418,7 @@ def line_action(proposal_id: int, line_id: int, action: str):
     now = utcnow()
     try:
         if action == "copy":
-            service.copy_line(line, actor=current_user, now=now)
+            service.copy_line(line, actor=current_user, **_settings())
         elif action == "remove":
             service.remove_line(line, actor=current_user, now=now)
         elif action in ("up", "down"):

@@ -12,7 +12,7 @@ from app.csvio import ImportFailed
 from app.db import utcnow
 from app.errors import NotFound, ValidationFailed
 from app.extensions import db
-from app.forms import form_sent_before, options, redirect_to_created, submit
+from app.forms import form_sent_before, options, posted_version, redirect_to_created, submit
 from app.ratecards import csvio, service
 from app.ratecards.forms import (
     BaseRateForm,
@@ -106,7 +106,7 @@ def edit(card_id: int):
         save=lambda: service.update_card(
             card,
             _card_data(form, card),
-            expected_version=parse_id(form.version.data),
+            expected_version=posted_version(form.version.data),
             actor=current_user,
             now=utcnow(),
         ),

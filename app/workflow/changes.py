@@ -273,23 +273,37 @@ def set_line_status(line: OrderLine, status: LineStatus, *, actor: User, now: da
     queue_push(order, reason=f"line {line.position} {status.value}", now=now, actor=actor)
 
 
-def _make_good_flight(line: OrderLine, original: Proposal, owner: User, *, today: date):
-    """From tomorrow for as long as the original flight (a week to a month), on the original card
-    when it covers that flight, else on the first card the rep may use that does."""
+def _make_good_flight(line: OrderLine, original: Proposal, owner: User, *, today: date, make_good_days: int):
+    """From tomorrow (or the start of the order's make-good window) for as long as the original
+    flight (a week to a month), inside the window, on the original card when it covers that flight,
+    else on the first card the rep may use that does."""
     from app.pricing.service import cards_to_price_with
 
+    first, last = proposals.make_good_window(line, days=make_good_days)
+    start = max(today + timedelta(days=1), first)
+    if start > last:
+        raise DomainError(
+            f"The make-good window of line {line.position} closed on {last}: it can no longer be made good."
+        )
     length = max(6, min((line.end_day - line.start_day).days, 30))
-    start = today + timedelta(days=1)
     cards = [original.rate_card, *cards_to_price_with(owner, today=today, product=line.product)]
     for card in cards:
-        first = max(start, card.valid_from)
-        last = min(first + timedelta(days=length), card.valid_to)
-        if card.status == "active" and first <= last:
-            return card, first, last
+        begin = max(start, card.valid_from)
+        end = min(begin + timedelta(days=length), card.valid_to, last)
+        if card.status == "active" and begin <= end:
+            return card, begin, end
     raise DomainError("No active rate card covers a make-good flight from tomorrow: add next year's card first.")
 
 
-def create_make_good(line: OrderLine, *, actor: User, now: datetime, today: date, margin_pct: int) -> Proposal:
+def create_make_good(
+    line: OrderLine,
+    *,
+    actor: User,
+    now: datetime,
+    today: date,
+    margin_pct: int,
+    make_good_days: int = proposals.MAKE_GOOD_WINDOW_DAYS,
+) -> Proposal:
     """A draft proposal for the same advertiser with one free line for the undelivered impressions,
     linked to the original line; it goes through approval and signature like any proposal."""
     if not actor.has_role(*OPERATORS, Role.SALES_MANAGER) and line.order.proposal.owner_id != actor.id:
@@ -297,21 +311,12 @@ def create_make_good(line: OrderLine, *, actor: User, now: datetime, today: date
     (pacing,) = pacing_of([line], today=today)
     if pacing.state != "under_delivered" or pacing.undelivered <= 0:
         raise DomainError(f"Line {line.position} is {pacing.label.lower()}: there is nothing to make good.")
-    existing = db.session.scalar(
-        sa.select(ProposalLine)
-        .join(Proposal, Proposal.id == ProposalLine.proposal_id)
-        .where(
-            ProposalLine.make_good_of_id == line.id,
-            Proposal.deleted_at.is_(None),
-            Proposal.status.not_in([S.DECLINED.value, S.EXPIRED.value]),
-        )
-    )
-    if existing is not None:
+    if (existing := proposals.live_make_good(line.id)) is not None:
         raise DomainError(f"Line {line.position} already has a make-good in {existing.proposal.number}.")
     order = line.order
     original = order.proposal
     owner = original.owner
-    card, start, end = _make_good_flight(line, original, owner, today=today)
+    card, start, end = _make_good_flight(line, original, owner, today=today, make_good_days=make_good_days)
     proposal = proposals.create_proposal(
         proposals.ProposalData(
             advertiser_id=original.advertiser_id,
@@ -336,7 +341,7 @@ def create_make_good(line: OrderLine, *, actor: User, now: datetime, today: date
         proposal,
         proposals.LineData(
             product_id=line.product_id,
-            pricing_model="cpm",
+            pricing_model=line.pricing_model,
             start_day=start,
             end_day=end,
             time_zone=line.time_zone,
@@ -348,6 +353,7 @@ def create_make_good(line: OrderLine, *, actor: User, now: datetime, today: date
         today=today,
         now=now,
         margin_pct=margin_pct,
+        make_good_days=make_good_days,
     )
     record(
         actor=actor,

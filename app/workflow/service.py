@@ -10,6 +10,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from flask import current_app
 
+from app.audit.models import AuditEvent
 from app.audit.service import record, record_change
 from app.auth.models import User, UserRole
 from app.auth.roles import ROLE_LABELS, Role
@@ -19,7 +20,7 @@ from app.errors import Conflict, DomainError, Errors, Forbidden, ValidationFaile
 from app.extensions import db
 from app.orders.models import Order
 from app.proposals import service as proposals
-from app.proposals.models import Proposal, ProposalStatus
+from app.proposals.models import Proposal, ProposalStatus, ProposalVersion
 from app.validation import clean_line, line_problem
 from app.workflow import notify
 from app.workflow import rules as engine
@@ -289,6 +290,9 @@ def submit(proposal: Proposal, *, actor: User, now: datetime, acknowledged: bool
 
     if (order := changes.order_of(proposal)) is not None:
         changes.check_change(proposal, order, today=publisher_today()).raise_if_any()
+    proposals.check_make_goods(
+        proposal, today=publisher_today(), make_good_days=current_app.config["MAKE_GOOD_WINDOW_DAYS"]
+    ).raise_if_any()
     plan = plan_for(proposal)
     if plan.blocks:
         raise ValidationFailed({"submit": [f"{rule.message} ({'; '.join(reasons)})" for rule, reasons in plan.blocks]})
@@ -307,6 +311,7 @@ def submit(proposal: Proposal, *, actor: User, now: datetime, acknowledged: bool
             at=now,
             summary="; ".join(f"{rule.message} ({'; '.join(r)})" for rule, r in plan.warnings),
         )
+    authors = authors_of(proposal.id, version)
     for n, step in enumerate(plan.steps):
         for rule, _label, reasons in step.approvals:
             request = ApprovalRequest(
@@ -323,10 +328,10 @@ def submit(proposal: Proposal, *, actor: User, now: datetime, acknowledged: bool
                 created_at=now,
                 pending_since=now if n == 0 else None,
             )
-            if rule.approver_user_id == proposal.owner_id:
-                # Nobody approves their own proposal: the admins decide instead of the named approver.
+            if why := _hand_to_admins(rule, authors):
+                # Nobody decides a version they built: the admins decide instead.
                 request.approver_user_id, request.approver_role = None, Role.ADMIN.value
-                request.reasons = [*reasons, f"{proposal.owner.name} owns this proposal: an admin decides"]
+                request.reasons = [*reasons, f"{why}: an admin decides"]
             db.session.add(request)
     db.session.flush()
     _advance(proposal, version.id, actor=actor, now=now)
@@ -381,8 +386,55 @@ def _advance(proposal: Proposal, version_id: int, *, actor: User | None, now: da
     return []
 
 
+# -- Who built a version -----------------------------------------------------------------------
+
+#: What builds a version, as the proposal's history calls it: creating the proposal, changing it or
+#: its lines ("line added", "line 2 changed", ...), freezing and submitting it. Deciding, sending,
+#: withdrawing and holding do not.
+BUILDING_ACTIONS = ("created", "updated", "version made", "status submitted", "warnings acknowledged")
+
+
+def _building(proposal_id, until):
+    """Conditions on AuditEvent: an event that built the proposal up to the moment `until`."""
+    return (
+        AuditEvent.entity_type == "proposal",
+        AuditEvent.entity_id == proposal_id,
+        AuditEvent.at <= until,
+        sa.or_(AuditEvent.action.in_(BUILDING_ACTIONS), AuditEvent.action.like("line %")),
+    )
+
+
+def authors_of(proposal_id: int, version: ProposalVersion) -> set[int]:
+    """Everyone who built the version: its proposal's owner, and whoever created, changed or
+    submitted anything in it (the proposal's history, up to the version's freezing)."""
+    proposal = db.session.get(Proposal, proposal_id)
+    actors = db.session.scalars(
+        sa.select(AuditEvent.actor_id)
+        .where(*_building(proposal_id, version.created_at), AuditEvent.actor_id.is_not(None))
+        .distinct()
+    )
+    return {proposal.owner_id, version.created_by_id, *actors} - {None}
+
+
+def _hand_to_admins(rule: ApprovalRule, authors: set[int]) -> str | None:
+    """Why the admins decide instead of the rule's approver (None: they do not): a named approver
+    who built the version, or a group every active member of which built it."""
+    if rule.approver_user_id is not None:
+        return f"{rule.approver_user.name} built this version" if rule.approver_user_id in authors else None
+    if rule.approver_role is None or rule.approver_role == Role.ADMIN.value:
+        return None
+    members = db.session.scalars(
+        sa.select(User.id).join(UserRole).where(UserRole.role == rule.approver_role, User.active.is_(True))
+    ).all()
+    if set(members) <= authors:
+        return f"every {ROLE_LABELS[Role(rule.approver_role)].lower()} built this version"
+    return None
+
+
 def can_decide(user: User, request: ApprovalRequest) -> bool:
-    if request.proposal.owner_id == user.id:
+    """The request's approver (the named user, or a member of its group), who built no part of the
+    version under decision."""
+    if user.id in authors_of(request.proposal_id, request.version):
         return False
     if request.approver_user_id is not None:
         return request.approver_user_id == user.id
@@ -391,7 +443,9 @@ def can_decide(user: User, request: ApprovalRequest) -> bool:
 
 def decide(request: ApprovalRequest, *, approve: bool, comment: str, actor: User, now: datetime) -> None:
     if not can_decide(actor, request):
-        raise Forbidden("This request is not yours to decide (and nobody decides on their own proposal).")
+        raise Forbidden(
+            "This request is not yours to decide (and nobody decides a version they created, changed or submitted)."
+        )
     if request.status != RequestStatus.PENDING.value:
         raise Conflict(f"This request was already {request.status}: nothing changed.")
     proposal = request.proposal
@@ -459,14 +513,22 @@ def withdraw(proposal: Proposal, *, actor: User, now: datetime) -> None:
 
 
 def queue_for(user: User) -> list[ApprovalRequest]:
-    """Pending requests the user may decide, oldest first (never their own proposals)."""
+    """Pending requests the user may decide, oldest first (never on a version they built)."""
     roles = [r.value for r in user.role_set]
+    built = (
+        sa.select(AuditEvent.id)
+        .where(*_building(ApprovalRequest.proposal_id, ProposalVersion.created_at), AuditEvent.actor_id == user.id)
+        .exists()
+    )
     query = (
         sa.select(ApprovalRequest)
         .join(Proposal, Proposal.id == ApprovalRequest.proposal_id)
+        .join(ProposalVersion, ProposalVersion.id == ApprovalRequest.version_id)
         .where(
             ApprovalRequest.status == RequestStatus.PENDING.value,
             Proposal.owner_id != user.id,
+            ProposalVersion.created_by_id != user.id,
+            ~built,
             Proposal.deleted_at.is_(None),
             sa.or_(ApprovalRequest.approver_user_id == user.id, ApprovalRequest.approver_role.in_(roles)),
         )
@@ -485,7 +547,8 @@ def approvers_of(request: ApprovalRequest) -> list[User]:
                 sa.select(User).join(UserRole).where(UserRole.role == request.approver_role, User.active.is_(True))
             )
         )
-    return [u for u in users if u.id != request.proposal.owner_id]
+    authors = authors_of(request.proposal_id, request.version)
+    return [u for u in users if u.id not in authors]
 
 
 # -- Reminders, escalation, expiry (meant for cron) ----------------------------------------------
@@ -510,7 +573,8 @@ def remind(*, now: datetime) -> tuple[int, int]:
             admins = db.session.scalars(
                 sa.select(User).join(UserRole).where(UserRole.role == Role.ADMIN.value, User.active.is_(True))
             ).all()
-            notify.escalated(request, [a for a in admins if a.id != request.proposal.owner_id], waited=waited, now=now)
+            authors = authors_of(request.proposal_id, request.version)
+            notify.escalated(request, [a for a in admins if a.id not in authors], waited=waited, now=now)
             request.escalated_at = now
             escalated += 1
         elif waited >= remind_after and request.reminded_at is None:

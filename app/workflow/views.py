@@ -13,7 +13,7 @@ from app.auth.roles import ROLE_LABELS, Role
 from app.db import utcnow
 from app.errors import NotFound, ValidationFailed
 from app.extensions import db
-from app.forms import form_sent_before, redirect_to_created, require_csrf
+from app.forms import form_sent_before, posted_version, redirect_to_created, require_csrf
 from app.proposals.views import READERS, SELLERS, readable_proposal
 from app.validation import parse_id
 from app.workflow import rules as engine
@@ -107,7 +107,7 @@ def edit_rule(rule_id: int):
     data = _rule_data(request.form)
     try:
         service.save_rule(
-            rule, data, expected_version=parse_id(request.form.get("version")), actor=current_user, now=utcnow()
+            rule, data, expected_version=posted_version(request.form.get("version")), actor=current_user, now=utcnow()
         )
     except ValidationFailed as exc:
         db.session.rollback()

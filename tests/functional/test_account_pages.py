@@ -209,6 +209,7 @@ def advertiser_form(app, **changes) -> tuple[int, dict[str, str]]:
             billing_address=account.billing_address,
             credit_status=account.credit_status,
             notes=account.notes,
+            version=str(account.version),
         )
         return account.id, {**fields, **changes}
 

@@ -170,3 +170,32 @@ def test_a_countersigned_io_is_uploaded_readable_by_its_proposals_readers_and_or
     assert client.get(f"/orders/{order_id}").status_code == 403
     assert client.get(link.group(1)).status_code == 403
     assert "No order matches" in client.get("/orders/").get_data(as_text=True)
+
+
+def test_a_manager_who_changed_a_line_finds_no_request_in_the_queue_and_cannot_decide_it(app, client, auth):
+    from decimal import Decimal
+
+    from app.clock import publisher_today
+    from app.workflow import service
+    from tests.conftest import DEMO_USERS, now, user
+    from tests.integration.test_workflow import proposal_with
+
+    with app.app_context():
+        proposal = proposal_with(discount="18")
+        manager = user(DEMO_USERS["sales_manager"])
+        data = service.proposals._data_of(proposal.lines[0])
+        data.discount_pct = Decimal("17")
+        today = publisher_today()
+        service.proposals.update_line(proposal.lines[0], data, actor=manager, today=today, now=now(), margin_pct=10)
+        service.submit(proposal, actor=user(DEMO_USERS["sales_rep"]), now=now(), acknowledged=False)
+        request = next(r for r in service.requests_of(proposal) if r.approver_role == "sales_manager")
+        request_id, number = request.id, proposal.number
+        db.session.commit()
+    auth.login_as("sales_manager")
+    assert number not in client.get("/workflow/queue").get_data(as_text=True)
+    refused = client.post(f"/workflow/requests/{request_id}/decide", data={"decision": "approve"})
+    assert refused.status_code == 403 and "nobody decides a version they" in refused.get_data(as_text=True)
+    auth.logout()
+    auth.login("vp@harbour.example")
+    assert number in client.get("/workflow/queue").get_data(as_text=True)
+    assert client.post(f"/workflow/requests/{request_id}/decide", data={"decision": "approve"}).status_code == 302

@@ -533,8 +533,8 @@ def test_a_make_good_is_no_discount_to_the_rules_and_gives_no_more_than_was_owed
     snapshot = service.proposals.snapshot(proposal, number=1, now=now())
     facts = facts_of(snapshot, new_advertiser=False, standard_terms="", products={})
     assert facts["max_discount_pct"] < 40 and facts["make_good"] is True
-    copy = service.proposals.copy_line(free, actor=rep(), now=now())
-    assert copy.make_good_of_id is None  # a copy is a paid line, priced again when edited
+    copy = service.proposals.copy_line(free, actor=rep(), now=now(), today=today, margin_pct=10)
+    assert copy.make_good_of_id is None and copy.gross > 0  # a copy is a paid line, priced as one
     data = service.proposals._data_of(free)
     data.quantity = 5_000_000
     with pytest.raises(ValidationFailed) as failed:

@@ -91,7 +91,7 @@ def test_lines_copy_move_and_remove_and_each_change_is_audited(ctx):
     proposal = new_proposal()
     a = service.add_line(proposal, line_data(proposal), actor=rep(), **settings())
     b = service.add_line(proposal, line_data(proposal, "News Display"), actor=rep(), **settings())
-    twin = service.copy_line(a, actor=rep(), now=now())
+    twin = service.copy_line(a, actor=rep(), **settings())
     assert [line.position for line in proposal.lines] == [1, 2, 3] and proposal.lines[1] is twin
     service.move_line(b, -2, actor=rep(), now=now())
     assert proposal.lines[0] is b

@@ -247,3 +247,86 @@ def test_only_a_proposal_with_an_order_goes_back_to_signed_without_the_buyer(ctx
     assert ProposalStatus.SIGNED in CHANGE_ORDER_TRANSITIONS[ProposalStatus.DRAFT]
     with pytest.raises(DomainError, match="cannot become signed"):
         service.transition(proposal, ProposalStatus.SIGNED, actor=rep(), now=now(), why="no order, no shortcut")
+
+
+# -- Nobody decides a version they built ---------------------------------------------------------
+
+
+def vp():
+    return user("vp@harbour.example")
+
+
+def manager_request(proposal):
+    return next(r for r in service.requests_of(proposal) if r.approver_role == "sales_manager")
+
+
+def cannot_decide(who, request) -> None:
+    assert not service.can_decide(who, request)
+    assert request.id not in [r.id for r in service.queue_for(who)]
+    assert who.id not in [u.id for u in service.approvers_of(request)]
+    with pytest.raises(Forbidden):
+        service.decide(request, approve=True, comment="", actor=who, now=now())
+
+
+def test_a_manager_who_created_a_proposal_for_a_rep_cannot_decide_it_another_manager_does(ctx):
+    draft = new_proposal(advertiser_id=db.session.scalar(sa.select(Account.id).where(Account.name == "Ferrymoor Bank")))
+    data = service.proposals.ProposalData(**{k: getattr(draft, k) for k in service.proposals.FIELD_LABELS})
+    proposal = service.proposals.create_proposal(data, actor=manager(), now=now(), today=settings()["today"])
+    assert proposal.owner_id == rep().id
+    service.proposals.add_line(proposal, line_data(proposal, discount_pct=D("18")), actor=rep(), **settings())
+    service.submit(proposal, actor=rep(), now=now(), acknowledged=False)
+    request = manager_request(proposal)
+    cannot_decide(manager(), request)
+    assert service.can_decide(vp(), request) and vp().id in [u.id for u in service.approvers_of(request)]
+    service.decide(request, approve=True, comment="", actor=vp(), now=now())
+    assert request.status == "approved"
+
+
+def test_a_manager_who_edited_a_line_or_submitted_cannot_decide_the_version(ctx):
+    proposal = proposal_with(discount="18")
+    line = proposal.lines[0]
+    data = service.proposals._data_of(line)
+    data.quantity = 400_000
+    service.proposals.update_line(line, data, actor=manager(), **settings())
+    service.submit(proposal, actor=rep(), now=now(), acknowledged=False)
+    cannot_decide(manager(), manager_request(proposal))
+    assert service.can_decide(vp(), manager_request(proposal))
+
+    other = proposal_with(discount="18")
+    service.submit(other, actor=manager(), now=now(), acknowledged=False)  # submitted by the manager
+    cannot_decide(manager(), manager_request(other))
+
+
+def test_when_every_holder_of_the_role_built_the_version_the_admins_decide(ctx):
+    proposal = proposal_with(discount="18")
+    for who in (manager(), vp()):
+        data = service.proposals._data_of(proposal.lines[0])
+        data.quantity = 400_000 + who.id
+        service.proposals.update_line(proposal.lines[0], data, actor=who, **settings())
+    service.submit(proposal, actor=rep(), now=now(), acknowledged=False)
+    request = next(r for r in service.requests_of(proposal) if r.rule_name == "Sales manager: discount or size")
+    assert request.approver_role == "admin" and "an admin decides" in request.reasons[-1]
+    cannot_decide(manager(), request)
+    service.decide(request, approve=True, comment="", actor=user(DEMO_USERS["admin"]), now=now())
+
+
+def test_a_named_approver_who_edited_the_version_hands_it_to_the_admins(ctx):
+    proposal = proposal_with(quantity=40_000_000)
+    data = service.proposals._data_of(proposal.lines[0])
+    data.quantity = 39_000_000
+    service.proposals.update_line(proposal.lines[0], data, actor=vp(), **settings())
+    service.submit(proposal, actor=rep(), now=now(), acknowledged=True)
+    request = next(r for r in service.requests_of(proposal) if r.step == 2)
+    assert request.approver_role == "admin" and request.approver_user_id is None
+    assert "an admin decides" in request.reasons[-1]
+
+
+def test_deciding_an_earlier_version_is_not_building_the_next(ctx):
+    proposal = proposal_with(discount="18")
+    service.submit(proposal, actor=rep(), now=now(), acknowledged=False)
+    service.decide(manager_request(proposal), approve=False, comment="Less discount.", actor=manager(), now=now())
+    data = service.proposals._data_of(proposal.lines[0])
+    data.discount_pct = D("16")
+    service.proposals.update_line(proposal.lines[0], data, actor=rep(), **settings())
+    service.submit(proposal, actor=rep(), now=now(), acknowledged=False)
+    assert service.can_decide(manager(), manager_request(proposal))
