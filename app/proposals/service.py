@@ -465,7 +465,7 @@ def check_make_good(
         errors.add("budget", "A make-good gives impressions, not a budget: enter the impressions.")
     (pacing,) = pacing_of([original], today=today)
     owed = pacing.undelivered if pacing.owed > 0 else 0
-    value = rules.money(Decimal(data.quantity or 0) * (original.net_rate or 0) / 1000)
+    value = money.quantize(Decimal(data.quantity or 0) * (original.net_rate or 0) / 1000, order.currency)
     if data.quantity is None or data.quantity > owed or value > pacing.owed:
         errors.add(
             "quantity",
