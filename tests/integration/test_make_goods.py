@@ -5,6 +5,7 @@ made good."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from datetime import timedelta
 from decimal import Decimal
@@ -193,10 +194,8 @@ def test_two_simultaneous_clicks_on_make_good_draft_one_make_good_and_tell_the_s
     def check_side_by_side(*args, **kwargs):
         """Each click's check waits (a moment) for the other's: unlocked, both find no make-good yet."""
         found = checked(*args, **kwargs)
-        try:
+        with contextlib.suppress(threading.BrokenBarrierError):  # the other is waiting for the line: carry on
             both_checking.wait()
-        except threading.BrokenBarrierError:  # the other click is waiting for the line: carry on
-            pass
         return found
 
     monkeypatch.setattr(proposals, "live_make_good", check_side_by_side)
