@@ -229,3 +229,24 @@ def test_two_simultaneous_make_good_requests_with_one_nonce_draft_one(app, auth)
         assert (
             len(db.session.scalars(sa.select(ProposalLine).where(ProposalLine.make_good_of_id == line_id)).all()) == 1
         )
+
+
+def test_the_hold_form_sent_twice_holds_once_and_the_second_goes_where_the_first_went(app, client, auth):
+    from app.inventory.models import Reservation
+
+    auth.login_as("sales_rep")
+    v = ids(app)
+    ask = {"product": v["sport"], "start": f"{v['year']}-02-01", "end": f"{v['year']}-02-14", "quantity": "1000"}
+    panel = client.get("/inventory/panel", query_string=ask).get_data(as_text=True)
+    form = {
+        **ask,
+        "label": "Twice clicked",
+        "back": "/inventory/holds",
+        "form_nonce": nonce_in(panel, "/inventory/holds"),
+    }
+    first = client.post("/inventory/holds", data=form)
+    second = client.post("/inventory/holds", data=form)
+    assert first.status_code == 302 and second.status_code == 302 and second.location == first.location
+    assert "sent twice: it was saved once" in client.get(second.location).get_data(as_text=True)
+    with app.app_context():
+        assert len(db.session.scalars(sa.select(Reservation).where(Reservation.label == "Twice clicked")).all()) == 1
