@@ -139,10 +139,13 @@ def require_csrf() -> None:
 NONCE_FIELD = "form_nonce"
 
 
-def form_nonce_field() -> Markup:
+def form_nonce_field(endpoint: str | None = None) -> Markup:
     """The create form's nonce as a hidden field: the one it was sent with when it is shown again
-    with errors (nothing was created, so it is still free), else a new one."""
-    sent = request.form.get(NONCE_FIELD, "") if request.method == "POST" else ""
+    with errors (nothing was created, so it is still free), else a new one. A page with several
+    create forms (the builder) names each one's `endpoint`, so only the form that was sent keeps it;
+    once the record is created, every form gets a new one."""
+    resent = request.method == "POST" and not g.get("form_nonce_used") and endpoint in (None, request.endpoint)
+    sent = request.form.get(NONCE_FIELD, "") if resent else ""
     value = sent if nonces.NONCE.fullmatch(sent) else secrets.token_urlsafe(24)
     return Markup('<input type="hidden" name="{}" value="{}">').format(NONCE_FIELD, value)
 
@@ -162,16 +165,24 @@ def form_sent_before() -> Response | None:
         return None
     if not claimed:
         raise Conflict("This form was already sent. Reload the page and send it again.")
+    g.form_nonce_used = True  # a form shown with this answer gets a new nonce
     flash("That form was sent twice: it was saved once, here.", "info")
     return redirect(claimed)
+
+
+def remember_created(url: str) -> None:
+    """Remember where the new record is shown for the form's nonce (a second submission goes there);
+    a view that answers in place (an htmx fragment) calls this, then commits."""
+    claimed = g.pop("form_nonce", None)
+    if claimed is not None:
+        claimed.url = url
+    g.form_nonce_used = True
 
 
 def redirect_to_created(url: str) -> Response:
     """End a create view: remember where the new record is shown for the form's nonce, commit, and
     go there."""
-    claimed = g.pop("form_nonce", None)
-    if claimed is not None:
-        claimed.url = url
+    remember_created(url)
     db.session.commit()
     return redirect(url)
 

@@ -15,7 +15,9 @@ from app.clock import publisher_today
 from app.db import utcnow
 from app.errors import DomainError, Errors, Forbidden, NotFound, ValidationFailed
 from app.extensions import db
+from app.forms import form_sent_before, options, redirect_to_created, show_errors
 from app.inventory import queries, service
+from app.inventory.forms import HoldForm
 from app.inventory.models import Reservation, ReservationKind
 from app.inventory.service import Box
 from app.validation import parse_id, parse_number, quantity_problem
@@ -135,25 +137,31 @@ def panel():
     )
 
 
+def _hold_form_page(form: HoldForm, status: int):
+    """The hold form again, each problem on its field; nothing was held."""
+    return render_template("inventory/hold_form.html", form=form, hold_days=current_app.config["HOLD_DAYS"]), status
+
+
 @bp.route("/holds", methods=["POST"])
 @allow(*SELLERS)
 def create_hold():
-    form = FlaskForm()
-    back = request.form.get("back") or url_for("inventory.holds")
+    form = HoldForm()
+    active = db.session.scalars(sa.select(Product).where(Product.status == Status.ACTIVE.value).order_by(Product.name))
+    form.product.choices = options([("", "— the ad slots below —"), *((p.id, p.name) for p in active)])
+    back = form.back.data or ""
     if not back.startswith("/") or back.startswith("//"):
-        back = url_for("inventory.holds")
-    if not form.validate_on_submit():
-        flash("The form expired; nothing was held. Try again.", "warning")
-        return redirect(back)
+        form.back.data = back = url_for("inventory.holds")
+    if not form.validate_on_submit():  # only the CSRF token can fail: the service checks every value
+        return _hold_form_page(form, 400)
+    if (earlier := form_sent_before()) is not None:
+        return earlier
     box, quantity, product, errors = read_request(request.form)
-    label = request.form.get("label", "")
     try:
-        if errors:
-            raise ValidationFailed(errors.errors)
+        errors.raise_if_any()
         hold = service.reserve(
             ReservationKind.HOLD,
             box,
-            label=label,
+            label=form.label.data or "",
             quantity=quantity,
             product_id=product.id if product else None,
             actor=current_user,
@@ -164,15 +172,15 @@ def create_hold():
         )
     except ValidationFailed as exc:
         db.session.rollback()
-        flash("Nothing was held: " + " ".join(m for ms in exc.errors.values() for m in ms), "danger")
-        return redirect(back)
-    except DomainError as exc:
+        # check_box names the product "product_id", as a proposal line's does; this form calls it "product"
+        show_errors(form, ValidationFailed({"product" if k == "product_id" else k: v for k, v in exc.errors.items()}))
+        return _hold_form_page(form, 400)
+    except DomainError as exc:  # no longer available: someone held or booked it meanwhile
         db.session.rollback()
-        flash(exc.message, "danger")
-        return redirect(back)
-    db.session.commit()
+        form.quantity.errors = [exc.message]
+        return _hold_form_page(form, exc.status_code)
     flash(f"Held {hold.quantity:,} impressions until {hold.expires_at:%d %b %Y %H:%M} UTC: {hold.label}.", "success")
-    return redirect(back)
+    return redirect_to_created(back)
 
 
 @bp.route("/holds")

@@ -22,7 +22,7 @@ from app.db import utcnow
 from app.errors import DomainError, Forbidden, NotFound
 from app.extensions import db
 from app.finance.models import BillingCap, BillingSource
-from app.forms import require_csrf
+from app.forms import form_sent_before, redirect_to_created, require_csrf
 from app.orders.models import LineStatus, Order, OrderLine, OrderStatus, PushState
 from app.proposals.models import Proposal, ProposalLine
 from app.proposals.service import make_good_window
@@ -196,14 +196,15 @@ def push(order_id: int):
 def change(order_id: int):
     order = readable_order(order_id)
     require_csrf()
+    if (earlier := form_sent_before()) is not None:
+        return earlier
     proposal = changes.start_change_order(order, actor=current_user, now=utcnow())
-    db.session.commit()
     flash(
         f"Change order open: edit the lines of {proposal.number} and submit it. "
         "The order runs as signed until the change is approved.",
         "success",
     )
-    return redirect(url_for("proposals.detail", proposal_id=proposal.id))
+    return redirect_to_created(url_for("proposals.detail", proposal_id=proposal.id))
 
 
 @bp.route("/<int:order_id>/change/discard", methods=["POST"])
@@ -238,6 +239,8 @@ def make_good(order_id: int, line_id: int):
     order = readable_order(order_id)
     line = _line(order, line_id)
     require_csrf()
+    if (earlier := form_sent_before()) is not None:
+        return earlier
     proposal = changes.create_make_good(
         line,
         actor=current_user,
@@ -246,6 +249,5 @@ def make_good(order_id: int, line_id: int):
         margin_pct=current_app.config["SAFETY_MARGIN_PCT"],
         make_good_days=current_app.config["MAKE_GOOD_WINDOW_DAYS"],
     )
-    db.session.commit()
     flash(f"Make-good {proposal.number} drafted: it goes through approval and the buyer's signature.", "success")
-    return redirect(url_for("proposals.detail", proposal_id=proposal.id))
+    return redirect_to_created(url_for("proposals.detail", proposal_id=proposal.id))

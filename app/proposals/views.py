@@ -21,7 +21,15 @@ from app.clock import publisher_today
 from app.db import utcnow
 from app.errors import DomainError, Errors, Forbidden, NotFound, ValidationFailed
 from app.extensions import db
-from app.forms import form_sent_before, options, posted_version, redirect_to_created, require_csrf, submit
+from app.forms import (
+    form_sent_before,
+    options,
+    posted_version,
+    redirect_to_created,
+    remember_created,
+    require_csrf,
+    submit,
+)
 from app.pricing.chart import waterfall_svg
 from app.pricing.service import usable_card
 from app.pricing.views import read_line
@@ -330,12 +338,29 @@ def _builder_response(proposal: Proposal, *, status: int = 200, **kwargs):
     return render_template(template, **_builder_context(proposal, **kwargs)), status
 
 
+def _sent_before(proposal: Proposal):
+    """A builder form sent twice (its nonce taken by the first): the builder as the first left it,
+    with a message that it was saved once; nothing is added. None for a first submission."""
+    earlier = form_sent_before()
+    if earlier is None or not request.headers.get("HX-Request"):
+        return earlier
+    return _builder_response(proposal)
+
+
+def _added(proposal: Proposal) -> None:
+    """Lines were added: a second submission of the same form finds them, then the request commits."""
+    remember_created(url_for("proposals.detail", proposal_id=proposal.id))
+    db.session.commit()
+
+
 @bp.route("/<int:proposal_id>/lines", methods=["POST"])
 @allow(*SELLERS, checks_object=True)
 def add_line(proposal_id: int):
     proposal = readable_proposal(proposal_id)
     service.require_edit(current_user, proposal)
     require_csrf()
+    if (earlier := _sent_before(proposal)) is not None:
+        return earlier
     form = request.form.copy()
     product = db.session.get(Product, parse_id(form.get("product")) or 0)
     if product is not None and not form.get("pricing_model") and product.pricing_models:
@@ -349,7 +374,7 @@ def add_line(proposal_id: int):
     except ValidationFailed as exc:
         db.session.rollback()
         return _builder_response(proposal, status=400, line_errors={"new": exc.errors})
-    db.session.commit()
+    _added(proposal)
     return _builder_response(proposal, open_line=proposal.lines[-1].id)
 
 
@@ -493,6 +518,8 @@ def add_package(proposal_id: int):
     proposal = readable_proposal(proposal_id)
     service.require_edit(current_user, proposal)
     require_csrf()
+    if (earlier := _sent_before(proposal)) is not None:
+        return earlier
     package = db.session.get(Package, parse_id(request.form.get("package")) or 0)
     raw = (request.form.get("impressions") or "").replace(",", "").strip()
     impressions = int(raw) if raw.isascii() and raw.isdigit() and 0 < len(raw) <= 13 else None
@@ -508,7 +535,7 @@ def add_package(proposal_id: int):
     except ValidationFailed as exc:
         db.session.rollback()
         return _builder_response(proposal, status=400, line_errors={"package": exc.errors})
-    db.session.commit()
+    _added(proposal)
     flash(f"{len(added)} lines added from {package.name}, each {package.discount_pct:g} % off.", "success")
     return _builder_response(proposal)
 
@@ -519,13 +546,15 @@ def paste(proposal_id: int):
     proposal = readable_proposal(proposal_id)
     service.require_edit(current_user, proposal)
     require_csrf()
+    if (earlier := _sent_before(proposal)) is not None:
+        return earlier
     text = (request.form.get("paste") or "")[:1_000_000]
     try:
         added = service.paste_lines(proposal, text, actor=current_user, **_settings())
     except ValidationFailed as exc:
         db.session.rollback()
         return _builder_response(proposal, status=400, line_errors={"paste": exc.errors}, pasted=text)
-    db.session.commit()
+    _added(proposal)
     flash(f"{len(added)} pasted lines added.", "success")
     return _builder_response(proposal)
 
@@ -587,6 +616,8 @@ def add_recommended(proposal_id: int):
     proposal = readable_proposal(proposal_id)
     service.require_edit(current_user, proposal)
     require_csrf()
+    if (earlier := _sent_before(proposal)) is not None:
+        return earlier
     goals, errors = _goals(proposal, request.form)
     products = [parse_id(v) for v in request.form.getlist("product")]
     amounts = [v for v in request.form.getlist("impressions")]
@@ -613,6 +644,6 @@ def add_recommended(proposal_id: int):
     except ValidationFailed as exc:
         db.session.rollback()
         return _builder_response(proposal, status=400, line_errors={"recommend": exc.errors})
-    db.session.commit()
+    _added(proposal)
     flash(f"{len(products)} recommended lines added.", "success")
     return _builder_response(proposal)

@@ -295,6 +295,16 @@ def _make_good_flight(line: OrderLine, original: Proposal, owner: User, *, today
     raise DomainError("No active rate card covers a make-good flight from tomorrow: add next year's card first.")
 
 
+def _take_turns_on(line: OrderLine) -> None:
+    """Lock the order line until the transaction ends, so two clicks on "Draft a make-good" at once
+    take turns and the second sees the first's make-good: PostgreSQL locks the row (FOR UPDATE);
+    SQLite ignores FOR UPDATE, so an UPDATE that changes nothing takes its write lock instead."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(sa.select(OrderLine.id).where(OrderLine.id == line.id).with_for_update())
+    else:
+        db.session.execute(sa.update(OrderLine).where(OrderLine.id == line.id).values(id=OrderLine.id))
+
+
 def create_make_good(
     line: OrderLine,
     *,
@@ -308,6 +318,7 @@ def create_make_good(
     linked to the original line; it goes through approval and signature like any proposal."""
     if not actor.has_role(*OPERATORS, Role.SALES_MANAGER) and line.order.proposal.owner_id != actor.id:
         raise Forbidden("Only the order's rep, sales managers, ad ops and admins offer a make-good.")
+    _take_turns_on(line)
     (pacing,) = pacing_of([line], today=today)
     if pacing.state != "under_delivered" or pacing.undelivered <= 0:
         raise DomainError(f"Line {line.position} is {pacing.label.lower()}: there is nothing to make good.")

@@ -10,10 +10,11 @@ import sqlalchemy as sa
 from app.accounts.models import Account, Contact
 from app.adserver.models import Connection
 from app.auth.models import User
+from app.catalog.models import Package
 from app.extensions import db
 from app.proposals.models import Proposal
 from tests.functional.test_account_pages import form_for
-from tests.functional.test_proposal_pages import proposal_form
+from tests.functional.test_proposal_pages import create, ids, proposal_form
 
 
 def nonce_of(page: str) -> str:
@@ -106,3 +107,146 @@ def test_someone_elses_nonce_creates_nothing(app, client, auth):
     before = count(app, Proposal)
     assert client.post("/proposals/new", data=form).status_code == 409
     assert count(app, Proposal) == before
+
+
+# -- Double clicks in the builder, on orders and on holds ----------------------------------------
+
+
+def nonce_in(page: str, action: str) -> str:
+    """The nonce of the form that posts to `action` on `page`."""
+    found = re.search(rf'<form[^>]*action="{re.escape(action)}"[^>]*>.*?name="form_nonce" value="([^"]+)"', page, re.S)
+    assert found, f"the form posting to {action} carries no nonce"
+    return found.group(1)
+
+
+def lines_of(app, proposal_id: int) -> int:
+    with app.app_context():
+        return len(db.session.get(Proposal, proposal_id).lines)
+
+
+def builder_forms(app, client, proposal_id: int) -> dict:
+    """What each builder form sends: where it posts, its fields, and the page whose form carries its nonce."""
+    v = ids(app)
+    flight = {"start": f"{v['year']}-02-01", "end": f"{v['year']}-02-14"}
+    recommendation = client.get(f"/proposals/{proposal_id}/recommend", query_string={"budget": "20000", **flight})
+    html = recommendation.get_data(as_text=True)
+    with app.app_context():
+        package = db.session.scalar(sa.select(Package.id).where(Package.status == "active").limit(1))
+    return {
+        "line": ("lines", {"product": v["sport"], "quantity": "500000"}, None),
+        "package": ("package", {"package": package, "impressions": "200000"}, None),
+        "paste": ("paste", {"paste": f"Sport Display\t500000\t{flight['start']}\t{flight['end']}"}, None),
+        "recommended mix": (
+            "recommended-lines",
+            {
+                "budget": "20000",
+                **flight,
+                "product": re.findall(r'name="product" value="(\d+)"', html),
+                "impressions": re.findall(r'name="impressions" value="(\d+)"', html),
+            },
+            html,
+        ),
+    }
+
+
+@pytest.mark.parametrize("kind", ["line", "package", "paste", "recommended mix"])
+def test_a_builder_form_sent_twice_adds_its_lines_once_and_shows_the_builder_saying_so(app, client, auth, kind):
+    auth.login_as("sales_rep")
+    proposal_id = create(app, client)
+    path, data, page = builder_forms(app, client, proposal_id)[kind]
+    action = f"/proposals/{proposal_id}/{path}"
+    nonce = nonce_in(page or client.get(f"/proposals/{proposal_id}").get_data(as_text=True), action)
+    htmx = {"HX-Request": "true"}
+    first = client.post(action, data={**data, "form_nonce": nonce}, headers=htmx)
+    assert first.status_code == 200, first.get_data(as_text=True)[:2000]
+    added = lines_of(app, proposal_id)
+    assert added >= 1
+    second = client.post(action, data={**data, "form_nonce": nonce}, headers=htmx)
+    body = second.get_data(as_text=True)
+    assert second.status_code == 200 and 'id="builder"' in body and "sent twice: it was saved once" in body
+    assert lines_of(app, proposal_id) == added
+    # The builder both answers show offers new nonces: the next line the rep adds is added.
+    for answer in (first, second):
+        if page is None:
+            assert nonce_in(answer.get_data(as_text=True), action) != nonce
+
+
+def test_a_builder_form_refused_keeps_its_nonce_and_the_other_forms_get_their_own(app, client, auth):
+    auth.login_as("sales_rep")
+    proposal_id = create(app, client)
+    action = f"/proposals/{proposal_id}/lines"
+    nonce = nonce_in(client.get(f"/proposals/{proposal_id}").get_data(as_text=True), action)
+    refused = client.post(action, data={"quantity": "500000", "form_nonce": nonce}, headers={"HX-Request": "true"})
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 400 and nonce_in(page, action) == nonce
+    assert nonce_in(page, f"/proposals/{proposal_id}/paste") != nonce
+
+
+def test_make_good_and_change_order_sent_twice_draft_once_and_the_second_goes_to_the_first(app, client, auth):
+    from app.orders.models import OrderLine
+    from app.proposals.models import ProposalLine
+    from tests.integration.test_make_goods import short_line
+
+    with app.app_context():
+        line = short_line()
+        order_id, line_id = line.order_id, line.id
+    auth.login_as("sales_manager")
+    page = client.get(f"/orders/{order_id}").get_data(as_text=True)
+    for action in (f"/orders/{order_id}/lines/{line_id}/make-good", f"/orders/{order_id}/change"):
+        nonce = nonce_in(page, action)
+        first = client.post(action, data={"form_nonce": nonce})
+        second = client.post(action, data={"form_nonce": nonce})
+        assert first.status_code == 302, first.get_data(as_text=True)[:2000]
+        assert second.status_code == 302 and second.location == first.location
+        assert "sent twice: it was saved once" in client.get(second.location).get_data(as_text=True)
+    with app.app_context():
+        assert (
+            len(db.session.scalars(sa.select(ProposalLine).where(ProposalLine.make_good_of_id == line_id)).all()) == 1
+        )
+        assert db.session.get(OrderLine, line_id).order.proposal.status == "draft"
+
+
+@pytest.mark.parametrize("backend", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True)
+def test_two_simultaneous_make_good_requests_with_one_nonce_draft_one(app, auth):
+    from app.proposals.models import ProposalLine
+    from tests.conftest import Auth
+    from tests.integration.test_make_goods import short_line
+    from tests.support.concurrency import at_once
+
+    with app.app_context():
+        line = short_line()
+        order_id, line_id = line.order_id, line.id
+    clients = [app.test_client() for _ in range(2)]
+    for each in clients:
+        Auth(each).login_as("ad_ops")
+    action = f"/orders/{order_id}/lines/{line_id}/make-good"
+    nonce = nonce_in(clients[0].get(f"/orders/{order_id}").get_data(as_text=True), action)
+    pending = list(clients)
+    outcomes = at_once(2, lambda: pending.pop().post(action, data={"form_nonce": nonce}))
+    assert [o.status_code for o in outcomes] == [302, 302], outcomes
+    assert outcomes[0].location == outcomes[1].location
+    with app.app_context():
+        assert (
+            len(db.session.scalars(sa.select(ProposalLine).where(ProposalLine.make_good_of_id == line_id)).all()) == 1
+        )
+
+
+def test_the_hold_form_sent_twice_holds_once_and_the_second_goes_where_the_first_went(app, client, auth):
+    from app.inventory.models import Reservation
+
+    auth.login_as("sales_rep")
+    v = ids(app)
+    ask = {"product": v["sport"], "start": f"{v['year']}-02-01", "end": f"{v['year']}-02-14", "quantity": "1000"}
+    panel = client.get("/inventory/panel", query_string=ask).get_data(as_text=True)
+    form = {
+        **ask,
+        "label": "Twice clicked",
+        "back": "/inventory/holds",
+        "form_nonce": nonce_in(panel, "/inventory/holds"),
+    }
+    first = client.post("/inventory/holds", data=form)
+    second = client.post("/inventory/holds", data=form)
+    assert first.status_code == 302 and second.status_code == 302 and second.location == first.location
+    assert "sent twice: it was saved once" in client.get(second.location).get_data(as_text=True)
+    with app.app_context():
+        assert len(db.session.scalars(sa.select(Reservation).where(Reservation.label == "Twice clicked")).all()) == 1

@@ -475,6 +475,12 @@ def test_availability_and_holds_refuse_unbounded_quantities_and_dates(app, clien
     each_refused(
         app, lambda f, x: client.get("/inventory/availability", query_string={**query, f: x}), cases, json=True
     )
+    hold = {**query, "label": "Bounded", "back": f"/catalog/products/{v['sport']}"}
+    each_refused(
+        app,
+        lambda f, x: client.post("/inventory/holds", data={**hold, f: x}),
+        [*cases, ("end", past_flight(v)["end"]), ("label", " ")],
+    )
 
 
 def test_third_party_counts_refuse_unbounded_units_and_days(app, client, auth):

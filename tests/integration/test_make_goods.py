@@ -5,6 +5,8 @@ made good."""
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from datetime import timedelta
 from decimal import Decimal
 
@@ -20,11 +22,13 @@ from app.errors import DomainError, ValidationFailed
 from app.extensions import db
 from app.orders.models import OrderLine
 from app.proposals import service as proposals
+from app.proposals.models import ProposalLine
 from app.workflow import changes
 from app.workflow import service as workflow
 from tests.conftest import DEMO_USERS, now, user
 from tests.integration.test_adserver import FAST, _delivered, sandbox, signed_order
 from tests.integration.test_proposals import rep
+from tests.support.concurrency import at_once
 
 WINDOW_DAYS = proposals.MAKE_GOOD_WINDOW_DAYS
 
@@ -180,3 +184,35 @@ def test_a_make_good_cannot_be_drafted_after_its_window_closed(ctx):
     late = publisher_today() + timedelta(days=WINDOW_DAYS + 1)
     with pytest.raises(DomainError, match="make-good window"):
         changes.create_make_good(line, actor=user(DEMO_USERS["ad_ops"]), now=now(), today=late, margin_pct=10)
+
+
+def test_two_simultaneous_clicks_on_make_good_draft_one_make_good_and_tell_the_second(app, backend, monkeypatch):
+    with app.app_context():
+        line_id = short_line().id
+    checked, both_checking = proposals.live_make_good, threading.Barrier(2, timeout=1)
+
+    def check_side_by_side(*args, **kwargs):
+        """Each click's check waits (a moment) for the other's: unlocked, both find no make-good yet."""
+        found = checked(*args, **kwargs)
+        with contextlib.suppress(threading.BrokenBarrierError):  # the other is waiting for the line: carry on
+            both_checking.wait()
+        return found
+
+    monkeypatch.setattr(proposals, "live_make_good", check_side_by_side)
+
+    def click() -> str:
+        with app.app_context():
+            try:
+                return make_good_of(db.session.get(OrderLine, line_id)).number
+            finally:
+                db.session.rollback()
+                db.session.remove()
+
+    outcomes = at_once(2, click)
+    drafted = [o for o in outcomes if isinstance(o, str)]
+    refused = [o for o in outcomes if isinstance(o, DomainError)]
+    assert len(drafted) == 1 and len(refused) == 1, outcomes
+    assert "already has a make-good in " + drafted[0] in refused[0].message
+    with app.app_context():
+        made_good = db.session.scalars(sa.select(ProposalLine).where(ProposalLine.make_good_of_id == line_id)).all()
+        assert [line.proposal.number for line in made_good] == drafted
