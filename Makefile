@@ -8,8 +8,14 @@ VENDOR := static/vendor
 STRICT ?= 0
 HOST ?= 127.0.0.1
 PORT ?= 5000
-# Links in e-mails point here: the address `make run` serves, unless PUBLIC_URL is set.
-PUBLIC_URL ?= http://$(HOST):$(PORT)
+# Links in e-mails point here: the address `make run` serves, unless PUBLIC_URL is set. Served on every
+# interface (HOST=0.0.0.0 or ::), that address reaches nobody: the machine's name stands in for it.
+EVERY_INTERFACE := $(filter 0.0.0.0 ::,$(HOST))
+LINK_HOST := $(if $(EVERY_INTERFACE),$(or $(shell hostname -f 2>/dev/null),127.0.0.1),$(HOST))
+ifeq ($(origin PUBLIC_URL),undefined)
+GUESSED_PUBLIC_URL := $(EVERY_INTERFACE)
+endif
+PUBLIC_URL ?= http://$(LINK_HOST):$(PORT)
 export FLASK_APP := wsgi.py
 
 .PHONY: setup setup-dev db run test bench lint format clean
@@ -49,7 +55,8 @@ db: setup
 	PUBLIC_URL='$(PUBLIC_URL)' $(BIN)/flask demo load --if-empty
 
 run: db
-	@echo "Flightdeck on http://$(HOST):$(PORT)  (demo logins in README.md; password flightdeck-demo)"
+	@echo "Flightdeck on http://$(LINK_HOST):$(PORT)  (demo logins in README.md; password flightdeck-demo)"
+	$(if $(GUESSED_PUBLIC_URL),@echo "E-mail links point at $(PUBLIC_URL); set PUBLIC_URL to the address buyers and colleagues reach this server at.")
 	PUBLIC_URL='$(PUBLIC_URL)' $(BIN)/flask run --host $(HOST) --port $(PORT)
 
 ## Every suite: unit, integration on SQLite and PostgreSQL, functional, browser. STRICT=1: a suite

@@ -70,7 +70,7 @@ def read_rows(
             if len(raw) > len(header):
                 problems.append(RowProblem(line, f"{len(raw)} cells for {len(header)} columns."))
                 continue
-            cells = {h: (raw[i].strip().removeprefix("'") if i < len(raw) else "") for i, h in enumerate(header) if h}
+            cells = {h: (unquote_cell(raw[i].strip()) if i < len(raw) else "") for i, h in enumerate(header) if h}
             rows.append((line, cells))
             if len(rows) > max_rows:
                 raise ImportFailed([RowProblem(line, f"More than {max_rows:,} rows; split the file.")])
@@ -92,7 +92,7 @@ def spreadsheet_safe(value: object) -> object:
     apostrophe, the spreadsheet's own mark for "this is text", which it does not show.
 
     A text that already starts with an apostrophe gets a second one, so that reading a file back
-    (`read_rows` drops one leading apostrophe, as the spreadsheet does) always gives what was written.
+    (`read_rows` drops the apostrophe it added, see `unquote_cell`) always gives what was written.
     Numbers, and texts that are plain numbers, go out as they are.
     """
     if not isinstance(value, str) or not value:
@@ -100,6 +100,15 @@ def spreadsheet_safe(value: object) -> object:
     if value[0] == "'" or (value.startswith(FORMULA_STARTS) and not _PLAIN_NUMBER.fullmatch(value)):
         return "'" + value
     return value
+
+
+def unquote_cell(text: str) -> str:
+    """A cell as it was before `spreadsheet_safe`: the apostrophe goes only where the writer (or a
+    spreadsheet) would have put one, before a formula character or a second apostrophe, so
+    "'Tis the season" stays as it is."""
+    if text[:1] == "'" and text[1:2] and text[1:].startswith((*FORMULA_STARTS, "'")):
+        return text[1:]
+    return text
 
 
 class SafeWriter:

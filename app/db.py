@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, MappedAsDataclass  # noqa: F401  (re-exported)
+from sqlalchemy.sql.functions import FunctionElement
 
 #: Stable constraint names, so migrations can drop and alter them on every backend.
 NAMING_CONVENTION = {
@@ -62,22 +65,54 @@ ZERO = Decimal("0")
 
 
 def name_taken(model: type, name: str, *, other_than: int | None, **same: object) -> bool:
-    """Whether another row of `model` already has `name`, ignoring case and invisible characters
-    (and matching `same`).
+    """Whether another row of `model` already has `name`, ignoring case, invisible characters and
+    kinds of space (and matching `same`).
 
     lower() runs on both sides in SQL: SQLite folds ASCII only, so comparing with Python's
-    lower() would let “ÉTÉ” past an existing “ÉTÉ”. Invisible characters are removed from the stored
-    names too, so a row saved before names were cleaned still counts.
+    lower() would let “ÉTÉ” past an existing “ÉTÉ”. The stored names go through the cleaner's own
+    table (`folds`: invisible characters removed, other spaces made plain, runs of spaces made
+    one), so a row saved before names were cleaned still counts, on SQLite as on PostgreSQL.
     """
     from app.extensions import db
-    from app.validation import INVISIBLE, clean_line
+    from app.validation import clean_line
 
-    stored = model.name
-    for character in INVISIBLE:
-        stored = sa.func.replace(stored, character, "")
     query = sa.select(model.id).where(
-        sa.func.lower(stored) == sa.func.lower(clean_line(name)), model.id != (other_than or 0)
+        sa.func.lower(FoldedName(model.name)) == sa.func.lower(clean_line(name)), model.id != (other_than or 0)
     )
     for column, value in same.items():
         query = query.where(getattr(model, column) == value)
     return db.session.scalar(query.limit(1)) is not None
+
+
+class FoldedName(FunctionElement):
+    """A stored name as the cleaner would leave it (`app.validation.folded`), in SQL: PostgreSQL
+    translates and collapses it itself; SQLite, whose parser cannot nest ninety replace() calls,
+    calls the Python function that every SQLite connection is given."""
+
+    type = sa.String()
+    inherit_cache = True
+
+
+@compiles(FoldedName, "postgresql")
+def _folded_name_on_postgresql(element: FoldedName, compiler, **kw) -> str:
+    from app.validation import folds
+
+    spaces = "".join(chr(code) for code, into in folds().items() if into == " ")
+    removed = "".join(chr(code) for code, into in folds().items() if into == "")
+    name = compiler.process(element.clauses, **kw)
+    translated = f"translate({name}, {compiler.process(sa.literal(spaces + removed), **kw)}, "
+    translated += f"{compiler.process(sa.literal(' ' * len(spaces)), **kw)})"
+    return f"btrim(regexp_replace({translated}, ' {{2,}}', ' ', 'g'), ' ')"
+
+
+@compiles(FoldedName)
+def _folded_name_elsewhere(element: FoldedName, compiler, **kw) -> str:
+    return f"flightdeck_folded_name({compiler.process(element.clauses, **kw)})"
+
+
+@sa.event.listens_for(sa.engine.Engine, "connect")
+def _give_sqlite_the_name_folding(dbapi_connection, _record) -> None:
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        from app.validation import folded
+
+        dbapi_connection.create_function("flightdeck_folded_name", 1, folded, deterministic=True)

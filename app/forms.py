@@ -137,29 +137,44 @@ def require_csrf() -> None:
 
 #: The hidden field of a create form that makes its second submission find the first's record.
 NONCE_FIELD = "form_nonce"
+#: Which of a page's create forms sent the nonce (the targeting page has one per dimension).
+NONCE_FORM_FIELD = "form_nonce_key"
 
 
-def form_nonce_field(endpoint: str | None = None) -> Markup:
-    """The create form's nonce as a hidden field: the one it was sent with when it is shown again
-    with errors (nothing was created, so it is still free), else a new one. A page with several
-    create forms (the builder) names each one's `endpoint`, so only the form that was sent keeps it;
-    once the record is created, every form gets a new one."""
-    resent = request.method == "POST" and not g.get("form_nonce_used") and endpoint in (None, request.endpoint)
-    sent = request.form.get(NONCE_FIELD, "") if resent else ""
+def form_nonce_field(key: str = "") -> Markup:
+    """The create form's nonce as hidden fields: the one it was sent with when the page is shown
+    again with errors (nothing was created, so it is still free), else a new one.
+
+    Only the form that sent the nonce gets it back: on a page with several create forms each calls
+    this with its own `key` (the targeting page's dimension, the builder's endpoint), and the others
+    get new nonces, so a second form never reuses the first's. Once something was created (or a
+    resend answered), every form gets a new one.
+    """
+    posted_key = request.form.get(NONCE_FORM_FIELD) if request.method == "POST" else None
+    own = (
+        request.method == "POST"
+        and not g.get("form_nonce_used")
+        and (posted_key == key if posted_key is not None else key in ("", request.endpoint))
+    )
+    sent = request.form.get(NONCE_FIELD, "") if own else ""
     value = sent if nonces.NONCE.fullmatch(sent) else secrets.token_urlsafe(24)
-    return Markup('<input type="hidden" name="{}" value="{}">').format(NONCE_FIELD, value)
+    field = Markup('<input type="hidden" name="{}" value="{}">').format(NONCE_FIELD, value)
+    if key:
+        field += Markup('<input type="hidden" name="{}" value="{}">').format(NONCE_FORM_FIELD, key)
+    return field
 
 
 def form_sent_before() -> Response | None:
     """At the start of a create view's POST: take the form's nonce. When an earlier submission of
-    the same form created its record, a redirect there (the view returns it and creates nothing).
+    the same form created its record, a redirect there (the view returns it and creates nothing); a
+    nonce taken by another form (another address) or another user is a Conflict.
 
     A POST without a nonce (a script, a page from before nonces) is handled as before.
     """
     nonce = request.form.get(NONCE_FIELD, "") if request.method == "POST" else ""
     if not nonces.NONCE.fullmatch(nonce):
         return None
-    claimed = nonces.claim(nonce, user_id=current_user.id, now=utcnow())
+    claimed = nonces.claim(nonce, user_id=current_user.id, action=request.path, now=utcnow())
     if isinstance(claimed, nonces.FormNonce):
         g.form_nonce = claimed
         return None

@@ -30,22 +30,25 @@ class FormNonce(db.Model):
 
     nonce: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    #: the path the form was posted to: the same nonce sent by another form is refused, not redirected
+    action: Mapped[str] = mapped_column(sa.String(500), default="", server_default="")
     #: where the record the first submission created is shown
     url: Mapped[str] = mapped_column(sa.String(500), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
-def claim(nonce: str, *, user_id: int, now: datetime) -> FormNonce | str:
+def claim(nonce: str, *, user_id: int, action: str, now: datetime) -> FormNonce | str:
     """Take `nonce` for this transaction (the row, whose `url` the caller sets once the record
-    exists), or, when an earlier submission took it, the URL of what that one created ("" when the
-    nonce is someone else's)."""
+    exists), or, when an earlier submission of the same form (`action`, where it posts) took it, the
+    URL of what that one created ("" when the nonce is someone else's or came with another form)."""
     db.session.execute(sa.delete(FormNonce).where(FormNonce.created_at < now - KEEP))
-    row = FormNonce(nonce=nonce, user_id=user_id, url="", created_at=now)
+    row = FormNonce(nonce=nonce, user_id=user_id, action=action[:500], url="", created_at=now)
     try:
         with db.session.begin_nested():
             db.session.add(row)
             db.session.flush()
     except IntegrityError:
         earlier = db.session.scalar(sa.select(FormNonce).where(FormNonce.nonce == nonce))
-        return earlier.url if earlier is not None and earlier.user_id == user_id else ""
+        same_form = earlier is not None and earlier.user_id == user_id and earlier.action == action[:500]
+        return earlier.url if same_form else ""
     return row

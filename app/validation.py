@@ -77,27 +77,73 @@ def length_problem(value: str, *, label: str, max_length: int, required: bool = 
     return None
 
 
-#: Characters that show nothing and would let "Hearthly\u200bHome" pass for a second "HearthlyHome":
-#: zero-width space, non-joiner and joiner, word joiner, byte-order mark, soft hyphen.
-INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff\u00ad"
-_INVISIBLE = str.maketrans("", "", INVISIBLE)
+#: Direction controls (embeddings, overrides, isolates): they make a name read differently from how
+#: it is stored ("\u202eemoH" shows as "Home"), so a one-line value holding one is refused, not cleaned.
+DIRECTION_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+#: Default-ignorable code points (Unicode's DerivedCoreProperties) that are not format (Cf)
+#: characters: the grapheme joiner, Hangul fillers, Khmer inherent vowels, Mongolian variation
+#: selectors, variation selectors, reserved ranges. Like every Cf character, they show nothing and
+#: are removed.
+_IGNORABLE = re.compile(
+    "[\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u3164\ufe00-\ufe0f\uffa0\ufff0-\ufff8"
+    "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0000-\U000e0fff]"
+)
+
+#: Characters that are kept (they mean something in their own script) but show nothing: a name made
+#: of them alone is refused.
+BLANK = frozenset("\u2800")
+
+
+def _cleaned(character: str) -> str:
+    """What `clean_line` makes of one character: "" (removed), " " (a space) or itself."""
+    if character in DIRECTION_CONTROLS:
+        return character
+    category = unicodedata.category(character)
+    if category == "Cf" or _IGNORABLE.match(character):
+        return ""
+    return " " if category == "Zs" else character
+
+
+_SPACES = re.compile(" {2,}")
 
 
 def clean_line(value: str | None) -> str:
-    """A one-line value as it is stored: NFC-normalised, invisible characters removed, trimmed.
+    """A one-line value as it is stored: NFC-normalised, invisible (format and default-ignorable)
+    characters removed, every kind of space one plain space, runs of them one, trimmed.
 
     Every service cleans names with this before checking or saving them, whatever the entry point
-    (form, CSV, API), so "Café" typed as e + combining accent and "Café" are one name.
+    (form, CSV, API), so "Café" typed as e + combining accent and "Café" are one name, and
+    "Hearthly\u200e\u00a0Home" is "Hearthly Home". Direction controls stay, for `line_problem` to refuse.
     """
-    return unicodedata.normalize("NFC", value or "").translate(_INVISIBLE).strip()
+    text = unicodedata.normalize("NFC", value or "")
+    return _SPACES.sub(" ", "".join(_cleaned(c) for c in text)).strip()
+
+
+@cache
+def folds() -> dict[int, str]:
+    """What `clean_line` makes of every character of the Basic Multilingual Plane it removes or
+    turns into a space, as a `str.translate` table: how `name_taken` sees names stored before they
+    were cleaned, in SQL (rarer planes' ignorables are only removed on the way in)."""
+    return {code: cleaned for code in range(0x80, 0x10000) if (cleaned := _cleaned(chr(code))) != chr(code)}
+
+
+def folded(value: str | None) -> str | None:
+    """A stored name as `name_taken` compares it: `folds` applied, runs of spaces made one, trimmed."""
+    return None if value is None else _SPACES.sub(" ", value.translate(folds())).strip(" ")
 
 
 def line_problem(value: str, *, label: str, max_length: int, required: bool = True) -> str | None:
     """`length_problem` for a one-line value (a name, a title): no line breaks, no control characters,
-    and something visible. Check the value `clean_line` returned."""
+    no direction controls, and something visible. Check the value `clean_line` returned."""
     if any(unicodedata.category(c) in {"Cc", "Zl", "Zp"} for c in value):
         return f"The {label} is one line of text, without line breaks or control characters."
-    if value and all(c.isspace() or unicodedata.category(c).startswith("C") for c in value):
+    if any(c in DIRECTION_CONTROLS for c in value):
+        return (
+            f"The {label} holds a text-direction control (U+202A–202E, U+2066–2069), which makes it read "
+            "differently from how it is stored; type it without one."
+        )
+    if value and all(c.isspace() or c in BLANK or unicodedata.category(c).startswith("C") for c in value):
         return f"The {label} has no visible characters."
     return length_problem(value, label=label, max_length=max_length, required=required)
 

@@ -60,8 +60,24 @@ def entity_link(entity_type: str, entity_id: int) -> str | None:
     return url_for(spec.endpoint, **({spec.arg: entity_id} if spec.arg else {}))
 
 
+def history_link(entity_type: str, entity_id: int) -> str | None:
+    """The audit log's link for an entry: the record's history, which links the record itself (and
+    still answers when the record was deleted)."""
+    if entity_type not in ENTITIES:
+        return None
+    return url_for("audit.entity", entity_type=entity_type, entity_id=entity_id)
+
+
 def _readable_subject(spec: History, entity_id: int) -> object:
-    """The record, if the current user may open its page; Forbidden or NotFound as that page answers."""
+    """The record, if the current user may open its page; Forbidden or NotFound as that page answers.
+
+    Whoever may read the whole audit log reads every record's history, a deleted proposal's too.
+    """
+    if rule_for(current_app, "audit.index").admits(current_user.role_set):
+        subject = db.session.get(spec.model, entity_id)
+        if subject is None:
+            raise NotFound("There is no such record.")
+        return subject
     if not rule_for(current_app, spec.endpoint).admits(current_user.role_set):
         raise Forbidden("You cannot open this record, nor its history.")
     if spec.load is not None:
@@ -83,7 +99,7 @@ def index():
         query, page=page_number(request.args), per_page=current_app.config["PAGE_SIZE"] * 2, error_out=False
     )
     return render_template(
-        "audit/index.html", page=page, entity_type=entity_type, entity_types=sorted(ENTITIES), entity_link=entity_link
+        "audit/index.html", page=page, entity_type=entity_type, entity_types=sorted(ENTITIES), entity_link=history_link
     )
 
 
@@ -102,10 +118,12 @@ def entity(entity_type: str, entity_id: int):
         per_page=current_app.config["PAGE_SIZE"] * 2,
         error_out=False,
     )
+    deleted = getattr(subject, "deleted_at", None) is not None
     return render_template(
         "audit/entity.html",
         page=page,
         subject=subject,
         entity_type=entity_type,
-        link=entity_link(entity_type, entity_id),
+        deleted=deleted,
+        link=None if deleted else entity_link(entity_type, entity_id),
     )

@@ -7,6 +7,7 @@ from datetime import timedelta
 import click
 from flask import current_app
 from flask.cli import AppGroup
+from flask_login import config as login_config
 
 from app.auth import service
 from app.auth.roles import Role
@@ -61,16 +62,28 @@ def list_users_command() -> None:
         click.echo(f"{user.email:40} {user.name:30} {','.join(r.value for r in user.roles)}{state}")
 
 
+def session_lifetime(config) -> timedelta:
+    """How long a session's cookie can keep it alive: the longer of the session cookie's and the
+    remember-me cookie's lifetimes (Flask-Login's default when the setting is absent)."""
+    remember = config.get("REMEMBER_COOKIE_DURATION", login_config.COOKIE_DURATION)
+    return max(_as_timedelta(config["PERMANENT_SESSION_LIFETIME"]), _as_timedelta(remember))
+
+
+def _as_timedelta(value: timedelta | int) -> timedelta:
+    return value if isinstance(value, timedelta) else timedelta(seconds=value)
+
+
 @auth_cli.command("purge")
 def purge_command() -> None:
-    """Delete sign-in attempts and ended sessions older than SIGN_IN_HISTORY_DAYS (for cron)."""
+    """Delete sign-in attempts and ended or lapsed sessions older than SIGN_IN_HISTORY_DAYS (for cron)."""
     config = current_app.config
     purged = service.purge_sign_in_records(
         now=utcnow(),
         keep=timedelta(days=config["SIGN_IN_HISTORY_DAYS"]),
         throttle_window=config["LOGIN_FAILURE_WINDOW"],
+        session_lifetime=session_lifetime(config),
     )
     db.session.commit()
     attempts = "attempt" if purged.attempts == 1 else "attempts"
     sessions = "session" if purged.sessions == 1 else "sessions"
-    click.echo(f"Purged {purged.attempts} sign-in {attempts} and {purged.sessions} ended {sessions}.")
+    click.echo(f"Purged {purged.attempts} sign-in {attempts} and {purged.sessions} ended or lapsed {sessions}.")

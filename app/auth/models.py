@@ -89,7 +89,7 @@ class UserSession(db.Model):
 
     Signing out, deactivation and a password change end sessions here, so a copied cookie stops
     working at once, whichever gunicorn worker serves it. `flask auth purge` deletes ended ones
-    after SIGN_IN_HISTORY_DAYS.
+    after SIGN_IN_HISTORY_DAYS, and lapsed ones (never ended) that long after their cookie expired.
     """
 
     __tablename__ = "user_sessions"

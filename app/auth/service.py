@@ -352,16 +352,20 @@ class Purged:
     sessions: int
 
 
-def purge_sign_in_records(*, now: datetime, keep: timedelta, throttle_window: timedelta) -> Purged:
-    """Delete sign-in attempts and ended sessions older than `keep`; live sessions stay.
+def purge_sign_in_records(
+    *, now: datetime, keep: timedelta, throttle_window: timedelta, session_lifetime: timedelta
+) -> Purged:
+    """Delete sign-in attempts, ended sessions older than `keep`, and sessions whose cookie lapsed
+    (opened more than `session_lifetime` ago) more than `keep` ago without anyone signing out; live
+    sessions stay.
 
     Attempts the throttle still counts (within `throttle_window`) are kept whatever `keep` says.
     """
     attempts_before = now - max(keep, throttle_window)
     attempts = db.session.execute(sa.delete(LoginAttempt).where(LoginAttempt.at < attempts_before)).rowcount
-    sessions = db.session.execute(
-        sa.delete(UserSession).where(UserSession.ended_at.is_not(None), UserSession.ended_at < now - keep)
-    ).rowcount
+    ended = sa.and_(UserSession.ended_at.is_not(None), UserSession.ended_at < now - keep)
+    lapsed = sa.and_(UserSession.ended_at.is_(None), UserSession.created_at < now - session_lifetime - keep)
+    sessions = db.session.execute(sa.delete(UserSession).where(sa.or_(ended, lapsed))).rowcount
     return Purged(attempts=attempts, sessions=sessions)
 
 

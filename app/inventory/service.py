@@ -31,7 +31,7 @@ from app.inventory import booked
 from app.inventory.engine import Line, augment
 from app.inventory.models import ForecastDay, InventoryLock, Reservation, ReservationKind, TrafficShare
 from app.inventory.supply import PPM, Box, SlotSupply
-from app.validation import day_problem, quantity_problem
+from app.validation import clean_line, day_problem, line_problem, quantity_problem
 
 #: Dimensions that split supply into atoms, with their value codes (from the traffic shares).
 SUPPLY_DIMENSIONS = ("geo", "device")
@@ -598,6 +598,10 @@ def _lock_sites(site_ids: set[int]) -> None:
     )
 
 
+#: A reservation's label is one line of at most this many characters; labels made from names are cut to it.
+LABEL_LENGTH = 200
+
+
 def reserve(
     kind: ReservationKind,
     box: Box,
@@ -622,8 +626,11 @@ def reserve(
         errors.add("quantity", problem)
     if share is not None and not (Decimal("0") < share <= Decimal("1")):
         errors.add("share", "A share of voice is more than 0 % and at most 100 %.")
-    if not (label or "").strip():
+    label = clean_line(label)
+    if not label:
         errors.add("label", "Say what the reservation is for.")
+    elif problem := line_problem(label, label="label", max_length=LABEL_LENGTH):
+        errors.add("label", problem)
     errors.raise_if_any()
     check_box(box, today=today)
     _lock_sites(_sites_of(box.slot_ids))
@@ -636,7 +643,7 @@ def reserve(
         _check_sponsorship_fits(box, share, now=now, today=today, margin_pct=margin_pct)
     reservation = Reservation(
         kind=kind.value,
-        label=label.strip()[:200],
+        label=label,
         product_id=product_id,
         ad_unit_ids=list(box.slot_ids),
         geo=list(box.geo),

@@ -14,7 +14,7 @@ WIDTH, ROW, LABEL, FIGURE = 620, 24, 210, 110
 #: More products than this: the smallest are summed into one "other products" bar.
 MOST_BARS = 12
 BAR, OTHER = "#1f4e79", "#8fa9c4"
-FONTS = "Noto Sans, Noto Sans JP, Noto Sans SC, Noto Sans KR, Noto Sans Arabic, Noto Sans Hebrew, sans-serif"
+FONTS = "Noto Sans, Noto Sans JP, Noto Sans SC, Noto Sans KR, Noto Sans Arabic, Noto Sans Hebrew"
 
 
 def _clip(text: str, width: int = 30) -> str:

@@ -17,11 +17,14 @@ import base64
 import contextlib
 import hashlib
 import mimetypes
+import os
+import tempfile
 import threading
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
 from flask import current_app, has_request_context, render_template
@@ -91,12 +94,42 @@ _font_config = None
 
 
 def _shared_font_config():
+    """The renderer's fonts: the PDF's own and nothing else. Pango falls back through fontconfig to
+    whatever the machine has for a glyph the named fonts lack (Thai, Devanagari, emoji), generic
+    family or not; given a configuration that knows only our folder, it finds no such font and sets
+    the glyph as a missing-glyph box from ours, the same on every machine."""
     global _font_config
     if _font_config is None:
         from weasyprint.text.fonts import FontConfiguration
 
-        _font_config = FontConfiguration()
+        with _fontconfig_file(_own_fonts_only_config()):
+            _font_config = FontConfiguration()
     return _font_config
+
+
+def _own_fonts_only_config() -> Path:
+    """A fontconfig file (in a folder of its own, with its cache) that knows only `FONTS_DIR`."""
+    folder = Path(tempfile.mkdtemp(prefix="flightdeck-pdf-fonts-"))
+    (folder / "fonts.conf").write_text(
+        '<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "urn:fontconfig:fonts.dtd">\n'
+        f"<fontconfig><dir>{escape(str(FONTS_DIR.resolve()))}</dir>"
+        f"<cachedir>{escape(str(folder / 'cache'))}</cachedir></fontconfig>\n"
+    )
+    return folder / "fonts.conf"
+
+
+@contextlib.contextmanager
+def _fontconfig_file(path: Path):
+    """FONTCONFIG_FILE set to `path` while fontconfig loads its configuration, as it was after."""
+    before = os.environ.get("FONTCONFIG_FILE")
+    os.environ["FONTCONFIG_FILE"] = str(path)
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["FONTCONFIG_FILE"]
+        else:
+            os.environ["FONTCONFIG_FILE"] = before
 
 
 def sha256_of(data: bytes) -> str:

@@ -679,7 +679,7 @@ def hold_line(
     hold = inventory.reserve(
         ReservationKind.HOLD,
         line_box(line.product, line.targeting, line.start_day, line.end_day, today),
-        label=f"{proposal.number} line {line.position}: {proposal.advertiser.name}",
+        label=f"{proposal.number} line {line.position}: {proposal.advertiser.name}"[: inventory.LABEL_LENGTH],
         quantity=quantity,
         product_id=line.product_id,
         actor=actor,

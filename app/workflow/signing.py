@@ -24,6 +24,7 @@ from app.numbering import next_number
 from app.orders.models import Order, OrderLine, OrderStatus
 from app.proposals import service as proposals
 from app.proposals.models import Proposal, ProposalStatus
+from app.validation import clean_line, line_problem
 from app.workflow import notify
 from app.workflow.models import Signature, SigningLink
 from app.workflow.service import transition
@@ -153,10 +154,14 @@ def answer(
 ) -> Signature:
     """The buyer's acceptance (typed name and title, terms agreed) or refusal, with its evidence."""
     errors = {}
-    name, title, comment = name.strip()[:200], title.strip()[:200], comment.strip()[:5000]
+    name, title, comment = clean_line(name), clean_line(title), comment.strip()[:5000]
+    if accept and not name:
+        errors["name"] = ["Type your name to sign."]
+    elif problem := line_problem(name, label="name", max_length=200, required=False):
+        errors["name"] = [problem]
+    if problem := line_problem(title, label="title", max_length=200, required=False):
+        errors["title"] = [problem]
     if accept:
-        if not name:
-            errors["name"] = ["Type your name to sign."]
         if not agreed:
             errors["agree"] = ["Tick the box to accept the terms."]
     elif not comment and not name:
@@ -280,7 +285,9 @@ def _book(order: Order, line: OrderLine, proposal_line, quantity: int | None, *,
         booking = inventory.reserve(
             ReservationKind.BOOKING,
             box,
-            label=f"{order.number} line {line.position}: {order.advertiser.name if order.advertiser else ''}",
+            label=f"{order.number} line {line.position}: {order.advertiser.name if order.advertiser else ''}"[
+                : inventory.LABEL_LENGTH
+            ],
             quantity=booked,
             product_id=line.product_id,
             actor=None,

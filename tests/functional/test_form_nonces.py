@@ -250,3 +250,49 @@ def test_the_hold_form_sent_twice_holds_once_and_the_second_goes_where_the_first
     assert "sent twice: it was saved once" in client.get(second.location).get_data(as_text=True)
     with app.app_context():
         assert len(db.session.scalars(sa.select(Reservation).where(Reservation.label == "Twice clicked")).all()) == 1
+
+
+def nonces_of(page: str) -> list[str]:
+    return re.findall(r'name="form_nonce" value="([^"]+)"', page)
+
+
+def targeting_values(app, dimension: str) -> list[str]:
+    from app.catalog.models import TargetingDimension, TargetingValue
+
+    with app.app_context():
+        return list(
+            db.session.scalars(
+                sa.select(TargetingValue.code).join(TargetingDimension).where(TargetingDimension.key == dimension)
+            )
+        )
+
+
+def test_a_page_shown_again_with_errors_gives_the_posted_nonce_to_the_form_that_sent_it_only(app, client, auth):
+    auth.login_as("admin")
+    page = client.get("/catalog/targeting").get_data(as_text=True)
+    nonce = nonce_of(page)
+    refused = client.post(
+        "/catalog/targeting/key_value/values", data={"form_nonce": nonce, "form_nonce_key": "key_value"}
+    )
+    assert refused.status_code == 400
+    shown = nonces_of(refused.get_data(as_text=True))
+    assert shown.count(nonce) == 1 and len(set(shown)) == len(shown)
+
+
+def test_a_nonce_sent_by_another_form_is_a_conflict_and_never_a_silent_redirect(app, client, auth):
+    auth.login_as("admin")
+    nonce = nonce_of(client.get("/catalog/targeting").get_data(as_text=True))
+    refused = client.post("/catalog/targeting/key_value/values", data={"form_nonce": nonce})
+    assert refused.status_code == 400
+    created = client.post(
+        "/catalog/targeting/key_value/values",
+        data={"form_nonce": nonce, "key_value-code": "section=gardening", "key_value-name": "Gardening"},
+    )
+    assert created.status_code == 302
+    other = client.post(
+        "/catalog/targeting/audience/values",
+        data={"form_nonce": nonce, "audience-code": "garden-lovers", "audience-name": "Garden lovers"},
+    )
+    assert other.status_code == 409
+    assert "section=gardening" in targeting_values(app, "key_value")
+    assert "garden-lovers" not in targeting_values(app, "audience")

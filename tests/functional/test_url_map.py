@@ -226,3 +226,31 @@ def test_every_history_page_answers_as_its_records_own_page_does(app, client, au
         assert answers["proposal"] == answers["order"] == 403
     if who == "ad_ops":
         assert answers["rate_card"] == 403
+
+
+def test_an_admin_follows_the_audit_log_to_a_deleted_proposals_history_and_its_rep_still_gets_not_found(
+    app, client, auth
+):
+    from app.db import utcnow
+    from app.proposals.models import Proposal
+
+    proposal_id = history_samples(app)["proposal"]
+    with app.app_context():
+        proposal = db.session.get(Proposal, proposal_id)
+        proposal.deleted_at = utcnow()
+        name = proposal.name
+        db.session.commit()
+
+    auth.login_as("admin")
+    index = client.get("/audit/?entity=proposal").get_data(as_text=True)
+    assert f'href="/audit/proposal/{proposal_id}"' in index
+    history = client.get(f"/audit/proposal/{proposal_id}")
+    assert history.status_code == 200
+    page = history.get_data(as_text=True)
+    assert name in page and "deleted" in page
+    assert f'href="/proposals/{proposal_id}"' not in page  # the record page would answer 404
+
+    auth.logout()
+    auth.login_as("sales_rep")
+    assert client.get(f"/proposals/{proposal_id}").status_code == 404
+    assert client.get(f"/audit/proposal/{proposal_id}").status_code == 404

@@ -147,6 +147,11 @@ HOSTILE_NAMES = {
     "a control character": "Hearthly\x07Home",
     "a line separator": "Hearthly\u2028Home",
     "a right-to-left override only": "\u202e",
+    "a right-to-left override": "Hearthly \u202eemoH",
+    "a direction isolate": "\u2066Hearthly\u2069 Home",
+    "only Hangul fillers": "\u3164\u3164",
+    "only Braille blanks": "\u2800\u2800\u2800",
+    "only a grapheme joiner and variation selectors": "\u034f\ufe0f\U000e0100",
 }
 
 
@@ -171,15 +176,37 @@ def test_a_name_with_line_breaks_control_or_only_invisible_characters_is_a_field
         assert db.session.scalar(sa.select(sa.func.count()).select_from(model.__table__)) == before
 
 
-@pytest.mark.parametrize("invisible", ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad"])
+INVISIBLE_IN_NAMES = ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad", "\u200e", "\u2063", "\u034f"]
+INVISIBLE_IN_NAMES += ["\u180e", "\ufe0f", "\u3164", "\U000e0041"]
+
+
+@pytest.mark.parametrize("invisible", INVISIBLE_IN_NAMES, ids=lambda c: f"U+{ord(c):04X}")
 def test_zero_width_characters_cannot_make_a_second_hearthly_home_stores(ctx, invisible):
     with pytest.raises(ValidationFailed) as failure:
         ENTRY_POINTS["account"][0](f"Hearthly{invisible} Home{invisible} Stores")
     assert "already" in failure.value.errors["name"][0]
 
 
-def test_a_name_stored_with_a_zero_width_character_still_counts_as_taken(ctx):
-    db.session.execute(sa.update(Account).where(Account.id == account().id).values(name="Hearthly\u200b Home Stores"))
+@pytest.mark.parametrize("space", ["\u00a0", "\u3000", "\u2009", "\u202f", "  ", " \u00a0 "], ids=repr)
+def test_other_spaces_cannot_make_a_second_hearthly_home_stores(ctx, space):
+    with pytest.raises(ValidationFailed) as failure:
+        ENTRY_POINTS["account"][0](f"Hearthly{space}Home Stores")
+    assert "already" in failure.value.errors["name"][0]
+
+
+def test_a_name_with_a_bidi_override_is_refused_saying_why(ctx):
+    with pytest.raises(ValidationFailed) as failure:
+        ENTRY_POINTS["account"][0]("Hearthly \u202eHome Stores")
+    assert "direction" in failure.value.errors["name"][0]
+
+
+@pytest.mark.parametrize(
+    "stored",
+    ["Hearthly\u200b Home Stores", "Hearthly\u200e Home\u00a0Stores", "Hearthly\u2063  Home\u034f Stores"],
+    ids=repr,
+)
+def test_a_name_stored_with_invisible_characters_or_other_spaces_still_counts_as_taken(ctx, stored):
+    db.session.execute(sa.update(Account).where(Account.id == account().id).values(name=stored))
     with pytest.raises(ValidationFailed) as failure:
         ENTRY_POINTS["account"][0]("hearthly home stores")
     assert "already" in failure.value.errors["name"][0]

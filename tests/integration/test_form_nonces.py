@@ -17,7 +17,9 @@ def test_two_submissions_of_one_form_at_once_create_once_and_the_second_finds_th
     def submit() -> str:
         with app.app_context():
             try:
-                claimed = nonces.claim("n" * 32, user_id=user(DEMO_USERS["sales_rep"]).id, now=now())
+                claimed = nonces.claim(
+                    "n" * 32, user_id=user(DEMO_USERS["sales_rep"]).id, action="/proposals/new", now=now()
+                )
                 if isinstance(claimed, str):
                     return f"redirect to {claimed}"
                 claimed.url = "/proposals/42"
@@ -33,6 +35,8 @@ def test_two_submissions_of_one_form_at_once_create_once_and_the_second_finds_th
 
 def test_nonces_older_than_a_day_are_forgotten(ctx):
     rep = user(DEMO_USERS["sales_rep"]).id
-    assert isinstance(nonces.claim("o" * 32, user_id=rep, now=now() - timedelta(days=2)), nonces.FormNonce)
-    assert isinstance(nonces.claim("p" * 32, user_id=rep, now=now()), nonces.FormNonce)
+    assert isinstance(
+        nonces.claim("o" * 32, user_id=rep, action="/proposals/new", now=now() - timedelta(days=2)), nonces.FormNonce
+    )
+    assert isinstance(nonces.claim("p" * 32, user_id=rep, action="/proposals/new", now=now()), nonces.FormNonce)
     assert db.session.scalars(sa.select(nonces.FormNonce.nonce)).all() == ["p" * 32]

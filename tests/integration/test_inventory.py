@@ -215,3 +215,18 @@ def test_a_site_can_keep_a_larger_safety_margin(ctx):
             safety_margin_pct=Decimal("95"),
         )
     assert "between 0 % and 90 %" in failure.value.errors["safety_margin_pct"][0]
+
+
+@pytest.mark.parametrize("label", ["\u200b", "Client\nhold", "\u2800\u3164", "Client \u202eblah", "x" * 201], ids=len)
+def test_a_hold_label_must_be_one_visible_line_and_nothing_is_held_otherwise(ctx, label):
+    box = box_on("harbour-sport/cricket/mpu")
+    before = db.session.scalar(sa.select(sa.func.count()).select_from(Reservation))
+    with pytest.raises(ValidationFailed) as failure:
+        reserve(box, quantity=1000, label=label)
+    assert set(failure.value.errors) == {"label"}
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Reservation)) == before
+
+
+def test_a_hold_label_is_stored_as_the_cleaner_leaves_it(ctx):
+    hold = reserve(box_on("harbour-sport/cricket/mpu"), quantity=1000, label=" Client\u00a0\u200ehold ")
+    assert hold.label == "Client hold"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 import sqlalchemy as sa
 
 from app.clock import publisher_today
@@ -42,7 +41,6 @@ def test_order_numbers_count_on_from_the_highest_in_use_read_as_a_number(ctx):
     assert next_number("O", year + 1, numbers=Order.number) == f"O-{year + 1}-0001"
 
 
-@pytest.mark.postgres_only
 def test_twenty_proposals_created_at_once_all_succeed_with_distinct_numbers(app, backend):
     def create() -> str:
         with app.app_context():

@@ -96,6 +96,33 @@ def test_acceptance_needs_a_name_and_the_terms_ticked(ctx):
     assert proposal.status == "sent"
 
 
+@pytest.mark.parametrize(
+    ("field", "typed"),
+    [
+        ("name", "\u200b"),
+        ("name", "Sara\nBuyer"),
+        ("name", "\u3164\u2800"),
+        ("name", "Sara \u202eBuyer"),
+        ("name", "S" * 201),
+        ("title", "Head\nof media"),
+        ("title", "Head \u2066of media"),
+    ],
+    ids=lambda value: repr(value)[:20],
+)
+def test_a_signature_needs_a_visible_one_line_name_and_title(ctx, field, typed):
+    proposal = approved()
+    token = sent(proposal)
+    with pytest.raises(ValidationFailed) as failure:
+        accept(token, **{field: typed})
+    assert set(failure.value.errors) == {field}
+    assert proposal.status == "sent"
+
+
+def test_a_signature_is_stored_as_the_cleaner_leaves_it(ctx):
+    signature = accept(sent(approved()), name="  Sara\u00a0\u200eBuyer ", title="Head of\u3000media")
+    assert (signature.name, signature.title) == ("Sara Buyer", "Head of media")
+
+
 def test_a_decline_releases_the_holds(ctx):
     proposal = approved()
     holds = [line.hold_id for line in proposal.lines]

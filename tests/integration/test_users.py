@@ -221,11 +221,31 @@ def test_the_purge_deletes_sign_in_attempts_and_ended_sessions_past_the_history_
     ended_lately = session_row(rep, created_at=today - timedelta(days=40), ended_at=today - timedelta(days=2))
     db.session.flush()
 
-    purged = service.purge_sign_in_records(now=today, keep=timedelta(days=30), throttle_window=WINDOW)
+    purged = service.purge_sign_in_records(
+        now=today, keep=timedelta(days=30), throttle_window=WINDOW, session_lifetime=timedelta(days=365)
+    )
 
     assert purged == service.Purged(attempts=2, sessions=1)
     assert sorted(db.session.scalars(sa.select(LoginAttempt.at))) == kept_attempts
     assert set(db.session.scalars(sa.select(UserSession.id))) == {live_for_long.id, ended_lately.id}
+
+
+def test_the_purge_deletes_sessions_whose_cookie_lapsed_past_the_history_window_without_being_ended(ctx):
+    today = now()
+    db.session.execute(sa.delete(UserSession))
+    rep = user(DEMO_USERS["sales_rep"]).id
+    lapsed = session_row(rep, created_at=today - timedelta(days=31 + 30, minutes=1))
+    lapsed_lately = session_row(rep, created_at=today - timedelta(days=31 + 29))
+    live = session_row(rep, created_at=today - timedelta(days=3))
+    db.session.flush()
+
+    purged = service.purge_sign_in_records(
+        now=today, keep=timedelta(days=30), throttle_window=WINDOW, session_lifetime=timedelta(days=31)
+    )
+
+    assert purged.sessions == 1
+    assert set(db.session.scalars(sa.select(UserSession.id))) == {lapsed_lately.id, live.id}
+    assert lapsed.id not in set(db.session.scalars(sa.select(UserSession.id)))
 
 
 def test_the_purge_never_deletes_the_failures_that_still_pause_sign_in(ctx):
@@ -233,7 +253,9 @@ def test_the_purge_never_deletes_the_failures_that_still_pause_sign_in(ctx):
     for minute in range(5):
         with pytest.raises(service.InvalidCredentials):
             sign_in(DEMO_USERS["finance"], "wrong password", at=start + timedelta(minutes=minute))
-    purged = service.purge_sign_in_records(now=start + timedelta(minutes=5), keep=timedelta(0), throttle_window=WINDOW)
+    purged = service.purge_sign_in_records(
+        now=start + timedelta(minutes=5), keep=timedelta(0), throttle_window=WINDOW, session_lifetime=timedelta(days=1)
+    )
     assert purged.attempts == 0
     with pytest.raises(service.SignInThrottled):
         sign_in(DEMO_USERS["finance"], DEMO_PASSWORD, at=start + timedelta(minutes=5))
@@ -244,10 +266,12 @@ def test_flask_auth_purge_deletes_old_records_for_cron_and_says_how_many(app, ru
         db.session.execute(sa.delete(LoginAttempt))
         attempt(now() - timedelta(days=400))
         attempt(now())
+        db.session.execute(sa.delete(UserSession))
+        session_row(user(DEMO_USERS["sales_rep"]).id, created_at=now() - timedelta(days=500))  # never ended
         db.session.commit()
     done = runner.invoke(args=["auth", "purge"])
     assert done.exit_code == 0, done.output
-    assert "Purged 1 sign-in attempt and 0 ended sessions" in done.output
+    assert "Purged 1 sign-in attempt and 1 ended or lapsed session." in done.output
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(LoginAttempt)) == 1  # committed
 

@@ -105,6 +105,16 @@ def test_make_run_on_another_port_puts_that_address_in_email_links_from_the_demo
     assert "--port 5101" in serve
 
 
+@pytest.mark.parametrize("host", ["0.0.0.0", "::"])
+def test_make_run_on_every_interface_puts_the_machines_name_in_email_links_and_says_to_set_public_url(host):
+    name = subprocess.run(["hostname", "-f"], capture_output=True, text=True).stdout.strip() or "127.0.0.1"
+    commands = make_run_commands(f"HOST={host}", "PORT=5101")
+    serve = next(c for c in commands.splitlines() if "flask run" in c)
+    assert f"PUBLIC_URL='http://{name}:5101' " in serve and f"--host {host}" in serve
+    assert f"http://{host}:" not in commands
+    assert "set PUBLIC_URL" in commands
+
+
 def test_make_run_keeps_a_public_url_that_is_set():
     commands = make_run_commands("PORT=5101", PUBLIC_URL="https://deals.example")
     assert commands.count("PUBLIC_URL='https://deals.example' ") == 2 and "PUBLIC_URL='http://" not in commands

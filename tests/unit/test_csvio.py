@@ -29,6 +29,19 @@ def test_what_the_writer_defuses_the_reader_gives_back():
     assert [row for _line, row in read_rows(text, columns, required=columns)] == rows
 
 
+@pytest.mark.parametrize("text", ["'Tis the season", "'90s Classics", "'", "Rock 'n' roll"])
+def test_an_imported_cell_keeps_an_apostrophe_the_writer_would_not_have_added(text):
+    columns = ["name"]
+    assert read_rows(f"name\n{text}\n", columns, required=columns) == [(2, {"name": text})]
+
+
+def test_every_text_read_back_from_the_writer_is_what_was_written():
+    columns = ["name"]
+    texts = ["'Tis", "=1+1", "-5 Media", "@home", "''", "'", "plain"]
+    text = write_rows(columns, [{"name": t} for t in texts])
+    assert [row["name"] for _line, row in read_rows(text, columns, required=columns)] == texts
+
+
 def test_a_streamed_csv_keeps_numbers_and_defuses_text():
     out = io.StringIO()
     writer = SafeWriter(out)

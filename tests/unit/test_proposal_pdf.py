@@ -248,6 +248,14 @@ def test_every_script_is_set_in_the_noto_fonts_flightdeck_ships_whatever_the_sys
     assert "한국어 메모" in text and "简体中文备注" in text
 
 
+def test_a_script_the_pdf_fonts_lack_is_never_set_in_a_system_font(ctx):
+    # Thai, Devanagari and emoji are in no font of this machine; Armenian, Georgian and Braille are in
+    # its DejaVu Sans (and other machines have fonts for the rest): every one comes out in a Noto font.
+    snap = {**snapshot(), "notes": "ภาษาไทย हिन्दी 🎉 Հայերեն ქართული ⠁⠃ Ελληνικά Кириллица"}
+    names = font_names(render(snap))
+    assert names and all(name.startswith("NotoSans") for name in names), names
+
+
 def test_the_pdf_fonts_are_the_vendored_files_and_the_renderer_may_read_no_other_file(ctx, tmp_path):
     faces = pdf_fonts()
     assert {face.family for face in faces} == {
