@@ -8,7 +8,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 
-from babel.numbers import get_currency_precision
+from babel.numbers import format_currency, get_currency_precision
 
 
 @cache
@@ -40,3 +40,8 @@ def to_minor_units(amount: Decimal, currency: str) -> int:
 
 def from_minor_units(units: int, currency: str) -> Decimal:
     return Decimal(units).scaleb(-places(currency))
+
+
+def format_money(amount: Decimal, currency: str) -> str:
+    """`amount` as people read it, with the currency's sign and its own decimals (JP¥1,235; £12.50)."""
+    return format_currency(amount, currency, locale="en_GB")
