@@ -28,6 +28,15 @@ def quantize(amount: Decimal, currency: str) -> Decimal:
     return Decimal(amount).quantize(minor_unit(currency), rounding=ROUND_HALF_UP)
 
 
+def decimals_problem(amount: Decimal, currency: str, *, label: str) -> str | None:
+    """Why `amount` cannot be an amount of `currency` (more decimals than its minor unit), or None."""
+    if amount == quantize(amount, currency):
+        return None
+    if n := places(currency):
+        return f"A {label} in {currency} has at most {n} decimals."
+    return f"A {label} in {currency} is a whole amount: {currency} has no decimals."
+
+
 def zero(currency: str) -> Decimal:
     """Nothing, written with the currency's decimals (0 for JPY, 0.00 for GBP)."""
     return quantize(Decimal(0), currency)

@@ -163,7 +163,10 @@ def check_proposal(data: ProposalData, *, actor: User, today: date) -> Errors:
         errors.add("time_zone", problem)
     if problem := percent_problem(data.discount_pct, label="proposal discount"):
         errors.add("discount_pct", problem)
-    if data.budget_goal is not None and (problem := money_problem(data.budget_goal, label="budget", positive=True)):
+    if data.budget_goal is not None and (
+        problem := money_problem(data.budget_goal, label="budget", positive=True)
+        or (card is not None and money.decimals_problem(data.budget_goal, card.currency, label="budget"))
+    ):
         errors.add("budget_goal", problem)
     if data.expires_on is not None and data.expires_on < today:
         errors.add("expires_on", "The offer cannot expire in the past.")
@@ -1110,9 +1113,11 @@ class Goals:
 def check_goals(proposal: Proposal, goals: Goals, *, today: date) -> Errors:
     """The budget within the bounds; a flight in order, not over, and within the card's validity."""
     errors = Errors()
-    if problem := money_problem(goals.budget, label="budget", positive=True):
-        errors.add("budget", problem)
     card = proposal.rate_card
+    if problem := money_problem(goals.budget, label="budget", positive=True) or money.decimals_problem(
+        goals.budget, proposal.currency, label="budget"
+    ):
+        errors.add("budget", problem)
     for name, day, label in (
         ("start", goals.start_day, "flight's first day"),
         ("end", goals.end_day, "flight's last day"),
