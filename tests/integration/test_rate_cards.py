@@ -237,7 +237,7 @@ def test_a_negative_base_rate_is_refused_on_its_field_and_nothing_changes(ctx):
     [
         ("Sport Display", "cpd", "100", "pricing_model", "Sport Display is not sold by CPD (allowed: CPM)."),
         ("Sport Display", "cpm", "8.12345", "rate", "The base rate has at most 4 decimals."),
-        ("Sport Display", "cpm", "1000000000001", "rate", "The base rate must be at most 1,000,000,000,000."),
+        ("Sport Display", "cpm", "100000000001", "rate", "The base rate must be at most 100,000,000,000."),
         ("Sport Display", "cpm", None, "rate", "Enter the base rate."),
         (None, "cpm", "8", "product_id", "Choose a product."),
     ],

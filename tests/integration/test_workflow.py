@@ -224,7 +224,7 @@ def test_a_rule_value_out_of_range_is_refused(ctx):
     )
     with pytest.raises(ValidationFailed) as failure:
         service.save_rule(None, data, expected_version=None, actor=user(DEMO_USERS["admin"]), now=now())
-    assert "must be at most 1,000,000,000,000" in failure.value.errors["conditions"][0]
+    assert "must be at most 100,000,000,000" in failure.value.errors["conditions"][0]
 
 
 def test_a_rep_asked_to_approve_may_read_the_proposal(ctx):
