@@ -17,6 +17,7 @@ from app.auth.models import User
 from app.auth.roles import Role
 from app.catalog.models import DIMENSION_LABELS, DimensionKey, Product, Status
 from app.catalog.service import product_slots, value_names
+from app.db import Unchecked, stale
 from app.errors import Conflict, DomainError, Errors, Forbidden, ValidationFailed
 from app.extensions import db
 from app.inventory import service as inventory
@@ -208,14 +209,14 @@ def update_proposal(
     proposal: Proposal,
     data: ProposalData,
     *,
-    expected_version: int | None,
+    expected_version: int | Unchecked,
     actor: User,
     now: datetime,
     today: date,
     margin_pct: int,
 ) -> Proposal:
     require_edit(actor, proposal)
-    if expected_version is not None and expected_version != proposal.version:
+    if stale(proposal.version, expected_version):
         raise Conflict("Someone else changed this proposal since you opened it. Reload to see their change.")
     check_proposal(data, actor=actor, today=today).raise_if_any()
     _check_make_good_advertiser(proposal, data.advertiser_id)

@@ -15,7 +15,7 @@ from app.audit.service import record, record_change
 from app.auth.models import User, UserRole
 from app.auth.roles import ROLE_LABELS, Role
 from app.catalog.models import Product
-from app.db import name_taken, utcnow
+from app.db import Unchecked, name_taken, stale, utcnow
 from app.errors import Conflict, DomainError, Errors, Forbidden, ValidationFailed
 from app.extensions import db
 from app.orders.models import Order
@@ -142,8 +142,11 @@ def check_rule(data: RuleData, *, rule: ApprovalRule | None = None) -> Errors:
     return errors
 
 
-def save_rule(rule: ApprovalRule | None, data: RuleData, *, expected_version: int | None, actor: User, now: datetime):
-    if rule is not None and expected_version is not None and expected_version != rule.version:
+def save_rule(
+    rule: ApprovalRule | None, data: RuleData, *, expected_version: int | Unchecked | None, actor: User, now: datetime
+):
+    """Create a rule (`rule` None: `expected_version` None) or change one at the version the change was made from."""
+    if rule is not None and stale(rule.version, expected_version):
         raise Conflict("Someone else changed this rule since you opened it. Reload to see their change.")
     check_rule(data, rule=rule).raise_if_any()
     before = {k: getattr(rule, k) for k in RULE_LABELS} if rule else None
