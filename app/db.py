@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import sqlite3
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -23,6 +24,25 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Unchecked(enum.Enum):
+    """An update's explicit opt-out of optimistic locking (see `stale`)."""
+
+    ANY_VERSION = "any version"
+
+
+#: What a caller that genuinely has no version passes (a CSV import, the demo load): said by name,
+#: so no update skips the check by forgetting it.
+ANY_VERSION = Unchecked.ANY_VERSION
+
+
+def stale(current: int, expected_version: int | Unchecked) -> bool:
+    """Whether an update made from `expected_version` would overwrite a change made since.
+    A missing (None) or malformed version is as stale as an old one; only ANY_VERSION skips the check."""
+    if expected_version is ANY_VERSION:
+        return False
+    return not isinstance(expected_version, int) or expected_version != current
 
 
 def utcnow() -> datetime:

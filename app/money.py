@@ -8,7 +8,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 
-from babel.numbers import get_currency_precision
+from babel.numbers import format_currency, get_currency_precision
 
 
 @cache
@@ -28,6 +28,15 @@ def quantize(amount: Decimal, currency: str) -> Decimal:
     return Decimal(amount).quantize(minor_unit(currency), rounding=ROUND_HALF_UP)
 
 
+def decimals_problem(amount: Decimal, currency: str, *, label: str) -> str | None:
+    """Why `amount` cannot be an amount of `currency` (more decimals than its minor unit), or None."""
+    if amount == quantize(amount, currency):
+        return None
+    if n := places(currency):
+        return f"A {label} in {currency} has at most {n} decimals."
+    return f"A {label} in {currency} is a whole amount: {currency} has no decimals."
+
+
 def zero(currency: str) -> Decimal:
     """Nothing, written with the currency's decimals (0 for JPY, 0.00 for GBP)."""
     return quantize(Decimal(0), currency)
@@ -40,3 +49,8 @@ def to_minor_units(amount: Decimal, currency: str) -> int:
 
 def from_minor_units(units: int, currency: str) -> Decimal:
     return Decimal(units).scaleb(-places(currency))
+
+
+def format_money(amount: Decimal, currency: str) -> str:
+    """`amount` as people read it, with the currency's sign and its own decimals (JP¥1,235; £12.50)."""
+    return format_currency(amount, currency, locale="en_GB")

@@ -12,6 +12,7 @@ from flask_login import current_user
 
 from app.auth.roles import ROLE_LABELS, Role
 from app.forms import form_nonce_field
+from app.money import format_money
 from app.validation import countries
 
 #: (label, endpoint, roles that see it; empty = everyone signed in)
@@ -43,7 +44,7 @@ def local_time(value: datetime | None, fmt: str = "%d %b %Y %H:%M") -> str:
 def money(amount: Decimal | None, currency: str) -> str:
     if amount is None:
         return ""
-    return format_currency(amount, currency, locale="en_GB")
+    return format_money(amount, currency)
 
 
 def rate(amount: Decimal | None, currency: str) -> str:

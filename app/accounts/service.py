@@ -13,7 +13,7 @@ from app.accounts.models import Account, AccountKind, Contact, CreditStatus
 from app.audit.service import record, record_change
 from app.auth.models import User
 from app.auth.roles import ACCOUNT_EDITORS, Role
-from app.db import name_taken
+from app.db import Unchecked, name_taken, stale
 from app.errors import Conflict, Errors, Forbidden, ValidationFailed
 from app.extensions import db
 from app.validation import (
@@ -186,12 +186,12 @@ def create_account(data: AccountData, *, actor: User | None, now: datetime) -> A
 
 
 def update_account(
-    account: Account, data: AccountData, *, expected_version: int | None, actor: User, now: datetime
+    account: Account, data: AccountData, *, expected_version: int | Unchecked, actor: User, now: datetime
 ) -> Account:
     changing = {f for f, v in asdict(data).items() if getattr(account, f) != v}
     if not can_edit(actor, account) and not (changing <= {"credit_status"} and can_change_credit(actor)):
         raise Forbidden("You can edit only the accounts you own.")
-    if expected_version is not None and expected_version != account.version:
+    if stale(account.version, expected_version):
         raise Conflict(
             f"{account.name} was changed by someone else while you were editing. "
             "Reload the page to see their change, then make yours again."

@@ -10,6 +10,7 @@ from app.auth.models import User
 from app.catalog import service
 from app.catalog.models import AdUnit, Product
 from app.csvio import Cells, ImportFailed, RowProblem, read_rows, write_rows
+from app.db import ANY_VERSION
 from app.errors import ValidationFailed
 from app.extensions import db
 from app.validation import clean_line
@@ -129,7 +130,8 @@ def import_products(data: bytes | str, *, actor: User | None, now: datetime) -> 
                 service.create_product(data, actor=actor, now=now)
                 counts["created"] += 1
             else:
-                service.update_product(product, data, expected_version=None, actor=actor, now=now)
+                # A spreadsheet was not opened at a version: the import is the newest word on the product.
+                service.update_product(product, data, expected_version=ANY_VERSION, actor=actor, now=now)
                 counts["updated"] += 1
     except ValidationFailed as exc:  # checked above; kept so a surprise never half-imports
         raise ImportFailed([RowProblem(0, exc.message)]) from exc

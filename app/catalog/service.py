@@ -29,7 +29,7 @@ from app.catalog.models import (
     TargetingValue,
 )
 from app.csvio import decimal_text
-from app.db import name_taken
+from app.db import Unchecked, name_taken, stale
 from app.errors import Conflict, DomainError, Errors, NotFound
 from app.extensions import db
 from app.validation import clean_line, length_problem, line_problem, percent_problem
@@ -442,9 +442,9 @@ def create_product(data: ProductData, *, actor: User | None, now: datetime) -> P
 
 
 def update_product(
-    product: Product, data: ProductData, *, expected_version: int | None, actor: User | None, now: datetime
+    product: Product, data: ProductData, *, expected_version: int | Unchecked, actor: User | None, now: datetime
 ) -> Product:
-    if expected_version is not None and expected_version != product.version:
+    if stale(product.version, expected_version):
         raise Conflict(f"{product.name} was changed by someone else meanwhile. Reload it and make your change again.")
     validate_product(data, product_id=product.id).raise_if_any()
     before = _product_snapshot(product)

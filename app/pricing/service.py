@@ -166,15 +166,9 @@ def price_line(line: LineInput, *, actor: User | None, today: date, now: datetim
     if (
         "budget" not in errors.errors
         and line.budget is not None
-        and line.budget != money.quantize(line.budget, card.currency)
+        and (problem := money.decimals_problem(line.budget, card.currency, label="budget"))
     ):
-        places = money.places(card.currency)
-        errors.add(
-            "budget",
-            f"A budget in {card.currency} has at most {places} decimals."
-            if places
-            else f"A budget in {card.currency} is a whole amount: {card.currency} has no decimals.",
-        )
+        errors.add("budget", problem)
     errors.raise_if_any()
 
     names = value_names(values)

@@ -17,6 +17,7 @@ from app.auth.models import User
 from app.auth.roles import Role
 from app.catalog.models import DIMENSION_LABELS, DimensionKey, Product, Status
 from app.catalog.service import product_slots, value_names
+from app.db import Unchecked, stale
 from app.errors import Conflict, DomainError, Errors, Forbidden, ValidationFailed
 from app.extensions import db
 from app.inventory import service as inventory
@@ -163,7 +164,10 @@ def check_proposal(data: ProposalData, *, actor: User, today: date) -> Errors:
         errors.add("time_zone", problem)
     if problem := percent_problem(data.discount_pct, label="proposal discount"):
         errors.add("discount_pct", problem)
-    if data.budget_goal is not None and (problem := money_problem(data.budget_goal, label="budget", positive=True)):
+    if data.budget_goal is not None and (
+        problem := money_problem(data.budget_goal, label="budget", positive=True)
+        or (card is not None and money.decimals_problem(data.budget_goal, card.currency, label="budget"))
+    ):
         errors.add("budget_goal", problem)
     if data.expires_on is not None and data.expires_on < today:
         errors.add("expires_on", "The offer cannot expire in the past.")
@@ -205,14 +209,14 @@ def update_proposal(
     proposal: Proposal,
     data: ProposalData,
     *,
-    expected_version: int | None,
+    expected_version: int | Unchecked,
     actor: User,
     now: datetime,
     today: date,
     margin_pct: int,
 ) -> Proposal:
     require_edit(actor, proposal)
-    if expected_version is not None and expected_version != proposal.version:
+    if stale(proposal.version, expected_version):
         raise Conflict("Someone else changed this proposal since you opened it. Reload to see their change.")
     check_proposal(data, actor=actor, today=today).raise_if_any()
     _check_make_good_advertiser(proposal, data.advertiser_id)
@@ -1110,9 +1114,11 @@ class Goals:
 def check_goals(proposal: Proposal, goals: Goals, *, today: date) -> Errors:
     """The budget within the bounds; a flight in order, not over, and within the card's validity."""
     errors = Errors()
-    if problem := money_problem(goals.budget, label="budget", positive=True):
-        errors.add("budget", problem)
     card = proposal.rate_card
+    if problem := money_problem(goals.budget, label="budget", positive=True) or money.decimals_problem(
+        goals.budget, proposal.currency, label="budget"
+    ):
+        errors.add("budget", problem)
     for name, day, label in (
         ("start", goals.start_day, "flight's first day"),
         ("end", goals.end_day, "flight's last day"),

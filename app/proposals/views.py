@@ -236,7 +236,7 @@ def _plan(proposal: Proposal, editable: bool):
     """What submitting would need, shown under the lines while the rep can still change them."""
     from app.workflow import service as workflow
 
-    return workflow.plan_for(proposal) if editable and proposal.lines else None
+    return workflow.plan_for(proposal, submitter=current_user) if editable and proposal.lines else None
 
 
 def _builder_context(

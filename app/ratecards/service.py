@@ -16,7 +16,7 @@ from app.auth.models import User
 from app.auth.roles import Role
 from app.catalog.models import DimensionKey, PricingModel, Product, Status
 from app.catalog.service import targeting_values_by_dimension
-from app.db import name_taken
+from app.db import Unchecked, name_taken, stale
 from app.errors import Conflict, DomainError, Errors, ValidationFailed
 from app.extensions import db
 from app.ratecards.models import (
@@ -285,7 +285,7 @@ def create_card(data: CardData, *, actor: User | None, now: datetime) -> RateCar
 
 
 def update_card(
-    card: RateCard, data: CardData, *, expected_version: int | None, actor: User, now: datetime
+    card: RateCard, data: CardData, *, expected_version: int | Unchecked, actor: User, now: datetime
 ) -> RateCard:
     _check_version(card, expected_version)
     data.currency = (data.currency or "").strip().upper()  # "gbp" is the card's GBP, not a change
@@ -309,8 +309,8 @@ def _has_absolute_premiums(card: RateCard) -> bool:
     return any(p.kind == PremiumKind.ABSOLUTE for p in card.premiums)
 
 
-def _check_version(card: RateCard, expected_version: int | None) -> None:
-    if expected_version is not None and expected_version != card.version:
+def _check_version(card: RateCard, expected_version: int | Unchecked) -> None:
+    if stale(card.version, expected_version):
         raise Conflict(f"{card.name} was changed by someone else meanwhile. Reload it and make your change again.")
 
 

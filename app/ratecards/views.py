@@ -301,7 +301,13 @@ def set_feature_rules(card_id: int):
             status=card.status,
         )
         try:
-            service.update_card(card, data, expected_version=None, actor=current_user, now=utcnow())
+            service.update_card(
+                card,
+                data,
+                expected_version=posted_version(request.form.get("version")),
+                actor=current_user,
+                now=utcnow(),
+            )
         except ValidationFailed as exc:
             db.session.rollback()
             flash(exc.message, "danger")

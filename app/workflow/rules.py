@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
+from babel.numbers import format_decimal
+
+from app.money import format_money
 from app.validation import money_problem, percent_problem, quantity_problem
 
 MONEY, PERCENT, NUMBER, BOOL, TEXT = "money", "percent", "number", "bool", "text"
@@ -114,9 +117,11 @@ def check_condition(condition: dict) -> tuple[Field, str, Decimal | bool | str]:
     return field, op, parse_value(field, str(condition.get("value", "")))
 
 
-def _words(field: Field, value) -> str:
+def _words(field: Field, value, currency: str | None = None) -> str:
+    """A fact or a rule's value in words. Money of a proposal has its currency; a rule's value has
+    none (it applies to every currency), so it is shown plainly, without trailing zeros."""
     if field.type == MONEY:
-        return f"{value:,.2f}"
+        return format_money(value, currency) if currency else format_decimal(value, "#,##0.######", locale="en_GB")
     if field.type == PERCENT:
         return f"{value.normalize():f} %"
     if field.type == BOOL:
@@ -155,7 +160,8 @@ def holds(condition: dict, facts: dict) -> tuple[bool, str]:
         return ok, f"{field.label} {OP_WORDS[op]} {value}"
     actual = Decimal(actual or 0)
     ok = COMPARE[op](actual, value)
-    return ok, f"{field.label} {_words(field, actual)} {OP_WORDS[op]} {_words(field, value)}"
+    currency = facts.get("currency")
+    return ok, f"{field.label} {_words(field, actual, currency)} {OP_WORDS[op]} {_words(field, value)}"
 
 
 def matches(conditions: list[dict], combinator: str, facts: dict) -> tuple[bool, list[str]]:

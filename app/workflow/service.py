@@ -15,7 +15,7 @@ from app.audit.service import record, record_change
 from app.auth.models import User, UserRole
 from app.auth.roles import ROLE_LABELS, Role
 from app.catalog.models import Product
-from app.db import name_taken, utcnow
+from app.db import Unchecked, name_taken, stale, utcnow
 from app.errors import Conflict, DomainError, Errors, Forbidden, ValidationFailed
 from app.extensions import db
 from app.orders.models import Order
@@ -142,8 +142,11 @@ def check_rule(data: RuleData, *, rule: ApprovalRule | None = None) -> Errors:
     return errors
 
 
-def save_rule(rule: ApprovalRule | None, data: RuleData, *, expected_version: int | None, actor: User, now: datetime):
-    if rule is not None and expected_version is not None and expected_version != rule.version:
+def save_rule(
+    rule: ApprovalRule | None, data: RuleData, *, expected_version: int | Unchecked | None, actor: User, now: datetime
+):
+    """Create a rule (`rule` None: `expected_version` None) or change one at the version the change was made from."""
+    if rule is not None and stale(rule.version, expected_version):
         raise Conflict("Someone else changed this rule since you opened it. Reload to see their change.")
     check_rule(data, rule=rule).raise_if_any()
     before = {k: getattr(rule, k) for k in RULE_LABELS} if rule else None
@@ -226,10 +229,13 @@ class Plan:
     steps: list[StepPlan]
     #: rules that could not be evaluated (a field removed since): shown to admins, never silently ignored
     broken: list[tuple[ApprovalRule, str]]
+    #: (step, why) for each step nobody could decide, because everyone who may built the version
+    stuck: list[tuple[int, str]] = field(default_factory=list)
 
 
-def plan_for(proposal: Proposal, snapshot: dict | None = None) -> Plan:
-    """Which rules apply to the proposal as it stands (or to a version's snapshot), and why."""
+def plan_for(proposal: Proposal, snapshot: dict | None = None, *, submitter: User | None = None) -> Plan:
+    """Which rules apply to the proposal as it stands (or to a version's snapshot), and why; with a
+    submitter, also which steps nobody could decide if they submitted it now."""
     snapshot = snapshot or proposals.snapshot(proposal, number=len(proposal.versions) + 1, now=utcnow())
     sheet = facts(proposal, snapshot)
     warnings, blocks, broken = [], [], []
@@ -253,7 +259,11 @@ def plan_for(proposal: Proposal, snapshot: dict | None = None) -> Plan:
             if rule.step_mode == "all":
                 step.mode = "all"
             step.approvals.append((rule, approver_label(rule.approver_role, rule.approver_user), reasons))
-    return Plan(warnings, blocks, [steps[n] for n in sorted(steps)], broken)
+    plan = Plan(warnings, blocks, [steps[n] for n in sorted(steps)], broken)
+    if submitter is not None:
+        authors = _authors_so_far(proposal) | {submitter.id}
+        plan.stuck = [(step.step, why) for step in plan.steps if (why := _undecidable(step, authors))]
+    return plan
 
 
 def try_rule(data: RuleData) -> tuple[list[Proposal], int]:
@@ -293,9 +303,11 @@ def submit(proposal: Proposal, *, actor: User, now: datetime, acknowledged: bool
     proposals.check_make_goods(
         proposal, today=publisher_today(), make_good_days=current_app.config["MAKE_GOOD_WINDOW_DAYS"]
     ).raise_if_any()
-    plan = plan_for(proposal)
+    plan = plan_for(proposal, submitter=actor)
     if plan.blocks:
         raise ValidationFailed({"submit": [f"{rule.message} ({'; '.join(reasons)})" for rule, reasons in plan.blocks]})
+    if plan.stuck:
+        raise ValidationFailed({"submit": [stuck_message(step, why) for step, why in plan.stuck]})
     if plan.warnings and not acknowledged:
         raise ValidationFailed({"acknowledge": ["Read the warnings and tick the box to submit anyway."]})
     version = proposals.freeze_version(
@@ -394,12 +406,12 @@ def _advance(proposal: Proposal, version_id: int, *, actor: User | None, now: da
 BUILDING_ACTIONS = ("created", "updated", "version made", "status submitted", "warnings acknowledged")
 
 
-def _building(proposal_id, until):
-    """Conditions on AuditEvent: an event that built the proposal up to the moment `until`."""
+def _building(proposal_id, until=None):
+    """Conditions on AuditEvent: an event that built the proposal (up to the moment `until`)."""
     return (
         AuditEvent.entity_type == "proposal",
         AuditEvent.entity_id == proposal_id,
-        AuditEvent.at <= until,
+        sa.true() if until is None else AuditEvent.at <= until,
         sa.or_(AuditEvent.action.in_(BUILDING_ACTIONS), AuditEvent.action.like("line %")),
     )
 
@@ -416,6 +428,48 @@ def authors_of(proposal_id: int, version: ProposalVersion) -> set[int]:
     return {proposal.owner_id, version.created_by_id, *actors} - {None}
 
 
+def _authors_so_far(proposal: Proposal) -> set[int]:
+    """Everyone who has built the draft so far (the next version's authors, but for its submitter)."""
+    actors = db.session.scalars(
+        sa.select(AuditEvent.actor_id).where(*_building(proposal.id), AuditEvent.actor_id.is_not(None)).distinct()
+    )
+    return {proposal.owner_id, *actors} - {None}
+
+
+def _active_holders(role: str) -> list[int]:
+    return db.session.scalars(
+        sa.select(User.id).join(UserRole).where(UserRole.role == role, User.active.is_(True))
+    ).all()
+
+
+def _undecidable(step: StepPlan, authors: set[int]) -> str | None:
+    """Why nobody could decide the step on a version these people built (None: somebody could).
+    A step of "any" needs one of its rules decidable, a step of "all" every one."""
+    whys = []
+    for rule, _label, _reasons in step.approvals:
+        handed = _hand_to_admins(rule, authors)
+        if rule.approver_user_id is not None and not handed:
+            whys.append(None)
+            continue
+        role = Role.ADMIN.value if handed else rule.approver_role
+        if role is None or set(_active_holders(role)) - authors:
+            whys.append(None)
+            continue
+        every = f"every {ROLE_LABELS[Role(role)].lower()} built this version"
+        whys.append(f"{rule.name}: {handed}, and {every}" if handed else f"{rule.name}: {every}")
+    stuck = [w for w in whys if w]
+    if not stuck or (step.mode == "any" and len(stuck) < len(whys)):
+        return None
+    return "; ".join(stuck)
+
+
+def stuck_message(step: int, why: str) -> str:
+    return (
+        f"Step {step} cannot be decided by anyone ({why}: created, changed or is submitting it). "
+        "Ask an admin to add another admin, or another member of the approving group, then submit."
+    )
+
+
 def _hand_to_admins(rule: ApprovalRule, authors: set[int]) -> str | None:
     """Why the admins decide instead of the rule's approver (None: they do not): a named approver
     who built the version, or a group every active member of which built it."""
@@ -423,10 +477,7 @@ def _hand_to_admins(rule: ApprovalRule, authors: set[int]) -> str | None:
         return f"{rule.approver_user.name} built this version" if rule.approver_user_id in authors else None
     if rule.approver_role is None or rule.approver_role == Role.ADMIN.value:
         return None
-    members = db.session.scalars(
-        sa.select(User.id).join(UserRole).where(UserRole.role == rule.approver_role, User.active.is_(True))
-    ).all()
-    if set(members) <= authors:
+    if set(_active_holders(rule.approver_role)) <= authors:
         return f"every {ROLE_LABELS[Role(rule.approver_role)].lower()} built this version"
     return None
 

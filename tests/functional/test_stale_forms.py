@@ -144,3 +144,28 @@ def test_a_builder_line_saved_without_what_it_saw_or_with_a_malformed_one_is_ref
     assert "Someone else changed line" in response.get_data(as_text=True)
     with app.app_context():
         assert db.session.get(Proposal, pid).lines[0].quantity == before
+
+
+def test_two_saves_of_a_cards_feature_rules_from_pages_opened_at_one_version_the_second_is_a_conflict(
+    app, client, auth
+):
+    from app.catalog.models import DimensionKey
+
+    auth.login_as("admin")
+    card = first_id(app, RateCard)
+    geo, device = f"combine_{DimensionKey.GEO.value}", f"combine_{DimensionKey.DEVICE.value}"
+    action, fields = form_with(client, f"/rate-cards/{card}", geo)
+    assert action.endswith("/feature-rules")
+    was = dict(fields)
+
+    def flipped(name: str) -> MultiDict:
+        other = "sum" if was[name] == "highest" else "highest"
+        return MultiDict([(n, v) for n, v in fields if n != name] + [(name, other)])
+
+    assert client.post(action, data=flipped(geo)).status_code == 302
+    response = client.post(action, data=flipped(device))  # opened at the same version
+    assert response.status_code == 409 and "Reload" in response.get_data(as_text=True)
+    with app.app_context():
+        card = db.session.get(RateCard, card)
+        assert card.combine_for(DimensionKey.GEO.value) != was[geo]
+        assert card.combine_for(DimensionKey.DEVICE.value) == was[device]

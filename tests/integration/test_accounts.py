@@ -102,7 +102,7 @@ def test_a_rep_edits_their_own_accounts_only(ctx):
     service.update_account(own, changed, expected_version=own.version, actor=rep, now=now())
     assert own.name.endswith(" Ltd")
     with pytest.raises(Forbidden):
-        service.update_account(others, data(name="Mine now"), expected_version=None, actor=rep, now=now())
+        service.update_account(others, data(name="Mine now"), expected_version=others.version, actor=rep, now=now())
 
 
 def test_only_finance_managers_and_admins_change_credit_status(ctx):
@@ -111,13 +111,13 @@ def test_only_finance_managers_and_admins_change_credit_status(ctx):
     current = AccountData(**{f: getattr(own, f) for f in service.FIELD_LABELS})
     current.credit_status = "on_hold"
     with pytest.raises(ValidationFailed) as failure:
-        service.update_account(own, current, expected_version=None, actor=rep, now=now())
+        service.update_account(own, current, expected_version=own.version, actor=rep, now=now())
     assert "Only finance" in failure.value.errors["credit_status"][0]
-    service.update_account(own, current, expected_version=None, actor=finance, now=now())
+    service.update_account(own, current, expected_version=own.version, actor=finance, now=now())
     assert own.on_credit_hold
     current.name = "Renamed by finance"
     with pytest.raises(Forbidden):
-        service.update_account(own, current, expected_version=None, actor=finance, now=now())
+        service.update_account(own, current, expected_version=own.version, actor=finance, now=now())
 
 
 def test_a_save_from_a_stale_page_is_a_conflict_and_changes_nothing(ctx):
@@ -220,7 +220,11 @@ def test_a_manager_sets_an_advertisers_discount_exactly_and_it_is_audited(ctx):
     account = advertiser_owned_by(DEMO_USERS["sales_rep"])
     assert account.discount_pct == Decimal("0")
     service.update_account(
-        account, as_data(account, discount_pct=Decimal("12.5")), expected_version=None, actor=manager, now=now()
+        account,
+        as_data(account, discount_pct=Decimal("12.5")),
+        expected_version=account.version,
+        actor=manager,
+        now=now(),
     )
     db.session.commit()
     db.session.expire_all()
@@ -235,13 +239,21 @@ def test_a_rep_keeps_their_advertisers_discount_and_cannot_change_it(ctx):
     rep, manager = user(DEMO_USERS["sales_rep"]), user(DEMO_USERS["sales_manager"])
     account = advertiser_owned_by(DEMO_USERS["sales_rep"])
     service.update_account(
-        account, as_data(account, discount_pct=Decimal("12.5")), expected_version=None, actor=manager, now=now()
+        account,
+        as_data(account, discount_pct=Decimal("12.5")),
+        expected_version=account.version,
+        actor=manager,
+        now=now(),
     )
     db.session.commit()
     audited = last_event(account).id
     with pytest.raises(ValidationFailed) as failure:
         service.update_account(
-            account, as_data(account, discount_pct=Decimal("20")), expected_version=None, actor=rep, now=now()
+            account,
+            as_data(account, discount_pct=Decimal("20")),
+            expected_version=account.version,
+            actor=rep,
+            now=now(),
         )
     assert failure.value.errors == {"discount_pct": ["Only sales managers and admins set an advertiser's discount."]}
     db.session.rollback()
@@ -249,7 +261,7 @@ def test_a_rep_keeps_their_advertisers_discount_and_cannot_change_it(ctx):
     assert last_event(account).id == audited
     # Editing anything else keeps the discount, and only the other change is audited.
     service.update_account(
-        account, as_data(account, notes="Prefers e-mail."), expected_version=None, actor=rep, now=now()
+        account, as_data(account, notes="Prefers e-mail."), expected_version=account.version, actor=rep, now=now()
     )
     db.session.commit()
     assert db.session.get(Account, account.id).discount_pct == Decimal("12.5")
@@ -280,7 +292,11 @@ def test_a_bad_discount_is_refused_on_its_field_and_nothing_changes(ctx, kind, d
     version = account.version
     with pytest.raises(ValidationFailed) as failure:
         service.update_account(
-            account, as_data(account, discount_pct=Decimal(discount)), expected_version=None, actor=manager, now=now()
+            account,
+            as_data(account, discount_pct=Decimal(discount)),
+            expected_version=account.version,
+            actor=manager,
+            now=now(),
         )
     assert failure.value.errors == {"discount_pct": [message]}
     db.session.rollback()
@@ -304,5 +320,5 @@ def test_saving_an_account_unchanged_records_no_change(ctx):
     audited = last_event(account).id
     # A form sends 12.5 for the stored 12.5000: the same percentage.
     same = as_data(account, agency_commission_pct=account.agency_commission_pct.normalize(), discount_pct=Decimal(0))
-    service.update_account(account, same, expected_version=None, actor=manager, now=now())
+    service.update_account(account, same, expected_version=account.version, actor=manager, now=now())
     assert last_event(account).id == audited

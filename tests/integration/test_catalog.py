@@ -449,7 +449,7 @@ def test_a_package_refuses_unknown_and_archived_products_and_a_taken_name(ctx):
     remnant = product("Remnant Display")
     data = service.product_data(remnant)
     data.status = "archived"
-    service.update_product(remnant, data, expected_version=None, actor=admin(), now=now())
+    service.update_product(remnant, data, expected_version=remnant.version, actor=admin(), now=now())
     with pytest.raises(ValidationFailed) as failure:
         service.save_package(
             None,

@@ -137,3 +137,26 @@ def test_the_pdf_booked_revenue_export_and_push_of_a_yen_order_are_in_whole_yen(
     db.session.refresh(line)
     pushed = db.session.get(SandboxLineItem, int(line.remote_line_id))
     assert D(pushed.spec["rate"]) == RATE and pushed.spec["impressions"] == 333_333
+
+
+def test_an_approval_reason_shows_a_yen_total_in_whole_yen_and_the_rule_value_plainly(ctx):
+    proposal = new_proposal(rate_card_id=yen_card().id)
+    proposals.add_line(proposal, line_data(proposal, quantity=333_333), actor=rep(), **settings())
+    workflow.submit(proposal, actor=rep(), now=now(), acknowledged=True, render={})
+    net = proposals.totals(proposal).net
+    reasons = [why for request in workflow.requests_of(proposal) for why in request.reasons if "total net" in why]
+    shown = format_currency(net, "JPY", locale="en_GB")  # as the pages show it: JP¥411,522
+    assert reasons == [f"total net {shown} is above 50,000", f"total net {shown} is above 250,000"]
+
+
+def test_a_budget_goal_or_a_recommendation_budget_in_yen_is_a_whole_amount(ctx):
+    card = yen_card()
+    with pytest.raises(ValidationFailed) as refused:
+        new_proposal(rate_card_id=card.id, budget_goal=D("1000.5"))
+    assert refused.value.errors["budget_goal"] == ["A budget in JPY is a whole amount: JPY has no decimals."]
+    proposal = new_proposal(rate_card_id=card.id, budget_goal=D("1000"))
+    goals = proposals.Goals(budget=D("1000.5"), start_day=proposal.start_day, end_day=proposal.end_day)
+    errors = proposals.check_goals(proposal, goals, today=publisher_today()).errors
+    assert errors["budget"] == ["A budget in JPY is a whole amount: JPY has no decimals."]
+    goals.budget = D("1000")
+    assert proposals.check_goals(proposal, goals, today=publisher_today()).errors == {}

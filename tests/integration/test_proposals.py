@@ -260,3 +260,14 @@ def test_a_recommendation_fits_the_budget_and_the_inventory_and_says_why(ctx):
         "300x250" in products[p.product_id].sizes and "geo" in products[p.product_id].customisable for p in picks
     )
     assert picks == sorted(picks, key=lambda p: p.net_rate)
+
+
+def test_the_largest_total_a_proposal_can_reach_fits_its_money_columns(ctx):
+    """A line costs at most MAX_MONEY and a proposal has at most MAX_LINES lines, so no total (a
+    proposal's, an order's gross and net) can pass MAX_LINES x MAX_MONEY: the money columns hold it."""
+    from app.db import Money
+    from app.validation import MAX_MONEY
+
+    largest = MAX_MONEY * service.MAX_LINES
+    assert largest < D(10) ** (Money.precision - Money.scale)
+    assert db.session.scalar(sa.select(sa.cast(sa.literal(largest, Money), Money))) == largest

@@ -224,7 +224,7 @@ def test_a_rule_value_out_of_range_is_refused(ctx):
     )
     with pytest.raises(ValidationFailed) as failure:
         service.save_rule(None, data, expected_version=None, actor=user(DEMO_USERS["admin"]), now=now())
-    assert "must be at most 1,000,000,000,000" in failure.value.errors["conditions"][0]
+    assert "must be at most 100,000,000,000" in failure.value.errors["conditions"][0]
 
 
 def test_a_rep_asked_to_approve_may_read_the_proposal(ctx):
@@ -330,3 +330,23 @@ def test_deciding_an_earlier_version_is_not_building_the_next(ctx):
     service.proposals.update_line(proposal.lines[0], data, actor=rep(), **settings())
     service.submit(proposal, actor=rep(), now=now(), acknowledged=False)
     assert service.can_decide(manager(), manager_request(proposal))
+
+
+def test_a_step_nobody_may_decide_refuses_the_submission_and_says_who_built_the_version(ctx):
+    """The only admin created the proposal for a rep and a rule asks the admins: nobody could decide it."""
+    admin = user(DEMO_USERS["admin"])
+    data = service.RuleData(
+        "Admins: big deals", "approval", [{"field": "total_net", "op": ">", "value": "1"}], "all", 3, "admin"
+    )
+    service.save_rule(None, data, expected_version=None, actor=admin, now=now())
+    draft = new_proposal(advertiser_id=db.session.scalar(sa.select(Account.id).where(Account.name == "Ferrymoor Bank")))
+    fields = service.proposals.ProposalData(**{k: getattr(draft, k) for k in service.proposals.FIELD_LABELS})
+    proposal = service.proposals.create_proposal(fields, actor=admin, now=now(), today=settings()["today"])
+    service.proposals.add_line(proposal, line_data(proposal), actor=rep(), **settings())
+    plan = service.plan_for(proposal, submitter=rep())
+    assert [step for step, _why in plan.stuck] == [3]
+    with pytest.raises(ValidationFailed) as failure:
+        service.submit(proposal, actor=rep(), now=now(), acknowledged=True)
+    message = failure.value.errors["submit"][0]
+    assert "Step 3" in message and "every admin built this version" in message
+    assert proposal.status == ProposalStatus.DRAFT.value and proposal.versions == []
