@@ -189,7 +189,7 @@ def remember_created(url: str) -> None:
     """Remember where the new record is shown for the form's nonce (a second submission goes there);
     a view that answers in place (an htmx fragment) calls this, then commits."""
     claimed = g.pop("form_nonce", None)
-    if claimed is not None:
+    if claimed is not None and len(url) <= nonces.URL_LENGTH:  # longer: a resend is told to reload
         claimed.url = url
     g.form_nonce_used = True
 

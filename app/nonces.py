@@ -23,6 +23,8 @@ from app.extensions import db
 KEEP = timedelta(days=1)
 #: What `secrets.token_urlsafe` makes; anything else in the field is ignored.
 NONCE = re.compile(r"[A-Za-z0-9_-]{16,64}")
+#: The longest address a resend can be sent back to (a longer one is never remembered).
+URL_LENGTH = 500
 
 
 class FormNonce(db.Model):
@@ -33,7 +35,7 @@ class FormNonce(db.Model):
     #: the path the form was posted to: the same nonce sent by another form is refused, not redirected
     action: Mapped[str] = mapped_column(sa.String(500), default="", server_default="")
     #: where the record the first submission created is shown
-    url: Mapped[str] = mapped_column(sa.String(500), default="")
+    url: Mapped[str] = mapped_column(sa.String(URL_LENGTH), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 

@@ -7,6 +7,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
+from app import nonces
 from app.access import allow
 from app.auth.roles import Role
 from app.catalog.models import AdUnit, AdUnitLevel, Product, Status
@@ -149,7 +150,8 @@ def create_hold():
     active = db.session.scalars(sa.select(Product).where(Product.status == Status.ACTIVE.value).order_by(Product.name))
     form.product.choices = options([("", "— the ad slots below —"), *((p.id, p.name) for p in active)])
     back = form.back.data or ""
-    if not back.startswith("/") or back.startswith("//"):
+    # Only a path of this site, and one short enough for a resend to be sent back to (form_nonces.url).
+    if not back.startswith("/") or back.startswith("//") or len(back) > nonces.URL_LENGTH:
         form.back.data = back = url_for("inventory.holds")
     if not form.validate_on_submit():  # only the CSRF token can fail: the service checks every value
         return _hold_form_page(form, 400)

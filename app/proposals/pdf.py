@@ -13,11 +13,13 @@ so the PDF looks the same on every machine whatever fonts the system has.
 
 from __future__ import annotations
 
+import atexit
 import base64
 import contextlib
 import hashlib
 import mimetypes
 import os
+import shutil
 import tempfile
 import threading
 from dataclasses import dataclass
@@ -110,6 +112,7 @@ def _shared_font_config():
 def _own_fonts_only_config() -> Path:
     """A fontconfig file (in a folder of its own, with its cache) that knows only `FONTS_DIR`."""
     folder = Path(tempfile.mkdtemp(prefix="flightdeck-pdf-fonts-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)  # one per process, gone with it
     (folder / "fonts.conf").write_text(
         '<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "urn:fontconfig:fonts.dtd">\n'
         f"<fontconfig><dir>{escape(str(FONTS_DIR.resolve()))}</dir>"

@@ -366,6 +366,15 @@ def create_make_good(
         margin_pct=margin_pct,
         make_good_days=make_good_days,
     )
+    # The proposal is the rep's, but whoever drafted it built it: they may not decide it.
+    record(
+        actor=actor,
+        entity_type="proposal",
+        entity_id=proposal.id,
+        action="make-good drafted",
+        at=now,
+        summary=f"Drafted by {actor.name} to make good line {line.position} of {order.number}",
+    )
     record(
         actor=actor,
         entity_type="order",

@@ -403,7 +403,16 @@ def _advance(proposal: Proposal, version_id: int, *, actor: User | None, now: da
 #: What builds a version, as the proposal's history calls it: creating the proposal, changing it or
 #: its lines ("line added", "line 2 changed", ...), freezing and submitting it. Deciding, sending,
 #: withdrawing and holding do not.
-BUILDING_ACTIONS = ("created", "updated", "version made", "status submitted", "warnings acknowledged")
+#: Proposal history entries that build a version (their actors may not decide it). A make-good is
+#: created in its rep's name; "make-good drafted" names whoever clicked (a manager, ad ops).
+BUILDING_ACTIONS = (
+    "created",
+    "updated",
+    "make-good drafted",
+    "version made",
+    "status submitted",
+    "warnings acknowledged",
+)
 
 
 def _building(proposal_id, until=None):

@@ -296,3 +296,18 @@ def test_a_nonce_sent_by_another_form_is_a_conflict_and_never_a_silent_redirect(
     assert other.status_code == 409
     assert "section=gardening" in targeting_values(app, "key_value")
     assert "garden-lovers" not in targeting_values(app, "audience")
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True)
+def test_a_hold_whose_way_back_is_too_long_to_remember_is_still_held_and_goes_to_the_holds(app, client, auth):
+    from app.inventory.models import Reservation
+
+    auth.login_as("sales_rep")
+    v = ids(app)
+    ask = {"product": v["sport"], "start": f"{v['year']}-02-01", "end": f"{v['year']}-02-14", "quantity": "1000"}
+    panel = client.get("/inventory/panel", query_string=ask).get_data(as_text=True)
+    form = {**ask, "label": "Long way back", "back": "/inventory/holds?x=" + "a" * 600}
+    answer = client.post("/inventory/holds", data={**form, "form_nonce": nonce_in(panel, "/inventory/holds")})
+    assert answer.status_code == 302 and answer.location == "/inventory/holds"
+    with app.app_context():
+        assert db.session.scalars(sa.select(Reservation).where(Reservation.label == "Long way back")).one()

@@ -216,3 +216,12 @@ def test_two_simultaneous_clicks_on_make_good_draft_one_make_good_and_tell_the_s
     with app.app_context():
         made_good = db.session.scalars(sa.select(ProposalLine).where(ProposalLine.make_good_of_id == line_id)).all()
         assert [line.proposal.number for line in made_good] == drafted
+
+
+def test_whoever_drafts_a_make_good_is_one_of_its_authors_and_so_never_decides_it(ctx):
+    line = short_line()
+    manager = user(DEMO_USERS["sales_manager"])
+    proposal = changes.create_make_good(line, actor=manager, now=now(), today=publisher_today(), margin_pct=10)
+    db.session.commit()
+    assert proposal.owner_id != manager.id
+    assert manager.id in workflow._authors_so_far(proposal)
