@@ -25,7 +25,9 @@ def minor_unit(currency: str) -> Decimal:
 
 def quantize(amount: Decimal, currency: str) -> Decimal:
     """`amount` rounded half-up to the minor unit of `currency`."""
-    return Decimal(amount).quantize(minor_unit(currency), rounding=ROUND_HALF_UP)
+    if not isinstance(amount, Decimal):
+        amount = Decimal(amount)
+    return amount.quantize(minor_unit(currency), rounding=ROUND_HALF_UP)
 
 
 def decimals_problem(amount: Decimal, currency: str, *, label: str) -> str | None:
@@ -37,6 +39,7 @@ def decimals_problem(amount: Decimal, currency: str, *, label: str) -> str | Non
     return f"A {label} in {currency} is a whole amount: {currency} has no decimals."
 
 
+@cache
 def zero(currency: str) -> Decimal:
     """Nothing, written with the currency's decimals (0 for JPY, 0.00 for GBP)."""
     return quantize(Decimal(0), currency)
