@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from sqlalchemy.orm import selectinload
 
 from app.access import allow
 from app.accounts.models import Account
@@ -72,7 +73,7 @@ def index():
     if q:
         query = query.where(Order.number.icontains(q, autoescape=True))
     page = db.paginate(
-        query.order_by(Order.created_at.desc(), Order.id.desc()),
+        query.options(selectinload(Order.proposal)).order_by(Order.created_at.desc(), Order.id.desc()),
         page=page_number(args),
         per_page=current_app.config["PAGE_SIZE"],
         error_out=False,
