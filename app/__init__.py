@@ -152,14 +152,16 @@ def _register_hooks() -> None:
     """Each domain fills in the registries of the domains beneath it (the records the audit pages name,
     the order page's panels): a lower domain never imports a higher one (see .importlinter)."""
     from app.accounts import hooks as accounts
+    from app.adserver import hooks as adserver
     from app.auth import hooks as auth
     from app.catalog import hooks as catalog
+    from app.finance import hooks as finance
     from app.orders import hooks as orders
     from app.proposals import hooks as proposals
     from app.ratecards import hooks as ratecards
     from app.workflow import hooks as workflow
 
-    for domain in (auth, accounts, catalog, ratecards, proposals, workflow, orders):
+    for domain in (auth, accounts, catalog, ratecards, proposals, workflow, orders, adserver, finance):
         domain.register()
 
 
