@@ -59,17 +59,21 @@ run: db
 	$(if $(GUESSED_PUBLIC_URL),@echo "E-mail links point at $(PUBLIC_URL); set PUBLIC_URL to the address buyers and colleagues reach this server at.")
 	PUBLIC_URL='$(PUBLIC_URL)' $(BIN)/flask run --host $(HOST) --port $(PORT)
 
-## Every suite: unit, integration on SQLite and PostgreSQL, functional, browser. STRICT=1: a suite
-## that cannot run (no PostgreSQL binaries, no Chromium) fails instead of being skipped.
+## The import contracts (.importlinter), then every suite: unit, integration on SQLite and PostgreSQL,
+## functional, browser. STRICT=1: a suite that cannot run (no PostgreSQL binaries, no Chromium) fails
+## instead of being skipped.
 test: setup-dev
+	$(BIN)/lint-imports --no-cache
 	FLIGHTDECK_STRICT=$(STRICT) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: setup-dev
 	$(BIN)/python -m bench
 
+## ruff, then the import contracts: domains depend downward only (.importlinter).
 lint: setup-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 format: setup-dev
 	$(BIN)/ruff check --fix .

@@ -92,6 +92,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     app.after_request(add_security_headers)
     register_error_handlers(app)
     register_template_helpers(app)
+    _register_hooks()
     _register_cli(app)
     check_every_route_has_a_rule(app)
     return app
@@ -145,6 +146,23 @@ def _check_public_url(app: Flask) -> None:
             f"PUBLIC_URL must be an http:// or https:// address such as https://deals.example, not {url!r}"
         )
     app.config["PUBLIC_URL"] = url.rstrip("/")
+
+
+def _register_hooks() -> None:
+    """Each domain fills in the registries of the domains beneath it (the records the audit pages name,
+    the order page's panels): a lower domain never imports a higher one (see .importlinter)."""
+    from app.accounts import hooks as accounts
+    from app.adserver import hooks as adserver
+    from app.auth import hooks as auth
+    from app.catalog import hooks as catalog
+    from app.finance import hooks as finance
+    from app.orders import hooks as orders
+    from app.proposals import hooks as proposals
+    from app.ratecards import hooks as ratecards
+    from app.workflow import hooks as workflow
+
+    for domain in (auth, accounts, catalog, ratecards, proposals, workflow, orders, adserver, finance):
+        domain.register()
 
 
 def _register_cli(app: Flask) -> None:

@@ -1,4 +1,4 @@
-"""Model base, column types and time helpers shared by every domain."""
+"""Column types, name and time helpers shared by every domain (the model base is in `app.extensions`)."""
 
 from __future__ import annotations
 
@@ -9,21 +9,11 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import DeclarativeBase, MappedAsDataclass  # noqa: F401  (re-exported)
+from sqlalchemy.orm import MappedAsDataclass  # noqa: F401  (re-exported)
 from sqlalchemy.sql.functions import FunctionElement
 
-#: Stable constraint names, so migrations can drop and alter them on every backend.
-NAMING_CONVENTION = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-
-class Base(DeclarativeBase):
-    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+from app.extensions import db
+from app.validation import clean_line, folded, folds
 
 
 class Unchecked(enum.Enum):
@@ -93,9 +83,6 @@ def name_taken(model: type, name: str, *, other_than: int | None, **same: object
     table (`folds`: invisible characters removed, other spaces made plain, runs of spaces made
     one), so a row saved before names were cleaned still counts, on SQLite as on PostgreSQL.
     """
-    from app.extensions import db
-    from app.validation import clean_line
-
     query = sa.select(model.id).where(
         sa.func.lower(FoldedName(model.name)) == sa.func.lower(clean_line(name)), model.id != (other_than or 0)
     )
@@ -115,8 +102,6 @@ class FoldedName(FunctionElement):
 
 @compiles(FoldedName, "postgresql")
 def _folded_name_on_postgresql(element: FoldedName, compiler, **kw) -> str:
-    from app.validation import folds
-
     spaces = "".join(chr(code) for code, into in folds().items() if into == " ")
     removed = "".join(chr(code) for code, into in folds().items() if into == "")
     name = compiler.process(element.clauses, **kw)
@@ -133,6 +118,4 @@ def _folded_name_elsewhere(element: FoldedName, compiler, **kw) -> str:
 @sa.event.listens_for(sa.engine.Engine, "connect")
 def _give_sqlite_the_name_folding(dbapi_connection, _record) -> None:
     if isinstance(dbapi_connection, sqlite3.Connection):
-        from app.validation import folded
-
         dbapi_connection.create_function("flightdeck_folded_name", 1, folded, deterministic=True)

@@ -12,6 +12,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
+from app.extensions import db
+
 
 class DomainError(Exception):
     status_code = 400
@@ -94,8 +96,6 @@ def render_error(status: int, message: str | None = None):
 
 
 def register_error_handlers(app: Flask) -> None:
-    from app.extensions import db
-
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError):
         db.session.rollback()

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import Account, AccountKind, Contact, CreditStatus
 from app.audit.service import record, record_change
-from app.auth.models import User
+from app.auth.models import User, UserRole
 from app.auth.roles import ACCOUNT_EDITORS, Role
 from app.db import Unchecked, name_taken, stale
 from app.errors import Conflict, Errors, Forbidden, ValidationFailed
@@ -76,8 +76,6 @@ def can_set_discount(user: User) -> bool:
 
 
 def owner_candidates() -> list[User]:
-    from app.auth.models import UserRole
-
     return list(
         db.session.scalars(
             sa.select(User)

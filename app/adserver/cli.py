@@ -11,21 +11,23 @@ import sqlalchemy as sa
 from flask import current_app
 from flask.cli import AppGroup
 
+from app.adserver import outbox
+from app.adserver.delivery import sync_connection, sync_due
+from app.adserver.models import Connection
+from app.adserver.outbox import Settings
+from app.adserver.service import queue_push
 from app.db import utcnow
 from app.extensions import db
+from app.orders.models import Order
 
 adserver_cli = AppGroup("adserver", help="Push orders to ad servers and bring delivery back.")
 
 
 def _settings():
-    from app.adserver.outbox import Settings
-
     return Settings.from_config(current_app.config)
 
 
 def _sync_due():
-    from app.adserver.delivery import sync_due
-
     config = current_app.config
     return sync_due(
         now=utcnow(),
@@ -42,8 +44,6 @@ def _sync_due():
 def worker_command(once: bool, name: str | None) -> None:
     """Send queued pushes with retries and backoff, and sync delivery once a day. Several workers may
     run at once on PostgreSQL; stop one with Ctrl-C or SIGTERM (it finishes the job in hand)."""
-    from app.adserver import outbox
-
     worker = name or outbox.worker_name()
     settings = _settings()
     if once:
@@ -71,9 +71,6 @@ def worker_command(once: bool, name: str | None) -> None:
 @click.option("--connection", "name", default=None, help="Only this connection (by name).")
 def sync_delivery_command(name: str | None) -> None:
     """Fetch delivery per line and day from every active connection now, and check drift."""
-    from app.adserver.delivery import sync_connection
-    from app.adserver.models import Connection
-
     query = sa.select(Connection).where(Connection.active.is_(True))
     if name:
         query = query.where(Connection.name == name)
@@ -98,9 +95,6 @@ def sync_delivery_command(name: str | None) -> None:
 @click.argument("number")
 def push_command(number: str) -> None:
     """Queue a push of order NUMBER (e.g. O-2026-0001) to its connection."""
-    from app.adserver.service import queue_push
-    from app.orders.models import Order
-
     order = db.session.scalar(sa.select(Order).where(Order.number == number))
     if order is None:
         raise click.ClickException(f"No order {number}.")

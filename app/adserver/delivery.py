@@ -15,6 +15,7 @@ from app.adserver.models import Connection, DeliveryDay
 from app.audit.service import record
 from app.extensions import db
 from app.orders.models import LineStatus, Order, OrderLine, PushState
+from app.proposals.models import ProposalLine
 
 #: days before the ad server's yesterday that each sync fetches again (late and corrected numbers)
 LOOKBACK_DAYS = 7
@@ -367,8 +368,6 @@ def pacing_of(lines: list[OrderLine], *, today: date) -> list[Pacing]:
 
 def at_risk_lines(*, today: date, limit: int = 200) -> list[Pacing]:
     """Pushed lines delivering too slowly, and ended lines that fell short and have no make-good yet."""
-    from app.proposals.models import ProposalLine
-
     has_make_good = sa.select(ProposalLine.id).where(ProposalLine.make_good_of_id == OrderLine.id).exists()
     lines = db.session.scalars(
         sa.select(OrderLine)

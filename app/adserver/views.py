@@ -21,6 +21,7 @@ from app.errors import DomainError, NotFound, ValidationFailed
 from app.extensions import db
 from app.forms import form_sent_before, redirect_to_created, require_csrf
 from app.orders.models import Order, OrderLine
+from app.orders.views import readable_order
 from app.routing import safe_next
 from app.validation import parse_id
 
@@ -356,3 +357,25 @@ def cancel_job(job_id: int):
     db.session.commit()
     flash("The push is cancelled. Nothing was sent.", "success")
     return redirect(_back(url_for("adserver.queue")))
+
+
+@allow(*OPS, checks_object=True)
+def push_order(order_id: int):
+    order = readable_order(order_id)
+    require_csrf()
+    job = service.queue_push(order, reason="queued by ad ops", now=utcnow(), actor=current_user)
+    db.session.commit()
+    if job is None:
+        flash("There is no ad-server connection yet: an admin adds one under Ad servers.", "warning")
+    else:
+        flash("Push queued: the worker sends it within seconds.", "success")
+    return redirect(url_for("orders.detail", order_id=order.id))
+
+
+# The "Push now" button is on the order's page and posts to the order's own address (/orders/<id>/push),
+# outside this blueprint's /adserver prefix; the route is still the ad server's (endpoint adserver.push_order).
+bp.record_once(
+    lambda state: state.app.add_url_rule(
+        "/orders/<int:order_id>/push", "adserver.push_order", push_order, methods=["POST"]
+    )
+)

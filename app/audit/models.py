@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.auth.models import User
 from app.db import UTCDateTime
 from app.extensions import db
+
+if TYPE_CHECKING:
+    # Auth writes to the audit log (sign-ins), so audit sits below auth and names its user by string.
+    from app.auth.models import User
 
 
 class AuditEvent(db.Model):
@@ -40,4 +43,4 @@ class AuditEvent(db.Model):
     before: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
 
-    actor: Mapped[User | None] = relationship(lazy="joined")
+    actor: Mapped[User | None] = relationship("User", lazy="joined")

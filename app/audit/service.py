@@ -5,15 +5,17 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from app.audit.models import AuditEvent
-from app.auth.models import User
 from app.extensions import db
+
+if TYPE_CHECKING:
+    from app.auth.models import User
 
 
 def _plain(value: Any) -> Any:

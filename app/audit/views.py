@@ -1,60 +1,22 @@
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-
 import sqlalchemy as sa
 from flask import Blueprint, current_app, render_template, request, url_for
 from flask_login import current_user
 
 from app.access import allow, rule_for
-from app.accounts.models import Account
 from app.audit.models import AuditEvent
-from app.auth.models import User
+from app.audit.subjects import SUBJECTS, Subject, subject_for
 from app.auth.roles import Role
-from app.catalog.models import AdUnit, Package, Product, TargetingValue
 from app.errors import Forbidden, NotFound
 from app.extensions import db
-from app.orders.models import Order
-from app.orders.views import readable_order
-from app.proposals.models import Proposal
-from app.proposals.views import readable_proposal
-from app.ratecards.models import RateCard
 from app.validation import page_number
-from app.workflow.models import ApprovalRule
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
 
-@dataclass(frozen=True)
-class History:
-    """Where a record's history leads, and who may read it: exactly who may open the record's page."""
-
-    model: type
-    #: The record's page: its access rule is the history's access rule.
-    endpoint: str
-    arg: str | None
-    #: The record page's own loader, for records that are checked one by one (a rep's proposal):
-    #: it raises NotFound or Forbidden just as that page does.
-    load: Callable[[int], object] | None = None
-
-
-ENTITIES = {
-    "account": History(Account, "accounts.detail", "account_id"),
-    "user": History(User, "auth.edit_user", "user_id"),
-    "ad_unit": History(AdUnit, "catalog.ad_unit", "unit_id"),
-    "targeting_value": History(TargetingValue, "catalog.targeting", None),
-    "product": History(Product, "catalog.product", "product_id"),
-    "package": History(Package, "catalog.package", "package_id"),
-    "rate_card": History(RateCard, "ratecards.card", "card_id"),
-    "proposal": History(Proposal, "proposals.detail", "proposal_id", readable_proposal),
-    "order": History(Order, "orders.detail", "order_id", readable_order),
-    "approval_rule": History(ApprovalRule, "workflow.edit_rule", "rule_id"),
-}
-
-
 def entity_link(entity_type: str, entity_id: int) -> str | None:
-    spec = ENTITIES.get(entity_type)
+    spec = subject_for(entity_type)
     if spec is None:
         return None
     return url_for(spec.endpoint, **({spec.arg: entity_id} if spec.arg else {}))
@@ -63,12 +25,12 @@ def entity_link(entity_type: str, entity_id: int) -> str | None:
 def history_link(entity_type: str, entity_id: int) -> str | None:
     """The audit log's link for an entry: the record's history, which links the record itself (and
     still answers when the record was deleted)."""
-    if entity_type not in ENTITIES:
+    if entity_type not in SUBJECTS:
         return None
     return url_for("audit.entity", entity_type=entity_type, entity_id=entity_id)
 
 
-def _readable_subject(spec: History, entity_id: int) -> object:
+def _readable_subject(spec: Subject, entity_id: int) -> object:
     """The record, if the current user may open its page; Forbidden or NotFound as that page answers.
 
     Whoever may read the whole audit log reads every record's history, a deleted proposal's too.
@@ -93,20 +55,20 @@ def _readable_subject(spec: History, entity_id: int) -> object:
 def index():
     entity_type = request.args.get("entity", "")
     query = sa.select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
-    if entity_type in ENTITIES:
+    if entity_type in SUBJECTS:
         query = query.where(AuditEvent.entity_type == entity_type)
     page = db.paginate(
         query, page=page_number(request.args), per_page=current_app.config["PAGE_SIZE"] * 2, error_out=False
     )
     return render_template(
-        "audit/index.html", page=page, entity_type=entity_type, entity_types=sorted(ENTITIES), entity_link=history_link
+        "audit/index.html", page=page, entity_type=entity_type, entity_types=sorted(SUBJECTS), entity_link=history_link
     )
 
 
 @bp.route("/<entity_type>/<int:entity_id>")
 @allow(checks_object=True)
 def entity(entity_type: str, entity_id: int):
-    spec = ENTITIES.get(entity_type)
+    spec = subject_for(entity_type)
     if spec is None:
         raise NotFound(f"There is no history for “{entity_type}”.")
     subject = _readable_subject(spec, entity_id)

@@ -9,6 +9,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from app.db import utcnow
+from app.demo.load import database_is_empty, load_demo
 from app.extensions import db
 
 demo_cli = AppGroup("demo", help="The demo publisher.")
@@ -18,8 +19,6 @@ demo_cli = AppGroup("demo", help="The demo publisher.")
 @click.option("--if-empty", is_flag=True, help="Do nothing (and succeed) when the database has users.")
 def load_command(if_empty: bool) -> None:
     """Load the demo publisher: users, accounts, ad units, targeting and a year of traffic."""
-    from app.demo.load import database_is_empty, load_demo
-
     if not database_is_empty():
         if if_empty:
             click.echo("Database already has data; demo not loaded.")

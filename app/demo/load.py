@@ -14,6 +14,8 @@ import sqlalchemy as sa
 
 from app.accounts.models import Account
 from app.accounts.service import AccountData, add_contact, create_account
+from app.adserver import delivery, outbox
+from app.adserver import service as adserver
 from app.auth.models import User
 from app.auth.service import create_user
 from app.catalog.models import AdUnit, AdUnitLevel, Product, TargetingDimension, TargetingValue
@@ -22,8 +24,10 @@ from app.demo import catalog as demo_catalog
 from app.demo import publisher
 from app.demo.publisher import Section, Site, Slot
 from app.extensions import db
+from app.inventory import service as inventory
 from app.inventory.forecasting import forecast_day_count, refresh_forecast
-from app.inventory.models import TrafficDay
+from app.inventory.models import ReservationKind, TrafficDay
+from app.proposals import service as proposals
 from app.proposals.models import ProposalStatus
 from app.ratecards.models import RateCard
 from app.ratecards.service import (
@@ -36,6 +40,8 @@ from app.ratecards.service import (
     set_premium,
     set_volume_tier,
 )
+from app.workflow.service import RuleData, save_rule, transition
+from app.workflow.signing import make_order
 
 #: Days of traffic history, ending yesterday.
 HISTORY_DAYS = 365
@@ -308,9 +314,6 @@ def _load_reservations(
 
     Sponsorships go first, as publishers sell them first; each other line takes a share of what is still free.
     """
-    from app.inventory import service as inventory
-    from app.inventory.models import ReservationKind
-
     monday = today + timedelta(days=7 - today.weekday())
     rep = users["rep@harbour.example"]
     count = 0
@@ -379,8 +382,6 @@ _PROPOSALS = (
 def _load_proposals(products, users, accounts, cards, *, now: datetime, today: date) -> int:
     """Two of the demo rep's proposals in draft, priced on the standard card of their flight, so the
     list and the builder have something to show."""
-    from app.proposals import service as proposals
-
     rep = users["rep@harbour.example"]
     by_name = {a.name: a for a in accounts}
     monday = today + timedelta(days=7 - today.weekday())
@@ -434,12 +435,6 @@ def _load_signed_order(products, users, accounts, cards, *, now: datetime, today
     """The built-in sandbox as the default ad server, mapped to its own ids, and one order signed six
     weeks ago, pushed to it, with its delivery so far: the order, pacing, ad-ops and finance pages
     (a past month to close) have something to show."""
-    from app.adserver import delivery, outbox
-    from app.adserver import service as adserver
-    from app.proposals import service as proposals
-    from app.workflow.service import transition
-    from app.workflow.signing import make_order
-
     admin, rep = users["admin@harbour.example"], users["rep@harbour.example"]
     sandbox = adserver.save_connection(
         None,
@@ -499,7 +494,6 @@ def _load_signed_order(products, users, accounts, cards, *, now: datetime, today
 
 def _load_rules(users: dict[str, User], *, now: datetime) -> int:
     """The publisher's controls: who approves what, and what a rep is warned about or stopped by."""
-    from app.workflow.service import RuleData, save_rule
 
     def c(field: str, op: str, value: str) -> dict:
         return {"field": field, "op": op, "value": value}

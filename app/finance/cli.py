@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import click
+import sqlalchemy as sa
 from flask import current_app
 from flask.cli import AppGroup
 
+from app.auth.models import User
+from app.auth.roles import Role
+from app.clock import publisher_today
 from app.db import utcnow
+from app.errors import DomainError
 from app.extensions import db
+from app.finance import queries, revenue, service
 
 finance_cli = AppGroup("finance", help="Revenue exports and month close.")
 
 
 def _period(raw: str, today) -> object:
-    from app.finance import revenue
-
     try:
         return revenue.parse_period(raw, today=today)
     except ValueError as error:
@@ -32,11 +37,6 @@ def _period(raw: str, today) -> object:
 def export_command(period: str, last: str | None, fmt: str, calendar: str, output: Path | None) -> None:
     """Export revenue rows with a control summary (rows, totals per currency, SHA-256), recorded
     like an export from the page. Streams: memory stays flat however many rows."""
-    import shutil
-
-    from app.clock import publisher_today
-    from app.finance import queries, service
-
     today = publisher_today()
     first = _period(period, today)
     final = _period(last, today) if last else first
@@ -79,14 +79,6 @@ def export_command(period: str, last: str | None, fmt: str, calendar: str, outpu
 @click.option("--by", "email", required=True, help="The e-mail of the finance user or admin closing it.")
 def close_command(period: str, email: str) -> None:
     """Close a month: freeze its figures; later changes post adjustments into the next open month."""
-    import sqlalchemy as sa
-
-    from app.auth.models import User
-    from app.auth.roles import Role
-    from app.clock import publisher_today
-    from app.errors import DomainError
-    from app.finance import service
-
     today = publisher_today()
     first = _period(period, today)
     actor = db.session.scalar(sa.select(User).where(sa.func.lower(User.email) == email.strip().lower()))

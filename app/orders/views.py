@@ -12,19 +12,14 @@ from sqlalchemy.orm import selectinload
 
 from app.access import allow
 from app.accounts.models import Account
-from app.adserver import delivery
-from app.adserver.adapters.base import AdServerError
-from app.adserver.charts import pacing_svg
-from app.adserver.models import Connection, PushJob
-from app.adserver.service import adapter_of, queue_push
 from app.auth.roles import Role
 from app.clock import publisher_today
 from app.db import utcnow
 from app.errors import DomainError, Forbidden, NotFound
 from app.extensions import db
-from app.finance.models import BillingCap, BillingSource
 from app.forms import form_sent_before, redirect_to_created, require_csrf
 from app.orders.models import LineStatus, Order, OrderLine, OrderStatus, PushState
+from app.orders.panels import panel_context
 from app.proposals.models import Proposal, ProposalLine
 from app.proposals.service import make_good_window
 from app.validation import page_number, parse_id
@@ -132,16 +127,6 @@ def _line(order: Order, line_id: int) -> OrderLine:
 def detail(order_id: int):
     order = readable_order(order_id)
     today = publisher_today()
-    pacing = delivery.pacing_of(list(order.lines), today=today)
-    series = delivery.daily_series([line.id for line in order.lines])
-    jobs = db.session.scalars(sa.select(PushJob).where(PushJob.order_id == order.id).order_by(PushJob.id.desc())).all()
-    connection = db.session.get(Connection, order.connection_id) if order.connection_id else None
-    order_url = None
-    if connection is not None and order.remote_order_id:
-        try:
-            order_url = adapter_of(connection).order_url(order.remote_order_id)
-        except AdServerError:
-            order_url = None
     make_goods = {
         pl.make_good_of_id: pl.proposal
         for pl in db.session.scalars(
@@ -155,11 +140,6 @@ def detail(order_id: int):
     return render_template(
         "orders/detail.html",
         order=order,
-        pacing=pacing,
-        chart=pacing_svg(pacing, series),
-        jobs=jobs,
-        connection=connection,
-        order_url=order_url,
         make_goods=make_goods,
         make_good_until=make_good_until,
         today=today,
@@ -170,26 +150,11 @@ def detail(order_id: int):
             .order_by(Signature.id.desc())
         ).first(),
         can_operate=current_user.has_role(*OPS),
-        can_bill=current_user.has_role(Role.FINANCE, Role.ADMIN),
-        billing_sources=list(BillingSource),
-        billing_caps=list(BillingCap),
         can_change=current_user.has_role(*OPS, Role.SALES_MANAGER) or order.proposal.owner_id == current_user.id,
         form=FlaskForm(),
+        # pacing and pushes (the ad server's), billing (finance's): app/orders/panels.py
+        **panel_context(order, reader=current_user, today=today),
     )
-
-
-@bp.route("/<int:order_id>/push", methods=["POST"])
-@allow(*OPS, checks_object=True)
-def push(order_id: int):
-    order = readable_order(order_id)
-    require_csrf()
-    job = queue_push(order, reason="queued by ad ops", now=utcnow(), actor=current_user)
-    db.session.commit()
-    if job is None:
-        flash("There is no ad-server connection yet: an admin adds one under Ad servers.", "warning")
-    else:
-        flash("Push queued: the worker sends it within seconds.", "success")
-    return redirect(url_for("orders.detail", order_id=order.id))
 
 
 @bp.route("/<int:order_id>/change", methods=["POST"])

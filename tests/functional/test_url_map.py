@@ -172,7 +172,7 @@ def test_hostile_form_numbers_get_field_messages(app, client, auth):
 
 def history_samples(app: Flask) -> dict[str, int]:
     """One demo record per entity type that has a history page (proposal and order are Ana's)."""
-    from app.audit.views import ENTITIES
+    from app.audit.subjects import SUBJECTS as ENTITIES
     from app.auth.models import User
     from app.orders.models import Order
     from app.proposals.models import Proposal
