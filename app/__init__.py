@@ -93,8 +93,23 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     register_error_handlers(app)
     register_template_helpers(app)
     _register_cli(app)
+    _register_hooks()
     check_every_route_has_a_rule(app)
     return app
+
+
+def _register_hooks() -> None:
+    """The higher domains tell the lower ones what they ask of them (proposals never import
+    workflow, orders or the ad servers); the app refuses to start while one is missing."""
+    from app.adserver import proposal_hooks as adserver_hooks
+    from app.orders import make_goods
+    from app.proposals import hooks as proposal_hooks
+    from app.workflow import proposal_hooks as workflow_hooks
+
+    make_goods.register()
+    workflow_hooks.register()
+    adserver_hooks.register()
+    proposal_hooks.check_registered()
 
 
 def _check_settings(app: Flask) -> None:

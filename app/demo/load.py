@@ -379,7 +379,8 @@ _PROPOSALS = (
 def _load_proposals(products, users, accounts, cards, *, now: datetime, today: date) -> int:
     """Two of the demo rep's proposals in draft, priced on the standard card of their flight, so the
     list and the builder have something to show."""
-    from app.proposals import service as proposals
+    from app.proposals import lines as proposal_lines
+    from app.proposals import service
 
     rep = users["rep@harbour.example"]
     by_name = {a.name: a for a in accounts}
@@ -393,8 +394,8 @@ def _load_proposals(products, users, accounts, cards, *, now: datetime, today: d
             start = date(start.year + 1, 1, 4)
             end = start + timedelta(weeks=weeks) - timedelta(days=1)
             card = next(c for c in cards if not c.allowed_roles and c.valid_from <= start <= c.valid_to)
-        proposal = proposals.create_proposal(
-            proposals.ProposalData(
+        proposal = service.create_proposal(
+            service.ProposalData(
                 advertiser_id=by_name[advertiser].id,
                 agency_id=by_name[agency].id if agency else None,
                 campaign_name=campaign,
@@ -410,9 +411,9 @@ def _load_proposals(products, users, accounts, cards, *, now: datetime, today: d
             today=today,
         )
         for product, impressions, geo in lines:
-            proposals.add_line(
+            proposal_lines.add_line(
                 proposal,
-                proposals.LineData(
+                proposal_lines.LineData(
                     product_id=products[product].id,
                     pricing_model="cpm",
                     start_day=start,
@@ -436,7 +437,8 @@ def _load_signed_order(products, users, accounts, cards, *, now: datetime, today
     (a past month to close) have something to show."""
     from app.adserver import delivery, outbox
     from app.adserver import service as adserver
-    from app.proposals import service as proposals
+    from app.proposals import lines as proposal_lines
+    from app.proposals import service, versions
     from app.workflow.service import transition
     from app.workflow.signing import make_order
 
@@ -452,8 +454,8 @@ def _load_signed_order(products, users, accounts, cards, *, now: datetime, today
     end = min(today + timedelta(days=13), date(today.year, 12, 31))
     card = next(c for c in cards if not c.allowed_roles and c.valid_from <= start and end <= c.valid_to)
     by_name = {a.name: a for a in accounts}
-    proposal = proposals.create_proposal(
-        proposals.ProposalData(
+    proposal = service.create_proposal(
+        service.ProposalData(
             advertiser_id=by_name["Skyweave Broadband"].id,
             campaign_name="Winter launch",
             rate_card_id=card.id,
@@ -467,9 +469,9 @@ def _load_signed_order(products, users, accounts, cards, *, now: datetime, today
         today=start,
     )
     for product, impressions in (("Sport Display", 400_000), ("News Display", 300_000)):
-        proposals.add_line(
+        proposal_lines.add_line(
             proposal,
-            proposals.LineData(
+            proposal_lines.LineData(
                 product_id=products[product].id,
                 pricing_model="cpm",
                 start_day=start,
@@ -482,7 +484,7 @@ def _load_signed_order(products, users, accounts, cards, *, now: datetime, today
             now=now,
             margin_pct=10,
         )
-    proposals.freeze_version(proposal, actor=rep, now=now)
+    versions.freeze_version(proposal, actor=rep, now=now)
     for status, why in (
         (ProposalStatus.SUBMITTED, "Demo: submitted."),
         (ProposalStatus.APPROVED, "Demo: approved."),

@@ -23,9 +23,9 @@ from app.errors import DomainError, Forbidden, NotFound
 from app.extensions import db
 from app.finance.models import BillingCap, BillingSource
 from app.forms import form_sent_before, redirect_to_created, require_csrf
+from app.orders.make_goods import make_good_window
 from app.orders.models import LineStatus, Order, OrderLine, OrderStatus, PushState
 from app.proposals.models import Proposal, ProposalLine
-from app.proposals.service import make_good_window
 from app.validation import page_number, parse_id
 from app.workflow import changes
 from app.workflow.models import Signature
