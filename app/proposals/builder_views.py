@@ -18,11 +18,11 @@ from app.errors import DomainError, Errors, ValidationFailed
 from app.extensions import db
 from app.forms import form_sent_before, remember_created, require_csrf
 from app.pricing.chart import waterfall_svg
-from app.pricing.views import read_line
+from app.pricing.views import price_from_args, read_line
 from app.proposals import access, bulk, holds, hooks, lines, queries
 from app.proposals.models import Proposal
 from app.proposals.views import READERS, SELLERS, bp, line_of, readable_proposal, settings
-from app.validation import parse_id
+from app.validation import parse_id, parse_number
 
 # -- The builder ----------------------------------------------------------------------------------
 
@@ -177,8 +177,6 @@ def update_line(proposal_id: int, line_id: int):
 @allow(*SELLERS, checks_object=True)
 def preview_line(proposal_id: int, line_id: int):
     """The price and availability of the line as the rep is editing it, not saved."""
-    from app.pricing.views import price_from_args
-
     proposal = readable_proposal(proposal_id)
     line = line_of(proposal, line_id)
     args = request.args.copy()
@@ -292,8 +290,6 @@ def paste(proposal_id: int):
 
 
 def _goals(proposal: Proposal, args) -> tuple[bulk.Goals | None, Errors]:
-    from app.validation import parse_number
-
     errors = Errors()
     budget = parse_number(args.get("budget"))
     if budget is None:

@@ -5,6 +5,8 @@ commits.
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -83,9 +85,6 @@ def paste_lines(
     """Lines pasted from a spreadsheet, one per row: product, impressions, and optionally the
     flight's first and last day (else the proposal's). All of them or none; each problem names
     its row."""
-    import csv
-    import io
-
     require_edit(actor, proposal)
     rows = [row for row in text.splitlines() if row.strip()]
     room = MAX_LINES - len(proposal.lines)
