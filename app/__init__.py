@@ -150,7 +150,9 @@ def _check_public_url(app: Flask) -> None:
 
 def _register_hooks() -> None:
     """Each domain fills in the registries of the domains beneath it (the records the audit pages name,
-    the order page's panels): a lower domain never imports a higher one (see .importlinter)."""
+    the order page's panels, what proposals ask of workflow, orders and the ad servers): a lower
+    domain never imports a higher one (see .importlinter). The app refuses to start while a required
+    one is missing."""
     from app.accounts import hooks as accounts
     from app.adserver import hooks as adserver
     from app.auth import hooks as auth
@@ -158,11 +160,13 @@ def _register_hooks() -> None:
     from app.finance import hooks as finance
     from app.orders import hooks as orders
     from app.proposals import hooks as proposals
+    from app.proposals import registry
     from app.ratecards import hooks as ratecards
     from app.workflow import hooks as workflow
 
     for domain in (auth, accounts, catalog, ratecards, proposals, workflow, orders, adserver, finance):
         domain.register()
+    registry.check_registered()
 
 
 def _register_cli(app: Flask) -> None:

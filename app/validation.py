@@ -193,7 +193,7 @@ def time_zone_problem(name: str | None) -> str | None:
 # formats it, Python's int-to-text limit, or the int64 capacities of the inventory's max flow.
 
 #: The largest amount of money anything may be (a budget, a rate, a fee, a line's cost), in any currency.
-#: A total is a sum of at most 500 lines' costs (proposals.service.MAX_LINES), so it stays at most
+#: A total is a sum of at most 500 lines' costs (proposals.lines.MAX_LINES), so it stays at most
 #: 5 x 10**13, within a Numeric(18, 4) column (below 10**14): an order's gross and net included.
 MAX_MONEY = Decimal(10) ** 11
 #: The most units (impressions, days, counts) one line, hold, limit or row may have.

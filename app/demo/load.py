@@ -27,7 +27,8 @@ from app.extensions import db
 from app.inventory import service as inventory
 from app.inventory.forecasting import forecast_day_count, refresh_forecast
 from app.inventory.models import ReservationKind, TrafficDay
-from app.proposals import service as proposals
+from app.proposals import lines as proposal_lines
+from app.proposals import service, versions
 from app.proposals.models import ProposalStatus
 from app.ratecards.models import RateCard
 from app.ratecards.service import (
@@ -394,8 +395,8 @@ def _load_proposals(products, users, accounts, cards, *, now: datetime, today: d
             start = date(start.year + 1, 1, 4)
             end = start + timedelta(weeks=weeks) - timedelta(days=1)
             card = next(c for c in cards if not c.allowed_roles and c.valid_from <= start <= c.valid_to)
-        proposal = proposals.create_proposal(
-            proposals.ProposalData(
+        proposal = service.create_proposal(
+            service.ProposalData(
                 advertiser_id=by_name[advertiser].id,
                 agency_id=by_name[agency].id if agency else None,
                 campaign_name=campaign,
@@ -411,9 +412,9 @@ def _load_proposals(products, users, accounts, cards, *, now: datetime, today: d
             today=today,
         )
         for product, impressions, geo in lines:
-            proposals.add_line(
+            proposal_lines.add_line(
                 proposal,
-                proposals.LineData(
+                proposal_lines.LineData(
                     product_id=products[product].id,
                     pricing_model="cpm",
                     start_day=start,
@@ -447,8 +448,8 @@ def _load_signed_order(products, users, accounts, cards, *, now: datetime, today
     end = min(today + timedelta(days=13), date(today.year, 12, 31))
     card = next(c for c in cards if not c.allowed_roles and c.valid_from <= start and end <= c.valid_to)
     by_name = {a.name: a for a in accounts}
-    proposal = proposals.create_proposal(
-        proposals.ProposalData(
+    proposal = service.create_proposal(
+        service.ProposalData(
             advertiser_id=by_name["Skyweave Broadband"].id,
             campaign_name="Winter launch",
             rate_card_id=card.id,
@@ -462,9 +463,9 @@ def _load_signed_order(products, users, accounts, cards, *, now: datetime, today
         today=start,
     )
     for product, impressions in (("Sport Display", 400_000), ("News Display", 300_000)):
-        proposals.add_line(
+        proposal_lines.add_line(
             proposal,
-            proposals.LineData(
+            proposal_lines.LineData(
                 product_id=products[product].id,
                 pricing_model="cpm",
                 start_day=start,
@@ -477,7 +478,7 @@ def _load_signed_order(products, users, accounts, cards, *, now: datetime, today
             now=now,
             margin_pct=10,
         )
-    proposals.freeze_version(proposal, actor=rep, now=now)
+    versions.freeze_version(proposal, actor=rep, now=now)
     for status, why in (
         (ProposalStatus.SUBMITTED, "Demo: submitted."),
         (ProposalStatus.APPROVED, "Demo: approved."),

@@ -18,10 +18,10 @@ from app.db import utcnow
 from app.errors import DomainError, Forbidden, NotFound
 from app.extensions import db
 from app.forms import form_sent_before, redirect_to_created, require_csrf
+from app.orders.make_goods import make_good_window
 from app.orders.models import LineStatus, Order, OrderLine, OrderStatus, PushState
 from app.orders.panels import panel_context
 from app.proposals.models import Proposal, ProposalLine
-from app.proposals.service import make_good_window
 from app.validation import page_number, parse_id
 from app.workflow import changes
 from app.workflow.models import Signature

@@ -24,8 +24,9 @@ from app.errors import DomainError, Errors, Forbidden
 from app.extensions import db
 from app.inventory import service as inventory
 from app.inventory.models import Reservation
+from app.orders import make_goods
 from app.orders.models import LineStatus, Order, OrderLine, OrderStatus
-from app.proposals import service as proposals
+from app.proposals import access, holds, lines, service
 from app.proposals.models import Proposal, ProposalLine, ProposalStatus
 from app.workflow.service import transition
 
@@ -41,7 +42,7 @@ def order_of(proposal: Proposal) -> Order | None:
 def start_change_order(order: Order, *, actor: User, now: datetime) -> Proposal:
     """Reopen the signed proposal as a draft whose lines edit the order's lines."""
     proposal = order.proposal
-    if not proposals.can_edit(actor, proposal):
+    if not access.can_edit(actor, proposal):
         raise Forbidden("Only the order's rep, sales managers and admins open a change order (they edit it).")
     if proposal.status != S.SIGNED.value:
         raise DomainError(f"A change order for {order.number} is already open: {proposal.number} is {proposal.status}.")
@@ -53,14 +54,14 @@ def discard_change_order(order: Order, *, actor: User, now: datetime) -> Proposa
     """Abandon an open change order: the proposal's lines and terms go back to the signed version
     and it is signed again, as if the change had never been opened. The order never moved."""
     proposal = order.proposal
-    if not proposals.can_edit(actor, proposal):
+    if not access.can_edit(actor, proposal):
         raise Forbidden("Only the order's rep, sales managers and admins discard a change order.")
     if proposal.status not in (S.DRAFT.value, S.REJECTED.value):
         raise DomainError(
             f"{proposal.number} is {proposal.status}: withdraw it to edit first, then discard the change order."
         )
     signed = order.version.snapshot
-    proposals.release_holds(proposal, reason=f"change order of {order.number} discarded", actor=actor, now=now)
+    holds.release_holds(proposal, reason=f"change order of {order.number} discarded", actor=actor, now=now)
     proposal.lines.clear()
     db.session.flush()
     # The first signed version was frozen before its lines had order lines: they match by position.
@@ -279,7 +280,7 @@ def _make_good_flight(line: OrderLine, original: Proposal, owner: User, *, today
     else on the first card the rep may use that does."""
     from app.pricing.service import cards_to_price_with
 
-    first, last = proposals.make_good_window(line, days=make_good_days)
+    first, last = make_goods.make_good_window(line, days=make_good_days)
     start = max(today + timedelta(days=1), first)
     if start > last:
         raise DomainError(
@@ -312,7 +313,7 @@ def create_make_good(
     now: datetime,
     today: date,
     margin_pct: int,
-    make_good_days: int = proposals.MAKE_GOOD_WINDOW_DAYS,
+    make_good_days: int = make_goods.MAKE_GOOD_WINDOW_DAYS,
 ) -> Proposal:
     """A draft proposal for the same advertiser with one free line for the undelivered impressions,
     linked to the original line; it goes through approval and signature like any proposal."""
@@ -322,14 +323,14 @@ def create_make_good(
     (pacing,) = pacing_of([line], today=today)
     if pacing.state != "under_delivered" or pacing.undelivered <= 0:
         raise DomainError(f"Line {line.position} is {pacing.label.lower()}: there is nothing to make good.")
-    if (existing := proposals.live_make_good(line.id)) is not None:
+    if (existing := make_goods.live_make_good(line.id)) is not None:
         raise DomainError(f"Line {line.position} already has a make-good in {existing.proposal.number}.")
     order = line.order
     original = order.proposal
     owner = original.owner
     card, start, end = _make_good_flight(line, original, owner, today=today, make_good_days=make_good_days)
-    proposal = proposals.create_proposal(
-        proposals.ProposalData(
+    proposal = service.create_proposal(
+        service.ProposalData(
             advertiser_id=original.advertiser_id,
             campaign_name=f"Make-good for {order.number} line {line.position}"[:200],
             rate_card_id=card.id,
@@ -348,9 +349,9 @@ def create_make_good(
         now=now,
         today=today,
     )
-    proposals.add_line(
+    lines.add_line(
         proposal,
-        proposals.LineData(
+        lines.LineData(
             product_id=line.product_id,
             pricing_model=line.pricing_model,
             start_day=start,

@@ -19,7 +19,7 @@ from app.db import Unchecked, name_taken, stale, utcnow
 from app.errors import Conflict, DomainError, Errors, Forbidden, ValidationFailed
 from app.extensions import db
 from app.orders.models import Order
-from app.proposals import service as proposals
+from app.proposals import access, holds, registry, versions
 from app.proposals.models import Proposal, ProposalStatus, ProposalVersion
 from app.validation import clean_line, line_problem
 from app.workflow import notify
@@ -236,7 +236,7 @@ class Plan:
 def plan_for(proposal: Proposal, snapshot: dict | None = None, *, submitter: User | None = None) -> Plan:
     """Which rules apply to the proposal as it stands (or to a version's snapshot), and why; with a
     submitter, also which steps nobody could decide if they submitted it now."""
-    snapshot = snapshot or proposals.snapshot(proposal, number=len(proposal.versions) + 1, now=utcnow())
+    snapshot = snapshot or versions.snapshot(proposal, number=len(proposal.versions) + 1, now=utcnow())
     sheet = facts(proposal, snapshot)
     warnings, blocks, broken = [], [], []
     steps: dict[int, StepPlan] = {}
@@ -279,7 +279,7 @@ def try_rule(data: RuleData) -> tuple[list[Proposal], int]:
     ).all()
     hits = []
     for proposal in open_:
-        snapshot = proposals.snapshot(proposal, number=0, now=utcnow())
+        snapshot = versions.snapshot(proposal, number=0, now=utcnow())
         ok, _ = engine.matches(data.conditions, data.combinator, facts(proposal, snapshot))
         if ok:
             hits.append(proposal)
@@ -292,7 +292,7 @@ def try_rule(data: RuleData) -> tuple[list[Proposal], int]:
 def submit(proposal: Proposal, *, actor: User, now: datetime, acknowledged: bool, render: dict | None = None):
     """Freeze a version, check it against the rules, and start its first approval step (or approve
     it at once when no rule asks for approval)."""
-    proposals.require_edit(actor, proposal)
+    access.require_edit(actor, proposal)
     if not proposal.lines:
         raise ValidationFailed({"submit": ["Add at least one line before submitting."]})
     from app.clock import publisher_today
@@ -300,7 +300,7 @@ def submit(proposal: Proposal, *, actor: User, now: datetime, acknowledged: bool
 
     if (order := changes.order_of(proposal)) is not None:
         changes.check_change(proposal, order, today=publisher_today()).raise_if_any()
-    proposals.check_make_goods(
+    registry.check_before_submit(
         proposal, today=publisher_today(), make_good_days=current_app.config["MAKE_GOOD_WINDOW_DAYS"]
     ).raise_if_any()
     plan = plan_for(proposal, submitter=actor)
@@ -310,7 +310,7 @@ def submit(proposal: Proposal, *, actor: User, now: datetime, acknowledged: bool
         raise ValidationFailed({"submit": [stuck_message(step, why) for step, why in plan.stuck]})
     if plan.warnings and not acknowledged:
         raise ValidationFailed({"acknowledge": ["Read the warnings and tick the box to submit anyway."]})
-    version = proposals.freeze_version(
+    version = versions.freeze_version(
         proposal, actor=actor, now=now, render=render, publisher_name=current_app.config["PUBLISHER_NAME"]
     )
     transition(proposal, S.SUBMITTED, actor=actor, now=now, why=f"Version {version.number} submitted for approval.")
@@ -557,7 +557,7 @@ def decide(request: ApprovalRequest, *, approve: bool, comment: str, actor: User
 def withdraw(proposal: Proposal, *, actor: User, now: datetime) -> None:
     """Back to draft to change it: pending requests are cancelled; the next submission makes a new
     version and starts approval again."""
-    if not proposals.can_edit(actor, proposal):
+    if not access.can_edit(actor, proposal):
         raise Forbidden("Only the proposal's rep, sales managers and admins withdraw it.")
     for request in requests_of(proposal):
         if request.status in (RequestStatus.PENDING.value, RequestStatus.WAITING.value):
@@ -665,6 +665,6 @@ def expire(*, now: datetime, today) -> int:
             sa.select(SigningLink).where(SigningLink.proposal_id == proposal.id, SigningLink.revoked_at.is_(None))
         ):
             link.revoked_at = now
-        proposals.release_holds(proposal, reason=f"proposal {proposal.number} expired", actor=None, now=now)
+        holds.release_holds(proposal, reason=f"proposal {proposal.number} expired", actor=None, now=now)
         transition(proposal, S.EXPIRED, actor=None, now=now, why=f"The offer expired on {proposal.expires_on}.")
     return len(found)

@@ -22,7 +22,7 @@ from app.inventory.models import Reservation, ReservationKind
 from app.mail.service import queue
 from app.numbering import next_number
 from app.orders.models import Order, OrderLine, OrderStatus
-from app.proposals import service as proposals
+from app.proposals import access, holds
 from app.proposals.models import Proposal, ProposalStatus
 from app.validation import clean_line, line_problem
 from app.workflow import notify
@@ -39,7 +39,7 @@ def _hash(token: str) -> str:
 def send_to_buyer(proposal: Proposal, *, actor: User, now: datetime, contact_id: int | None = None) -> str:
     """E-mail the approved version, its PDF attached, with a link only this version can be signed
     through; earlier links stop working. Returns the token (for the caller's confirmation only)."""
-    if not proposals.can_edit(actor, proposal):
+    if not access.can_edit(actor, proposal):
         raise DomainError("Only the proposal's rep, sales managers and admins send it.")
     if proposal.status not in (S.APPROVED.value, S.SENT.value):
         raise DomainError(
@@ -196,7 +196,7 @@ def answer(
         )
     else:
         transition(proposal, S.DECLINED, actor=None, now=now, why=f"Declined by {who}: {comment}")
-        proposals.release_holds(proposal, reason=f"proposal {proposal.number} declined", actor=None, now=now)
+        holds.release_holds(proposal, reason=f"proposal {proposal.number} declined", actor=None, now=now)
         notify.rep_told(proposal, "Declined", f"{who} declined version {link.version.number}: {comment}", now=now)
     return signature
 
@@ -260,19 +260,19 @@ def make_order(proposal: Proposal, *, now: datetime, today: date, margin_pct: in
 
 def _book(order: Order, line: OrderLine, proposal_line, quantity: int | None, *, now, today, margin_pct) -> None:
     if line.end_day < today:
-        proposals.release_holds_of_line(proposal_line, reason=f"order {order.number}: the flight is over", now=now)
+        holds.release_holds_of_line(proposal_line, reason=f"order {order.number}: the flight is over", now=now)
         return
     if not quantity:
         # A CPD or flat-fee line with no impressions given (a sponsorship, say): nothing to check
         # it against, so ad ops book it by hand rather than the order pretending it is booked.
         order.status = OrderStatus.NEEDS_ATTENTION.value
-        proposals.release_holds_of_line(proposal_line, reason=f"order {order.number}: booked by ad ops", now=now)
+        holds.release_holds_of_line(proposal_line, reason=f"order {order.number}: booked by ad ops", now=now)
         return
     from app.catalog.models import Product
 
     hold_id = proposal_line.hold_id if proposal_line is not None else None
     product = db.session.get(Product, line.product_id)
-    box = proposals.line_box(product, line.targeting, line.start_day, line.end_day, today)
+    box = holds.line_box(product, line.targeting, line.start_day, line.end_day, today)
     exclude = {hold_id} if hold_id else set()
     available = inventory.availability_for(box, now=now, today=today, margin_pct=margin_pct, exclude=exclude).available
     booked = min(quantity, available)
@@ -331,7 +331,7 @@ def countersigned(
 ) -> Signature:
     """Instead of the link: the rep uploads the insertion order the buyer countersigned (a PDF) and
     marks the latest approved version signed; the order follows as for a signature by link."""
-    if not proposals.can_edit(actor, proposal):
+    if not access.can_edit(actor, proposal):
         raise DomainError("Only the proposal's rep, sales managers and admins record a signature.")
     if proposal.status not in (S.APPROVED.value, S.SENT.value):
         raise DomainError(f"Proposal {proposal.number} is {proposal.status}: only an approved version can be signed.")

@@ -14,6 +14,7 @@ from app.clock import publisher_today
 from app.db import utcnow
 from app.extensions import db
 from app.mail.models import OutboxMessage
+from app.proposals import lines
 from app.proposals import service as proposals
 from app.ratecards.models import RateCard
 from tests.browser.conftest import sign_in
@@ -50,11 +51,9 @@ def test_submit_approve_sign_and_book(page, live_server):
             today=publisher_today(),
         )
         product = db.session.scalar(sa.select(Product).where(Product.name == "Sport Display"))
-        proposals.add_line(
+        lines.add_line(
             proposal,
-            proposals.LineData(
-                product.id, "cpm", date(year, 2, 1), date(year, 2, 28), "Europe/London", quantity=7_000_000
-            ),
+            lines.LineData(product.id, "cpm", date(year, 2, 1), date(year, 2, 28), "Europe/London", quantity=7_000_000),
             actor=rep,
             today=publisher_today(),
             now=utcnow(),

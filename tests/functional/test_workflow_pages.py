@@ -176,6 +176,7 @@ def test_a_manager_who_changed_a_line_finds_no_request_in_the_queue_and_cannot_d
     from decimal import Decimal
 
     from app.clock import publisher_today
+    from app.proposals import lines
     from app.workflow import service
     from tests.conftest import DEMO_USERS, now, user
     from tests.integration.test_workflow import proposal_with
@@ -183,10 +184,10 @@ def test_a_manager_who_changed_a_line_finds_no_request_in_the_queue_and_cannot_d
     with app.app_context():
         proposal = proposal_with(discount="18")
         manager = user(DEMO_USERS["sales_manager"])
-        data = service.proposals._data_of(proposal.lines[0])
+        data = lines.data_of(proposal.lines[0])
         data.discount_pct = Decimal("17")
         today = publisher_today()
-        service.proposals.update_line(proposal.lines[0], data, actor=manager, today=today, now=now(), margin_pct=10)
+        lines.update_line(proposal.lines[0], data, actor=manager, today=today, now=now(), margin_pct=10)
         service.submit(proposal, actor=user(DEMO_USERS["sales_rep"]), now=now(), acknowledged=False)
         request = next(r for r in service.requests_of(proposal) if r.approver_role == "sales_manager")
         request_id, number = request.id, proposal.number

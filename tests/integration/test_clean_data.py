@@ -19,7 +19,7 @@ from app.catalog import service as catalog
 from app.catalog.models import AdUnit, Package, Product, TargetingValue
 from app.errors import ValidationFailed
 from app.extensions import db
-from app.proposals import service as proposals
+from app.proposals import lines
 from app.proposals.models import Proposal
 from app.ratecards import service as ratecards
 from app.ratecards.models import RateCard, Season
@@ -312,7 +312,7 @@ def test_a_time_zone_outside_the_iana_names_is_a_field_error_wherever_it_enters(
 
     proposal = new_proposal()
     with pytest.raises(ValidationFailed) as failure:
-        proposals.add_line(proposal, line_data(proposal, time_zone=zone), actor=rep(), **settings())
+        lines.add_line(proposal, line_data(proposal, time_zone=zone), actor=rep(), **settings())
     assert "is not a time zone" in failure.value.errors["time_zone"][0]
     assert proposal.lines == []
 

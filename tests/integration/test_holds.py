@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.inventory.models import Reservation
-from app.proposals import service
+from app.proposals import holds, lines
 from app.proposals.models import ProposalLine
 from tests.conftest import now
 from tests.integration.test_proposals import line_data, new_proposal, rep, settings
@@ -25,7 +25,7 @@ REVISION = "a7c3e91d5b20"
 
 def held_line() -> ProposalLine:
     proposal = new_proposal()
-    line = service.add_line(
+    line = lines.add_line(
         proposal, line_data(proposal, "Football Pre-roll", quantity=20_000), actor=rep(), **settings()
     )
     db.session.commit()
@@ -55,7 +55,7 @@ def test_three_simultaneous_clicks_on_hold_make_one_live_hold_that_the_line_know
             line = db.session.get(ProposalLine, line_id)
             barrier.wait()
             try:
-                service.hold_line(line, actor=rep(), hold_days=7, **settings())
+                holds.hold_line(line, actor=rep(), hold_days=7, **settings())
                 db.session.commit()
                 outcomes.append("held")
             except Exception as exc:  # what a click may meet: it is reported, never a second hold
@@ -78,7 +78,7 @@ def test_three_simultaneous_clicks_on_hold_make_one_live_hold_that_the_line_know
 
 def test_the_database_refuses_a_second_live_hold_of_one_line(ctx):
     line = held_line()
-    hold = service.hold_line(line, actor=rep(), hold_days=7, **settings())
+    hold = holds.hold_line(line, actor=rep(), hold_days=7, **settings())
     db.session.commit()
     twin = Reservation(
         **{c: getattr(hold, c) for c in ("kind", "label", "product_id", "ad_unit_ids", "start_day", "end_day")},
@@ -104,10 +104,10 @@ def test_the_database_refuses_a_second_live_hold_of_one_line(ctx):
 
 def test_holding_a_line_again_after_its_hold_expired_releases_the_expired_one(ctx):
     line = held_line()
-    first = service.hold_line(line, actor=rep(), hold_days=7, **settings())
+    first = holds.hold_line(line, actor=rep(), hold_days=7, **settings())
     first.expires_at = now() - timedelta(minutes=1)
     db.session.commit()
-    second = service.hold_line(line, actor=rep(), hold_days=7, **settings())
+    second = holds.hold_line(line, actor=rep(), hold_days=7, **settings())
     db.session.commit()
     assert second.id != first.id and line.hold_id == second.id
     assert first.released_at is not None and live_holds_of(line) == [second]
@@ -116,7 +116,7 @@ def test_holding_a_line_again_after_its_hold_expired_releases_the_expired_one(ct
 def test_the_migration_releases_the_holds_their_line_does_not_point_at(app):
     with app.app_context():
         line = held_line()
-        known = service.hold_line(line, actor=rep(), hold_days=7, **settings())
+        known = holds.hold_line(line, actor=rep(), hold_days=7, **settings())
         db.session.commit()
         line_id, known_id, number = line.id, known.id, line.proposal.number
         config = current_app.extensions["migrate"].migrate.get_config()

@@ -20,7 +20,9 @@ from app.catalog.models import Product
 from app.clock import publisher_today
 from app.errors import DomainError, ValidationFailed
 from app.extensions import db
+from app.orders import make_goods
 from app.orders.models import OrderLine
+from app.proposals import lines
 from app.proposals import service as proposals
 from app.proposals.models import ProposalLine
 from app.workflow import changes
@@ -30,7 +32,7 @@ from tests.integration.test_adserver import FAST, _delivered, sandbox, signed_or
 from tests.integration.test_proposals import rep
 from tests.support.concurrency import at_once
 
-WINDOW_DAYS = proposals.MAKE_GOOD_WINDOW_DAYS
+WINDOW_DAYS = make_goods.MAKE_GOOD_WINDOW_DAYS
 
 
 def short_line(quantity: int = 300_000, delivered_per_day: int = 20_000) -> OrderLine:
@@ -55,10 +57,10 @@ def make_good_of(line: OrderLine):
 
 
 def update(free, **changes_) -> None:
-    data = proposals._data_of(free)
+    data = lines.data_of(free)
     for key, value in changes_.items():
         setattr(data, key, value)
-    proposals.update_line(free, data, actor=rep(), today=publisher_today(), now=now(), margin_pct=10)
+    lines.update_line(free, data, actor=rep(), today=publisher_today(), now=now(), margin_pct=10)
 
 
 def product_id(name: str) -> int:
@@ -66,11 +68,11 @@ def product_id(name: str) -> int:
 
 
 def refused(free, **changes_) -> dict[str, list[str]]:
-    before = proposals._line_facts(free)
+    before = lines._line_facts(free)
     with pytest.raises(ValidationFailed) as failed:
         update(free, **changes_)
     db.session.rollback()
-    assert proposals._line_facts(free) == before
+    assert lines._line_facts(free) == before
     return failed.value.errors
 
 
@@ -107,7 +109,7 @@ def test_a_copy_of_a_make_good_line_is_an_ordinary_priced_line(ctx):
     line = short_line()
     proposal = make_good_of(line)
     (free,) = proposal.lines
-    copy = proposals.copy_line(free, actor=rep(), now=now(), today=publisher_today(), margin_pct=10)
+    copy = lines.copy_line(free, actor=rep(), now=now(), today=publisher_today(), margin_pct=10)
     assert copy.make_good_of_id is None
     assert copy.net_rate > 0 and copy.gross > 0
     assert "make_good" not in [s["key"] for s in copy.price["price"]["steps"]]
@@ -117,9 +119,9 @@ def test_a_copy_of_a_make_good_line_is_an_ordinary_priced_line(ctx):
 def test_other_lines_on_a_make_good_proposal_are_priced_normally(ctx):
     proposal = make_good_of(short_line())
     (free,) = proposal.lines
-    data = proposals._data_of(free)
+    data = lines.data_of(free)
     data.make_good_of_id = None
-    paid = proposals.add_line(proposal, data, actor=rep(), today=publisher_today(), now=now(), margin_pct=10)
+    paid = lines.add_line(proposal, data, actor=rep(), today=publisher_today(), now=now(), margin_pct=10)
     assert paid.make_good_of_id is None and paid.gross > 0
 
 
@@ -127,15 +129,15 @@ def test_a_line_is_not_made_free_by_linking_it_to_an_order_line(ctx):
     line = short_line()
     proposal = make_good_of(line)
     (free,) = proposal.lines
-    data = proposals._data_of(free)
+    data = lines.data_of(free)
     data.product_id = product_id("Football Pre-roll")
     with pytest.raises(ValidationFailed) as failed:
-        proposals.add_line(proposal, data, actor=rep(), today=publisher_today(), now=now(), margin_pct=10)
+        lines.add_line(proposal, data, actor=rep(), today=publisher_today(), now=now(), margin_pct=10)
     assert "product" in failed.value.errors
     db.session.rollback()
-    twin = proposals._data_of(free)  # the same shortfall made good twice
+    twin = lines.data_of(free)  # the same shortfall made good twice
     with pytest.raises(ValidationFailed) as failed:
-        proposals.add_line(proposal, twin, actor=rep(), today=publisher_today(), now=now(), margin_pct=10)
+        lines.add_line(proposal, twin, actor=rep(), today=publisher_today(), now=now(), margin_pct=10)
     assert "already made good" in failed.value.errors["quantity"][0]
 
 
@@ -189,7 +191,7 @@ def test_a_make_good_cannot_be_drafted_after_its_window_closed(ctx):
 def test_two_simultaneous_clicks_on_make_good_draft_one_make_good_and_tell_the_second(app, backend, monkeypatch):
     with app.app_context():
         line_id = short_line().id
-    checked, both_checking = proposals.live_make_good, threading.Barrier(2, timeout=1)
+    checked, both_checking = make_goods.live_make_good, threading.Barrier(2, timeout=1)
 
     def check_side_by_side(*args, **kwargs):
         """Each click's check waits (a moment) for the other's: unlocked, both find no make-good yet."""
@@ -198,7 +200,7 @@ def test_two_simultaneous_clicks_on_make_good_draft_one_make_good_and_tell_the_s
             both_checking.wait()
         return found
 
-    monkeypatch.setattr(proposals, "live_make_good", check_side_by_side)
+    monkeypatch.setattr(make_goods, "live_make_good", check_side_by_side)
 
     def click() -> str:
         with app.app_context():

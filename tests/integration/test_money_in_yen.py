@@ -24,7 +24,7 @@ from app.errors import ValidationFailed
 from app.extensions import db
 from app.finance import export, queries
 from app.orders.models import Order
-from app.proposals import service as proposals
+from app.proposals import bulk, lines
 from app.ratecards import service as ratecards
 from app.workflow import service as workflow
 from tests.conftest import DEMO_USERS, now, user
@@ -63,7 +63,7 @@ def yen_order() -> Order:
         end_day=date(year, 2, 9),
     )
     proposal.buyer_contact = db.session.scalar(sa.select(Contact).where(Contact.account_id == proposal.advertiser_id))
-    proposals.add_line(proposal, line_data(proposal, quantity=333_333), actor=rep(), **settings())
+    lines.add_line(proposal, line_data(proposal, quantity=333_333), actor=rep(), **settings())
     workflow.submit(proposal, actor=rep(), now=now(), acknowledged=True, render={})
     while proposal.status != "approved":  # step by step: above 250,000 the VP decides in step 2
         for request in workflow.requests_of(proposal):
@@ -86,19 +86,15 @@ def pdf_text(pdf: bytes) -> str:
 
 def test_a_yen_line_costs_whole_yen_and_keeps_a_four_decimal_rate(ctx):
     proposal = new_proposal(rate_card_id=yen_card().id)
-    line = proposals.add_line(proposal, line_data(proposal, quantity=333_333), actor=rep(), **settings())
+    line = lines.add_line(proposal, line_data(proposal, quantity=333_333), actor=rep(), **settings())
     assert proposal.currency == "JPY"
     assert line.net_rate == RATE and line.gross == GROSS and line.gross.as_tuple().exponent == 0
     assert line.price["price"]["gross"] == "411522" and line.price["price"]["net_rate"] == "1234.5678"
-    assert str(proposals.totals(proposal).gross) == "411522"
-    budget = proposals.add_line(
-        proposal, line_data(proposal, quantity=None, budget=D("100000")), actor=rep(), **settings()
-    )
+    assert str(lines.totals(proposal).gross) == "411522"
+    budget = lines.add_line(proposal, line_data(proposal, quantity=None, budget=D("100000")), actor=rep(), **settings())
     assert budget.gross <= D("100000") and budget.gross == budget.gross.to_integral_value()
     with pytest.raises(ValidationFailed) as refused:
-        proposals.add_line(
-            proposal, line_data(proposal, quantity=None, budget=D("100000.50")), actor=rep(), **settings()
-        )
+        lines.add_line(proposal, line_data(proposal, quantity=None, budget=D("100000.50")), actor=rep(), **settings())
     assert refused.value.errors["budget"] == ["A budget in JPY is a whole amount: JPY has no decimals."]
 
 
@@ -141,9 +137,9 @@ def test_the_pdf_booked_revenue_export_and_push_of_a_yen_order_are_in_whole_yen(
 
 def test_an_approval_reason_shows_a_yen_total_in_whole_yen_and_the_rule_value_plainly(ctx):
     proposal = new_proposal(rate_card_id=yen_card().id)
-    proposals.add_line(proposal, line_data(proposal, quantity=333_333), actor=rep(), **settings())
+    lines.add_line(proposal, line_data(proposal, quantity=333_333), actor=rep(), **settings())
     workflow.submit(proposal, actor=rep(), now=now(), acknowledged=True, render={})
-    net = proposals.totals(proposal).net
+    net = lines.totals(proposal).net
     reasons = [why for request in workflow.requests_of(proposal) for why in request.reasons if "total net" in why]
     shown = format_currency(net, "JPY", locale="en_GB")  # as the pages show it: JP¥411,522
     assert reasons == [f"total net {shown} is above 50,000", f"total net {shown} is above 250,000"]
@@ -155,8 +151,8 @@ def test_a_budget_goal_or_a_recommendation_budget_in_yen_is_a_whole_amount(ctx):
         new_proposal(rate_card_id=card.id, budget_goal=D("1000.5"))
     assert refused.value.errors["budget_goal"] == ["A budget in JPY is a whole amount: JPY has no decimals."]
     proposal = new_proposal(rate_card_id=card.id, budget_goal=D("1000"))
-    goals = proposals.Goals(budget=D("1000.5"), start_day=proposal.start_day, end_day=proposal.end_day)
-    errors = proposals.check_goals(proposal, goals, today=publisher_today()).errors
+    goals = bulk.Goals(budget=D("1000.5"), start_day=proposal.start_day, end_day=proposal.end_day)
+    errors = bulk.check_goals(proposal, goals, today=publisher_today()).errors
     assert errors["budget"] == ["A budget in JPY is a whole amount: JPY has no decimals."]
     goals.budget = D("1000")
-    assert proposals.check_goals(proposal, goals, today=publisher_today()).errors == {}
+    assert bulk.check_goals(proposal, goals, today=publisher_today()).errors == {}

@@ -14,7 +14,8 @@ from app.clock import publisher_today
 from app.errors import Conflict, DomainError, ValidationFailed
 from app.extensions import db
 from app.inventory.models import Reservation
-from app.proposals import service
+from app.proposals import access, bulk, holds, lines, service, versions
+from app.proposals.models import Proposal
 from app.ratecards.models import RateCard
 from tests.conftest import DEMO_USERS, now, user
 
@@ -29,7 +30,7 @@ def settings() -> dict:
     return {"today": publisher_today(), "now": now(), "margin_pct": MARGIN}
 
 
-def new_proposal(**kw) -> service.Proposal:
+def new_proposal(**kw) -> Proposal:
     year = publisher_today().year + 1
     data = service.ProposalData(
         advertiser_id=db.session.scalar(sa.select(Account.id).where(Account.name == "Halden Auto Group")),
@@ -45,7 +46,7 @@ def new_proposal(**kw) -> service.Proposal:
     return service.create_proposal(data, actor=rep(), now=now(), today=publisher_today())
 
 
-def line_data(proposal, product: str = "Sport Display", **kw) -> service.LineData:
+def line_data(proposal, product: str = "Sport Display", **kw) -> lines.LineData:
     base = dict(
         product_id=db.session.scalar(sa.select(Product.id).where(Product.name == product)),
         pricing_model="cpm",
@@ -55,26 +56,26 @@ def line_data(proposal, product: str = "Sport Display", **kw) -> service.LineDat
         quantity=500_000,
     )
     base.update(kw)
-    return service.LineData(**base)
+    return lines.LineData(**base)
 
 
 def test_a_proposal_gets_a_number_and_its_lines_are_priced_with_the_total_to_the_cent(ctx):
     proposal = new_proposal()
     assert proposal.number.startswith(f"P-{publisher_today().year}-") and proposal.currency == "GBP"
-    service.add_line(proposal, line_data(proposal, targeting={"geo": ("london",)}), actor=rep(), **settings())
-    service.add_line(proposal, line_data(proposal, "News Display", quantity=333_333), actor=rep(), **settings())
+    lines.add_line(proposal, line_data(proposal, targeting={"geo": ("london",)}), actor=rep(), **settings())
+    lines.add_line(proposal, line_data(proposal, "News Display", quantity=333_333), actor=rep(), **settings())
     first, second = proposal.lines
     assert first.net_rate == D("10.5000") and first.gross == D("5250.00")  # 8.40 + 25 % London
     assert first.price["price"]["steps"][1]["label"] == "Premium: geography"
     assert second.available and second.available > 333_333
-    totals = service.totals(proposal)
+    totals = lines.totals(proposal)
     assert totals.gross == first.gross + second.gross and totals.impressions == 833_333
 
 
 def test_bad_lines_are_refused_on_their_field_and_nothing_is_added(ctx):
     proposal = new_proposal()
     with pytest.raises(ValidationFailed) as failure:
-        service.add_line(proposal, line_data(proposal, quantity=10, discount_pct=D("150")), actor=rep(), **settings())
+        lines.add_line(proposal, line_data(proposal, quantity=10, discount_pct=D("150")), actor=rep(), **settings())
     assert set(failure.value.errors) == {"quantity", "line_discount_pct"}
     assert proposal.lines == []
 
@@ -89,13 +90,13 @@ def test_lines_copy_move_and_remove_and_each_change_is_audited(ctx):
     from app.audit.models import AuditEvent
 
     proposal = new_proposal()
-    a = service.add_line(proposal, line_data(proposal), actor=rep(), **settings())
-    b = service.add_line(proposal, line_data(proposal, "News Display"), actor=rep(), **settings())
-    twin = service.copy_line(a, actor=rep(), **settings())
+    a = lines.add_line(proposal, line_data(proposal), actor=rep(), **settings())
+    b = lines.add_line(proposal, line_data(proposal, "News Display"), actor=rep(), **settings())
+    twin = lines.copy_line(a, actor=rep(), **settings())
     assert [line.position for line in proposal.lines] == [1, 2, 3] and proposal.lines[1] is twin
-    service.move_line(b, -2, actor=rep(), now=now())
+    lines.move_line(b, -2, actor=rep(), now=now())
     assert proposal.lines[0] is b
-    service.remove_line(twin, actor=rep(), now=now())
+    lines.remove_line(twin, actor=rep(), now=now())
     assert [line.product.name for line in proposal.lines] == ["News Display", "Sport Display"]
     actions = db.session.scalars(
         sa.select(AuditEvent.action).where(AuditEvent.entity_type == "proposal", AuditEvent.entity_id == proposal.id)
@@ -107,13 +108,13 @@ def test_a_held_line_takes_its_inventory_until_the_proposal_is_deleted(ctx):
     from app.inventory import service as inventory
 
     proposal = new_proposal()
-    line = service.add_line(
+    line = lines.add_line(
         proposal, line_data(proposal, "Football Pre-roll", quantity=20_000), actor=rep(), **settings()
     )
-    hold = service.hold_line(line, actor=rep(), hold_days=7, **settings())
-    assert hold.quantity == 20_000 and hold.expires_at > now() and service.hold_of(line, now()) is hold
+    hold = holds.hold_line(line, actor=rep(), hold_days=7, **settings())
+    assert hold.quantity == 20_000 and hold.expires_at > now() and holds.hold_of(line, now()) is hold
     # Extending keeps the same hold.
-    assert service.hold_line(line, actor=rep(), hold_days=7, **settings()) is hold
+    assert holds.hold_line(line, actor=rep(), hold_days=7, **settings()) is hold
     box = inventory.Box(tuple(hold.ad_unit_ids), max(hold.start_day, publisher_today()), hold.end_day)
     with_hold = inventory.availability_for(box, now=now(), today=publisher_today(), margin_pct=MARGIN).available
     service.delete_proposal(proposal, actor=rep(), now=now())
@@ -139,7 +140,7 @@ def test_a_stale_edit_is_refused_with_a_conflict(ctx):
 
 def test_a_proposal_discount_reprices_every_line(ctx):
     proposal = new_proposal()
-    line = service.add_line(proposal, line_data(proposal), actor=rep(), **settings())
+    line = lines.add_line(proposal, line_data(proposal), actor=rep(), **settings())
     before = line.net_rate
     data = service.ProposalData(
         advertiser_id=proposal.advertiser_id,
@@ -157,18 +158,18 @@ def test_a_proposal_discount_reprices_every_line(ctx):
 
 def test_a_version_is_a_snapshot_that_later_changes_never_touch_and_the_diff_says_what_changed(ctx):
     proposal = new_proposal()
-    line = service.add_line(proposal, line_data(proposal), actor=rep(), **settings())
-    first = service.freeze_version(proposal, actor=rep(), now=now())
+    line = lines.add_line(proposal, line_data(proposal), actor=rep(), **settings())
+    first = versions.freeze_version(proposal, actor=rep(), now=now())
     frozen = first.snapshot["lines"][0]["net_rate"]
     card = db.session.get(RateCard, proposal.rate_card_id)
     for rate in card.base_rates:
         rate.rate = rate.rate * 2
-    service.update_line(line, line_data(proposal, quantity=750_000), actor=rep(), **settings())
-    service.add_line(proposal, line_data(proposal, "News Display"), actor=rep(), **settings())
-    second = service.freeze_version(proposal, actor=rep(), now=now())
+    lines.update_line(line, line_data(proposal, quantity=750_000), actor=rep(), **settings())
+    lines.add_line(proposal, line_data(proposal, "News Display"), actor=rep(), **settings())
+    second = versions.freeze_version(proposal, actor=rep(), now=now())
     db.session.flush()
     assert db.session.get(type(first), first.id).snapshot["lines"][0]["net_rate"] == frozen
-    changes = service.diff(first.snapshot, second.snapshot)
+    changes = versions.diff(first.snapshot, second.snapshot)
     assert [a["product"]["name"] for a in changes["added"]] == ["News Display"]
     ((_line, line_changes),) = changes["changed"]
     labels = {label for label, _, _ in line_changes}
@@ -179,10 +180,10 @@ def test_a_version_is_a_snapshot_that_later_changes_never_touch_and_the_diff_say
 def test_an_empty_proposal_makes_no_version_and_a_rep_cannot_edit_anothers(ctx):
     proposal = new_proposal()
     with pytest.raises(DomainError, match="at least one line"):
-        service.freeze_version(proposal, actor=rep(), now=now())
+        versions.freeze_version(proposal, actor=rep(), now=now())
     other = user("rep2@harbour.example")
-    assert not service.can_edit(other, proposal) and not service.can_read(other, proposal)
-    assert service.can_read(user(DEMO_USERS["finance"]), proposal)
+    assert not access.can_edit(other, proposal) and not access.can_read(other, proposal)
+    assert access.can_read(user(DEMO_USERS["finance"]), proposal)
 
 
 def test_the_campaign_and_flight_are_checked_on_their_fields(ctx):
@@ -197,7 +198,7 @@ def test_a_package_adds_its_mandatory_products_with_its_discount(ctx):
 
     proposal = new_proposal()
     bundle = db.session.scalar(sa.select(Package).where(Package.name == "Sport Fan Bundle"))
-    lines = service.add_package(proposal, bundle, impressions=200_000, actor=rep(), **settings())
+    lines = bulk.add_package(proposal, bundle, impressions=200_000, actor=rep(), **settings())
     assert [line.product.name for line in lines] == ["Sport Display", "Football Pre-roll"]
     assert all(line.discount_pct == D("10") for line in lines)
     assert lines[0].net_rate == D("7.5600")  # 8.40 less 10 %
@@ -209,7 +210,7 @@ def test_a_package_that_cannot_be_priced_adds_nothing_and_names_the_product(ctx)
     proposal = new_proposal()
     bundle = db.session.scalar(sa.select(Package).where(Package.name == "Sport Fan Bundle"))
     with pytest.raises(ValidationFailed) as failure:
-        service.add_package(proposal, bundle, impressions=20, actor=rep(), **settings())  # under the minimums
+        bulk.add_package(proposal, bundle, impressions=20, actor=rep(), **settings())  # under the minimums
     assert failure.value.errors["package"][0].startswith("Sport Display:")
     db.session.flush()
     assert proposal.lines == []
@@ -218,7 +219,7 @@ def test_a_package_that_cannot_be_priced_adds_nothing_and_names_the_product(ctx)
 def test_pasted_rows_become_lines_all_or_nothing_with_each_problem_on_its_row(ctx):
     proposal = new_proposal()
     year = proposal.start_day.year
-    lines = service.paste_lines(
+    lines = bulk.paste_lines(
         proposal,
         f"product\timpressions\tstart\tend\nSport Display\t500,000\t{year}-02-01\t{year}-02-07\nnews display\t300000\n",
         actor=rep(),
@@ -229,7 +230,7 @@ def test_pasted_rows_become_lines_all_or_nothing_with_each_problem_on_its_row(ct
         ("News Display", 300_000, proposal.end_day),
     ]
     with pytest.raises(ValidationFailed) as failure:
-        service.paste_lines(proposal, "Sport Display,lots\nNo Such Product,100\n", actor=rep(), **settings())
+        bulk.paste_lines(proposal, "Sport Display,lots\nNo Such Product,100\n", actor=rep(), **settings())
     assert failure.value.errors["paste"] == [
         "Row 1: “lots” is not a whole number of impressions.",
         "Row 2: no active product is called “No Such Product”.",
@@ -240,17 +241,17 @@ def test_pasted_rows_become_lines_all_or_nothing_with_each_problem_on_its_row(ct
 def test_a_2000_line_paste_is_refused_with_a_clear_message(ctx):
     proposal = new_proposal()
     with pytest.raises(ValidationFailed) as failure:
-        service.paste_lines(proposal, "Sport Display,100000\n" * 2000, actor=rep(), **settings())
+        bulk.paste_lines(proposal, "Sport Display,100000\n" * 2000, actor=rep(), **settings())
     assert "You pasted 2,000 rows; a proposal has at most 500 lines" in failure.value.errors["paste"][0]
     assert proposal.lines == []
 
 
 def test_a_recommendation_fits_the_budget_and_the_inventory_and_says_why(ctx):
     proposal = new_proposal()
-    goals = service.Goals(
+    goals = bulk.Goals(
         budget=D("30000"), start_day=proposal.start_day, end_day=proposal.end_day, geo=("london",), sizes=("300x250",)
     )
-    picks = service.recommend(proposal, goals, actor=rep(), **settings())
+    picks = bulk.recommend(proposal, goals, actor=rep(), **settings())
     assert 1 <= len(picks) <= 3
     assert sum(p.cost for p in picks) <= D("30000")
     assert all(p.impressions <= p.available for p in picks)
@@ -268,6 +269,6 @@ def test_the_largest_total_a_proposal_can_reach_fits_its_money_columns(ctx):
     from app.db import Money
     from app.validation import MAX_MONEY
 
-    largest = MAX_MONEY * service.MAX_LINES
+    largest = MAX_MONEY * lines.MAX_LINES
     assert largest < D(10) ** (Money.precision - Money.scale)
     assert db.session.scalar(sa.select(sa.cast(sa.literal(largest, Money), Money))) == largest

@@ -15,7 +15,7 @@ from app.extensions import db
 from app.inventory.models import Reservation
 from app.mail.models import OutboxMessage
 from app.orders.models import Order
-from app.proposals import service as proposals
+from app.proposals import holds, lines
 from app.workflow import service, signing
 from tests.conftest import DEMO_USERS, now, user
 from tests.integration.test_workflow import proposal_with, rep
@@ -26,7 +26,7 @@ def approved(quantity: int = 500_000):
     """A held, approved proposal with a buyer (finance approves the new advertiser)."""
     proposal = proposal_with(quantity=quantity)
     proposal.buyer_contact = db.session.scalar(sa.select(Contact).where(Contact.account_id == proposal.advertiser_id))
-    proposals.hold_all(proposal, actor=rep(), hold_days=7, today=publisher_today(), now=now(), margin_pct=10)
+    holds.hold_all(proposal, actor=rep(), hold_days=7, today=publisher_today(), now=now(), margin_pct=10)
     service.submit(proposal, actor=rep(), now=now(), acknowledged=True, render={})
     for request in service.requests_of(proposal):
         if request.status == "pending":
@@ -204,9 +204,9 @@ def test_a_line_with_nothing_to_check_flags_the_order_for_ad_ops(ctx):
     takeover = db.session.scalar(sa.select(Product).where(Product.name == "Homepage Takeover — The Daily Harbour"))
     year = proposal.start_day.year
     service.withdraw(proposal, actor=rep(), now=now())
-    proposals.add_line(
+    lines.add_line(
         proposal,
-        proposals.LineData(takeover.id, "cpd", date(year, 2, 1), date(year, 2, 7), "Europe/London"),
+        lines.LineData(takeover.id, "cpd", date(year, 2, 1), date(year, 2, 7), "Europe/London"),
         actor=rep(),
         today=publisher_today(),
         now=now(),

@@ -10,6 +10,8 @@ import sqlalchemy as sa
 from app.accounts.models import Account
 from app.errors import Conflict, DomainError, Forbidden, ValidationFailed
 from app.extensions import db
+from app.proposals import access, holds, lines
+from app.proposals import service as proposals
 from app.proposals.models import ProposalStatus
 from app.workflow import service
 from app.workflow.models import ApprovalRequest, ApprovalRule, RequestStatus
@@ -23,7 +25,7 @@ def manager():
 
 def proposal_with(discount: str = "0", quantity: int = 500_000, advertiser: str = "Ferrymoor Bank"):
     proposal = new_proposal(advertiser_id=db.session.scalar(sa.select(Account.id).where(Account.name == advertiser)))
-    service.proposals.add_line(
+    lines.add_line(
         proposal, line_data(proposal, quantity=quantity, discount_pct=D(discount)), actor=rep(), **settings()
     )
     return proposal
@@ -192,8 +194,7 @@ def test_old_requests_are_reminded_then_escalated_and_expired_offers_release_the
     from app.mail.models import OutboxMessage
 
     proposal = proposal_with(discount="18")
-    proposals_service = service.proposals
-    proposals_service.hold_all(proposal, actor=rep(), hold_days=7, today=publisher_today(), now=now(), margin_pct=10)
+    holds.hold_all(proposal, actor=rep(), hold_days=7, today=publisher_today(), now=now(), margin_pct=10)
     service.submit(proposal, actor=rep(), now=now(), acknowledged=False)
     assert service.remind(now=now() + timedelta(hours=1)) == (0, 0)
     assert service.remind(now=now() + timedelta(hours=25)) == (2, 0)
@@ -230,13 +231,13 @@ def test_a_rule_value_out_of_range_is_refused(ctx):
 def test_a_rep_asked_to_approve_may_read_the_proposal(ctx):
     other = user("rep2@harbour.example")
     proposal = proposal_with(discount="18")
-    assert not service.proposals.can_read(other, proposal)
+    assert not access.can_read(other, proposal)
     data = service.RuleData(
         "Rep2 reviews", "approval", [{"field": "lines", "op": ">=", "value": "1"}], "all", 1, None, other.id
     )
     service.save_rule(None, data, expected_version=None, actor=user(DEMO_USERS["admin"]), now=now())
     service.submit(proposal, actor=rep(), now=now(), acknowledged=False)
-    assert service.proposals.can_read(other, proposal)
+    assert access.can_read(other, proposal)
     assert [r.proposal_id for r in service.queue_for(other)] == [proposal.id]
 
 
@@ -270,10 +271,10 @@ def cannot_decide(who, request) -> None:
 
 def test_a_manager_who_created_a_proposal_for_a_rep_cannot_decide_it_another_manager_does(ctx):
     draft = new_proposal(advertiser_id=db.session.scalar(sa.select(Account.id).where(Account.name == "Ferrymoor Bank")))
-    data = service.proposals.ProposalData(**{k: getattr(draft, k) for k in service.proposals.FIELD_LABELS})
-    proposal = service.proposals.create_proposal(data, actor=manager(), now=now(), today=settings()["today"])
+    data = proposals.ProposalData(**{k: getattr(draft, k) for k in proposals.FIELD_LABELS})
+    proposal = proposals.create_proposal(data, actor=manager(), now=now(), today=settings()["today"])
     assert proposal.owner_id == rep().id
-    service.proposals.add_line(proposal, line_data(proposal, discount_pct=D("18")), actor=rep(), **settings())
+    lines.add_line(proposal, line_data(proposal, discount_pct=D("18")), actor=rep(), **settings())
     service.submit(proposal, actor=rep(), now=now(), acknowledged=False)
     request = manager_request(proposal)
     cannot_decide(manager(), request)
@@ -285,9 +286,9 @@ def test_a_manager_who_created_a_proposal_for_a_rep_cannot_decide_it_another_man
 def test_a_manager_who_edited_a_line_or_submitted_cannot_decide_the_version(ctx):
     proposal = proposal_with(discount="18")
     line = proposal.lines[0]
-    data = service.proposals._data_of(line)
+    data = lines.data_of(line)
     data.quantity = 400_000
-    service.proposals.update_line(line, data, actor=manager(), **settings())
+    lines.update_line(line, data, actor=manager(), **settings())
     service.submit(proposal, actor=rep(), now=now(), acknowledged=False)
     cannot_decide(manager(), manager_request(proposal))
     assert service.can_decide(vp(), manager_request(proposal))
@@ -300,9 +301,9 @@ def test_a_manager_who_edited_a_line_or_submitted_cannot_decide_the_version(ctx)
 def test_when_every_holder_of_the_role_built_the_version_the_admins_decide(ctx):
     proposal = proposal_with(discount="18")
     for who in (manager(), vp()):
-        data = service.proposals._data_of(proposal.lines[0])
+        data = lines.data_of(proposal.lines[0])
         data.quantity = 400_000 + who.id
-        service.proposals.update_line(proposal.lines[0], data, actor=who, **settings())
+        lines.update_line(proposal.lines[0], data, actor=who, **settings())
     service.submit(proposal, actor=rep(), now=now(), acknowledged=False)
     request = next(r for r in service.requests_of(proposal) if r.rule_name == "Sales manager: discount or size")
     assert request.approver_role == "admin" and "an admin decides" in request.reasons[-1]
@@ -312,9 +313,9 @@ def test_when_every_holder_of_the_role_built_the_version_the_admins_decide(ctx):
 
 def test_a_named_approver_who_edited_the_version_hands_it_to_the_admins(ctx):
     proposal = proposal_with(quantity=40_000_000)
-    data = service.proposals._data_of(proposal.lines[0])
+    data = lines.data_of(proposal.lines[0])
     data.quantity = 39_000_000
-    service.proposals.update_line(proposal.lines[0], data, actor=vp(), **settings())
+    lines.update_line(proposal.lines[0], data, actor=vp(), **settings())
     service.submit(proposal, actor=rep(), now=now(), acknowledged=True)
     request = next(r for r in service.requests_of(proposal) if r.step == 2)
     assert request.approver_role == "admin" and request.approver_user_id is None
@@ -325,9 +326,9 @@ def test_deciding_an_earlier_version_is_not_building_the_next(ctx):
     proposal = proposal_with(discount="18")
     service.submit(proposal, actor=rep(), now=now(), acknowledged=False)
     service.decide(manager_request(proposal), approve=False, comment="Less discount.", actor=manager(), now=now())
-    data = service.proposals._data_of(proposal.lines[0])
+    data = lines.data_of(proposal.lines[0])
     data.discount_pct = D("16")
-    service.proposals.update_line(proposal.lines[0], data, actor=rep(), **settings())
+    lines.update_line(proposal.lines[0], data, actor=rep(), **settings())
     service.submit(proposal, actor=rep(), now=now(), acknowledged=False)
     assert service.can_decide(manager(), manager_request(proposal))
 
@@ -340,9 +341,9 @@ def test_a_step_nobody_may_decide_refuses_the_submission_and_says_who_built_the_
     )
     service.save_rule(None, data, expected_version=None, actor=admin, now=now())
     draft = new_proposal(advertiser_id=db.session.scalar(sa.select(Account.id).where(Account.name == "Ferrymoor Bank")))
-    fields = service.proposals.ProposalData(**{k: getattr(draft, k) for k in service.proposals.FIELD_LABELS})
-    proposal = service.proposals.create_proposal(fields, actor=admin, now=now(), today=settings()["today"])
-    service.proposals.add_line(proposal, line_data(proposal), actor=rep(), **settings())
+    fields = proposals.ProposalData(**{k: getattr(draft, k) for k in proposals.FIELD_LABELS})
+    proposal = proposals.create_proposal(fields, actor=admin, now=now(), today=settings()["today"])
+    lines.add_line(proposal, line_data(proposal), actor=rep(), **settings())
     plan = service.plan_for(proposal, submitter=rep())
     assert [step for step, _why in plan.stuck] == [3]
     with pytest.raises(ValidationFailed) as failure:

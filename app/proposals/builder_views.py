@@ -1,0 +1,363 @@
+"""The proposal builder: lines with live price and availability, holds, packages, pasted lines and
+recommendations. Routes on the proposals blueprint (`views.bp`)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import current_app, flash, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+
+from app.access import allow
+from app.catalog.models import DIMENSION_LABELS, Package, Product, Status
+from app.catalog.service import targeting_values_by_dimension, value_names
+from app.clock import publisher_today
+from app.db import utcnow
+from app.errors import DomainError, Errors, ValidationFailed
+from app.extensions import db
+from app.forms import form_sent_before, remember_created, require_csrf
+from app.pricing.chart import waterfall_svg
+from app.pricing.views import price_from_args, read_line
+from app.proposals import access, bulk, holds, lines, queries, registry
+from app.proposals.models import Proposal
+from app.proposals.views import READERS, SELLERS, bp, line_of, readable_proposal, settings
+from app.validation import parse_id, parse_number
+
+# -- The builder ----------------------------------------------------------------------------------
+
+
+def _builder_context(
+    proposal: Proposal, *, line_errors: dict | None = None, open_line: int | None = None, pasted: str = ""
+) -> dict:
+    editable = access.can_edit(current_user, proposal) and proposal.is_editable
+    values = targeting_values_by_dimension()
+    products = queries.products_for(proposal)
+    return {
+        "proposal": proposal,
+        "totals": lines.totals(proposal),
+        "names": value_names(values),
+        "words": lines.targeting_words,
+        "holds": holds.holds_of(proposal.lines, utcnow()),
+        "products": products,
+        "values": values,
+        "dimension_labels": DIMENSION_LABELS,
+        "can_edit": editable,
+        "line_errors": line_errors or {},
+        "open_line": open_line,
+        "pasted": pasted,
+        "packages": queries.active_packages(),
+        "sizes": sorted({size for p in products for size in p.sizes}),
+        # what submitting would need (workflow), under the lines while the rep can still change them
+        **registry.panels(registry.builder_panels, proposal, current_user, editable=editable),
+        "form": FlaskForm(),
+    }
+
+
+@bp.route("/<int:proposal_id>")
+@allow(*READERS, checks_object=True)
+def detail(proposal_id: int):
+    proposal = readable_proposal(proposal_id)
+    context = _builder_context(proposal)
+    return render_template(
+        "proposals/detail.html",
+        mails=queries.mails_about(proposal),
+        contacts=queries.contacts_of(proposal),
+        can_withdraw=access.can_withdraw(current_user, proposal),
+        # the orders, signatures and approvals the higher domains show on the page
+        **registry.panels(registry.page_panels, proposal, current_user, editable=context["can_edit"]),
+        **context,
+    )
+
+
+def _line_data(proposal: Proposal, form) -> tuple[lines.LineData | None, Errors]:
+    """A line from the builder's form; it reads like the pricing panel's query string."""
+    args = form.copy()
+    args.setdefault("start", form.get("start") or proposal.start_day.isoformat())
+    args.setdefault("end", form.get("end") or proposal.end_day.isoformat())
+    args["rate_card"] = str(proposal.rate_card_id)
+    line, errors = read_line(args)
+    if line is None:
+        return None, errors
+    if line.product_id is None:
+        errors.add("product", "Choose a product.")
+        return None, errors
+    return (
+        lines.LineData(
+            product_id=line.product_id,
+            pricing_model=line.pricing_model,
+            start_day=line.start,
+            end_day=line.end,
+            time_zone=line.time_zone or proposal.time_zone,
+            targeting={k: v for k, v in line.targeting.items() if v},
+            quantity=line.quantity,
+            budget=line.budget,
+            discount_pct=line.line_discount_pct,
+        ),
+        errors,
+    )
+
+
+def _builder_response(proposal: Proposal, *, status: int = 200, **kwargs):
+    """The builder's body (lines and totals) for htmx, or the whole page."""
+    template = "proposals/_builder.html" if request.headers.get("HX-Request") else "proposals/detail.html"
+    return render_template(template, **_builder_context(proposal, **kwargs)), status
+
+
+def _sent_before(proposal: Proposal):
+    """A builder form sent twice (its nonce taken by the first): the builder as the first left it,
+    with a message that it was saved once; nothing is added. None for a first submission."""
+    earlier = form_sent_before()
+    if earlier is None or not request.headers.get("HX-Request"):
+        return earlier
+    return _builder_response(proposal)
+
+
+def _added(proposal: Proposal) -> None:
+    """Lines were added: a second submission of the same form finds them, then the request commits."""
+    remember_created(url_for("proposals.detail", proposal_id=proposal.id))
+    db.session.commit()
+
+
+@bp.route("/<int:proposal_id>/lines", methods=["POST"])
+@allow(*SELLERS, checks_object=True)
+def add_line(proposal_id: int):
+    proposal = readable_proposal(proposal_id)
+    access.require_edit(current_user, proposal)
+    require_csrf()
+    if (earlier := _sent_before(proposal)) is not None:
+        return earlier
+    form = request.form.copy()
+    product = db.session.get(Product, parse_id(form.get("product")) or 0)
+    if product is not None and not form.get("pricing_model") and product.pricing_models:
+        form["pricing_model"] = product.pricing_models[0]
+    form.setdefault("time_zone", proposal.time_zone)
+    data, errors = _line_data(proposal, form)
+    try:
+        if errors:
+            raise ValidationFailed(errors.errors)
+        lines.add_line(proposal, data, actor=current_user, **settings())
+    except ValidationFailed as exc:
+        db.session.rollback()
+        return _builder_response(proposal, status=400, line_errors={"new": exc.errors})
+    _added(proposal)
+    return _builder_response(proposal, open_line=proposal.lines[-1].id)
+
+
+@bp.route("/<int:proposal_id>/lines/<int:line_id>", methods=["POST"])
+@allow(*SELLERS, checks_object=True)
+def update_line(proposal_id: int, line_id: int):
+    proposal = readable_proposal(proposal_id)
+    access.require_edit(current_user, proposal)
+    line = line_of(proposal, line_id)
+    require_csrf()
+    seen = request.form.get("seen")
+    if seen != line.updated_at.isoformat():  # missing or malformed is as stale as an old one
+        flash(
+            f"Someone else changed line {line.position} since you opened it: here it is as it is now. "
+            "Make your change again if it still applies.",
+            "danger",
+        )
+        return _builder_response(proposal, status=409, open_line=line.id)
+    data, errors = _line_data(proposal, request.form)
+    try:
+        if errors:
+            raise ValidationFailed(errors.errors)
+        lines.update_line(
+            line, data, actor=current_user, make_good_days=current_app.config["MAKE_GOOD_WINDOW_DAYS"], **settings()
+        )
+    except ValidationFailed as exc:
+        db.session.rollback()
+        return _builder_response(proposal, status=400, line_errors={line.id: exc.errors}, open_line=line.id)
+    db.session.commit()
+    return _builder_response(proposal, open_line=line.id)
+
+
+@bp.route("/<int:proposal_id>/lines/<int:line_id>/preview")
+@allow(*SELLERS, checks_object=True)
+def preview_line(proposal_id: int, line_id: int):
+    """The price and availability of the line as the rep is editing it, not saved."""
+    proposal = readable_proposal(proposal_id)
+    line = line_of(proposal, line_id)
+    args = request.args.copy()
+    args["rate_card"] = str(proposal.rate_card_id)
+    args["currency"] = proposal.currency
+    if proposal.advertiser_id:
+        args["advertiser"] = str(proposal.advertiser_id)
+    if proposal.agency_id:
+        args["agency"] = str(proposal.agency_id)
+    args["proposal_discount_pct"] = str(proposal.discount_pct)
+    priced, errors = price_from_args(args)
+    return render_template(
+        "pricing/_panel.html",
+        priced=priced,
+        errors=errors,
+        chart=waterfall_svg(priced.price) if priced else None,
+        panel_id=f"preview-{line.id}",
+    ), 400 if errors else 200
+
+
+@bp.route("/<int:proposal_id>/lines/<int:line_id>/<any(copy, remove, up, down, hold):action>", methods=["POST"])
+@allow(*SELLERS, checks_object=True)
+def line_action(proposal_id: int, line_id: int, action: str):
+    proposal = readable_proposal(proposal_id)
+    access.require_edit(current_user, proposal)
+    line = line_of(proposal, line_id)
+    require_csrf()
+    now = utcnow()
+    try:
+        if action == "copy":
+            lines.copy_line(line, actor=current_user, **settings())
+        elif action == "remove":
+            lines.remove_line(line, actor=current_user, now=now)
+        elif action in ("up", "down"):
+            lines.move_line(line, -1 if action == "up" else 1, actor=current_user, now=now)
+        else:
+            hold = holds.hold_line(line, actor=current_user, hold_days=current_app.config["HOLD_DAYS"], **settings())
+            flash(f"Line {line.position} held until {hold.expires_at:%d %b %Y %H:%M} UTC.", "success")
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
+        return _builder_response(proposal, status=409 if action == "hold" else 400)
+    db.session.commit()
+    return _builder_response(proposal)
+
+
+@bp.route("/<int:proposal_id>/hold", methods=["POST"])
+@allow(*SELLERS, checks_object=True)
+def hold_all(proposal_id: int):
+    proposal = readable_proposal(proposal_id)
+    require_csrf()
+    access.require_edit(current_user, proposal)
+    held, problems = holds.hold_all(
+        proposal, actor=current_user, hold_days=current_app.config["HOLD_DAYS"], **settings()
+    )
+    db.session.commit()
+    flash(f"{held} of {len(proposal.lines)} lines held.", "success" if not problems else "warning")
+    for problem in problems:
+        flash(problem, "danger")
+    return _builder_response(proposal)
+
+
+# -- Packages, pasted lines, recommendations ----------------------------------------------------
+
+
+@bp.route("/<int:proposal_id>/package", methods=["POST"])
+@allow(*SELLERS, checks_object=True)
+def add_package(proposal_id: int):
+    proposal = readable_proposal(proposal_id)
+    access.require_edit(current_user, proposal)
+    require_csrf()
+    if (earlier := _sent_before(proposal)) is not None:
+        return earlier
+    package = db.session.get(Package, parse_id(request.form.get("package")) or 0)
+    raw = (request.form.get("impressions") or "").replace(",", "").strip()
+    impressions = int(raw) if raw.isascii() and raw.isdigit() and 0 < len(raw) <= 13 else None
+    try:
+        if package is None or package.status != Status.ACTIVE.value:
+            raise ValidationFailed({"package": ["Choose a package."]})
+        if raw and impressions is None:
+            raise ValidationFailed({"package": ["Enter the impressions per line as a whole number, such as 500000."]})
+        optional = {parse_id(v) for v in request.form.getlist("optional")} - {None}
+        added = bulk.add_package(
+            proposal, package, impressions=impressions, optional=optional, actor=current_user, **settings()
+        )
+    except ValidationFailed as exc:
+        db.session.rollback()
+        return _builder_response(proposal, status=400, line_errors={"package": exc.errors})
+    _added(proposal)
+    flash(f"{len(added)} lines added from {package.name}, each {package.discount_pct:g} % off.", "success")
+    return _builder_response(proposal)
+
+
+@bp.route("/<int:proposal_id>/paste", methods=["POST"])
+@allow(*SELLERS, checks_object=True)
+def paste(proposal_id: int):
+    proposal = readable_proposal(proposal_id)
+    access.require_edit(current_user, proposal)
+    require_csrf()
+    if (earlier := _sent_before(proposal)) is not None:
+        return earlier
+    text = (request.form.get("paste") or "")[:1_000_000]
+    try:
+        added = bulk.paste_lines(proposal, text, actor=current_user, **settings())
+    except ValidationFailed as exc:
+        db.session.rollback()
+        return _builder_response(proposal, status=400, line_errors={"paste": exc.errors}, pasted=text)
+    _added(proposal)
+    flash(f"{len(added)} pasted lines added.", "success")
+    return _builder_response(proposal)
+
+
+def _goals(proposal: Proposal, args) -> tuple[bulk.Goals | None, Errors]:
+    errors = Errors()
+    budget = parse_number(args.get("budget"))
+    if budget is None:
+        errors.add("budget", "Enter the budget, such as 50000.")
+    dates = {}
+    for name, default in (("start", proposal.start_day), ("end", proposal.end_day)):
+        raw = (args.get(name) or "").strip()
+        try:
+            dates[name] = date.fromisoformat(raw) if raw else default
+        except ValueError:
+            errors.add(name, "Enter a date as YYYY-MM-DD.")
+    if errors:
+        return None, errors
+    audience = {k: tuple(v for v in args.getlist(k) if v) for k in ("audience", "key_value")}
+    goals = bulk.Goals(
+        budget=budget,
+        start_day=dates["start"],
+        end_day=dates["end"],
+        geo=tuple(v for v in args.getlist("geo") if v),
+        device=tuple(v for v in args.getlist("device") if v),
+        sizes=tuple(v for v in args.getlist("sizes") if v),
+        audience={k: v for k, v in audience.items() if v},
+    )
+    errors = bulk.check_goals(proposal, goals, today=publisher_today())
+    return (None if errors else goals), errors
+
+
+@bp.route("/<int:proposal_id>/recommend")
+@allow(*SELLERS, checks_object=True)
+def recommend(proposal_id: int):
+    """A product mix for a budget and goals (htmx fragment), each pick with its reasons."""
+    proposal = readable_proposal(proposal_id)
+    goals, errors = _goals(proposal, request.args)
+    picks = []
+    if goals is not None:
+        picks = bulk.recommend(proposal, goals, actor=current_user, **settings())
+    return render_template(
+        "proposals/_recommendation.html",
+        proposal=proposal,
+        goals=goals,
+        picks=picks,
+        errors=errors.errors,
+        form=FlaskForm(),
+        args=request.args,
+    ), 400 if errors else 200
+
+
+@bp.route("/<int:proposal_id>/recommended-lines", methods=["POST"])
+@allow(*SELLERS, checks_object=True)
+def add_recommended(proposal_id: int):
+    """The recommended mix added in one click: one line per pick, with the goals' targeting."""
+    proposal = readable_proposal(proposal_id)
+    access.require_edit(current_user, proposal)
+    require_csrf()
+    if (earlier := _sent_before(proposal)) is not None:
+        return earlier
+    goals, errors = _goals(proposal, request.form)
+    products = [parse_id(v) for v in request.form.getlist("product")]
+    amounts = [v for v in request.form.getlist("impressions")]
+    try:
+        if goals is None or not products or len(products) != len(amounts) or None in products:
+            raise ValidationFailed(errors.errors or {"recommend": ["Ask for a recommendation first."]})
+        bulk.add_recommended(
+            proposal, goals, list(zip(products, amounts, strict=True)), actor=current_user, **settings()
+        )
+    except ValidationFailed as exc:
+        db.session.rollback()
+        return _builder_response(proposal, status=400, line_errors={"recommend": exc.errors})
+    _added(proposal)
+    flash(f"{len(products)} recommended lines added.", "success")
+    return _builder_response(proposal)

@@ -1,0 +1,48 @@
+"""A proposal's versions: their PDF and what changed between two of them. Routes on the proposals
+blueprint (`views.bp`)."""
+
+from __future__ import annotations
+
+from flask import Response, render_template, request
+
+from app.access import allow
+from app.errors import NotFound
+from app.proposals import versions
+from app.proposals.views import READERS, bp, readable_proposal
+from app.validation import parse_id
+
+# -- Versions -------------------------------------------------------------------------------------
+
+
+@bp.route("/<int:proposal_id>/versions/<int:number>.pdf")
+@allow(*READERS, checks_object=True)
+def version_pdf(proposal_id: int, number: int):
+    proposal = readable_proposal(proposal_id)
+    version = next((v for v in proposal.versions if v.number == number), None)
+    if version is None or version.pdf is None:
+        raise NotFound("No PDF for that version.")
+    return Response(
+        version.pdf,
+        mimetype="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="{proposal.number}-v{number}.pdf"',
+            "X-Content-SHA256": version.pdf_sha256 or "",
+        },
+    )
+
+
+@bp.route("/<int:proposal_id>/diff")
+@allow(*READERS, checks_object=True)
+def version_diff(proposal_id: int):
+    proposal = readable_proposal(proposal_id)
+    by_number = {v.number: v for v in proposal.versions}
+    a, b = parse_id(request.args.get("a")), parse_id(request.args.get("b"))
+    if a not in by_number or b not in by_number:
+        raise NotFound("Choose two versions of this proposal.")
+    return render_template(
+        "proposals/diff.html",
+        proposal=proposal,
+        a=by_number[a],
+        b=by_number[b],
+        changes=versions.diff(by_number[a].snapshot, by_number[b].snapshot),
+    )

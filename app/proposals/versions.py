@@ -1,0 +1,191 @@
+"""A proposal's versions: the snapshot frozen with its PDF, and what changed between two of them.
+Services flush; the request commits.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from app.audit.service import record
+from app.auth.models import User
+from app.catalog.service import value_names
+from app.errors import DomainError, Forbidden
+from app.extensions import db
+from app.proposals.access import can_edit
+from app.proposals.lines import targeting_words, totals
+from app.proposals.models import Proposal, ProposalVersion
+
+# -- Versions -------------------------------------------------------------------------------------
+
+
+def snapshot(proposal: Proposal, *, number: int, now: datetime) -> dict:
+    """Everything the PDF and approvers need, as plain JSON."""
+    names = value_names()
+    t = totals(proposal)
+    agency = proposal.agency
+    buyer = proposal.buyer_contact
+    return {
+        "number": proposal.number,
+        "version": number,
+        "created_at": now.isoformat(),
+        "campaign_name": proposal.campaign_name,
+        "status": proposal.status,
+        "advertiser": {
+            "id": proposal.advertiser.id,
+            "name": proposal.advertiser.name,
+            "billing_address": proposal.advertiser.billing_address,
+            "billing_country": proposal.advertiser.billing_country,
+            "credit_status": proposal.advertiser.credit_status,
+            "discount_pct": str(proposal.advertiser.discount_pct),
+        },
+        "agency": {"id": agency.id, "name": agency.name, "commission_pct": str(agency.agency_commission_pct)}
+        if agency
+        else None,
+        "buyer": {"name": buyer.name, "email": buyer.email, "title": buyer.title} if buyer else None,
+        "rep": {"name": proposal.owner.name, "email": proposal.owner.email},
+        "currency": proposal.currency,
+        "rate_card": {"id": proposal.rate_card.id, "name": proposal.rate_card.name},
+        "flight": {
+            "start": proposal.start_day.isoformat(),
+            "end": proposal.end_day.isoformat(),
+            "time_zone": proposal.time_zone,
+        },
+        "budget_goal": None if proposal.budget_goal is None else str(proposal.budget_goal),
+        "discount_pct": str(proposal.discount_pct),
+        "expires_on": proposal.expires_on.isoformat() if proposal.expires_on else None,
+        "notes": proposal.notes,
+        "terms": proposal.terms,
+        "lines": [
+            {
+                "position": line.position,
+                "product": {"id": line.product.id, "name": line.product.name, "category": line.product.category},
+                "pricing_model": line.pricing_model,
+                "targeting": line.targeting,
+                "targeting_words": targeting_words(line.targeting, names),
+                "start": line.start_day.isoformat(),
+                "end": line.end_day.isoformat(),
+                "time_zone": line.time_zone,
+                "units": line.units,
+                "quantity": line.quantity,
+                "budget": None if line.budget is None else str(line.budget),
+                "discount_pct": str(line.discount_pct),
+                "list_rate": line.price["price"]["list_rate"] if line.price else None,
+                "net_rate": None if line.net_rate is None else str(line.net_rate),
+                "gross": str(line.gross),
+                "commission": str(line.commission),
+                "net": str(line.net),
+                "available": line.available,
+                "problems": list(line.problems),
+                "price": line.price["price"] if line.price else None,
+                "order_line_id": line.order_line_id,
+                "make_good_of_id": line.make_good_of_id,
+            }
+            for line in proposal.lines
+        ],
+        "totals": {
+            "gross": str(t.gross),
+            "commission": str(t.commission),
+            "net": str(t.net),
+            "impressions": t.impressions,
+            "effective_cpm": None if t.effective_cpm is None else str(t.effective_cpm),
+        },
+    }
+
+
+def freeze_version(
+    proposal: Proposal, *, actor: User, now: datetime, render=None, publisher_name: str = ""
+) -> ProposalVersion:
+    """An immutable snapshot of the proposal as it stands, with its PDF and the PDF's SHA-256."""
+    if not can_edit(actor, proposal):
+        raise Forbidden("Only the proposal's rep, sales managers and admins make versions.")
+    if not proposal.lines:
+        raise DomainError("Add at least one line before making a version.")
+    number = len(proposal.versions) + 1
+    data = snapshot(proposal, number=number, now=now)
+    version = ProposalVersion(number=number, snapshot=data, created_at=now, created_by_id=actor.id)
+    if render is not None:
+        from app.proposals.pdf import render_pdf, sha256_of
+
+        version.pdf = render_pdf(data, publisher_name=publisher_name, **render)
+        version.pdf_sha256 = sha256_of(version.pdf)
+    proposal.versions.append(version)
+    db.session.flush()
+    record(
+        actor=actor,
+        entity_type="proposal",
+        entity_id=proposal.id,
+        action="version made",
+        at=now,
+        summary=f"Version {number}: {len(data['lines'])} lines, {data['totals']['gross']} {proposal.currency} gross.",
+        after={"version": number, "pdf_sha256": version.pdf_sha256},
+    )
+    return version
+
+
+def diff(old: dict, new: dict) -> dict:
+    """What changed between two version snapshots, in words: proposal fields, lines added, removed
+    and changed (matched by position and product), and the totals."""
+    fields = []
+    for key, label in (
+        ("campaign_name", "Campaign"),
+        ("currency", "Currency"),
+        ("budget_goal", "Budget goal"),
+        ("discount_pct", "Proposal discount (%)"),
+        ("expires_on", "Expires"),
+        ("terms", "Terms"),
+        ("notes", "Notes"),
+    ):
+        if old.get(key) != new.get(key):
+            fields.append((label, old.get(key), new.get(key)))
+    for key, label in (("flight", "Flight"), ("rate_card", "Rate card"), ("agency", "Agency"), ("buyer", "Buyer")):
+        a, b = old.get(key), new.get(key)
+        if a != b:
+            fields.append((label, _words(a), _words(b)))
+
+    def key(line: dict) -> tuple:
+        return (line["product"]["id"], line["pricing_model"], line["start"], line["end"], line["targeting_words"])
+
+    old_lines, new_lines = list(old["lines"]), list(new["lines"])
+    changed, added, removed = [], [], []
+    unmatched_new = list(new_lines)
+    for line in old_lines:
+        twin = next((n for n in unmatched_new if key(n) == key(line)), None)
+        if twin is None:
+            twin = next((n for n in unmatched_new if n["product"]["id"] == line["product"]["id"]), None)
+        if twin is None:
+            removed.append(line)
+            continue
+        unmatched_new.remove(twin)
+        changes = [
+            (label, line.get(k), twin.get(k))
+            for k, label in (
+                ("targeting_words", "Targeting"),
+                ("start", "Start"),
+                ("end", "End"),
+                ("pricing_model", "Pricing model"),
+                ("units", "Quantity"),
+                ("discount_pct", "Line discount (%)"),
+                ("net_rate", "Net rate"),
+                ("gross", "Cost"),
+            )
+            if line.get(k) != twin.get(k)
+        ]
+        if changes:
+            changed.append((twin, changes))
+    added = unmatched_new
+    totals_changes = [
+        (label, old["totals"].get(k), new["totals"].get(k))
+        for k, label in (("gross", "Gross"), ("net", "Net"), ("impressions", "Impressions"))
+        if old["totals"].get(k) != new["totals"].get(k)
+    ]
+    return {"fields": fields, "added": added, "removed": removed, "changed": changed, "totals": totals_changes}
+
+
+def _words(value) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, dict):
+        if "start" in value:
+            return f"{value['start']} to {value['end']} ({value.get('time_zone', '')})"
+        return str(value.get("name", value))
+    return str(value)
