@@ -2,12 +2,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.access import allow
 from app.auth.roles import Role
-from app.catalog import csvio, queries, service
+from app.catalog import csvio, panels, queries, service
 from app.catalog.forms import AdUnitForm, PackageForm, ProductForm, TargetingValueForm
 from app.catalog.models import (
     DIMENSION_LABELS,
@@ -24,10 +24,9 @@ from app.catalog.models import (
 from app.clock import publisher_today
 from app.csvio import ImportFailed
 from app.db import utcnow
-from app.errors import NotFound, ValidationFailed
+from app.errors import NotFound
 from app.extensions import db
 from app.forms import form_sent_before, options, posted_version, redirect_to_created, submit
-from app.ratecards.service import cards_for
 from app.validation import parse_id
 
 bp = Blueprint("catalog", __name__, url_prefix="/catalog")
@@ -49,7 +48,7 @@ def _get(model, object_id: int, what: str):
 @allow()
 def index():
     filters = queries.CatalogFilters.from_args(request.args)
-    cards = cards_for(current_user, on=publisher_today())
+    cards = panels.rate_cards_for(current_user, on=publisher_today())
     card = next((c for c in cards if c.id == filters.card_id), cards[0] if cards else None)
     return render_template(
         "catalog/index.html",
@@ -69,83 +68,18 @@ def index():
 def product(product_id: int):
     found = _get(Product, product_id, "product")
     values = service.targeting_values_by_dimension()
-    panel = _availability_panel(found)
     return render_template(
         "catalog/product.html",
         product=found,
         slots=service.product_slots(found),
         path=service.ad_unit_path,
-        cards=cards_for(current_user, on=publisher_today()),
+        cards=panels.rate_cards_for(current_user, on=publisher_today()),
         packages=queries.packages_with(found.id),
         values=values,
         dimension_labels=DIMENSION_LABELS,
         can_manage=current_user.has_role(*MANAGERS),
-        **panel,
-        **_pricing_panel(found),
+        **panels.product_panels(found),
     )
-
-
-def _pricing_panel(product: Product) -> dict:
-    """What the product page's pricing panel shows: the rep's line and its waterfall."""
-    from app.accounts.models import AccountKind
-    from app.pricing.chart import waterfall_svg
-    from app.pricing.service import cards_to_price_with
-    from app.pricing.views import accounts_of, price_from_args
-
-    args = request.args
-    context = {
-        "price_cards": cards_to_price_with(current_user, today=publisher_today(), product=product),
-        "advertisers": accounts_of(AccountKind.ADVERTISER),
-        "agencies": accounts_of(AccountKind.AGENCY),
-        "time_zone": args.get("time_zone") or current_app.config["PUBLISHER_TIMEZONE"],
-        "priced": None,
-        "chart": None,
-        "price_errors": {},
-    }
-    if "rate_card" in args and product.is_active:
-        asked = args.copy()
-        asked["product"] = str(product.id)  # this page's product, whatever the query string says
-        context["priced"], context["price_errors"] = price_from_args(asked)
-        if context["priced"]:
-            context["chart"] = waterfall_svg(context["priced"].price)
-    return context
-
-
-def _availability_panel(product: Product) -> dict:
-    """What the product page's availability panel shows: the rep's question and its answer."""
-    from app.inventory import service as inventory
-    from app.inventory.views import SELLERS, default_flight, read_request
-
-    start, end = default_flight(publisher_today())
-    args = request.args
-    asked = "start" in args
-    context = {
-        "args": args,
-        "errors": {},
-        "answer": None,
-        "flight": (args.get("start", start.isoformat()), args.get("end", end.isoformat())),
-        "can_hold": current_user.has_role(*SELLERS),
-        "hold_days": current_app.config["HOLD_DAYS"],
-        "supply_dimensions": [d for d in inventory.SUPPLY_DIMENSIONS if d in product.customisable],
-    }
-    if not asked or not product.is_active:
-        return context
-    box, quantity, _, errors = read_request(args)
-    if errors:
-        context["errors"] = errors.errors
-        return context
-    try:
-        context["answer"] = inventory.availability_for(
-            box,
-            now=utcnow(),
-            today=publisher_today(),
-            requested=quantity,
-            with_suggestions=True,
-            margin_pct=current_app.config["SAFETY_MARGIN_PCT"],
-        )
-    except ValidationFailed as exc:
-        context["errors"] = exc.errors
-    return context
 
 
 # -- Ad units ------------------------------------------------------------------------------------

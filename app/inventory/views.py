@@ -10,8 +10,7 @@ from flask_wtf import FlaskForm
 from app import nonces
 from app.access import allow
 from app.auth.roles import Role
-from app.catalog.models import AdUnit, AdUnitLevel, Product, Status
-from app.catalog.service import product_slots
+from app.catalog.models import AdUnit, Product, Status
 from app.clock import publisher_today
 from app.db import utcnow
 from app.errors import DomainError, Errors, Forbidden, NotFound, ValidationFailed
@@ -19,9 +18,9 @@ from app.extensions import db
 from app.forms import form_sent_before, options, redirect_to_created, show_errors
 from app.inventory import queries, service
 from app.inventory.forms import HoldForm
+from app.inventory.line_request import read_availability_request
 from app.inventory.models import Reservation, ReservationKind
-from app.inventory.service import Box
-from app.validation import parse_id, parse_number, quantity_problem
+from app.validation import parse_id
 
 bp = Blueprint("inventory", __name__, url_prefix="/inventory")
 
@@ -39,67 +38,45 @@ def default_flight(today: date) -> tuple[date, date]:
     return start, start + timedelta(days=27)
 
 
-def read_request(args) -> tuple[Box | None, int | None, Product | None, Errors]:
-    """A prospective line from a query string or form: product (or slots), targeting, flight, quantity."""
-    errors = Errors()
-    product = None
-    slot_ids: list[int] = []
-    if product_id := parse_id(args.get("product")):
-        product = db.session.get(Product, product_id)
-        if product is None or product.status != Status.ACTIVE:
-            errors.add("product", "Choose an active product.")
-        else:
-            slot_ids = [u.id for u in product_slots(product)]
-    if raw_slots := args.get("slots"):
-        chosen = list(dict.fromkeys(parse_id(s) for s in raw_slots.split(",")))
-        sellable = set(
-            db.session.scalars(
-                sa.select(AdUnit.id).where(
-                    AdUnit.id.in_([s for s in chosen if s]),
-                    AdUnit.level == AdUnitLevel.SLOT.value,
-                    AdUnit.status == Status.ACTIVE.value,
-                )
-            )
-        )
-        if None in chosen or not set(chosen) <= sellable:
-            errors.add("slots", "Slots are the ids of active ad slots, separated by commas.")
-        else:
-            slot_ids = [s for s in chosen if s in slot_ids] if product else chosen
-    if not product and not args.get("slots"):
-        errors.add("product", "Choose a product or ad units.")
-    targeting = {}
-    for dim in service.SUPPLY_DIMENSIONS:
-        values = [v for v in args.getlist(dim) if v]
-        if values and product is not None and dim not in product.customisable:
-            errors.add(dim, f"{product.name} does not let a rep choose the {dim}.")
-        targeting[dim] = tuple(sorted(set(values)))
-    dates = {}
-    for name in ("start", "end"):
-        raw = args.get(name, "")
-        try:
-            dates[name] = date.fromisoformat(raw)
-        except ValueError:
-            errors.add(name, "Enter a date as YYYY-MM-DD.")
-    quantity = None
-    if raw := (args.get("quantity") or "").strip():
-        value = parse_number(raw)
-        if value is None:
-            errors.add("quantity", "Enter the impressions as a whole number above 0, such as 250000.")
-        elif problem := quantity_problem(value, label="quantity"):
-            errors.add("quantity", problem)
-        else:
-            quantity = int(value)
+def product_availability_panel(product: Product) -> dict:
+    """What the product page's availability panel shows: the rep's question and its answer."""
+    start, end = default_flight(publisher_today())
+    args = request.args
+    asked = "start" in args
+    context = {
+        "args": args,
+        "errors": {},
+        "answer": None,
+        "flight": (args.get("start", start.isoformat()), args.get("end", end.isoformat())),
+        "can_hold": current_user.has_role(*SELLERS),
+        "hold_days": current_app.config["HOLD_DAYS"],
+        "supply_dimensions": [d for d in service.SUPPLY_DIMENSIONS if d in product.customisable],
+    }
+    if not asked or not product.is_active:
+        return context
+    box, quantity, _, errors = read_availability_request(args)
     if errors:
-        return None, quantity, product, errors
-    box = Box(tuple(slot_ids), dates["start"], dates["end"], targeting["geo"], targeting["device"])
-    return box, quantity, product, errors
+        context["errors"] = errors.errors
+        return context
+    try:
+        context["answer"] = service.availability_for(
+            box,
+            now=utcnow(),
+            today=publisher_today(),
+            requested=quantity,
+            with_suggestions=True,
+            margin_pct=current_app.config["SAFETY_MARGIN_PCT"],
+        )
+    except ValidationFailed as exc:
+        context["errors"] = exc.errors
+    return context
 
 
 @bp.route("/availability")
 @allow()
 def availability_json():
     """Availability as JSON: ?product=ID (or slots=1,2) &geo=..&device=..&start=&end=&quantity=."""
-    box, quantity, _product, errors = read_request(request.args)
+    box, quantity, _product, errors = read_availability_request(request.args)
     if errors:
         return {"errors": errors.errors}, 400
     try:
@@ -115,7 +92,7 @@ def availability_json():
 @allow()
 def panel():
     """The availability panel (an htmx fragment) that the catalog page embeds."""
-    box, quantity, product, errors = read_request(request.args)
+    box, quantity, product, errors = read_availability_request(request.args)
     answer = None
     if not errors:
         try:
@@ -157,7 +134,7 @@ def create_hold():
         return _hold_form_page(form, 400)
     if (earlier := form_sent_before()) is not None:
         return earlier
-    box, quantity, product, errors = read_request(request.form)
+    box, quantity, product, errors = read_availability_request(request.form)
     try:
         errors.raise_if_any()
         hold = service.reserve(
@@ -253,7 +230,6 @@ def sell_through():
 @bp.route("/sell-through/<int:unit_id>/<week>")
 @allow()
 def sell_through_cell(unit_id: int, week: str):
-    from app.catalog.models import AdUnit
     from app.catalog.service import ad_unit_path
 
     unit = db.session.get(AdUnit, unit_id)

@@ -31,8 +31,7 @@ from app.forms import (
     submit,
 )
 from app.pricing.chart import waterfall_svg
-from app.pricing.service import usable_card
-from app.pricing.views import read_line
+from app.pricing.service import read_line, usable_card
 from app.proposals import service
 from app.proposals.forms import ProposalForm
 from app.proposals.models import Proposal, ProposalLine, ProposalStatus
@@ -310,7 +309,7 @@ def _line_data(proposal: Proposal, form) -> tuple[service.LineData | None, Error
     args.setdefault("start", form.get("start") or proposal.start_day.isoformat())
     args.setdefault("end", form.get("end") or proposal.end_day.isoformat())
     args["rate_card"] = str(proposal.rate_card_id)
-    line, errors = read_line(args)
+    line, errors = read_line(args, time_zone=current_app.config["PUBLISHER_TIMEZONE"])
     if line is None:
         return None, errors
     if line.product_id is None:
