@@ -17,9 +17,9 @@ from app.catalog.models import AdUnit
 from app.db import utcnow
 from app.extensions import db
 from app.inventory import service
-from app.inventory.engine import Line, availability
 from app.inventory.models import ForecastDay, ForecastRun, Reservation, TrafficShare
 from app.inventory.service import Box
+from app.inventory.solver import Line, availability
 from bench.result import Result, p95
 
 SITES, SECTIONS, SLOTS = 5, 2, 5  # 50 slots

@@ -22,7 +22,7 @@ from app.demo import catalog as demo_catalog
 from app.demo import publisher
 from app.demo.publisher import Section, Site, Slot
 from app.extensions import db
-from app.inventory.forecasting import forecast_day_count, refresh_forecast
+from app.inventory.forecast_runs import forecast_day_count, refresh_forecast
 from app.inventory.models import TrafficDay
 from app.proposals.models import ProposalStatus
 from app.ratecards.models import RateCard

@@ -23,8 +23,8 @@ from app.db import utcnow
 from app.errors import NotFound, ValidationFailed
 from app.extensions import db
 from app.finance import queries, revenue, service
-from app.finance.chart import revenue_svg
 from app.finance.models import BillingSource, FinanceExport
+from app.finance.revenue_svg import revenue_svg
 from app.forms import require_csrf
 from app.orders.models import Order, OrderLine, OrderStatus
 from app.routing import safe_next

@@ -28,8 +28,9 @@ from app.catalog.service import ad_unit_path
 from app.errors import Conflict, DomainError, Errors
 from app.extensions import db
 from app.inventory import booked
-from app.inventory.engine import Line, augment
+from app.inventory.incremental import augment
 from app.inventory.models import ForecastDay, InventoryLock, Reservation, ReservationKind, TrafficShare
+from app.inventory.solver import Line
 from app.inventory.supply import PPM, Box, SlotSupply
 from app.validation import clean_line, day_problem, line_problem, quantity_problem
 

@@ -13,8 +13,8 @@ from app.access import allow
 from app.accounts.models import Account
 from app.adserver import delivery
 from app.adserver.adapters.base import AdServerError
-from app.adserver.charts import pacing_svg
 from app.adserver.models import Connection, PushJob
+from app.adserver.pacing_svg import pacing_svg
 from app.adserver.service import adapter_of, queue_push
 from app.auth.roles import Role
 from app.clock import publisher_today

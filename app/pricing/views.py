@@ -14,7 +14,7 @@ from app.db import utcnow
 from app.errors import ValidationFailed
 from app.extensions import db
 from app.pricing import service
-from app.pricing.chart import waterfall_svg
+from app.pricing.waterfall_svg import waterfall_svg
 
 bp = Blueprint("pricing", __name__, url_prefix="/pricing")
 

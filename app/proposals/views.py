@@ -30,8 +30,8 @@ from app.forms import (
     require_csrf,
     submit,
 )
-from app.pricing.chart import waterfall_svg
 from app.pricing.service import read_line, usable_card
+from app.pricing.waterfall_svg import waterfall_svg
 from app.proposals import service
 from app.proposals.forms import ProposalForm
 from app.proposals.models import Proposal, ProposalLine, ProposalStatus
