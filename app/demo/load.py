@@ -308,16 +308,18 @@ def _load_reservations(
 
     Sponsorships go first, as publishers sell them first; each other line takes a share of what is still free.
     """
-    from app.inventory import service as inventory
+    from app.inventory.availability import availability_for
     from app.inventory.models import ReservationKind
+    from app.inventory.reservations import reserve
+    from app.inventory.supply import Box
 
     monday = today + timedelta(days=7 - today.weekday())
     rep = users["rep@harbour.example"]
     count = 0
     for name, advertiser, offset, days, share in _SPONSORSHIPS:
         start = monday + timedelta(weeks=offset)
-        box = inventory.Box(tuple(u.id for u in product_slots(products[name])), start, start + timedelta(days=days - 1))
-        inventory.reserve(
+        box = Box(tuple(u.id for u in product_slots(products[name])), start, start + timedelta(days=days - 1))
+        reserve(
             ReservationKind.BOOKING,
             box,
             label=f"{advertiser} · {name}",
@@ -332,14 +334,12 @@ def _load_reservations(
         count += 1
     for name, advertiser, offset, weeks, geo, fraction, kind in _RESERVATIONS:
         start = monday + timedelta(weeks=offset)
-        box = inventory.Box(
-            tuple(u.id for u in product_slots(products[name])), start, start + timedelta(days=7 * weeks - 1), geo
-        )
-        free = inventory.availability_for(box, now=now, today=today, margin_pct=10).available
+        box = Box(tuple(u.id for u in product_slots(products[name])), start, start + timedelta(days=7 * weeks - 1), geo)
+        free = availability_for(box, now=now, today=today, margin_pct=10).available
         quantity = int(free * Decimal(fraction)) // 1000 * 1000
         if quantity <= 0:
             continue
-        inventory.reserve(
+        reserve(
             ReservationKind(kind),
             box,
             label=f"{advertiser} · {name}",

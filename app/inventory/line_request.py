@@ -19,7 +19,7 @@ from app.catalog.models import AdUnit, AdUnitLevel, DimensionKey, Product, Statu
 from app.catalog.service import product_slots
 from app.errors import Errors
 from app.extensions import db
-from app.inventory.service import SUPPLY_DIMENSIONS
+from app.inventory.availability import SUPPLY_DIMENSIONS
 from app.inventory.supply import Box
 from app.validation import money_problem, parse_id, parse_number, quantity_problem
 

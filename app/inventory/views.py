@@ -11,12 +11,13 @@ from app import nonces
 from app.access import allow
 from app.auth.roles import Role
 from app.catalog.models import AdUnit, Product, Status
+from app.catalog.service import ad_unit_path
 from app.clock import publisher_today
 from app.db import utcnow
 from app.errors import DomainError, Errors, Forbidden, NotFound, ValidationFailed
 from app.extensions import db
 from app.forms import form_sent_before, options, redirect_to_created, show_errors
-from app.inventory import queries, service
+from app.inventory import availability, queries, reservations
 from app.inventory.forms import HoldForm
 from app.inventory.line_request import read_availability_request
 from app.inventory.models import Reservation, ReservationKind
@@ -50,7 +51,7 @@ def product_availability_panel(product: Product) -> dict:
         "flight": (args.get("start", start.isoformat()), args.get("end", end.isoformat())),
         "can_hold": current_user.has_role(*SELLERS),
         "hold_days": current_app.config["HOLD_DAYS"],
-        "supply_dimensions": [d for d in service.SUPPLY_DIMENSIONS if d in product.customisable],
+        "supply_dimensions": [d for d in availability.SUPPLY_DIMENSIONS if d in product.customisable],
     }
     if not asked or not product.is_active:
         return context
@@ -59,7 +60,7 @@ def product_availability_panel(product: Product) -> dict:
         context["errors"] = errors.errors
         return context
     try:
-        context["answer"] = service.availability_for(
+        context["answer"] = availability.availability_for(
             box,
             now=utcnow(),
             today=publisher_today(),
@@ -80,7 +81,7 @@ def availability_json():
     if errors:
         return {"errors": errors.errors}, 400
     try:
-        answer = service.availability_for(
+        answer = availability.availability_for(
             box, now=utcnow(), today=publisher_today(), requested=quantity, with_suggestions=True, **_settings()
         )
     except ValidationFailed as exc:
@@ -96,7 +97,7 @@ def panel():
     answer = None
     if not errors:
         try:
-            answer = service.availability_for(
+            answer = availability.availability_for(
                 box, now=utcnow(), today=publisher_today(), requested=quantity, with_suggestions=True, **_settings()
             )
         except ValidationFailed as exc:
@@ -137,7 +138,7 @@ def create_hold():
     box, quantity, product, errors = read_availability_request(request.form)
     try:
         errors.raise_if_any()
-        hold = service.reserve(
+        hold = reservations.reserve(
             ReservationKind.HOLD,
             box,
             label=form.label.data or "",
@@ -188,7 +189,7 @@ def release_hold(reservation_id: int):
         if reservation.kind != ReservationKind.HOLD:
             flash("Bookings are released by cancelling their order line, not here.", "warning")
         else:
-            service.release(reservation, reason="released by hand", actor=current_user, now=utcnow())
+            reservations.release(reservation, reason="released by hand", actor=current_user, now=utcnow())
             db.session.commit()
             flash(f"Released the hold for {reservation.label}.", "success")
     return redirect(url_for("inventory.holds"))
@@ -200,7 +201,7 @@ def extend_hold(reservation_id: int):
     reservation = _own_reservation(reservation_id)
     if FlaskForm().validate_on_submit():
         try:
-            service.extend_hold(
+            reservations.extend_hold(
                 reservation,
                 actor=current_user,
                 now=utcnow(),
@@ -230,7 +231,6 @@ def sell_through():
 @bp.route("/sell-through/<int:unit_id>/<week>")
 @allow()
 def sell_through_cell(unit_id: int, week: str):
-    from app.catalog.service import ad_unit_path
 
     unit = db.session.get(AdUnit, unit_id)
     try:

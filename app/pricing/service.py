@@ -22,8 +22,9 @@ from app.catalog.models import DIMENSION_LABELS, DimensionKey, Product, Status
 from app.catalog.service import product_slots, targeting_values_by_dimension, value_names
 from app.errors import Errors, ValidationFailed
 from app.extensions import db
-from app.inventory import service as inventory
+from app.inventory.availability import availability_for
 from app.inventory.line_request import read_line_request
+from app.inventory.supply import Box
 from app.pricing import rules
 from app.ratecards.models import RateCard
 from app.validation import (
@@ -376,11 +377,9 @@ def _sell_through(line: LineInput, product: Product, *, today: date, now: dateti
     slots = tuple(u.id for u in product_slots(product))
     if not slots or line.end < today:
         return None, None, ["Sell-through is unknown (no active slots or a flight in the past): no demand adjustment."]
-    box = inventory.Box(
-        slots, max(line.start, today), line.end, line.targeting.get("geo", ()), line.targeting.get("device", ())
-    )
+    box = Box(slots, max(line.start, today), line.end, line.targeting.get("geo", ()), line.targeting.get("device", ()))
     try:
-        answer = inventory.availability_for(box, now=now, today=today, margin_pct=margin_pct)
+        answer = availability_for(box, now=now, today=today, margin_pct=margin_pct)
     except ValidationFailed as exc:
         return None, None, [f"Sell-through is unknown ({' '.join(m for ms in exc.errors.values() for m in ms)})."]
     sellable = answer.matched - answer.margin
