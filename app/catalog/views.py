@@ -7,7 +7,11 @@ from flask_login import current_user
 
 from app.access import allow
 from app.auth.roles import Role
-from app.catalog import csvio, panels, queries, service
+from app.catalog import ad_units as catalog_units
+from app.catalog import csvio, panels, queries
+from app.catalog import packages as catalog_packages
+from app.catalog import products as catalog_products
+from app.catalog import targeting as catalog_targeting
 from app.catalog.forms import AdUnitForm, PackageForm, ProductForm, TargetingValueForm
 from app.catalog.models import (
     DIMENSION_LABELS,
@@ -54,7 +58,7 @@ def index():
         "catalog/index.html",
         filters=filters,
         products=queries.catalog_products(filters),
-        categories=service.categories(),
+        categories=catalog_products.categories(),
         sites=queries.sites(),
         sizes=queries.known_sizes(),
         cards=cards,
@@ -67,12 +71,12 @@ def index():
 @allow()
 def product(product_id: int):
     found = _get(Product, product_id, "product")
-    values = service.targeting_values_by_dimension()
+    values = catalog_targeting.targeting_values_by_dimension()
     return render_template(
         "catalog/product.html",
         product=found,
-        slots=service.product_slots(found),
-        path=service.ad_unit_path,
+        slots=catalog_products.product_slots(found),
+        path=catalog_units.ad_unit_path,
         cards=panels.rate_cards_for(current_user, on=publisher_today()),
         packages=queries.packages_with(found.id),
         values=values,
@@ -92,13 +96,17 @@ def _parent_choices(exclude: AdUnit | None = None) -> list:
         for u in units.values()
         if u.level != AdUnitLevel.SLOT and u.is_active and (exclude is None or u.id != exclude.id)
     ]
-    labelled = sorted((service.ad_unit_path(u), u.id) for u in parents)
+    labelled = sorted((catalog_units.ad_unit_path(u), u.id) for u in parents)
     return options([("", "— none: a new site —"), *((unit_id, label) for label, unit_id in labelled)])
 
 
 def _unit_form_page(form: AdUnitForm, unit: AdUnit | None, status: int = 200):
     return render_template(
-        "catalog/ad_units.html", tree=service.ad_unit_tree(), form=form, unit=unit, path=service.ad_unit_path
+        "catalog/ad_units.html",
+        tree=catalog_units.ad_unit_tree(),
+        form=form,
+        unit=unit,
+        path=catalog_units.ad_unit_path,
     ), status
 
 
@@ -114,17 +122,17 @@ def ad_units():
         form.parent_id.data = request.args["parent"]
     unit = submit(
         form,
-        save=lambda: service.create_ad_unit(
+        save=lambda: catalog_units.create_ad_unit(
             name=form.name.data or "",
             code=form.code.data or "",
-            sizes=service.parse_sizes(form.sizes.data or ""),
+            sizes=catalog_units.parse_sizes(form.sizes.data or ""),
             parent=_parent(form.parent_id.data),
             actor=current_user,
             now=utcnow(),
         ),
     )
     if unit is not None:
-        flash(f"Added {unit.level} {service.ad_unit_path(unit)}.", "success")
+        flash(f"Added {unit.level} {catalog_units.ad_unit_path(unit)}.", "success")
         return redirect_to_created(url_for("catalog.ad_units") + f"#unit-{unit.id}")
     return _unit_form_page(form, None, 400 if form.errors else 200)
 
@@ -145,10 +153,10 @@ def ad_unit(unit_id: int):
         form.sizes.data = ", ".join(unit.sizes)
     saved = submit(
         form,
-        save=lambda: service.update_ad_unit(
+        save=lambda: catalog_units.update_ad_unit(
             unit,
             name=form.name.data or "",
-            sizes=service.parse_sizes(form.sizes.data or ""),
+            sizes=catalog_units.parse_sizes(form.sizes.data or ""),
             parent=_parent(form.parent_id.data),
             actor=current_user,
             now=utcnow(),
@@ -157,9 +165,9 @@ def ad_unit(unit_id: int):
     )
     if saved is not None:
         db.session.commit()
-        flash(f"Saved {service.ad_unit_path(unit)}.", "success")
+        flash(f"Saved {catalog_units.ad_unit_path(unit)}.", "success")
         return redirect(url_for("catalog.ad_units") + f"#unit-{unit.id}")
-    return render_template("catalog/ad_unit.html", form=form, unit=unit, path=service.ad_unit_path), (
+    return render_template("catalog/ad_unit.html", form=form, unit=unit, path=catalog_units.ad_unit_path), (
         400 if form.errors else 200
     )
 
@@ -169,11 +177,11 @@ def ad_unit(unit_id: int):
 def ad_unit_status(unit_id: int):
     unit = _get(AdUnit, unit_id, "ad unit")
     status = Status.ARCHIVED if request.form.get("status") == "archived" else Status.ACTIVE
-    changed = service.set_ad_unit_status(unit, status, actor=current_user, now=utcnow())
+    changed = catalog_units.set_ad_unit_status(unit, status, actor=current_user, now=utcnow())
     db.session.commit()
     verb = "Archived" if status == Status.ARCHIVED else "Restored"
     flash(
-        f"{verb} {service.ad_unit_path(unit)}"
+        f"{verb} {catalog_units.ad_unit_path(unit)}"
         + (f" and {len(changed) - 1} units below it." if len(changed) > 1 else "."),
         "success",
     )
@@ -199,13 +207,13 @@ def targeting():
 @bp.route("/targeting/<key>/values", methods=["POST"])
 @allow(*MANAGERS)
 def add_targeting_value(key: str):
-    dimension = service.dimension(key)
+    dimension = catalog_targeting.dimension(key)
     if (earlier := form_sent_before()) is not None:
         return earlier
     form = TargetingValueForm(prefix=key)
     value = submit(
         form,
-        save=lambda: service.add_targeting_value(
+        save=lambda: catalog_targeting.add_targeting_value(
             dimension, code=form.code.data or "", name=form.name.data or "", actor=current_user, now=utcnow()
         ),
     )
@@ -222,7 +230,7 @@ def add_targeting_value(key: str):
 def targeting_value_status(value_id: int):
     value = _get(TargetingValue, value_id, "targeting value")
     status = Status.ARCHIVED if request.form.get("status") == "archived" else Status.ACTIVE
-    service.set_targeting_value_status(value, status, actor=current_user, now=utcnow())
+    catalog_targeting.set_targeting_value_status(value, status, actor=current_user, now=utcnow())
     db.session.commit()
     flash(f"{value.name} is {status.value}.", "success")
     return redirect(url_for("catalog.targeting") + f"#dimension-{value.dimension.key}")
@@ -235,7 +243,7 @@ def _product_form(product: Product | None) -> ProductForm:
     form = ProductForm(obj=product if request.method == "GET" else None)
     units = queries.all_units()
     form.ad_units.choices = options(
-        sorted(((u.id, service.ad_unit_path(u)) for u in units.values() if u.is_active), key=lambda item: item[1])
+        sorted(((u.id, catalog_units.ad_unit_path(u)) for u in units.values() if u.is_active), key=lambda item: item[1])
     )
     form.sizes.choices = options((s, s) for s in queries.known_sizes())
     if request.method == "GET":
@@ -253,10 +261,10 @@ def _defaults_from(form_data) -> dict[str, list[str]]:
     return {key.value: form_data.getlist(f"default_{key.value}") for key in DimensionKey}
 
 
-def _product_data(form: ProductForm) -> service.ProductData:
+def _product_data(form: ProductForm) -> catalog_products.ProductData:
     include = bool(form.include_descendants.data)
     customisable = form.customisable.data or []
-    return service.ProductData(
+    return catalog_products.ProductData(
         name=form.name.data or "",
         description=form.description.data or "",
         category=form.category.data or "",
@@ -283,7 +291,7 @@ def _product_page(form: ProductForm, product: Product | None):
         product=product,
         dimensions=dimensions,
         defaults=defaults,
-        categories=service.categories(),
+        categories=catalog_products.categories(),
     ), 400 if form.errors else 200
 
 
@@ -295,8 +303,8 @@ def new_product():
     form = _product_form(None)
     created = submit(
         form,
-        save=lambda: service.create_product(_product_data(form), actor=current_user, now=utcnow()),
-        check=lambda: service.validate_product(_product_data(form)),
+        save=lambda: catalog_products.create_product(_product_data(form), actor=current_user, now=utcnow()),
+        check=lambda: catalog_products.validate_product(_product_data(form)),
     )
     if created is not None:
         flash(f"Created product {created.name}.", "success")
@@ -311,14 +319,14 @@ def edit_product(product_id: int):
     form = _product_form(found)
     saved = submit(
         form,
-        save=lambda: service.update_product(
+        save=lambda: catalog_products.update_product(
             found,
             _product_data(form),
             expected_version=posted_version(form.version.data),
             actor=current_user,
             now=utcnow(),
         ),
-        check=lambda: service.validate_product(_product_data(form), product_id=found.id),
+        check=lambda: catalog_products.validate_product(_product_data(form), product_id=found.id),
     )
     if saved is not None:
         db.session.commit()
@@ -405,9 +413,9 @@ def _package_page(found: Package | None):
         form.discount_pct.data = Decimal("0")
     saved = submit(
         form,
-        save=lambda: service.save_package(
+        save=lambda: catalog_packages.save_package(
             found,
-            service.PackageData(
+            catalog_packages.PackageData(
                 name=form.name.data or "",
                 description=form.description.data or "",
                 discount_pct=form.discount_pct.data,

@@ -17,7 +17,8 @@ from app.accounts.service import AccountData, add_contact, create_account
 from app.auth.models import User
 from app.auth.service import create_user
 from app.catalog.models import AdUnit, AdUnitLevel, Product, TargetingDimension, TargetingValue
-from app.catalog.service import PackageData, ProductData, create_product, product_slots, save_package
+from app.catalog.packages import PackageData, save_package
+from app.catalog.products import ProductData, create_product, product_slots
 from app.demo import catalog as demo_catalog
 from app.demo import publisher
 from app.demo.publisher import Section, Site, Slot

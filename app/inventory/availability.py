@@ -16,8 +16,8 @@ from fractions import Fraction
 import numpy as np
 import sqlalchemy as sa
 
+from app.catalog.ad_units import ad_unit_path
 from app.catalog.models import AdUnit, TargetingDimension, TargetingValue
-from app.catalog.service import ad_unit_path
 from app.errors import Errors
 from app.extensions import db
 from app.inventory import booked

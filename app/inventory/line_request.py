@@ -16,7 +16,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from app.catalog.models import AdUnit, AdUnitLevel, DimensionKey, Product, Status
-from app.catalog.service import product_slots
+from app.catalog.products import product_slots
 from app.errors import Errors
 from app.extensions import db
 from app.inventory.availability import SUPPLY_DIMENSIONS

@@ -9,8 +9,8 @@ from datetime import date, datetime, timedelta
 import numpy as np
 import sqlalchemy as sa
 
+from app.catalog.ad_units import ad_unit_path
 from app.catalog.models import AdUnit, AdUnitLevel, Status
-from app.catalog.service import ad_unit_path
 from app.extensions import db
 from app.inventory.availability import live_reservations_query
 from app.inventory.forecast_supply import site_margins

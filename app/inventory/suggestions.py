@@ -8,8 +8,8 @@ from datetime import date, timedelta
 
 import sqlalchemy as sa
 
+from app.catalog.ad_units import ad_unit_path
 from app.catalog.models import AdUnit, AdUnitLevel, Status
-from app.catalog.service import ad_unit_path
 from app.extensions import db
 from app.inventory.supply import MAX_FLIGHT_DAYS, Box
 

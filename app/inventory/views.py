@@ -10,8 +10,8 @@ from flask_wtf import FlaskForm
 from app import nonces
 from app.access import allow
 from app.auth.roles import Role
+from app.catalog.ad_units import ad_unit_path
 from app.catalog.models import AdUnit, Product, Status
-from app.catalog.service import ad_unit_path
 from app.clock import publisher_today
 from app.db import utcnow
 from app.errors import DomainError, Errors, Forbidden, NotFound, ValidationFailed

@@ -19,7 +19,8 @@ from app.accounts.models import Account, AccountKind
 from app.auth.models import User
 from app.auth.roles import Role
 from app.catalog.models import DIMENSION_LABELS, DimensionKey, Product, Status
-from app.catalog.service import product_slots, targeting_values_by_dimension, value_names
+from app.catalog.products import product_slots
+from app.catalog.targeting import targeting_values_by_dimension, value_names
 from app.errors import Errors, ValidationFailed
 from app.extensions import db
 from app.inventory.availability import availability_for

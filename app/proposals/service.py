@@ -16,7 +16,8 @@ from app.audit.service import record, record_change
 from app.auth.models import User
 from app.auth.roles import Role
 from app.catalog.models import DIMENSION_LABELS, DimensionKey, Product, Status
-from app.catalog.service import product_slots, value_names
+from app.catalog.products import product_slots
+from app.catalog.targeting import value_names
 from app.db import Unchecked, stale
 from app.errors import Conflict, DomainError, Errors, Forbidden, ValidationFailed
 from app.extensions import db

@@ -16,7 +16,7 @@ from app.accounts.models import Account, AccountKind, Contact
 from app.auth.models import User
 from app.auth.roles import Role
 from app.catalog.models import DIMENSION_LABELS, Package, Product, Status
-from app.catalog.service import value_names
+from app.catalog.targeting import value_names
 from app.clock import publisher_today
 from app.db import utcnow
 from app.errors import DomainError, Errors, Forbidden, NotFound, ValidationFailed
@@ -241,7 +241,7 @@ def _plan(proposal: Proposal, editable: bool):
 def _builder_context(
     proposal: Proposal, *, line_errors: dict | None = None, open_line: int | None = None, pasted: str = ""
 ) -> dict:
-    from app.catalog.service import targeting_values_by_dimension
+    from app.catalog.targeting import targeting_values_by_dimension
 
     editable = service.can_edit(current_user, proposal) and proposal.is_editable
     values = targeting_values_by_dimension()

@@ -15,7 +15,7 @@ from app.audit.service import record, record_change
 from app.auth.models import User
 from app.auth.roles import Role
 from app.catalog.models import DimensionKey, PricingModel, Product, Status
-from app.catalog.service import targeting_values_by_dimension
+from app.catalog.targeting import targeting_values_by_dimension
 from app.db import Unchecked, name_taken, stale
 from app.errors import Conflict, DomainError, Errors, ValidationFailed
 from app.extensions import db

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.catalog.models import AdUnit, Product
-from app.catalog.service import product_slots
+from app.catalog.products import product_slots
 from app.clock import publisher_today
 from app.errors import ValidationFailed
 from app.extensions import db
@@ -189,7 +189,7 @@ def test_twenty_concurrent_bookings_never_oversell(app, backend):
 
 
 def test_a_site_can_keep_a_larger_safety_margin(ctx):
-    from app.catalog.service import update_ad_unit
+    from app.catalog.ad_units import update_ad_unit
 
     box = box_on("harbour-sport/cricket/mpu")
     default = available(box)

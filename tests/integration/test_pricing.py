@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from app.accounts.models import Account
 from app.catalog.models import Product
-from app.catalog.service import product_slots
+from app.catalog.products import product_slots
 from app.clock import publisher_today
 from app.errors import ValidationFailed
 from app.extensions import db
