@@ -103,7 +103,7 @@ def _register_catalog_panels() -> None:
     from app.catalog import panels
     from app.inventory.views import product_availability_panel
     from app.pricing.views import product_pricing_panel
-    from app.ratecards.service import cards_for
+    from app.ratecards.queries import cards_for
 
     panels.register_rate_cards(cards_for)
     panels.register_product_panel("availability", product_availability_panel)
