@@ -87,6 +87,13 @@ def catalog_products(filters: CatalogFilters) -> list[Product]:
     return products
 
 
+def active_products() -> list[Product]:
+    """Products a rep may sell today, by name."""
+    return list(
+        db.session.scalars(sa.select(Product).where(Product.status == Status.ACTIVE.value).order_by(Product.name))
+    )
+
+
 def known_sizes() -> list[str]:
     sizes = {size for unit_sizes in db.session.scalars(sa.select(AdUnit.sizes)) for size in unit_sizes}
     return sorted(sizes, key=lambda s: (not s[0].isdigit(), s))

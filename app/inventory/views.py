@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-import sqlalchemy as sa
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -10,8 +9,9 @@ from flask_wtf import FlaskForm
 from app import nonces
 from app.access import allow
 from app.auth.roles import Role
+from app.catalog import queries as catalog_queries
 from app.catalog.ad_units import ad_unit_path
-from app.catalog.models import AdUnit, Product, Status
+from app.catalog.models import AdUnit, Product
 from app.clock import publisher_today
 from app.db import utcnow
 from app.errors import DomainError, Errors, Forbidden, NotFound, ValidationFailed
@@ -125,8 +125,9 @@ def _hold_form_page(form: HoldForm, status: int):
 @allow(*SELLERS)
 def create_hold():
     form = HoldForm()
-    active = db.session.scalars(sa.select(Product).where(Product.status == Status.ACTIVE.value).order_by(Product.name))
-    form.product.choices = options([("", "— the ad slots below —"), *((p.id, p.name) for p in active)])
+    form.product.choices = options(
+        [("", "— the ad slots below —"), *((p.id, p.name) for p in catalog_queries.active_products())]
+    )
     back = form.back.data or ""
     # Only a path of this site, and one short enough for a resend to be sent back to (form_nonces.url).
     if not back.startswith("/") or back.startswith("//") or len(back) > nonces.URL_LENGTH:

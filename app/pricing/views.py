@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import Blueprint, current_app, render_template, request
 from flask_login import current_user
 
 from app.access import allow
-from app.accounts.models import Account, AccountKind
+from app.accounts.models import AccountKind
+from app.accounts.queries import accounts_of_kind
 from app.catalog.models import PricingModel, Product
 from app.clock import publisher_today
 from app.db import utcnow
 from app.errors import ValidationFailed
-from app.extensions import db
 from app.pricing import service
 from app.pricing.waterfall_svg import waterfall_svg
 
@@ -38,17 +37,13 @@ def price_from_args(args) -> tuple[service.Priced | None, dict[str, list[str]]]:
         return None, exc.errors
 
 
-def accounts_of(kind: AccountKind) -> list[Account]:
-    return list(db.session.scalars(sa.select(Account).where(Account.kind == kind.value).order_by(Account.name)))
-
-
 def product_pricing_panel(product: Product) -> dict:
     """What the product page's pricing panel shows: the rep's line and its waterfall."""
     args = request.args
     context = {
         "price_cards": service.cards_to_price_with(current_user, today=publisher_today(), product=product),
-        "advertisers": accounts_of(AccountKind.ADVERTISER),
-        "agencies": accounts_of(AccountKind.AGENCY),
+        "advertisers": accounts_of_kind(AccountKind.ADVERTISER),
+        "agencies": accounts_of_kind(AccountKind.AGENCY),
         "time_zone": args.get("time_zone") or current_app.config["PUBLISHER_TIMEZONE"],
         "priced": None,
         "chart": None,
