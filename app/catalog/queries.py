@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from app.catalog.models import AdUnit, AdUnitLevel, Package, PricingModel, Product, Status
+from app.catalog.models import AdUnit, AdUnitLevel, Package, PackageMember, PricingModel, Product, Status
 from app.extensions import db
 from app.validation import parse_id
 
@@ -100,8 +100,6 @@ def known_sizes() -> list[str]:
 
 
 def packages_with(product_id: int) -> list[Package]:
-    from app.catalog.models import PackageMember
-
     return list(
         db.session.scalars(
             sa.select(Package)
