@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -35,6 +35,12 @@ class LineRequest:
     targeting: dict[str, tuple[str, ...]] = field(default_factory=dict)
     quantity: int | None = None
     budget: Decimal | None = None
+
+
+def default_flight(today: date) -> tuple[date, date]:
+    """Next Monday for four weeks: a sensible first question."""
+    start = today + timedelta(days=7 - today.weekday())
+    return start, start + timedelta(days=27)
 
 
 def read_line_request(args: Mapping, errors: Errors, *, with_budget: bool = True) -> LineRequest | None:

@@ -19,7 +19,7 @@ from app.extensions import db
 from app.forms import form_sent_before, options, redirect_to_created, show_errors
 from app.inventory import availability, queries, reservations
 from app.inventory.forms import HoldForm
-from app.inventory.line_request import read_availability_request
+from app.inventory.line_request import default_flight, read_availability_request
 from app.inventory.models import Reservation, ReservationKind
 from app.validation import parse_id
 
@@ -31,12 +31,6 @@ OVERSEERS = (Role.SALES_MANAGER, Role.ADMIN, Role.AD_OPS)
 
 def _settings() -> dict:
     return {"margin_pct": current_app.config["SAFETY_MARGIN_PCT"]}
-
-
-def default_flight(today: date) -> tuple[date, date]:
-    """Next Monday for four weeks: a sensible first question."""
-    start = today + timedelta(days=7 - today.weekday())
-    return start, start + timedelta(days=27)
 
 
 def product_availability_panel(product: Product) -> dict:
