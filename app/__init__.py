@@ -90,12 +90,25 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     app.before_request(refuse_nul_bytes)
     app.before_request(enforce_access)
     app.after_request(add_security_headers)
+    _register_catalog_panels()
     register_error_handlers(app)
     register_template_helpers(app)
     _register_hooks()
     _register_cli(app)
     check_every_route_has_a_rule(app)
     return app
+
+
+def _register_catalog_panels() -> None:
+    """The catalog's pages show rate cards, availability and prices from the domains above it."""
+    from app.catalog import panels
+    from app.inventory.views import product_availability_panel
+    from app.pricing.views import product_pricing_panel
+    from app.ratecards.queries import cards_for
+
+    panels.register_rate_cards(cards_for)
+    panels.register_product_panel("availability", product_availability_panel)
+    panels.register_product_panel("pricing", product_pricing_panel)
 
 
 def _check_settings(app: Flask) -> None:

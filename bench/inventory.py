@@ -16,10 +16,11 @@ from app import create_app
 from app.catalog.models import AdUnit
 from app.db import utcnow
 from app.extensions import db
-from app.inventory import service
-from app.inventory.engine import Line, availability
-from app.inventory.models import ForecastDay, ForecastRun, Reservation, TrafficShare
-from app.inventory.service import Box
+from app.inventory.availability import availability_for
+from app.inventory.models import ForecastDay, ForecastRun, Reservation, ReservationKind, TrafficShare
+from app.inventory.reservations import NoLongerAvailable, reserve
+from app.inventory.solver import Line, availability
+from app.inventory.supply import Box
 from bench.result import Result, p95
 
 SITES, SECTIONS, SLOTS = 5, 2, 5  # 50 slots
@@ -145,8 +146,8 @@ def _random_line(rng, slot_ids, geo, device, today, n) -> dict:
 
 
 def _hold(box: Box, today: date) -> None:
-    service.reserve(
-        service.ReservationKind.HOLD,
+    reserve(
+        ReservationKind.HOLD,
         box,
         label="bench",
         quantity=1_000,
@@ -168,7 +169,7 @@ def bench_availability(tmp: Path) -> list[Result]:
         for _ in range(QUERIES):
             box = _random_box(rng, slot_ids, geo, device, today)
             start = time.perf_counter()
-            answer = service.availability_for(box, now=utcnow(), today=today, margin_pct=MARGIN)
+            answer = availability_for(box, now=utcnow(), today=today, margin_pct=MARGIN)
             samples.append((time.perf_counter() - start) * 1000)
             nodes.append(len(answer.contenders))
         # A hold changes its cluster: the next request there solves that cluster's booked set again.
@@ -178,7 +179,7 @@ def bench_availability(tmp: Path) -> list[Result]:
             _hold(box, today)
             db.session.commit()
             start = time.perf_counter()
-            service.availability_for(box, now=utcnow(), today=today, margin_pct=MARGIN)
+            availability_for(box, now=utcnow(), today=today, margin_pct=MARGIN)
             after_change.append((time.perf_counter() - start) * 1000)
         db.engine.dispose()
     print(
@@ -243,7 +244,7 @@ def bench_booking_throughput(tmp: Path) -> list[Result]:
             rng = random.Random(5)
             with app.app_context():
                 while not stop.is_set():
-                    service.availability_for(
+                    availability_for(
                         _random_box(rng, slot_ids, geo, device, today), now=utcnow(), today=today, margin_pct=MARGIN
                     )
                 db.session.remove()
@@ -261,7 +262,7 @@ def bench_booking_throughput(tmp: Path) -> list[Result]:
                     _hold(box, today)
                     db.session.commit()
                     made += 1
-                except service.NoLongerAvailable:
+                except NoLongerAvailable:
                     db.session.rollback()
             elapsed = time.perf_counter() - start
             stop.set()

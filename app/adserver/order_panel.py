@@ -9,8 +9,8 @@ import sqlalchemy as sa
 
 from app.adserver import delivery
 from app.adserver.adapters.base import AdServerError
-from app.adserver.charts import pacing_svg
 from app.adserver.models import Connection, PushJob
+from app.adserver.pacing_svg import pacing_svg
 from app.adserver.service import adapter_of
 from app.auth.models import User
 from app.extensions import db

@@ -4,23 +4,21 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import sqlalchemy as sa
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from app.access import allow
-from app.adserver import delivery, outbox, service
+from app.adserver import delivery, outbox, queries, service
 from app.adserver.adapters import adapter_class, kinds
 from app.adserver.adapters.base import AdServerError
-from app.adserver.models import Connection, JobStatus, MappingKind, PushJob
+from app.adserver.models import Connection, MappingKind
 from app.auth.roles import Role
 from app.clock import publisher_today
 from app.db import utcnow
 from app.errors import DomainError, NotFound, ValidationFailed
 from app.extensions import db
 from app.forms import form_sent_before, redirect_to_created, require_csrf
-from app.orders.models import Order, OrderLine
 from app.orders.views import readable_order
 from app.routing import safe_next
 from app.validation import parse_id
@@ -62,10 +60,8 @@ def _connection(connection_id: int) -> Connection:
 @bp.route("/")
 @allow(*OPS)
 def index():
-    connections = db.session.scalars(sa.select(Connection).order_by(Connection.name)).all()
-    counts = dict(
-        db.session.execute(sa.select(Order.connection_id, sa.func.count(Order.id)).group_by(Order.connection_id)).all()
-    )
+    connections = queries.connections()
+    counts = queries.order_counts_by_connection()
     return render_template(
         "adserver/index.html", connections=connections, counts=counts, kinds=kinds(), form=FlaskForm()
     )
@@ -316,18 +312,8 @@ def map_own_ids(connection_id: int):
 @allow(*OPS)
 def queue():
     today = publisher_today()
-    waiting = db.session.scalars(
-        sa.select(PushJob)
-        .where(PushJob.status.in_([JobStatus.PENDING.value, JobStatus.RUNNING.value]))
-        .order_by(PushJob.next_attempt_at, PushJob.id)
-        .limit(200)
-    ).all()
-    drifting = db.session.scalars(
-        sa.select(OrderLine)
-        .where(OrderLine.drift_checked_at.is_not(None), sa.cast(OrderLine.drift, sa.Text) != "[]")
-        .order_by(OrderLine.order_id)
-        .limit(200)
-    ).all()
+    waiting = queries.waiting_jobs(limit=200)
+    drifting = queries.drift_checked_lines(limit=200)
     return render_template(
         "adserver/queue.html",
         dead=outbox.dead_jobs(),

@@ -7,7 +7,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from app.auth.models import User
-from app.catalog import service
+from app.catalog import products as catalog_products
 from app.catalog.models import AdUnit, Product
 from app.csvio import Cells, ImportFailed, RowProblem, read_rows, write_rows
 from app.db import ANY_VERSION
@@ -83,7 +83,7 @@ def import_products(data: bytes | str, *, actor: User | None, now: datetime) -> 
     units = {u.code: u.id for u in db.session.scalars(sa.select(AdUnit))}
     existing = {p.name.lower(): p for p in db.session.scalars(sa.select(Product))}
     seen: dict[str, int] = {}
-    plan: list[tuple[Product | None, service.ProductData]] = []
+    plan: list[tuple[Product | None, catalog_products.ProductData]] = []
     for line, row in rows:
         cells = Cells(line, row, problems)
         name = clean_line(cells.text("name"))  # matched as the service will store it
@@ -98,7 +98,7 @@ def import_products(data: bytes | str, *, actor: User | None, now: datetime) -> 
                 cells.problem(f"There is no ad unit with the code {code}.")
             else:
                 ad_units.append((units[code], item.endswith(DESCENDANTS)))
-        data = service.ProductData(
+        data = catalog_products.ProductData(
             name=name,
             category=cells.text("category"),
             line_item_type=cells.text("line_item_type").lower(),
@@ -113,7 +113,7 @@ def import_products(data: bytes | str, *, actor: User | None, now: datetime) -> 
             status=cells.text("status").lower() or "active",
         )
         product = existing.get(name.lower())
-        for field, messages in service.validate_product(
+        for field, messages in catalog_products.validate_product(
             data, product_id=product.id if product else None
         ).errors.items():
             if field == "ad_units" and not ad_units and any(p.line == line for p in problems):
@@ -127,11 +127,11 @@ def import_products(data: bytes | str, *, actor: User | None, now: datetime) -> 
     try:
         for product, data in plan:
             if product is None:
-                service.create_product(data, actor=actor, now=now)
+                catalog_products.create_product(data, actor=actor, now=now)
                 counts["created"] += 1
             else:
                 # A spreadsheet was not opened at a version: the import is the newest word on the product.
-                service.update_product(product, data, expected_version=ANY_VERSION, actor=actor, now=now)
+                catalog_products.update_product(product, data, expected_version=ANY_VERSION, actor=actor, now=now)
                 counts["updated"] += 1
     except ValidationFailed as exc:  # checked above; kept so a surprise never half-imports
         raise ImportFailed([RowProblem(0, exc.message)]) from exc

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from app.catalog.models import AdUnit, AdUnitLevel, Package, PricingModel, Product, Status
+from app.catalog.models import AdUnit, AdUnitLevel, Package, PackageMember, PricingModel, Product, Status
 from app.extensions import db
 from app.validation import parse_id
 
@@ -87,14 +87,19 @@ def catalog_products(filters: CatalogFilters) -> list[Product]:
     return products
 
 
+def active_products() -> list[Product]:
+    """Products a rep may sell today, by name."""
+    return list(
+        db.session.scalars(sa.select(Product).where(Product.status == Status.ACTIVE.value).order_by(Product.name))
+    )
+
+
 def known_sizes() -> list[str]:
     sizes = {size for unit_sizes in db.session.scalars(sa.select(AdUnit.sizes)) for size in unit_sizes}
     return sorted(sizes, key=lambda s: (not s[0].isdigit(), s))
 
 
 def packages_with(product_id: int) -> list[Package]:
-    from app.catalog.models import PackageMember
-
     return list(
         db.session.scalars(
             sa.select(Package)

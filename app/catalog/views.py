@@ -2,12 +2,16 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.access import allow
 from app.auth.roles import Role
-from app.catalog import csvio, queries, service
+from app.catalog import ad_units as catalog_units
+from app.catalog import csvio, panels, queries
+from app.catalog import packages as catalog_packages
+from app.catalog import products as catalog_products
+from app.catalog import targeting as catalog_targeting
 from app.catalog.forms import AdUnitForm, PackageForm, ProductForm, TargetingValueForm
 from app.catalog.models import (
     DIMENSION_LABELS,
@@ -24,10 +28,9 @@ from app.catalog.models import (
 from app.clock import publisher_today
 from app.csvio import ImportFailed
 from app.db import utcnow
-from app.errors import NotFound, ValidationFailed
+from app.errors import NotFound
 from app.extensions import db
 from app.forms import form_sent_before, options, posted_version, redirect_to_created, submit
-from app.ratecards.service import cards_for
 from app.validation import parse_id
 
 bp = Blueprint("catalog", __name__, url_prefix="/catalog")
@@ -49,13 +52,13 @@ def _get(model, object_id: int, what: str):
 @allow()
 def index():
     filters = queries.CatalogFilters.from_args(request.args)
-    cards = cards_for(current_user, on=publisher_today())
+    cards = panels.rate_cards_for(current_user, on=publisher_today())
     card = next((c for c in cards if c.id == filters.card_id), cards[0] if cards else None)
     return render_template(
         "catalog/index.html",
         filters=filters,
         products=queries.catalog_products(filters),
-        categories=service.categories(),
+        categories=catalog_products.categories(),
         sites=queries.sites(),
         sizes=queries.known_sizes(),
         cards=cards,
@@ -68,84 +71,19 @@ def index():
 @allow()
 def product(product_id: int):
     found = _get(Product, product_id, "product")
-    values = service.targeting_values_by_dimension()
-    panel = _availability_panel(found)
+    values = catalog_targeting.targeting_values_by_dimension()
     return render_template(
         "catalog/product.html",
         product=found,
-        slots=service.product_slots(found),
-        path=service.ad_unit_path,
-        cards=cards_for(current_user, on=publisher_today()),
+        slots=catalog_products.product_slots(found),
+        path=catalog_units.ad_unit_path,
+        cards=panels.rate_cards_for(current_user, on=publisher_today()),
         packages=queries.packages_with(found.id),
         values=values,
         dimension_labels=DIMENSION_LABELS,
         can_manage=current_user.has_role(*MANAGERS),
-        **panel,
-        **_pricing_panel(found),
+        **panels.product_panels(found),
     )
-
-
-def _pricing_panel(product: Product) -> dict:
-    """What the product page's pricing panel shows: the rep's line and its waterfall."""
-    from app.accounts.models import AccountKind
-    from app.pricing.chart import waterfall_svg
-    from app.pricing.service import cards_to_price_with
-    from app.pricing.views import accounts_of, price_from_args
-
-    args = request.args
-    context = {
-        "price_cards": cards_to_price_with(current_user, today=publisher_today(), product=product),
-        "advertisers": accounts_of(AccountKind.ADVERTISER),
-        "agencies": accounts_of(AccountKind.AGENCY),
-        "time_zone": args.get("time_zone") or current_app.config["PUBLISHER_TIMEZONE"],
-        "priced": None,
-        "chart": None,
-        "price_errors": {},
-    }
-    if "rate_card" in args and product.is_active:
-        asked = args.copy()
-        asked["product"] = str(product.id)  # this page's product, whatever the query string says
-        context["priced"], context["price_errors"] = price_from_args(asked)
-        if context["priced"]:
-            context["chart"] = waterfall_svg(context["priced"].price)
-    return context
-
-
-def _availability_panel(product: Product) -> dict:
-    """What the product page's availability panel shows: the rep's question and its answer."""
-    from app.inventory import service as inventory
-    from app.inventory.views import SELLERS, default_flight, read_request
-
-    start, end = default_flight(publisher_today())
-    args = request.args
-    asked = "start" in args
-    context = {
-        "args": args,
-        "errors": {},
-        "answer": None,
-        "flight": (args.get("start", start.isoformat()), args.get("end", end.isoformat())),
-        "can_hold": current_user.has_role(*SELLERS),
-        "hold_days": current_app.config["HOLD_DAYS"],
-        "supply_dimensions": [d for d in inventory.SUPPLY_DIMENSIONS if d in product.customisable],
-    }
-    if not asked or not product.is_active:
-        return context
-    box, quantity, _, errors = read_request(args)
-    if errors:
-        context["errors"] = errors.errors
-        return context
-    try:
-        context["answer"] = inventory.availability_for(
-            box,
-            now=utcnow(),
-            today=publisher_today(),
-            requested=quantity,
-            with_suggestions=True,
-            margin_pct=current_app.config["SAFETY_MARGIN_PCT"],
-        )
-    except ValidationFailed as exc:
-        context["errors"] = exc.errors
-    return context
 
 
 # -- Ad units ------------------------------------------------------------------------------------
@@ -158,13 +96,17 @@ def _parent_choices(exclude: AdUnit | None = None) -> list:
         for u in units.values()
         if u.level != AdUnitLevel.SLOT and u.is_active and (exclude is None or u.id != exclude.id)
     ]
-    labelled = sorted((service.ad_unit_path(u), u.id) for u in parents)
+    labelled = sorted((catalog_units.ad_unit_path(u), u.id) for u in parents)
     return options([("", "— none: a new site —"), *((unit_id, label) for label, unit_id in labelled)])
 
 
 def _unit_form_page(form: AdUnitForm, unit: AdUnit | None, status: int = 200):
     return render_template(
-        "catalog/ad_units.html", tree=service.ad_unit_tree(), form=form, unit=unit, path=service.ad_unit_path
+        "catalog/ad_units.html",
+        tree=catalog_units.ad_unit_tree(),
+        form=form,
+        unit=unit,
+        path=catalog_units.ad_unit_path,
     ), status
 
 
@@ -180,17 +122,17 @@ def ad_units():
         form.parent_id.data = request.args["parent"]
     unit = submit(
         form,
-        save=lambda: service.create_ad_unit(
+        save=lambda: catalog_units.create_ad_unit(
             name=form.name.data or "",
             code=form.code.data or "",
-            sizes=service.parse_sizes(form.sizes.data or ""),
+            sizes=catalog_units.parse_sizes(form.sizes.data or ""),
             parent=_parent(form.parent_id.data),
             actor=current_user,
             now=utcnow(),
         ),
     )
     if unit is not None:
-        flash(f"Added {unit.level} {service.ad_unit_path(unit)}.", "success")
+        flash(f"Added {unit.level} {catalog_units.ad_unit_path(unit)}.", "success")
         return redirect_to_created(url_for("catalog.ad_units") + f"#unit-{unit.id}")
     return _unit_form_page(form, None, 400 if form.errors else 200)
 
@@ -211,10 +153,10 @@ def ad_unit(unit_id: int):
         form.sizes.data = ", ".join(unit.sizes)
     saved = submit(
         form,
-        save=lambda: service.update_ad_unit(
+        save=lambda: catalog_units.update_ad_unit(
             unit,
             name=form.name.data or "",
-            sizes=service.parse_sizes(form.sizes.data or ""),
+            sizes=catalog_units.parse_sizes(form.sizes.data or ""),
             parent=_parent(form.parent_id.data),
             actor=current_user,
             now=utcnow(),
@@ -223,9 +165,9 @@ def ad_unit(unit_id: int):
     )
     if saved is not None:
         db.session.commit()
-        flash(f"Saved {service.ad_unit_path(unit)}.", "success")
+        flash(f"Saved {catalog_units.ad_unit_path(unit)}.", "success")
         return redirect(url_for("catalog.ad_units") + f"#unit-{unit.id}")
-    return render_template("catalog/ad_unit.html", form=form, unit=unit, path=service.ad_unit_path), (
+    return render_template("catalog/ad_unit.html", form=form, unit=unit, path=catalog_units.ad_unit_path), (
         400 if form.errors else 200
     )
 
@@ -235,11 +177,11 @@ def ad_unit(unit_id: int):
 def ad_unit_status(unit_id: int):
     unit = _get(AdUnit, unit_id, "ad unit")
     status = Status.ARCHIVED if request.form.get("status") == "archived" else Status.ACTIVE
-    changed = service.set_ad_unit_status(unit, status, actor=current_user, now=utcnow())
+    changed = catalog_units.set_ad_unit_status(unit, status, actor=current_user, now=utcnow())
     db.session.commit()
     verb = "Archived" if status == Status.ARCHIVED else "Restored"
     flash(
-        f"{verb} {service.ad_unit_path(unit)}"
+        f"{verb} {catalog_units.ad_unit_path(unit)}"
         + (f" and {len(changed) - 1} units below it." if len(changed) > 1 else "."),
         "success",
     )
@@ -265,13 +207,13 @@ def targeting():
 @bp.route("/targeting/<key>/values", methods=["POST"])
 @allow(*MANAGERS)
 def add_targeting_value(key: str):
-    dimension = service.dimension(key)
+    dimension = catalog_targeting.dimension(key)
     if (earlier := form_sent_before()) is not None:
         return earlier
     form = TargetingValueForm(prefix=key)
     value = submit(
         form,
-        save=lambda: service.add_targeting_value(
+        save=lambda: catalog_targeting.add_targeting_value(
             dimension, code=form.code.data or "", name=form.name.data or "", actor=current_user, now=utcnow()
         ),
     )
@@ -288,7 +230,7 @@ def add_targeting_value(key: str):
 def targeting_value_status(value_id: int):
     value = _get(TargetingValue, value_id, "targeting value")
     status = Status.ARCHIVED if request.form.get("status") == "archived" else Status.ACTIVE
-    service.set_targeting_value_status(value, status, actor=current_user, now=utcnow())
+    catalog_targeting.set_targeting_value_status(value, status, actor=current_user, now=utcnow())
     db.session.commit()
     flash(f"{value.name} is {status.value}.", "success")
     return redirect(url_for("catalog.targeting") + f"#dimension-{value.dimension.key}")
@@ -301,7 +243,7 @@ def _product_form(product: Product | None) -> ProductForm:
     form = ProductForm(obj=product if request.method == "GET" else None)
     units = queries.all_units()
     form.ad_units.choices = options(
-        sorted(((u.id, service.ad_unit_path(u)) for u in units.values() if u.is_active), key=lambda item: item[1])
+        sorted(((u.id, catalog_units.ad_unit_path(u)) for u in units.values() if u.is_active), key=lambda item: item[1])
     )
     form.sizes.choices = options((s, s) for s in queries.known_sizes())
     if request.method == "GET":
@@ -319,10 +261,10 @@ def _defaults_from(form_data) -> dict[str, list[str]]:
     return {key.value: form_data.getlist(f"default_{key.value}") for key in DimensionKey}
 
 
-def _product_data(form: ProductForm) -> service.ProductData:
+def _product_data(form: ProductForm) -> catalog_products.ProductData:
     include = bool(form.include_descendants.data)
     customisable = form.customisable.data or []
-    return service.ProductData(
+    return catalog_products.ProductData(
         name=form.name.data or "",
         description=form.description.data or "",
         category=form.category.data or "",
@@ -349,7 +291,7 @@ def _product_page(form: ProductForm, product: Product | None):
         product=product,
         dimensions=dimensions,
         defaults=defaults,
-        categories=service.categories(),
+        categories=catalog_products.categories(),
     ), 400 if form.errors else 200
 
 
@@ -361,8 +303,8 @@ def new_product():
     form = _product_form(None)
     created = submit(
         form,
-        save=lambda: service.create_product(_product_data(form), actor=current_user, now=utcnow()),
-        check=lambda: service.validate_product(_product_data(form)),
+        save=lambda: catalog_products.create_product(_product_data(form), actor=current_user, now=utcnow()),
+        check=lambda: catalog_products.validate_product(_product_data(form)),
     )
     if created is not None:
         flash(f"Created product {created.name}.", "success")
@@ -377,14 +319,14 @@ def edit_product(product_id: int):
     form = _product_form(found)
     saved = submit(
         form,
-        save=lambda: service.update_product(
+        save=lambda: catalog_products.update_product(
             found,
             _product_data(form),
             expected_version=posted_version(form.version.data),
             actor=current_user,
             now=utcnow(),
         ),
-        check=lambda: service.validate_product(_product_data(form), product_id=found.id),
+        check=lambda: catalog_products.validate_product(_product_data(form), product_id=found.id),
     )
     if saved is not None:
         db.session.commit()
@@ -471,9 +413,9 @@ def _package_page(found: Package | None):
         form.discount_pct.data = Decimal("0")
     saved = submit(
         form,
-        save=lambda: service.save_package(
+        save=lambda: catalog_packages.save_package(
             found,
-            service.PackageData(
+            catalog_packages.PackageData(
                 name=form.name.data or "",
                 description=form.description.data or "",
                 discount_pct=form.discount_pct.data,

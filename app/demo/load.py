@@ -19,14 +19,17 @@ from app.adserver import service as adserver
 from app.auth.models import User
 from app.auth.service import create_user
 from app.catalog.models import AdUnit, AdUnitLevel, Product, TargetingDimension, TargetingValue
-from app.catalog.service import PackageData, ProductData, create_product, product_slots, save_package
+from app.catalog.packages import PackageData, save_package
+from app.catalog.products import ProductData, create_product, product_slots
 from app.demo import catalog as demo_catalog
 from app.demo import publisher
 from app.demo.publisher import Section, Site, Slot
 from app.extensions import db
-from app.inventory import service as inventory
-from app.inventory.forecasting import forecast_day_count, refresh_forecast
+from app.inventory.availability import availability_for
+from app.inventory.forecast_runs import forecast_day_count, refresh_forecast
 from app.inventory.models import ReservationKind, TrafficDay
+from app.inventory.reservations import reserve
+from app.inventory.supply import Box
 from app.proposals import lines as proposal_lines
 from app.proposals import service, versions
 from app.proposals.models import ProposalStatus
@@ -320,8 +323,8 @@ def _load_reservations(
     count = 0
     for name, advertiser, offset, days, share in _SPONSORSHIPS:
         start = monday + timedelta(weeks=offset)
-        box = inventory.Box(tuple(u.id for u in product_slots(products[name])), start, start + timedelta(days=days - 1))
-        inventory.reserve(
+        box = Box(tuple(u.id for u in product_slots(products[name])), start, start + timedelta(days=days - 1))
+        reserve(
             ReservationKind.BOOKING,
             box,
             label=f"{advertiser} · {name}",
@@ -336,14 +339,12 @@ def _load_reservations(
         count += 1
     for name, advertiser, offset, weeks, geo, fraction, kind in _RESERVATIONS:
         start = monday + timedelta(weeks=offset)
-        box = inventory.Box(
-            tuple(u.id for u in product_slots(products[name])), start, start + timedelta(days=7 * weeks - 1), geo
-        )
-        free = inventory.availability_for(box, now=now, today=today, margin_pct=10).available
+        box = Box(tuple(u.id for u in product_slots(products[name])), start, start + timedelta(days=7 * weeks - 1), geo)
+        free = availability_for(box, now=now, today=today, margin_pct=10).available
         quantity = int(free * Decimal(fraction)) // 1000 * 1000
         if quantity <= 0:
             continue
-        inventory.reserve(
+        reserve(
             ReservationKind(kind),
             box,
             label=f"{advertiser} · {name}",

@@ -19,11 +19,12 @@ import sqlalchemy as sa
 from app import money
 from app.accounts.models import Account
 from app.adserver.models import DeliveryDay
-from app.auth.models import User
+from app.auth.models import User, UserRole
+from app.auth.roles import Role
 from app.catalog.models import Product
 from app.extensions import db
 from app.finance import revenue
-from app.finance.models import ClosedPeriod, EntryKind, RevenueEntry, ThirdPartyCount
+from app.finance.models import ClosedPeriod, EntryKind, FinanceExport, RevenueEntry, ThirdPartyCount
 from app.orders.models import LineStatus, Order, OrderLine
 from app.proposals.models import Proposal
 
@@ -364,3 +365,32 @@ def estimate_rows(first: date, last: date, filters: Filters) -> int:
         query = _line_query(filters).where(OrderLine.start_day <= hi, OrderLine.end_day >= lo)
         total += db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
     return total
+
+
+# -- The filters' choices and the exports list --------------------------------------------------
+
+
+def sellers() -> list[User]:
+    """Sales reps and managers, by name: whom the revenue report can be filtered by."""
+    return list(
+        db.session.scalars(
+            sa.select(User)
+            .join(UserRole, UserRole.user_id == User.id)
+            .where(UserRole.role.in_([Role.SALES_REP.value, Role.SALES_MANAGER.value]))
+            .distinct()
+            .order_by(User.name)
+        )
+    )
+
+
+def all_products() -> list[Product]:
+    return list(db.session.scalars(sa.select(Product).order_by(Product.name)))
+
+
+def order_currencies() -> list[str]:
+    """Every currency an order is in."""
+    return list(db.session.scalars(sa.select(Order.currency).distinct().order_by(Order.currency)))
+
+
+def recent_exports(*, limit: int) -> list[FinanceExport]:
+    return list(db.session.scalars(sa.select(FinanceExport).order_by(FinanceExport.id.desc()).limit(limit)))

@@ -8,25 +8,23 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-import sqlalchemy as sa
 from flask import Blueprint, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from app.access import allow
-from app.accounts.models import Account, AccountKind
-from app.auth.models import User, UserRole
+from app.accounts.models import AccountKind
+from app.accounts.queries import accounts_of_kind
 from app.auth.roles import Role
-from app.catalog.models import Product
 from app.clock import publisher_today
 from app.db import utcnow
 from app.errors import NotFound, ValidationFailed
 from app.extensions import db
 from app.finance import queries, revenue, service
-from app.finance.chart import revenue_svg
 from app.finance.models import BillingSource, FinanceExport
+from app.finance.revenue_svg import revenue_svg
 from app.forms import require_csrf
-from app.orders.models import Order, OrderLine, OrderStatus
+from app.orders.models import OrderLine, OrderStatus
 from app.routing import safe_next
 from app.validation import parse_id
 
@@ -94,24 +92,13 @@ def _range(today: date, errors: dict, *, allow_future: bool) -> tuple[date, date
 
 
 def _choices() -> dict:
-    reps = db.session.scalars(
-        sa.select(User)
-        .join(UserRole, UserRole.user_id == User.id)
-        .where(UserRole.role.in_([Role.SALES_REP.value, Role.SALES_MANAGER.value]))
-        .distinct()
-        .order_by(User.name)
-    ).all()
     return {
-        "advertisers": db.session.scalars(
-            sa.select(Account).where(Account.kind == AccountKind.ADVERTISER.value).order_by(Account.name)
-        ).all(),
-        "agencies": db.session.scalars(
-            sa.select(Account).where(Account.kind == AccountKind.AGENCY.value).order_by(Account.name)
-        ).all(),
-        "reps": reps,
-        "products": db.session.scalars(sa.select(Product).order_by(Product.name)).all(),
+        "advertisers": accounts_of_kind(AccountKind.ADVERTISER),
+        "agencies": accounts_of_kind(AccountKind.AGENCY),
+        "reps": queries.sellers(),
+        "products": queries.all_products(),
         "statuses": list(OrderStatus),
-        "order_currencies": db.session.scalars(sa.select(Order.currency).distinct().order_by(Order.currency)).all(),
+        "order_currencies": queries.order_currencies(),
     }
 
 
@@ -154,7 +141,7 @@ def index():
     )  # fmt: skip
     first_open = queries.first_open_month(today)
     closeable = first_open if first_open < revenue.month_of(today) else None
-    exports = db.session.scalars(sa.select(FinanceExport).order_by(FinanceExport.id.desc()).limit(10)).all()
+    exports = queries.recent_exports(limit=10)
     args = {k: v for k, v in request.args.items() if k != "page"}
     return render_template(
         "finance/index.html",

@@ -6,10 +6,10 @@ from flask_login import current_user
 
 from app.access import allow, public
 from app.accounts import queries as account_queries
-from app.auth.models import User
 from app.auth.roles import Role
-from app.catalog.models import AdUnit, AdUnitLevel
+from app.catalog.models import AdUnitLevel
 from app.extensions import db
+from app.home import queries
 
 bp = Blueprint("home", __name__)
 
@@ -28,13 +28,11 @@ def index():
     if Role.SALES_MANAGER in roles:
         sections["manager"] = account_queries.account_counts_by_owner()
     if Role.AD_OPS in roles:
-        sections["ad_ops"] = db.session.execute(
-            sa.select(AdUnit.level, sa.func.count()).where(AdUnit.status == "active").group_by(AdUnit.level)
-        ).all()
+        sections["ad_ops"] = queries.active_unit_counts()
     if Role.FINANCE in roles:
         sections["finance"] = account_queries.accounts_on_credit_hold()
     if Role.ADMIN in roles:
-        sections["admin"] = list(db.session.scalars(sa.select(User).order_by(User.active.desc(), User.name)))
+        sections["admin"] = queries.users_for_admin()
     return render_template("home/index.html", sections=sections, AdUnitLevel=AdUnitLevel)
 
 

@@ -8,7 +8,7 @@ sponsorship belongs to every cluster it touches, with the part of its box on tha
 A cluster's cells and booked max flow are built once and kept per process, keyed by what they
 depend on (its reservations, the forecast run, the safety margins, today). A reservation made or
 released changes the key of its own cluster only. A request then costs one max flow on the
-residual graphs of the clusters it touches (`engine.augment`), not a rebuild.
+residual graphs of the clusters it touches (`incremental.augment`), not a rebuild.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from datetime import date
 
 import numpy as np
 
-from app.inventory.engine import BookedNetwork, solve_booked
+from app.inventory.incremental import BookedNetwork, solve_booked
 from app.inventory.supply import PPM, Box, Cells, SlotSupply, build_cells
 
 

@@ -15,9 +15,9 @@ from app.clock import publisher_today
 from app.csvio import ImportFailed
 from app.db import utcnow
 from app.extensions import db
-from app.inventory import forecasting
-from app.inventory.engine import InstanceError
-from app.inventory.instance import solve
+from app.inventory import forecast_runs
+from app.inventory.solver import InstanceError
+from app.inventory.solver_json import solve
 
 inventory_cli = AppGroup("inventory", help="Traffic history, the forecast, and the availability engine.")
 
@@ -34,7 +34,7 @@ def import_history_command(file: Path) -> None:
     rows = max(0, data.count(b"\n") - 1 + (0 if data.endswith(b"\n") else 1))
     try:
         with click.progressbar(length=rows, label="Checking rows", file=sys.stderr) as bar:
-            counts = forecasting.import_history(data, progress=bar.update)
+            counts = forecast_runs.import_history(data, progress=bar.update)
     except ImportFailed as exc:
         db.session.rollback()
         click.echo(exc.message, err=True)
@@ -49,8 +49,8 @@ def import_history_command(file: Path) -> None:
 @inventory_cli.command("forecast")
 def forecast_command() -> None:
     """Refresh the forecast of every active slot for the next 365 days, and its geo and device shares."""
-    run = forecasting.refresh_forecast(now=utcnow(), today=publisher_today())
-    days = forecasting.forecast_day_count(run)
+    run = forecast_runs.refresh_forecast(now=utcnow(), today=publisher_today())
+    days = forecast_runs.forecast_day_count(run)
     db.session.commit()
     click.echo(
         f"Forecast refreshed: {days:,} slot-days from {run.first_day} to {run.last_day}, "
@@ -66,8 +66,8 @@ def backtest_command(holdout_days: int) -> None:
     The error is the weighted MAPE (total absolute error over total impressions), per week ahead.
     """
     try:
-        report = forecasting.backtest(holdout_days=holdout_days)
-    except forecasting.NotEnoughHistory as exc:
+        report = forecast_runs.backtest(holdout_days=holdout_days)
+    except forecast_runs.NotEnoughHistory as exc:
         raise click.ClickException(exc.message) from None
     click.echo(
         f"Held out {report.first_day} to {report.last_day}, forecast from history up to {report.history_end}. "
@@ -82,13 +82,13 @@ def backtest_command(holdout_days: int) -> None:
     )
 
 
-def backtest_table(report: forecasting.BacktestReport) -> list[str]:
+def backtest_table(report: forecast_runs.BacktestReport) -> list[str]:
     """The report as text rows: one for all slots, then one per slot."""
     width = max(len("All slots"), *(len(unit.code) for unit in report.units))
     columns = [f"Week {w + 1}" for w in range(report.weeks)] + ["All"]
     lines = [f"{'':{width}}" + "".join(f"{column:>16}" for column in columns)]
 
-    def row(label: str, model: forecasting.Errors, baseline: forecasting.Errors) -> str:
+    def row(label: str, model: forecast_runs.Errors, baseline: forecast_runs.Errors) -> str:
         pairs = [*zip(model.weeks, baseline.weeks, strict=True), (model.overall, baseline.overall)]
         return f"{label:{width}}" + "".join(f"{_percent(m):>8} /{_percent(b):>6}" for m, b in pairs)
 
@@ -106,7 +106,7 @@ def _percent(fraction: float) -> str:
 def solve_command(instance: Path) -> None:
     """Run the availability engine on a JSON instance and print its answer as JSON.
 
-    The instance format is described in app/inventory/instance.py.
+    The instance format is described in app/inventory/solver_json.py.
     """
     try:
         document = json.loads(instance.read_bytes())

@@ -7,7 +7,7 @@ from wtforms import HiddenField, SelectField, StringField
 
 
 class HoldForm(FlaskForm):
-    # Every value is read by `views.read_request` and checked by the service (the same bounds as
+    # Every value is read by `line_request.read_availability_request` and checked by the service (the same bounds as
     # the availability answer), so the fields carry no validators of their own.
     product = SelectField("Product", choices=[], validate_choice=False)
     slots = StringField("Or ad slots (their ids, separated by commas)")

@@ -9,11 +9,13 @@ from datetime import date, datetime, timedelta
 import numpy as np
 import sqlalchemy as sa
 
+from app.catalog.ad_units import ad_unit_path
 from app.catalog.models import AdUnit, AdUnitLevel, Status
-from app.catalog.service import ad_unit_path
 from app.extensions import db
+from app.inventory.availability import live_reservations_query
+from app.inventory.forecast_supply import site_margins
 from app.inventory.models import ForecastDay, Reservation, ReservationKind, TrafficShare
-from app.inventory.service import PPM, _margins, live_reservations_query
+from app.inventory.supply import PPM
 
 
 @dataclass
@@ -69,7 +71,7 @@ def sell_through(*, today: date, now: datetime, weeks: int, margin_pct: int) -> 
         sa.select(TrafficShare.ad_unit_id, TrafficShare.dimension, TrafficShare.value_code, TrafficShare.ppm)
     ):
         shares[(unit_id, dim)][code] = ppm
-    margins = _margins([s.id for s in slots], margin_pct)
+    margins = site_margins([s.id for s in slots], margin_pct)
     keep = np.array([100 - margins[s.id] for s in slots], dtype=np.int64)
     capacity = forecast * keep[:, None] // 100
     booked = np.zeros((len(slots), days))

@@ -21,6 +21,8 @@ from datetime import date
 import numpy as np
 
 PPM = 1_000_000
+#: A flight (a box's days) lasts at most this many days.
+MAX_FLIGHT_DAYS = 366
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-import sqlalchemy as sa
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -10,18 +9,19 @@ from flask_wtf import FlaskForm
 from app import nonces
 from app.access import allow
 from app.auth.roles import Role
-from app.catalog.models import AdUnit, AdUnitLevel, Product, Status
-from app.catalog.service import product_slots
+from app.catalog import queries as catalog_queries
+from app.catalog.ad_units import ad_unit_path
+from app.catalog.models import AdUnit, Product
 from app.clock import publisher_today
 from app.db import utcnow
 from app.errors import DomainError, Errors, Forbidden, NotFound, ValidationFailed
 from app.extensions import db
 from app.forms import form_sent_before, options, redirect_to_created, show_errors
-from app.inventory import queries, service
+from app.inventory import availability, queries, reservations
 from app.inventory.forms import HoldForm
+from app.inventory.line_request import default_flight, read_availability_request
 from app.inventory.models import Reservation, ReservationKind
-from app.inventory.service import Box
-from app.validation import parse_id, parse_number, quantity_problem
+from app.validation import parse_id
 
 bp = Blueprint("inventory", __name__, url_prefix="/inventory")
 
@@ -33,77 +33,49 @@ def _settings() -> dict:
     return {"margin_pct": current_app.config["SAFETY_MARGIN_PCT"]}
 
 
-def default_flight(today: date) -> tuple[date, date]:
-    """Next Monday for four weeks: a sensible first question."""
-    start = today + timedelta(days=7 - today.weekday())
-    return start, start + timedelta(days=27)
-
-
-def read_request(args) -> tuple[Box | None, int | None, Product | None, Errors]:
-    """A prospective line from a query string or form: product (or slots), targeting, flight, quantity."""
-    errors = Errors()
-    product = None
-    slot_ids: list[int] = []
-    if product_id := parse_id(args.get("product")):
-        product = db.session.get(Product, product_id)
-        if product is None or product.status != Status.ACTIVE:
-            errors.add("product", "Choose an active product.")
-        else:
-            slot_ids = [u.id for u in product_slots(product)]
-    if raw_slots := args.get("slots"):
-        chosen = list(dict.fromkeys(parse_id(s) for s in raw_slots.split(",")))
-        sellable = set(
-            db.session.scalars(
-                sa.select(AdUnit.id).where(
-                    AdUnit.id.in_([s for s in chosen if s]),
-                    AdUnit.level == AdUnitLevel.SLOT.value,
-                    AdUnit.status == Status.ACTIVE.value,
-                )
-            )
-        )
-        if None in chosen or not set(chosen) <= sellable:
-            errors.add("slots", "Slots are the ids of active ad slots, separated by commas.")
-        else:
-            slot_ids = [s for s in chosen if s in slot_ids] if product else chosen
-    if not product and not args.get("slots"):
-        errors.add("product", "Choose a product or ad units.")
-    targeting = {}
-    for dim in service.SUPPLY_DIMENSIONS:
-        values = [v for v in args.getlist(dim) if v]
-        if values and product is not None and dim not in product.customisable:
-            errors.add(dim, f"{product.name} does not let a rep choose the {dim}.")
-        targeting[dim] = tuple(sorted(set(values)))
-    dates = {}
-    for name in ("start", "end"):
-        raw = args.get(name, "")
-        try:
-            dates[name] = date.fromisoformat(raw)
-        except ValueError:
-            errors.add(name, "Enter a date as YYYY-MM-DD.")
-    quantity = None
-    if raw := (args.get("quantity") or "").strip():
-        value = parse_number(raw)
-        if value is None:
-            errors.add("quantity", "Enter the impressions as a whole number above 0, such as 250000.")
-        elif problem := quantity_problem(value, label="quantity"):
-            errors.add("quantity", problem)
-        else:
-            quantity = int(value)
+def product_availability_panel(product: Product) -> dict:
+    """What the product page's availability panel shows: the rep's question and its answer."""
+    start, end = default_flight(publisher_today())
+    args = request.args
+    asked = "start" in args
+    context = {
+        "args": args,
+        "errors": {},
+        "answer": None,
+        "flight": (args.get("start", start.isoformat()), args.get("end", end.isoformat())),
+        "can_hold": current_user.has_role(*SELLERS),
+        "hold_days": current_app.config["HOLD_DAYS"],
+        "supply_dimensions": [d for d in availability.SUPPLY_DIMENSIONS if d in product.customisable],
+    }
+    if not asked or not product.is_active:
+        return context
+    box, quantity, _, errors = read_availability_request(args)
     if errors:
-        return None, quantity, product, errors
-    box = Box(tuple(slot_ids), dates["start"], dates["end"], targeting["geo"], targeting["device"])
-    return box, quantity, product, errors
+        context["errors"] = errors.errors
+        return context
+    try:
+        context["answer"] = availability.availability_for(
+            box,
+            now=utcnow(),
+            today=publisher_today(),
+            requested=quantity,
+            with_suggestions=True,
+            margin_pct=current_app.config["SAFETY_MARGIN_PCT"],
+        )
+    except ValidationFailed as exc:
+        context["errors"] = exc.errors
+    return context
 
 
 @bp.route("/availability")
 @allow()
 def availability_json():
     """Availability as JSON: ?product=ID (or slots=1,2) &geo=..&device=..&start=&end=&quantity=."""
-    box, quantity, _product, errors = read_request(request.args)
+    box, quantity, _product, errors = read_availability_request(request.args)
     if errors:
         return {"errors": errors.errors}, 400
     try:
-        answer = service.availability_for(
+        answer = availability.availability_for(
             box, now=utcnow(), today=publisher_today(), requested=quantity, with_suggestions=True, **_settings()
         )
     except ValidationFailed as exc:
@@ -115,11 +87,11 @@ def availability_json():
 @allow()
 def panel():
     """The availability panel (an htmx fragment) that the catalog page embeds."""
-    box, quantity, product, errors = read_request(request.args)
+    box, quantity, product, errors = read_availability_request(request.args)
     answer = None
     if not errors:
         try:
-            answer = service.availability_for(
+            answer = availability.availability_for(
                 box, now=utcnow(), today=publisher_today(), requested=quantity, with_suggestions=True, **_settings()
             )
         except ValidationFailed as exc:
@@ -147,8 +119,9 @@ def _hold_form_page(form: HoldForm, status: int):
 @allow(*SELLERS)
 def create_hold():
     form = HoldForm()
-    active = db.session.scalars(sa.select(Product).where(Product.status == Status.ACTIVE.value).order_by(Product.name))
-    form.product.choices = options([("", "— the ad slots below —"), *((p.id, p.name) for p in active)])
+    form.product.choices = options(
+        [("", "— the ad slots below —"), *((p.id, p.name) for p in catalog_queries.active_products())]
+    )
     back = form.back.data or ""
     # Only a path of this site, and one short enough for a resend to be sent back to (form_nonces.url).
     if not back.startswith("/") or back.startswith("//") or len(back) > nonces.URL_LENGTH:
@@ -157,10 +130,10 @@ def create_hold():
         return _hold_form_page(form, 400)
     if (earlier := form_sent_before()) is not None:
         return earlier
-    box, quantity, product, errors = read_request(request.form)
+    box, quantity, product, errors = read_availability_request(request.form)
     try:
         errors.raise_if_any()
-        hold = service.reserve(
+        hold = reservations.reserve(
             ReservationKind.HOLD,
             box,
             label=form.label.data or "",
@@ -211,7 +184,7 @@ def release_hold(reservation_id: int):
         if reservation.kind != ReservationKind.HOLD:
             flash("Bookings are released by cancelling their order line, not here.", "warning")
         else:
-            service.release(reservation, reason="released by hand", actor=current_user, now=utcnow())
+            reservations.release(reservation, reason="released by hand", actor=current_user, now=utcnow())
             db.session.commit()
             flash(f"Released the hold for {reservation.label}.", "success")
     return redirect(url_for("inventory.holds"))
@@ -223,7 +196,7 @@ def extend_hold(reservation_id: int):
     reservation = _own_reservation(reservation_id)
     if FlaskForm().validate_on_submit():
         try:
-            service.extend_hold(
+            reservations.extend_hold(
                 reservation,
                 actor=current_user,
                 now=utcnow(),
@@ -253,8 +226,6 @@ def sell_through():
 @bp.route("/sell-through/<int:unit_id>/<week>")
 @allow()
 def sell_through_cell(unit_id: int, week: str):
-    from app.catalog.models import AdUnit
-    from app.catalog.service import ad_unit_path
 
     unit = db.session.get(AdUnit, unit_id)
     try:

@@ -10,10 +10,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.models import Account
-from app.catalog.models import Product
 from app.db import Money, UTCDateTime, utcnow
 from app.extensions import db
-from app.proposals.models import Proposal, ProposalVersion
+from app.proposals.models import LineTerms, Proposal, ProposalVersion
 
 
 class OrderStatus(StrEnum):
@@ -100,24 +99,12 @@ class Order(db.Model):
         return PushState(self.push_state)
 
 
-class OrderLine(db.Model):
+class OrderLine(LineTerms, db.Model):
     __tablename__ = "order_lines"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(sa.ForeignKey("orders.id"), index=True)
     position: Mapped[int]
-    product_id: Mapped[int] = mapped_column(sa.ForeignKey("products.id"))
-    pricing_model: Mapped[str] = mapped_column(sa.String(10))
-    targeting: Mapped[dict[str, list[str]]] = mapped_column(sa.JSON, default=dict)
-    start_day: Mapped[date]
-    end_day: Mapped[date]
-    time_zone: Mapped[str] = mapped_column(sa.String(64))
-    #: impressions contracted (CPM; for CPD and flat the expected impressions, or None)
-    quantity: Mapped[int | None] = mapped_column(sa.BigInteger)
-    net_rate: Mapped[Decimal | None] = mapped_column(Money)
-    gross: Mapped[Decimal] = mapped_column(Money)
-    commission: Mapped[Decimal] = mapped_column(Money)
-    net: Mapped[Decimal] = mapped_column(Money)
     booking_id: Mapped[int | None] = mapped_column(sa.ForeignKey("reservations.id"))
     #: impressions the final availability check could not book
     shortfall: Mapped[int] = mapped_column(sa.BigInteger, default=0)
@@ -137,7 +124,6 @@ class OrderLine(db.Model):
     cancelled_on: Mapped[date | None]
 
     order: Mapped[Order] = relationship(back_populates="lines")
-    product: Mapped[Product] = relationship(lazy="joined")
 
     @property
     def status_enum(self) -> LineStatus:

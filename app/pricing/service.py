@@ -7,6 +7,7 @@ and a later edit of the rate card changes nothing already priced.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -18,10 +19,13 @@ from app.accounts.models import Account, AccountKind
 from app.auth.models import User
 from app.auth.roles import Role
 from app.catalog.models import DIMENSION_LABELS, DimensionKey, Product, Status
-from app.catalog.service import product_slots, targeting_values_by_dimension, value_names
+from app.catalog.products import product_slots
+from app.catalog.targeting import targeting_values_by_dimension, value_names
 from app.errors import Errors, ValidationFailed
 from app.extensions import db
-from app.inventory import service as inventory
+from app.inventory.availability import availability_for
+from app.inventory.line_request import read_line_request
+from app.inventory.supply import Box
 from app.pricing import rules
 from app.ratecards.models import RateCard
 from app.validation import (
@@ -29,6 +33,8 @@ from app.validation import (
     MAX_QUANTITY,
     day_problem,
     money_problem,
+    parse_id,
+    parse_number,
     percent_problem,
     quantity_problem,
     time_zone_problem,
@@ -58,6 +64,46 @@ class LineInput:
     #: the proposal's currency, when there is one: it must be the card's
     currency: str | None = None
     make_good: bool = False
+
+
+def read_line(args: Mapping, *, time_zone: str) -> tuple[LineInput | None, Errors]:
+    """A prospective line from a query string: the line request, and the rate card, accounts and
+    discounts it is priced with; what does not parse is reported on its field. `time_zone` is the
+    flight's when the request names none (the publisher's)."""
+    errors = Errors()
+    request = read_line_request(args, errors)
+    discounts = {}
+    for name in ("proposal_discount_pct", "line_discount_pct"):
+        raw = (args.get(name) or "").strip()
+        value = parse_number(raw) if raw else Decimal(0)
+        if value is None:
+            errors.add(name, "Enter the discount as a percentage, such as 12.5.")
+        discounts[name] = value if value is not None else Decimal(0)
+    ids = {}
+    for name in ("rate_card", "advertiser", "agency"):
+        raw = (args.get(name) or "").strip()
+        ids[name] = parse_id(raw) if raw else None
+        if raw and ids[name] is None:
+            errors.add(name, f"Choose a {name.replace('_', ' ')} from the list.")
+    if errors:
+        return None, errors
+    line = LineInput(
+        card_id=ids["rate_card"],
+        product_id=request.product_id,
+        pricing_model=(args.get("pricing_model") or "").strip(),
+        start=request.start,
+        end=request.end,
+        time_zone=(args.get("time_zone") or time_zone).strip(),
+        targeting=request.targeting,
+        quantity=request.quantity,
+        budget=request.budget,
+        advertiser_id=ids["advertiser"],
+        agency_id=ids["agency"],
+        proposal_discount_pct=discounts["proposal_discount_pct"],
+        line_discount_pct=discounts["line_discount_pct"],
+        currency=(args.get("currency") or "").strip().upper() or None,
+    )
+    return line, errors
 
 
 @dataclass
@@ -332,11 +378,9 @@ def _sell_through(line: LineInput, product: Product, *, today: date, now: dateti
     slots = tuple(u.id for u in product_slots(product))
     if not slots or line.end < today:
         return None, None, ["Sell-through is unknown (no active slots or a flight in the past): no demand adjustment."]
-    box = inventory.Box(
-        slots, max(line.start, today), line.end, line.targeting.get("geo", ()), line.targeting.get("device", ())
-    )
+    box = Box(slots, max(line.start, today), line.end, line.targeting.get("geo", ()), line.targeting.get("device", ()))
     try:
-        answer = inventory.availability_for(box, now=now, today=today, margin_pct=margin_pct)
+        answer = availability_for(box, now=now, today=today, margin_pct=margin_pct)
     except ValidationFailed as exc:
         return None, None, [f"Sell-through is unknown ({' '.join(m for ms in exc.errors.values() for m in ms)})."]
     sellable = answer.matched - answer.margin

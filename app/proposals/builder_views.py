@@ -11,14 +11,15 @@ from flask_wtf import FlaskForm
 
 from app.access import allow
 from app.catalog.models import DIMENSION_LABELS, Package, Product, Status
-from app.catalog.service import targeting_values_by_dimension, value_names
+from app.catalog.targeting import targeting_values_by_dimension, value_names
 from app.clock import publisher_today
 from app.db import utcnow
 from app.errors import DomainError, Errors, ValidationFailed
 from app.extensions import db
 from app.forms import form_sent_before, remember_created, require_csrf
-from app.pricing.chart import waterfall_svg
-from app.pricing.views import price_from_args, read_line
+from app.pricing.service import read_line
+from app.pricing.views import price_from_args
+from app.pricing.waterfall_svg import waterfall_svg
 from app.proposals import access, bulk, holds, lines, queries, registry
 from app.proposals.models import Proposal
 from app.proposals.views import READERS, SELLERS, bp, line_of, readable_proposal, settings
@@ -76,7 +77,7 @@ def _line_data(proposal: Proposal, form) -> tuple[lines.LineData | None, Errors]
     args.setdefault("start", form.get("start") or proposal.start_day.isoformat())
     args.setdefault("end", form.get("end") or proposal.end_day.isoformat())
     args["rate_card"] = str(proposal.rate_card_id)
-    line, errors = read_line(args)
+    line, errors = read_line(args, time_zone=current_app.config["PUBLISHER_TIMEZONE"])
     if line is None:
         return None, errors
     if line.product_id is None:

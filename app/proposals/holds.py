@@ -9,11 +9,12 @@ from datetime import date, datetime
 import sqlalchemy as sa
 
 from app.auth.models import User
-from app.catalog.service import product_slots
+from app.catalog.products import product_slots
 from app.errors import DomainError
 from app.extensions import db
-from app.inventory import service as inventory
 from app.inventory.models import Reservation, ReservationKind
+from app.inventory.reservations import LABEL_LENGTH, extend_hold, release, reserve
+from app.inventory.supply import Box
 from app.pricing import rules
 from app.proposals.access import require_edit
 from app.proposals.models import Proposal, ProposalLine
@@ -36,7 +37,7 @@ def release_hold(line: ProposalLine, *, reason: str, actor: User | None, now: da
         return
     hold = db.session.get(Reservation, line.hold_id)
     if hold is not None:
-        inventory.release(hold, reason=reason, actor=actor, now=now)
+        release(hold, reason=reason, actor=actor, now=now)
     line.hold_id = None
 
 
@@ -74,14 +75,12 @@ def hold_line(
             "entered for them): nothing to hold."
         )
     if (current := hold_of(line, now)) is not None:
-        return inventory.extend_hold(
-            current, actor=actor, now=now, today=today, margin_pct=margin_pct, hold_days=hold_days
-        )
+        return extend_hold(current, actor=actor, now=now, today=today, margin_pct=margin_pct, hold_days=hold_days)
     release_stray_holds(line, reason="the line is held again", actor=actor, now=now)
-    hold = inventory.reserve(
+    hold = reserve(
         ReservationKind.HOLD,
         line_box(line.product, line.targeting, line.start_day, line.end_day, today),
-        label=f"{proposal.number} line {line.position}: {proposal.advertiser.name}"[: inventory.LABEL_LENGTH],
+        label=f"{proposal.number} line {line.position}: {proposal.advertiser.name}"[:LABEL_LENGTH],
         quantity=quantity,
         product_id=line.product_id,
         actor=actor,
@@ -107,14 +106,14 @@ def release_stray_holds(line: ProposalLine, *, reason: str, actor: User | None, 
             Reservation.id != (live.id if live else 0),
         )
     ):
-        inventory.release(hold, reason=reason, actor=actor, now=now)
+        release(hold, reason=reason, actor=actor, now=now)
     if live is None:
         line.hold_id = None
 
 
-def line_box(product, targeting: dict, start_day: date, end_day: date, today: date) -> inventory.Box:
+def line_box(product, targeting: dict, start_day: date, end_day: date, today: date) -> Box:
     """The inventory a line covers from today on: its product's slots, its regions and devices."""
-    return inventory.Box(
+    return Box(
         tuple(u.id for u in product_slots(product)),
         max(start_day, today),
         end_day,

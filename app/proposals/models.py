@@ -12,7 +12,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from app.accounts.models import Account, Contact
 from app.auth.models import User
@@ -105,7 +105,34 @@ class Proposal(db.Model):
         return f"{self.number} {self.campaign_name}"
 
 
-class ProposalLine(db.Model):
+class LineTerms:
+    """The terms a proposal line and the order line it becomes share: the product, its targeting and
+    flight, the quantity and the price. Each table keeps its own columns (the schema is unchanged)."""
+
+    @declared_attr
+    def product_id(cls) -> Mapped[int]:
+        return mapped_column(sa.ForeignKey("products.id"))
+
+    pricing_model: Mapped[str] = mapped_column(sa.String(10))
+    #: customised targeting: dimension key -> value codes
+    targeting: Mapped[dict[str, list[str]]] = mapped_column(sa.JSON, default=dict)
+    start_day: Mapped[date]
+    end_day: Mapped[date]
+    time_zone: Mapped[str] = mapped_column(sa.String(64))
+    #: impressions (CPM; for CPD and flat the expected impressions); on a proposal line None when a
+    #: budget is given
+    quantity: Mapped[int | None] = mapped_column(sa.BigInteger)
+    net_rate: Mapped[Decimal | None] = mapped_column(Money)
+    gross: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    commission: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    net: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+
+    @declared_attr
+    def product(cls) -> Mapped[Product]:
+        return relationship(lazy="joined")
+
+
+class ProposalLine(LineTerms, db.Model):
     __tablename__ = "proposal_lines"
     __table_args__ = (
         sa.CheckConstraint("end_day >= start_day", name="flight_order"),
@@ -115,15 +142,6 @@ class ProposalLine(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     proposal_id: Mapped[int] = mapped_column(sa.ForeignKey("proposals.id"), index=True)
     position: Mapped[int]
-    product_id: Mapped[int] = mapped_column(sa.ForeignKey("products.id"))
-    pricing_model: Mapped[str] = mapped_column(sa.String(10))
-    #: customised targeting: dimension key -> value codes
-    targeting: Mapped[dict[str, list[str]]] = mapped_column(sa.JSON, default=dict)
-    start_day: Mapped[date]
-    end_day: Mapped[date]
-    time_zone: Mapped[str] = mapped_column(sa.String(64))
-    #: impressions (CPM; for CPD and flat the expected impressions), or None when a budget is given
-    quantity: Mapped[int | None] = mapped_column(sa.BigInteger)
     budget: Mapped[Decimal | None] = mapped_column(Money)
     discount_pct: Mapped[Decimal] = mapped_column(Percent, default=Decimal("0"))
     #: the pricing service's snapshot: every step and the card values used (None: not priceable)
@@ -131,10 +149,6 @@ class ProposalLine(db.Model):
     #: why the line cannot be priced, or what needs attention (below floor, not enough inventory)
     problems: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     units: Mapped[int | None] = mapped_column(sa.BigInteger)
-    net_rate: Mapped[Decimal | None] = mapped_column(Money)
-    gross: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
-    commission: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
-    net: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
     #: impressions still available to the line when it was last priced
     available: Mapped[int | None] = mapped_column(sa.BigInteger)
     hold_id: Mapped[int | None] = mapped_column(sa.ForeignKey("reservations.id"))
@@ -145,7 +159,6 @@ class ProposalLine(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     proposal: Mapped[Proposal] = relationship(back_populates="lines")
-    product: Mapped[Product] = relationship(lazy="joined")
 
 
 class ProposalVersion(db.Model):

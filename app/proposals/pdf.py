@@ -32,8 +32,8 @@ from zoneinfo import ZoneInfo
 from flask import current_app, has_request_context, render_template
 from markupsafe import Markup
 
-from app.pricing.chart import waterfall_svg
 from app.pricing.rules import Price, Step
+from app.pricing.waterfall_svg import waterfall_svg
 from app.proposals import charts
 
 ROOT = Path(__file__).resolve().parent.parent.parent

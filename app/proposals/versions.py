@@ -8,7 +8,7 @@ from datetime import datetime
 
 from app.audit.service import record
 from app.auth.models import User
-from app.catalog.service import value_names
+from app.catalog.targeting import value_names
 from app.errors import DomainError, Forbidden
 from app.extensions import db
 from app.proposals.access import can_edit

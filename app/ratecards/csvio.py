@@ -15,9 +15,10 @@ import sqlalchemy as sa
 from app.audit.service import record
 from app.auth.models import User
 from app.catalog.models import DimensionKey, PricingModel, Product
+from app.catalog.targeting import targeting_values_by_dimension
 from app.csvio import Cells, ImportFailed, RowProblem, decimal_text, read_rows, write_rows
 from app.extensions import db
-from app.ratecards import service
+from app.ratecards import rules, service
 from app.ratecards.models import BaseRate, Combine, DemandBand, Floor, Premium, RateCard, Season, VolumeTier
 from app.validation import clean_line
 
@@ -160,7 +161,7 @@ def import_card(card: RateCard, data: bytes | str, *, actor: User | None, now: d
                     f"{product.name} {model} already has a base rate on line {base_rates[(product.id, model)][0]}."
                 )
                 continue
-            if _accepted(cells, service.check_base_rate(product, model, amount)):
+            if _accepted(cells, rules.check_base_rate(product, model, amount)):
                 base_rates[(product.id, model)] = (
                     line,
                     BaseRate(product_id=product.id, pricing_model=model, rate=amount),
@@ -175,7 +176,10 @@ def import_card(card: RateCard, data: bytes | str, *, actor: User | None, now: d
                 first = premiums[(dimension, value)][0]
                 cells.problem(f"{dimension} {value or '(any value)'} already has a premium on line {first}.")
                 continue
-            if _accepted(cells, service.check_premium(dimension, value, premium_kind, amount)):
+            if _accepted(
+                cells,
+                rules.check_premium(dimension, value, premium_kind, amount, values=targeting_values_by_dimension()),
+            ):
                 premiums[(dimension, value)] = (
                     line,
                     Premium(dimension=dimension, value_code=value, kind=premium_kind, amount=amount),
@@ -195,7 +199,7 @@ def import_card(card: RateCard, data: bytes | str, *, actor: User | None, now: d
                 cells.date("ends_on"),
                 cells.decimal("amount"),
             )
-            problems_here = service.check_season(name, start, end, pct)
+            problems_here = rules.check_season(name, start, end, pct)
             if not problems_here and (outside := service.season_outside_card(card, start, end)):
                 problems_here["starts_on"] = outside
             if _accepted(cells, problems_here):
@@ -204,13 +208,13 @@ def import_card(card: RateCard, data: bytes | str, *, actor: User | None, now: d
             minimum, pct = cells.integer("min_quantity"), cells.decimal("amount")
             if minimum in tiers:
                 cells.problem(f"A tier from {minimum:,} is already on line {tiers[minimum][0]}.")
-            elif _accepted(cells, service.check_volume_tier(minimum, pct)):
+            elif _accepted(cells, rules.check_volume_tier(minimum, pct)):
                 tiers[minimum] = (line, VolumeTier(min_quantity=minimum, discount_pct=pct))
         elif kind == "demand_band":
             from_pct, pct = cells.decimal("from_pct"), cells.decimal("amount")
             if from_pct in bands:
                 cells.problem(f"A demand band from {from_pct} % is already on line {bands[from_pct][0]}.")
-            elif _accepted(cells, service.check_demand_band(from_pct, pct)):
+            elif _accepted(cells, rules.check_demand_band(from_pct, pct)):
                 bands[from_pct] = (line, DemandBand(from_pct=from_pct, adjustment_pct=pct))
 
     rates = {key: row.rate for key, (_, row) in base_rates.items()}
@@ -221,13 +225,13 @@ def import_card(card: RateCard, data: bytes | str, *, actor: User | None, now: d
             cells.problem(f"{product.name} {model} has two floors.")
             continue
         seen_floors.add((product.id, model))
-        if _accepted(cells, service.check_floor(product, model, amount, rates)):
+        if _accepted(cells, rules.check_floor(product, model, amount, rates)):
             new_floors.append(Floor(product_id=product.id, pricing_model=model, rate=amount))
     # Pair by pair, so a repeated row and two seasons of one name are each reported on their own later line.
     for i, (line, season) in enumerate(seasons):
         for _, earlier in seasons[:i]:
             pair = [(s.name, s.starts_on, s.ends_on) for s in (earlier, season)]
-            problems.extend(RowProblem(line, message) for message in service.overlapping_seasons(pair))
+            problems.extend(RowProblem(line, message) for message in rules.overlapping_seasons(pair))
     if problems:
         raise ImportFailed(problems)
 

@@ -9,13 +9,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
-import sqlalchemy as sa
-
 from app.audit.service import record, record_change
 from app.auth.models import User
 from app.auth.roles import Role
-from app.catalog.models import DimensionKey, PricingModel, Product, Status
-from app.catalog.service import targeting_values_by_dimension
+from app.catalog.models import DimensionKey, Product, Status
+from app.catalog.targeting import targeting_values_by_dimension
 from app.db import Unchecked, name_taken, stale
 from app.errors import Conflict, DomainError, Errors, ValidationFailed
 from app.extensions import db
@@ -30,184 +28,26 @@ from app.ratecards.models import (
     Season,
     VolumeTier,
 )
+from app.ratecards.rules import (
+    check_base_rate,
+    check_demand_band,
+    check_floor,
+    check_premium,
+    check_season,
+    check_volume_tier,
+    model_label,
+    money_text,
+    overlapping_seasons,
+    pct_text,
+    raise_problems,
+)
 from app.validation import (
     clean_line,
     currency_problem,
     day_problem,
     length_problem,
     line_problem,
-    money_problem,
-    quantity_problem,
 )
-
-MAX_PREMIUM_PCT = Decimal("1000")
-#: A demand band's adjustment: at most the whole rate off, at most six times the rate.
-MIN_DEMAND_PCT, MAX_DEMAND_PCT = Decimal("-100"), Decimal("500")
-RATE_STEP = Decimal("0.0001")
-PCT_STEP = Decimal("0.01")
-
-
-def money_text(amount: Decimal, currency: str) -> str:
-    return f"{amount:,.2f} {currency}" if amount == amount.quantize(Decimal("0.01")) else f"{amount:,} {currency}"
-
-
-def pct_text(value: Decimal, *, sign: bool = False) -> str:
-    """A percentage as a person writes it: 80.0000 -> "80 %", and with `sign` 25 -> "+25 %"."""
-    return f"{'+' if sign and value > 0 else ''}{value.normalize():f} %"
-
-
-# -- Row checks (shared by forms and CSV import) ------------------------------------------------
-
-
-def rate_problem(rate: Decimal | None, *, label: str) -> str | None:
-    if rate is None:
-        return f"Enter the {label}."
-    if problem := money_problem(rate, label=label):
-        return problem
-    if rate != rate.quantize(RATE_STEP):
-        return f"The {label} has at most 4 decimals."
-    return None
-
-
-def check_base_rate(product: Product | None, pricing_model: str, rate: Decimal | None) -> dict[str, str]:
-    problems: dict[str, str] = {}
-    if product is None:
-        problems["product_id"] = "Choose a product."
-    elif pricing_model not in product.pricing_models:
-        allowed = ", ".join(PricingModel(m).label for m in product.pricing_models)
-        problems["pricing_model"] = f"{product.name} is not sold by {_model_label(pricing_model)} (allowed: {allowed})."
-    if problem := rate_problem(rate, label="base rate"):
-        problems["rate"] = problem
-    return problems
-
-
-def check_premium(dimension: str, value_code: str | None, kind: str, amount: Decimal | None) -> dict[str, str]:
-    problems: dict[str, str] = {}
-    if dimension not in {d.value for d in DimensionKey}:
-        problems["dimension"] = "Choose a targeting feature."
-    elif value_code:
-        value = targeting_values_by_dimension().get(dimension, {}).get(value_code)
-        if value is None:
-            problems["value_code"] = f"{DimensionKey(dimension).label} has no value “{value_code}”."
-    if kind not in {k.value for k in PremiumKind}:
-        problems["kind"] = "Choose a percentage or an amount."
-    if amount is None:
-        problems["amount"] = "Enter the premium."
-    elif amount <= 0:
-        problems["amount"] = f"A premium raises the rate: enter more than 0 (not {amount})."
-    elif kind == PremiumKind.PERCENT and amount > MAX_PREMIUM_PCT:
-        problems["amount"] = f"A premium is at most {MAX_PREMIUM_PCT} % of the base rate."
-    elif problem := rate_problem(amount, label="premium"):
-        problems["amount"] = problem
-    return problems
-
-
-def check_season(name: str, starts_on: date | None, ends_on: date | None, pct: Decimal | None) -> dict[str, str]:
-    problems: dict[str, str] = {}
-    if problem := line_problem(clean_line(name), label="season's name", max_length=120):
-        problems["name"] = problem
-    if starts_on is None:
-        problems["starts_on"] = "Enter the first day of the season."
-    elif problem := day_problem(starts_on, label="season's first day"):
-        problems["starts_on"] = problem
-    if ends_on is None:
-        problems["ends_on"] = "Enter the last day of the season."
-    elif problem := day_problem(ends_on, label="season's last day"):
-        problems["ends_on"] = problem
-    elif starts_on is not None and ends_on < starts_on:
-        problems["ends_on"] = f"The season ends ({ends_on}) before it starts ({starts_on})."
-    if pct is None:
-        problems["adjustment_pct"] = "Enter the adjustment in percent, such as 20 or -10."
-    elif not (Decimal("-90") <= pct <= Decimal("500")) or pct == 0:
-        problems["adjustment_pct"] = "A season adjusts the rate by -90 % to +500 %, and not by 0."
-    elif pct != pct.quantize(Decimal("0.01")):
-        problems["adjustment_pct"] = "Use at most 2 decimals."
-    return problems
-
-
-def check_volume_tier(min_quantity: int | None, pct: Decimal | None) -> dict[str, str]:
-    problems: dict[str, str] = {}
-    if min_quantity is None:
-        problems["min_quantity"] = "Enter the quantity from which the tier applies (1 or more)."
-    elif problem := quantity_problem(min_quantity, label="quantity from which the tier applies"):
-        problems["min_quantity"] = problem
-    if pct is None or not (Decimal("0") < pct < Decimal("100")):
-        problems["discount_pct"] = "A tier's discount is more than 0 % and less than 100 %."
-    elif pct != pct.quantize(Decimal("0.01")):
-        problems["discount_pct"] = "Use at most 2 decimals."
-    return problems
-
-
-def check_demand_band(from_pct: Decimal | None, pct: Decimal | None) -> dict[str, str]:
-    problems: dict[str, str] = {}
-    if from_pct is None:
-        problems["from_pct"] = "Enter the sell-through from which the band applies, such as 80 (for 80 %)."
-    elif not (Decimal("0") <= from_pct <= Decimal("100")):
-        problems["from_pct"] = f"Sell-through runs from 0 % to 100 % (not {from_pct} %)."
-    elif from_pct != from_pct.quantize(PCT_STEP):
-        problems["from_pct"] = "Use at most 2 decimals."
-    if pct is None:
-        problems["adjustment_pct"] = "Enter the adjustment in percent, such as 25 or -10."
-    elif not (MIN_DEMAND_PCT <= pct <= MAX_DEMAND_PCT):
-        problems["adjustment_pct"] = (
-            f"A demand band adjusts the rate by {MIN_DEMAND_PCT} % to +{MAX_DEMAND_PCT} % (not {pct} %)."
-        )
-    elif pct != pct.quantize(PCT_STEP):
-        problems["adjustment_pct"] = "Use at most 2 decimals."
-    return problems
-
-
-def check_floor(
-    product: Product | None, pricing_model: str, rate: Decimal | None, base_rates: dict[tuple[int, str], Decimal]
-) -> dict[str, str]:
-    """`base_rates` are the card's, by (product id, pricing model): a floor must sit below one of them."""
-    problems: dict[str, str] = {}
-    if product is None:
-        return {"product_id": "Choose a product."}
-    if pricing_model not in product.pricing_models:
-        problems["pricing_model"] = f"{product.name} is not sold by {_model_label(pricing_model)}."
-    if problem := rate_problem(rate, label="floor"):
-        problems["rate"] = problem
-    if problems:
-        return problems
-    base = base_rates.get((product.id, pricing_model))
-    if base is None:
-        problems["product_id"] = (
-            f"Set a {_model_label(pricing_model)} base rate for {product.name} first: a floor sits below it."
-        )
-    elif rate > base:
-        problems["rate"] = (
-            f"The floor {rate} is above the base rate of {product.name} ({base} {_model_label(pricing_model)}): "
-            "nothing could ever be sold at list price."
-        )
-    return problems
-
-
-def overlapping_seasons(seasons: list[tuple[str, date, date]]) -> list[str]:
-    """A message for every pair of seasons whose dates overlap."""
-    ordered = sorted(seasons, key=lambda s: (s[1], s[2]))
-    problems = []
-    for i, (name_b, start_b, end_b) in enumerate(ordered):
-        for name_a, start_a, end_a in ordered[:i]:
-            if start_b <= end_a:
-                problems.append(
-                    f"Season “{name_b}” ({start_b} to {end_b}) overlaps “{name_a}” ({start_a} to {end_a}); "
-                    "a day may be in one season only."
-                )
-    return problems
-
-
-def _model_label(model: str) -> str:
-    try:
-        return PricingModel(model).label
-    except ValueError:
-        return model or "no pricing model"
-
-
-def _raise(problems: dict[str, str]) -> None:
-    if problems:
-        raise ValidationFailed({k: [v] for k, v in problems.items()})
-
 
 # -- Cards ---------------------------------------------------------------------------------------
 
@@ -417,10 +257,10 @@ def set_base_rate(
     )
     if "rate" not in problems and floor is not None and rate < floor.rate:
         problems["rate"] = (
-            f"The base rate {rate} is below the floor of {product.name} ({floor.rate} {_model_label(pricing_model)}): "
+            f"The base rate {rate} is below the floor of {product.name} ({floor.rate} {model_label(pricing_model)}): "
             "lower the floor first."
         )
-    _raise(problems)
+    raise_problems(problems)
     existing = next(
         (r for r in card.base_rates if r.product_id == product.id and r.pricing_model == pricing_model), None
     )
@@ -432,7 +272,7 @@ def set_base_rate(
     _audit_row(
         card,
         "base rate set",
-        f"{product.name} {_model_label(pricing_model)}: {money_text(rate, card.currency)}.",
+        f"{product.name} {model_label(pricing_model)}: {money_text(rate, card.currency)}.",
         actor=actor,
         now=now,
         before=before,
@@ -452,7 +292,7 @@ def set_premium(
     now: datetime,
 ) -> Premium:
     value_code = (value_code or "").strip() or None
-    _raise(check_premium(dimension, value_code, kind, amount))
+    raise_problems(check_premium(dimension, value_code, kind, amount, values=targeting_values_by_dimension()))
     existing = next((p for p in card.premiums if p.dimension == dimension and p.value_code == value_code), None)
     row = existing or Premium(dimension=dimension, value_code=value_code)
     before = {"kind": existing.kind, "amount": existing.amount} if existing else None
@@ -486,7 +326,7 @@ def add_season(
     problems = check_season(name, starts_on, ends_on, pct)
     if not problems and (outside := season_outside_card(card, starts_on, ends_on)):
         problems["starts_on"] = outside
-    _raise(problems)
+    raise_problems(problems)
     overlaps = overlapping_seasons(
         [(s.name, s.starts_on, s.ends_on) for s in card.seasons] + [(name, starts_on, ends_on)]
     )
@@ -535,7 +375,7 @@ def _set_threshold_row(
 def set_volume_tier(
     card: RateCard, min_quantity: int | None, pct: Decimal | None, *, actor: User | None, now: datetime
 ) -> VolumeTier:
-    _raise(check_volume_tier(min_quantity, pct))
+    raise_problems(check_volume_tier(min_quantity, pct))
     return _set_threshold_row(
         card,
         "volume_tiers",
@@ -551,7 +391,7 @@ def set_demand_band(
     card: RateCard, from_pct: Decimal | None, pct: Decimal | None, *, actor: User | None, now: datetime
 ) -> DemandBand:
     """Set (or replace) the adjustment from `from_pct` sell-through up to the next band."""
-    _raise(check_demand_band(from_pct, pct))
+    raise_problems(check_demand_band(from_pct, pct))
     return _set_threshold_row(
         card,
         "demand_bands",
@@ -576,7 +416,7 @@ def set_floor(
     actor: User | None,
     now: datetime,
 ) -> Floor:
-    _raise(check_floor(product, pricing_model, rate, base_rates_of(card)))
+    raise_problems(check_floor(product, pricing_model, rate, base_rates_of(card)))
     existing = next((f for f in card.floors if f.product_id == product.id and f.pricing_model == pricing_model), None)
     row = existing or Floor(product_id=product.id, pricing_model=pricing_model)
     before = {"rate": existing.rate} if existing else None
@@ -586,7 +426,7 @@ def set_floor(
     _audit_row(
         card,
         "floor set",
-        f"Floor for {product.name} {_model_label(pricing_model)}: {money_text(rate, card.currency)}.",
+        f"Floor for {product.name} {model_label(pricing_model)}: {money_text(rate, card.currency)}.",
         actor=actor,
         now=now,
         before=before,
@@ -625,7 +465,7 @@ def remove_row(card: RateCard, kind: str, row_id: int, *, actor: User, now: date
 
 def describe_row(kind: str, row, currency: str) -> str:
     if kind in ("base_rates", "floors"):
-        return f"{row.product.name} {_model_label(row.pricing_model)} {money_text(row.rate, currency)}"
+        return f"{row.product.name} {model_label(row.pricing_model)} {money_text(row.rate, currency)}"
     if kind == "premiums":
         return f"{DimensionKey(row.dimension).label} {row.value_code or '(any value)'} {row.amount} {row.kind}"
     if kind == "seasons":
@@ -633,19 +473,3 @@ def describe_row(kind: str, row, currency: str) -> str:
     if kind == "demand_bands":
         return f"from {pct_text(row.from_pct)} sell-through: {pct_text(row.adjustment_pct, sign=True)}"
     return f"from {row.min_quantity:,}: -{row.discount_pct} %"
-
-
-# -- Reading -------------------------------------------------------------------------------------
-
-
-def cards_for(user: User, *, on: date) -> list[RateCard]:
-    """Active cards valid on `on` that `user` may price with."""
-    cards = db.session.scalars(
-        sa.select(RateCard)
-        .where(RateCard.status == Status.ACTIVE.value, RateCard.valid_from <= on, RateCard.valid_to >= on)
-        .order_by(RateCard.name)
-    ).all()
-    roles = {r.value for r in user.role_set}
-    usable = [c for c in cards if not c.allowed_roles or roles & set(c.allowed_roles) or Role.ADMIN in user.role_set]
-    # Cards for everyone (the standard card) come first: they are the default choice.
-    return sorted(usable, key=lambda c: (bool(c.allowed_roles), c.name))

@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from app.access import allow
 from app.auth.roles import Role
 from app.catalog.models import DIMENSION_LABELS, DimensionKey, PricingModel, Product, Status
-from app.catalog.service import targeting_values_by_dimension
+from app.catalog.targeting import targeting_values_by_dimension
 from app.csvio import ImportFailed
 from app.db import utcnow
 from app.errors import NotFound, ValidationFailed

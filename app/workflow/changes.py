@@ -22,8 +22,8 @@ from app.auth.models import User
 from app.auth.roles import Role
 from app.errors import DomainError, Errors, Forbidden
 from app.extensions import db
-from app.inventory import service as inventory
 from app.inventory.models import Reservation
+from app.inventory.reservations import release
 from app.orders import make_goods
 from app.orders.models import LineStatus, Order, OrderLine, OrderStatus
 from app.proposals import access, holds, lines, service
@@ -243,7 +243,7 @@ def _release_booking(line: OrderLine, *, reason: str, now: datetime) -> None:
         return
     booking = db.session.get(Reservation, line.booking_id)
     if booking is not None and booking.released_at is None:
-        inventory.release(booking, reason=reason, actor=None, now=now)
+        release(booking, reason=reason, actor=None, now=now)
     line.booking_id = None
 
 

@@ -17,8 +17,9 @@ from app.audit.service import record
 from app.auth.models import User
 from app.errors import Conflict, DomainError, ValidationFailed
 from app.extensions import db
-from app.inventory import service as inventory
+from app.inventory.availability import availability_for
 from app.inventory.models import Reservation, ReservationKind
+from app.inventory.reservations import LABEL_LENGTH, release, reserve
 from app.mail.service import queue
 from app.numbering import next_number
 from app.orders.models import Order, OrderLine, OrderStatus
@@ -274,19 +275,19 @@ def _book(order: Order, line: OrderLine, proposal_line, quantity: int | None, *,
     product = db.session.get(Product, line.product_id)
     box = holds.line_box(product, line.targeting, line.start_day, line.end_day, today)
     exclude = {hold_id} if hold_id else set()
-    available = inventory.availability_for(box, now=now, today=today, margin_pct=margin_pct, exclude=exclude).available
+    available = availability_for(box, now=now, today=today, margin_pct=margin_pct, exclude=exclude).available
     booked = min(quantity, available)
     if hold_id:
         hold = db.session.get(Reservation, hold_id)
         if hold is not None and hold.released_at is None:
-            inventory.release(hold, reason=f"booked by order {order.number}", actor=None, now=now)
+            release(hold, reason=f"booked by order {order.number}", actor=None, now=now)
         proposal_line.hold_id = None
     if booked > 0:
-        booking = inventory.reserve(
+        booking = reserve(
             ReservationKind.BOOKING,
             box,
             label=f"{order.number} line {line.position}: {order.advertiser.name if order.advertiser else ''}"[
-                : inventory.LABEL_LENGTH
+                :LABEL_LENGTH
             ],
             quantity=booked,
             product_id=line.product_id,

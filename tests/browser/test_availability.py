@@ -11,9 +11,10 @@ from app.catalog.models import AdUnit, Product
 from app.clock import publisher_today
 from app.db import utcnow
 from app.extensions import db
-from app.inventory import service
+from app.inventory.availability import availability_for
 from app.inventory.models import ReservationKind
-from app.inventory.service import Box
+from app.inventory.reservations import reserve
+from app.inventory.supply import Box
 from tests.browser.conftest import sign_in
 
 
@@ -26,8 +27,8 @@ def test_a_rep_sees_why_a_request_does_not_fit_and_what_would(page, live_server)
         slot = db.session.scalar(sa.select(AdUnit).where(AdUnit.code == "harbour-sport/football/video-pre-roll"))
         product_id = db.session.scalar(sa.select(Product.id).where(Product.name == "Football Pre-roll"))
         box = Box((slot.id,), start, end, geo=("london",))
-        left = service.availability_for(box, now=utcnow(), today=today, margin_pct=10).available
-        service.reserve(
+        left = availability_for(box, now=utcnow(), today=today, margin_pct=10).available
+        reserve(
             ReservationKind.BOOKING,
             box,
             label="Halden Auto Group cup final",

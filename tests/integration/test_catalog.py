@@ -8,9 +8,10 @@ import pytest
 import sqlalchemy as sa
 
 from app.audit.models import AuditEvent
-from app.catalog import csvio, service
+from app.catalog import ad_units, csvio, packages, products, targeting
 from app.catalog.models import AdUnit, Package, Product, Status, TargetingValue
-from app.catalog.service import PackageData, ProductData
+from app.catalog.packages import PackageData
+from app.catalog.products import ProductData
 from app.csvio import ImportFailed
 from app.errors import Conflict, DomainError, ValidationFailed
 from app.extensions import db
@@ -76,14 +77,14 @@ def admin():
 
 def test_a_new_section_takes_its_level_and_code_from_its_site_and_is_audited(ctx):
     site = unit("daily-harbour")
-    section = service.create_ad_unit(
+    section = ad_units.create_ad_unit(
         name="Motoring", sizes=["300x250", "728x90"], parent=site, actor=admin(), now=now()
     )
-    slot = service.create_ad_unit(name="Top MPU", sizes=["300x250"], parent=section, actor=admin(), now=now())
+    slot = ad_units.create_ad_unit(name="Top MPU", sizes=["300x250"], parent=section, actor=admin(), now=now())
     db.session.commit()
     assert (section.level, section.code) == ("section", "daily-harbour/motoring")
     assert (slot.level, slot.code) == ("slot", "daily-harbour/motoring/top-mpu")
-    assert service.ad_unit_path(slot) == "The Daily Harbour › Motoring › Top MPU"
+    assert ad_units.ad_unit_path(slot) == "The Daily Harbour › Motoring › Top MPU"
     [created] = events("ad_unit", slot.id)
     assert created.action == "created" and created.actor_id == admin().id
     assert created.after["code"] == "daily-harbour/motoring/top-mpu" and created.after["sizes"] == ["300x250"]
@@ -92,14 +93,14 @@ def test_a_new_section_takes_its_level_and_code_from_its_site_and_is_audited(ctx
 def test_nothing_goes_below_a_slot(ctx):
     slot = unit("daily-harbour/home/mpu-1")
     with pytest.raises(ValidationFailed) as failure:
-        service.create_ad_unit(name="Deeper", sizes=["300x250"], parent=slot, actor=admin(), now=now())
+        ad_units.create_ad_unit(name="Deeper", sizes=["300x250"], parent=slot, actor=admin(), now=now())
     assert "Slots are the lowest level" in failure.value.errors["parent_id"][0]
 
 
 def test_every_problem_with_a_new_unit_is_reported_at_once_and_nothing_is_saved(ctx):
     before = count(AdUnit)
     with pytest.raises(ValidationFailed) as failure:
-        service.create_ad_unit(
+        ad_units.create_ad_unit(
             name="   ",
             code="Not A Code!",
             sizes=["300by250", "video", "banner"],
@@ -117,7 +118,7 @@ def test_every_problem_with_a_new_unit_is_reported_at_once_and_nothing_is_saved(
 
 def test_a_code_already_taken_is_refused(ctx):
     with pytest.raises(ValidationFailed) as failure:
-        service.create_ad_unit(
+        ad_units.create_ad_unit(
             name="Football again",
             code="harbour-sport/football",
             sizes=[],
@@ -130,7 +131,7 @@ def test_a_code_already_taken_is_refused(ctx):
 
 def test_renaming_a_unit_keeps_its_code_and_records_only_the_name(ctx):
     section = unit("harbour-living/food")
-    service.update_ad_unit(
+    ad_units.update_ad_unit(
         section, name="Food and drink", sizes=list(section.sizes), parent=section.parent, actor=admin(), now=now()
     )
     db.session.commit()
@@ -144,13 +145,13 @@ def test_renaming_a_unit_keeps_its_code_and_records_only_the_name(ctx):
 
 def test_a_section_moves_to_another_site_with_its_slots(ctx):
     cricket, news_site = unit("harbour-sport/cricket"), unit("daily-harbour")
-    service.update_ad_unit(cricket, name=cricket.name, sizes=cricket.sizes, parent=news_site, actor=admin(), now=now())
+    ad_units.update_ad_unit(cricket, name=cricket.name, sizes=cricket.sizes, parent=news_site, actor=admin(), now=now())
     db.session.commit()
     db.session.expire_all()
     slot = unit("harbour-sport/cricket/mpu")
-    assert service.ad_unit_path(slot) == "The Daily Harbour › Cricket › MPU"
+    assert ad_units.ad_unit_path(slot) == "The Daily Harbour › Cricket › MPU"
     assert events("ad_unit", cricket.id)[-1].after == {"parent_id": news_site.id}
-    assert "harbour-sport/cricket" not in [u.code for u in service.descendants(unit("harbour-sport"))]
+    assert "harbour-sport/cricket" not in [u.code for u in ad_units.descendants(unit("harbour-sport"))]
 
 
 @pytest.mark.parametrize(
@@ -167,7 +168,7 @@ def test_a_unit_moves_only_under_a_unit_of_the_level_above(ctx, code, parent, me
     moving = unit(code)
     old_parent = moving.parent_id
     with pytest.raises(ValidationFailed) as failure:
-        service.update_ad_unit(
+        ad_units.update_ad_unit(
             moving,
             name=moving.name,
             sizes=moving.sizes,
@@ -182,17 +183,17 @@ def test_a_unit_moves_only_under_a_unit_of_the_level_above(ctx, code, parent, me
 
 def test_a_unit_cannot_move_under_an_archived_section(ctx):
     opinion = unit("daily-harbour/opinion")
-    service.set_ad_unit_status(opinion, Status.ARCHIVED, actor=admin(), now=now())
+    ad_units.set_ad_unit_status(opinion, Status.ARCHIVED, actor=admin(), now=now())
     slot = unit("daily-harbour/news/mpu")
     with pytest.raises(ValidationFailed) as failure:
-        service.update_ad_unit(slot, name=slot.name, sizes=slot.sizes, parent=opinion, actor=admin(), now=now())
+        ad_units.update_ad_unit(slot, name=slot.name, sizes=slot.sizes, parent=opinion, actor=admin(), now=now())
     assert "Opinion is archived" in failure.value.errors["parent_id"][0]
 
 
 def test_archiving_a_section_archives_every_slot_below_it_and_restoring_brings_back_the_section_only(ctx):
     news = unit("daily-harbour/news")
     slots = {u.code for u in news.children}
-    changed = service.set_ad_unit_status(news, Status.ARCHIVED, actor=admin(), now=now())
+    changed = ad_units.set_ad_unit_status(news, Status.ARCHIVED, actor=admin(), now=now())
     db.session.commit()
     assert {u.code for u in changed} == {"daily-harbour/news", *slots} and len(slots) == 4
     assert all(unit(code).status == "archived" for code in slots)
@@ -201,8 +202,8 @@ def test_archiving_a_section_archives_every_slot_below_it_and_restoring_brings_b
     assert unit("daily-harbour").is_active
 
     with pytest.raises(DomainError, match="Restore News first"):
-        service.set_ad_unit_status(unit("daily-harbour/news/mpu"), Status.ACTIVE, actor=admin(), now=now())
-    assert [u.code for u in service.set_ad_unit_status(news, Status.ACTIVE, actor=admin(), now=now())] == [
+        ad_units.set_ad_unit_status(unit("daily-harbour/news/mpu"), Status.ACTIVE, actor=admin(), now=now())
+    assert [u.code for u in ad_units.set_ad_unit_status(news, Status.ACTIVE, actor=admin(), now=now())] == [
         "daily-harbour/news"
     ]
     assert unit("daily-harbour/news/mpu").status == "archived"
@@ -211,9 +212,9 @@ def test_archiving_a_section_archives_every_slot_below_it_and_restoring_brings_b
 
 def test_archiving_a_unit_twice_changes_and_records_nothing(ctx):
     slot = unit("harbour-living/travel/mpu")
-    service.set_ad_unit_status(slot, Status.ARCHIVED, actor=admin(), now=now())
+    ad_units.set_ad_unit_status(slot, Status.ARCHIVED, actor=admin(), now=now())
     recorded = len(events("ad_unit", slot.id))
-    assert service.set_ad_unit_status(slot, Status.ARCHIVED, actor=admin(), now=now()) == []
+    assert ad_units.set_ad_unit_status(slot, Status.ARCHIVED, actor=admin(), now=now()) == []
     assert len(events("ad_unit", slot.id)) == recorded
 
 
@@ -223,44 +224,44 @@ def test_archiving_a_unit_twice_changes_and_records_nothing(ctx):
 def test_a_product_sells_the_slots_below_its_units_only_when_it_includes_descendants(ctx):
     business = unit("daily-harbour/business")
     half_page = unit("daily-harbour/home/half-page")
-    with_descendants = service.create_product(
+    with_descendants = products.create_product(
         product_data(name="Business all", ad_units=[(business.id, True)]), actor=admin(), now=now()
     )
-    without = service.create_product(
+    without = products.create_product(
         product_data(name="Business only", ad_units=[(business.id, False), (half_page.id, False)]),
         actor=admin(),
         now=now(),
     )
-    assert [u.code for u in service.product_slots(with_descendants)] == [
+    assert [u.code for u in products.product_slots(with_descendants)] == [
         "daily-harbour/business/half-page",
         "daily-harbour/business/leaderboard",
         "daily-harbour/business/mpu",
     ]
-    assert [u.code for u in service.product_slots(without)] == ["daily-harbour/home/half-page"]
+    assert [u.code for u in products.product_slots(without)] == ["daily-harbour/home/half-page"]
 
 
 def test_a_slot_added_later_is_sold_by_products_that_include_descendants(ctx):
     news_display = product("News Display")
-    before = {u.code for u in service.product_slots(news_display)}
-    service.create_ad_unit(
+    before = {u.code for u in products.product_slots(news_display)}
+    ad_units.create_ad_unit(
         name="Bottom banner", sizes=["728x90"], parent=unit("daily-harbour/news"), actor=admin(), now=now()
     )
     db.session.flush()
     db.session.expire_all()
-    after = {u.code for u in service.product_slots(product("News Display"))}
+    after = {u.code for u in products.product_slots(product("News Display"))}
     assert after - before == {"daily-harbour/news/bottom-banner"}
 
 
 def test_archived_slots_drop_out_of_the_products_that_sell_them(ctx):
     mobile = product("Mobile Banner Network")
-    assert len(service.product_slots(mobile)) == 4
-    service.set_ad_unit_status(unit("harbour-sport/football"), Status.ARCHIVED, actor=admin(), now=now())
-    assert "harbour-sport/football/mobile-banner" not in [u.code for u in service.product_slots(mobile)]
-    assert len(service.product_slots(mobile)) == 3
+    assert len(products.product_slots(mobile)) == 4
+    ad_units.set_ad_unit_status(unit("harbour-sport/football"), Status.ARCHIVED, actor=admin(), now=now())
+    assert "harbour-sport/football/mobile-banner" not in [u.code for u in products.product_slots(mobile)]
+    assert len(products.product_slots(mobile)) == 3
 
 
 def test_a_product_keeps_every_value_and_its_creation_is_audited(ctx):
-    created = service.create_product(product_data(), actor=admin(), now=now())
+    created = products.create_product(product_data(), actor=admin(), now=now())
     db.session.commit()
     db.session.expire_all()
     saved = product("Business Half Page")
@@ -278,7 +279,7 @@ def test_a_product_keeps_every_value_and_its_creation_is_audited(ctx):
 def test_every_problem_with_a_product_is_reported_at_once_and_nothing_is_saved(ctx):
     before = count(Product)
     with pytest.raises(ValidationFailed) as failure:
-        service.create_product(
+        products.create_product(
             product_data(
                 name="",
                 category="",
@@ -318,7 +319,7 @@ def test_every_problem_with_a_product_is_reported_at_once_and_nothing_is_saved(c
 
 def test_a_product_without_ad_units_is_refused_with_a_message_on_its_ad_units(ctx):
     with pytest.raises(ValidationFailed) as failure:
-        service.create_product(product_data(ad_units=[]), actor=admin(), now=now())
+        products.create_product(product_data(ad_units=[]), actor=admin(), now=now())
     assert failure.value.errors == {"ad_units": ["A product needs at least one ad unit."]}
 
 
@@ -336,45 +337,45 @@ def test_a_product_without_ad_units_is_refused_with_a_message_on_its_ad_units(ct
 )
 def test_a_product_with_one_bad_value_is_refused_on_that_field(ctx, changes, field, message):
     with pytest.raises(ValidationFailed) as failure:
-        service.create_product(product_data(**changes), actor=admin(), now=now())
+        products.create_product(product_data(**changes), actor=admin(), now=now())
     assert failure.value.errors == {field: [message]}
 
 
 def test_a_name_taken_in_accented_capitals_is_refused_on_its_field_not_clashing_in_the_database(ctx):
-    service.create_product(product_data(name="ÉTÉ Display"), actor=admin(), now=now())
+    products.create_product(product_data(name="ÉTÉ Display"), actor=admin(), now=now())
     with pytest.raises(ValidationFailed) as failure:
-        service.create_product(product_data(name="ÉTÉ Display"), actor=admin(), now=now())
+        products.create_product(product_data(name="ÉTÉ Display"), actor=admin(), now=now())
     assert failure.value.errors == {"name": ["There is already a product called “ÉTÉ Display”."]}
     members = [(product("News Display").id, True), (product("Sport Display").id, True)]
-    service.save_package(None, PackageData(name="ÉTÉ Bundle", members=members), actor=admin(), now=now())
+    packages.save_package(None, PackageData(name="ÉTÉ Bundle", members=members), actor=admin(), now=now())
     with pytest.raises(ValidationFailed) as failure:
-        service.save_package(None, PackageData(name="ÉTÉ Bundle", members=members), actor=admin(), now=now())
+        packages.save_package(None, PackageData(name="ÉTÉ Bundle", members=members), actor=admin(), now=now())
     assert failure.value.errors == {"name": ["There is already a package called “ÉTÉ Bundle”."]}
 
 
 def test_an_active_product_cannot_sell_an_archived_unit(ctx):
     business = unit("daily-harbour/business")
-    service.set_ad_unit_status(business, Status.ARCHIVED, actor=admin(), now=now())
+    ad_units.set_ad_unit_status(business, Status.ARCHIVED, actor=admin(), now=now())
     with pytest.raises(ValidationFailed) as failure:
-        service.create_product(product_data(), actor=admin(), now=now())
+        products.create_product(product_data(), actor=admin(), now=now())
     assert failure.value.errors["ad_units"] == ["Business is archived."]
-    archived = service.create_product(product_data(status="archived"), actor=admin(), now=now())
+    archived = products.create_product(product_data(status="archived"), actor=admin(), now=now())
     assert archived.status == "archived"
 
 
 def test_an_update_records_only_what_changed_and_a_stale_version_is_a_conflict(ctx):
     found = product("Sport Display")
     stale = found.version
-    data = service.product_data(found)
+    data = products.product_data(found)
     data.description = "Display across every Harbour Sport page."
     data.max_quantity = 5_000_000
-    service.update_product(found, data, expected_version=stale, actor=admin(), now=now())
+    products.update_product(found, data, expected_version=stale, actor=admin(), now=now())
     db.session.commit()
     event = events("product", found.id)[-1]
     assert event.action == "updated"
     assert set(event.after) == {"description", "max_quantity"} and event.after["max_quantity"] == 5_000_000
     with pytest.raises(Conflict):
-        service.update_product(found, service.product_data(found), expected_version=stale, actor=admin(), now=now())
+        products.update_product(found, products.product_data(found), expected_version=stale, actor=admin(), now=now())
 
 
 # -- Packages ------------------------------------------------------------------------------------
@@ -382,7 +383,7 @@ def test_an_update_records_only_what_changed_and_a_stale_version_is_a_conflict(c
 
 def test_a_package_keeps_its_discount_exactly_and_is_audited(ctx):
     members = [(product("News Display").id, True), (product("Outstream Video — News").id, False)]
-    created = service.save_package(
+    created = packages.save_package(
         None,
         PackageData(name="News Video Duo", members=members, discount_pct=Decimal("12.35")),
         actor=admin(),
@@ -401,14 +402,14 @@ def test_a_package_keeps_its_discount_exactly_and_is_audited(ctx):
     assert event.after["members"] == ["News Display", "Outstream Video — News (optional)"]
 
     unchanged = len(events("package", created.id))
-    service.save_package(
+    packages.save_package(
         saved,
         PackageData(name="News Video Duo", members=members, discount_pct=Decimal("12.35")),
         actor=admin(),
         now=now(),
     )
     assert len(events("package", created.id)) == unchanged, "saving the same values is not a change"
-    service.save_package(
+    packages.save_package(
         saved, PackageData(name="News Video Duo", members=members, discount_pct=Decimal("15")), actor=admin(), now=now()
     )
     change = events("package", created.id)[-1]
@@ -430,7 +431,7 @@ def test_a_package_keeps_its_discount_exactly_and_is_audited(ctx):
 def test_a_bad_package_is_refused_on_its_field(ctx, members, discount, field, message):
     before = count(Package)
     with pytest.raises(ValidationFailed) as failure:
-        service.save_package(
+        packages.save_package(
             None,
             PackageData(
                 name="Bad bundle",
@@ -447,11 +448,11 @@ def test_a_bad_package_is_refused_on_its_field(ctx, members, discount, field, me
 
 def test_a_package_refuses_unknown_and_archived_products_and_a_taken_name(ctx):
     remnant = product("Remnant Display")
-    data = service.product_data(remnant)
+    data = products.product_data(remnant)
     data.status = "archived"
-    service.update_product(remnant, data, expected_version=remnant.version, actor=admin(), now=now())
+    products.update_product(remnant, data, expected_version=remnant.version, actor=admin(), now=now())
     with pytest.raises(ValidationFailed) as failure:
-        service.save_package(
+        packages.save_package(
             None,
             PackageData(name="sport fan bundle", members=[(remnant.id, True), (999_999, False)]),
             actor=admin(),
@@ -464,7 +465,7 @@ def test_a_package_refuses_unknown_and_archived_products_and_a_taken_name(ctx):
 
 def test_a_package_with_an_unknown_status_is_refused(ctx):
     with pytest.raises(ValidationFailed) as failure:
-        service.save_package(
+        packages.save_package(
             None,
             PackageData(
                 name="Odd bundle",
@@ -481,15 +482,15 @@ def test_a_package_with_an_unknown_status_is_refused(ctx):
 
 
 def test_admins_add_key_values_and_audience_segments_and_each_is_audited(ctx):
-    key_value = service.add_targeting_value(
-        service.dimension("key_value"), code=" Section=Motoring ", name="section = motoring", actor=admin(), now=now()
+    key_value = targeting.add_targeting_value(
+        targeting.dimension("key_value"), code=" Section=Motoring ", name="section = motoring", actor=admin(), now=now()
     )
-    segment = service.add_targeting_value(
-        service.dimension("audience"), code="pet-owners", name="Pet owners", actor=admin(), now=now()
+    segment = targeting.add_targeting_value(
+        targeting.dimension("audience"), code="pet-owners", name="Pet owners", actor=admin(), now=now()
     )
     db.session.commit()
     assert key_value.code == "section=motoring" and segment.code == "pet-owners"
-    assert service.targeting_values_by_dimension()["audience"]["pet-owners"].name == "Pet owners"
+    assert targeting.targeting_values_by_dimension()["audience"]["pet-owners"].name == "Pet owners"
     [added] = events("targeting_value", segment.id)
     assert added.action == "created" and added.summary == "Added Audience segments value Pet owners (pet-owners)."
 
@@ -508,7 +509,7 @@ def test_admins_add_key_values_and_audience_segments_and_each_is_audited(ctx):
 def test_a_bad_or_duplicate_targeting_value_is_refused_on_its_code(ctx, key, code, message):
     before = count(TargetingValue)
     with pytest.raises(ValidationFailed) as failure:
-        service.add_targeting_value(service.dimension(key), code=code, name="Some value", actor=admin(), now=now())
+        targeting.add_targeting_value(targeting.dimension(key), code=code, name="Some value", actor=admin(), now=now())
     assert message in failure.value.errors["code"][0]
     db.session.rollback()
     assert count(TargetingValue) == before
@@ -516,15 +517,17 @@ def test_a_bad_or_duplicate_targeting_value_is_refused_on_its_code(ctx, key, cod
 
 def test_values_of_fixed_dimensions_cannot_be_added(ctx):
     with pytest.raises(DomainError, match="come with the publisher's set-up"):
-        service.add_targeting_value(service.dimension("geo"), code="cornwall", name="Cornwall", actor=None, now=now())
+        targeting.add_targeting_value(
+            targeting.dimension("geo"), code="cornwall", name="Cornwall", actor=None, now=now()
+        )
 
 
 def test_an_archived_value_is_no_longer_a_product_default(ctx):
-    finance = service.targeting_values_by_dimension()["audience"]["finance"]
-    service.set_targeting_value_status(finance, Status.ARCHIVED, actor=admin(), now=now())
+    finance = targeting.targeting_values_by_dimension()["audience"]["finance"]
+    targeting.set_targeting_value_status(finance, Status.ARCHIVED, actor=admin(), now=now())
     assert events("targeting_value", finance.id)[-1].after == {"status": "archived"}
     with pytest.raises(ValidationFailed) as failure:
-        service.create_product(product_data(), actor=admin(), now=now())
+        products.create_product(product_data(), actor=admin(), now=now())
     assert failure.value.errors == {"targeting_defaults": ["Audience segments value Finance is archived."]}
 
 

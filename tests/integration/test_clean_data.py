@@ -14,8 +14,8 @@ from app.accounts import service as accounts
 from app.accounts.models import Account, Contact
 from app.adserver import service as adserver
 from app.auth import service as auth
+from app.catalog import ad_units, packages, products, targeting
 from app.catalog import csvio as catalog_csv
-from app.catalog import service as catalog
 from app.catalog.models import AdUnit, Package, Product, TargetingValue
 from app.errors import ValidationFailed
 from app.extensions import db
@@ -42,8 +42,8 @@ def account(name: str = "Hearthly Home Stores") -> Account:
     return db.session.scalar(sa.select(Account).where(Account.name == name))
 
 
-def product_data(name: str) -> catalog.ProductData:
-    data = catalog.product_data(db.session.scalar(sa.select(Product).where(Product.name == "Sport Display")))
+def product_data(name: str) -> products.ProductData:
+    data = products.product_data(db.session.scalar(sa.select(Product).where(Product.name == "Sport Display")))
     data.name = name
     return data
 
@@ -77,19 +77,19 @@ ENTRY_POINTS = {
         ),
         Contact,
     ),
-    "product": (lambda name: catalog.create_product(product_data(name), actor=admin(), now=now()), Product),
+    "product": (lambda name: products.create_product(product_data(name), actor=admin(), now=now()), Product),
     "product CSV": (lambda name: catalog_csv.import_products(product_csv(name), actor=admin(), now=now()), Product),
     "package": (
-        lambda name: catalog.save_package(None, catalog.PackageData(name=name, members=[]), actor=admin(), now=now()),
+        lambda name: packages.save_package(None, packages.PackageData(name=name, members=[]), actor=admin(), now=now()),
         Package,
     ),
     "ad unit": (
-        lambda name: catalog.create_ad_unit(name=name, sizes=[], parent=None, actor=admin(), now=now()),
+        lambda name: ad_units.create_ad_unit(name=name, sizes=[], parent=None, actor=admin(), now=now()),
         AdUnit,
     ),
     "audience segment": (
-        lambda name: catalog.add_targeting_value(
-            catalog.dimension("audience"), code="clean-test", name=name, actor=admin(), now=now()
+        lambda name: targeting.add_targeting_value(
+            targeting.dimension("audience"), code="clean-test", name=name, actor=admin(), now=now()
         ),
         TargetingValue,
     ),

@@ -10,13 +10,15 @@ import pytest
 import sqlalchemy as sa
 
 from app.catalog.models import AdUnit, Product
-from app.catalog.service import product_slots
+from app.catalog.products import product_slots
 from app.clock import publisher_today
 from app.errors import ValidationFailed
 from app.extensions import db
-from app.inventory import service
+from app.inventory import reservations
+from app.inventory.availability import Availability, availability_for
 from app.inventory.models import Reservation, ReservationKind
-from app.inventory.service import Box, NoLongerAvailable
+from app.inventory.reservations import NoLongerAvailable
+from app.inventory.supply import Box
 from tests.conftest import DEMO_USERS, now, user
 
 MARGIN = 10
@@ -36,12 +38,12 @@ def box_on(code: str, *, weeks: int = 1, **targeting) -> Box:
     return Box((slot(code).id,), start, start + timedelta(days=7 * weeks - 1), **targeting)
 
 
-def available(box: Box, at=None, **kwargs) -> service.Availability:
-    return service.availability_for(box, now=at or now(), today=publisher_today(), margin_pct=MARGIN, **kwargs)
+def available(box: Box, at=None, **kwargs) -> Availability:
+    return availability_for(box, now=at or now(), today=publisher_today(), margin_pct=MARGIN, **kwargs)
 
 
 def reserve(box: Box, quantity=None, kind=ReservationKind.HOLD, share=None, label="Test hold", at=None):
-    return service.reserve(
+    return reservations.reserve(
         kind,
         box,
         label=label,
@@ -70,7 +72,7 @@ def test_a_hold_takes_its_quantity_until_it_expires_or_is_released(ctx):
     hold = reserve(box, quantity=before // 2)
     assert available(box).available == before - before // 2
     assert available(box, at=now() + timedelta(days=8)).available == before  # expired: no longer counts
-    service.release(hold, reason="proposal rejected", actor=None, now=now())
+    reservations.release(hold, reason="proposal rejected", actor=None, now=now())
     assert available(box).available == before
 
 
@@ -187,7 +189,7 @@ def test_twenty_concurrent_bookings_never_oversell(app, backend):
 
 
 def test_a_site_can_keep_a_larger_safety_margin(ctx):
-    from app.catalog.service import update_ad_unit
+    from app.catalog.ad_units import update_ad_unit
 
     box = box_on("harbour-sport/cricket/mpu")
     default = available(box)

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.accounts import service as accounts
-from app.catalog import service as catalog
+from app.catalog import products
 from app.db import ANY_VERSION
 from app.errors import Conflict
 from app.extensions import db
@@ -42,9 +42,9 @@ def updates():
         accounts.update_account(account, data, expected_version=version, actor=admin(), now=now())
 
     def product_update(version):
-        data = catalog.product_data(found)
+        data = products.product_data(found)
         data.description = "Changed"
-        catalog.update_product(found, data, expected_version=version, actor=admin(), now=now())
+        products.update_product(found, data, expected_version=version, actor=admin(), now=now())
 
     def card_update(version):
         ratecards.update_card(
@@ -81,7 +81,7 @@ def test_an_update_without_a_version_is_refused_like_a_stale_one(ctx):
 def test_an_update_must_say_which_version_it_changes(ctx):
     for service_call in (
         accounts.update_account,
-        catalog.update_product,
+        products.update_product,
         ratecards.update_card,
         workflow.save_rule,
         proposals.update_proposal,

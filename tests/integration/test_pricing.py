@@ -10,12 +10,14 @@ import sqlalchemy as sa
 
 from app.accounts.models import Account
 from app.catalog.models import Product
-from app.catalog.service import product_slots
+from app.catalog.products import product_slots
 from app.clock import publisher_today
 from app.errors import ValidationFailed
 from app.extensions import db
-from app.inventory import service as inventory
+from app.inventory.availability import availability_for
 from app.inventory.models import ReservationKind
+from app.inventory.reservations import reserve
+from app.inventory.supply import Box
 from app.pricing import service
 from app.ratecards.models import RateCard
 from tests.conftest import DEMO_USERS, now, user
@@ -100,9 +102,9 @@ def test_demand_raises_the_rate_when_the_inventory_is_sold_through(ctx):
     year = next_year()
     football = product("Football Pre-roll")
     start = date(year, 3, 1)
-    box = inventory.Box(tuple(u.id for u in product_slots(football)), start, start + timedelta(days=6))
-    free = inventory.availability_for(box, now=now(), today=publisher_today(), margin_pct=MARGIN).available
-    inventory.reserve(
+    box = Box(tuple(u.id for u in product_slots(football)), start, start + timedelta(days=6))
+    free = availability_for(box, now=now(), today=publisher_today(), margin_pct=MARGIN).available
+    reserve(
         ReservationKind.BOOKING,
         box,
         label="Cup final",

@@ -105,7 +105,8 @@ def test_lines_copy_move_and_remove_and_each_change_is_audited(ctx):
 
 
 def test_a_held_line_takes_its_inventory_until_the_proposal_is_deleted(ctx):
-    from app.inventory import service as inventory
+    from app.inventory.availability import availability_for
+    from app.inventory.supply import Box
 
     proposal = new_proposal()
     line = lines.add_line(
@@ -115,11 +116,11 @@ def test_a_held_line_takes_its_inventory_until_the_proposal_is_deleted(ctx):
     assert hold.quantity == 20_000 and hold.expires_at > now() and holds.hold_of(line, now()) is hold
     # Extending keeps the same hold.
     assert holds.hold_line(line, actor=rep(), hold_days=7, **settings()) is hold
-    box = inventory.Box(tuple(hold.ad_unit_ids), max(hold.start_day, publisher_today()), hold.end_day)
-    with_hold = inventory.availability_for(box, now=now(), today=publisher_today(), margin_pct=MARGIN).available
+    box = Box(tuple(hold.ad_unit_ids), max(hold.start_day, publisher_today()), hold.end_day)
+    with_hold = availability_for(box, now=now(), today=publisher_today(), margin_pct=MARGIN).available
     service.delete_proposal(proposal, actor=rep(), now=now())
     assert db.session.get(Reservation, hold.id).released_at is not None
-    after = inventory.availability_for(box, now=now(), today=publisher_today(), margin_pct=MARGIN).available
+    after = availability_for(box, now=now(), today=publisher_today(), margin_pct=MARGIN).available
     assert after == with_hold + 20_000
 
 

@@ -13,7 +13,7 @@ from app.catalog.models import Product
 from app.csvio import ImportFailed
 from app.errors import Conflict, DomainError, ValidationFailed
 from app.extensions import db
-from app.ratecards import csvio, service
+from app.ratecards import csvio, queries, service
 from app.ratecards.models import RateCard
 from app.ratecards.service import CardData
 from tests.conftest import DEMO_USERS, now, user
@@ -208,9 +208,9 @@ def test_the_currency_changes_only_while_no_rate_is_in_it(ctx):
 def test_cards_for_offers_the_cards_a_role_may_use_on_a_day(ctx, role, expected):
     year = standard().valid_from.year
     person = user(DEMO_USERS[role])
-    assert [c.name for c in service.cards_for(person, on=date(year, 6, 1))] == [e.format(y=year) for e in expected]
-    assert [c.name for c in service.cards_for(person, on=date(year + 1, 1, 1))] == [f"Standard {year + 1}"]
-    assert service.cards_for(person, on=date(year - 1, 12, 31)) == []
+    assert [c.name for c in queries.cards_for(person, on=date(year, 6, 1))] == [e.format(y=year) for e in expected]
+    assert [c.name for c in queries.cards_for(person, on=date(year + 1, 1, 1))] == [f"Standard {year + 1}"]
+    assert queries.cards_for(person, on=date(year - 1, 12, 31)) == []
 
 
 def test_an_archived_card_is_offered_to_nobody(ctx):
@@ -219,8 +219,8 @@ def test_an_archived_card_is_offered_to_nobody(ctx):
     service.update_card(
         card, card_data(card, status="archived"), expected_version=card.version, actor=admin(), now=now()
     )
-    assert [c.name for c in service.cards_for(user(DEMO_USERS["sales_rep"]), on=day)] == [f"Agency {day.year}"]
-    assert service.cards_for(user(DEMO_USERS["finance"]), on=day) == []
+    assert [c.name for c in queries.cards_for(user(DEMO_USERS["sales_rep"]), on=day)] == [f"Agency {day.year}"]
+    assert queries.cards_for(user(DEMO_USERS["finance"]), on=day) == []
 
 
 # -- Rows ----------------------------------------------------------------------------------------

@@ -140,7 +140,10 @@ def test_a_withdrawn_proposal_cannot_be_signed(ctx):
 
 
 def test_inventory_gone_by_signature_flags_the_order_instead_of_overselling(ctx):
-    from app.inventory import service as inventory
+    from app.inventory.availability import availability_for
+    from app.inventory.models import ReservationKind
+    from app.inventory.reservations import reserve
+    from app.inventory.supply import Box
 
     proposal = approved(quantity=500_000)
     line = proposal.lines[0]
@@ -148,10 +151,10 @@ def test_inventory_gone_by_signature_flags_the_order_instead_of_overselling(ctx)
     hold = db.session.get(Reservation, line.hold_id)
     hold.expires_at = now() - timedelta(minutes=1)
     token = sent(proposal)
-    box = inventory.Box(tuple(hold.ad_unit_ids), max(hold.start_day, publisher_today()), hold.end_day)
-    left = inventory.availability_for(box, now=now(), today=publisher_today(), margin_pct=10).available
-    inventory.reserve(
-        inventory.ReservationKind.BOOKING,
+    box = Box(tuple(hold.ad_unit_ids), max(hold.start_day, publisher_today()), hold.end_day)
+    left = availability_for(box, now=now(), today=publisher_today(), margin_pct=10).available
+    reserve(
+        ReservationKind.BOOKING,
         box,
         label="Someone else",
         quantity=left - 100_000,

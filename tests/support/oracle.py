@@ -6,7 +6,7 @@ import numpy as np
 from scipy.optimize import linprog
 from scipy.sparse import lil_matrix
 
-from app.inventory.engine import Line
+from app.inventory.solver import Line
 
 
 def _max_assignment(supply: np.ndarray, lines: list[Line], query: list[int] | None) -> int:

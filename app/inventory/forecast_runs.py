@@ -1,6 +1,6 @@
 """Traffic history in, forecast out: the import, the nightly refresh and the backtest.
 
-The model itself is `app.inventory.forecast` (pure numpy); this module reads and writes the tables.
+The model itself is `app.inventory.forecast_model` (pure numpy); this module reads and writes the tables.
 Services flush, never commit: the CLI command (or the demo loader) commits.
 """
 
@@ -19,7 +19,7 @@ from app.catalog.models import AdUnit, AdUnitLevel, Status, TargetingDimension, 
 from app.csvio import Cells, ImportFailed, RowProblem, read_rows
 from app.errors import DomainError
 from app.extensions import db
-from app.inventory.forecast import METHOD, annual_growth, forecast_series, seasonal_naive, wmape
+from app.inventory.forecast_model import METHOD, annual_growth, forecast_series, seasonal_naive, wmape
 from app.inventory.models import ForecastDay, ForecastRun, TrafficDay, TrafficShare
 
 #: The forecast reads at most this much history: two years and the four weeks that anchor growth.

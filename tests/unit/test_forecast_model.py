@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from app.demo import publisher
-from app.inventory.forecast import annual_growth, forecast_series, seasonal_naive, wmape
+from app.inventory.forecast_model import annual_growth, forecast_series, seasonal_naive, wmape
 
 #: Monday first; the mean is 1.
 WEEK = np.array([1.10, 1.10, 1.05, 1.05, 1.00, 0.80, 0.90])

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.inventory.engine import InstanceError, Line, availability, fits
-from app.inventory.instance import solve
+from app.inventory.solver import InstanceError, Line, availability, fits
+from app.inventory.solver_json import solve
 from tests.support.oracle import oracle_availability
 
 
@@ -167,7 +167,7 @@ def test_a_query_augmenting_the_solved_booked_set_gets_what_a_full_solve_gives(i
     """The booked set is solved once; a query reaching part of some cells augments its residual
     graph. That equals the oracle on the instance with those cells cut in two, and the booked
     set's shortfall is the oracle's."""
-    from app.inventory.engine import augment, solve_booked
+    from app.inventory.incremental import augment, solve_booked
 
     networks, parts, expected = [], [], 0
     for k, (supply, lines, line_hubs, hubs, _) in enumerate(instances):

@@ -13,7 +13,7 @@ from app.catalog.models import AdUnit, TargetingDimension, TargetingValue
 from app.csvio import ImportFailed
 from app.demo import publisher
 from app.extensions import db
-from app.inventory.forecasting import PPM, NotEnoughHistory, backtest, import_history, refresh_forecast
+from app.inventory.forecast_runs import PPM, NotEnoughHistory, backtest, import_history, refresh_forecast
 from app.inventory.models import ForecastDay, ForecastRun, TrafficDay, TrafficShare
 from tests.conftest import now
 

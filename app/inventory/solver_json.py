@@ -12,7 +12,7 @@ from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Any
 
-from app.inventory.engine import Answer, InstanceError, Line, availability
+from app.inventory.solver import Answer, InstanceError, Line, availability
 
 
 def _share(raw: Any, line_id: str) -> Fraction:

@@ -1,0 +1,42 @@
+"""What the catalog's pages show from the domains above it, filled in by those domains at start-up.
+
+The product page shows rate cards' base rates, availability and a price; the rate cards, inventory
+and pricing depend on the catalog, not the other way round, so `create_app` registers their parts
+here (CTFd's registries: a dict and a lookup) and the catalog's views only look them up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+
+from app.auth.models import User
+from app.catalog.models import Product
+
+#: name -> what a panel of the product page shows (template variables), given the page's product
+ProductPanel = Callable[[Product], dict]
+_product_panels: dict[str, ProductPanel] = {}
+#: (user, on) -> the rate cards the user may sell from on that day
+_rate_cards: dict[str, Callable[..., list]] = {}
+
+
+def register_product_panel(name: str, panel: ProductPanel) -> None:
+    _product_panels[name] = panel
+
+
+def register_rate_cards(lookup: Callable[..., list]) -> None:
+    _rate_cards["cards"] = lookup
+
+
+def product_panels(product: Product) -> dict:
+    """Every registered panel's variables for the product page, in the order they were registered."""
+    context: dict = {}
+    for panel in _product_panels.values():
+        context.update(panel(product))
+    return context
+
+
+def rate_cards_for(user: User, *, on: date) -> list:
+    """The rate cards `user` may sell from on `on`; none when no rate-card domain is registered."""
+    lookup = _rate_cards.get("cards")
+    return lookup(user, on=on) if lookup else []

@@ -1,0 +1,413 @@
+"""Availability for prospective lines: what a box of supply can still take next to every live hold and booking.
+
+A request or a reservation covers a box of supply atoms (`app.inventory.forecast_supply`). Only
+reservations connected to the request through shared atoms are loaded into the solver; everything
+else cannot change its answer.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from fractions import Fraction
+
+import numpy as np
+import sqlalchemy as sa
+
+from app.catalog.ad_units import ad_unit_path
+from app.catalog.models import AdUnit, TargetingDimension, TargetingValue
+from app.errors import Errors
+from app.extensions import db
+from app.inventory import booked
+from app.inventory.forecast_supply import box_supply, forecast_date, load_supply, supply_key
+from app.inventory.incremental import augment
+from app.inventory.models import InventoryLock, Reservation, ReservationKind
+from app.inventory.solver import Line
+from app.inventory.suggestions import Suggestion, plural, suggestions
+from app.inventory.supply import MAX_FLIGHT_DAYS, Box
+from app.validation import day_problem
+
+#: Dimensions that split supply into atoms, with their value codes (from the traffic shares).
+SUPPLY_DIMENSIONS = ("geo", "device")
+#: How far ahead a flight may end.
+MAX_LEAD_DAYS = 730
+
+
+@dataclass
+class Contender:
+    reservation_id: int
+    kind: str
+    label: str
+    needs: int
+    takes: int
+    sponsorship: bool
+    expires_at: datetime | None
+
+
+@dataclass
+class Availability:
+    box: Box
+    matched: int
+    margin: int
+    available: int
+    shortfall: int
+    contenders: list[Contender]
+    binding: str
+    forecast_date: date | None
+    requested: int | None = None
+    suggestions: list[Suggestion] = field(default_factory=list)
+
+    @property
+    def fits(self) -> bool:
+        return self.requested is None or self.requested <= self.available
+
+    def as_json(self) -> dict:
+        return {
+            "matched": self.matched,
+            "safety_margin": self.margin,
+            "available": self.available,
+            "requested": self.requested,
+            "fits": self.fits,
+            "shortfall": self.shortfall,
+            "binding_constraint": self.binding,
+            "forecast_date": self.forecast_date.isoformat() if self.forecast_date else None,
+            "contending": [
+                {
+                    "id": c.reservation_id,
+                    "kind": c.kind,
+                    "label": c.label,
+                    "needs": c.needs,
+                    "takes_from_request": c.takes,
+                    "sponsorship": c.sponsorship,
+                }
+                for c in self.contenders
+            ],
+            "suggestions": [
+                {"description": s.description, "available": s.available, "adds": s.adds} for s in self.suggestions
+            ],
+        }
+
+
+def solved_clusters(
+    box: Box, live: list, *, today: date, margin_pct: int, cached: bool, extra: list = ()
+) -> list[booked.Cluster]:
+    """The solved clusters of the slots `box` covers (with `extra` reservations, never cached)."""
+    store = str(db.session.get_bind().url) if cached and not extra else None
+    return booked.clusters_for(
+        box.slot_ids,
+        [*live, *extra],
+        today=today,
+        supply_key=supply_key(margin_pct),
+        store=store,
+        load_supply=lambda slots, origin, last: load_supply(slots, origin, last, margin_pct=margin_pct),
+        line_of=lambda r, cells: _line(r, cells, today),
+    )
+
+
+# -- Reservations as boxes ----------------------------------------------------------------------
+
+
+def live_reservations_query(now: datetime, *, from_day: date) -> sa.Select:
+    return sa.select(Reservation).where(
+        Reservation.released_at.is_(None),
+        Reservation.end_day >= from_day,
+        sa.or_(Reservation.kind == ReservationKind.BOOKING.value, Reservation.expires_at > now),
+    )
+
+
+def box_of(reservation: Reservation, today: date | None = None) -> Box:
+    """The reservation's box, from `today` on when given (days before it are gone)."""
+    start = max(reservation.start_day, today) if today else reservation.start_day
+    return Box(
+        tuple(reservation.ad_unit_ids), start, reservation.end_day, tuple(reservation.geo), tuple(reservation.device)
+    )
+
+
+# -- Availability --------------------------------------------------------------------------------
+
+
+def check_box(box: Box, *, today: date) -> None:
+    errors = Errors()
+    if not box.slot_ids:
+        errors.add("product_id", "Choose a product or ad units: the line covers no active slot.")
+    unbounded = {
+        name: problem
+        for name, day, label in (("start", box.start, "flight's first day"), ("end", box.end, "flight's last day"))
+        if (problem := day_problem(day, label=label))
+    }
+    for name, problem in unbounded.items():
+        errors.add(name, problem)
+    if unbounded:
+        errors.raise_if_any()
+    if box.end < box.start:
+        errors.add("end", f"The flight ends ({box.end}) before it starts ({box.start}).")
+    elif box.end < today:
+        errors.add("end", "The flight is over: inventory can only be reserved from today on.")
+    elif box.days > MAX_FLIGHT_DAYS:
+        errors.add("end", f"A flight lasts at most {MAX_FLIGHT_DAYS} days.")
+    elif box.end > today + timedelta(days=MAX_LEAD_DAYS):
+        errors.add("end", "Inventory can be checked up to two years ahead: the forecast does not reach further.")
+    errors.raise_if_any()
+
+
+def availability_for(
+    box: Box,
+    *,
+    now: datetime,
+    today: date,
+    margin_pct: int,
+    requested: int | None = None,
+    exclude: set[int] = frozenset(),
+    with_suggestions: bool = False,
+) -> Availability:
+    """Exact availability of `box` next to every live hold and booking (but those in `exclude`)."""
+    check_box(box, today=today)
+    # Days before today are gone: availability is counted from today.
+    box = replace(box, start=max(box.start, today))
+    live = [r for r in live_held(now, today) if r.id not in exclude]
+    clusters = solved_clusters(box, live, today=today, margin_pct=margin_pct, cached=not exclude)
+    solved = _solve_request(box, clusters, margin_pct=margin_pct, today=today)
+    result = Availability(
+        box=box,
+        matched=solved.matched,
+        margin=solved.matched - solved.sellable,
+        available=solved.available,
+        shortfall=sum(c.network.shortfall for c in clusters),
+        contenders=solved.contenders,
+        binding=_binding(solved, requested),
+        forecast_date=forecast_date(),
+        requested=requested,
+    )
+    if with_suggestions and requested is not None and not result.fits:
+        result.suggestions = suggestions(
+            box,
+            result.available,
+            today=today,
+            available=lambda option: (
+                availability_for(option, now=now, today=today, margin_pct=margin_pct, exclude=exclude).available
+            ),
+        )
+    return result
+
+
+@dataclass(frozen=True)
+class Held:
+    """A reservation as availability needs it, detached from the session."""
+
+    id: int
+    kind: str
+    label: str
+    ad_unit_ids: tuple[int, ...]
+    geo: tuple[str, ...]
+    device: tuple[str, ...]
+    start_day: date
+    end_day: date
+    quantity: int | None
+    share: Decimal | None
+    expires_at: datetime | None
+
+
+#: database URL -> (inventory version, reservations not released and not over)
+_unreleased: dict[str, tuple[tuple, list[Held]]] = {}
+
+
+def live_held(now: datetime, today: date) -> list[Held]:
+    """Live holds and bookings. Every change to them bumps the inventory locks' versions, so the
+    parsed list is kept per process until the versions move (an expired hold needs no change: it
+    is filtered by `now`). Workers never share it; each checks the database first."""
+    locks = db.session.execute(
+        sa.select(sa.func.coalesce(sa.func.sum(InventoryLock.version), 0), sa.func.count(InventoryLock.site_id))
+    ).one()
+    version = (*locks, today)
+    key = str(db.session.get_bind().url)
+    cached = _unreleased.get(key)
+    if cached is None or cached[0] != version:
+        rows = db.session.execute(
+            sa.select(
+                Reservation.id,
+                Reservation.kind,
+                Reservation.label,
+                Reservation.ad_unit_ids,
+                Reservation.geo,
+                Reservation.device,
+                Reservation.start_day,
+                Reservation.end_day,
+                Reservation.quantity,
+                Reservation.share,
+                Reservation.expires_at,
+            ).where(Reservation.released_at.is_(None), Reservation.end_day >= today)
+        ).all()
+        held = [Held(r[0], r[1], r[2], tuple(r[3]), tuple(r[4] or ()), tuple(r[5] or ()), *r[6:]) for r in rows]
+        cached = (version, held)
+        _unreleased[key] = cached
+    return [r for r in cached[1] if r.kind == ReservationKind.BOOKING or (r.expires_at and r.expires_at > now)]
+
+
+def _line(reservation: Reservation, cells: np.ndarray, today: date) -> Line:
+    if reservation.share is not None:
+        return Line(str(reservation.id), cells, share=Fraction(reservation.share))
+    # Days before today are gone; the part of the quantity still to deliver is pro rata.
+    total_days = (reservation.end_day - reservation.start_day).days + 1
+    remaining_days = (reservation.end_day - max(reservation.start_day, today)).days + 1
+    quantity = reservation.quantity * min(remaining_days, total_days) // total_days
+    return Line(str(reservation.id), cells, quantity=quantity)
+
+
+@dataclass
+class _Place:
+    """Part of the request's supply that lines use up: a slot, days, regions and who takes it."""
+
+    slot: int
+    first_day: int
+    last_day: int
+    geo: tuple[str, ...]
+    taken_by: dict[str, int]
+
+
+@dataclass
+class _Solved:
+    matched: int
+    sellable: int
+    available: int
+    contenders: list[Contender]
+    #: parts of the request's supply that lines use up
+    places: list[_Place]
+    #: sponsorships taking some of the request's supply
+    sponsors: set[str]
+    kinds: dict[str, str]
+
+
+def _solve_request(box: Box, clusters: list[booked.Cluster], *, margin_pct: int, today: date) -> _Solved:
+    """The request against the solved clusters: its free supply, plus what it can add to their flows."""
+    matched, sellable = box_supply(box, load_supply(set(box.slot_ids), box.start, box.end, margin_pct=margin_pct))
+    parts = [booked.parts_of(c, box) for c in clusters]
+    network = np.concatenate([np.full(len(p.cells), k, dtype=np.int64) for k, p in enumerate(parts)] or [[]])
+    added = augment(
+        [c.network for c in clusters],
+        network,
+        np.concatenate([p.cells for p in parts] or [[]]),
+        np.concatenate([p.capacity for p in parts] or [[]]),
+    )
+    # Supply of the request that no reservation touches is its own.
+    free = max(0, sellable - sum(int(p.supply.sum()) for p in parts))
+
+    held = {str(r.id): r for c in clusters for r in c.members}
+    takes: dict[str, int] = defaultdict(int)
+    places: list[_Place] = []
+    starts = np.cumsum([0] + [len(p.cells) for p in parts])
+    for k, taken_by in added.to_lines.items():
+        for line_id, amount in taken_by.items():
+            takes[line_id] += amount
+        n = int(network[k])
+        part, j = parts[n], k - starts[n]
+        if int(added.to_query[k]) + sum(taken_by.values()) >= part.capacity[j]:
+            cell = int(part.cells[j])
+            slot = int(clusters[n].cells.slot[cell])
+            geo = booked.part_geo(clusters[n], cell, box)
+            places.append(_Place(slot, int(part.first_day[j]), int(part.last_day[j]), geo, taken_by))
+    needs = {line.id: line.quantity for c in clusters for line in c.network.lines if not line.is_sponsorship}
+    contenders = [
+        _contender(held[line_id], needs[line_id], takes.get(line_id, 0), sponsorship=False)
+        for line_id in added.touching
+    ]
+    sponsor_takes: dict[str, int] = defaultdict(int)
+    for c, p in zip(clusters, parts, strict=True):
+        for line_id, amount in booked.sponsor_takes(c, p).items():
+            sponsor_takes[line_id] += amount
+    for line_id, amount in sponsor_takes.items():
+        contenders.append(
+            _contender(held[line_id], _sponsor_needs(held[line_id], today, margin_pct), amount, sponsorship=True)
+        )
+    return _Solved(
+        matched=matched,
+        sellable=sellable,
+        available=free + added.available,
+        contenders=sorted(contenders, key=lambda c: (-c.takes, c.reservation_id)),
+        places=places,
+        sponsors={line_id for line_id, amount in sponsor_takes.items() if amount},
+        kinds={line_id: ("sponsorship" if r.share is not None else r.kind) for line_id, r in held.items()},
+    )
+
+
+def _contender(r, needs: int, takes: int, *, sponsorship: bool) -> Contender:
+    return Contender(r.id, r.kind, r.label, needs, takes, sponsorship, r.expires_at)
+
+
+def _sponsor_needs(r, today: date, margin_pct: int) -> int:
+    """What a sponsorship's share takes over what is left of its flight."""
+    box = box_of(r, today)
+    _, sellable = box_supply(box, load_supply(set(box.slot_ids), box.start, box.end, margin_pct=margin_pct))
+    return int(sellable * Fraction(r.share))
+
+
+def _binding(solved: _Solved, requested: int | None) -> str:
+    """The binding constraint in words: where and by whom the request's supply is used up."""
+    if not solved.places and not solved.sponsors:
+        if requested is not None and requested > solved.available:
+            return (
+                f"Limited by the forecast: {solved.available:,} impressions are expected for this targeting "
+                "after the safety margin, and nothing else competes for them."
+            )
+        return "Nothing else competes for this inventory: only the forecast and the safety margin limit it."
+    # Where: the week, place and regions where others take the most of the request's supply.
+    taken_by_week: dict[int, float] = defaultdict(float)
+    users: dict[int, set[str]] = defaultdict(set)
+    places_by_week: dict[int, list[_Place]] = defaultdict(list)
+    for place in solved.places:
+        taken = sum(place.taken_by.values())
+        first, last = place.first_day, place.last_day
+        for monday in range(first - (first - 1) % 7, last + 1, 7):  # ordinal 1 (1 Jan 1 AD) was a Monday
+            lo, hi = max(first, monday), min(last, monday + 6)
+            taken_by_week[monday] += taken * (hi - lo + 1) / (last - first + 1)
+            users[monday].update(place.taken_by)
+            places_by_week[monday].append(place)
+    ids = set(solved.sponsors)
+    where: list[_Place] = []
+    when = ""
+    if taken_by_week:
+        week = max(taken_by_week, key=lambda w: (taken_by_week[w], -w))
+        ids |= users[week]
+        where = places_by_week[week]
+        when = f" in week {date.fromordinal(week).isocalendar()[1]}"
+    counts: dict[str, int] = defaultdict(int)
+    for line_id in ids:
+        counts[solved.kinds.get(line_id, "booking")] += 1
+    who = ", ".join(plural(counts[k], k) for k in ("sponsorship", "booking", "hold") if counts[k]) or "other lines"
+    in_words = ""
+    if where:
+        in_words = " on " + _place({p.slot for p in where})
+        regions = {code for p in where for code in p.geo}
+        if regions and len(regions) <= 2 and "all" not in regions:
+            in_words += " in " + " and ".join(_geo_name(code) for code in sorted(regions))
+    return f"Limited by {who}{in_words}{when}."
+
+
+def _place(slot_ids: set[int]) -> str:
+    """The slot, or the section or site that holds all the slots, in words."""
+    units = {u.id: u for u in db.session.scalars(sa.select(AdUnit))}
+    if len(slot_ids) == 1:
+        return ad_unit_path(units[next(iter(slot_ids))])
+
+    def ancestors(unit_id: int) -> list[int]:
+        chain = []
+        while unit_id is not None:
+            chain.append(unit_id)
+            unit_id = units[unit_id].parent_id
+        return chain
+
+    common = set.intersection(*(set(ancestors(s)) for s in slot_ids))
+    if not common:
+        return f"{len(slot_ids)} slots on several sites"
+    deepest = max(common, key=lambda u: len(ancestors(u)))
+    return f"{len(slot_ids)} slots of {ad_unit_path(units[deepest])}"
+
+
+def _geo_name(code: str) -> str:
+    name = db.session.scalar(
+        sa.select(TargetingValue.name)
+        .join(TargetingValue.dimension)
+        .where(TargetingDimension.key == "geo", TargetingValue.code == code)
+    )
+    return name or code

@@ -1,0 +1,230 @@
+"""Incremental availability: the booked set solved once, each query augmenting from it.
+
+The same answer as `app.inventory.solver.availability` (DESIGN.md §3), for many queries against one
+booked set: the booked max flow is kept (`BookedNetwork`) and each query only augments it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from ortools.graph.python import max_flow
+
+from app.inventory.solver import Line, atom_pairs, sponsorship_takes
+
+
+@dataclass
+class BookedNetwork:
+    """The booked set of a part of the inventory, solved: cells, lines and a max flow of them.
+
+    Node 0 is the source, 1 the sink, then the lines, the hubs and the cells. Arc k goes from
+    `tail[k]` to `head[k]` with `capacity[k]` and carries `flow[k]` in the booked max flow.
+    """
+
+    lines: list[Line]
+    #: each cell's supply after the sponsorships took their share
+    remaining: np.ndarray
+    #: sponsorship id -> what it takes of each cell
+    sponsor_takes: dict[str, np.ndarray]
+    tail: np.ndarray
+    head: np.ndarray
+    capacity: np.ndarray
+    flow: np.ndarray
+    booked: int
+    shortfall: int
+    #: arcs line -> cell (`direct`) and hub -> cell (`hub_out`) as (arc index, line or hub, cell)
+    direct: np.ndarray
+    hub_in: np.ndarray
+    hub_out: np.ndarray
+    n_hubs: int
+
+    @property
+    def n_cells(self) -> int:
+        return len(self.remaining)
+
+    def cell_node(self, cells: np.ndarray) -> np.ndarray:
+        return 2 + len(self.lines) + self.n_hubs + cells
+
+
+def solve_booked(
+    supply: np.ndarray,
+    lines: Sequence[Line],
+    *,
+    hubs: Sequence[np.ndarray] = (),
+    line_hubs: Sequence[Sequence[int]] = (),
+) -> BookedNetwork:
+    """Solve the booked set once: sponsorships take their share, the other lines flow to the cells."""
+    supply = np.asarray(supply, dtype=np.int64)
+    n = len(supply)
+    sponsorships = [line for line in lines if line.is_sponsorship]
+    flow_idx = [i for i, line in enumerate(lines) if not line.is_sponsorship]
+    flow_lines = [lines[i] for i in flow_idx]
+    remaining, takes, sponsor_short = sponsorship_takes(supply, sponsorships)
+    n_lines, n_hubs = len(flow_lines), len(hubs)
+    line_node = 2 + np.arange(n_lines, dtype=np.int64)
+    hub_node = 2 + n_lines + np.arange(n_hubs, dtype=np.int64)
+    cell_node = 2 + n_lines + n_hubs + np.arange(n, dtype=np.int64)
+    pairs = atom_pairs([line.atoms for line in flow_lines])
+    hub_in = np.array(
+        [(k, h) for k, i in enumerate(flow_idx) for h in (line_hubs[i] if i < len(line_hubs) else ())],
+        dtype=np.int64,
+    ).reshape(-1, 2)
+    hub_out = atom_pairs(hubs)
+    demand = np.array([line.quantity for line in flow_lines], dtype=np.int64)
+    unbounded = int(remaining.sum()) + 1
+    parts = [
+        (np.zeros(n_lines, dtype=np.int64), line_node, demand),
+        (line_node[pairs[:, 0]], cell_node[pairs[:, 1]], remaining[pairs[:, 1]]),
+        (line_node[hub_in[:, 0]], hub_node[hub_in[:, 1]], np.full(len(hub_in), unbounded, dtype=np.int64)),
+        (hub_node[hub_out[:, 0]], cell_node[hub_out[:, 1]], remaining[hub_out[:, 1]]),
+        (cell_node, np.ones(n, dtype=np.int64), remaining),
+    ]
+    tail, head, capacity = (np.concatenate([p[k] for p in parts]).astype(np.int64) for k in range(3))
+    graph = max_flow.SimpleMaxFlow()
+    graph.add_arcs_with_capacity(tail, head, capacity)
+    if graph.solve(0, 1) != graph.OPTIMAL:
+        raise RuntimeError("max flow failed")
+    flow = graph.flows(np.arange(len(tail), dtype=np.int64)).astype(np.int64)
+    booked = graph.optimal_flow()
+    at = n_lines
+    direct = np.column_stack([at + np.arange(len(pairs)), pairs]) if len(pairs) else np.zeros((0, 3), np.int64)
+    at += len(pairs)
+    hub_in_arcs = np.column_stack([at + np.arange(len(hub_in)), hub_in]) if len(hub_in) else np.zeros((0, 3), np.int64)
+    at += len(hub_in)
+    hub_out_arcs = (
+        np.column_stack([at + np.arange(len(hub_out)), hub_out]) if len(hub_out) else np.zeros((0, 3), np.int64)
+    )
+    return BookedNetwork(
+        lines=list(lines),
+        remaining=remaining,
+        sponsor_takes=takes,
+        tail=tail,
+        head=head,
+        capacity=capacity,
+        flow=flow,
+        booked=booked,
+        shortfall=int(demand.sum()) - booked + sponsor_short,
+        direct=direct.astype(np.int64),
+        hub_in=hub_in_arcs.astype(np.int64),
+        hub_out=hub_out_arcs.astype(np.int64),
+        n_hubs=n_hubs,
+    )
+
+
+@dataclass
+class Augmented:
+    #: what the query gets from the booked networks' cells (free supply elsewhere is the caller's)
+    available: int
+    #: what the query gets of each part, in input order
+    to_query: np.ndarray
+    #: part index -> line id -> what the line must take of the part (parts no line needs: absent)
+    to_lines: dict[int, dict[str, int]]
+    #: flow lines with an arc into a part's cell (line ids)
+    touching: set[str]
+
+
+def augment(
+    networks: Sequence[BookedNetwork], network: np.ndarray, cell: np.ndarray, capacity: np.ndarray
+) -> Augmented:
+    """The most the query can add to the booked max flows: one max flow on their residual graphs.
+
+    The query has parts: `capacity[i]` impressions of cell `cell[i]` of `networks[network[i]]`
+    (at most one part per cell). A cell's lines cannot tell its atoms apart,
+    so a cell with a query part of capacity A behaves as the cell split in two (A and the rest):
+    the lines use the rest first. By the residual-graph theorem, the max flow of (booked lines +
+    query) is the booked max flow plus the max flow of the residual graph with the query added,
+    so this equals maxflow(lines + query) - maxflow(lines) with no re-solve of the booked set.
+    """
+    part_net, part_cell, part_cap = (np.asarray(a, dtype=np.int64) for a in (network, cell, capacity))
+    if not len(part_cell):
+        return Augmented(0, np.zeros(0, np.int64), {}, set())
+    tails, heads, caps, offsets = [], [], [], []
+    offset = 3  # 0 source, 1 sink, 2 query
+    for net in networks:
+        nodes = np.where(net.tail <= 1, net.tail, net.tail + offset - 2)
+        ends = np.where(net.head <= 1, net.head, net.head + offset - 2)
+        tails += [nodes, ends]
+        heads += [ends, nodes]
+        caps += [net.capacity - net.flow, net.flow]
+        offsets.append(offset)
+        offset += len(net.lines) - len(net.sponsor_takes) + net.n_hubs + net.n_cells
+    net_offset = np.array(offsets, dtype=np.int64)
+    flow_lines = [len(n.lines) - len(n.sponsor_takes) for n in networks]
+    hubs = np.array([n.n_hubs for n in networks], dtype=np.int64)
+    part_node = net_offset[part_net] + np.array(flow_lines, dtype=np.int64)[part_net] + hubs[part_net] + part_cell
+    tail = np.concatenate([*tails, [0], np.full(len(part_cell), 2)])
+    head = np.concatenate([*heads, [2], part_node])
+    cap = np.concatenate([*caps, [int(part_cap.sum())], part_cap])
+    keep = cap > 0
+    graph = max_flow.SimpleMaxFlow()
+    graph.add_arcs_with_capacity(tail[keep], head[keep], cap[keep])
+    if graph.solve(0, 1) != graph.OPTIMAL:
+        raise RuntimeError("max flow failed")
+    added = np.zeros(len(cap), dtype=np.int64)
+    added[keep] = graph.flows(np.arange(int(keep.sum()), dtype=np.int64))
+    to_query = added[len(cap) - len(part_cell) :]
+
+    # The final flow of each booked arc: what it carried, plus what went forward, less what went back.
+    to_lines: dict[int, dict[str, int]] = {}
+    touching: set[str] = set()
+    at = 0
+    for k, net in enumerate(networks):
+        m = len(net.tail)
+        final = net.flow + added[at : at + m] - added[at + m : at + 2 * m]
+        at += 2 * m
+        positions = np.flatnonzero(part_net == k)
+        if len(positions):
+            _credit_lines(net, final, part_cell[positions], part_cap[positions], positions, to_lines, touching)
+    return Augmented(int(graph.optimal_flow()), to_query, to_lines, touching)
+
+
+def _credit_lines(net, final, cells, capacity, positions, to_lines, touching) -> None:
+    """What lines take of each part: the cell's line flow beyond what the rest of the cell holds,
+    shared among the lines in proportion to their flow into the cell (through a hub: in
+    proportion to what each line sends into the hub). Vectorised: a query may cross thousands of
+    cells."""
+    flow_lines = [line for line in net.lines if not line.is_sponsorship]
+    part_of_cell = np.full(net.n_cells, -1, dtype=np.int64)
+    part_of_cell[cells] = np.arange(len(cells))
+
+    direct = net.direct[part_of_cell[net.direct[:, 2]] >= 0]
+    out = net.hub_out[part_of_cell[net.hub_out[:, 2]] >= 0]
+    hub_wanted = np.zeros(net.n_hubs, dtype=bool)
+    hub_wanted[out[:, 1]] = True
+    senders = net.hub_in[hub_wanted[net.hub_in[:, 2]]]
+    touching.update(flow_lines[i].id for i in np.unique(np.concatenate([direct[:, 1], senders[:, 1]])))
+
+    # (part, line, flow) rows: direct arcs, then each hub arc shared among the hub's senders.
+    sent = final[senders[:, 0]]
+    hub_total = np.zeros(net.n_hubs, dtype=np.int64)
+    np.add.at(hub_total, senders[:, 2], sent)
+    order = np.argsort(senders[:, 2], kind="stable")
+    by_hub = senders[order]
+    sent = sent[order]
+    start = np.searchsorted(by_hub[:, 2], np.arange(net.n_hubs))
+    count = np.bincount(by_hub[:, 2], minlength=net.n_hubs)
+    amount = final[out[:, 0]]
+    live = (amount > 0) & (hub_total[out[:, 1]] > 0)
+    out, amount = out[live], amount[live]
+    repeat = count[out[:, 1]]
+    row = np.repeat(np.arange(len(out)), repeat)
+    within = np.arange(len(row)) - np.repeat(np.cumsum(repeat) - repeat, repeat)
+    sender = start[out[row, 1]] + within
+    via_hub = amount[row] * sent[sender] // hub_total[out[row, 1]]
+    part = np.concatenate([part_of_cell[direct[:, 2]], part_of_cell[out[row, 2]]])
+    line = np.concatenate([direct[:, 1], by_hub[sender, 1]])
+    flow = np.concatenate([final[direct[:, 0]], via_hub])
+    keep = flow > 0
+    part, line, flow = part[keep], line[keep], flow[keep]
+
+    total = np.zeros(len(cells), dtype=np.int64)
+    np.add.at(total, part, flow)
+    rest = net.remaining[cells] - capacity
+    in_part = np.maximum(0, total - rest)
+    share = flow * in_part[part] // np.maximum(total[part], 1)
+    for k, line_i, amount in zip(part[share > 0], line[share > 0], share[share > 0], strict=True):
+        taken = to_lines.setdefault(int(positions[k]), {})
+        line_id = flow_lines[line_i].id
+        taken[line_id] = taken.get(line_id, 0) + int(amount)
