@@ -27,7 +27,6 @@ from app.forms import (
     posted_version,
     redirect_to_created,
     remember_created,
-    require_csrf,
     submit,
 )
 from app.pricing.chart import waterfall_svg
@@ -37,6 +36,7 @@ from app.proposals import service
 from app.proposals.forms import ProposalForm
 from app.proposals.models import Proposal, ProposalLine, ProposalStatus
 from app.ratecards.models import RateCard
+from app.transaction import abandon
 from app.validation import page_number, parse_id
 
 bp = Blueprint("proposals", __name__, url_prefix="/proposals")
@@ -201,7 +201,6 @@ def edit(proposal_id: int):
         check=lambda: service.check_proposal(_data(form), actor=current_user, today=publisher_today()),
     )
     if saved is not None:
-        db.session.commit()
         flash("Saved; every line was priced again.", "success")
         return redirect(url_for("proposals.detail", proposal_id=proposal.id))
     return render_template("proposals/form.html", form=form, proposal=proposal), 400 if form.errors else 200
@@ -211,9 +210,7 @@ def edit(proposal_id: int):
 @allow(*SELLERS, checks_object=True)
 def delete(proposal_id: int):
     proposal = readable_proposal(proposal_id)
-    require_csrf()
     service.delete_proposal(proposal, actor=current_user, now=utcnow())
-    db.session.commit()
     flash(f"Proposal {proposal.number} deleted; its holds are released.", "success")
     return redirect(url_for("proposals.index"))
 
@@ -350,7 +347,6 @@ def _sent_before(proposal: Proposal):
 def _added(proposal: Proposal) -> None:
     """Lines were added: a second submission of the same form finds them, then the request commits."""
     remember_created(url_for("proposals.detail", proposal_id=proposal.id))
-    db.session.commit()
 
 
 @bp.route("/<int:proposal_id>/lines", methods=["POST"])
@@ -358,7 +354,6 @@ def _added(proposal: Proposal) -> None:
 def add_line(proposal_id: int):
     proposal = readable_proposal(proposal_id)
     service.require_edit(current_user, proposal)
-    require_csrf()
     if (earlier := _sent_before(proposal)) is not None:
         return earlier
     form = request.form.copy()
@@ -372,7 +367,7 @@ def add_line(proposal_id: int):
             raise ValidationFailed(errors.errors)
         service.add_line(proposal, data, actor=current_user, **_settings())
     except ValidationFailed as exc:
-        db.session.rollback()
+        abandon(db.session)
         return _builder_response(proposal, status=400, line_errors={"new": exc.errors})
     _added(proposal)
     return _builder_response(proposal, open_line=proposal.lines[-1].id)
@@ -384,7 +379,6 @@ def update_line(proposal_id: int, line_id: int):
     proposal = readable_proposal(proposal_id)
     service.require_edit(current_user, proposal)
     line = _line(proposal, line_id)
-    require_csrf()
     seen = request.form.get("seen")
     if seen != line.updated_at.isoformat():  # missing or malformed is as stale as an old one
         flash(
@@ -401,9 +395,8 @@ def update_line(proposal_id: int, line_id: int):
             line, data, actor=current_user, make_good_days=current_app.config["MAKE_GOOD_WINDOW_DAYS"], **_settings()
         )
     except ValidationFailed as exc:
-        db.session.rollback()
+        abandon(db.session)
         return _builder_response(proposal, status=400, line_errors={line.id: exc.errors}, open_line=line.id)
-    db.session.commit()
     return _builder_response(proposal, open_line=line.id)
 
 
@@ -439,7 +432,6 @@ def line_action(proposal_id: int, line_id: int, action: str):
     proposal = readable_proposal(proposal_id)
     service.require_edit(current_user, proposal)
     line = _line(proposal, line_id)
-    require_csrf()
     now = utcnow()
     try:
         if action == "copy":
@@ -452,10 +444,9 @@ def line_action(proposal_id: int, line_id: int, action: str):
             hold = service.hold_line(line, actor=current_user, hold_days=current_app.config["HOLD_DAYS"], **_settings())
             flash(f"Line {line.position} held until {hold.expires_at:%d %b %Y %H:%M} UTC.", "success")
     except DomainError as exc:
-        db.session.rollback()
+        abandon(db.session)
         flash(exc.message, "danger")
         return _builder_response(proposal, status=409 if action == "hold" else 400)
-    db.session.commit()
     return _builder_response(proposal)
 
 
@@ -463,12 +454,10 @@ def line_action(proposal_id: int, line_id: int, action: str):
 @allow(*SELLERS, checks_object=True)
 def hold_all(proposal_id: int):
     proposal = readable_proposal(proposal_id)
-    require_csrf()
     service.require_edit(current_user, proposal)
     held, problems = service.hold_all(
         proposal, actor=current_user, hold_days=current_app.config["HOLD_DAYS"], **_settings()
     )
-    db.session.commit()
     flash(f"{held} of {len(proposal.lines)} lines held.", "success" if not problems else "warning")
     for problem in problems:
         flash(problem, "danger")
@@ -517,7 +506,6 @@ def version_diff(proposal_id: int):
 def add_package(proposal_id: int):
     proposal = readable_proposal(proposal_id)
     service.require_edit(current_user, proposal)
-    require_csrf()
     if (earlier := _sent_before(proposal)) is not None:
         return earlier
     package = db.session.get(Package, parse_id(request.form.get("package")) or 0)
@@ -533,7 +521,7 @@ def add_package(proposal_id: int):
             proposal, package, impressions=impressions, optional=optional, actor=current_user, **_settings()
         )
     except ValidationFailed as exc:
-        db.session.rollback()
+        abandon(db.session)
         return _builder_response(proposal, status=400, line_errors={"package": exc.errors})
     _added(proposal)
     flash(f"{len(added)} lines added from {package.name}, each {package.discount_pct:g} % off.", "success")
@@ -545,14 +533,13 @@ def add_package(proposal_id: int):
 def paste(proposal_id: int):
     proposal = readable_proposal(proposal_id)
     service.require_edit(current_user, proposal)
-    require_csrf()
     if (earlier := _sent_before(proposal)) is not None:
         return earlier
     text = (request.form.get("paste") or "")[:1_000_000]
     try:
         added = service.paste_lines(proposal, text, actor=current_user, **_settings())
     except ValidationFailed as exc:
-        db.session.rollback()
+        abandon(db.session)
         return _builder_response(proposal, status=400, line_errors={"paste": exc.errors}, pasted=text)
     _added(proposal)
     flash(f"{len(added)} pasted lines added.", "success")
@@ -615,7 +602,6 @@ def add_recommended(proposal_id: int):
     """The recommended mix added in one click: one line per pick, with the goals' targeting."""
     proposal = readable_proposal(proposal_id)
     service.require_edit(current_user, proposal)
-    require_csrf()
     if (earlier := _sent_before(proposal)) is not None:
         return earlier
     goals, errors = _goals(proposal, request.form)
@@ -642,7 +628,7 @@ def add_recommended(proposal_id: int):
                     **_settings(),
                 )
     except ValidationFailed as exc:
-        db.session.rollback()
+        abandon(db.session)
         return _builder_response(proposal, status=400, line_errors={"recommend": exc.errors})
     _added(proposal)
     flash(f"{len(products)} recommended lines added.", "success")
