@@ -36,6 +36,7 @@ from app.ratecards.service import (
     set_premium,
     set_volume_tier,
 )
+from app.transaction import transaction
 
 #: Days of traffic history, ending yesterday.
 HISTORY_DAYS = 365
@@ -490,8 +491,8 @@ def _load_signed_order(products, users, accounts, cards, *, now: datetime, today
         (ProposalStatus.SIGNED, "Demo: signed by the buyer."),
     ):
         transition(proposal, status, actor=rep, now=now, why=why)
-    make_order(proposal, now=now, today=today, margin_pct=10)
-    db.session.commit()
+    with transaction(db.session):  # the order is committed before its push and the sync read it
+        make_order(proposal, now=now, today=today, margin_pct=10)
     outbox.drain(worker="demo", settings=outbox.Settings())
     delivery.sync_connection(sandbox, now=now, timeout=30)
     return 1
