@@ -40,7 +40,7 @@ def install(app: Flask) -> None:
     """Wrap every view function of the app (call it after the blueprints are registered)."""
     for endpoint, view in list(app.view_functions.items()):
         if endpoint != "static":
-            app.view_functions[endpoint] = _one_transaction(view)
+            app.view_functions[endpoint] = one_transaction(view)
     app.after_request(_dispatch_commits_made_by_hand)
 
 
@@ -51,7 +51,9 @@ def _dispatch_commits_made_by_hand(response):
     return response
 
 
-def _one_transaction(view: Callable) -> Callable:
+def one_transaction(view: Callable) -> Callable:
+    """`view` run as one unit of work (what `install` does to every view of the app)."""
+
     @functools.wraps(view)
     def handle(*args, **kwargs):
         if request.method in SAFE_METHODS:  # nothing to commit; the session ends at teardown
