@@ -3,10 +3,13 @@
 Every view function runs inside `transaction(db.session)`: the handler parses, loads and calls one
 service, which only flushes; the boundary commits once when the answer is not an error (status
 below 400), rolls back on an exception or an error answer, and then runs what follows a commit
-(mail delivery, ad-server pushes, PDFs). Domain errors still become their status in
-`app/errors.py`. A streamed answer (an export) has committed before its body is read.
+(mail delivery, ad-server pushes, finance adjustments). Domain errors still become their status in
+`app/errors.py`. A POST's answer, htmx fragment or file, is built before the commit; a streamed one
+reads nothing it wrote after it.
 
-A GET, HEAD or OPTIONS request writes nothing: under TESTING a write during one fails the test.
+A GET, HEAD or OPTIONS request writes nothing, so it has nothing to commit: its session stays open
+until the app context ends, and a streamed export reads its rows while it streams. Under TESTING a
+write during one fails the test.
 """
 
 from __future__ import annotations
@@ -57,7 +60,8 @@ def one_transaction(view: Callable) -> Callable:
     @functools.wraps(view)
     def handle(*args, **kwargs):
         if request.method in SAFE_METHODS:  # nothing to commit; the session ends at teardown
-            g.setdefault(_READING, current_app.testing)
+            if current_app.testing:
+                setattr(g, _READING, True)
             try:
                 return view(*args, **kwargs)
             finally:
@@ -77,18 +81,21 @@ def one_transaction(view: Callable) -> Callable:
 _READING = "read_only_request"
 
 
+def _reading() -> bool:
+    return has_request_context() and bool(g.get(_READING))
+
+
 def _refuse_write(what: str) -> None:
-    if has_request_context() and g.get(_READING):
-        raise AssertionError(f"{request.method} {request.path} {what}: a {request.method} never writes.")
+    raise AssertionError(f"{request.method} {request.path} {what}: a {request.method} never writes.")
 
 
 @event.listens_for(Session, "before_flush")
 def _refuse_flush_on_safe_request(session: Session, flush_context, instances) -> None:
-    if session.new or session.deleted or any(session.is_modified(o) for o in session.dirty):
+    if _reading() and (session.new or session.deleted or any(session.is_modified(o) for o in session.dirty)):
         _refuse_write("writes rows")
 
 
 @event.listens_for(Session, "do_orm_execute")
 def _refuse_statement_on_safe_request(state) -> None:
-    if state.is_insert or state.is_update or state.is_delete:
+    if (state.is_insert or state.is_update or state.is_delete) and _reading():
         _refuse_write("runs an INSERT, UPDATE or DELETE")
