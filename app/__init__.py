@@ -36,6 +36,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
 
+    from app import boundary
     from app.access import check_every_route_has_a_rule, enforce_access
     from app.accounts.views import bp as accounts_bp
     from app.adserver.views import bp as adserver_bp
@@ -96,6 +97,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     _register_hooks()
     _register_cli(app)
     check_every_route_has_a_rule(app)
+    boundary.install(app)  # after every blueprint: each view becomes one unit of work
     return app
 
 

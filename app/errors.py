@@ -13,6 +13,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from app.extensions import db
+from app.transaction import rollback
 
 
 class DomainError(Exception):
@@ -98,13 +99,13 @@ def render_error(status: int, message: str | None = None):
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError):
-        db.session.rollback()
+        rollback(db.session)
         return render_error(exc.status_code, exc.message)
 
     @app.errorhandler(StaleDataError)
     def stale_data(exc: StaleDataError):
         # Two saves of one versioned row at the same moment: the second one loses, visibly.
-        db.session.rollback()
+        rollback(db.session)
         return render_error(
             409, "Someone else saved this at the same moment. Reload the page and make your change again."
         )
@@ -112,7 +113,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(IntegrityError)
     def integrity_error(exc: IntegrityError):
         # A uniqueness check passed, then a concurrent request took the name or e-mail first.
-        db.session.rollback()
+        rollback(db.session)
         app.logger.warning("Integrity error on %s %s: %s", request.method, request.path, exc.orig)
         return render_error(
             409,
@@ -139,5 +140,5 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(Exception)
     def unexpected_error(exc: Exception):
         app.logger.exception("Unhandled error on %s %s", request.method, request.path)
-        db.session.rollback()
+        rollback(db.session)
         return render_error(500)

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import TypeVar
 
+import sqlalchemy as sa
 from flask import Response, flash, g, redirect, request
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -17,8 +18,9 @@ from wtforms.widgets import TextInput
 
 from app import nonces
 from app.db import utcnow
-from app.errors import Conflict, DomainError, Errors, ValidationFailed
+from app.errors import Conflict, Errors, ValidationFailed
 from app.extensions import db
+from app.transaction import abandon
 from app.validation import parse_id, parse_number
 
 T = TypeVar("T")
@@ -61,7 +63,7 @@ def submit(form: FlaskForm, save: Callable[[], T], check: Callable[[], Errors] |
         try:
             return save()
         except ValidationFailed as exc:
-            db.session.rollback()
+            abandon(db.session)
             show_errors(form, exc)
             return None
     csrf = getattr(form, "csrf_token", None)
@@ -129,12 +131,6 @@ class DateInput(Field):
             raise ValueError("Enter a date as YYYY-MM-DD.") from None
 
 
-def require_csrf() -> None:
-    """For a POST that has no form of its own (a button): refuse it unless its CSRF token is good."""
-    if not FlaskForm().validate_on_submit():
-        raise DomainError("The form expired. Reload the page and try again.")
-
-
 #: The hidden field of a create form that makes its second submission find the first's record.
 NONCE_FIELD = "form_nonce"
 #: Which of a page's create forms sent the nonce (the targeting page has one per dimension).
@@ -187,18 +183,25 @@ def form_sent_before() -> Response | None:
 
 def remember_created(url: str) -> None:
     """Remember where the new record is shown for the form's nonce (a second submission goes there);
-    a view that answers in place (an htmx fragment) calls this, then commits."""
+    a view that answers in place (an htmx fragment) calls this."""
     claimed = g.pop("form_nonce", None)
     if claimed is not None and len(url) <= nonces.URL_LENGTH:  # longer: a resend is told to reload
         claimed.url = url
     g.form_nonce_used = True
 
 
+def release_unused_nonce() -> None:
+    """At the end of a POST: a nonce that this request claimed but that no record took (the form is
+    shown again with its errors) is given back, so the corrected form can be sent with it."""
+    claimed = g.pop("form_nonce", None)
+    if claimed is not None and sa.inspect(claimed).persistent:
+        db.session.delete(claimed)
+
+
 def redirect_to_created(url: str) -> Response:
-    """End a create view: remember where the new record is shown for the form's nonce, commit, and
-    go there."""
+    """End a create view: remember where the new record is shown for the form's nonce, and go there
+    (the request boundary commits)."""
     remember_created(url)
-    db.session.commit()
     return redirect(url)
 
 

@@ -15,6 +15,7 @@ from app.db import utcnow
 from app.errors import Forbidden, NotFound, ValidationFailed
 from app.extensions import db
 from app.forms import form_sent_before, options, posted_version, redirect_to_created, show_errors, submit
+from app.transaction import abandon
 from app.validation import country_choices, currency_choices, parse_id
 
 bp = Blueprint("accounts", __name__, url_prefix="/accounts")
@@ -142,7 +143,6 @@ def edit(account_id: int):
         check=lambda: service.account_problems(data(), account=account, actor=current_user),
     )
     if saved is not None:
-        db.session.commit()
         flash(f"Saved {account.name}.", "success")
         return redirect(url_for("accounts.detail", account_id=account.id))
     return _form_page(form, account)
@@ -174,7 +174,7 @@ def add_contact(account_id: int):
                 now=utcnow(),
             )
         except ValidationFailed as exc:
-            db.session.rollback()
+            abandon(db.session)
             show_errors(form, exc)
         else:
             flash(f"Added {contact.name}.", "success")
@@ -196,6 +196,5 @@ def remove_contact(account_id: int, contact_id: int):
         raise NotFound("There is no such contact.")
     name = contact.name
     service.remove_contact(contact, actor=current_user, now=utcnow())
-    db.session.commit()
     flash(f"Removed {name}.", "success")
     return redirect(url_for("accounts.detail", account_id=account_id) + "#contacts")

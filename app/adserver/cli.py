@@ -19,6 +19,7 @@ from app.adserver.service import queue_push
 from app.db import utcnow
 from app.extensions import db
 from app.orders.models import Order
+from app.transaction import in_transaction
 
 adserver_cli = AppGroup("adserver", help="Push orders to ad servers and bring delivery back.")
 
@@ -93,13 +94,13 @@ def sync_delivery_command(name: str | None) -> None:
 
 @adserver_cli.command("push")
 @click.argument("number")
+@in_transaction(db.session)
 def push_command(number: str) -> None:
     """Queue a push of order NUMBER (e.g. O-2026-0001) to its connection."""
     order = db.session.scalar(sa.select(Order).where(Order.number == number))
     if order is None:
         raise click.ClickException(f"No order {number}.")
     job = queue_push(order, reason="queued from the command line", now=utcnow())
-    db.session.commit()
     if job is None:
         raise click.ClickException("No ad-server connection: an admin adds one under Ad servers.")
     click.echo(f"Push of {number} queued as job {job.id}.")

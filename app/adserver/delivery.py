@@ -16,6 +16,7 @@ from app.audit.service import record
 from app.extensions import db
 from app.orders.models import LineStatus, Order, OrderLine, PushState
 from app.proposals.models import ProposalLine
+from app.transaction import transaction
 
 #: days before the ad server's yesterday that each sync fetches again (late and corrected numbers)
 LOOKBACK_DAYS = 7
@@ -65,65 +66,65 @@ def sync_connection(
     connection: Connection, *, now: datetime, timeout: float, api_version: str | None = None
 ) -> SyncReport:
     """Fetch delivery per line and day up to the ad server's yesterday, store it, and compare each
-    pushed line with the signed version. Commits."""
+    pushed line with the signed version. Commits: the delivery, then the drift check, each in its
+    own transaction."""
     try:
-        adapter = service.adapter_of(connection, timeout=timeout, api_version=api_version)
-        last_day = adapter.today() - timedelta(days=1)
-        lines = _lines_to_sync(connection, last_day)
-        by_remote = {line.remote_line_id: line for line in lines}
-        days = 0
-        if lines:
-            first = min(line.start_day for line in lines)
-            rows = adapter.delivery(list(by_remote), first, last_day)
-            existing = {
-                (d.order_line_id, d.day): d
-                for d in db.session.scalars(
-                    sa.select(DeliveryDay).where(DeliveryDay.order_line_id.in_([line.id for line in lines]))
-                )
-            }
-            for row in rows:
-                line = by_remote.get(row.remote_line_id)
-                if line is None or not (line.start_day <= row.day <= line.end_day):
-                    continue
-                found = existing.get((line.id, row.day))
-                if found is None:
-                    found = DeliveryDay(order_line_id=line.id, day=row.day)
-                    db.session.add(found)
-                    existing[(line.id, row.day)] = found
-                if found.impressions != row.impressions:
-                    line.revenue_changed_at = now  # late or corrected delivery: finance adjusts
-                found.impressions, found.clicks, found.synced_at = row.impressions, row.clicks, now
-                days += 1
-        connection.synced_at, connection.delivered_through, connection.last_sync_error = now, last_day, ""
-        db.session.commit()  # delivery is kept whatever the drift check meets
-        drifted, problems = check_drift(connection, adapter, now=now)
-        connection.sync_claimed_until = None
-        connection.last_sync_error = "; ".join(problems)[:4000]
-        db.session.commit()
+        with transaction(db.session):  # delivery is kept whatever the drift check meets
+            adapter = service.adapter_of(connection, timeout=timeout, api_version=api_version)
+            last_day = adapter.today() - timedelta(days=1)
+            lines = _lines_to_sync(connection, last_day)
+            by_remote = {line.remote_line_id: line for line in lines}
+            days = 0
+            if lines:
+                first = min(line.start_day for line in lines)
+                rows = adapter.delivery(list(by_remote), first, last_day)
+                existing = {
+                    (d.order_line_id, d.day): d
+                    for d in db.session.scalars(
+                        sa.select(DeliveryDay).where(DeliveryDay.order_line_id.in_([line.id for line in lines]))
+                    )
+                }
+                for row in rows:
+                    line = by_remote.get(row.remote_line_id)
+                    if line is None or not (line.start_day <= row.day <= line.end_day):
+                        continue
+                    found = existing.get((line.id, row.day))
+                    if found is None:
+                        found = DeliveryDay(order_line_id=line.id, day=row.day)
+                        db.session.add(found)
+                        existing[(line.id, row.day)] = found
+                    if found.impressions != row.impressions:
+                        line.revenue_changed_at = now  # late or corrected delivery: finance adjusts
+                    found.impressions, found.clicks, found.synced_at = row.impressions, row.clicks, now
+                    days += 1
+            connection.synced_at, connection.delivered_through, connection.last_sync_error = now, last_day, ""
+        with transaction(db.session):
+            drifted, problems = check_drift(connection, adapter, now=now)
+            connection.sync_claimed_until = None
+            connection.last_sync_error = "; ".join(problems)[:4000]
         return SyncReport(connection.name, len(lines), days, drifted, problems="; ".join(problems))
     except Exception as error:
         message = error.message if isinstance(error, AdServerError) else f"{type(error).__name__}: {error}"
-        db.session.rollback()
-        connection = db.session.get(Connection, connection.id)
-        connection.last_sync_error, connection.sync_claimed_until = message[:4000], None
-        db.session.commit()
+        with transaction(db.session):  # the block that failed rolled back; its error is kept
+            connection = db.session.get(Connection, connection.id)
+            connection.last_sync_error, connection.sync_claimed_until = message[:4000], None
         return SyncReport(connection.name, 0, 0, 0, error=message)
 
 
 def claim_sync(connection_id: int, *, now: datetime, every: timedelta, lease: timedelta) -> bool:
     """True when this worker may run the connection's daily sync now (nobody else is, and it is due)."""
-    claimed = db.session.execute(
-        sa.update(Connection)
-        .where(
-            Connection.id == connection_id,
-            Connection.active.is_(True),
-            sa.or_(Connection.synced_at.is_(None), Connection.synced_at <= now - every),
-            sa.or_(Connection.sync_claimed_until.is_(None), Connection.sync_claimed_until < now),
+    with transaction(db.session):
+        claimed = db.session.execute(
+            sa.update(Connection)
+            .where(
+                Connection.id == connection_id,
+                Connection.active.is_(True),
+                sa.or_(Connection.synced_at.is_(None), Connection.synced_at <= now - every),
+                sa.or_(Connection.sync_claimed_until.is_(None), Connection.sync_claimed_until < now),
+            )
+            .values(sync_claimed_until=now + lease)
+            .execution_options(synchronize_session=False)
         )
-        .values(sync_claimed_until=now + lease)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
     return claimed.rowcount == 1
 
 

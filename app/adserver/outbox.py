@@ -28,6 +28,7 @@ from app.db import utcnow
 from app.errors import Conflict, NotFound
 from app.extensions import db
 from app.orders.models import Order, PushState
+from app.transaction import abandon, rollback, transaction
 
 
 @dataclass(frozen=True)
@@ -88,22 +89,23 @@ def claim(*, worker: str, now: datetime, settings: Settings, order_ids: set[int]
         query = query.where(PushJob.order_id.in_(order_ids))
     candidates = db.session.execute(query.order_by(PushJob.next_attempt_at, PushJob.id).limit(10)).all()
     for job_id, order_id in candidates:
-        db.session.execute(sa.select(Order.id).where(Order.id == order_id).with_for_update())
-        claimed = db.session.execute(
-            sa.update(PushJob)
-            .where(PushJob.id == job_id, _due(now), ~busy_order)
-            .values(
-                status=JobStatus.RUNNING.value,
-                claimed_by=worker,
-                claimed_until=now + timedelta(seconds=settings.lease_seconds),
-                attempts=PushJob.attempts + 1,
+        with transaction(db.session):
+            db.session.execute(sa.select(Order.id).where(Order.id == order_id).with_for_update())
+            claimed = db.session.execute(
+                sa.update(PushJob)
+                .where(PushJob.id == job_id, _due(now), ~busy_order)
+                .values(
+                    status=JobStatus.RUNNING.value,
+                    claimed_by=worker,
+                    claimed_until=now + timedelta(seconds=settings.lease_seconds),
+                    attempts=PushJob.attempts + 1,
+                )
+                .execution_options(synchronize_session=False)
             )
-            .execution_options(synchronize_session=False)
-        )
-        if claimed.rowcount == 1:
-            db.session.commit()
-            return db.session.get(PushJob, job_id, populate_existing=True)
-        db.session.rollback()
+            if claimed.rowcount != 1:
+                abandon(db.session)
+                continue
+        return db.session.get(PushJob, job_id, populate_existing=True)
     return None
 
 
@@ -116,26 +118,33 @@ class Outcome:
 
 
 def run_job(job: PushJob, *, worker: str, settings: Settings, now_fn=utcnow) -> Outcome:
-    """Send one claimed job and record what happened, committed."""
+    """Send one claimed job and record what happened, committed (a failed push's error in a
+    transaction of its own)."""
     started = now_fn()
-    order = db.session.get(Order, job.order_id)
-    connection = db.session.get(Connection, job.connection_id)
-    revision = order.revision  # what this push sends: the order as it stands now
-    try:
-        spec = service.order_spec(order, connection, approve=connection.settings.get("approve_orders") == "yes")
-        adapter = service.adapter_of(connection, timeout=settings.timeout_seconds, api_version=settings.gam_api_version)
-        result = adapter.push(spec)
-    except AdServerError as error:
-        db.session.rollback()
-        return _failed(job.id, error, worker=worker, started=started, settings=settings, now=now_fn())
-    except Exception as error:  # an adapter bug must not kill the worker or lose the job
-        db.session.rollback()
-        failure = AdServerError(f"Unexpected error: {type(error).__name__}: {error}", transient=True)
-        return _failed(job.id, failure, worker=worker, started=started, settings=settings, now=now_fn())
-    if not _still_mine(job.id, worker):
-        db.session.rollback()
-        return Outcome(job.id, order.number, "lost", "the claim lapsed while sending; another worker took it")
-    return _sent(job, order, connection, result, revision=revision, worker=worker, started=started, now=now_fn())
+    with transaction(db.session):
+        order = db.session.get(Order, job.order_id)
+        connection = db.session.get(Connection, job.connection_id)
+        revision = order.revision  # what this push sends: the order as it stands now
+        try:
+            spec = service.order_spec(order, connection, approve=connection.settings.get("approve_orders") == "yes")
+            adapter = service.adapter_of(
+                connection, timeout=settings.timeout_seconds, api_version=settings.gam_api_version
+            )
+            result = adapter.push(spec)
+        except AdServerError as error:
+            abandon(db.session)
+            failure = error
+        except Exception as error:  # an adapter bug must not kill the worker or lose the job
+            abandon(db.session)
+            failure = AdServerError(f"Unexpected error: {type(error).__name__}: {error}", transient=True)
+        else:
+            if not _still_mine(job.id, worker):
+                abandon(db.session)
+                return Outcome(job.id, order.number, "lost", "the claim lapsed while sending; another worker took it")
+            return _sent(
+                job, order, connection, result, revision=revision, worker=worker, started=started, now=now_fn()
+            )
+    return _failed(job.id, failure, worker=worker, started=started, settings=settings, now=now_fn())
 
 
 def _still_mine(job_id: int, worker: str) -> bool:
@@ -191,7 +200,6 @@ def _sent(
             f"as order {result.remote_order_id}: {message}."
         ),
     )
-    db.session.commit()
     return Outcome(job.id, order.number, "sent", message)
 
 
@@ -203,44 +211,44 @@ def _settled_state(order: Order) -> str:
 
 
 def _failed(job_id: int, error: AdServerError, *, worker, started, settings: Settings, now) -> Outcome:
-    job = db.session.get(PushJob, job_id, populate_existing=True)
-    order = db.session.get(Order, job.order_id)
-    if job.claimed_by != worker or job.status != JobStatus.RUNNING.value:
-        db.session.rollback()
-        return Outcome(job.id, order.number, "lost", "the claim lapsed while sending; another worker took it")
-    retry = error.transient and job.attempts < settings.max_attempts
-    job.last_error = error.message[:4000]
-    job.claimed_until = None
-    if retry:
-        job.status = JobStatus.PENDING.value
-        job.next_attempt_at = now + backoff(job.attempts, settings)
-        outcome = "retry"
-    else:
-        job.status = JobStatus.DEAD.value
-        job.finished_at = now
-        order.push_state = PushState.FAILED.value
-        outcome = "failed"
-        record(
-            actor=None,
-            actor_label="ad-server worker",
-            entity_type="order",
-            entity_id=order.id,
-            action="push_failed",
-            at=now,
-            summary=f"Push of {order.number} failed after {job.attempts} attempts: {error.message}",
+    with transaction(db.session):
+        job = db.session.get(PushJob, job_id, populate_existing=True)
+        order = db.session.get(Order, job.order_id)
+        if job.claimed_by != worker or job.status != JobStatus.RUNNING.value:
+            abandon(db.session)
+            return Outcome(job.id, order.number, "lost", "the claim lapsed while sending; another worker took it")
+        retry = error.transient and job.attempts < settings.max_attempts
+        job.last_error = error.message[:4000]
+        job.claimed_until = None
+        if retry:
+            job.status = JobStatus.PENDING.value
+            job.next_attempt_at = now + backoff(job.attempts, settings)
+            outcome = "retry"
+        else:
+            job.status = JobStatus.DEAD.value
+            job.finished_at = now
+            order.push_state = PushState.FAILED.value
+            outcome = "failed"
+            record(
+                actor=None,
+                actor_label="ad-server worker",
+                entity_type="order",
+                entity_id=order.id,
+                action="push_failed",
+                at=now,
+                summary=f"Push of {order.number} failed after {job.attempts} attempts: {error.message}",
+            )
+        db.session.add(
+            PushAttempt(
+                job_id=job.id,
+                worker=worker,
+                started_at=started,
+                finished_at=now,
+                outcome=outcome,
+                message=error.message[:4000],
+            )
         )
-    db.session.add(
-        PushAttempt(
-            job_id=job.id,
-            worker=worker,
-            started_at=started,
-            finished_at=now,
-            outcome=outcome,
-            message=error.message[:4000],
-        )
-    )
-    db.session.commit()
-    return Outcome(job.id, order.number, outcome, error.message)
+        return Outcome(job.id, order.number, outcome, error.message)
 
 
 def run_once(*, worker: str, settings: Settings, now_fn=utcnow, order_ids: set[int] | None = None) -> Outcome | None:
@@ -349,9 +357,9 @@ def run_forever(*, worker: str, settings: Settings, poll_seconds: float, sync, s
             for line in sync():
                 echo(line)
         except sa.exc.OperationalError as error:  # the database went away: wait and go on
-            db.session.rollback()
+            rollback(db.session)
             echo(f"database unavailable: {error.orig}")
         except Exception as error:  # one bad job or sync never stops the worker
-            db.session.rollback()
+            rollback(db.session)
             echo(f"error, carrying on: {type(error).__name__}: {error}")
         clock.sleep(poll_seconds)

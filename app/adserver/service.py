@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
@@ -19,11 +20,12 @@ from app.db import name_taken
 from app.errors import Conflict, Errors, ValidationFailed
 from app.extensions import db
 from app.orders.models import Order, PushState
+from app.transaction import after_commit
 from app.validation import clean_line, line_problem, time_zone_problem
 
 #: what an adapter may take as long as it likes on (seconds), unless configured
 DEFAULT_TIMEOUT = 30.0
-#: set in the session's info when a request queued a push, for the after-request sender
+#: set in the session's info when a unit of work queued a push, for the after-commit sender
 PUSH_QUEUED = "adserver_push_queued"
 
 
@@ -424,9 +426,22 @@ def order_spec(order: Order, connection: Connection, *, approve: bool = False) -
 # The outbox's entrance
 
 
+#: What sends a unit of work's pushes right after its commit, given their orders' ids: filled in
+#: at start-up by the ad-server blueprint (`push_after_commit`), which sends them when the set-up
+#: has no worker (ADSERVER_PUSH_AFTER_REQUEST). Empty: the worker sends them.
+push_senders: list[Callable[[set[int]], None]] = []
+
+
 def mark_queued(order_id: int) -> None:
-    """Note in the session that this request queued a push of the order (for the after-request sender)."""
+    """Note that this unit of work queued a push of the order, to be sent after its commit."""
     db.session.info.setdefault(PUSH_QUEUED, set()).add(order_id)
+    after_commit(db.session, _send_queued_pushes)
+
+
+def _send_queued_pushes() -> None:
+    order_ids = db.session.info.pop(PUSH_QUEUED, None)
+    for send in push_senders if order_ids else ():
+        send(order_ids)
 
 
 def queue_push(order: Order, *, reason: str, now: datetime, actor: User | None = None) -> PushJob | None:

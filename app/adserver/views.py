@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, has_request_context, redirect, render_template, request, url_for
+from flask.blueprints import BlueprintSetupState
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
@@ -18,9 +19,10 @@ from app.clock import publisher_today
 from app.db import utcnow
 from app.errors import DomainError, NotFound, ValidationFailed
 from app.extensions import db
-from app.forms import form_sent_before, redirect_to_created, require_csrf
+from app.forms import form_sent_before, redirect_to_created
 from app.orders.views import readable_order
 from app.routing import safe_next
+from app.transaction import abandon, after_commit
 from app.validation import parse_id
 
 bp = Blueprint("adserver", __name__, url_prefix="/adserver")
@@ -28,22 +30,22 @@ bp = Blueprint("adserver", __name__, url_prefix="/adserver")
 OPS = (Role.AD_OPS, Role.ADMIN)
 
 
-@bp.after_app_request
-def push_after_request(response: Response) -> Response:
-    """Without a worker (the embedded set-up), send the pushes this request queued before the
-    response leaves. Off in production, where `flask adserver worker` runs beside gunicorn. A
-    failure never changes the response: the job stays in the outbox with its error."""
-    order_ids = db.session.info.pop(service.PUSH_QUEUED, None)
-    if not order_ids or not current_app.config["ADSERVER_PUSH_AFTER_REQUEST"]:
-        return response
-    try:
-        db.session.rollback()
-        settings = outbox.Settings.from_config(current_app.config)
-        outbox.drain(worker="web", settings=settings, limit=len(order_ids), order_ids=set(order_ids))
-    except Exception:
-        current_app.logger.exception("Push after %s %s failed", request.method, request.path)
-        db.session.rollback()
-    return response
+@bp.record_once
+def send_pushes_after_commit(state: BlueprintSetupState) -> None:
+    """Register the after-commit sender of pushes (once: it reads the app's settings when it runs)."""
+    if push_after_commit not in service.push_senders:
+        service.push_senders.append(push_after_commit)
+
+
+def push_after_commit(order_ids: set[int]) -> None:
+    """Without a worker (the embedded set-up), send the pushes a unit of work queued right after its
+    commit, before the response leaves. Off in production, where `flask adserver worker` runs beside
+    gunicorn, and outside requests (a CLI command's pushes wait for the worker, as before). A failure
+    never changes the response: the job stays in the outbox with its error."""
+    if not has_request_context() or not current_app.config["ADSERVER_PUSH_AFTER_REQUEST"]:
+        return
+    settings = outbox.Settings.from_config(current_app.config)
+    outbox.drain(worker="web", settings=settings, limit=len(order_ids), order_ids=set(order_ids))
 
 
 def _back(default: str) -> str:
@@ -90,14 +92,13 @@ def new_connection():
         raise NotFound("No such kind of ad server.") from None
     errors: dict[str, list[str]] = {}
     if request.method == "POST":
-        require_csrf()
         if (earlier := form_sent_before()) is not None:
             return earlier
         data = _form_data(kind)
         try:
             connection = service.save_connection(None, data, actor=current_user, now=utcnow())
         except ValidationFailed as failed:
-            db.session.rollback()
+            abandon(db.session)
             errors = failed.errors
         else:
             flash(f"Connection “{connection.name}” saved.", "success")
@@ -120,15 +121,13 @@ def edit_connection(connection_id: int):
     cls = adapter_class(connection.kind)
     errors: dict[str, list[str]] = {}
     if request.method == "POST":
-        require_csrf()
         try:
             service.save_connection(connection, _form_data(connection.kind), actor=current_user, now=utcnow())
         except ValidationFailed as failed:
-            db.session.rollback()
+            abandon(db.session)
             errors = failed.errors
             connection = _connection(connection_id)
         else:
-            db.session.commit()
             flash(f"Connection “{connection.name}” saved.", "success")
             return redirect(url_for("adserver.index"))
     secrets = {s.name for s in cls.settings_fields if s.secret}
@@ -158,7 +157,6 @@ def edit_connection(connection_id: int):
 @allow(*OPS)
 def check_connection(connection_id: int):
     connection = _connection(connection_id)
-    require_csrf()
     try:
         message = service.adapter_of(connection, timeout=current_app.config["ADSERVER_TIMEOUT_SECONDS"]).check()
     except AdServerError as error:
@@ -172,18 +170,20 @@ def check_connection(connection_id: int):
 @allow(*OPS)
 def sync_connection(connection_id: int):
     connection = _connection(connection_id)
-    require_csrf()
-    report = _sync_now(connection)
-    flash(str(report), "danger" if report.error else "success")
+    after_commit(db.session, lambda: _flash_sync(_sync_now(connection)))
     return redirect(_back(url_for("adserver.index")))
+
+
+def _flash_sync(report: delivery.SyncReport, prefix: str = "") -> None:
+    flash(f"{prefix}{report}", "danger" if report.error else "success")
 
 
 @bp.route("/connections/<int:connection_id>/next-day", methods=["POST"])
 @allow(*OPS)
 def next_day(connection_id: int):
-    """The sandbox's clock moves a day ahead and its delivery for the day that ended comes back."""
+    """The sandbox's clock moves a day ahead and, once that is committed, its delivery for the day
+    that ended comes back."""
     connection = _connection(connection_id)
-    require_csrf()
     if connection.kind != "sandbox":
         raise DomainError("Only the sandbox's clock can be moved.")
     raw = connection.settings.get("days_ahead") or "0"
@@ -191,9 +191,8 @@ def next_day(connection_id: int):
     if ahead >= 366:
         raise DomainError("The sandbox is already a year ahead.")
     connection.settings = {**connection.settings, "days_ahead": str(ahead + 1)}
-    db.session.commit()
-    report = _sync_now(connection)
-    flash(f"The sandbox is now {ahead + 1} days ahead. {report}", "danger" if report.error else "success")
+    prefix = f"The sandbox is now {ahead + 1} days ahead. "
+    after_commit(db.session, lambda: _flash_sync(_sync_now(connection), prefix))
     return redirect(_back(url_for("adserver.index")))
 
 
@@ -245,7 +244,6 @@ def mappings(connection_id: int):
 @allow(*OPS)
 def set_mapping(connection_id: int):
     connection = _connection(connection_id)
-    require_csrf()
     kind_raw = request.form.get("kind", "")
     if kind_raw not in MappingKind._value2member_map_:
         raise ValidationFailed.on("kind", "Choose ad units, targeting values or advertisers.")
@@ -258,7 +256,7 @@ def set_mapping(connection_id: int):
             connection, kind, local_id, request.form.get("remote_id", ""), actor=current_user, now=utcnow()
         )
     except ValidationFailed as failed:
-        db.session.rollback()
+        abandon(db.session)
         message = " ".join(m for ms in failed.errors.values() for m in ms)
         if request.headers.get("HX-Request"):
             return render_template(
@@ -271,7 +269,6 @@ def set_mapping(connection_id: int):
             ), 400
         flash(message, "danger")
     else:
-        db.session.commit()
         if request.headers.get("HX-Request"):
             return render_template(
                 "adserver/_mapping_row.html",
@@ -298,9 +295,7 @@ def _row(connection: Connection, kind: MappingKind, local_id: int):
 @allow(*OPS)
 def map_own_ids(connection_id: int):
     connection = _connection(connection_id)
-    require_csrf()
     count = service.map_to_own_ids(connection, actor=current_user, now=utcnow())
-    db.session.commit()
     flash(f"{count} items mapped to the sandbox's own ids.", "success")
     return redirect(url_for("adserver.mappings", connection_id=connection.id))
 
@@ -328,9 +323,7 @@ def queue():
 @bp.route("/jobs/<int:job_id>/retry", methods=["POST"])
 @allow(*OPS)
 def retry_job(job_id: int):
-    require_csrf()
     job = outbox.retry(job_id, actor=current_user, now=utcnow())
-    db.session.commit()
     flash("The push is queued again: the worker sends it within seconds.", "success")
     return redirect(_back(url_for("adserver.queue", _anchor=f"job-{job.id}")))
 
@@ -338,9 +331,7 @@ def retry_job(job_id: int):
 @bp.route("/jobs/<int:job_id>/cancel", methods=["POST"])
 @allow(*OPS)
 def cancel_job(job_id: int):
-    require_csrf()
     outbox.cancel(job_id, actor=current_user, now=utcnow())
-    db.session.commit()
     flash("The push is cancelled. Nothing was sent.", "success")
     return redirect(_back(url_for("adserver.queue")))
 
@@ -348,9 +339,7 @@ def cancel_job(job_id: int):
 @allow(*OPS, checks_object=True)
 def push_order(order_id: int):
     order = readable_order(order_id)
-    require_csrf()
     job = service.queue_push(order, reason="queued by ad ops", now=utcnow(), actor=current_user)
-    db.session.commit()
     if job is None:
         flash("There is no ad-server connection yet: an admin adds one under Ad servers.", "warning")
     else:

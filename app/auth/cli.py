@@ -14,6 +14,7 @@ from app.auth.roles import Role
 from app.db import utcnow
 from app.errors import ValidationFailed
 from app.extensions import db
+from app.transaction import in_transaction
 
 users_cli = AppGroup("users", help="Create and list users.")
 auth_cli = AppGroup("auth", help="Sign-in records.")
@@ -32,6 +33,7 @@ auth_cli = AppGroup("auth", help="Sign-in records.")
     help="Role to grant; repeat for several.",
 )
 @click.password_option(help="At least 10 characters; asked for when not given.")
+@in_transaction(db.session)
 def create_user_command(email: str, name: str, roles: tuple[str, ...], password: str) -> None:
     """Create a user (by default an admin)."""
     try:
@@ -45,12 +47,10 @@ def create_user_command(email: str, name: str, roles: tuple[str, ...], password:
             hash_method=current_app.config["PASSWORD_HASH_METHOD"],
         )
     except ValidationFailed as exc:
-        db.session.rollback()
         for field, messages in exc.errors.items():
             for message in messages:
                 click.echo(f"error: {field}: {message}", err=True)
         raise SystemExit(1) from None
-    db.session.commit()
     click.echo(f"Created {user.email} ({', '.join(r.value for r in user.roles)}).")
 
 
@@ -74,6 +74,7 @@ def _as_timedelta(value: timedelta | int) -> timedelta:
 
 
 @auth_cli.command("purge")
+@in_transaction(db.session)
 def purge_command() -> None:
     """Delete sign-in attempts and ended or lapsed sessions older than SIGN_IN_HISTORY_DAYS (for cron)."""
     config = current_app.config
@@ -83,7 +84,6 @@ def purge_command() -> None:
         throttle_window=config["LOGIN_FAILURE_WINDOW"],
         session_lifetime=session_lifetime(config),
     )
-    db.session.commit()
     attempts = "attempt" if purged.attempts == 1 else "attempts"
     sessions = "session" if purged.sessions == 1 else "sessions"
     click.echo(f"Purged {purged.attempts} sign-in {attempts} and {purged.sessions} ended or lapsed {sessions}.")

@@ -8,11 +8,13 @@ from app.auth import service
 from app.auth.forms import ChangeOwnPasswordForm, LoginForm, NewUserForm, SetPasswordForm, UserForm
 from app.auth.models import User
 from app.auth.roles import Role
+from app.boundary import keep_writes_on_error
 from app.db import utcnow
 from app.errors import DomainError, NotFound, ValidationFailed
 from app.extensions import db
 from app.forms import form_sent_before, redirect_to_created, show_errors
 from app.routing import safe_next
+from app.transaction import abandon
 from app.validation import page_number, parse_id
 
 bp = Blueprint("auth", __name__)
@@ -63,14 +65,12 @@ def login():
             token = service.start_session(
                 user, remote_addr=request.remote_addr, user_agent=request.user_agent.string, now=now
             )
-        except service.InvalidCredentials as exc:
-            db.session.commit()  # the failed attempt counts towards the throttle
+        except service.InvalidCredentials as exc:  # answered 200: the failed attempt is committed and counts
             form.password.errors = [exc.message]
         except service.SignInThrottled as exc:
             form.form_errors.append(exc.message)
             status = 429
         else:
-            db.session.commit()
             session.clear()
             session.permanent = True
             session[SESSION_KEY] = token
@@ -84,7 +84,6 @@ def login():
 @allow()
 def logout():
     service.end_session(session.get(SESSION_KEY), now=utcnow())
-    db.session.commit()
     logout_user()
     session.clear()
     flash("You are signed out.", "info")
@@ -108,10 +107,9 @@ def change_own_password():
                 hash_method=current_app.config["PASSWORD_HASH_METHOD"],
             )
         except ValidationFailed as exc:
-            db.session.commit()  # a wrong current password counts towards the throttle
+            keep_writes_on_error()  # answered 400, but a wrong current password counts towards the throttle
             show_errors(form, exc)
         else:
-            db.session.commit()
             flash("Password changed. Your other sessions were signed out.", "success")
             return redirect(url_for("home.index"))
     return render_template("auth/change_password.html", form=form), 400 if form.errors else 200
@@ -183,10 +181,9 @@ def edit_user(user_id: int):
                 now=utcnow(),
             )
         except ValidationFailed as exc:
-            db.session.rollback()
+            abandon(db.session)
             show_errors(form, exc)
         else:
-            db.session.commit()
             flash(f"Saved {user.name}.", "success")
             return redirect(url_for("auth.edit_user", user_id=user.id))
     return render_template("auth/user_form.html", form=form, user=user, password_form=SetPasswordForm(prefix="pw"))
@@ -200,9 +197,9 @@ def set_user_active(user_id: int):
     try:
         service.set_active(user, active, actor=current_user, now=utcnow())
     except DomainError as exc:
+        abandon(db.session)
         flash(exc.message, "danger")
     else:
-        db.session.commit()
         flash(f"{user.name} is {'active again' if active else 'deactivated and signed out'}.", "success")
     return redirect(url_for("auth.edit_user", user_id=user.id))
 
@@ -224,7 +221,6 @@ def set_user_password(user_id: int):
         except ValidationFailed as exc:
             show_errors(form, exc)
         else:
-            db.session.commit()
             flash(f"New password set for {user.name}; their sessions were signed out.", "success")
             return redirect(url_for("auth.edit_user", user_id=user.id))
     user_form = UserForm(obj=user)

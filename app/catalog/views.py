@@ -31,6 +31,7 @@ from app.db import utcnow
 from app.errors import NotFound
 from app.extensions import db
 from app.forms import form_sent_before, options, posted_version, redirect_to_created, submit
+from app.transaction import abandon
 from app.validation import parse_id
 
 bp = Blueprint("catalog", __name__, url_prefix="/catalog")
@@ -164,7 +165,6 @@ def ad_unit(unit_id: int):
         ),
     )
     if saved is not None:
-        db.session.commit()
         flash(f"Saved {catalog_units.ad_unit_path(unit)}.", "success")
         return redirect(url_for("catalog.ad_units") + f"#unit-{unit.id}")
     return render_template("catalog/ad_unit.html", form=form, unit=unit, path=catalog_units.ad_unit_path), (
@@ -178,7 +178,6 @@ def ad_unit_status(unit_id: int):
     unit = _get(AdUnit, unit_id, "ad unit")
     status = Status.ARCHIVED if request.form.get("status") == "archived" else Status.ACTIVE
     changed = catalog_units.set_ad_unit_status(unit, status, actor=current_user, now=utcnow())
-    db.session.commit()
     verb = "Archived" if status == Status.ARCHIVED else "Restored"
     flash(
         f"{verb} {catalog_units.ad_unit_path(unit)}"
@@ -231,7 +230,6 @@ def targeting_value_status(value_id: int):
     value = _get(TargetingValue, value_id, "targeting value")
     status = Status.ARCHIVED if request.form.get("status") == "archived" else Status.ACTIVE
     catalog_targeting.set_targeting_value_status(value, status, actor=current_user, now=utcnow())
-    db.session.commit()
     flash(f"{value.name} is {status.value}.", "success")
     return redirect(url_for("catalog.targeting") + f"#dimension-{value.dimension.key}")
 
@@ -329,7 +327,6 @@ def edit_product(product_id: int):
         check=lambda: catalog_products.validate_product(_product_data(form), product_id=found.id),
     )
     if saved is not None:
-        db.session.commit()
         flash(f"Saved {found.name}.", "success")
         return redirect(url_for("catalog.product", product_id=found.id))
     return _product_page(form, found)
@@ -357,10 +354,9 @@ def import_products():
             try:
                 counts = csvio.import_products(upload.read(), actor=current_user, now=utcnow())
             except ImportFailed as exc:
-                db.session.rollback()
+                abandon(db.session)
                 problems, status = [str(p) for p in exc.problems], 400
             else:
-                db.session.commit()
                 flash(f"Imported products: {counts['created']} created, {counts['updated']} updated.", "success")
                 return redirect(url_for("catalog.index", archived="1"))
     return render_template(

@@ -11,12 +11,14 @@ from flask.cli import AppGroup
 from app.db import utcnow
 from app.demo.load import database_is_empty, load_demo
 from app.extensions import db
+from app.transaction import in_transaction
 
 demo_cli = AppGroup("demo", help="The demo publisher.")
 
 
 @demo_cli.command("load")
 @click.option("--if-empty", is_flag=True, help="Do nothing (and succeed) when the database has users.")
+@in_transaction(db.session)
 def load_command(if_empty: bool) -> None:
     """Load the demo publisher: users, accounts, ad units, targeting and a year of traffic."""
     if not database_is_empty():
@@ -27,5 +29,4 @@ def load_command(if_empty: bool) -> None:
     now = utcnow()
     today = now.astimezone(ZoneInfo(current_app.config["PUBLISHER_TIMEZONE"])).date()
     counts = load_demo(today=today, now=now, hash_method=current_app.config["PASSWORD_HASH_METHOD"])
-    db.session.commit()
     click.echo("Demo publisher loaded: " + ", ".join(f"{n:,} {what.replace('_', ' ')}" for what, n in counts.items()))

@@ -44,6 +44,7 @@ from app.ratecards.service import (
     set_premium,
     set_volume_tier,
 )
+from app.transaction import transaction
 from app.workflow.service import RuleData, save_rule, transition
 from app.workflow.signing import make_order
 
@@ -487,8 +488,8 @@ def _load_signed_order(products, users, accounts, cards, *, now: datetime, today
         (ProposalStatus.SIGNED, "Demo: signed by the buyer."),
     ):
         transition(proposal, status, actor=rep, now=now, why=why)
-    make_order(proposal, now=now, today=today, margin_pct=10)
-    db.session.commit()
+    with transaction(db.session):  # the order is committed before its push and the sync read it
+        make_order(proposal, now=now, today=today, margin_pct=10)
     outbox.drain(worker="demo", settings=outbox.Settings())
     delivery.sync_connection(sandbox, now=now, timeout=30)
     return 1

@@ -17,6 +17,7 @@ from app.db import utcnow
 from app.errors import DomainError
 from app.extensions import db
 from app.finance import queries, revenue, service
+from app.transaction import in_transaction
 
 finance_cli = AppGroup("finance", help="Revenue exports and month close.")
 
@@ -34,6 +35,7 @@ def _period(raw: str, today) -> object:
 @click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv", show_default=True)
 @click.option("--calendar", type=click.Choice(["calendar", "broadcast"]), default="calendar", show_default=True)
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Copy the file here too.")
+@in_transaction(db.session)
 def export_command(period: str, last: str | None, fmt: str, calendar: str, output: Path | None) -> None:
     """Export revenue rows with a control summary (rows, totals per currency, SHA-256), recorded
     like an export from the page. Streams: memory stays flat however many rows."""
@@ -62,7 +64,6 @@ def export_command(period: str, last: str | None, fmt: str, calendar: str, outpu
             calendar=calendar,
             progress=bar.update,
         )
-    db.session.commit()
     path = directory / made.filename
     if output is not None:
         shutil.copyfile(path, output)
@@ -77,6 +78,7 @@ def export_command(period: str, last: str | None, fmt: str, calendar: str, outpu
 @finance_cli.command("close")
 @click.option("--period", required=True, help="The month to close, YYYY-MM.")
 @click.option("--by", "email", required=True, help="The e-mail of the finance user or admin closing it.")
+@in_transaction(db.session)
 def close_command(period: str, email: str) -> None:
     """Close a month: freeze its figures; later changes post adjustments into the next open month."""
     today = publisher_today()
@@ -88,5 +90,4 @@ def close_command(period: str, email: str) -> None:
         closed = service.close_month(first, actor=actor, today=today, now=utcnow())
     except DomainError as error:
         raise click.ClickException(error.message) from None
-    db.session.commit()
     click.echo(f"{first:%B %Y} closed: {closed.rows:,} rows.")

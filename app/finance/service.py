@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
 from collections import defaultdict
 from datetime import date, datetime, timedelta
@@ -11,9 +12,13 @@ from decimal import Decimal
 from pathlib import Path
 
 import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from app.audit.service import record
 from app.auth.models import User
+from app.clock import publisher_today
+from app.db import utcnow
 from app.errors import Conflict, ValidationFailed
 from app.extensions import db
 from app.finance import export, queries, revenue
@@ -27,6 +32,7 @@ from app.finance.models import (
     ThirdPartyCount,
 )
 from app.orders.models import Order, OrderLine
+from app.transaction import after_commit, transaction
 from app.validation import quantity_problem
 
 AMOUNTS = ("gross", "commission", "net", "delivered", "recognised")
@@ -137,6 +143,29 @@ def post_adjustments(*, today: date, now: datetime) -> int:
         closed.checked_at = now
     db.session.flush()
     return posted
+
+
+def post_adjustments_after_commit() -> None:
+    """Post the adjustments that a committed write made due, in a transaction of its own."""
+    with transaction(db.session):
+        post_adjustments(today=publisher_today(), now=utcnow())
+
+
+@event.listens_for(Session, "before_flush")
+def _adjust_once_committed(session: Session, flush_context, instances) -> None:
+    """A write that changes a line's revenue (late delivery, a change order, a paused or cancelled
+    line) posts the adjustments of the closed months it touched right after its commit, so the
+    finance page, a GET, only reads them. Exports and the month close post what is pending too."""
+    for line in itertools.chain(session.new, session.dirty):
+        if _revenue_changed(session, line):
+            after_commit(session, post_adjustments_after_commit)
+            return
+
+
+def _revenue_changed(session: Session, line: object) -> bool:
+    if not isinstance(line, OrderLine) or line.revenue_changed_at is None:
+        return False
+    return line in session.new or sa.inspect(line).attrs.revenue_changed_at.history.has_changes()
 
 
 def check_close(period: date, *, today: date) -> None:

@@ -23,9 +23,9 @@ from app.extensions import db
 from app.finance import queries, revenue, service
 from app.finance.models import BillingSource, FinanceExport
 from app.finance.revenue_svg import revenue_svg
-from app.forms import require_csrf
 from app.orders.models import OrderLine, OrderStatus
 from app.routing import safe_next
+from app.transaction import abandon
 from app.validation import parse_id
 
 bp = Blueprint("finance", __name__, url_prefix="/finance")
@@ -110,8 +110,6 @@ def index():
     first, last = _range(today, errors, allow_future=True)
     filters = _filters()
     calendar = "broadcast" if request.args.get("calendar") == "broadcast" else "calendar"
-    service.post_adjustments(today=today, now=utcnow())
-    db.session.commit()
     closed = queries.closed_periods()
     months = {m: Month(m, m in closed, m <= revenue.month_of(today)) for m in queries.months_between(first, last)}
     currencies: set[str] = set()
@@ -192,7 +190,6 @@ def month(period: str):
 @bp.route("/export", methods=["POST"])
 @allow(*FINANCE)
 def export():
-    require_csrf()
     today = publisher_today()
     errors: dict[str, list[str]] = {}
     first, last = _range(today, errors, allow_future=False)
@@ -213,7 +210,6 @@ def export():
         now=utcnow(),
         calendar=calendar,
     )
-    db.session.commit()
     return redirect(url_for("finance.export_detail", export_id=made.id))
 
 
@@ -241,14 +237,12 @@ def download(export_id: int):
 @bp.route("/close", methods=["POST"])
 @allow(*FINANCE)
 def close():
-    require_csrf()
     today = publisher_today()
     try:
         period = revenue.parse_period(request.form.get("period", ""), today=today)
     except ValueError as error:
         raise ValidationFailed.on("period", str(error)) from None
     closed = service.close_month(period, actor=current_user, today=today, now=utcnow())
-    db.session.commit()
     flash(f"{period:%B %Y} is closed: {closed.rows:,} rows frozen. Later changes post adjustments.", "success")
     return redirect(
         url_for("finance.index", **{"from": revenue.month_label(period), "to": revenue.month_label(period)})
@@ -260,7 +254,6 @@ def close():
 def counts():
     errors: list[str] = []
     if request.method == "POST":
-        require_csrf()
         upload = request.files.get("counts")
         raw = upload.read() if upload else b""
         try:
@@ -271,10 +264,9 @@ def counts():
             try:
                 count = service.upload_counts(text, actor=current_user, now=utcnow())
             except ValidationFailed as failed:
-                db.session.rollback()
+                abandon(db.session)
                 errors = failed.errors["counts"]
             else:
-                db.session.commit()
                 flash(f"{count:,} line-days of third-party counts saved.", "success")
                 return redirect(url_for("finance.counts"))
     return render_template("finance/counts.html", errors=errors, form=FlaskForm()), (400 if errors else 200)
@@ -283,7 +275,6 @@ def counts():
 @bp.route("/lines/<int:line_id>/billing", methods=["POST"])
 @allow(*FINANCE)
 def billing(line_id: int):
-    require_csrf()
     line = db.session.get(OrderLine, line_id)
     if line is None:
         raise NotFound("No such order line.")
@@ -294,6 +285,5 @@ def billing(line_id: int):
         actor=current_user,
         now=utcnow(),
     )
-    db.session.commit()
     flash(f"Line {line.position}: billed from {BillingSource(line.billing_source).label.lower()}.", "success")
     return redirect(safe_next(request.form.get("next"), url_for("orders.detail", order_id=line.order_id)))

@@ -18,12 +18,14 @@ from app.extensions import db
 from app.inventory import forecast_runs
 from app.inventory.solver import InstanceError
 from app.inventory.solver_json import solve
+from app.transaction import in_transaction
 
 inventory_cli = AppGroup("inventory", help="Traffic history, the forecast, and the availability engine.")
 
 
 @inventory_cli.command("import-history")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@in_transaction(db.session)
 def import_history_command(file: Path) -> None:
     """Import traffic per slot and day from a CSV file: ad_unit,day,impressions,geo,device.
 
@@ -36,22 +38,20 @@ def import_history_command(file: Path) -> None:
         with click.progressbar(length=rows, label="Checking rows", file=sys.stderr) as bar:
             counts = forecast_runs.import_history(data, progress=bar.update)
     except ImportFailed as exc:
-        db.session.rollback()
         click.echo(exc.message, err=True)
         for problem in exc.problems:
             click.echo(str(problem), err=True)
         raise SystemExit(1) from None
-    db.session.commit()
     created, updated = counts["created"], counts["updated"]
     click.echo(f"Imported {counts['rows']:,} slot-day(s) of traffic: {created:,} new, {updated:,} replaced.")
 
 
 @inventory_cli.command("forecast")
+@in_transaction(db.session)
 def forecast_command() -> None:
     """Refresh the forecast of every active slot for the next 365 days, and its geo and device shares."""
     run = forecast_runs.refresh_forecast(now=utcnow(), today=publisher_today())
     days = forecast_runs.forecast_day_count(run)
-    db.session.commit()
     click.echo(
         f"Forecast refreshed: {days:,} slot-days from {run.first_day} to {run.last_day}, "
         f"from history up to {run.history_end}."

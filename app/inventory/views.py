@@ -21,6 +21,7 @@ from app.inventory import availability, queries, reservations
 from app.inventory.forms import HoldForm
 from app.inventory.line_request import default_flight, read_availability_request
 from app.inventory.models import Reservation, ReservationKind
+from app.transaction import abandon
 from app.validation import parse_id
 
 bp = Blueprint("inventory", __name__, url_prefix="/inventory")
@@ -146,12 +147,12 @@ def create_hold():
             **_settings(),
         )
     except ValidationFailed as exc:
-        db.session.rollback()
+        abandon(db.session)
         # check_box names the product "product_id", as a proposal line's does; this form calls it "product"
         show_errors(form, ValidationFailed({"product" if k == "product_id" else k: v for k, v in exc.errors.items()}))
         return _hold_form_page(form, 400)
     except DomainError as exc:  # no longer available: someone held or booked it meanwhile
-        db.session.rollback()
+        abandon(db.session)
         form.quantity.errors = [exc.message]
         return _hold_form_page(form, exc.status_code)
     flash(f"Held {hold.quantity:,} impressions until {hold.expires_at:%d %b %Y %H:%M} UTC: {hold.label}.", "success")
@@ -185,7 +186,6 @@ def release_hold(reservation_id: int):
             flash("Bookings are released by cancelling their order line, not here.", "warning")
         else:
             reservations.release(reservation, reason="released by hand", actor=current_user, now=utcnow())
-            db.session.commit()
             flash(f"Released the hold for {reservation.label}.", "success")
     return redirect(url_for("inventory.holds"))
 
@@ -205,10 +205,9 @@ def extend_hold(reservation_id: int):
                 **_settings(),
             )
         except DomainError as exc:
-            db.session.rollback()
+            abandon(db.session)
             flash(exc.message, "danger")
         else:
-            db.session.commit()
             flash(f"Extended the hold for {reservation.label}.", "success")
     return redirect(url_for("inventory.holds"))
 

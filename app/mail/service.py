@@ -13,14 +13,14 @@ from datetime import datetime
 import sqlalchemy as sa
 from flask import current_app
 
+from app.db import utcnow
 from app.errors import Errors
 from app.extensions import db
 from app.mail.models import MailStatus, OutboxMessage
 from app.mail.transport import MAX_ERROR_LENGTH, MailSettings, MessageRefused, ServerUnreachable, compose, transport_for
+from app.transaction import after_commit, rollback, transaction
 from app.validation import length_problem, normalise_email
 
-#: Set in `db.session.info` when a message is queued, so the request delivers after its commit.
-QUEUED_IN_SESSION = "mail_queued"
 MAX_RECIPIENTS = 50
 #: Most mail servers refuse messages past 25 MB; base64 adds a third.
 MAX_ATTACHMENT_BYTES = 15 * 1024 * 1024
@@ -77,7 +77,7 @@ def queue(
     )
     db.session.add(message)
     db.session.flush()
-    db.session.info[QUEUED_IN_SESSION] = True
+    after_commit(db.session, deliver_after_commit)
     return message
 
 
@@ -120,11 +120,22 @@ def _attachment(attachment: tuple[str, str, bytes] | None, errors: Errors) -> tu
     return described, data
 
 
+def deliver_after_commit() -> None:
+    """Deliver the mail a unit of work queued, right after its commit (registered by `queue`).
+
+    A failure is logged by the unit of work and never changes its answer; the messages stay queued
+    for `flask mail deliver`. The sending happens before a web answer leaves, so the request waits
+    for it (one mail server round trip per message, MAIL_TIMEOUT_SECONDS at the most when the
+    server is down).
+    """
+    deliver_pending(now=utcnow())
+
+
 def deliver_pending(*, now: datetime, limit: int = 50) -> tuple[int, int]:
     """Send up to `limit` queued messages, oldest first; (sent, not sent) in this run.
 
-    Commits after each message, so it runs after the request's own commit (see the mail
-    blueprint's after-request hook) or from `flask mail deliver`. A failed message stays queued
+    One transaction per message, so it runs after the request's own commit (`deliver_after_commit`)
+    or from `flask mail deliver`. A failed message stays queued
     for the next run until MAIL_MAX_ATTEMPTS, then is failed. When the server cannot be reached
     the run stops at the first message: the rest wait for the next run instead of each waiting
     out the timeout. Without MAIL_SERVER every message is marked sent at once.
@@ -137,27 +148,30 @@ def deliver_pending(*, now: datetime, limit: int = 50) -> tuple[int, int]:
     after_id = 0
     try:
         while sent + not_sent < limit:
-            message = _claim_next(after_id=after_id)
-            if message is None:
-                break
-            after_id = message.id
-            try:
-                refused = transport.send(compose(message, sender=settings.sender))
-            except (ServerUnreachable, MessageRefused) as exc:
-                _record_failure(message, str(exc), settings.max_attempts)
-                db.session.commit()
-                not_sent += 1
-                if isinstance(exc, ServerUnreachable):
+            with transaction(db.session):
+                message = _claim_next(after_id=after_id)
+                if message is None:
                     break
+                after_id = message.id
+                try:
+                    refused = transport.send(compose(message, sender=settings.sender))
+                except (ServerUnreachable, MessageRefused) as exc:
+                    _record_failure(message, str(exc), settings.max_attempts)
+                    failure: Exception | None = exc
+                else:
+                    failure = None
+                    message.status = MailStatus.SENT.value
+                    message.sent_at = now
+                    if refused:
+                        message.last_error = _clip(
+                            "Sent, but refused for: " + "; ".join(f"{a} ({why})" for a, why in refused.items())
+                        )
+            if failure is None:
+                sent += 1
                 continue
-            message.status = MailStatus.SENT.value
-            message.sent_at = now
-            if refused:
-                message.last_error = _clip(
-                    "Sent, but refused for: " + "; ".join(f"{a} ({why})" for a, why in refused.items())
-                )
-            db.session.commit()
-            sent += 1
+            not_sent += 1
+            if isinstance(failure, ServerUnreachable):
+                break
     finally:
         transport.close()
     return sent, not_sent
@@ -190,11 +204,11 @@ def _claim_next(*, after_id: int) -> OutboxMessage | None:
                 .values(attempts=OutboxMessage.attempts + 1)
             ).rowcount
         except sa.exc.OperationalError:
-            db.session.rollback()
+            rollback(db.session)
             return None
         if claimed == 1:
             return message
-        db.session.rollback()  # another worker sent it meanwhile: look further on
+        rollback(db.session)  # another worker sent it meanwhile: look further on
         after_id = message.id
 
 

@@ -1,20 +1,18 @@
-"""The outbox pages (admins only), and the hook that delivers a request's mail after its commit."""
+"""The outbox pages (admins only)."""
 
 from __future__ import annotations
 
 import io
 
-from flask import Blueprint, Response, current_app, render_template, request, send_file, url_for
+from flask import Blueprint, current_app, render_template, request, send_file, url_for
 from flask.blueprints import BlueprintSetupState
 
 from app.access import allow
 from app.auth.roles import Role
-from app.db import utcnow
 from app.errors import NotFound
 from app.extensions import db
 from app.mail import queries
 from app.mail.models import MailStatus, OutboxMessage
-from app.mail.service import QUEUED_IN_SESSION, deliver_pending
 from app.mail.transport import MailSettings
 from app.validation import page_number
 
@@ -33,28 +31,6 @@ def check_settings(state: BlueprintSetupState) -> None:
     problems = MailSettings.from_config(state.app.config).problems()
     if problems:
         raise RuntimeError("; ".join(problems))
-
-
-@bp.after_app_request
-def deliver_after_request(response: Response) -> Response:
-    """Deliver the mail this request queued, right after the view's commit, without the view asking.
-
-    Does nothing unless `queue` ran during the request. What the view left uncommitted is rolled
-    back first, as the end of the request would do anyway: delivery commits, and must commit its
-    own changes only. A failure is logged and never changes the response; the messages stay
-    queued for `flask mail deliver`. The sending happens before the response leaves, so the
-    request waits for it (with one mail server round trip per message, MAIL_TIMEOUT_SECONDS at
-    the most when the server is down).
-    """
-    if not db.session.info.pop(QUEUED_IN_SESSION, False):
-        return response
-    try:
-        db.session.rollback()
-        deliver_pending(now=utcnow())
-    except Exception:
-        current_app.logger.exception("E-mail delivery after %s %s failed", request.method, request.path)
-        db.session.rollback()
-    return response
 
 
 @bp.route("/outbox")

@@ -16,13 +16,14 @@ from app.clock import publisher_today
 from app.db import utcnow
 from app.errors import DomainError, Errors, ValidationFailed
 from app.extensions import db
-from app.forms import form_sent_before, remember_created, require_csrf
+from app.forms import form_sent_before, remember_created
 from app.pricing.service import read_line
 from app.pricing.views import price_from_args
 from app.pricing.waterfall_svg import waterfall_svg
 from app.proposals import access, bulk, holds, lines, queries, registry
 from app.proposals.models import Proposal
 from app.proposals.views import READERS, SELLERS, bp, line_of, readable_proposal, settings
+from app.transaction import abandon
 from app.validation import parse_id, parse_number
 
 # -- The builder ----------------------------------------------------------------------------------
@@ -117,7 +118,6 @@ def _sent_before(proposal: Proposal):
 def _added(proposal: Proposal) -> None:
     """Lines were added: a second submission of the same form finds them, then the request commits."""
     remember_created(url_for("proposals.detail", proposal_id=proposal.id))
-    db.session.commit()
 
 
 @bp.route("/<int:proposal_id>/lines", methods=["POST"])
@@ -125,7 +125,6 @@ def _added(proposal: Proposal) -> None:
 def add_line(proposal_id: int):
     proposal = readable_proposal(proposal_id)
     access.require_edit(current_user, proposal)
-    require_csrf()
     if (earlier := _sent_before(proposal)) is not None:
         return earlier
     form = request.form.copy()
@@ -139,7 +138,7 @@ def add_line(proposal_id: int):
             raise ValidationFailed(errors.errors)
         lines.add_line(proposal, data, actor=current_user, **settings())
     except ValidationFailed as exc:
-        db.session.rollback()
+        abandon(db.session)
         return _builder_response(proposal, status=400, line_errors={"new": exc.errors})
     _added(proposal)
     return _builder_response(proposal, open_line=proposal.lines[-1].id)
@@ -151,7 +150,6 @@ def update_line(proposal_id: int, line_id: int):
     proposal = readable_proposal(proposal_id)
     access.require_edit(current_user, proposal)
     line = line_of(proposal, line_id)
-    require_csrf()
     seen = request.form.get("seen")
     if seen != line.updated_at.isoformat():  # missing or malformed is as stale as an old one
         flash(
@@ -168,9 +166,8 @@ def update_line(proposal_id: int, line_id: int):
             line, data, actor=current_user, make_good_days=current_app.config["MAKE_GOOD_WINDOW_DAYS"], **settings()
         )
     except ValidationFailed as exc:
-        db.session.rollback()
+        abandon(db.session)
         return _builder_response(proposal, status=400, line_errors={line.id: exc.errors}, open_line=line.id)
-    db.session.commit()
     return _builder_response(proposal, open_line=line.id)
 
 
@@ -204,7 +201,6 @@ def line_action(proposal_id: int, line_id: int, action: str):
     proposal = readable_proposal(proposal_id)
     access.require_edit(current_user, proposal)
     line = line_of(proposal, line_id)
-    require_csrf()
     now = utcnow()
     try:
         if action == "copy":
@@ -217,10 +213,9 @@ def line_action(proposal_id: int, line_id: int, action: str):
             hold = holds.hold_line(line, actor=current_user, hold_days=current_app.config["HOLD_DAYS"], **settings())
             flash(f"Line {line.position} held until {hold.expires_at:%d %b %Y %H:%M} UTC.", "success")
     except DomainError as exc:
-        db.session.rollback()
+        abandon(db.session)
         flash(exc.message, "danger")
         return _builder_response(proposal, status=409 if action == "hold" else 400)
-    db.session.commit()
     return _builder_response(proposal)
 
 
@@ -228,12 +223,10 @@ def line_action(proposal_id: int, line_id: int, action: str):
 @allow(*SELLERS, checks_object=True)
 def hold_all(proposal_id: int):
     proposal = readable_proposal(proposal_id)
-    require_csrf()
     access.require_edit(current_user, proposal)
     held, problems = holds.hold_all(
         proposal, actor=current_user, hold_days=current_app.config["HOLD_DAYS"], **settings()
     )
-    db.session.commit()
     flash(f"{held} of {len(proposal.lines)} lines held.", "success" if not problems else "warning")
     for problem in problems:
         flash(problem, "danger")
@@ -248,7 +241,6 @@ def hold_all(proposal_id: int):
 def add_package(proposal_id: int):
     proposal = readable_proposal(proposal_id)
     access.require_edit(current_user, proposal)
-    require_csrf()
     if (earlier := _sent_before(proposal)) is not None:
         return earlier
     package = db.session.get(Package, parse_id(request.form.get("package")) or 0)
@@ -264,7 +256,7 @@ def add_package(proposal_id: int):
             proposal, package, impressions=impressions, optional=optional, actor=current_user, **settings()
         )
     except ValidationFailed as exc:
-        db.session.rollback()
+        abandon(db.session)
         return _builder_response(proposal, status=400, line_errors={"package": exc.errors})
     _added(proposal)
     flash(f"{len(added)} lines added from {package.name}, each {package.discount_pct:g} % off.", "success")
@@ -276,14 +268,13 @@ def add_package(proposal_id: int):
 def paste(proposal_id: int):
     proposal = readable_proposal(proposal_id)
     access.require_edit(current_user, proposal)
-    require_csrf()
     if (earlier := _sent_before(proposal)) is not None:
         return earlier
     text = (request.form.get("paste") or "")[:1_000_000]
     try:
         added = bulk.paste_lines(proposal, text, actor=current_user, **settings())
     except ValidationFailed as exc:
-        db.session.rollback()
+        abandon(db.session)
         return _builder_response(proposal, status=400, line_errors={"paste": exc.errors}, pasted=text)
     _added(proposal)
     flash(f"{len(added)} pasted lines added.", "success")
@@ -344,7 +335,6 @@ def add_recommended(proposal_id: int):
     """The recommended mix added in one click: one line per pick, with the goals' targeting."""
     proposal = readable_proposal(proposal_id)
     access.require_edit(current_user, proposal)
-    require_csrf()
     if (earlier := _sent_before(proposal)) is not None:
         return earlier
     goals, errors = _goals(proposal, request.form)
@@ -357,7 +347,7 @@ def add_recommended(proposal_id: int):
             proposal, goals, list(zip(products, amounts, strict=True)), actor=current_user, **settings()
         )
     except ValidationFailed as exc:
-        db.session.rollback()
+        abandon(db.session)
         return _builder_response(proposal, status=400, line_errors={"recommend": exc.errors})
     _added(proposal)
     flash(f"{len(products)} recommended lines added.", "success")

@@ -20,7 +20,6 @@ from app.forms import (
     options,
     posted_version,
     redirect_to_created,
-    require_csrf,
     submit,
 )
 from app.proposals import access, queries, service
@@ -164,7 +163,6 @@ def edit(proposal_id: int):
         check=lambda: service.check_proposal(_data(form), actor=current_user, today=publisher_today()),
     )
     if saved is not None:
-        db.session.commit()
         flash("Saved; every line was priced again.", "success")
         return redirect(url_for("proposals.detail", proposal_id=proposal.id))
     return render_template("proposals/form.html", form=form, proposal=proposal), 400 if form.errors else 200
@@ -174,9 +172,7 @@ def edit(proposal_id: int):
 @allow(*SELLERS, checks_object=True)
 def delete(proposal_id: int):
     proposal = readable_proposal(proposal_id)
-    require_csrf()
     service.delete_proposal(proposal, actor=current_user, now=utcnow())
-    db.session.commit()
     flash(f"Proposal {proposal.number} deleted; its holds are released.", "success")
     return redirect(url_for("proposals.index"))
 

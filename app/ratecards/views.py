@@ -25,6 +25,7 @@ from app.ratecards.forms import (
     VolumeTierForm,
 )
 from app.ratecards.models import Combine, RateCard
+from app.transaction import abandon
 from app.validation import currency_choices, parse_id
 
 bp = Blueprint("ratecards", __name__, url_prefix="/rate-cards")
@@ -112,7 +113,6 @@ def edit(card_id: int):
         ),
     )
     if saved is not None:
-        db.session.commit()
         flash(f"Saved {card.name}.", "success")
         return redirect(url_for("ratecards.card", card_id=card.id))
     return render_template("ratecards/card_form.html", form=form, card=card), 400 if form.errors else 200
@@ -166,7 +166,6 @@ def _row_action(card: RateCard, prefix: str, save, anchor: str):
     _prepare({**{p: c(prefix=p, formdata=None) for p, c in ROW_FORMS.items()}, prefix: form}, card)
     done = submit(form, save=lambda: save(form))
     if done is not None:
-        db.session.commit()
         flash("Saved.", "success")
         return redirect(url_for("ratecards.card", card_id=card.id) + f"#{anchor}")
     return _card_page(card, failed=prefix, form=form)
@@ -309,10 +308,9 @@ def set_feature_rules(card_id: int):
                 now=utcnow(),
             )
         except ValidationFailed as exc:
-            db.session.rollback()
+            abandon(db.session)
             flash(exc.message, "danger")
         else:
-            db.session.commit()
             flash("Saved how premiums of one feature combine.", "success")
     return redirect(url_for("ratecards.card", card_id=card.id) + "#premiums")
 
@@ -327,7 +325,6 @@ def remove_row(card_id: int, kind: str, row_id: int):
     form = FlaskForm()
     if form.validate_on_submit():
         service.remove_row(card, kind, row_id, actor=current_user, now=utcnow())
-        db.session.commit()
         flash("Removed.", "success")
     return redirect(url_for("ratecards.card", card_id=card.id) + f"#{kind.replace('_', '-')}")
 
@@ -377,8 +374,7 @@ def import_csv(card_id: int):
     try:
         counts = csvio.import_card(card, upload.read(), actor=current_user, now=utcnow())
     except ImportFailed as exc:
-        db.session.rollback()
+        abandon(db.session)
         return _card_page(_card(card_id), import_problems=[str(p) for p in exc.problems])
-    db.session.commit()
     flash("Imported: " + ", ".join(f"{n} {what}" for what, n in counts.items()) + ".", "success")
     return redirect(url_for("ratecards.card", card_id=card.id))

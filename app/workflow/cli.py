@@ -8,27 +8,28 @@ from flask.cli import AppGroup
 from app.clock import publisher_today
 from app.db import utcnow
 from app.extensions import db
+from app.transaction import after_commit, in_transaction
 
 workflow_cli = AppGroup("workflow", help="Approval reminders and offer expiry.")
 
 
 @workflow_cli.command("remind")
+@in_transaction(db.session)
 def remind_command() -> None:
     """Remind approvers of old requests; escalate the oldest to the admins."""
     from app.mail.service import deliver_pending
     from app.workflow.service import remind
 
     reminded, escalated = remind(now=utcnow())
-    db.session.commit()
-    deliver_pending(now=utcnow(), limit=500)
+    after_commit(db.session, lambda: deliver_pending(now=utcnow(), limit=500))
     click.echo(f"{reminded} reminded, {escalated} escalated.")
 
 
 @workflow_cli.command("expire")
+@in_transaction(db.session)
 def expire_command() -> None:
     """Close proposals whose offer expired and release their holds."""
     from app.workflow.service import expire
 
     count = expire(now=utcnow(), today=publisher_today())
-    db.session.commit()
     click.echo(f"{count} proposals expired.")

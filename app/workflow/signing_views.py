@@ -10,6 +10,7 @@ from app.clock import publisher_today
 from app.db import utcnow
 from app.errors import DomainError, ValidationFailed
 from app.extensions import db
+from app.transaction import abandon
 from app.workflow import signing
 
 bp = Blueprint("signing", __name__, url_prefix="/sign")
@@ -49,10 +50,9 @@ def sign(token: str):
                     margin_pct=current_app.config["SAFETY_MARGIN_PCT"],
                 )
             except ValidationFailed as exc:
-                db.session.rollback()
+                abandon(db.session)
                 errors = exc.errors
             else:
-                db.session.commit()
                 return render_template("workflow/sign_done.html", signature=signature, proposal=link.proposal)
     return render_template(
         "workflow/sign.html", link=link, p=link.version.snapshot, token=token, errors=errors, form=FlaskForm()

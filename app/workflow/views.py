@@ -13,8 +13,9 @@ from app.auth.roles import ROLE_LABELS, Role
 from app.db import utcnow
 from app.errors import NotFound, ValidationFailed
 from app.extensions import db
-from app.forms import form_sent_before, posted_version, redirect_to_created, require_csrf
+from app.forms import form_sent_before, posted_version, redirect_to_created
 from app.proposals.views import READERS, SELLERS, readable_proposal
+from app.transaction import abandon
 from app.validation import parse_id
 from app.workflow import rules as engine
 from app.workflow import service
@@ -82,14 +83,13 @@ def _rule_page(rule: ApprovalRule | None, data: service.RuleData | None, errors:
 def new_rule():
     if request.method == "GET":
         return _rule_page(None, None, {})
-    require_csrf()
     if (earlier := form_sent_before()) is not None:
         return earlier
     data = _rule_data(request.form)
     try:
         rule = service.save_rule(None, data, expected_version=None, actor=current_user, now=utcnow())
     except ValidationFailed as exc:
-        db.session.rollback()
+        abandon(db.session)
         return _rule_page(None, data, exc.errors, 400)
     flash(f"Rule “{rule.name}” saved.", "success")
     return redirect_to_created(url_for("workflow.rules"))
@@ -103,16 +103,14 @@ def edit_rule(rule_id: int):
         raise NotFound("No such rule.")
     if request.method == "GET":
         return _rule_page(rule, None, {})
-    require_csrf()
     data = _rule_data(request.form)
     try:
         service.save_rule(
             rule, data, expected_version=posted_version(request.form.get("version")), actor=current_user, now=utcnow()
         )
     except ValidationFailed as exc:
-        db.session.rollback()
+        abandon(db.session)
         return _rule_page(rule, data, exc.errors, 400)
-    db.session.commit()
     flash(f"Rule “{rule.name}” saved.", "success")
     return redirect(url_for("workflow.rules"))
 
@@ -121,7 +119,6 @@ def edit_rule(rule_id: int):
 @allow(Role.ADMIN)
 def try_rule():
     """Which open proposals the rule being edited would apply to (htmx fragment)."""
-    require_csrf()
     data = _rule_data(request.form)
     try:
         hits, total = service.try_rule(data)
@@ -138,7 +135,6 @@ def try_rule():
 @allow(*SELLERS, checks_object=True)
 def submit(proposal_id: int):
     proposal = readable_proposal(proposal_id)
-    require_csrf()
     try:
         version = service.submit(
             proposal,
@@ -148,12 +144,11 @@ def submit(proposal_id: int):
             render={"logo_path": current_app.config.get("PUBLISHER_LOGO") or None},
         )
     except ValidationFailed as exc:
-        db.session.rollback()
+        abandon(db.session)
         for messages in exc.errors.values():
             for message in messages:
                 flash(message, "danger")
         return redirect(url_for("proposals.detail", proposal_id=proposal.id) + "#submit")
-    db.session.commit()
     flash(
         f"Version {version.number} submitted."
         + (" Every step is approved already." if proposal.status == "approved" else " Approvers have been asked."),
@@ -166,9 +161,7 @@ def submit(proposal_id: int):
 @allow(*SELLERS, checks_object=True)
 def withdraw(proposal_id: int):
     proposal = readable_proposal(proposal_id)
-    require_csrf()
     service.withdraw(proposal, actor=current_user, now=utcnow())
-    db.session.commit()
     flash("Back to draft: change it and submit again.", "success")
     return redirect(url_for("proposals.detail", proposal_id=proposal.id))
 
@@ -190,7 +183,6 @@ def decide(request_id: int):
     approval = db.session.get(ApprovalRequest, request_id)
     if approval is None:
         raise NotFound("No such approval request.")
-    require_csrf()
     decision = request.form.get("decision")
     if decision not in ("approve", "reject"):
         raise ValidationFailed({"decision": ["Approve or reject."]})
@@ -203,10 +195,9 @@ def decide(request_id: int):
             now=utcnow(),
         )
     except ValidationFailed as exc:
-        db.session.rollback()
+        abandon(db.session)
         flash(" ".join(m for ms in exc.errors.values() for m in ms), "danger")
         return redirect(url_for("workflow.queue"))
-    db.session.commit()
     flash(
         f"{approval.proposal.number}: {'approved' if decision == 'approve' else 'rejected and sent back to the rep'}.",
         "success",
@@ -220,16 +211,14 @@ def send(proposal_id: int):
     from app.workflow import signing
 
     proposal = readable_proposal(proposal_id)
-    require_csrf()
     try:
         signing.send_to_buyer(
             proposal, actor=current_user, now=utcnow(), contact_id=parse_id(request.form.get("contact"))
         )
     except ValidationFailed as exc:
-        db.session.rollback()
+        abandon(db.session)
         flash(" ".join(m for ms in exc.errors.values() for m in ms), "danger")
         return redirect(url_for("proposals.detail", proposal_id=proposal.id))
-    db.session.commit()
     flash(f"Sent to {proposal.buyer_contact.name} with the PDF and a link to sign.", "success")
     return redirect(url_for("proposals.detail", proposal_id=proposal.id))
 
@@ -242,7 +231,6 @@ def upload_io(proposal_id: int):
     from app.workflow import signing
 
     proposal = readable_proposal(proposal_id)
-    require_csrf()
     upload = request.files.get("io")
     try:
         if upload is None or not upload.filename:
@@ -257,10 +245,9 @@ def upload_io(proposal_id: int):
             max_bytes=current_app.config["MAX_CONTENT_LENGTH"],
         )
     except ValidationFailed as exc:
-        db.session.rollback()
+        abandon(db.session)
         flash(" ".join(m for ms in exc.errors.values() for m in ms), "danger")
         return redirect(url_for("proposals.detail", proposal_id=proposal.id))
-    db.session.commit()
     flash("Marked signed with the countersigned IO; the order is made.", "success")
     return redirect(url_for("proposals.detail", proposal_id=proposal.id))
 
