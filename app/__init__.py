@@ -59,6 +59,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     from app.workflow.signing_views import bp as signing_bp
     from app.workflow.views import bp as workflow_bp
 
+    _register_domains()
     install_routing(app)
     login_manager.user_loader(load_user)
     login_manager.login_view = "auth.login"
@@ -95,6 +96,22 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     _register_cli(app)
     check_every_route_has_a_rule(app)
     return app
+
+
+def _register_domains() -> None:
+    """Higher domains fill in what lower ones ask of them (orders book what workflow signs, ad servers
+    push what orders book); the app refuses to start while a required handler is missing."""
+    from app.adserver import registration as adserver_registration
+    from app.orders import events as order_events
+    from app.orders import registration as orders_registration
+    from app.proposals import states
+    from app.workflow import events as workflow_events
+
+    orders_registration.register()
+    adserver_registration.register()
+    states.check_registered()
+    workflow_events.check_registered()
+    order_events.check_registered()
 
 
 def _check_settings(app: Flask) -> None:

@@ -436,9 +436,9 @@ def _load_signed_order(products, users, accounts, cards, *, now: datetime, today
     (a past month to close) have something to show."""
     from app.adserver import delivery, outbox
     from app.adserver import service as adserver
+    from app.orders.service import make_order
     from app.proposals import service as proposals
-    from app.workflow.service import transition
-    from app.workflow.signing import make_order
+    from app.proposals.states import transition
 
     admin, rep = users["admin@harbour.example"], users["rep@harbour.example"]
     sandbox = adserver.save_connection(
@@ -499,7 +499,7 @@ def _load_signed_order(products, users, accounts, cards, *, now: datetime, today
 
 def _load_rules(users: dict[str, User], *, now: datetime) -> int:
     """The publisher's controls: who approves what, and what a rep is warned about or stopped by."""
-    from app.workflow.service import RuleData, save_rule
+    from app.workflow.approval_rules import RuleData, save_rule
 
     def c(field: str, op: str, value: str) -> dict:
         return {"field": field, "op": op, "value": value}

@@ -23,11 +23,11 @@ from app.errors import DomainError, Forbidden, NotFound
 from app.extensions import db
 from app.finance.models import BillingCap, BillingSource
 from app.forms import form_sent_before, redirect_to_created, require_csrf
+from app.orders import changes, service
 from app.orders.models import LineStatus, Order, OrderLine, OrderStatus, PushState
 from app.proposals.models import Proposal, ProposalLine
 from app.proposals.service import make_good_window
 from app.validation import page_number, parse_id
-from app.workflow import changes
 from app.workflow.models import Signature
 
 bp = Blueprint("orders", __name__, url_prefix="/orders")
@@ -227,7 +227,7 @@ def line_status(order_id: int, line_id: int):
     raw = request.form.get("status", "")
     if raw not in LineStatus._value2member_map_:
         raise DomainError("Choose active, paused or cancelled.")
-    changes.set_line_status(line, LineStatus(raw), actor=current_user, now=utcnow())
+    service.set_line_status(line, LineStatus(raw), actor=current_user, now=utcnow())
     db.session.commit()
     flash(f"Line {line.position} is {LineStatus(raw).label.lower()}; the ad server is told.", "success")
     return redirect(url_for("orders.detail", order_id=order.id))

@@ -234,9 +234,9 @@ def _products_for(proposal: Proposal) -> list[Product]:
 
 def _plan(proposal: Proposal, editable: bool):
     """What submitting would need, shown under the lines while the rep can still change them."""
-    from app.workflow import service as workflow
+    from app.workflow import approval_rules
 
-    return workflow.plan_for(proposal, submitter=current_user) if editable and proposal.lines else None
+    return approval_rules.plan_for(proposal, submitter=current_user) if editable and proposal.lines else None
 
 
 def _builder_context(
@@ -272,6 +272,7 @@ def _builder_context(
 @bp.route("/<int:proposal_id>")
 @allow(*READERS, checks_object=True)
 def detail(proposal_id: int):
+    from app.workflow import approval_rules
     from app.workflow import service as workflow
 
     proposal = readable_proposal(proposal_id)
@@ -298,7 +299,7 @@ def detail(proposal_id: int):
             .order_by(Contact.name)
         ).all(),
         requests=workflow.requests_of(proposal),
-        approver=workflow.approver_label,
+        approver=approval_rules.approver_label,
         can_withdraw=service.can_edit(current_user, proposal) and proposal.status in ("submitted", "approved", "sent"),
         **context,
     )

@@ -16,7 +16,7 @@ workflow_cli = AppGroup("workflow", help="Approval reminders and offer expiry.")
 def remind_command() -> None:
     """Remind approvers of old requests; escalate the oldest to the admins."""
     from app.mail.service import deliver_pending
-    from app.workflow.service import remind
+    from app.workflow.reminders import remind
 
     reminded, escalated = remind(now=utcnow())
     db.session.commit()
@@ -27,7 +27,7 @@ def remind_command() -> None:
 @workflow_cli.command("expire")
 def expire_command() -> None:
     """Close proposals whose offer expired and release their holds."""
-    from app.workflow.service import expire
+    from app.workflow.reminders import expire
 
     count = expire(now=utcnow(), today=publisher_today())
     db.session.commit()

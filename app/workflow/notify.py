@@ -9,6 +9,7 @@ from flask import current_app
 
 from app.mail.service import queue
 from app.proposals.models import Proposal
+from app.workflow.authors import approvers_of
 from app.workflow.models import ApprovalRequest
 
 
@@ -19,8 +20,6 @@ def link(path: str) -> str:
 
 
 def approvers_asked(requests: list[ApprovalRequest], *, now: datetime, reminder: bool = False) -> None:
-    from app.workflow.service import approvers_of
-
     for r in requests:
         p = r.proposal
         for approver in approvers_of(r):

@@ -16,8 +16,8 @@ from app.extensions import db
 from app.forms import form_sent_before, posted_version, redirect_to_created, require_csrf
 from app.proposals.views import READERS, SELLERS, readable_proposal
 from app.validation import parse_id
-from app.workflow import rules as engine
-from app.workflow import service
+from app.workflow import approval_rules, service
+from app.workflow import conditions as engine
 from app.workflow.models import ApprovalRequest, ApprovalRule, RuleKind, Signature
 
 bp = Blueprint("workflow", __name__, url_prefix="/workflow")
@@ -35,18 +35,18 @@ def rules():
         sa.select(ApprovalRule).order_by(ApprovalRule.kind, ApprovalRule.step, ApprovalRule.name)
     )
     return render_template(
-        "workflow/rules.html", rules=list(found), fields=engine.FIELDS, approver=service.approver_label
+        "workflow/rules.html", rules=list(found), fields=engine.FIELDS, approver=approval_rules.approver_label
     )
 
 
-def _rule_data(form) -> service.RuleData:
+def _rule_data(form) -> approval_rules.RuleData:
     conditions = []
     for n in range(CONDITION_ROWS):
         key = (form.get(f"field_{n}") or "").strip()
         if key:
             conditions.append({"field": key, "op": form.get(f"op_{n}", ""), "value": form.get(f"value_{n}", "")})
     step = (form.get("step") or "").strip()
-    return service.RuleData(
+    return approval_rules.RuleData(
         name=form.get("name", ""),
         kind=form.get("kind", ""),
         conditions=conditions,
@@ -60,7 +60,7 @@ def _rule_data(form) -> service.RuleData:
     )
 
 
-def _rule_page(rule: ApprovalRule | None, data: service.RuleData | None, errors: dict, status: int = 200):
+def _rule_page(rule: ApprovalRule | None, data: approval_rules.RuleData | None, errors: dict, status: int = 200):
     users = db.session.scalars(sa.select(User).where(User.active.is_(True)).order_by(User.name)).all()
     return render_template(
         "workflow/rule_form.html",
@@ -87,7 +87,7 @@ def new_rule():
         return earlier
     data = _rule_data(request.form)
     try:
-        rule = service.save_rule(None, data, expected_version=None, actor=current_user, now=utcnow())
+        rule = approval_rules.save_rule(None, data, expected_version=None, actor=current_user, now=utcnow())
     except ValidationFailed as exc:
         db.session.rollback()
         return _rule_page(None, data, exc.errors, 400)
@@ -106,7 +106,7 @@ def edit_rule(rule_id: int):
     require_csrf()
     data = _rule_data(request.form)
     try:
-        service.save_rule(
+        approval_rules.save_rule(
             rule, data, expected_version=posted_version(request.form.get("version")), actor=current_user, now=utcnow()
         )
     except ValidationFailed as exc:
@@ -124,7 +124,7 @@ def try_rule():
     require_csrf()
     data = _rule_data(request.form)
     try:
-        hits, total = service.try_rule(data)
+        hits, total = approval_rules.try_rule(data)
         errors = {}
     except ValidationFailed as exc:
         hits, total, errors = [], 0, exc.errors
@@ -180,7 +180,7 @@ def queue():
         "workflow/queue.html",
         requests=service.queue_for(current_user),
         form=FlaskForm(),
-        approver=service.approver_label,
+        approver=approval_rules.approver_label,
     )
 
 

@@ -141,7 +141,7 @@ COMPARE: dict[str, Callable] = {
 }
 
 
-def holds(condition: dict, facts: dict) -> tuple[bool, str]:
+def condition_holds(condition: dict, facts: dict) -> tuple[bool, str]:
     """Whether the condition holds for the facts, and the reason in words."""
     field, op, value = check_condition(condition)
     actual = facts.get(field.key)
@@ -168,7 +168,7 @@ def matches(conditions: list[dict], combinator: str, facts: dict) -> tuple[bool,
     """Whether a rule's conditions match, and the reasons of those that hold."""
     if not conditions:
         raise RuleProblem("A rule needs at least one condition.")
-    results = [holds(c, facts) for c in conditions]
+    results = [condition_holds(c, facts) for c in conditions]
     reasons = [why for ok, why in results if ok]
     ok = any(r for r, _ in results) if combinator == "any" else all(r for r, _ in results)
     return ok, reasons if ok else []
