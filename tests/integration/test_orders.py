@@ -285,3 +285,19 @@ def test_a_discarded_change_order_puts_the_proposal_back_as_signed_and_leaves_th
     with pytest.raises(DomainError, match="is signed"):
         changes.discard_change_order(order, actor=rep(), now=now())
     assert changes.start_change_order(order, actor=rep(), now=now()).status == "draft"  # a new one may open
+
+
+def test_the_app_refuses_to_start_while_an_event_of_workflow_or_orders_has_no_handler(monkeypatch):
+    from app.orders import events as order_events
+    from app.proposals import states
+    from app.workflow import events as workflow_events
+
+    monkeypatch.setattr(workflow_events, "_handlers", {})
+    with pytest.raises(RuntimeError, match="order_signed, change_approved"):
+        workflow_events.check_registered()
+    monkeypatch.setattr(order_events, "_handlers", {"order_changed": print})
+    with pytest.raises(RuntimeError, match="delivery_totals, pacing_of"):
+        order_events.check_registered()
+    monkeypatch.setattr(states, "_order_lookup", [])
+    with pytest.raises(RuntimeError, match="no order lookup"):
+        states.check_registered()
