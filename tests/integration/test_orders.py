@@ -301,3 +301,16 @@ def test_the_app_refuses_to_start_while_an_event_of_workflow_or_orders_has_no_ha
     monkeypatch.setattr(states, "_order_lookup", [])
     with pytest.raises(RuntimeError, match="no order lookup"):
         states.check_registered()
+
+
+def test_every_frozen_version_reads_as_a_typed_snapshot_and_writes_back_the_same_json(ctx):
+    from app.proposals.models import ProposalVersion
+    from app.proposals.snapshot import VersionSnapshot
+
+    signed_order()  # one version more, frozen, signed and booked in this test
+    versions = [v for v in db.session.scalars(sa.select(ProposalVersion)) if v.snapshot]
+    assert versions
+    for version in versions:
+        typed = VersionSnapshot.of(version)
+        assert typed.to_json() == version.snapshot
+        assert all(isinstance(line.net, Decimal) for line in typed.lines)
