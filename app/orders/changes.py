@@ -10,7 +10,6 @@ free line linked to the under-delivered order line; it goes through the normal f
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 
 import sqlalchemy as sa
 
@@ -21,10 +20,19 @@ from app.errors import DomainError, Errors, Forbidden
 from app.extensions import db
 from app.orders import events
 from app.orders.models import LineStatus, Order, OrderLine, OrderStatus
-from app.orders.service import OPERATORS, book_line, local_today, order_of, release_booking, retotal
+from app.orders.service import (
+    OPERATORS,
+    book_line,
+    local_today,
+    order_line_fields,
+    order_of,
+    release_booking,
+    retotal,
+)
 from app.pricing.service import cards_to_price_with
 from app.proposals import service as proposals
 from app.proposals.models import Proposal, ProposalLine, ProposalStatus
+from app.proposals.snapshot import VersionSnapshot
 from app.proposals.states import transition
 
 S = ProposalStatus
@@ -51,46 +59,46 @@ def discard_change_order(order: Order, *, actor: User, now: datetime) -> Proposa
         raise DomainError(
             f"{proposal.number} is {proposal.status}: withdraw it to edit first, then discard the change order."
         )
-    signed = order.version.snapshot
+    signed = VersionSnapshot.of(order.version)
     proposals.release_holds(proposal, reason=f"change order of {order.number} discarded", actor=actor, now=now)
     proposal.lines.clear()
     db.session.flush()
     # The first signed version was frozen before its lines had order lines: they match by position.
     ordered = sorted(order.lines, key=lambda line: line.status != LineStatus.CANCELLED.value)  # running lines win
     order_line_at = {line.position: line.id for line in ordered}
-    for data in signed["lines"]:
+    for data in signed.lines:
         proposal.lines.append(
             ProposalLine(
-                position=data["position"],
-                product_id=data["product"]["id"],
-                pricing_model=data["pricing_model"],
-                targeting=data["targeting"],
-                start_day=date.fromisoformat(data["start"]),
-                end_day=date.fromisoformat(data["end"]),
-                time_zone=data["time_zone"],
-                quantity=data["quantity"],
-                budget=None if data["budget"] is None else Decimal(data["budget"]),
-                discount_pct=Decimal(data["discount_pct"]),
-                price={"price": data["price"]} if data["price"] else None,
-                problems=list(data["problems"]),
-                units=data["units"],
-                net_rate=None if data["net_rate"] is None else Decimal(data["net_rate"]),
-                gross=Decimal(data["gross"]),
-                commission=Decimal(data["commission"]),
-                net=Decimal(data["net"]),
-                available=data["available"],
-                order_line_id=data.get("order_line_id") or order_line_at.get(data["position"]),
-                make_good_of_id=data.get("make_good_of_id"),
+                position=data.position,
+                product_id=data.product.id,
+                pricing_model=data.pricing_model,
+                targeting=data.targeting,
+                start_day=data.start,
+                end_day=data.end,
+                time_zone=data.time_zone,
+                quantity=data.quantity,
+                budget=data.budget,
+                discount_pct=data.discount_pct,
+                price={"price": data.price.to_json()} if data.price else None,
+                problems=list(data.problems),
+                units=data.units,
+                net_rate=data.net_rate,
+                gross=data.gross,
+                commission=data.commission,
+                net=data.net,
+                available=data.available,
+                order_line_id=data.order_line_id or order_line_at.get(data.position),
+                make_good_of_id=data.make_good_of_id,
                 updated_at=now,
             )
         )
-    proposal.campaign_name, proposal.rate_card_id = signed["campaign_name"], signed["rate_card"]["id"]
-    flight = signed["flight"]
-    proposal.start_day, proposal.end_day = date.fromisoformat(flight["start"]), date.fromisoformat(flight["end"])
-    proposal.time_zone, proposal.notes, proposal.terms = flight["time_zone"], signed["notes"], signed["terms"]
-    proposal.discount_pct = Decimal(signed["discount_pct"])
-    proposal.budget_goal = None if signed["budget_goal"] is None else Decimal(signed["budget_goal"])
-    proposal.expires_on = date.fromisoformat(signed["expires_on"]) if signed["expires_on"] else None
+    proposal.campaign_name, proposal.rate_card_id = signed.campaign_name, signed.rate_card.id
+    flight = signed.flight
+    proposal.start_day, proposal.end_day = flight.start, flight.end
+    proposal.time_zone, proposal.notes, proposal.terms = flight.time_zone, signed.notes, signed.terms
+    proposal.discount_pct = signed.discount_pct
+    proposal.budget_goal = signed.budget_goal
+    proposal.expires_on = signed.expires_on
     transition(
         proposal, S.SIGNED, actor=actor, now=now, why=f"Change order discarded: back to version {order.version.number}."
     )
@@ -150,39 +158,26 @@ def apply_change_order(proposal: Proposal, *, now: datetime, today: date, margin
     """The approved version becomes the order's next revision; the ad server is told."""
     order = order_of(proposal)
     version = proposal.versions[-1]
-    snapshot = version.snapshot
+    snapshot = VersionSnapshot.of(version)
     by_id = {line.id: line for line in order.lines}
     by_position = {line.position: line for line in proposal.lines}
     kept: set[int] = set()
     changes: list[str] = []
     order.status = OrderStatus.BOOKED.value
-    for data in snapshot["lines"]:
-        quantity = data["units"] if data["pricing_model"] == "cpm" else data["quantity"]
-        proposal_line = by_position.get(data["position"])
-        line = by_id.get(data.get("order_line_id"))
-        fields = {
-            "position": data["position"],
-            "product_id": data["product"]["id"],
-            "pricing_model": data["pricing_model"],
-            "targeting": data["targeting"],
-            "start_day": date.fromisoformat(data["start"]),
-            "end_day": date.fromisoformat(data["end"]),
-            "time_zone": data["time_zone"],
-            "quantity": quantity,
-            "net_rate": data["net_rate"],
-            "gross": data["gross"],
-            "commission": data["commission"],
-            "net": data["net"],
-        }
+    for data in snapshot.lines:
+        quantity = data.booked_quantity
+        proposal_line = by_position.get(data.position)
+        line = by_id.get(data.order_line_id)
+        fields = order_line_fields(data)
         if line is None:
-            line = OrderLine(**fields, make_good_of_id=data.get("make_good_of_id"))
+            line = OrderLine(**fields, make_good_of_id=data.make_good_of_id)
             order.lines.append(line)
-            changes.append(f"line {data['position']} added")
+            changes.append(f"line {data.position} added")
             rebook = True
         elif line.status == LineStatus.CANCELLED.value:
             # Ad ops cancelled it: it stays cancelled (bring it back by adding a new line).
             kept.add(line.id)
-            changes.append(f"line {data['position']} stays cancelled")
+            changes.append(f"line {data.position} stays cancelled")
             continue
         else:
             kept.add(line.id)
@@ -190,7 +185,7 @@ def apply_change_order(proposal: Proposal, *, now: datetime, today: date, margin
             for key, value in fields.items():
                 setattr(line, key, value)
             rebook = inventory_before != (line.product_id, line.targeting, line.start_day, line.end_day, line.quantity)
-            changes.append(f"line {data['position']} {'changed' if rebook else 'kept'}")
+            changes.append(f"line {data.position} {'changed' if rebook else 'kept'}")
         if rebook:
             release_booking(line, reason=f"{order.number} revision {order.revision + 1}", now=now)
             line.shortfall = 0

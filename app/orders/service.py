@@ -23,6 +23,7 @@ from app.orders import events
 from app.orders.models import LineStatus, Order, OrderLine, OrderStatus
 from app.proposals import service as proposals
 from app.proposals.models import Proposal
+from app.proposals.snapshot import SnapshotLine, VersionSnapshot
 
 #: who may pause, resume or cancel a line in the ad server, and offer make-goods
 OPERATORS = (Role.AD_OPS, Role.ADMIN)
@@ -36,46 +37,50 @@ def has_order(proposal: Proposal) -> bool:
     return db.session.scalar(sa.select(Order.id).where(Order.proposal_id == proposal.id).limit(1)) is not None
 
 
+def order_line_fields(data: SnapshotLine) -> dict:
+    """An order line's commercial fields, as a signed version's line has them."""
+    return {
+        "position": data.position,
+        "product_id": data.product.id,
+        "pricing_model": data.pricing_model,
+        "targeting": data.targeting,
+        "start_day": data.start,
+        "end_day": data.end,
+        "time_zone": data.time_zone,
+        "quantity": data.booked_quantity,
+        "net_rate": data.net_rate,
+        "gross": data.gross,
+        "commission": data.commission,
+        "net": data.net,
+    }
+
+
 def make_order(proposal: Proposal, *, now: datetime, today: date, margin_pct: int) -> Order:
     """The signed version as an order. Each line's hold becomes a booking after a final availability
     check (its own hold set aside); what no longer fits is not oversold: the order is flagged with
     the shortfall for ad ops."""
     version = proposal.versions[-1]
-    snapshot = version.snapshot
+    snapshot = VersionSnapshot.of(version)
     order = Order(
         number=next_number("O", today.year, numbers=Order.number),
         proposal_id=proposal.id,
         version_id=version.id,
         advertiser_id=proposal.advertiser_id,
         agency_id=proposal.agency_id,
-        currency=snapshot["currency"],
+        currency=snapshot.currency,
         status=OrderStatus.BOOKED.value,
-        gross=snapshot["totals"]["gross"],
-        net=snapshot["totals"]["net"],
+        # the version's figures as stored (a string until the row is read back), as before typed versions
+        gross=str(snapshot.totals.gross),
+        net=str(snapshot.totals.net),
         created_at=now,
     )
     db.session.add(order)
     by_position = {line.position: line for line in proposal.lines}
-    for data in snapshot["lines"]:
-        quantity = data["units"] if data["pricing_model"] == "cpm" else data["quantity"]
-        line = OrderLine(
-            position=data["position"],
-            product_id=data["product"]["id"],
-            pricing_model=data["pricing_model"],
-            targeting=data["targeting"],
-            start_day=date.fromisoformat(data["start"]),
-            end_day=date.fromisoformat(data["end"]),
-            time_zone=data["time_zone"],
-            quantity=quantity,
-            net_rate=data["net_rate"],
-            gross=data["gross"],
-            commission=data["commission"],
-            net=data["net"],
-            make_good_of_id=data.get("make_good_of_id"),
-        )
+    for data in snapshot.lines:
+        line = OrderLine(**order_line_fields(data), make_good_of_id=data.make_good_of_id)
         order.lines.append(line)
-        proposal_line = by_position.get(data["position"])
-        book_line(order, line, proposal_line, quantity, now=now, today=today, margin_pct=margin_pct)
+        proposal_line = by_position.get(data.position)
+        book_line(order, line, proposal_line, data.booked_quantity, now=now, today=today, margin_pct=margin_pct)
     db.session.flush()
     for line in order.lines:
         line.revenue_changed_at = now

@@ -19,6 +19,7 @@ from app.errors import Conflict, Errors, ValidationFailed
 from app.extensions import db
 from app.proposals import service as proposals
 from app.proposals.models import Proposal, ProposalStatus
+from app.proposals.snapshot import VersionSnapshot
 from app.validation import clean_line, line_problem
 from app.workflow import conditions as engine
 from app.workflow.authors import authors_so_far, undecidable
@@ -146,7 +147,7 @@ def approver_label(role: str | None, user: User | None) -> str:
 # -- Facts and the plan ---------------------------------------------------------------------------
 
 
-def facts(proposal: Proposal, snapshot: dict) -> dict:
+def facts(proposal: Proposal, snapshot: VersionSnapshot) -> dict:
     products = {
         p.id: {"category": p.category, "line_item_type": p.line_item_type}
         for p in db.session.scalars(sa.select(Product))
@@ -185,10 +186,12 @@ class Plan:
     stuck: list[tuple[int, str]] = field(default_factory=list)
 
 
-def plan_for(proposal: Proposal, snapshot: dict | None = None, *, submitter: User | None = None) -> Plan:
+def plan_for(proposal: Proposal, snapshot: VersionSnapshot | None = None, *, submitter: User | None = None) -> Plan:
     """Which rules apply to the proposal as it stands (or to a version's snapshot), and why; with a
     submitter, also which steps nobody could decide if they submitted it now."""
-    snapshot = snapshot or proposals.snapshot(proposal, number=len(proposal.versions) + 1, now=utcnow())
+    snapshot = snapshot or VersionSnapshot.from_json(
+        proposals.snapshot(proposal, number=len(proposal.versions) + 1, now=utcnow())
+    )
     sheet = facts(proposal, snapshot)
     warnings, blocks, broken = [], [], []
     steps: dict[int, StepPlan] = {}
@@ -231,7 +234,7 @@ def try_rule(data: RuleData) -> tuple[list[Proposal], int]:
     ).all()
     hits = []
     for proposal in open_:
-        snapshot = proposals.snapshot(proposal, number=0, now=utcnow())
+        snapshot = VersionSnapshot.from_json(proposals.snapshot(proposal, number=0, now=utcnow()))
         ok, _ = engine.matches(data.conditions, data.combinator, facts(proposal, snapshot))
         if ok:
             hits.append(proposal)
