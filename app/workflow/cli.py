@@ -8,6 +8,8 @@ from flask.cli import AppGroup
 from app.clock import publisher_today
 from app.db import utcnow
 from app.extensions import db
+from app.mail.service import deliver_pending
+from app.workflow.reminders import expire, remind
 
 workflow_cli = AppGroup("workflow", help="Approval reminders and offer expiry.")
 
@@ -15,9 +17,6 @@ workflow_cli = AppGroup("workflow", help="Approval reminders and offer expiry.")
 @workflow_cli.command("remind")
 def remind_command() -> None:
     """Remind approvers of old requests; escalate the oldest to the admins."""
-    from app.mail.service import deliver_pending
-    from app.workflow.reminders import remind
-
     reminded, escalated = remind(now=utcnow())
     db.session.commit()
     deliver_pending(now=utcnow(), limit=500)
@@ -27,8 +26,6 @@ def remind_command() -> None:
 @workflow_cli.command("expire")
 def expire_command() -> None:
     """Close proposals whose offer expired and release their holds."""
-    from app.workflow.reminders import expire
-
     count = expire(now=utcnow(), today=publisher_today())
     db.session.commit()
     click.echo(f"{count} proposals expired.")

@@ -10,13 +10,14 @@ from flask_wtf import FlaskForm
 from app.access import allow
 from app.auth.models import User
 from app.auth.roles import ROLE_LABELS, Role
+from app.clock import publisher_today
 from app.db import utcnow
 from app.errors import NotFound, ValidationFailed
 from app.extensions import db
 from app.forms import form_sent_before, posted_version, redirect_to_created, require_csrf
 from app.proposals.views import READERS, SELLERS, readable_proposal
 from app.validation import parse_id
-from app.workflow import approval_rules, service
+from app.workflow import approval_rules, service, signing
 from app.workflow import conditions as engine
 from app.workflow.models import ApprovalRequest, ApprovalRule, RuleKind, Signature
 
@@ -217,8 +218,6 @@ def decide(request_id: int):
 @bp.route("/proposals/<int:proposal_id>/send", methods=["POST"])
 @allow(*SELLERS, checks_object=True)
 def send(proposal_id: int):
-    from app.workflow import signing
-
     proposal = readable_proposal(proposal_id)
     require_csrf()
     try:
@@ -238,9 +237,6 @@ def send(proposal_id: int):
 @allow(*SELLERS, checks_object=True)
 def upload_io(proposal_id: int):
     """A countersigned insertion order, uploaded instead of the buyer's signature by link."""
-    from app.clock import publisher_today
-    from app.workflow import signing
-
     proposal = readable_proposal(proposal_id)
     require_csrf()
     upload = request.files.get("io")
