@@ -15,6 +15,7 @@ from app.db import utcnow
 from app.errors import NotFound, ValidationFailed
 from app.extensions import db
 from app.forms import form_sent_before, posted_version, redirect_to_created, require_csrf
+from app.proposals.snapshot import VersionSnapshot
 from app.proposals.views import READERS, SELLERS, readable_proposal
 from app.validation import parse_id
 from app.workflow import approval_rules, service, signing
@@ -177,9 +178,11 @@ def withdraw(proposal_id: int):
 @bp.route("/queue")
 @allow(*READERS)
 def queue():
+    requests = service.queue_for(current_user)
     return render_template(
         "workflow/queue.html",
-        requests=service.queue_for(current_user),
+        requests=requests,
+        versions={r.version_id: VersionSnapshot.of(r.version) for r in requests},
         form=FlaskForm(),
         approver=approval_rules.approver_label,
     )
