@@ -102,6 +102,7 @@ def _register_domains() -> None:
     """Higher domains fill in what lower ones ask of them (orders book what workflow signs, ad servers
     push what orders book); the app refuses to start while a required handler is missing."""
     from app.adserver import registration as adserver_registration
+    from app.finance import registration as finance_registration
     from app.orders import events as order_events
     from app.orders import registration as orders_registration
     from app.proposals import states
@@ -109,6 +110,7 @@ def _register_domains() -> None:
 
     orders_registration.register()
     adserver_registration.register()
+    finance_registration.register()
     states.check_registered()
     workflow_events.check_registered()
     order_events.check_registered()

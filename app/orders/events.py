@@ -1,10 +1,14 @@
 """What orders hand to the domains above them, and what they ask of them. Ad servers sit above
 orders: they register, at start-up, a handler told whenever an order is booked or changed (it
 queues the push) and the delivery figures orders need to check a change or make a line good.
-The app refuses to start while one is missing (CTFd style: a dict of handlers and a lookup).
+The order page shows what the domains above add to an order (the ad server's pushes and pacing,
+finance's billing choices): each registers an order-page part, a function (order, *, today) -> dict
+of template values. The app refuses to start while a handler or a part is missing (CTFd style: a
+dict of handlers and a lookup).
 
 - "order_changed"(order, *, reason, now, actor=None): an order was booked or changed (signed,
-  changed by a change order, a line paused, resumed or cancelled).
+  changed by a change order, a line paused, resumed or cancelled, or ad ops push it again); returns
+  what the handler did (the push queued, or None when there is no ad server to push to).
 - "delivery_totals"(line_ids) -> {line id: (impressions, clicks)}: delivered so far.
 - "pacing_of"(lines, *, today) -> [Pacing]: each line's pacing (state, undelivered, owed, label).
 
@@ -17,13 +21,28 @@ from typing import Any
 
 REQUIRED = ("order_changed", "delivery_totals", "pacing_of")
 
+REQUIRED_PARTS = ("adserver", "finance")
+
 _handlers: dict[str, Callable[..., Any]] = {}
+_order_page_parts: dict[str, Callable[..., dict]] = {}
 
 
 def register(name: str, handler: Callable[..., Any]) -> None:
     if name not in REQUIRED:
         raise ValueError(f"Orders have no event {name!r}; they have {', '.join(REQUIRED)}.")
     _handlers[name] = handler
+
+
+def register_order_page_part(name: str, part: Callable[..., dict]) -> None:
+    _order_page_parts[name] = part
+
+
+def order_page_parts(order, *, today) -> dict:
+    """The template values the domains above add to the order page."""
+    values: dict = {}
+    for name in REQUIRED_PARTS:
+        values.update(_order_page_parts[name](order, today=today))
+    return values
 
 
 def handler(name: str) -> Callable[..., Any]:
@@ -33,8 +52,8 @@ def handler(name: str) -> Callable[..., Any]:
         raise RuntimeError(f"No handler for orders event {name!r}: app.adserver.registration.register().") from None
 
 
-def order_changed(order, *, reason: str, now, actor=None) -> None:
-    handler("order_changed")(order, reason=reason, now=now, actor=actor)
+def order_changed(order, *, reason: str, now, actor=None) -> Any:
+    return handler("order_changed")(order, reason=reason, now=now, actor=actor)
 
 
 def delivery_totals(line_ids: list[int]) -> dict[int, tuple[int, int]]:
@@ -49,3 +68,5 @@ def check_registered() -> None:
     """Refuse to start with an event nobody handles (called from create_app)."""
     if missing := [name for name in REQUIRED if name not in _handlers]:
         raise RuntimeError(f"Orders events without a handler: {', '.join(missing)}.")
+    if missing := [name for name in REQUIRED_PARTS if name not in _order_page_parts]:
+        raise RuntimeError(f"Order page parts nobody registered: {', '.join(missing)}.")

@@ -4,25 +4,18 @@ from __future__ import annotations
 
 from datetime import date
 
-import sqlalchemy as sa
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from app.access import allow
-from app.adserver import delivery
-from app.adserver.adapters.base import AdServerError
-from app.adserver.charts import pacing_svg
-from app.adserver.models import Connection, PushJob
-from app.adserver.service import adapter_of, queue_push
 from app.auth.roles import Role
 from app.clock import publisher_today
 from app.db import utcnow
 from app.errors import DomainError, Forbidden, NotFound
 from app.extensions import db
-from app.finance.models import BillingCap, BillingSource
 from app.forms import form_sent_before, redirect_to_created, require_csrf
-from app.orders import changes, queries, service
+from app.orders import changes, events, queries, service
 from app.orders.models import LineStatus, Order, OrderLine, OrderStatus, PushState
 from app.proposals.service import make_good_window
 from app.validation import page_number, parse_id
@@ -104,16 +97,6 @@ def _line(order: Order, line_id: int) -> OrderLine:
 def detail(order_id: int):
     order = readable_order(order_id)
     today = publisher_today()
-    pacing = delivery.pacing_of(list(order.lines), today=today)
-    series = delivery.daily_series([line.id for line in order.lines])
-    jobs = db.session.scalars(sa.select(PushJob).where(PushJob.order_id == order.id).order_by(PushJob.id.desc())).all()
-    connection = db.session.get(Connection, order.connection_id) if order.connection_id else None
-    order_url = None
-    if connection is not None and order.remote_order_id:
-        try:
-            order_url = adapter_of(connection).order_url(order.remote_order_id)
-        except AdServerError:
-            order_url = None
     make_goods = queries.make_goods_by_line([line.id for line in order.lines])
     change_open = order.proposal.status != "signed"
     window_days = current_app.config["MAKE_GOOD_WINDOW_DAYS"]
@@ -122,11 +105,6 @@ def detail(order_id: int):
     return render_template(
         "orders/detail.html",
         order=order,
-        pacing=pacing,
-        chart=pacing_svg(pacing, series),
-        jobs=jobs,
-        connection=connection,
-        order_url=order_url,
         make_goods=make_goods,
         make_good_until=make_good_until,
         today=today,
@@ -134,10 +112,9 @@ def detail(order_id: int):
         io_signature=queries.io_signature_of(order),
         can_operate=current_user.has_role(*OPS),
         can_bill=current_user.has_role(Role.FINANCE, Role.ADMIN),
-        billing_sources=list(BillingSource),
-        billing_caps=list(BillingCap),
         can_change=current_user.has_role(*OPS, Role.SALES_MANAGER) or order.proposal.owner_id == current_user.id,
         form=FlaskForm(),
+        **events.order_page_parts(order, today=today),
     )
 
 
@@ -146,7 +123,7 @@ def detail(order_id: int):
 def push(order_id: int):
     order = readable_order(order_id)
     require_csrf()
-    job = queue_push(order, reason="queued by ad ops", now=utcnow(), actor=current_user)
+    job = events.order_changed(order, reason="queued by ad ops", now=utcnow(), actor=current_user)
     db.session.commit()
     if job is None:
         flash("There is no ad-server connection yet: an admin adds one under Ad servers.", "warning")
