@@ -91,7 +91,6 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     app.before_request(refuse_nul_bytes)
     app.before_request(enforce_access)
     app.after_request(add_security_headers)
-    _register_catalog_panels()
     register_error_handlers(app)
     register_template_helpers(app)
     _register_hooks()
@@ -99,18 +98,6 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     check_every_route_has_a_rule(app)
     boundary.install(app)  # after every blueprint: each view becomes one unit of work
     return app
-
-
-def _register_catalog_panels() -> None:
-    """The catalog's pages show rate cards, availability and prices from the domains above it."""
-    from app.catalog import panels
-    from app.inventory.views import product_availability_panel
-    from app.pricing.views import product_pricing_panel
-    from app.ratecards.queries import cards_for
-
-    panels.register_rate_cards(cards_for)
-    panels.register_product_panel("availability", product_availability_panel)
-    panels.register_product_panel("pricing", product_pricing_panel)
 
 
 def _check_settings(app: Flask) -> None:
@@ -173,15 +160,33 @@ def _register_hooks() -> None:
     from app.auth import hooks as auth
     from app.catalog import hooks as catalog
     from app.finance import hooks as finance
+    from app.inventory import hooks as inventory
+    from app.orders import events as order_events
     from app.orders import hooks as orders
+    from app.pricing import hooks as pricing
     from app.proposals import hooks as proposals
     from app.proposals import registry
     from app.ratecards import hooks as ratecards
+    from app.workflow import events as workflow_events
     from app.workflow import hooks as workflow
 
-    for domain in (auth, accounts, catalog, ratecards, proposals, workflow, orders, adserver, finance):
+    for domain in (
+        auth,
+        accounts,
+        catalog,
+        ratecards,
+        inventory,
+        pricing,
+        proposals,
+        workflow,
+        orders,
+        adserver,
+        finance,
+    ):
         domain.register()
     registry.check_registered()
+    workflow_events.check_registered()
+    order_events.check_registered()
 
 
 def _register_cli(app: Flask) -> None:

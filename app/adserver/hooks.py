@@ -1,14 +1,16 @@
 """What the ad server registers with the domains beneath it, at start-up (`create_app`): the order
-page's panel, and what order lines delivered."""
+page's panel; for orders, the push an order booked or changed queues, and what its lines delivered."""
 
 from __future__ import annotations
 
-from app.adserver.delivery import pacing_of
+from app.adserver import delivery, service
 from app.adserver.order_panel import order_panel
+from app.orders import events as order_events
 from app.orders.panels import register_panel
-from app.proposals import registry
 
 
 def register() -> None:
     register_panel("adserver", order_panel)
-    registry.providers["pacing_of"] = pacing_of  # an order line's delivery, which a make-good gives back at most
+    order_events.register("order_changed", service.queue_push)  # booked or changed: push it
+    order_events.register("delivery_totals", delivery.delivery_totals)
+    order_events.register("pacing_of", delivery.pacing_of)

@@ -30,9 +30,11 @@ from app.inventory.forecast_runs import forecast_day_count, refresh_forecast
 from app.inventory.models import ReservationKind, TrafficDay
 from app.inventory.reservations import reserve
 from app.inventory.supply import Box
+from app.orders.service import make_order
 from app.proposals import lines as proposal_lines
 from app.proposals import service, versions
 from app.proposals.models import ProposalStatus
+from app.proposals.states import transition
 from app.ratecards.models import RateCard
 from app.ratecards.service import (
     CardData,
@@ -45,8 +47,7 @@ from app.ratecards.service import (
     set_volume_tier,
 )
 from app.transaction import transaction
-from app.workflow.service import RuleData, save_rule, transition
-from app.workflow.signing import make_order
+from app.workflow.approval_rules import RuleData, save_rule
 
 #: Days of traffic history, ending yesterday.
 HISTORY_DAYS = 365

@@ -1,13 +1,21 @@
-"""What orders register with the domains beneath them, at start-up (`create_app`)."""
+"""What orders register with the domains beneath them, at start-up (`create_app`): the orders the audit
+pages name; for proposals, whether one has an order and the make-good checks; for workflow, making
+the order a signed version becomes, applying an approved change order, and the checks before a
+change order or a make-good is submitted."""
 
 from __future__ import annotations
 
 from app.audit.subjects import Subject, register_subject
-from app.orders import make_goods
+from app.orders import changes, make_goods, service
 from app.orders.models import Order
 from app.orders.views import readable_order
+from app.workflow import events as workflow_events
 
 
 def register() -> None:
     register_subject("order", Subject(Order, "orders.detail", "order_id", readable_order))
     make_goods.register()
+    workflow_events.register("order_signed", service.make_order)
+    workflow_events.register("change_approved", changes.apply_if_change_order)
+    workflow_events.register_submission_check("change order", changes.check_if_change_order)
+    workflow_events.register_submission_check("make-goods", make_goods.check_make_goods)

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from app import money
 from app.errors import Errors, ValidationFailed
 from app.extensions import db
+from app.orders import events
 from app.orders.models import Order, OrderLine
 from app.proposals import registry
 from app.proposals.lines import LineData, data_of
@@ -27,7 +28,6 @@ def register() -> None:
     make-good checks."""
     registry.providers["has_order"] = order_number_of
     registry.line_checks["make_good"] = check_make_good_line
-    registry.submit_checks["make_goods"] = check_make_goods
     registry.advertiser_checks["make_good"] = _check_make_good_advertiser
     registry.page_panels["orders"] = orders_panel
 
@@ -106,7 +106,7 @@ def check_make_good(
         errors.add("end", f"The make-good window of {where} runs from {first} to {last}: end on {last} or earlier.")
     if data.budget is not None:
         errors.add("budget", "A make-good gives impressions, not a budget: enter the impressions.")
-    (pacing,) = registry.pacing_of([original], today=today)
+    (pacing,) = events.pacing_of([original], today=today)
     owed = pacing.undelivered if pacing.owed > 0 else 0
     value = money.quantize(Decimal(data.quantity or 0) * (original.net_rate or 0) / 1000, order.currency)
     if data.quantity is None or data.quantity > owed or value > pacing.owed:

@@ -4,27 +4,22 @@ from __future__ import annotations
 
 from datetime import date
 
-import sqlalchemy as sa
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy.orm import selectinload
 
 from app.access import allow
-from app.accounts.models import Account
 from app.auth.roles import Role
 from app.clock import publisher_today
 from app.db import utcnow
 from app.errors import DomainError, Forbidden, NotFound
 from app.extensions import db
 from app.forms import form_sent_before, redirect_to_created
+from app.orders import changes, queries, service
 from app.orders.make_goods import make_good_window
 from app.orders.models import LineStatus, Order, OrderLine, OrderStatus, PushState
 from app.orders.panels import panel_context
-from app.proposals.models import Proposal, ProposalLine
 from app.validation import page_number, parse_id
-from app.workflow import changes
-from app.workflow.models import Signature
 
 bp = Blueprint("orders", __name__, url_prefix="/orders")
 
@@ -44,48 +39,24 @@ def _date(raw: str | None) -> date | None:
 @bp.route("/")
 @allow(*STAFF)
 def index():
-    query = sa.select(Order)
-    if not current_user.has_role(*READ_ALL):
-        query = query.join(Proposal, Proposal.id == Order.proposal_id).where(Proposal.owner_id == current_user.id)
     args = request.args
     status = args.get("status") or ""
-    if status in OrderStatus._value2member_map_:
-        query = query.where(Order.status == status)
     push_state = args.get("push") or ""
-    if push_state in PushState._value2member_map_:
-        query = query.where(Order.push_state == push_state)
     advertiser_id = parse_id(args.get("advertiser_id"))
-    if advertiser_id:
-        query = query.where(Order.advertiser_id == advertiser_id)
     starts_from, starts_to = _date(args.get("starts_from")), _date(args.get("starts_to"))
     bad_dates = [n for n in ("starts_from", "starts_to") if args.get(n) and _date(args.get(n)) is None]
-    first_day = sa.select(sa.func.min(OrderLine.start_day)).where(OrderLine.order_id == Order.id).scalar_subquery()
-    if starts_from:
-        query = query.where(first_day >= starts_from)
-    if starts_to:
-        query = query.where(first_day <= starts_to)
     q = (args.get("q") or "").strip()[:100]
-    if q:
-        query = query.where(Order.number.icontains(q, autoescape=True))
+    owner_id = None if current_user.has_role(*READ_ALL) else current_user.id
     page = db.paginate(
-        query.options(selectinload(Order.proposal)).order_by(Order.created_at.desc(), Order.id.desc()),
+        queries.orders_list(
+            queries.OrderFilters(status, push_state, advertiser_id, starts_from, starts_to, q), owner_id=owner_id
+        ),
         page=page_number(args),
         per_page=current_app.config["PAGE_SIZE"],
         error_out=False,
     )
-    starts = dict(
-        db.session.execute(
-            sa.select(OrderLine.order_id, sa.func.min(OrderLine.start_day))
-            .where(OrderLine.order_id.in_([o.id for o in page.items]))
-            .group_by(OrderLine.order_id)
-        ).all()
-    )
-    theirs = sa.select(Order.advertiser_id)
-    if not current_user.has_role(*READ_ALL):
-        theirs = theirs.join(Proposal, Proposal.id == Order.proposal_id).where(Proposal.owner_id == current_user.id)
-    advertisers = db.session.scalars(
-        sa.select(Account).where(Account.id.in_(theirs.distinct())).order_by(Account.name)
-    ).all()
+    starts = queries.first_days([o.id for o in page.items])
+    advertisers = queries.advertisers_with_orders(owner_id=owner_id)
     filters = {
         "status": status,
         "push": push_state,
@@ -127,12 +98,7 @@ def _line(order: Order, line_id: int) -> OrderLine:
 def detail(order_id: int):
     order = readable_order(order_id)
     today = publisher_today()
-    make_goods = {
-        pl.make_good_of_id: pl.proposal
-        for pl in db.session.scalars(
-            sa.select(ProposalLine).where(ProposalLine.make_good_of_id.in_([line.id for line in order.lines]))
-        )
-    }
+    make_goods = queries.make_goods_by_line([line.id for line in order.lines])
     change_open = order.proposal.status != "signed"
     window_days = current_app.config["MAKE_GOOD_WINDOW_DAYS"]
     #: the last day a make-good of each line may run (a button that could only fail is not shown)
@@ -144,11 +110,7 @@ def detail(order_id: int):
         make_good_until=make_good_until,
         today=today,
         change_open=change_open,
-        io_signature=db.session.scalars(
-            sa.select(Signature)
-            .where(Signature.version_id == order.version_id, Signature.io_sha256.is_not(None))
-            .order_by(Signature.id.desc())
-        ).first(),
+        io_signature=queries.io_signature_of(order),
         can_operate=current_user.has_role(*OPS),
         can_change=current_user.has_role(*OPS, Role.SALES_MANAGER) or order.proposal.owner_id == current_user.id,
         form=FlaskForm(),
@@ -189,7 +151,7 @@ def line_status(order_id: int, line_id: int):
     raw = request.form.get("status", "")
     if raw not in LineStatus._value2member_map_:
         raise DomainError("Choose active, paused or cancelled.")
-    changes.set_line_status(line, LineStatus(raw), actor=current_user, now=utcnow())
+    service.set_line_status(line, LineStatus(raw), actor=current_user, now=utcnow())
     flash(f"Line {line.position} is {LineStatus(raw).label.lower()}; the ad server is told.", "success")
     return redirect(url_for("orders.detail", order_id=order.id))
 

@@ -23,7 +23,7 @@ import shutil
 import tempfile
 import threading
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -35,6 +35,7 @@ from markupsafe import Markup
 from app.pricing.rules import Price, Step
 from app.pricing.waterfall_svg import waterfall_svg
 from app.proposals import charts
+from app.proposals.snapshot import VersionSnapshot
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 TEMPLATES = ROOT / "templates" / "proposals"
@@ -166,8 +167,9 @@ def flight(start: str, end: str) -> str:
 
 def version_day(snapshot: dict) -> str:
     """The day the version was made, in the proposal's time zone (the snapshot's, not today's config)."""
-    made = datetime.fromisoformat(snapshot["created_at"])
-    zone = (snapshot.get("flight") or {}).get("time_zone")
+    typed = VersionSnapshot.from_json(snapshot)
+    made = typed.created_at
+    zone = typed.flight.time_zone if typed.flight else None
     if zone and made.tzinfo is not None:
         made = made.astimezone(ZoneInfo(zone))
     return day(made.date().isoformat())

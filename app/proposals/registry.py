@@ -2,7 +2,7 @@
 
 Proposals sit below the domains that read them, so they never import them. Where a proposal needs
 an answer only a higher domain has (is it signed into an order, may this user read it because they
-are asked to approve it, what did an order line deliver, does a make-good keep to what it owes),
+are asked to approve it, does a make-good keep to what it owes),
 that domain registers a function here from its `register()`, which `create_app` calls; the app
 refuses to start while a required one is missing (CTFd's registries: a dict and a lookup).
 """
@@ -18,8 +18,6 @@ from app.errors import Errors
 #: name -> check(proposal, line_data, *, today, make_good_days, line_id) -> Errors, run when a line
 #: is added or changed (a make-good must keep to what it makes good).
 line_checks: dict[str, Callable[..., Errors]] = {}
-#: name -> check(proposal, *, today, make_good_days) -> Errors, run again on submission.
-submit_checks: dict[str, Callable[..., Errors]] = {}
 #: name -> check(proposal, advertiser_id) raising ValidationFailed when the header's advertiser
 #: may not change (a make-good is for its order's advertiser).
 advertiser_checks: dict[str, Callable[..., None]] = {}
@@ -34,9 +32,8 @@ builder_panels: dict[str, Callable[..., dict[str, Any]]] = {}
 #: the one function answering these (a single provider each)
 providers: dict[str, Callable[..., Any]] = {}
 
-#: providers the app cannot start without: has_order(proposal) -> order number or None;
-#: pacing_of(order_lines, *, today) -> [Pacing] (delivered and owed impressions per order line).
-REQUIRED = ("has_order", "pacing_of")
+#: providers the app cannot start without: has_order(proposal) -> order number or None.
+REQUIRED = ("has_order",)
 
 
 def check_registered() -> None:
@@ -51,21 +48,10 @@ def has_order(proposal) -> str | None:
     return providers["has_order"](proposal)
 
 
-def pacing_of(lines: list, *, today: date) -> list:
-    return providers["pacing_of"](lines, today=today)
-
-
 def check_line(proposal, data, *, today: date, make_good_days: int | None, line_id: int | None = None) -> Errors:
     errors = Errors()
     for check in line_checks.values():
         _merge(errors, check(proposal, data, today=today, make_good_days=make_good_days, line_id=line_id))
-    return errors
-
-
-def check_before_submit(proposal, *, today: date, make_good_days: int) -> Errors:
-    errors = Errors()
-    for check in submit_checks.values():
-        _merge(errors, check(proposal, today=today, make_good_days=make_good_days))
     return errors
 
 

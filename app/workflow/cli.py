@@ -8,7 +8,9 @@ from flask.cli import AppGroup
 from app.clock import publisher_today
 from app.db import utcnow
 from app.extensions import db
+from app.mail.service import deliver_pending
 from app.transaction import after_commit, in_transaction
+from app.workflow.reminders import expire, remind
 
 workflow_cli = AppGroup("workflow", help="Approval reminders and offer expiry.")
 
@@ -17,9 +19,6 @@ workflow_cli = AppGroup("workflow", help="Approval reminders and offer expiry.")
 @in_transaction(db.session)
 def remind_command() -> None:
     """Remind approvers of old requests; escalate the oldest to the admins."""
-    from app.mail.service import deliver_pending
-    from app.workflow.service import remind
-
     reminded, escalated = remind(now=utcnow())
     after_commit(db.session, lambda: deliver_pending(now=utcnow(), limit=500))
     click.echo(f"{reminded} reminded, {escalated} escalated.")
@@ -29,7 +28,5 @@ def remind_command() -> None:
 @in_transaction(db.session)
 def expire_command() -> None:
     """Close proposals whose offer expired and release their holds."""
-    from app.workflow.service import expire
-
     count = expire(now=utcnow(), today=publisher_today())
     click.echo(f"{count} proposals expired.")

@@ -11,8 +11,9 @@ from app.auth.models import User
 from app.extensions import db
 from app.proposals import registry
 from app.proposals.models import Proposal
-from app.workflow import service as workflow
+from app.workflow.approval_rules import approver_label, plan_for
 from app.workflow.models import ApprovalRequest, ApprovalRule, Signature
+from app.workflow.service import requests_of
 
 
 def register() -> None:
@@ -39,13 +40,13 @@ def asked_to_approve(user: User, proposal: Proposal) -> bool:
 
 def builder_panel(proposal: Proposal, user: User, *, editable: bool) -> dict:
     """What submitting would need, shown under the lines while the rep can still change them."""
-    return {"plan": workflow.plan_for(proposal, submitter=user) if editable and proposal.lines else None}
+    return {"plan": plan_for(proposal, submitter=user) if editable and proposal.lines else None}
 
 
 def page_panel(proposal: Proposal, user: User, *, editable: bool) -> dict:
     """The proposal's approval requests and the buyer's signatures."""
     return {
         "signatures": db.session.scalars(sa.select(Signature).where(Signature.proposal_id == proposal.id)).all(),
-        "requests": workflow.requests_of(proposal),
-        "approver": workflow.approver_label,
+        "requests": requests_of(proposal),
+        "approver": approver_label,
     }

@@ -9,6 +9,8 @@ from flask import current_app
 
 from app.mail.service import queue
 from app.proposals.models import Proposal
+from app.proposals.snapshot import VersionSnapshot
+from app.workflow.authors import approvers_of
 from app.workflow.models import ApprovalRequest
 
 
@@ -19,8 +21,6 @@ def link(path: str) -> str:
 
 
 def approvers_asked(requests: list[ApprovalRequest], *, now: datetime, reminder: bool = False) -> None:
-    from app.workflow.service import approvers_of
-
     for r in requests:
         p = r.proposal
         for approver in approvers_of(r):
@@ -31,7 +31,7 @@ def approvers_asked(requests: list[ApprovalRequest], *, now: datetime, reminder:
                 text=(
                     f"Hello {approver.name},\n\n{p.owner.name} asks for your approval of proposal {p.number}, "
                     f"“{p.campaign_name}” for {p.advertiser.name}, version {r.version.number}, "
-                    f"{r.version.snapshot['totals']['net']} {p.currency} net.\n\n"
+                    f"{VersionSnapshot.of(r.version).totals.net} {p.currency} net.\n\n"
                     f"Why it needs you ({r.rule_name}):\n"
                     + "".join(f"- {why}\n" for why in r.reasons)
                     + f"\nYour queue: {link('/workflow/queue')}\nThe proposal: {link(f'/proposals/{p.id}')}\n"

@@ -1,5 +1,6 @@
 """Buyer sign-off: the approved version goes to the buyer with a signed link; the buyer accepts or
-declines with no account; an accepted version becomes an order whose holds turn into bookings."""
+declines with no account; an accepted version becomes an order (made and booked by app.orders,
+through the "order_signed" workflow event)."""
 
 from __future__ import annotations
 
@@ -12,23 +13,18 @@ import sqlalchemy as sa
 from flask import current_app
 from pypdf import PdfReader
 
-from app.adserver.service import queue_push
+from app.accounts.models import Contact
 from app.audit.service import record
 from app.auth.models import User
 from app.errors import Conflict, DomainError, ValidationFailed
 from app.extensions import db
-from app.inventory.availability import availability_for
-from app.inventory.models import Reservation, ReservationKind
-from app.inventory.reservations import LABEL_LENGTH, release, reserve
 from app.mail.service import queue
-from app.numbering import next_number
-from app.orders.models import Order, OrderLine, OrderStatus
 from app.proposals import access, holds
 from app.proposals.models import Proposal, ProposalStatus
+from app.proposals.states import transition
 from app.validation import clean_line, line_problem
-from app.workflow import notify
+from app.workflow import events, notify
 from app.workflow.models import Signature, SigningLink
-from app.workflow.service import transition
 
 S = ProposalStatus
 
@@ -47,8 +43,6 @@ def send_to_buyer(proposal: Proposal, *, actor: User, now: datetime, contact_id:
             f"Proposal {proposal.number} is {proposal.status}: only an approved proposal goes to the buyer."
         )
     if contact_id is not None and contact_id != proposal.buyer_contact_id:
-        from app.accounts.models import Contact
-
         contact = db.session.get(Contact, contact_id)
         if contact is None or contact.account_id not in {proposal.advertiser_id, proposal.agency_id}:
             raise ValidationFailed({"contact": ["The buyer is a contact of the advertiser or of the agency."]})
@@ -188,7 +182,7 @@ def answer(
     who = f"{name or 'The buyer'}{f', {title}' if title else ''}"
     if accept:
         transition(proposal, S.SIGNED, actor=None, now=now, why=f"Accepted by {who} from {address}.")
-        order = make_order(proposal, now=now, today=today, margin_pct=margin_pct)
+        order = events.handler("order_signed")(proposal, now=now, today=today, margin_pct=margin_pct)
         notify.rep_told(
             proposal,
             "Signed",
@@ -200,107 +194,6 @@ def answer(
         holds.release_holds(proposal, reason=f"proposal {proposal.number} declined", actor=None, now=now)
         notify.rep_told(proposal, "Declined", f"{who} declined version {link.version.number}: {comment}", now=now)
     return signature
-
-
-def make_order(proposal: Proposal, *, now: datetime, today: date, margin_pct: int) -> Order:
-    """The signed version as an order. Each line's hold becomes a booking after a final availability
-    check (its own hold set aside); what no longer fits is not oversold: the order is flagged with
-    the shortfall for ad ops."""
-    version = proposal.versions[-1]
-    snapshot = version.snapshot
-    order = Order(
-        number=next_number("O", today.year, numbers=Order.number),
-        proposal_id=proposal.id,
-        version_id=version.id,
-        advertiser_id=proposal.advertiser_id,
-        agency_id=proposal.agency_id,
-        currency=snapshot["currency"],
-        status=OrderStatus.BOOKED.value,
-        gross=snapshot["totals"]["gross"],
-        net=snapshot["totals"]["net"],
-        created_at=now,
-    )
-    db.session.add(order)
-    by_position = {line.position: line for line in proposal.lines}
-    for data in snapshot["lines"]:
-        quantity = data["units"] if data["pricing_model"] == "cpm" else data["quantity"]
-        line = OrderLine(
-            position=data["position"],
-            product_id=data["product"]["id"],
-            pricing_model=data["pricing_model"],
-            targeting=data["targeting"],
-            start_day=date.fromisoformat(data["start"]),
-            end_day=date.fromisoformat(data["end"]),
-            time_zone=data["time_zone"],
-            quantity=quantity,
-            net_rate=data["net_rate"],
-            gross=data["gross"],
-            commission=data["commission"],
-            net=data["net"],
-            make_good_of_id=data.get("make_good_of_id"),
-        )
-        order.lines.append(line)
-        proposal_line = by_position.get(data["position"])
-        _book(order, line, proposal_line, quantity, now=now, today=today, margin_pct=margin_pct)
-    db.session.flush()
-    for line in order.lines:
-        line.revenue_changed_at = now
-        if (proposal_line := by_position.get(line.position)) is not None:
-            proposal_line.order_line_id = line.id
-    record(
-        actor=None,
-        entity_type="order",
-        entity_id=order.id,
-        action="created",
-        at=now,
-        summary=f"Order {order.number} from {proposal.number} version {version.number}: {order.status_enum.label}.",
-    )
-    queue_push(order, reason="signed", now=now)
-    return order
-
-
-def _book(order: Order, line: OrderLine, proposal_line, quantity: int | None, *, now, today, margin_pct) -> None:
-    if line.end_day < today:
-        holds.release_holds_of_line(proposal_line, reason=f"order {order.number}: the flight is over", now=now)
-        return
-    if not quantity:
-        # A CPD or flat-fee line with no impressions given (a sponsorship, say): nothing to check
-        # it against, so ad ops book it by hand rather than the order pretending it is booked.
-        order.status = OrderStatus.NEEDS_ATTENTION.value
-        holds.release_holds_of_line(proposal_line, reason=f"order {order.number}: booked by ad ops", now=now)
-        return
-    from app.catalog.models import Product
-
-    hold_id = proposal_line.hold_id if proposal_line is not None else None
-    product = db.session.get(Product, line.product_id)
-    box = holds.line_box(product, line.targeting, line.start_day, line.end_day, today)
-    exclude = {hold_id} if hold_id else set()
-    available = availability_for(box, now=now, today=today, margin_pct=margin_pct, exclude=exclude).available
-    booked = min(quantity, available)
-    if hold_id:
-        hold = db.session.get(Reservation, hold_id)
-        if hold is not None and hold.released_at is None:
-            release(hold, reason=f"booked by order {order.number}", actor=None, now=now)
-        proposal_line.hold_id = None
-    if booked > 0:
-        booking = reserve(
-            ReservationKind.BOOKING,
-            box,
-            label=f"{order.number} line {line.position}: {order.advertiser.name if order.advertiser else ''}"[
-                :LABEL_LENGTH
-            ],
-            quantity=booked,
-            product_id=line.product_id,
-            actor=None,
-            now=now,
-            today=today,
-            margin_pct=margin_pct,
-            hold_days=0,
-        )
-        line.booking_id = booking.id
-    if booked < quantity:
-        line.shortfall = quantity - booked
-        order.status = OrderStatus.NEEDS_ATTENTION.value
 
 
 def _pages(pdf: bytes) -> int:
@@ -357,5 +250,5 @@ def countersigned(
     transition(
         proposal, S.SIGNED, actor=actor, now=now, why=f"Countersigned IO uploaded (SHA-256 {signature.io_sha256})."
     )
-    make_order(proposal, now=now, today=today, margin_pct=margin_pct)
+    events.handler("order_signed")(proposal, now=now, today=today, margin_pct=margin_pct)
     return signature

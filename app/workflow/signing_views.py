@@ -10,6 +10,7 @@ from app.clock import publisher_today
 from app.db import utcnow
 from app.errors import DomainError, ValidationFailed
 from app.extensions import db
+from app.proposals.snapshot import VersionSnapshot
 from app.transaction import abandon
 from app.workflow import signing
 
@@ -55,7 +56,12 @@ def sign(token: str):
             else:
                 return render_template("workflow/sign_done.html", signature=signature, proposal=link.proposal)
     return render_template(
-        "workflow/sign.html", link=link, p=link.version.snapshot, token=token, errors=errors, form=FlaskForm()
+        "workflow/sign.html",
+        link=link,
+        p=VersionSnapshot.of(link.version),
+        token=token,
+        errors=errors,
+        form=FlaskForm(),
     ), (400 if errors else 200)
 
 

@@ -10,15 +10,17 @@ from flask_wtf import FlaskForm
 from app.access import allow
 from app.auth.models import User
 from app.auth.roles import ROLE_LABELS, Role
+from app.clock import publisher_today
 from app.db import utcnow
 from app.errors import NotFound, ValidationFailed
 from app.extensions import db
 from app.forms import form_sent_before, posted_version, redirect_to_created
+from app.proposals.snapshot import VersionSnapshot
 from app.proposals.views import READERS, SELLERS, readable_proposal
 from app.transaction import abandon
 from app.validation import parse_id
-from app.workflow import rules as engine
-from app.workflow import service
+from app.workflow import approval_rules, service, signing
+from app.workflow import conditions as engine
 from app.workflow.models import ApprovalRequest, ApprovalRule, RuleKind, Signature
 
 bp = Blueprint("workflow", __name__, url_prefix="/workflow")
@@ -36,18 +38,18 @@ def rules():
         sa.select(ApprovalRule).order_by(ApprovalRule.kind, ApprovalRule.step, ApprovalRule.name)
     )
     return render_template(
-        "workflow/rules.html", rules=list(found), fields=engine.FIELDS, approver=service.approver_label
+        "workflow/rules.html", rules=list(found), fields=engine.FIELDS, approver=approval_rules.approver_label
     )
 
 
-def _rule_data(form) -> service.RuleData:
+def _rule_data(form) -> approval_rules.RuleData:
     conditions = []
     for n in range(CONDITION_ROWS):
         key = (form.get(f"field_{n}") or "").strip()
         if key:
             conditions.append({"field": key, "op": form.get(f"op_{n}", ""), "value": form.get(f"value_{n}", "")})
     step = (form.get("step") or "").strip()
-    return service.RuleData(
+    return approval_rules.RuleData(
         name=form.get("name", ""),
         kind=form.get("kind", ""),
         conditions=conditions,
@@ -61,7 +63,7 @@ def _rule_data(form) -> service.RuleData:
     )
 
 
-def _rule_page(rule: ApprovalRule | None, data: service.RuleData | None, errors: dict, status: int = 200):
+def _rule_page(rule: ApprovalRule | None, data: approval_rules.RuleData | None, errors: dict, status: int = 200):
     users = db.session.scalars(sa.select(User).where(User.active.is_(True)).order_by(User.name)).all()
     return render_template(
         "workflow/rule_form.html",
@@ -87,7 +89,7 @@ def new_rule():
         return earlier
     data = _rule_data(request.form)
     try:
-        rule = service.save_rule(None, data, expected_version=None, actor=current_user, now=utcnow())
+        rule = approval_rules.save_rule(None, data, expected_version=None, actor=current_user, now=utcnow())
     except ValidationFailed as exc:
         abandon(db.session)
         return _rule_page(None, data, exc.errors, 400)
@@ -105,7 +107,7 @@ def edit_rule(rule_id: int):
         return _rule_page(rule, None, {})
     data = _rule_data(request.form)
     try:
-        service.save_rule(
+        approval_rules.save_rule(
             rule, data, expected_version=posted_version(request.form.get("version")), actor=current_user, now=utcnow()
         )
     except ValidationFailed as exc:
@@ -121,7 +123,7 @@ def try_rule():
     """Which open proposals the rule being edited would apply to (htmx fragment)."""
     data = _rule_data(request.form)
     try:
-        hits, total = service.try_rule(data)
+        hits, total = approval_rules.try_rule(data)
         errors = {}
     except ValidationFailed as exc:
         hits, total, errors = [], 0, exc.errors
@@ -169,11 +171,13 @@ def withdraw(proposal_id: int):
 @bp.route("/queue")
 @allow(*READERS)
 def queue():
+    requests = service.queue_for(current_user)
     return render_template(
         "workflow/queue.html",
-        requests=service.queue_for(current_user),
+        requests=requests,
+        versions={r.version_id: VersionSnapshot.of(r.version) for r in requests},
         form=FlaskForm(),
-        approver=service.approver_label,
+        approver=approval_rules.approver_label,
     )
 
 
@@ -208,8 +212,6 @@ def decide(request_id: int):
 @bp.route("/proposals/<int:proposal_id>/send", methods=["POST"])
 @allow(*SELLERS, checks_object=True)
 def send(proposal_id: int):
-    from app.workflow import signing
-
     proposal = readable_proposal(proposal_id)
     try:
         signing.send_to_buyer(
@@ -227,9 +229,6 @@ def send(proposal_id: int):
 @allow(*SELLERS, checks_object=True)
 def upload_io(proposal_id: int):
     """A countersigned insertion order, uploaded instead of the buyer's signature by link."""
-    from app.clock import publisher_today
-    from app.workflow import signing
-
     proposal = readable_proposal(proposal_id)
     upload = request.files.get("io")
     try:

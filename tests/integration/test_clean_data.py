@@ -23,7 +23,7 @@ from app.proposals import lines
 from app.proposals.models import Proposal
 from app.ratecards import service as ratecards
 from app.ratecards.models import RateCard, Season
-from app.workflow import service as workflow
+from app.workflow import approval_rules as workflow
 from app.workflow.models import ApprovalRule
 from tests.conftest import DEMO_USERS, now, user
 from tests.integration.test_proposals import line_data, new_proposal, settings

@@ -20,8 +20,8 @@ from app.extensions import db
 from app.finance import queries, revenue, service
 from app.finance.models import EntryKind, FinanceExport, RevenueEntry, ThirdPartyCount
 from app.money import quantize
+from app.orders import service as orders
 from app.orders.models import Order, OrderLine
-from app.workflow import changes
 from tests.conftest import DEMO_USERS, now, user
 
 ALL = queries.Filters()
@@ -147,7 +147,7 @@ CHANGES = ["cancel", "late_delivery", "billing", "change_order"]
 def apply_change(kind: str, order: Order, month: date) -> None:
     line = order.lines[0]
     if kind == "cancel":
-        changes.set_line_status(line, changes.LineStatus.CANCELLED, actor=user(DEMO_USERS["ad_ops"]), now=now())
+        orders.set_line_status(line, orders.LineStatus.CANCELLED, actor=user(DEMO_USERS["ad_ops"]), now=now())
     elif kind == "late_delivery":
         late = month + timedelta(days=3)  # a day of the closed month whose numbers arrive now
         day = db.session.scalar(
@@ -262,7 +262,7 @@ def test_a_cancelled_line_books_what_it_ran_and_nothing_after_and_closed_months_
     service.close_month(closed, actor=finance(), today=publisher_today(), now=now())
     db.session.commit()
     frozen = totals(closed, closed=True)
-    changes.set_line_status(line, changes.LineStatus.CANCELLED, actor=user(DEMO_USERS["ad_ops"]), now=now())
+    orders.set_line_status(line, orders.LineStatus.CANCELLED, actor=user(DEMO_USERS["ad_ops"]), now=now())
     assert line.cancelled_on == publisher_today()
     assert service.post_adjustments(today=publisher_today(), now=now() + timedelta(seconds=1)) == 0
     assert totals(closed, closed=True) == frozen

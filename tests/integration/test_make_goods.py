@@ -20,13 +20,13 @@ from app.catalog.models import Product
 from app.clock import publisher_today
 from app.errors import DomainError, ValidationFailed
 from app.extensions import db
-from app.orders import make_goods
+from app.orders import changes, make_goods
 from app.orders.models import OrderLine
 from app.proposals import lines
 from app.proposals import service as proposals
 from app.proposals.models import ProposalLine
-from app.workflow import changes
 from app.workflow import service as workflow
+from app.workflow.authors import authors_so_far
 from tests.conftest import DEMO_USERS, now, user
 from tests.integration.test_adserver import FAST, _delivered, sandbox, signed_order
 from tests.integration.test_proposals import rep
@@ -226,4 +226,4 @@ def test_whoever_drafts_a_make_good_is_one_of_its_authors_and_so_never_decides_i
     proposal = changes.create_make_good(line, actor=manager, now=now(), today=publisher_today(), margin_pct=10)
     db.session.commit()
     assert proposal.owner_id != manager.id
-    assert manager.id in workflow._authors_so_far(proposal)
+    assert manager.id in authors_so_far(proposal)

@@ -15,7 +15,7 @@ from app.errors import Conflict
 from app.extensions import db
 from app.proposals import service as proposals
 from app.ratecards import service as ratecards
-from app.workflow import service as workflow
+from app.workflow import approval_rules as workflow
 from app.workflow.models import ApprovalRule
 from tests.conftest import DEMO_USERS, now, user
 from tests.integration.test_accounts import account_owned_by

@@ -15,8 +15,8 @@ from app.extensions import db
 from app.inventory.models import Reservation
 from app.mail.models import OutboxMessage
 from app.orders.models import Order
-from app.proposals import holds, lines
-from app.workflow import service, signing
+from app.proposals import holds
+from app.workflow import reminders, service, signing
 from tests.conftest import DEMO_USERS, now, user
 from tests.integration.test_workflow import proposal_with, rep
 from tests.support.pdfs import pdf_with_pages
@@ -139,38 +139,6 @@ def test_a_withdrawn_proposal_cannot_be_signed(ctx):
         signing.link_for(token, now=now())
 
 
-def test_inventory_gone_by_signature_flags_the_order_instead_of_overselling(ctx):
-    from app.inventory.availability import availability_for
-    from app.inventory.models import ReservationKind
-    from app.inventory.reservations import reserve
-    from app.inventory.supply import Box
-
-    proposal = approved(quantity=500_000)
-    line = proposal.lines[0]
-    # The hold expires and someone books everything in between.
-    hold = db.session.get(Reservation, line.hold_id)
-    hold.expires_at = now() - timedelta(minutes=1)
-    token = sent(proposal)
-    box = Box(tuple(hold.ad_unit_ids), max(hold.start_day, publisher_today()), hold.end_day)
-    left = availability_for(box, now=now(), today=publisher_today(), margin_pct=10).available
-    reserve(
-        ReservationKind.BOOKING,
-        box,
-        label="Someone else",
-        quantity=left - 100_000,
-        actor=None,
-        now=now(),
-        today=publisher_today(),
-        margin_pct=10,
-        hold_days=0,
-    )
-    accept(token)
-    order = db.session.scalar(sa.select(Order).where(Order.proposal_id == proposal.id))
-    assert order.status == "needs_attention"
-    assert order.lines[0].shortfall == 400_000
-    assert db.session.get(Reservation, order.lines[0].booking_id).quantity == 100_000
-
-
 def test_a_countersigned_io_marks_the_version_signed_and_makes_the_order(ctx):
     proposal = approved()
     with pytest.raises(ValidationFailed):
@@ -198,39 +166,12 @@ def test_an_offer_past_its_expiry_cannot_be_signed_even_with_a_live_link(ctx):
         signing.link_for(token, now=now(), today=publisher_today())
 
 
-def test_a_line_with_nothing_to_check_flags_the_order_for_ad_ops(ctx):
-    from datetime import date
-
-    from app.catalog.models import Product
-
-    proposal = approved()
-    takeover = db.session.scalar(sa.select(Product).where(Product.name == "Homepage Takeover — The Daily Harbour"))
-    year = proposal.start_day.year
-    service.withdraw(proposal, actor=rep(), now=now())
-    lines.add_line(
-        proposal,
-        lines.LineData(takeover.id, "cpd", date(year, 2, 1), date(year, 2, 7), "Europe/London"),
-        actor=rep(),
-        today=publisher_today(),
-        now=now(),
-        margin_pct=10,
-    )
-    service.submit(proposal, actor=rep(), now=now(), acknowledged=True, render={})
-    for request in service.requests_of(proposal, proposal.versions[-1].id):
-        if request.status == "pending":
-            service.decide(request, approve=True, comment="", actor=user(DEMO_USERS[request.approver_role]), now=now())
-    accept(sent(proposal))
-    order = db.session.scalar(sa.select(Order).where(Order.proposal_id == proposal.id))
-    assert order.status == "needs_attention"
-    assert order.lines[1].booking_id is None and order.lines[0].booking_id is not None
-
-
 def test_every_link_in_every_email_of_a_deal_starts_at_public_url_and_opens_a_page(ctx, monkeypatch):
     monkeypatch.setitem(ctx.config, "PUBLIC_URL", "http://127.0.0.1:5101/")
     first = db.session.scalar(sa.select(sa.func.max(OutboxMessage.id))) or 0
     proposal = approved()  # approvers asked, the rep told
     accept(sent(proposal))  # the buyer's link, the rep told it is signed
-    service.remind(now=now() + timedelta(days=10))  # reminders and escalations
+    reminders.remind(now=now() + timedelta(days=10))  # reminders and escalations
     mails = db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.id > first)).all()
     links = [link for mail in mails for link in re.findall(r"https?://\S+", mail.text)]
     assert len({mail.subject.split(":")[0] for mail in mails}) >= 4 and len(links) >= 5

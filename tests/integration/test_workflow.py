@@ -13,7 +13,8 @@ from app.extensions import db
 from app.proposals import access, holds, lines
 from app.proposals import service as proposals
 from app.proposals.models import ProposalStatus
-from app.workflow import service
+from app.proposals.states import transition
+from app.workflow import approval_rules, authors, reminders, service
 from app.workflow.models import ApprovalRequest, ApprovalRule, RequestStatus
 from tests.conftest import DEMO_USERS, now, user
 from tests.integration.test_proposals import line_data, new_proposal, rep, settings
@@ -33,7 +34,7 @@ def proposal_with(discount: str = "0", quantity: int = 500_000, advertiser: str 
 
 def test_the_plan_says_which_steps_and_why_in_words(ctx):
     proposal = proposal_with(discount="18")
-    plan = service.plan_for(proposal)
+    plan = approval_rules.plan_for(proposal)
     steps = {who: reasons for step in plan.steps for _rule, who, reasons in step.approvals}
     assert steps["Sales manager"] == ["largest discount 18 % is above 15 %"]
     assert steps["Finance"] == ["new advertiser: yes"]
@@ -137,7 +138,7 @@ def test_withdrawing_cancels_the_requests_and_returns_to_draft(ctx):
     assert proposal.status == "draft"
     assert {r.status for r in service.requests_of(proposal)} == {"cancelled"}
     with pytest.raises(DomainError):
-        service.transition(proposal, ProposalStatus.SIGNED, actor=rep(), now=now(), why="skipping ahead")
+        transition(proposal, ProposalStatus.SIGNED, actor=rep(), now=now(), why="skipping ahead")
 
 
 @pytest.mark.parametrize(
@@ -150,9 +151,9 @@ def test_withdrawing_cancels_the_requests_and_returns_to_draft(ctx):
     ],
 )
 def test_bad_rules_are_refused_with_a_reason(ctx, conditions, message):
-    data = service.RuleData("Bad", "approval", conditions, "all", 1, "finance")
+    data = approval_rules.RuleData("Bad", "approval", conditions, "all", 1, "finance")
     with pytest.raises(ValidationFailed) as failure:
-        service.save_rule(None, data, expected_version=None, actor=user(DEMO_USERS["admin"]), now=now())
+        approval_rules.save_rule(None, data, expected_version=None, actor=user(DEMO_USERS["admin"]), now=now())
     assert message in " ".join(failure.value.errors["conditions"])
     assert db.session.scalar(sa.select(ApprovalRule.id).where(ApprovalRule.name == "Bad")) is None
 
@@ -160,8 +161,8 @@ def test_bad_rules_are_refused_with_a_reason(ctx, conditions, message):
 def test_a_rule_can_be_tried_on_open_proposals_before_it_is_saved(ctx):
     proposal_with(discount="18")
     proposal_with(discount="5")
-    data = service.RuleData("Trial", "approval", [{"field": "max_discount_pct", "op": ">", "value": "10"}])
-    hits, total = service.try_rule(data)
+    data = approval_rules.RuleData("Trial", "approval", [{"field": "max_discount_pct", "op": ">", "value": "10"}])
+    hits, total = approval_rules.try_rule(data)
     assert total >= 2 and len(hits) == 1 + sum(1 for p in hits if p.campaign_name != "Spring launch")
     assert db.session.scalar(sa.select(sa.func.count(ApprovalRequest.id))) == 0
 
@@ -196,16 +197,16 @@ def test_old_requests_are_reminded_then_escalated_and_expired_offers_release_the
     proposal = proposal_with(discount="18")
     holds.hold_all(proposal, actor=rep(), hold_days=7, today=publisher_today(), now=now(), margin_pct=10)
     service.submit(proposal, actor=rep(), now=now(), acknowledged=False)
-    assert service.remind(now=now() + timedelta(hours=1)) == (0, 0)
-    assert service.remind(now=now() + timedelta(hours=25)) == (2, 0)
-    assert service.remind(now=now() + timedelta(hours=26)) == (0, 0)  # once
-    assert service.remind(now=now() + timedelta(hours=73)) == (0, 2)
+    assert reminders.remind(now=now() + timedelta(hours=1)) == (0, 0)
+    assert reminders.remind(now=now() + timedelta(hours=25)) == (2, 0)
+    assert reminders.remind(now=now() + timedelta(hours=26)) == (0, 0)  # once
+    assert reminders.remind(now=now() + timedelta(hours=73)) == (0, 2)
     subjects = db.session.scalars(sa.select(OutboxMessage.subject)).all()
     assert any(s.startswith("Reminder: approval needed") for s in subjects)
     assert any(s.startswith("Escalation:") for s in subjects)
     hold_id = proposal.lines[0].hold_id
     proposal.expires_on = publisher_today() - timedelta(days=1)
-    assert service.expire(now=now(), today=publisher_today()) == 1
+    assert reminders.expire(now=now(), today=publisher_today()) == 1
     assert proposal.status == "expired" and db.session.get(Reservation, hold_id).released_at is not None
 
 
@@ -220,11 +221,11 @@ def test_a_named_approver_who_owns_the_proposal_hands_the_request_to_the_admins(
 
 
 def test_a_rule_value_out_of_range_is_refused(ctx):
-    data = service.RuleData(
+    data = approval_rules.RuleData(
         "Huge", "approval", [{"field": "total_net", "op": ">", "value": "1e999999999999"}], "all", 1, "finance"
     )
     with pytest.raises(ValidationFailed) as failure:
-        service.save_rule(None, data, expected_version=None, actor=user(DEMO_USERS["admin"]), now=now())
+        approval_rules.save_rule(None, data, expected_version=None, actor=user(DEMO_USERS["admin"]), now=now())
     assert "must be at most 100,000,000,000" in failure.value.errors["conditions"][0]
 
 
@@ -232,22 +233,22 @@ def test_a_rep_asked_to_approve_may_read_the_proposal(ctx):
     other = user("rep2@harbour.example")
     proposal = proposal_with(discount="18")
     assert not access.can_read(other, proposal)
-    data = service.RuleData(
+    data = approval_rules.RuleData(
         "Rep2 reviews", "approval", [{"field": "lines", "op": ">=", "value": "1"}], "all", 1, None, other.id
     )
-    service.save_rule(None, data, expected_version=None, actor=user(DEMO_USERS["admin"]), now=now())
+    approval_rules.save_rule(None, data, expected_version=None, actor=user(DEMO_USERS["admin"]), now=now())
     service.submit(proposal, actor=rep(), now=now(), acknowledged=False)
     assert access.can_read(other, proposal)
     assert [r.proposal_id for r in service.queue_for(other)] == [proposal.id]
 
 
 def test_only_a_proposal_with_an_order_goes_back_to_signed_without_the_buyer(ctx):
-    from app.workflow.service import CHANGE_ORDER_TRANSITIONS
+    from app.proposals.states import CHANGE_ORDER_TRANSITIONS
 
     proposal = proposal_with()
     assert ProposalStatus.SIGNED in CHANGE_ORDER_TRANSITIONS[ProposalStatus.DRAFT]
     with pytest.raises(DomainError, match="cannot become signed"):
-        service.transition(proposal, ProposalStatus.SIGNED, actor=rep(), now=now(), why="no order, no shortcut")
+        transition(proposal, ProposalStatus.SIGNED, actor=rep(), now=now(), why="no order, no shortcut")
 
 
 # -- Nobody decides a version they built ---------------------------------------------------------
@@ -264,7 +265,7 @@ def manager_request(proposal):
 def cannot_decide(who, request) -> None:
     assert not service.can_decide(who, request)
     assert request.id not in [r.id for r in service.queue_for(who)]
-    assert who.id not in [u.id for u in service.approvers_of(request)]
+    assert who.id not in [u.id for u in authors.approvers_of(request)]
     with pytest.raises(Forbidden):
         service.decide(request, approve=True, comment="", actor=who, now=now())
 
@@ -278,7 +279,7 @@ def test_a_manager_who_created_a_proposal_for_a_rep_cannot_decide_it_another_man
     service.submit(proposal, actor=rep(), now=now(), acknowledged=False)
     request = manager_request(proposal)
     cannot_decide(manager(), request)
-    assert service.can_decide(vp(), request) and vp().id in [u.id for u in service.approvers_of(request)]
+    assert service.can_decide(vp(), request) and vp().id in [u.id for u in authors.approvers_of(request)]
     service.decide(request, approve=True, comment="", actor=vp(), now=now())
     assert request.status == "approved"
 
@@ -336,15 +337,15 @@ def test_deciding_an_earlier_version_is_not_building_the_next(ctx):
 def test_a_step_nobody_may_decide_refuses_the_submission_and_says_who_built_the_version(ctx):
     """The only admin created the proposal for a rep and a rule asks the admins: nobody could decide it."""
     admin = user(DEMO_USERS["admin"])
-    data = service.RuleData(
+    data = approval_rules.RuleData(
         "Admins: big deals", "approval", [{"field": "total_net", "op": ">", "value": "1"}], "all", 3, "admin"
     )
-    service.save_rule(None, data, expected_version=None, actor=admin, now=now())
+    approval_rules.save_rule(None, data, expected_version=None, actor=admin, now=now())
     draft = new_proposal(advertiser_id=db.session.scalar(sa.select(Account.id).where(Account.name == "Ferrymoor Bank")))
     fields = proposals.ProposalData(**{k: getattr(draft, k) for k in proposals.FIELD_LABELS})
     proposal = proposals.create_proposal(fields, actor=admin, now=now(), today=settings()["today"])
     lines.add_line(proposal, line_data(proposal), actor=rep(), **settings())
-    plan = service.plan_for(proposal, submitter=rep())
+    plan = approval_rules.plan_for(proposal, submitter=rep())
     assert [step for step, _why in plan.stuck] == [3]
     with pytest.raises(ValidationFailed) as failure:
         service.submit(proposal, actor=rep(), now=now(), acknowledged=True)

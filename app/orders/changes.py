@@ -10,33 +10,32 @@ free line linked to the under-delivered order line; it goes through the normal f
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from app.adserver.delivery import delivery_totals, pacing_of
-from app.adserver.service import queue_push
 from app.audit.service import record
 from app.auth.models import User
 from app.auth.roles import Role
 from app.errors import DomainError, Errors, Forbidden
 from app.extensions import db
-from app.inventory.models import Reservation
-from app.inventory.reservations import release
-from app.orders import make_goods
+from app.orders import events, make_goods
 from app.orders.models import LineStatus, Order, OrderLine, OrderStatus
+from app.orders.service import (
+    OPERATORS,
+    book_line,
+    local_today,
+    order_line_fields,
+    order_of,
+    release_booking,
+    retotal,
+)
+from app.pricing.service import cards_to_price_with
 from app.proposals import access, holds, lines, service
 from app.proposals.models import Proposal, ProposalLine, ProposalStatus
-from app.workflow.service import transition
+from app.proposals.snapshot import VersionSnapshot
+from app.proposals.states import transition
 
 S = ProposalStatus
-#: who may pause, resume or cancel a line in the ad server, and offer make-goods
-OPERATORS = (Role.AD_OPS, Role.ADMIN)
-
-
-def order_of(proposal: Proposal) -> Order | None:
-    return db.session.scalar(sa.select(Order).where(Order.proposal_id == proposal.id))
 
 
 def start_change_order(order: Order, *, actor: User, now: datetime) -> Proposal:
@@ -60,46 +59,46 @@ def discard_change_order(order: Order, *, actor: User, now: datetime) -> Proposa
         raise DomainError(
             f"{proposal.number} is {proposal.status}: withdraw it to edit first, then discard the change order."
         )
-    signed = order.version.snapshot
+    signed = VersionSnapshot.of(order.version)
     holds.release_holds(proposal, reason=f"change order of {order.number} discarded", actor=actor, now=now)
     proposal.lines.clear()
     db.session.flush()
     # The first signed version was frozen before its lines had order lines: they match by position.
     ordered = sorted(order.lines, key=lambda line: line.status != LineStatus.CANCELLED.value)  # running lines win
     order_line_at = {line.position: line.id for line in ordered}
-    for data in signed["lines"]:
+    for data in signed.lines:
         proposal.lines.append(
             ProposalLine(
-                position=data["position"],
-                product_id=data["product"]["id"],
-                pricing_model=data["pricing_model"],
-                targeting=data["targeting"],
-                start_day=date.fromisoformat(data["start"]),
-                end_day=date.fromisoformat(data["end"]),
-                time_zone=data["time_zone"],
-                quantity=data["quantity"],
-                budget=None if data["budget"] is None else Decimal(data["budget"]),
-                discount_pct=Decimal(data["discount_pct"]),
-                price={"price": data["price"]} if data["price"] else None,
-                problems=list(data["problems"]),
-                units=data["units"],
-                net_rate=None if data["net_rate"] is None else Decimal(data["net_rate"]),
-                gross=Decimal(data["gross"]),
-                commission=Decimal(data["commission"]),
-                net=Decimal(data["net"]),
-                available=data["available"],
-                order_line_id=data.get("order_line_id") or order_line_at.get(data["position"]),
-                make_good_of_id=data.get("make_good_of_id"),
+                position=data.position,
+                product_id=data.product.id,
+                pricing_model=data.pricing_model,
+                targeting=data.targeting,
+                start_day=data.start,
+                end_day=data.end,
+                time_zone=data.time_zone,
+                quantity=data.quantity,
+                budget=data.budget,
+                discount_pct=data.discount_pct,
+                price={"price": data.price.to_json()} if data.price else None,
+                problems=list(data.problems),
+                units=data.units,
+                net_rate=data.net_rate,
+                gross=data.gross,
+                commission=data.commission,
+                net=data.net,
+                available=data.available,
+                order_line_id=data.order_line_id or order_line_at.get(data.position),
+                make_good_of_id=data.make_good_of_id,
                 updated_at=now,
             )
         )
-    proposal.campaign_name, proposal.rate_card_id = signed["campaign_name"], signed["rate_card"]["id"]
-    flight = signed["flight"]
-    proposal.start_day, proposal.end_day = date.fromisoformat(flight["start"]), date.fromisoformat(flight["end"])
-    proposal.time_zone, proposal.notes, proposal.terms = flight["time_zone"], signed["notes"], signed["terms"]
-    proposal.discount_pct = Decimal(signed["discount_pct"])
-    proposal.budget_goal = None if signed["budget_goal"] is None else Decimal(signed["budget_goal"])
-    proposal.expires_on = date.fromisoformat(signed["expires_on"]) if signed["expires_on"] else None
+    proposal.campaign_name, proposal.rate_card_id = signed.campaign_name, signed.rate_card.id
+    flight = signed.flight
+    proposal.start_day, proposal.end_day = flight.start, flight.end
+    proposal.time_zone, proposal.notes, proposal.terms = flight.time_zone, signed.notes, signed.terms
+    proposal.discount_pct = signed.discount_pct
+    proposal.budget_goal = signed.budget_goal
+    proposal.expires_on = signed.expires_on
     transition(
         proposal, S.SIGNED, actor=actor, now=now, why=f"Change order discarded: back to version {order.version.number}."
     )
@@ -118,7 +117,7 @@ def check_change(proposal: Proposal, order: Order, *, today: date) -> Errors:
         errors.add(
             "submit", f"A change order keeps {order.number}'s advertiser, agency and currency: sign a new order."
         )
-    delivered = delivery_totals([line.id for line in order.lines])
+    delivered = events.delivery_totals([line.id for line in order.lines])
     signed = {line.id: line for line in order.lines}
     for line in proposal.lines:
         before = signed.get(line.order_line_id)
@@ -141,45 +140,44 @@ def check_change(proposal: Proposal, order: Order, *, today: date) -> Errors:
     return errors
 
 
+def check_if_change_order(proposal: Proposal, *, today: date, make_good_days: int) -> Errors:
+    """Workflow's submission check: a change order's version is checked against its order (nothing
+    to check for a proposal without one)."""
+    order = order_of(proposal)
+    return check_change(proposal, order, today=today) if order is not None else Errors()
+
+
+def apply_if_change_order(proposal: Proposal, *, now: datetime, today: date, margin_pct: int) -> Order | None:
+    """Workflow's "change approved": apply the approved version to the proposal's order, if it has one."""
+    if order_of(proposal) is None:
+        return None
+    return apply_change_order(proposal, now=now, today=today, margin_pct=margin_pct)
+
+
 def apply_change_order(proposal: Proposal, *, now: datetime, today: date, margin_pct: int) -> Order:
     """The approved version becomes the order's next revision; the ad server is told."""
-    from app.workflow.signing import _book
-
     order = order_of(proposal)
     version = proposal.versions[-1]
-    snapshot = version.snapshot
+    snapshot = VersionSnapshot.of(version)
     by_id = {line.id: line for line in order.lines}
     by_position = {line.position: line for line in proposal.lines}
     kept: set[int] = set()
     changes: list[str] = []
     order.status = OrderStatus.BOOKED.value
-    for data in snapshot["lines"]:
-        quantity = data["units"] if data["pricing_model"] == "cpm" else data["quantity"]
-        proposal_line = by_position.get(data["position"])
-        line = by_id.get(data.get("order_line_id"))
-        fields = {
-            "position": data["position"],
-            "product_id": data["product"]["id"],
-            "pricing_model": data["pricing_model"],
-            "targeting": data["targeting"],
-            "start_day": date.fromisoformat(data["start"]),
-            "end_day": date.fromisoformat(data["end"]),
-            "time_zone": data["time_zone"],
-            "quantity": quantity,
-            "net_rate": data["net_rate"],
-            "gross": data["gross"],
-            "commission": data["commission"],
-            "net": data["net"],
-        }
+    for data in snapshot.lines:
+        quantity = data.booked_quantity
+        proposal_line = by_position.get(data.position)
+        line = by_id.get(data.order_line_id)
+        fields = order_line_fields(data)
         if line is None:
-            line = OrderLine(**fields, make_good_of_id=data.get("make_good_of_id"))
+            line = OrderLine(**fields, make_good_of_id=data.make_good_of_id)
             order.lines.append(line)
-            changes.append(f"line {data['position']} added")
+            changes.append(f"line {data.position} added")
             rebook = True
         elif line.status == LineStatus.CANCELLED.value:
             # Ad ops cancelled it: it stays cancelled (bring it back by adding a new line).
             kept.add(line.id)
-            changes.append(f"line {data['position']} stays cancelled")
+            changes.append(f"line {data.position} stays cancelled")
             continue
         else:
             kept.add(line.id)
@@ -187,11 +185,11 @@ def apply_change_order(proposal: Proposal, *, now: datetime, today: date, margin
             for key, value in fields.items():
                 setattr(line, key, value)
             rebook = inventory_before != (line.product_id, line.targeting, line.start_day, line.end_day, line.quantity)
-            changes.append(f"line {data['position']} {'changed' if rebook else 'kept'}")
+            changes.append(f"line {data.position} {'changed' if rebook else 'kept'}")
         if rebook:
-            _release_booking(line, reason=f"{order.number} revision {order.revision + 1}", now=now)
+            release_booking(line, reason=f"{order.number} revision {order.revision + 1}", now=now)
             line.shortfall = 0
-            _book(order, line, proposal_line, quantity, now=now, today=today, margin_pct=margin_pct)
+            book_line(order, line, proposal_line, quantity, now=now, today=today, margin_pct=margin_pct)
         elif line.shortfall:
             order.status = OrderStatus.NEEDS_ATTENTION.value
     for line in order.lines:
@@ -202,13 +200,13 @@ def apply_change_order(proposal: Proposal, *, now: datetime, today: date, margin
             and line.status != LineStatus.CANCELLED.value
         ):
             line.status = LineStatus.CANCELLED.value
-            line.cancelled_on = _local_today(line, now)
-            _release_booking(line, reason=f"{order.number}: line cancelled by a change order", now=now)
+            line.cancelled_on = local_today(line, now)
+            release_booking(line, reason=f"{order.number}: line cancelled by a change order", now=now)
             changes.append(f"line {line.position} cancelled")
     order.version_id, order.revision = version.id, order.revision + 1
     for line in order.lines:
         line.revenue_changed_at = now  # a closed month it touched gets an adjustment
-    _retotal(order)
+    retotal(order)
     db.session.flush()
     for line in order.lines:
         if line.status != LineStatus.CANCELLED.value and (proposal_line := by_position.get(line.position)) is not None:
@@ -222,64 +220,14 @@ def apply_change_order(proposal: Proposal, *, now: datetime, today: date, margin
         at=now,
         summary=f"{order.number} revision {order.revision} from version {version.number}: " + "; ".join(changes) + ".",
     )
-    queue_push(order, reason=f"change order (revision {order.revision})", now=now)
+    events.order_changed(order, reason=f"change order (revision {order.revision})", now=now)
     return order
-
-
-def _retotal(order: Order) -> None:
-    """The order's totals are its lines' that still run: a cancelled line no longer counts."""
-    running = [line for line in order.lines if line.status != LineStatus.CANCELLED.value]
-    order.gross = sum((Decimal(line.gross) for line in running), Decimal(0))
-    order.net = sum((Decimal(line.net) for line in running), Decimal(0))
-
-
-def _local_today(line: OrderLine, now: datetime) -> date:
-    """Today in the line's time zone: the first day it no longer runs once cancelled."""
-    return now.astimezone(ZoneInfo(line.time_zone)).date()
-
-
-def _release_booking(line: OrderLine, *, reason: str, now: datetime) -> None:
-    if line.booking_id is None:
-        return
-    booking = db.session.get(Reservation, line.booking_id)
-    if booking is not None and booking.released_at is None:
-        release(booking, reason=reason, actor=None, now=now)
-    line.booking_id = None
-
-
-def set_line_status(line: OrderLine, status: LineStatus, *, actor: User, now: datetime) -> None:
-    """Ad ops pause, resume or cancel a line in the ad server (no commercial change)."""
-    if not actor.has_role(*OPERATORS):
-        raise Forbidden("Only ad ops and admins pause, resume or cancel lines.")
-    if line.status == LineStatus.CANCELLED.value:
-        raise DomainError(f"Line {line.position} is cancelled: open a change order to bring it back.")
-    if line.status == status.value:
-        raise DomainError(f"Line {line.position} is already {status.label.lower()}.")
-    order = line.order
-    before = line.status
-    line.status = status.value
-    line.revenue_changed_at = now
-    if status is LineStatus.CANCELLED:
-        line.cancelled_on = _local_today(line, now)
-        _release_booking(line, reason=f"{order.number}: line {line.position} cancelled by ad ops", now=now)
-        _retotal(order)
-    record(
-        actor=actor,
-        entity_type="order",
-        entity_id=order.id,
-        action=f"line {status.value}",
-        at=now,
-        summary=f"Line {line.position} of {order.number}: {before} → {status.value}.",
-    )
-    queue_push(order, reason=f"line {line.position} {status.value}", now=now, actor=actor)
 
 
 def _make_good_flight(line: OrderLine, original: Proposal, owner: User, *, today: date, make_good_days: int):
     """From tomorrow (or the start of the order's make-good window) for as long as the original
     flight (a week to a month), inside the window, on the original card when it covers that flight,
     else on the first card the rep may use that does."""
-    from app.pricing.service import cards_to_price_with
-
     first, last = make_goods.make_good_window(line, days=make_good_days)
     start = max(today + timedelta(days=1), first)
     if start > last:
@@ -320,7 +268,7 @@ def create_make_good(
     if not actor.has_role(*OPERATORS, Role.SALES_MANAGER) and line.order.proposal.owner_id != actor.id:
         raise Forbidden("Only the order's rep, sales managers, ad ops and admins offer a make-good.")
     _take_turns_on(line)
-    (pacing,) = pacing_of([line], today=today)
+    (pacing,) = events.pacing_of([line], today=today)
     if pacing.state != "under_delivered" or pacing.undelivered <= 0:
         raise DomainError(f"Line {line.position} is {pacing.label.lower()}: there is nothing to make good.")
     if (existing := make_goods.live_make_good(line.id)) is not None:

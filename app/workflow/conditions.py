@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from babel.numbers import format_decimal
 
 from app.money import format_money
+from app.proposals.snapshot import LinePrice, VersionSnapshot
 from app.validation import money_problem, percent_problem, quantity_problem
 
 MONEY, PERCENT, NUMBER, BOOL, TEXT = "money", "percent", "number", "bool", "text"
@@ -141,7 +141,7 @@ COMPARE: dict[str, Callable] = {
 }
 
 
-def holds(condition: dict, facts: dict) -> tuple[bool, str]:
+def condition_holds(condition: dict, facts: dict) -> tuple[bool, str]:
     """Whether the condition holds for the facts, and the reason in words."""
     field, op, value = check_condition(condition)
     actual = facts.get(field.key)
@@ -168,44 +168,47 @@ def matches(conditions: list[dict], combinator: str, facts: dict) -> tuple[bool,
     """Whether a rule's conditions match, and the reasons of those that hold."""
     if not conditions:
         raise RuleProblem("A rule needs at least one condition.")
-    results = [holds(c, facts) for c in conditions]
+    results = [condition_holds(c, facts) for c in conditions]
     reasons = [why for ok, why in results if ok]
     ok = any(r for r, _ in results) if combinator == "any" else all(r for r, _ in results)
     return ok, reasons if ok else []
 
 
-def facts_of(snapshot: dict, *, new_advertiser: bool, standard_terms: str, products: dict[int, dict]) -> dict:
-    """The fact sheet of a version snapshot. `products`: product id -> {"category", "line_item_type"}."""
-    lines = snapshot["lines"]
-    discounts = [Decimal(snapshot.get("discount_pct") or 0), Decimal(snapshot["advertiser"].get("discount_pct") or 0)]
+def facts_of(
+    snapshot: VersionSnapshot | dict, *, new_advertiser: bool, standard_terms: str, products: dict[int, dict]
+) -> dict:
+    """The fact sheet of a version snapshot (typed, or the JSON it is stored as). `products`: product
+    id -> {"category", "line_item_type"}."""
+    if isinstance(snapshot, dict):
+        snapshot = VersionSnapshot.from_json(snapshot)
+    lines = snapshot.lines
+    discounts = [snapshot.discount_pct or Decimal(0), snapshot.advertiser.discount_pct or Decimal(0)]
     gaps = []
     for line in lines:
-        if line.get("make_good_of_id"):
+        if line.make_good_of_id:
             continue  # free by design: not a discount, nor under a floor (the make_good fact says so)
-        discounts.append(Decimal(line.get("discount_pct") or 0))
-        price = line.get("price") or {}
-        if price.get("list_rate") and Decimal(price["list_rate"]) > 0:
-            discounts.append((1 - Decimal(price["net_rate"]) / Decimal(price["list_rate"])) * 100)
-        if price.get("floor") and Decimal(price.get("below_floor_by") or 0) > 0:
-            gaps.append(Decimal(price["below_floor_by"]) / Decimal(price["floor"]) * 100)
-    flight = snapshot["flight"]
-    days = (date.fromisoformat(flight["end"]) - date.fromisoformat(flight["start"])).days + 1
-    terms = (snapshot.get("terms") or "").strip()
+        discounts.append(line.discount_pct or Decimal(0))
+        price = line.price or LinePrice()
+        if price.list_rate and price.list_rate > 0:
+            discounts.append((1 - price.net_rate / price.list_rate) * 100)
+        if price.floor and (price.below_floor_by or 0) > 0:
+            gaps.append(price.below_floor_by / price.floor * 100)
+    terms = (snapshot.terms or "").strip()
     return {
-        "total_net": Decimal(snapshot["totals"]["net"]),
-        "total_gross": Decimal(snapshot["totals"]["gross"]),
+        "total_net": snapshot.totals.net,
+        "total_gross": snapshot.totals.gross,
         "max_discount_pct": max(discounts).quantize(Decimal("0.01")),
         "below_floor": bool(gaps),
         "below_floor_pct": max(gaps, default=Decimal(0)).quantize(Decimal("0.01")),
-        "product": [line["product"]["name"] for line in lines],
-        "category": [products.get(line["product"]["id"], {}).get("category", "") for line in lines],
-        "line_item_type": [products.get(line["product"]["id"], {}).get("line_item_type", "") for line in lines],
-        "contention": any(any("Not enough inventory" in p for p in line.get("problems", [])) for line in lines),
+        "product": [line.product.name for line in lines],
+        "category": [products.get(line.product.id, {}).get("category", "") for line in lines],
+        "line_item_type": [products.get(line.product.id, {}).get("line_item_type", "") for line in lines],
+        "contention": any(any("Not enough inventory" in p for p in line.problems) for line in lines),
         "new_advertiser": new_advertiser,
-        "credit_on_hold": snapshot["advertiser"].get("credit_status") == "on_hold",
+        "credit_on_hold": snapshot.advertiser.credit_status == "on_hold",
         "non_standard_terms": bool(terms) and terms != (standard_terms or "").strip(),
-        "currency": snapshot["currency"],
-        "flight_days": Decimal(days),
+        "currency": snapshot.currency,
+        "flight_days": Decimal(snapshot.flight.days),
         "lines": Decimal(len(lines)),
-        "make_good": any(line.get("make_good_of_id") for line in lines),
+        "make_good": any(line.make_good_of_id for line in lines),
     }
