@@ -13,83 +13,87 @@ from app.errors import DomainError, Forbidden
 from app.extensions import db
 from app.proposals.access import can_edit
 from app.proposals.lines import targeting_words, totals
-from app.proposals.models import Proposal, ProposalVersion
+from app.proposals.models import Proposal, ProposalLine, ProposalVersion
+from app.proposals.snapshot import (
+    Agency,
+    Buyer,
+    Flight,
+    LinePrice,
+    Party,
+    ProductRef,
+    RateCardRef,
+    Rep,
+    SnapshotLine,
+    Totals,
+    VersionSnapshot,
+)
 
 # -- Versions -------------------------------------------------------------------------------------
 
 
-def snapshot(proposal: Proposal, *, number: int, now: datetime) -> dict:
-    """Everything the PDF and approvers need, as plain JSON."""
+def snapshot(proposal: Proposal, *, number: int, now: datetime) -> VersionSnapshot:
+    """Everything the PDF, the approvers and the order need, typed (stored as `.to_json()`)."""
     names = value_names()
     t = totals(proposal)
-    agency = proposal.agency
-    buyer = proposal.buyer_contact
-    return {
-        "number": proposal.number,
-        "version": number,
-        "created_at": now.isoformat(),
-        "campaign_name": proposal.campaign_name,
-        "status": proposal.status,
-        "advertiser": {
-            "id": proposal.advertiser.id,
-            "name": proposal.advertiser.name,
-            "billing_address": proposal.advertiser.billing_address,
-            "billing_country": proposal.advertiser.billing_country,
-            "credit_status": proposal.advertiser.credit_status,
-            "discount_pct": str(proposal.advertiser.discount_pct),
-        },
-        "agency": {"id": agency.id, "name": agency.name, "commission_pct": str(agency.agency_commission_pct)}
-        if agency
-        else None,
-        "buyer": {"name": buyer.name, "email": buyer.email, "title": buyer.title} if buyer else None,
-        "rep": {"name": proposal.owner.name, "email": proposal.owner.email},
-        "currency": proposal.currency,
-        "rate_card": {"id": proposal.rate_card.id, "name": proposal.rate_card.name},
-        "flight": {
-            "start": proposal.start_day.isoformat(),
-            "end": proposal.end_day.isoformat(),
-            "time_zone": proposal.time_zone,
-        },
-        "budget_goal": None if proposal.budget_goal is None else str(proposal.budget_goal),
-        "discount_pct": str(proposal.discount_pct),
-        "expires_on": proposal.expires_on.isoformat() if proposal.expires_on else None,
-        "notes": proposal.notes,
-        "terms": proposal.terms,
-        "lines": [
-            {
-                "position": line.position,
-                "product": {"id": line.product.id, "name": line.product.name, "category": line.product.category},
-                "pricing_model": line.pricing_model,
-                "targeting": line.targeting,
-                "targeting_words": targeting_words(line.targeting, names),
-                "start": line.start_day.isoformat(),
-                "end": line.end_day.isoformat(),
-                "time_zone": line.time_zone,
-                "units": line.units,
-                "quantity": line.quantity,
-                "budget": None if line.budget is None else str(line.budget),
-                "discount_pct": str(line.discount_pct),
-                "list_rate": line.price["price"]["list_rate"] if line.price else None,
-                "net_rate": None if line.net_rate is None else str(line.net_rate),
-                "gross": str(line.gross),
-                "commission": str(line.commission),
-                "net": str(line.net),
-                "available": line.available,
-                "problems": list(line.problems),
-                "price": line.price["price"] if line.price else None,
-                "order_line_id": line.order_line_id,
-                "make_good_of_id": line.make_good_of_id,
-            }
-            for line in proposal.lines
-        ],
-        "totals": {
-            "gross": str(t.gross),
-            "commission": str(t.commission),
-            "net": str(t.net),
-            "impressions": t.impressions,
-            "effective_cpm": None if t.effective_cpm is None else str(t.effective_cpm),
-        },
-    }
+    advertiser, agency, buyer = proposal.advertiser, proposal.agency, proposal.buyer_contact
+    return VersionSnapshot(
+        number=proposal.number,
+        version=number,
+        created_at=now,
+        campaign_name=proposal.campaign_name,
+        status=proposal.status,
+        advertiser=Party(
+            id=advertiser.id,
+            name=advertiser.name,
+            billing_address=advertiser.billing_address,
+            billing_country=advertiser.billing_country,
+            credit_status=advertiser.credit_status,
+            discount_pct=advertiser.discount_pct,
+        ),
+        agency=Agency(id=agency.id, name=agency.name, commission_pct=agency.agency_commission_pct) if agency else None,
+        buyer=Buyer(name=buyer.name, email=buyer.email, title=buyer.title) if buyer else None,
+        rep=Rep(name=proposal.owner.name, email=proposal.owner.email),
+        currency=proposal.currency,
+        rate_card=RateCardRef(id=proposal.rate_card.id, name=proposal.rate_card.name),
+        flight=Flight(start=proposal.start_day, end=proposal.end_day, time_zone=proposal.time_zone),
+        budget_goal=proposal.budget_goal,
+        discount_pct=proposal.discount_pct,
+        expires_on=proposal.expires_on,
+        notes=proposal.notes,
+        terms=proposal.terms,
+        lines=tuple(_snapshot_line(line, names) for line in proposal.lines),
+        totals=Totals(
+            gross=t.gross, commission=t.commission, net=t.net, impressions=t.impressions, effective_cpm=t.effective_cpm
+        ),
+    )
+
+
+def _snapshot_line(line: ProposalLine, names: dict) -> SnapshotLine:
+    price = LinePrice.from_json(line.price["price"]) if line.price else None
+    return SnapshotLine(
+        position=line.position,
+        product=ProductRef(id=line.product.id, name=line.product.name, category=line.product.category),
+        pricing_model=line.pricing_model,
+        targeting=line.targeting,
+        targeting_words=targeting_words(line.targeting, names),
+        start=line.start_day,
+        end=line.end_day,
+        time_zone=line.time_zone,
+        units=line.units,
+        quantity=line.quantity,
+        budget=line.budget,
+        discount_pct=line.discount_pct,
+        list_rate=price.list_rate if price else None,
+        net_rate=line.net_rate,
+        gross=line.gross,
+        commission=line.commission,
+        net=line.net,
+        available=line.available,
+        problems=tuple(line.problems),
+        price=price,
+        order_line_id=line.order_line_id,
+        make_good_of_id=line.make_good_of_id,
+    )
 
 
 def freeze_version(
@@ -101,7 +105,8 @@ def freeze_version(
     if not proposal.lines:
         raise DomainError("Add at least one line before making a version.")
     number = len(proposal.versions) + 1
-    data = snapshot(proposal, number=number, now=now)
+    typed = snapshot(proposal, number=number, now=now)
+    data = typed.to_json()
     version = ProposalVersion(number=number, snapshot=data, created_at=now, created_by_id=actor.id)
     if render is not None:
         from app.proposals.pdf import render_pdf, sha256_of
@@ -116,7 +121,7 @@ def freeze_version(
         entity_id=proposal.id,
         action="version made",
         at=now,
-        summary=f"Version {number}: {len(data['lines'])} lines, {data['totals']['gross']} {proposal.currency} gross.",
+        summary=f"Version {number}: {len(typed.lines)} lines, {data['totals']['gross']} {proposal.currency} gross.",
         after={"version": number, "pdf_sha256": version.pdf_sha256},
     )
     return version

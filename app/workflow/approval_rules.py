@@ -17,7 +17,7 @@ from app.catalog.models import Product
 from app.db import Unchecked, name_taken, stale, utcnow
 from app.errors import Conflict, Errors, ValidationFailed
 from app.extensions import db
-from app.proposals import service as proposals
+from app.proposals import versions
 from app.proposals.models import Proposal, ProposalStatus
 from app.proposals.snapshot import VersionSnapshot
 from app.validation import clean_line, line_problem
@@ -189,9 +189,7 @@ class Plan:
 def plan_for(proposal: Proposal, snapshot: VersionSnapshot | None = None, *, submitter: User | None = None) -> Plan:
     """Which rules apply to the proposal as it stands (or to a version's snapshot), and why; with a
     submitter, also which steps nobody could decide if they submitted it now."""
-    snapshot = snapshot or VersionSnapshot.from_json(
-        proposals.snapshot(proposal, number=len(proposal.versions) + 1, now=utcnow())
-    )
+    snapshot = snapshot or versions.snapshot(proposal, number=len(proposal.versions) + 1, now=utcnow())
     sheet = facts(proposal, snapshot)
     warnings, blocks, broken = [], [], []
     steps: dict[int, StepPlan] = {}
@@ -234,7 +232,7 @@ def try_rule(data: RuleData) -> tuple[list[Proposal], int]:
     ).all()
     hits = []
     for proposal in open_:
-        snapshot = VersionSnapshot.from_json(proposals.snapshot(proposal, number=0, now=utcnow()))
+        snapshot = versions.snapshot(proposal, number=0, now=utcnow())
         ok, _ = engine.matches(data.conditions, data.combinator, facts(proposal, snapshot))
         if ok:
             hits.append(proposal)

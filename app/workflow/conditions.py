@@ -175,12 +175,9 @@ def matches(conditions: list[dict], combinator: str, facts: dict) -> tuple[bool,
 
 
 def facts_of(
-    snapshot: VersionSnapshot | dict, *, new_advertiser: bool, standard_terms: str, products: dict[int, dict]
+    snapshot: VersionSnapshot, *, new_advertiser: bool, standard_terms: str, products: dict[int, dict]
 ) -> dict:
-    """The fact sheet of a version snapshot (typed, or the JSON it is stored as). `products`: product
-    id -> {"category", "line_item_type"}."""
-    if isinstance(snapshot, dict):
-        snapshot = VersionSnapshot.from_json(snapshot)
+    """The fact sheet of a version snapshot. `products`: product id -> {"category", "line_item_type"}."""
     lines = snapshot.lines
     discounts = [snapshot.discount_pct or Decimal(0), snapshot.advertiser.discount_pct or Decimal(0)]
     gaps = []
