@@ -28,6 +28,22 @@ from app.proposals.snapshot import SnapshotLine, VersionSnapshot
 
 #: who may pause, resume or cancel a line in the ad server, and offer make-goods
 OPERATORS = (Role.AD_OPS, Role.ADMIN)
+#: Roles that see every order; a rep sees the orders of their own proposals.
+READ_ALL = (Role.AD_OPS, Role.ADMIN, Role.SALES_MANAGER, Role.FINANCE)
+
+
+def can_read(user: User, order: Order) -> bool:
+    return user.has_role(*READ_ALL) or order.proposal.owner_id == user.id
+
+
+def can_operate(user: User) -> bool:
+    """Ad ops and admins push orders and pause, resume or cancel their lines."""
+    return user.has_role(*OPERATORS)
+
+
+def can_change(user: User, order: Order) -> bool:
+    """Who is offered a change order or a make-good on the order's page."""
+    return user.has_role(*OPERATORS, Role.SALES_MANAGER) or order.proposal.owner_id == user.id
 
 
 def order_of(proposal: Proposal) -> Order | None:

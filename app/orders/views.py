@@ -24,9 +24,7 @@ from app.validation import page_number, parse_id
 bp = Blueprint("orders", __name__, url_prefix="/orders")
 
 STAFF = (Role.AD_OPS, Role.ADMIN, Role.SALES_MANAGER, Role.FINANCE, Role.SALES_REP)
-#: Roles that see every order; a rep sees the orders of their own proposals.
-READ_ALL = (Role.AD_OPS, Role.ADMIN, Role.SALES_MANAGER, Role.FINANCE)
-OPS = (Role.AD_OPS, Role.ADMIN)
+OPS = service.OPERATORS
 
 
 def _date(raw: str | None) -> date | None:
@@ -46,7 +44,7 @@ def index():
     starts_from, starts_to = _date(args.get("starts_from")), _date(args.get("starts_to"))
     bad_dates = [n for n in ("starts_from", "starts_to") if args.get(n) and _date(args.get(n)) is None]
     q = (args.get("q") or "").strip()[:100]
-    owner_id = None if current_user.has_role(*READ_ALL) else current_user.id
+    owner_id = None if current_user.has_role(*service.READ_ALL) else current_user.id
     page = db.paginate(
         queries.orders_list(
             queries.OrderFilters(status, push_state, advertiser_id, starts_from, starts_to, q), owner_id=owner_id
@@ -81,7 +79,7 @@ def readable_order(order_id: int) -> Order:
     order = db.session.get(Order, order_id)
     if order is None:
         raise NotFound("No such order.")
-    if not current_user.has_role(*READ_ALL) and order.proposal.owner_id != current_user.id:
+    if not service.can_read(current_user, order):
         raise Forbidden("This order is another rep's.")
     return order
 
@@ -111,8 +109,8 @@ def detail(order_id: int):
         today=today,
         change_open=change_open,
         io_signature=queries.io_signature_of(order),
-        can_operate=current_user.has_role(*OPS),
-        can_change=current_user.has_role(*OPS, Role.SALES_MANAGER) or order.proposal.owner_id == current_user.id,
+        can_operate=service.can_operate(current_user),
+        can_change=service.can_change(current_user, order),
         form=FlaskForm(),
         # pacing and pushes (the ad server's), billing (finance's): app/orders/panels.py
         **panel_context(order, reader=current_user, today=today),
