@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask import current_app
 
 from app.audit.service import record, record_change
 from app.auth.models import User
@@ -17,7 +16,7 @@ from app.catalog.models import Product
 from app.db import Unchecked, name_taken, stale, utcnow
 from app.errors import Conflict, Errors, ValidationFailed
 from app.extensions import db
-from app.proposals import service as proposals
+from app.proposals import versions
 from app.proposals.models import Proposal, ProposalStatus
 from app.proposals.snapshot import VersionSnapshot
 from app.validation import clean_line, line_problem
@@ -147,7 +146,7 @@ def approver_label(role: str | None, user: User | None) -> str:
 # -- Facts and the plan ---------------------------------------------------------------------------
 
 
-def facts(proposal: Proposal, snapshot: VersionSnapshot) -> dict:
+def facts(proposal: Proposal, snapshot: VersionSnapshot, *, standard_terms: str) -> dict:
     products = {
         p.id: {"category": p.category, "line_item_type": p.line_item_type}
         for p in db.session.scalars(sa.select(Product))
@@ -162,7 +161,7 @@ def facts(proposal: Proposal, snapshot: VersionSnapshot) -> dict:
     return engine.facts_of(
         snapshot,
         new_advertiser=not earlier,
-        standard_terms=current_app.config.get("STANDARD_TERMS", ""),
+        standard_terms=standard_terms,
         products=products,
     )
 
@@ -186,13 +185,15 @@ class Plan:
     stuck: list[tuple[int, str]] = field(default_factory=list)
 
 
-def plan_for(proposal: Proposal, snapshot: VersionSnapshot | None = None, *, submitter: User | None = None) -> Plan:
+def plan_for(
+    proposal: Proposal, snapshot: VersionSnapshot | None = None, *, standard_terms: str, submitter: User | None = None
+) -> Plan:
     """Which rules apply to the proposal as it stands (or to a version's snapshot), and why; with a
     submitter, also which steps nobody could decide if they submitted it now."""
     snapshot = snapshot or VersionSnapshot.from_json(
-        proposals.snapshot(proposal, number=len(proposal.versions) + 1, now=utcnow())
+        versions.snapshot(proposal, number=len(proposal.versions) + 1, now=utcnow())
     )
-    sheet = facts(proposal, snapshot)
+    sheet = facts(proposal, snapshot, standard_terms=standard_terms)
     warnings, blocks, broken = [], [], []
     steps: dict[int, StepPlan] = {}
     for rule in db.session.scalars(
@@ -221,7 +222,7 @@ def plan_for(proposal: Proposal, snapshot: VersionSnapshot | None = None, *, sub
     return plan
 
 
-def try_rule(data: RuleData) -> tuple[list[Proposal], int]:
+def try_rule(data: RuleData, *, standard_terms: str) -> tuple[list[Proposal], int]:
     """The open proposals a rule (saved or not) would apply to, and how many open proposals there are."""
     # Only the conditions matter for a trial (a missing name or step does not).
     if problems := check_rule(data).errors.get("conditions"):
@@ -234,8 +235,10 @@ def try_rule(data: RuleData) -> tuple[list[Proposal], int]:
     ).all()
     hits = []
     for proposal in open_:
-        snapshot = VersionSnapshot.from_json(proposals.snapshot(proposal, number=0, now=utcnow()))
-        ok, _ = engine.matches(data.conditions, data.combinator, facts(proposal, snapshot))
+        snapshot = VersionSnapshot.from_json(versions.snapshot(proposal, number=0, now=utcnow()))
+        ok, _ = engine.matches(
+            data.conditions, data.combinator, facts(proposal, snapshot, standard_terms=standard_terms)
+        )
         if ok:
             hits.append(proposal)
     return hits, len(open_)
