@@ -18,7 +18,7 @@ from app.auth.models import User
 from app.errors import Conflict, DomainError, ValidationFailed
 from app.extensions import db
 from app.mail.service import queue
-from app.proposals import access, holds
+from app.proposals import access, holds, versions
 from app.proposals.models import Proposal, ProposalStatus
 from app.proposals.states import transition
 from app.settings import Settings
@@ -76,6 +76,8 @@ def send_to_buyer(
     db.session.add(link)
     if proposal.status == S.APPROVED.value:
         transition(proposal, S.SENT, actor=actor, now=now, why=f"Version {version.number} sent to {buyer.email}.")
+    # Drawn now if its drawing after the submission's commit has not run (or failed).
+    pdf = versions.ensure_pdf(version, publisher_name=settings.publisher_name, logo_path=settings.publisher_logo)
     queue(
         to=[buyer.email],
         subject=f"Proposal {proposal.number}: {proposal.campaign_name}",
@@ -85,9 +87,7 @@ def send_to_buyer(
             f"(valid for {days} days):\n{settings.link(f'/sign/{token}')}\n\n"
             f"Kind regards,\n{proposal.owner.name}\n{settings.publisher_name}\n"
         ),
-        attachment=(f"{proposal.number}-v{version.number}.pdf", "application/pdf", version.pdf)
-        if version.pdf
-        else None,
+        attachment=(f"{proposal.number}-v{version.number}.pdf", "application/pdf", pdf),
         related=("proposal", proposal.id),
         now=now,
     )

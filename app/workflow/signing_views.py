@@ -9,6 +9,7 @@ from app.access import public
 from app.db import utcnow
 from app.errors import DomainError, ValidationFailed
 from app.extensions import current_clock, current_settings, db
+from app.proposals import versions
 from app.proposals.snapshot import VersionSnapshot
 from app.transaction import abandon
 from app.workflow import signing
@@ -72,8 +73,10 @@ def pdf(token: str):
         link = signing.link_for(token, now=utcnow(), today=current_clock().today())
     except DomainError as exc:
         return _refusal(exc)
+    settings = current_settings()
+    pdf, _ = versions.pdf_of(link.version, publisher_name=settings.publisher_name, logo_path=settings.publisher_logo)
     return Response(
-        link.version.pdf or b"",
+        pdf,
         mimetype="application/pdf",
         headers={"Content-Disposition": f'inline; filename="{link.proposal.number}-v{link.version.number}.pdf"'},
     )

@@ -15,6 +15,7 @@ from app.inventory.models import Reservation
 from app.mail.models import OutboxMessage
 from app.orders.models import Order
 from app.proposals import holds
+from app.proposals.pdf import sha256_of
 from app.workflow import reminders, service, signing
 from tests.conftest import DEMO_USERS, now, reconfigure, user
 from tests.integration.test_workflow import proposal_with, rep
@@ -46,6 +47,16 @@ def sent(proposal) -> str:
     mail = db.session.scalars(sa.select(OutboxMessage).order_by(OutboxMessage.id.desc())).first()
     assert mail.to_addresses == [proposal.buyer_contact.email] and mail.attachments[0]["filename"].endswith(".pdf")
     return re.search(r"/sign/([A-Za-z0-9_-]+)", mail.text).group(1)
+
+
+def test_a_version_whose_pdf_is_not_there_yet_is_drawn_and_stored_when_sent_to_the_buyer(ctx):
+    proposal = approved()
+    version = proposal.versions[-1]
+    version.pdf = version.pdf_sha256 = None  # as when its drawing after the commit failed
+    sent(proposal)
+    mail = db.session.scalars(sa.select(OutboxMessage).order_by(OutboxMessage.id.desc())).first()
+    assert version.pdf.startswith(b"%PDF") and version.pdf_sha256 == sha256_of(version.pdf)
+    assert mail.attachment_data == version.pdf
 
 
 def accept(token: str, **kw):
