@@ -14,10 +14,14 @@ from app.adserver import delivery, outbox
 from app.adserver.models import SandboxLineItem
 from app.errors import DomainError, ValidationFailed
 from app.extensions import current_clock, current_settings, db
-from app.inventory.models import Reservation
+from app.inventory.availability import availability_for
+from app.inventory.models import Reservation, ReservationKind
+from app.inventory.reservations import reserve
+from app.inventory.supply import Box
 from app.orders import changes
 from app.orders import service as orders
 from app.orders.models import Order
+from app.proposals import lines, versions
 from app.proposals import service as proposals
 from app.workflow import service
 from tests.conftest import DEMO_USERS, now, user
@@ -27,18 +31,16 @@ from tests.integration.test_workflow import rep
 
 
 def test_inventory_gone_by_signature_flags_the_order_instead_of_overselling(ctx):
-    from app.inventory import service as inventory
-
     proposal = approved(quantity=500_000)
     line = proposal.lines[0]
     # The hold expires and someone books everything in between.
     hold = db.session.get(Reservation, line.hold_id)
     hold.expires_at = now() - timedelta(minutes=1)
     token = sent(proposal)
-    box = inventory.Box(tuple(hold.ad_unit_ids), max(hold.start_day, current_clock().today()), hold.end_day)
-    left = inventory.availability_for(box, now=now(), today=current_clock().today(), margin_pct=10).available
-    inventory.reserve(
-        inventory.ReservationKind.BOOKING,
+    box = Box(tuple(hold.ad_unit_ids), max(hold.start_day, current_clock().today()), hold.end_day)
+    left = availability_for(box, now=now(), today=current_clock().today(), margin_pct=10).available
+    reserve(
+        ReservationKind.BOOKING,
         box,
         label="Someone else",
         quantity=left - 100_000,
@@ -64,9 +66,9 @@ def test_a_line_with_nothing_to_check_flags_the_order_for_ad_ops(ctx):
     takeover = db.session.scalar(sa.select(Product).where(Product.name == "Homepage Takeover — The Daily Harbour"))
     year = proposal.start_day.year
     service.withdraw(proposal, actor=rep(), now=now())
-    proposals.add_line(
+    lines.add_line(
         proposal,
-        proposals.LineData(takeover.id, "cpd", date(year, 2, 1), date(year, 2, 7), "Europe/London"),
+        lines.LineData(takeover.id, "cpd", date(year, 2, 1), date(year, 2, 7), "Europe/London"),
         actor=rep(),
         today=current_clock().today(),
         now=now(),
@@ -150,9 +152,9 @@ def test_a_change_order_goes_through_approval_and_updates_the_ad_server(ctx):
     proposal = changes.start_change_order(order, actor=rep(), now=now())
     assert proposal.status == "draft"
     line = proposal.lines[0]
-    data = service.proposals._data_of(line)
+    data = lines.data_of(line)
     data.quantity = 650_000
-    service.proposals.update_line(line, data, actor=rep(), today=current_clock().today(), now=now(), margin_pct=10)
+    lines.update_line(line, data, actor=rep(), today=current_clock().today(), now=now(), margin_pct=10)
     service.submit(proposal, actor=rep(), now=now(), acknowledged=True, render={}, settings=current_settings())
     approve_all(proposal)
     db.session.commit()
@@ -172,9 +174,9 @@ def test_a_change_order_cannot_take_a_line_under_what_it_delivered(ctx):
     db.session.commit()
     proposal = changes.start_change_order(order, actor=rep(), now=now())
     line = proposal.lines[0]
-    data = service.proposals._data_of(line)
+    data = lines.data_of(line)
     data.quantity = 250_000
-    service.proposals.update_line(line, data, actor=rep(), today=current_clock().today(), now=now(), margin_pct=10)
+    lines.update_line(line, data, actor=rep(), today=current_clock().today(), now=now(), margin_pct=10)
     with pytest.raises(ValidationFailed) as failed:
         service.submit(proposal, actor=rep(), now=now(), acknowledged=True, render={}, settings=current_settings())
     assert "already delivered 300,000" in failed.value.errors["submit"][0]
@@ -184,15 +186,15 @@ def test_a_change_order_that_removes_a_line_cancels_it_in_the_ad_server(ctx):
     order = signed_order()
     outbox.drain(worker="w1", settings=FAST)
     proposal = changes.start_change_order(order, actor=rep(), now=now())
-    extra = service.proposals.add_line(
+    extra = lines.add_line(
         proposal,
-        service.proposals._data_of(proposal.lines[0]),
+        lines.data_of(proposal.lines[0]),
         actor=rep(),
         today=current_clock().today(),
         now=now(),
         margin_pct=10,
     )
-    service.proposals.remove_line(proposal.lines[0], actor=rep(), now=now())
+    lines.remove_line(proposal.lines[0], actor=rep(), now=now())
     service.submit(proposal, actor=rep(), now=now(), acknowledged=True, render={}, settings=current_settings())
     approve_all(proposal)
     db.session.commit()
@@ -208,8 +210,8 @@ def test_a_line_ad_ops_cancelled_stays_cancelled_through_a_later_change_order(ct
     order = signed_order()
     outbox.drain(worker="w1", settings=FAST)
     proposal = changes.start_change_order(order, actor=rep(), now=now())
-    extra = service.proposals.add_line(
-        proposal, service.proposals._data_of(proposal.lines[0]), actor=rep(), today=current_clock().today(), now=now(),
+    extra = lines.add_line(
+        proposal, lines.data_of(proposal.lines[0]), actor=rep(), today=current_clock().today(), now=now(),
         margin_pct=10,
     )  # fmt: skip
     service.submit(proposal, actor=rep(), now=now(), acknowledged=True, render={}, settings=current_settings())
@@ -231,9 +233,9 @@ def test_a_change_order_cannot_be_deleted_nor_end_a_line_in_the_past(ctx):
     order = signed_order()
     proposal = changes.start_change_order(order, actor=rep(), now=now())
     with pytest.raises(DomainError, match="has an order"):
-        service.proposals.delete_proposal(proposal, actor=rep(), now=now())
+        proposals.delete_proposal(proposal, actor=rep(), now=now())
     line = proposal.lines[0]
-    data = service.proposals._data_of(line)
+    data = lines.data_of(line)
     data.start_day = data.end_day = current_clock().today() - timedelta(days=2)
     line.start_day = line.end_day = data.end_day  # as the builder would have saved it
     with pytest.raises(ValidationFailed) as failed:
@@ -260,15 +262,15 @@ def test_a_make_good_is_no_discount_to_the_rules_and_gives_no_more_than_was_owed
     db.session.commit()
     proposal = changes.create_make_good(line, actor=user(DEMO_USERS["ad_ops"]), now=now(), today=today, margin_pct=10)
     (free,) = proposal.lines
-    snapshot = service.proposals.snapshot(proposal, number=1, now=now())
+    snapshot = versions.snapshot(proposal, number=1, now=now())
     facts = facts_of(snapshot, new_advertiser=False, standard_terms="", products={})
     assert facts["max_discount_pct"] < 40 and facts["make_good"] is True
-    copy = service.proposals.copy_line(free, actor=rep(), now=now(), today=today, margin_pct=10)
+    copy = lines.copy_line(free, actor=rep(), now=now(), today=today, margin_pct=10)
     assert copy.make_good_of_id is None and copy.gross > 0  # a copy is a paid line, priced as one
-    data = service.proposals._data_of(free)
+    data = lines.data_of(free)
     data.quantity = 5_000_000
     with pytest.raises(ValidationFailed) as failed:
-        service.proposals.update_line(free, data, actor=rep(), today=today, now=now(), margin_pct=10)
+        lines.update_line(free, data, actor=rep(), today=today, now=now(), margin_pct=10)
     assert "at most the 100,000 impressions" in failed.value.errors["quantity"][0]
 
 
@@ -277,9 +279,9 @@ def test_a_discarded_change_order_puts_the_proposal_back_as_signed_and_leaves_th
     signed_lines = [(line.quantity, line.net) for line in order.lines]
     proposal = changes.start_change_order(order, actor=rep(), now=now())
     line = proposal.lines[0]
-    data = service.proposals._data_of(line)
+    data = lines.data_of(line)
     data.quantity = 777_000
-    service.proposals.update_line(line, data, actor=rep(), today=current_clock().today(), now=now(), margin_pct=10)
+    lines.update_line(line, data, actor=rep(), today=current_clock().today(), now=now(), margin_pct=10)
     proposal.notes = "a change nobody wanted"
     db.session.commit()
     changes.discard_change_order(order, actor=rep(), now=now())
