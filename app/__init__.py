@@ -29,7 +29,13 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     _trust_proxies(app)
 
     from app import models  # noqa: F401  (registers every table on the metadata)
-    from app.extensions import csrf, db, login_manager, migrate
+    from app.clock import Clock
+    from app.extensions import csrf, db, install_settings, login_manager, migrate
+    from app.settings import Settings
+
+    # Read once: a later change to app.config changes nothing (tests change a setting with install_settings).
+    settings = Settings.from_config(app.config)
+    install_settings(app, settings, Clock(settings.time_zone))
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))

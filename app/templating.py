@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
-from babel.numbers import format_currency, format_decimal
-from flask import Flask, current_app, request
+from flask import Flask, request
 from flask_login import current_user
 
 from app.auth.roles import ROLE_LABELS, Role
+from app.extensions import current_settings
+from app.formats import money, percent, rate
 from app.forms import form_nonce_field
-from app.money import format_money
 from app.validation import countries
 
 #: (label, endpoint, roles that see it; empty = everyone signed in)
@@ -38,26 +37,7 @@ NAVIGATION = [
 def local_time(value: datetime | None, fmt: str = "%d %b %Y %H:%M") -> str:
     if value is None:
         return ""
-    return value.astimezone(ZoneInfo(current_app.config["PUBLISHER_TIMEZONE"])).strftime(fmt)
-
-
-def money(amount: Decimal | None, currency: str) -> str:
-    if amount is None:
-        return ""
-    return format_money(amount, currency)
-
-
-def rate(amount: Decimal | None, currency: str) -> str:
-    """A rate: 2 to 4 decimals, as the rate card keeps them."""
-    if amount is None:
-        return ""
-    return format_currency(amount, currency, format="¤#,##0.00##", currency_digits=False, locale="en_GB")
-
-
-def percent(value: Decimal | None) -> str:
-    if value is None:
-        return ""
-    return f"{format_decimal(value, format='#,##0.##', locale='en_GB')} %"
+    return value.astimezone(current_settings().time_zone).strftime(fmt)
 
 
 def country_name(code: str) -> str:

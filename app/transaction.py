@@ -32,6 +32,8 @@ CALLBACKS = "after_commit_callbacks"
 COMMITTED = "after_commit_due"
 #: `session.info` key set by `abandon`: the unit of work ends without committing.
 ABANDONED = "unit_of_work_abandoned"
+#: `session.info` key set while a `transaction()` block runs: a unit of work is open.
+OPEN = "unit_of_work_open"
 
 
 def after_commit(session: Session, fn: Callable[[], object]) -> None:
@@ -43,6 +45,13 @@ def after_commit(session: Session, fn: Callable[[], object]) -> None:
     callbacks = session.info.setdefault(CALLBACKS, [])
     if fn not in callbacks:
         callbacks.append(fn)
+
+
+def in_unit_of_work(session: Session) -> bool:
+    """Whether the caller runs inside `transaction()` (a request, a CLI command, a worker's job):
+    then work that can wait for the commit (drawing a PDF) is registered with `after_commit`
+    instead of done inside the write. A service called directly, as a test does, has none open."""
+    return bool(session.info.get(OPEN))
 
 
 def abandon(session: Session) -> None:
@@ -66,6 +75,8 @@ def transaction(session: Session) -> Iterator[Session]:
     """
     for key in (ABANDONED, CALLBACKS, COMMITTED):
         session.info.pop(key, None)
+    outermost = not session.info.get(OPEN)
+    session.info[OPEN] = True
     try:
         yield session
         if session.info.pop(ABANDONED, False):
@@ -75,6 +86,9 @@ def transaction(session: Session) -> Iterator[Session]:
     except BaseException:
         rollback(session)
         raise
+    finally:
+        if outermost:
+            session.info.pop(OPEN, None)
     run_committed(session)
 
 

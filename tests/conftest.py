@@ -27,8 +27,10 @@ from flask.testing import FlaskClient
 
 from app import create_app
 from app.auth.models import User
+from app.clock import Clock
 from app.db import utcnow
-from app.extensions import db
+from app.extensions import db, install_settings
+from app.settings import Settings
 from config import yes_no
 from tests.support.postgres import PostgresServer, find_bin_dir
 from tests.support.smtp import SmtpServer
@@ -231,6 +233,14 @@ def user(email: str) -> User:
 
 def now() -> datetime:
     return utcnow()
+
+
+def reconfigure(app: Flask, **config) -> None:
+    """Change settings of a running app as a restart with this config would: the app reads its
+    settings once, at start-up, so changing app.config alone changes nothing."""
+    app.config.update(config)
+    settings = Settings.from_config(app.config)
+    install_settings(app, settings, Clock(settings.time_zone))
 
 
 # -- Which suites ran ---------------------------------------------------------------------------

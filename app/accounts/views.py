@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.access import allow
@@ -13,7 +13,7 @@ from app.accounts.service import AccountData
 from app.auth.roles import ACCOUNT_EDITORS, Role
 from app.db import utcnow
 from app.errors import Forbidden, NotFound, ValidationFailed
-from app.extensions import db
+from app.extensions import current_settings, db
 from app.forms import form_sent_before, options, posted_version, redirect_to_created, show_errors, submit
 from app.transaction import abandon
 from app.validation import country_choices, currency_choices, parse_id
@@ -36,7 +36,7 @@ def _prepare(form: AccountForm, account: Account | None) -> AccountForm:
         owners.append(account.owner)  # keep a deactivated owner visible until reassigned
     form.owner_id.choices = options((u.id, u.name) for u in owners)
     if account is None and request.method == "GET":
-        form.currency.data = current_app.config["PUBLISHER_CURRENCY"]
+        form.currency.data = current_settings().currency
         form.billing_country.data = ""
         if current_user.has_role(Role.SALES_REP, Role.SALES_MANAGER):
             form.owner_id.data = str(current_user.id)
@@ -67,7 +67,7 @@ def index():
     page = db.paginate(
         queries.accounts_query(filters),
         page=filters.page,
-        per_page=current_app.config["PAGE_SIZE"],
+        per_page=current_settings().page_size,
         error_out=False,
     )
     return render_template(

@@ -15,10 +15,9 @@ from app.adserver.adapters import adapter_class, kinds
 from app.adserver.adapters.base import AdServerError
 from app.adserver.models import Connection, MappingKind
 from app.auth.roles import Role
-from app.clock import publisher_today
 from app.db import utcnow
 from app.errors import DomainError, NotFound, ValidationFailed
-from app.extensions import db
+from app.extensions import current_clock, current_settings, db
 from app.forms import form_sent_before, redirect_to_created
 from app.orders.views import readable_order
 from app.routing import safe_next
@@ -108,7 +107,7 @@ def new_connection():
         connection=None,
         cls=cls,
         kind=kind,
-        values=request.form if request.method == "POST" else {"time_zone": current_app.config["PUBLISHER_TIMEZONE"]},
+        values=request.form if request.method == "POST" else {"time_zone": current_settings().time_zone.key},
         errors=errors,
         form=FlaskForm(),
     ), (400 if errors else 200)
@@ -306,7 +305,7 @@ def map_own_ids(connection_id: int):
 @bp.route("/queue")
 @allow(*OPS)
 def queue():
-    today = publisher_today()
+    today = current_clock().today()
     waiting = queries.waiting_jobs(limit=200)
     drifting = queries.drift_checked_lines(limit=200)
     return render_template(

@@ -9,7 +9,7 @@ from app.audit.models import AuditEvent
 from app.audit.subjects import SUBJECTS, Subject, subject_for
 from app.auth.roles import Role
 from app.errors import Forbidden, NotFound
-from app.extensions import db
+from app.extensions import current_settings, db
 from app.validation import page_number
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
@@ -58,7 +58,7 @@ def index():
     if entity_type in SUBJECTS:
         query = query.where(AuditEvent.entity_type == entity_type)
     page = db.paginate(
-        query, page=page_number(request.args), per_page=current_app.config["PAGE_SIZE"] * 2, error_out=False
+        query, page=page_number(request.args), per_page=current_settings().page_size * 2, error_out=False
     )
     return render_template(
         "audit/index.html", page=page, entity_type=entity_type, entity_types=sorted(SUBJECTS), entity_link=history_link
@@ -77,7 +77,7 @@ def entity(entity_type: str, entity_id: int):
         select=sa.select(AuditEvent)
         .where(AuditEvent.entity_type == entity_type, AuditEvent.entity_id == entity_id)
         .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()),
-        per_page=current_app.config["PAGE_SIZE"] * 2,
+        per_page=current_settings().page_size * 2,
         error_out=False,
     )
     deleted = getattr(subject, "deleted_at", None) is not None

@@ -11,7 +11,7 @@ from app.auth.roles import Role
 from app.boundary import keep_writes_on_error
 from app.db import utcnow
 from app.errors import DomainError, NotFound, ValidationFailed
-from app.extensions import db
+from app.extensions import current_settings, db
 from app.forms import form_sent_before, redirect_to_created, show_errors
 from app.routing import safe_next
 from app.transaction import abandon
@@ -132,7 +132,7 @@ def users():
     page = db.paginate(
         service.users_page_query(search),
         page=page_number(request.args),
-        per_page=current_app.config["PAGE_SIZE"],
+        per_page=current_settings().page_size,
         error_out=False,
     )
     return render_template("auth/users.html", page=page, search=search)

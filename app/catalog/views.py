@@ -25,11 +25,10 @@ from app.catalog.models import (
     TargetingDimension,
     TargetingValue,
 )
-from app.clock import publisher_today
 from app.csvio import ImportFailed
 from app.db import utcnow
 from app.errors import NotFound
-from app.extensions import db
+from app.extensions import current_clock, db
 from app.forms import form_sent_before, options, posted_version, redirect_to_created, submit
 from app.transaction import abandon
 from app.validation import parse_id
@@ -53,7 +52,7 @@ def _get(model, object_id: int, what: str):
 @allow()
 def index():
     filters = queries.CatalogFilters.from_args(request.args)
-    cards = panels.rate_cards_for(current_user, on=publisher_today())
+    cards = panels.rate_cards_for(current_user, on=current_clock().today())
     card = next((c for c in cards if c.id == filters.card_id), cards[0] if cards else None)
     return render_template(
         "catalog/index.html",
@@ -78,7 +77,7 @@ def product(product_id: int):
         product=found,
         slots=catalog_products.product_slots(found),
         path=catalog_units.ad_unit_path,
-        cards=panels.rate_cards_for(current_user, on=publisher_today()),
+        cards=panels.rate_cards_for(current_user, on=current_clock().today()),
         packages=queries.packages_with(found.id),
         values=values,
         dimension_labels=DIMENSION_LABELS,

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
 import click
 from flask import current_app
 from flask.cli import AppGroup
 
 from app.db import utcnow
 from app.demo.load import database_is_empty, load_demo
-from app.extensions import db
+from app.extensions import current_settings, db
 from app.transaction import in_transaction
 
 demo_cli = AppGroup("demo", help="The demo publisher.")
@@ -27,6 +25,6 @@ def load_command(if_empty: bool) -> None:
             return
         raise click.ClickException("The database is not empty; the demo loads only into an empty one.")
     now = utcnow()
-    today = now.astimezone(ZoneInfo(current_app.config["PUBLISHER_TIMEZONE"])).date()
+    today = current_settings().day_of(now)
     counts = load_demo(today=today, now=now, hash_method=current_app.config["PASSWORD_HASH_METHOD"])
     click.echo("Demo publisher loaded: " + ", ".join(f"{n:,} {what.replace('_', ' ')}" for what, n in counts.items()))

@@ -12,10 +12,9 @@ from flask.cli import AppGroup
 
 from app.auth.models import User
 from app.auth.roles import Role
-from app.clock import publisher_today
 from app.db import utcnow
 from app.errors import DomainError
-from app.extensions import db
+from app.extensions import current_clock, db
 from app.finance import queries, revenue, service
 from app.transaction import in_transaction
 
@@ -39,7 +38,7 @@ def _period(raw: str, today) -> object:
 def export_command(period: str, last: str | None, fmt: str, calendar: str, output: Path | None) -> None:
     """Export revenue rows with a control summary (rows, totals per currency, SHA-256), recorded
     like an export from the page. Streams: memory stays flat however many rows."""
-    today = publisher_today()
+    today = current_clock().today()
     first = _period(period, today)
     final = _period(last, today) if last else first
     if final < first:
@@ -81,7 +80,7 @@ def export_command(period: str, last: str | None, fmt: str, calendar: str, outpu
 @in_transaction(db.session)
 def close_command(period: str, email: str) -> None:
     """Close a month: freeze its figures; later changes post adjustments into the next open month."""
-    today = publisher_today()
+    today = current_clock().today()
     first = _period(period, today)
     actor = db.session.scalar(sa.select(User).where(sa.func.lower(User.email) == email.strip().lower()))
     if actor is None or not actor.active or not actor.has_role(Role.FINANCE, Role.ADMIN):

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask.blueprints import BlueprintSetupState
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
@@ -16,10 +17,9 @@ from app.access import allow
 from app.accounts.models import AccountKind
 from app.accounts.queries import accounts_of_kind
 from app.auth.roles import Role
-from app.clock import publisher_today
 from app.db import utcnow
 from app.errors import NotFound, ValidationFailed
-from app.extensions import db
+from app.extensions import current_clock, current_settings, db
 from app.finance import queries, revenue, service
 from app.finance.models import BillingSource, FinanceExport
 from app.finance.revenue_svg import revenue_svg
@@ -29,6 +29,18 @@ from app.transaction import abandon
 from app.validation import parse_id
 
 bp = Blueprint("finance", __name__, url_prefix="/finance")
+
+
+@bp.record_once
+def date_adjustments_by_the_app_clock(state: BlueprintSetupState) -> None:
+    """Adjustments posted after a commit are dated by the running app's clock (registered once)."""
+    if publisher_day not in service.publisher_days:
+        service.publisher_days.append(publisher_day)
+
+
+def publisher_day() -> date:
+    return current_clock().today()
+
 
 FINANCE = (Role.FINANCE, Role.ADMIN)
 #: how far ahead the page shows booked revenue (exports and closes stop at this month)
@@ -105,7 +117,7 @@ def _choices() -> dict:
 @bp.route("/")
 @allow(*FINANCE)
 def index():
-    today = publisher_today()
+    today = current_clock().today()
     errors: dict[str, list[str]] = {}
     first, last = _range(today, errors, allow_future=True)
     filters = _filters()
@@ -123,7 +135,7 @@ def index():
         if row.adjustment_for:
             sums["adjustments"] += row.net
         currencies.add(row.currency)
-    home = current_app.config["PUBLISHER_CURRENCY"]
+    home = current_settings().currency
     currency = filters.currency or (home if home in currencies or not currencies else sorted(currencies)[0])
     totals: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     for m in months.values():
@@ -166,7 +178,7 @@ def index():
 @bp.route("/months/<period>")
 @allow(*FINANCE)
 def month(period: str):
-    today = publisher_today()
+    today = current_clock().today()
     try:
         first = revenue.parse_period(period, today=_horizon(today))
     except ValueError as error:
@@ -190,7 +202,7 @@ def month(period: str):
 @bp.route("/export", methods=["POST"])
 @allow(*FINANCE)
 def export():
-    today = publisher_today()
+    today = current_clock().today()
     errors: dict[str, list[str]] = {}
     first, last = _range(today, errors, allow_future=False)
     fmt = request.form.get("format", "")
@@ -237,7 +249,7 @@ def download(export_id: int):
 @bp.route("/close", methods=["POST"])
 @allow(*FINANCE)
 def close():
-    today = publisher_today()
+    today = current_clock().today()
     try:
         period = revenue.parse_period(request.form.get("period", ""), today=today)
     except ValueError as error:

@@ -11,10 +11,9 @@ from typing import NoReturn
 import click
 from flask.cli import AppGroup
 
-from app.clock import publisher_today
 from app.csvio import ImportFailed
 from app.db import utcnow
-from app.extensions import db
+from app.extensions import current_clock, db
 from app.inventory import forecast_runs
 from app.inventory.solver import InstanceError
 from app.inventory.solver_json import solve
@@ -50,7 +49,7 @@ def import_history_command(file: Path) -> None:
 @in_transaction(db.session)
 def forecast_command() -> None:
     """Refresh the forecast of every active slot for the next 365 days, and its geo and device shares."""
-    run = forecast_runs.refresh_forecast(now=utcnow(), today=publisher_today())
+    run = forecast_runs.refresh_forecast(now=utcnow(), today=current_clock().today())
     days = forecast_runs.forecast_day_count(run)
     click.echo(
         f"Forecast refreshed: {days:,} slot-days from {run.first_day} to {run.last_day}, "

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
@@ -12,10 +12,9 @@ from app.auth.roles import Role
 from app.catalog import queries as catalog_queries
 from app.catalog.ad_units import ad_unit_path
 from app.catalog.models import AdUnit, Product
-from app.clock import publisher_today
 from app.db import utcnow
 from app.errors import DomainError, Errors, Forbidden, NotFound, ValidationFailed
-from app.extensions import db
+from app.extensions import current_clock, current_settings, db
 from app.forms import form_sent_before, options, redirect_to_created, show_errors
 from app.inventory import availability, queries, reservations
 from app.inventory.forms import HoldForm
@@ -31,12 +30,12 @@ OVERSEERS = (Role.SALES_MANAGER, Role.ADMIN, Role.AD_OPS)
 
 
 def _settings() -> dict:
-    return {"margin_pct": current_app.config["SAFETY_MARGIN_PCT"]}
+    return {"margin_pct": current_settings().safety_margin_pct}
 
 
 def product_availability_panel(product: Product) -> dict:
     """What the product page's availability panel shows: the rep's question and its answer."""
-    start, end = default_flight(publisher_today())
+    start, end = default_flight(current_clock().today())
     args = request.args
     asked = "start" in args
     context = {
@@ -45,7 +44,7 @@ def product_availability_panel(product: Product) -> dict:
         "answer": None,
         "flight": (args.get("start", start.isoformat()), args.get("end", end.isoformat())),
         "can_hold": current_user.has_role(*SELLERS),
-        "hold_days": current_app.config["HOLD_DAYS"],
+        "hold_days": current_settings().hold_days,
         "supply_dimensions": [d for d in availability.SUPPLY_DIMENSIONS if d in product.customisable],
     }
     if not asked or not product.is_active:
@@ -58,10 +57,10 @@ def product_availability_panel(product: Product) -> dict:
         context["answer"] = availability.availability_for(
             box,
             now=utcnow(),
-            today=publisher_today(),
+            today=current_clock().today(),
             requested=quantity,
             with_suggestions=True,
-            margin_pct=current_app.config["SAFETY_MARGIN_PCT"],
+            margin_pct=current_settings().safety_margin_pct,
         )
     except ValidationFailed as exc:
         context["errors"] = exc.errors
@@ -77,7 +76,7 @@ def availability_json():
         return {"errors": errors.errors}, 400
     try:
         answer = availability.availability_for(
-            box, now=utcnow(), today=publisher_today(), requested=quantity, with_suggestions=True, **_settings()
+            box, now=utcnow(), today=current_clock().today(), requested=quantity, with_suggestions=True, **_settings()
         )
     except ValidationFailed as exc:
         return {"errors": exc.errors}, 400
@@ -93,7 +92,12 @@ def panel():
     if not errors:
         try:
             answer = availability.availability_for(
-                box, now=utcnow(), today=publisher_today(), requested=quantity, with_suggestions=True, **_settings()
+                box,
+                now=utcnow(),
+                today=current_clock().today(),
+                requested=quantity,
+                with_suggestions=True,
+                **_settings(),
             )
         except ValidationFailed as exc:
             errors = Errors()
@@ -107,13 +111,13 @@ def panel():
         args=request.args,
         can_hold=current_user.has_role(*SELLERS),
         hold_form=FlaskForm(),
-        hold_days=current_app.config["HOLD_DAYS"],
+        hold_days=current_settings().hold_days,
     )
 
 
 def _hold_form_page(form: HoldForm, status: int):
     """The hold form again, each problem on its field; nothing was held."""
-    return render_template("inventory/hold_form.html", form=form, hold_days=current_app.config["HOLD_DAYS"]), status
+    return render_template("inventory/hold_form.html", form=form, hold_days=current_settings().hold_days), status
 
 
 @bp.route("/holds", methods=["POST"])
@@ -142,8 +146,8 @@ def create_hold():
             product_id=product.id if product else None,
             actor=current_user,
             now=utcnow(),
-            today=publisher_today(),
-            hold_days=current_app.config["HOLD_DAYS"],
+            today=current_clock().today(),
+            hold_days=current_settings().hold_days,
             **_settings(),
         )
     except ValidationFailed as exc:
@@ -162,7 +166,7 @@ def create_hold():
 @bp.route("/holds")
 @allow()
 def holds():
-    today, now = publisher_today(), utcnow()
+    today, now = current_clock().today(), utcnow()
     mine_only = not current_user.has_role(*OVERSEERS)
     found = queries.reservations_by(current_user.id if mine_only else None, now=now, today=today)
     return render_template("inventory/holds.html", reservations=found, mine_only=mine_only, form=FlaskForm(), now=now)
@@ -200,8 +204,8 @@ def extend_hold(reservation_id: int):
                 reservation,
                 actor=current_user,
                 now=utcnow(),
-                today=publisher_today(),
-                hold_days=current_app.config["HOLD_DAYS"],
+                today=current_clock().today(),
+                hold_days=current_settings().hold_days,
                 **_settings(),
             )
         except DomainError as exc:
@@ -217,7 +221,7 @@ def extend_hold(reservation_id: int):
 def sell_through():
     weeks = min(max(parse_id(request.args.get("weeks")) or 12, 4), 52)
     starts, rows = queries.sell_through(
-        today=publisher_today(), now=utcnow(), weeks=weeks, margin_pct=current_app.config["SAFETY_MARGIN_PCT"]
+        today=current_clock().today(), now=utcnow(), weeks=weeks, margin_pct=current_settings().safety_margin_pct
     )
     return render_template("inventory/sell_through.html", starts=starts, rows=rows, weeks=weeks)
 

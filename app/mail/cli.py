@@ -9,6 +9,7 @@ from app.db import utcnow
 from app.mail import queries
 from app.mail.models import MailStatus
 from app.mail.service import deliver_pending
+from app.mail.views import mail_settings
 
 mail_cli = AppGroup("mail", help="The e-mail outbox.")
 
@@ -21,6 +22,6 @@ def deliver_command(limit: int) -> None:
     A message that keeps failing is marked failed after MAIL_MAX_ATTEMPTS attempts. Web requests
     deliver their own mail as they commit; this catches up on what could not go out then.
     """
-    sent, not_sent = deliver_pending(now=utcnow(), limit=limit)
+    sent, not_sent = deliver_pending(settings=mail_settings(), now=utcnow(), limit=limit)
     waiting = queries.count_by_status().get(MailStatus.QUEUED.value, 0)
     click.echo(f"{sent} sent, {not_sent} not sent; {waiting} still queued.", err=bool(not_sent))

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask import current_app
 
-from app.db import utcnow
 from app.errors import Errors
 from app.extensions import db
 from app.mail.models import MailStatus, OutboxMessage
@@ -77,7 +76,7 @@ def queue(
     )
     db.session.add(message)
     db.session.flush()
-    after_commit(db.session, deliver_after_commit)
+    after_commit(db.session, _deliver_queued)
     return message
 
 
@@ -120,18 +119,25 @@ def _attachment(attachment: tuple[str, str, bytes] | None, errors: Errors) -> tu
     return described, data
 
 
-def deliver_after_commit() -> None:
-    """Deliver the mail a unit of work queued, right after its commit (registered by `queue`).
+#: What delivers the mail a unit of work queued, right after its commit: filled in at start-up by
+#: the mail blueprint (`deliver_after_commit`), which holds the app's SMTP settings. Empty: the
+#: messages wait for `flask mail deliver`.
+deliverers: list[Callable[[], None]] = []
+
+
+def _deliver_queued() -> None:
+    """Registered by `queue` to run after the commit.
 
     A failure is logged by the unit of work and never changes its answer; the messages stay queued
     for `flask mail deliver`. The sending happens before a web answer leaves, so the request waits
     for it (one mail server round trip per message, MAIL_TIMEOUT_SECONDS at the most when the
     server is down).
     """
-    deliver_pending(now=utcnow())
+    for deliver in deliverers:
+        deliver()
 
 
-def deliver_pending(*, now: datetime, limit: int = 50) -> tuple[int, int]:
+def deliver_pending(*, settings: MailSettings, now: datetime, limit: int = 50) -> tuple[int, int]:
     """Send up to `limit` queued messages, oldest first; (sent, not sent) in this run.
 
     One transaction per message, so it runs after the request's own commit (`deliver_after_commit`)
@@ -140,9 +146,6 @@ def deliver_pending(*, now: datetime, limit: int = 50) -> tuple[int, int]:
     the run stops at the first message: the rest wait for the next run instead of each waiting
     out the timeout. Without MAIL_SERVER every message is marked sent at once.
     """
-    # The one setting a service reads from the app: delivery is a boundary like a CLI command
-    # (it commits), and its callers should not have to carry the SMTP settings around.
-    settings = MailSettings.from_config(current_app.config)
     transport = transport_for(settings)
     sent = not_sent = 0
     after_id = 0

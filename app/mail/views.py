@@ -9,14 +9,18 @@ from flask.blueprints import BlueprintSetupState
 
 from app.access import allow
 from app.auth.roles import Role
+from app.db import utcnow
 from app.errors import NotFound
-from app.extensions import db
-from app.mail import queries
+from app.extensions import current_settings, db
+from app.mail import queries, service
 from app.mail.models import MailStatus, OutboxMessage
 from app.mail.transport import MailSettings
 from app.validation import page_number
 
 bp = Blueprint("mail", __name__, url_prefix="/mail")
+
+#: Where create_app keeps the SMTP settings, read once at start-up.
+MAIL_SETTINGS = "flightdeck.mail_settings"
 
 #: related_type -> (endpoint, its id argument): where "what the mail is about" links to.
 RELATED_PAGES = {
@@ -27,10 +31,24 @@ RELATED_PAGES = {
 
 @bp.record_once
 def check_settings(state: BlueprintSetupState) -> None:
-    """Refuse to start with mail settings that could never work, rather than fail at every send."""
-    problems = MailSettings.from_config(state.app.config).problems()
-    if problems:
+    """Refuse to start with mail settings that could never work, rather than fail at every send;
+    keep them (read once, at start-up) and deliver each unit of work's mail after its commit."""
+    settings = MailSettings.from_config(state.app.config)
+    if problems := settings.problems():
         raise RuntimeError("; ".join(problems))
+    state.app.extensions[MAIL_SETTINGS] = settings
+    if deliver_after_commit not in service.deliverers:
+        service.deliverers.append(deliver_after_commit)
+
+
+def mail_settings() -> MailSettings:
+    """The running app's SMTP settings, for the after-commit delivery and the CLI."""
+    return current_app.extensions[MAIL_SETTINGS]
+
+
+def deliver_after_commit() -> None:
+    """Deliver the mail a unit of work queued, with the running app's SMTP settings."""
+    service.deliver_pending(settings=mail_settings(), now=utcnow())
 
 
 @bp.route("/outbox")
@@ -41,7 +59,7 @@ def outbox():
     page = db.paginate(
         queries.outbox_newest_first(status),
         page=page_number(request.args),
-        per_page=current_app.config["PAGE_SIZE"],
+        per_page=current_settings().page_size,
         error_out=False,
     )
     return render_template(

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from app.access import allow
 from app.auth.roles import Role
-from app.clock import publisher_today
 from app.db import utcnow
 from app.errors import DomainError, Forbidden, NotFound
-from app.extensions import db
+from app.extensions import current_clock, current_settings, db
 from app.forms import form_sent_before, redirect_to_created
 from app.orders import changes, queries, service
 from app.orders.make_goods import make_good_window
@@ -50,7 +49,7 @@ def index():
             queries.OrderFilters(status, push_state, advertiser_id, starts_from, starts_to, q), owner_id=owner_id
         ),
         page=page_number(args),
-        per_page=current_app.config["PAGE_SIZE"],
+        per_page=current_settings().page_size,
         error_out=False,
     )
     starts = queries.first_days([o.id for o in page.items])
@@ -95,10 +94,10 @@ def _line(order: Order, line_id: int) -> OrderLine:
 @allow(*STAFF, checks_object=True)
 def detail(order_id: int):
     order = readable_order(order_id)
-    today = publisher_today()
+    today = current_clock().today()
     make_goods = queries.make_goods_by_line([line.id for line in order.lines])
     change_open = order.proposal.status != "signed"
-    window_days = current_app.config["MAKE_GOOD_WINDOW_DAYS"]
+    window_days = current_settings().make_good_window_days
     #: the last day a make-good of each line may run (a button that could only fail is not shown)
     make_good_until = {line.id: make_good_window(line, days=window_days)[1] for line in order.lines}
     return render_template(
@@ -165,9 +164,9 @@ def make_good(order_id: int, line_id: int):
         line,
         actor=current_user,
         now=utcnow(),
-        today=publisher_today(),
-        margin_pct=current_app.config["SAFETY_MARGIN_PCT"],
-        make_good_days=current_app.config["MAKE_GOOD_WINDOW_DAYS"],
+        today=current_clock().today(),
+        margin_pct=current_settings().safety_margin_pct,
+        make_good_days=current_settings().make_good_window_days,
     )
     flash(f"Make-good {proposal.number} drafted: it goes through approval and the buyer's signature.", "success")
     return redirect_to_created(url_for("proposals.detail", proposal_id=proposal.id))

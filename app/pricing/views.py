@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, render_template, request
 from flask_login import current_user
 
 from app.access import allow
 from app.accounts.models import AccountKind
 from app.accounts.queries import accounts_of_kind
 from app.catalog.models import PricingModel, Product
-from app.clock import publisher_today
 from app.db import utcnow
 from app.errors import ValidationFailed
+from app.extensions import current_clock, current_settings
 from app.pricing import service
 from app.pricing.waterfall_svg import waterfall_svg
 
@@ -19,7 +19,7 @@ bp = Blueprint("pricing", __name__, url_prefix="/pricing")
 
 
 def price_from_args(args) -> tuple[service.Priced | None, dict[str, list[str]]]:
-    line, errors = service.read_line(args, time_zone=current_app.config["PUBLISHER_TIMEZONE"])
+    line, errors = service.read_line(args, time_zone=current_settings().time_zone.key)
     if errors:
         return None, errors.errors
     try:
@@ -27,9 +27,9 @@ def price_from_args(args) -> tuple[service.Priced | None, dict[str, list[str]]]:
             service.price_line(
                 line,
                 actor=current_user,
-                today=publisher_today(),
+                today=current_clock().today(),
                 now=utcnow(),
-                margin_pct=current_app.config["SAFETY_MARGIN_PCT"],
+                margin_pct=current_settings().safety_margin_pct,
             ),
             {},
         )
@@ -41,10 +41,10 @@ def product_pricing_panel(product: Product) -> dict:
     """What the product page's pricing panel shows: the rep's line and its waterfall."""
     args = request.args
     context = {
-        "price_cards": service.cards_to_price_with(current_user, today=publisher_today(), product=product),
+        "price_cards": service.cards_to_price_with(current_user, today=current_clock().today(), product=product),
         "advertisers": accounts_of_kind(AccountKind.ADVERTISER),
         "agencies": accounts_of_kind(AccountKind.AGENCY),
-        "time_zone": args.get("time_zone") or current_app.config["PUBLISHER_TIMEZONE"],
+        "time_zone": args.get("time_zone") or current_settings().time_zone.key,
         "priced": None,
         "chart": None,
         "price_errors": {},

@@ -5,17 +5,16 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import current_app, flash, render_template, request, url_for
+from flask import flash, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from app.access import allow
 from app.catalog.models import DIMENSION_LABELS, Package, Product, Status
 from app.catalog.targeting import targeting_values_by_dimension, value_names
-from app.clock import publisher_today
 from app.db import utcnow
 from app.errors import DomainError, Errors, ValidationFailed
-from app.extensions import db
+from app.extensions import current_clock, current_settings, db
 from app.forms import form_sent_before, remember_created
 from app.pricing.service import read_line
 from app.pricing.views import price_from_args
@@ -51,7 +50,9 @@ def _builder_context(
         "packages": queries.active_packages(),
         "sizes": sorted({size for p in products for size in p.sizes}),
         # what submitting would need (workflow), under the lines while the rep can still change them
-        **registry.panels(registry.builder_panels, proposal, current_user, editable=editable),
+        **registry.panels(
+            registry.builder_panels, proposal, current_user, editable=editable, settings=current_settings()
+        ),
         "form": FlaskForm(),
     }
 
@@ -78,7 +79,7 @@ def _line_data(proposal: Proposal, form) -> tuple[lines.LineData | None, Errors]
     args.setdefault("start", form.get("start") or proposal.start_day.isoformat())
     args.setdefault("end", form.get("end") or proposal.end_day.isoformat())
     args["rate_card"] = str(proposal.rate_card_id)
-    line, errors = read_line(args, time_zone=current_app.config["PUBLISHER_TIMEZONE"])
+    line, errors = read_line(args, time_zone=current_settings().time_zone.key)
     if line is None:
         return None, errors
     if line.product_id is None:
@@ -163,7 +164,7 @@ def update_line(proposal_id: int, line_id: int):
         if errors:
             raise ValidationFailed(errors.errors)
         lines.update_line(
-            line, data, actor=current_user, make_good_days=current_app.config["MAKE_GOOD_WINDOW_DAYS"], **settings()
+            line, data, actor=current_user, make_good_days=current_settings().make_good_window_days, **settings()
         )
     except ValidationFailed as exc:
         abandon(db.session)
@@ -210,7 +211,7 @@ def line_action(proposal_id: int, line_id: int, action: str):
         elif action in ("up", "down"):
             lines.move_line(line, -1 if action == "up" else 1, actor=current_user, now=now)
         else:
-            hold = holds.hold_line(line, actor=current_user, hold_days=current_app.config["HOLD_DAYS"], **settings())
+            hold = holds.hold_line(line, actor=current_user, hold_days=current_settings().hold_days, **settings())
             flash(f"Line {line.position} held until {hold.expires_at:%d %b %Y %H:%M} UTC.", "success")
     except DomainError as exc:
         abandon(db.session)
@@ -224,9 +225,7 @@ def line_action(proposal_id: int, line_id: int, action: str):
 def hold_all(proposal_id: int):
     proposal = readable_proposal(proposal_id)
     access.require_edit(current_user, proposal)
-    held, problems = holds.hold_all(
-        proposal, actor=current_user, hold_days=current_app.config["HOLD_DAYS"], **settings()
-    )
+    held, problems = holds.hold_all(proposal, actor=current_user, hold_days=current_settings().hold_days, **settings())
     flash(f"{held} of {len(proposal.lines)} lines held.", "success" if not problems else "warning")
     for problem in problems:
         flash(problem, "danger")
@@ -305,7 +304,7 @@ def _goals(proposal: Proposal, args) -> tuple[bulk.Goals | None, Errors]:
         sizes=tuple(v for v in args.getlist("sizes") if v),
         audience={k: v for k, v in audience.items() if v},
     )
-    errors = bulk.check_goals(proposal, goals, today=publisher_today())
+    errors = bulk.check_goals(proposal, goals, today=current_clock().today())
     return (None if errors else goals), errors
 
 

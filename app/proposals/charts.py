@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from markupsafe import Markup, escape
 
-from app.templating import money
+from app.formats import money
 
 WIDTH, ROW, LABEL, FIGURE = 620, 24, 210, 110
 #: More products than this: the smallest are summed into one "other products" bar.

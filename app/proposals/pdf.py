@@ -16,7 +16,9 @@ from __future__ import annotations
 import atexit
 import base64
 import contextlib
+import functools
 import hashlib
+import logging
 import mimetypes
 import os
 import shutil
@@ -29,9 +31,10 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
-from flask import current_app, has_request_context, render_template
+import jinja2
 from markupsafe import Markup
 
+from app.formats import money, percent, rate
 from app.pricing.rules import Price, Step
 from app.pricing.waterfall_svg import waterfall_svg
 from app.proposals import charts
@@ -41,6 +44,8 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 TEMPLATES = ROOT / "templates" / "proposals"
 FONTS_DIR = ROOT / "static" / "vendor" / "fonts"
 PRICING_MODELS = {"cpm": "CPM", "cpd": "CPD", "flat": "Flat fee"}
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -215,10 +220,10 @@ def logo_data_url(path: str | None) -> str | None:
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
-        current_app.logger.warning("PUBLISHER_LOGO %s cannot be read (%s); the PDF has no logo", path, exc)
+        log.warning("PUBLISHER_LOGO %s cannot be read (%s); the PDF has no logo", path, exc)
         return None
     if mime is None or not mime.startswith("image/"):
-        current_app.logger.warning("PUBLISHER_LOGO %s is not an image file; the PDF has no logo", path)
+        log.warning("PUBLISHER_LOGO %s is not an image file; the PDF has no logo", path)
         return None
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
@@ -226,13 +231,11 @@ def logo_data_url(path: str | None) -> str | None:
 def render_html(
     snapshot: dict, *, publisher_name: str, logo_path: str | None = None, with_waterfalls: bool = False
 ) -> str:
-    """The document as HTML (what `render_pdf` lays out), through the app's Jinja with autoescape."""
-    # The app's context processors need a request (the navigation reads current_user); outside one
-    # (a CLI command, a worker) an empty request context stands in.
-    request = contextlib.nullcontext() if has_request_context() else current_app.test_request_context()
-    with request:
-        return render_template(
-            "proposals/pdf.html",
+    """The document as HTML (what `render_pdf` lays out), through Jinja with autoescape."""
+    return (
+        pdf_templates()
+        .get_template("proposals/pdf.html")
+        .render(
             p=snapshot,
             currency=snapshot["currency"],
             publisher_name=publisher_name,
@@ -249,6 +252,20 @@ def render_html(
             waterfall=waterfall,
             fonts=pdf_fonts(),
         )
+    )
+
+
+@functools.cache
+def pdf_templates() -> jinja2.Environment:
+    """The PDF's own Jinja environment, built once: the app's templates folder, autoescape as Flask
+    sets it (by extension; the included stylesheet is not escaped), and the three filters the page
+    uses. No request, user or app is needed, so a CLI command or a worker renders the same bytes."""
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(ROOT / "templates"),
+        autoescape=jinja2.select_autoescape(("html", "htm", "xml", "xhtml", "svg"), default_for_string=True),
+    )
+    environment.filters.update(money=money, rate=rate, percent=percent)
+    return environment
 
 
 def render_pdf(

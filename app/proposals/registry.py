@@ -27,7 +27,8 @@ readers: dict[str, Callable[..., bool]] = {}
 #: proposal's page (its order, signatures, approvals, what submitting would need); merged into the
 #: page's context.
 page_panels: dict[str, Callable[..., dict[str, Any]]] = {}
-#: name -> provider(proposal, user, *, editable) -> dict: the same, for the builder's body (htmx).
+#: name -> provider(proposal, user, *, editable, settings) -> dict: the same, for the builder's body
+#: (htmx), given the app's settings (what submitting would need depends on the standard terms).
 builder_panels: dict[str, Callable[..., dict[str, Any]]] = {}
 #: the one function answering these (a single provider each)
 providers: dict[str, Callable[..., Any]] = {}
@@ -70,8 +71,9 @@ def is_reader(user, proposal) -> bool:
     return any(rule(user, proposal) for rule in readers.values())
 
 
-def panels(registry: dict[str, Callable[..., dict[str, Any]]], proposal, user, *, editable: bool) -> dict[str, Any]:
+def panels(registry: dict[str, Callable[..., dict[str, Any]]], proposal, user, **values: Any) -> dict[str, Any]:
+    """Every provider's part of the page, each given the same keyword values (see the registries)."""
     context: dict[str, Any] = {}
     for provider in registry.values():
-        context.update(provider(proposal, user, editable=editable))
+        context.update(provider(proposal, user, **values))
     return context

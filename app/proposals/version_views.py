@@ -7,6 +7,7 @@ from flask import Response, render_template, request
 
 from app.access import allow
 from app.errors import NotFound
+from app.extensions import current_settings
 from app.proposals import versions
 from app.proposals.views import READERS, bp, readable_proposal
 from app.validation import parse_id
@@ -19,14 +20,17 @@ from app.validation import parse_id
 def version_pdf(proposal_id: int, number: int):
     proposal = readable_proposal(proposal_id)
     version = next((v for v in proposal.versions if v.number == number), None)
-    if version is None or version.pdf is None:
+    if version is None:
         raise NotFound("No PDF for that version.")
+    # Drawn on the fly, and not stored, while its drawing after the commit has not run or failed.
+    settings = current_settings()
+    pdf, sha256 = versions.pdf_of(version, publisher_name=settings.publisher_name, logo_path=settings.publisher_logo)
     return Response(
-        version.pdf,
+        pdf,
         mimetype="application/pdf",
         headers={
             "Content-Disposition": f'attachment; filename="{proposal.number}-v{number}.pdf"',
-            "X-Content-SHA256": version.pdf_sha256 or "",
+            "X-Content-SHA256": sha256,
         },
     )
 

@@ -4,6 +4,7 @@ Services flush; the request commits.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 
 from app.audit.service import record
@@ -14,6 +15,7 @@ from app.extensions import db
 from app.proposals.access import can_edit
 from app.proposals.lines import targeting_words, totals
 from app.proposals.models import Proposal, ProposalLine, ProposalVersion
+from app.proposals.pdf import render_pdf, sha256_of
 from app.proposals.snapshot import (
     Agency,
     Buyer,
@@ -27,6 +29,7 @@ from app.proposals.snapshot import (
     Totals,
     VersionSnapshot,
 )
+from app.transaction import after_commit, in_unit_of_work, transaction
 
 # -- Versions -------------------------------------------------------------------------------------
 
@@ -99,7 +102,13 @@ def _snapshot_line(line: ProposalLine, names: dict) -> SnapshotLine:
 def freeze_version(
     proposal: Proposal, *, actor: User, now: datetime, render=None, publisher_name: str = ""
 ) -> ProposalVersion:
-    """An immutable snapshot of the proposal as it stands, with its PDF and the PDF's SHA-256."""
+    """An immutable snapshot of the proposal as it stands, with its PDF and the PDF's SHA-256.
+
+    `render` (the PDF's options; None: no PDF) draws the PDF after the commit that freezes the
+    version when a unit of work is open (a request, a CLI command): WeasyPrint takes a second or
+    more, which the write's transaction and its locks should not wait for. Called directly, with
+    no unit of work open, it draws it at once.
+    """
     if not can_edit(actor, proposal):
         raise Forbidden("Only the proposal's rep, sales managers and admins make versions.")
     if not proposal.lines:
@@ -108,13 +117,15 @@ def freeze_version(
     typed = snapshot(proposal, number=number, now=now)
     data = typed.to_json()
     version = ProposalVersion(number=number, snapshot=data, created_at=now, created_by_id=actor.id)
-    if render is not None:
-        from app.proposals.pdf import render_pdf, sha256_of
-
-        version.pdf = render_pdf(data, publisher_name=publisher_name, **render)
-        version.pdf_sha256 = sha256_of(version.pdf)
+    later = render is not None and in_unit_of_work(db.session)
+    if render is not None and not later:
+        _store_pdf(version, render_pdf(data, publisher_name=publisher_name, **render))
     proposal.versions.append(version)
     db.session.flush()
+    if later:
+        after_commit(
+            db.session, functools.partial(_draw_after_commit, version.id, publisher_name=publisher_name, render=render)
+        )
     record(
         actor=actor,
         entity_type="proposal",
@@ -122,9 +133,43 @@ def freeze_version(
         action="version made",
         at=now,
         summary=f"Version {number}: {len(typed.lines)} lines, {data['totals']['gross']} {proposal.currency} gross.",
+        # None when the PDF is drawn after the commit: the audit entry is written before it exists.
         after={"version": number, "pdf_sha256": version.pdf_sha256},
     )
     return version
+
+
+def _store_pdf(version: ProposalVersion, pdf: bytes) -> None:
+    version.pdf = pdf
+    version.pdf_sha256 = sha256_of(pdf)
+
+
+def _draw_after_commit(version_id: int, *, publisher_name: str, render: dict) -> None:
+    """Draw and store a version's PDF in a transaction of its own, after the commit that froze it.
+    A failure is logged by the unit of work; the version stays without its PDF, which the downloads
+    draw on the fly and sending to the buyer draws and stores (`ensure_pdf`)."""
+    with transaction(db.session):
+        version = db.session.get(ProposalVersion, version_id)
+        if version is not None and version.pdf is None:
+            _store_pdf(version, render_pdf(version.snapshot, publisher_name=publisher_name, **render))
+
+
+def ensure_pdf(version: ProposalVersion, *, publisher_name: str, logo_path: str | None = None) -> bytes:
+    """The version's PDF, drawn and stored now if it is not there yet (its drawing after the commit
+    has not run, or failed): for a write that needs the bytes, such as sending it to the buyer."""
+    if version.pdf is None:
+        _store_pdf(version, render_pdf(version.snapshot, publisher_name=publisher_name, logo_path=logo_path))
+        db.session.flush()
+    return version.pdf
+
+
+def pdf_of(version: ProposalVersion, *, publisher_name: str, logo_path: str | None = None) -> tuple[bytes, str]:
+    """The version's PDF and its SHA-256 for a download: the stored one, or drawn on the fly and not
+    stored when it is not there yet (a GET never writes)."""
+    if version.pdf is not None:
+        return version.pdf, version.pdf_sha256 or ""
+    pdf = render_pdf(version.snapshot, publisher_name=publisher_name, logo_path=logo_path)
+    return pdf, sha256_of(pdf)
 
 
 def diff(old: dict, new: dict) -> dict:

@@ -5,16 +5,15 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.access import allow
 from app.accounts.models import AccountKind
 from app.auth.roles import Role
-from app.clock import publisher_today
 from app.db import utcnow
 from app.errors import Forbidden, NotFound
-from app.extensions import db
+from app.extensions import current_clock, current_settings, db
 from app.forms import (
     form_sent_before,
     options,
@@ -34,7 +33,7 @@ READERS = (*SELLERS, Role.AD_OPS, Role.FINANCE)
 
 
 def settings() -> dict:
-    return {"today": publisher_today(), "now": utcnow(), "margin_pct": current_app.config["SAFETY_MARGIN_PCT"]}
+    return {"today": current_clock().today(), "now": utcnow(), "margin_pct": current_settings().safety_margin_pct}
 
 
 def readable_proposal(proposal_id: int) -> Proposal:
@@ -65,7 +64,7 @@ def index():
     page = db.paginate(
         queries.proposal_list(current_user, search=search, status=status, advertiser=advertiser),
         page=page_number(request.args),
-        per_page=current_app.config["PAGE_SIZE"],
+        per_page=current_settings().page_size,
         error_out=False,
     )
     return render_template(
@@ -84,7 +83,7 @@ def index():
 
 
 def _prepare(form: ProposalForm) -> ProposalForm:
-    today = publisher_today()
+    today = current_clock().today()
     form.advertiser_id.choices = options(
         [("", "— choose —"), *((a.id, a.name) for a in queries.accounts(AccountKind.ADVERTISER))]
     )
@@ -125,17 +124,19 @@ def new():
         return earlier
     form = _prepare(ProposalForm())
     if request.method == "GET":
-        defaults = service.header_defaults(publisher_today())
+        defaults = service.header_defaults(current_clock().today())
         form.start_day.data, form.end_day.data = defaults["start_day"], defaults["end_day"]
-        form.time_zone.data = current_app.config["PUBLISHER_TIMEZONE"]
+        form.time_zone.data = current_settings().time_zone.key
         form.owner_id.data = str(current_user.id)
         form.expires_on.data = defaults["expires_on"]
         if advertiser := parse_id(request.args.get("advertiser")):
             form.advertiser_id.data = str(advertiser)
     proposal = submit(
         form,
-        save=lambda: service.create_proposal(_data(form), actor=current_user, now=utcnow(), today=publisher_today()),
-        check=lambda: service.check_proposal(_data(form), actor=current_user, today=publisher_today()),
+        save=lambda: service.create_proposal(
+            _data(form), actor=current_user, now=utcnow(), today=current_clock().today()
+        ),
+        check=lambda: service.check_proposal(_data(form), actor=current_user, today=current_clock().today()),
     )
     if proposal is not None:
         flash(f"Proposal {proposal.number} created: add its lines.", "success")
@@ -160,7 +161,7 @@ def edit(proposal_id: int):
             actor=current_user,
             **settings(),
         ),
-        check=lambda: service.check_proposal(_data(form), actor=current_user, today=publisher_today()),
+        check=lambda: service.check_proposal(_data(form), actor=current_user, today=current_clock().today()),
     )
     if saved is not None:
         flash("Saved; every line was priced again.", "success")

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
@@ -11,7 +11,7 @@ from app.catalog.targeting import targeting_values_by_dimension
 from app.csvio import ImportFailed
 from app.db import utcnow
 from app.errors import NotFound, ValidationFailed
-from app.extensions import db
+from app.extensions import current_settings, db
 from app.forms import form_sent_before, options, posted_version, redirect_to_created, submit
 from app.ratecards import csvio, service
 from app.ratecards.forms import (
@@ -64,7 +64,7 @@ def _card_form(card: RateCard | None) -> CardForm:
     form.currency.choices = options(currency_choices())
     if request.method == "GET":
         if card is None:
-            form.currency.data = current_app.config["PUBLISHER_CURRENCY"]
+            form.currency.data = current_settings().currency
             form.status.data = Status.ACTIVE.value
         else:
             form.version.data = str(card.version)

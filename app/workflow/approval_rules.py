@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask import current_app
 
 from app.audit.service import record, record_change
 from app.auth.models import User
@@ -147,7 +146,7 @@ def approver_label(role: str | None, user: User | None) -> str:
 # -- Facts and the plan ---------------------------------------------------------------------------
 
 
-def facts(proposal: Proposal, snapshot: VersionSnapshot) -> dict:
+def facts(proposal: Proposal, snapshot: VersionSnapshot, *, standard_terms: str) -> dict:
     products = {
         p.id: {"category": p.category, "line_item_type": p.line_item_type}
         for p in db.session.scalars(sa.select(Product))
@@ -162,7 +161,7 @@ def facts(proposal: Proposal, snapshot: VersionSnapshot) -> dict:
     return engine.facts_of(
         snapshot,
         new_advertiser=not earlier,
-        standard_terms=current_app.config.get("STANDARD_TERMS", ""),
+        standard_terms=standard_terms,
         products=products,
     )
 
@@ -186,11 +185,13 @@ class Plan:
     stuck: list[tuple[int, str]] = field(default_factory=list)
 
 
-def plan_for(proposal: Proposal, snapshot: VersionSnapshot | None = None, *, submitter: User | None = None) -> Plan:
+def plan_for(
+    proposal: Proposal, snapshot: VersionSnapshot | None = None, *, standard_terms: str, submitter: User | None = None
+) -> Plan:
     """Which rules apply to the proposal as it stands (or to a version's snapshot), and why; with a
     submitter, also which steps nobody could decide if they submitted it now."""
     snapshot = snapshot or versions.snapshot(proposal, number=len(proposal.versions) + 1, now=utcnow())
-    sheet = facts(proposal, snapshot)
+    sheet = facts(proposal, snapshot, standard_terms=standard_terms)
     warnings, blocks, broken = [], [], []
     steps: dict[int, StepPlan] = {}
     for rule in db.session.scalars(
@@ -219,7 +220,7 @@ def plan_for(proposal: Proposal, snapshot: VersionSnapshot | None = None, *, sub
     return plan
 
 
-def try_rule(data: RuleData) -> tuple[list[Proposal], int]:
+def try_rule(data: RuleData, *, standard_terms: str) -> tuple[list[Proposal], int]:
     """The open proposals a rule (saved or not) would apply to, and how many open proposals there are."""
     # Only the conditions matter for a trial (a missing name or step does not).
     if problems := check_rule(data).errors.get("conditions"):
@@ -233,7 +234,9 @@ def try_rule(data: RuleData) -> tuple[list[Proposal], int]:
     hits = []
     for proposal in open_:
         snapshot = versions.snapshot(proposal, number=0, now=utcnow())
-        ok, _ = engine.matches(data.conditions, data.combinator, facts(proposal, snapshot))
+        ok, _ = engine.matches(
+            data.conditions, data.combinator, facts(proposal, snapshot, standard_terms=standard_terms)
+        )
         if ok:
             hits.append(proposal)
     return hits, len(open_)

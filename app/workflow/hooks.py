@@ -11,6 +11,7 @@ from app.auth.models import User
 from app.extensions import db
 from app.proposals import registry
 from app.proposals.models import Proposal
+from app.settings import Settings
 from app.workflow.approval_rules import approver_label, plan_for
 from app.workflow.models import ApprovalRequest, ApprovalRule, Signature
 from app.workflow.service import requests_of
@@ -38,9 +39,13 @@ def asked_to_approve(user: User, proposal: Proposal) -> bool:
     )
 
 
-def builder_panel(proposal: Proposal, user: User, *, editable: bool) -> dict:
+def builder_panel(proposal: Proposal, user: User, *, editable: bool, settings: Settings) -> dict:
     """What submitting would need, shown under the lines while the rep can still change them."""
-    return {"plan": plan_for(proposal, submitter=user) if editable and proposal.lines else None}
+    return {
+        "plan": plan_for(proposal, standard_terms=settings.standard_terms, submitter=user)
+        if editable and proposal.lines
+        else None
+    }
 
 
 def page_panel(proposal: Proposal, user: User, *, editable: bool) -> dict:

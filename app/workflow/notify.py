@@ -5,22 +5,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import current_app
-
 from app.mail.service import queue
 from app.proposals.models import Proposal
 from app.proposals.snapshot import VersionSnapshot
+from app.settings import Settings
 from app.workflow.authors import approvers_of
 from app.workflow.models import ApprovalRequest
 
 
-def link(path: str) -> str:
-    """An absolute link for an e-mail, from PUBLIC_URL (never from the request's Host header, which
-    whoever sends the request chooses)."""
-    return f"{current_app.config['PUBLIC_URL'].rstrip('/')}{path}"
-
-
-def approvers_asked(requests: list[ApprovalRequest], *, now: datetime, reminder: bool = False) -> None:
+def approvers_asked(
+    requests: list[ApprovalRequest], *, now: datetime, settings: Settings, reminder: bool = False
+) -> None:
     for r in requests:
         p = r.proposal
         for approver in approvers_of(r):
@@ -34,25 +29,26 @@ def approvers_asked(requests: list[ApprovalRequest], *, now: datetime, reminder:
                     f"{VersionSnapshot.of(r.version).totals.net} {p.currency} net.\n\n"
                     f"Why it needs you ({r.rule_name}):\n"
                     + "".join(f"- {why}\n" for why in r.reasons)
-                    + f"\nYour queue: {link('/workflow/queue')}\nThe proposal: {link(f'/proposals/{p.id}')}\n"
+                    + f"\nYour queue: {settings.link('/workflow/queue')}\n"
+                    + f"The proposal: {settings.link(f'/proposals/{p.id}')}\n"
                 ),
                 related=("proposal", p.id),
                 now=now,
             )
 
 
-def rep_told(proposal: Proposal, subject: str, body: str, *, now: datetime) -> None:
+def rep_told(proposal: Proposal, subject: str, body: str, *, now: datetime, settings: Settings) -> None:
     owner = proposal.owner
     queue(
         to=[owner.email],
         subject=f"{subject}: {proposal.number} {proposal.campaign_name}",
-        text=f"Hello {owner.name},\n\n{body}\n\nThe proposal: {link(f'/proposals/{proposal.id}')}\n",
+        text=f"Hello {owner.name},\n\n{body}\n\nThe proposal: {settings.link(f'/proposals/{proposal.id}')}\n",
         related=("proposal", proposal.id),
         now=now,
     )
 
 
-def escalated(request: ApprovalRequest, admins, *, waited, now: datetime) -> None:
+def escalated(request: ApprovalRequest, admins, *, waited, now: datetime, settings: Settings) -> None:
     p = request.proposal
     hours = int(waited.total_seconds() // 3600)
     for admin in admins:
@@ -62,7 +58,7 @@ def escalated(request: ApprovalRequest, admins, *, waited, now: datetime) -> Non
             text=(
                 f"Hello {admin.name},\n\nstep {request.step} of proposal {p.number} ({request.rule_name}) has "
                 f"waited {hours} hours for its approver. Ask them, or change the rule so that someone else decides.\n\n"
-                f"The proposal: {link(f'/proposals/{p.id}')}\n"
+                f"The proposal: {settings.link(f'/proposals/{p.id}')}\n"
             ),
             related=("proposal", p.id),
             now=now,

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from flask import current_app
 
 from app.auth.models import User, UserRole
 from app.auth.roles import Role
@@ -13,6 +12,7 @@ from app.extensions import db
 from app.proposals import holds, registry
 from app.proposals.models import Proposal, ProposalStatus
 from app.proposals.states import transition
+from app.settings import Settings
 from app.workflow import notify
 from app.workflow.authors import authors_of
 from app.workflow.models import ApprovalRequest, RequestStatus, SigningLink
@@ -24,11 +24,11 @@ S = ProposalStatus
 # -- Reminders, escalation, expiry (meant for cron) ----------------------------------------------
 
 
-def remind(*, now: datetime) -> tuple[int, int]:
+def remind(*, now: datetime, settings: Settings) -> tuple[int, int]:
     """Remind approvers of requests waiting longer than APPROVAL_REMIND_HOURS; after
     APPROVAL_ESCALATE_HOURS, tell the next level (the admins). Returns (reminded, escalated)."""
-    remind_after = timedelta(hours=current_app.config["APPROVAL_REMIND_HOURS"])
-    escalate_after = timedelta(hours=current_app.config["APPROVAL_ESCALATE_HOURS"])
+    remind_after = timedelta(hours=settings.approval_remind_hours)
+    escalate_after = timedelta(hours=settings.approval_escalate_hours)
     reminded = escalated = 0
     pending = db.session.scalars(
         sa.select(ApprovalRequest).where(
@@ -42,11 +42,13 @@ def remind(*, now: datetime) -> tuple[int, int]:
                 sa.select(User).join(UserRole).where(UserRole.role == Role.ADMIN.value, User.active.is_(True))
             ).all()
             authors = authors_of(request.proposal_id, request.version)
-            notify.escalated(request, [a for a in admins if a.id not in authors], waited=waited, now=now)
+            notify.escalated(
+                request, [a for a in admins if a.id not in authors], waited=waited, now=now, settings=settings
+            )
             request.escalated_at = now
             escalated += 1
         elif waited >= remind_after and request.reminded_at is None:
-            notify.approvers_asked([request], now=now, reminder=True)
+            notify.approvers_asked([request], now=now, settings=settings, reminder=True)
             request.reminded_at = now
             reminded += 1
     return reminded, escalated

@@ -7,18 +7,17 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask import current_app
 
 from app.audit.models import AuditEvent
 from app.audit.service import record
 from app.auth.models import User
 from app.auth.roles import Role
-from app.clock import publisher_today
 from app.errors import Conflict, Forbidden, ValidationFailed
 from app.extensions import db
 from app.proposals import access, versions
 from app.proposals.models import Proposal, ProposalStatus, ProposalVersion
 from app.proposals.states import transition
+from app.settings import Settings
 from app.workflow import events, notify
 from app.workflow.approval_rules import plan_for
 from app.workflow.authors import authors_of, building, hand_to_admins, stuck_message
@@ -30,16 +29,24 @@ S = ProposalStatus
 # -- Submission and decisions ---------------------------------------------------------------------
 
 
-def submit(proposal: Proposal, *, actor: User, now: datetime, acknowledged: bool, render: dict | None = None):
+def submit(
+    proposal: Proposal,
+    *,
+    actor: User,
+    now: datetime,
+    acknowledged: bool,
+    settings: Settings,
+    render: dict | None = None,
+):
     """Freeze a version, check it against the rules, and start its first approval step (or approve
     it at once when no rule asks for approval)."""
     access.require_edit(actor, proposal)
     if not proposal.lines:
         raise ValidationFailed({"submit": ["Add at least one line before submitting."]})
-    today = publisher_today()
+    today = settings.day_of(now)
     for check in events.submission_checks.values():
-        check(proposal, today=today, make_good_days=current_app.config["MAKE_GOOD_WINDOW_DAYS"]).raise_if_any()
-    plan = plan_for(proposal, submitter=actor)
+        check(proposal, today=today, make_good_days=settings.make_good_window_days).raise_if_any()
+    plan = plan_for(proposal, standard_terms=settings.standard_terms, submitter=actor)
     if plan.blocks:
         raise ValidationFailed({"submit": [f"{rule.message} ({'; '.join(reasons)})" for rule, reasons in plan.blocks]})
     if plan.stuck:
@@ -47,7 +54,7 @@ def submit(proposal: Proposal, *, actor: User, now: datetime, acknowledged: bool
     if plan.warnings and not acknowledged:
         raise ValidationFailed({"acknowledge": ["Read the warnings and tick the box to submit anyway."]})
     version = versions.freeze_version(
-        proposal, actor=actor, now=now, render=render, publisher_name=current_app.config["PUBLISHER_NAME"]
+        proposal, actor=actor, now=now, render=render, publisher_name=settings.publisher_name
     )
     transition(proposal, S.SUBMITTED, actor=actor, now=now, why=f"Version {version.number} submitted for approval.")
     if plan.warnings:
@@ -82,10 +89,12 @@ def submit(proposal: Proposal, *, actor: User, now: datetime, acknowledged: bool
                 request.reasons = [*reasons, f"{why}: an admin decides"]
             db.session.add(request)
     db.session.flush()
-    _advance(proposal, version.id, actor=actor, now=now)
+    _advance(proposal, version.id, actor=actor, now=now, settings=settings)
     if proposal.status == S.SUBMITTED.value:
         notify.approvers_asked(
-            [r for r in requests_of(proposal, version.id) if r.status == RequestStatus.PENDING.value], now=now
+            [r for r in requests_of(proposal, version.id) if r.status == RequestStatus.PENDING.value],
+            now=now,
+            settings=settings,
         )
     return version
 
@@ -99,7 +108,9 @@ def requests_of(proposal: Proposal, version_id: int | None = None) -> list[Appro
     )
 
 
-def _advance(proposal: Proposal, version_id: int, *, actor: User | None, now: datetime) -> list[ApprovalRequest]:
+def _advance(
+    proposal: Proposal, version_id: int, *, actor: User | None, now: datetime, settings: Settings
+) -> list[ApprovalRequest]:
     """Open the next step when the current one is decided (returning its requests); approve the
     proposal after the last."""
     requests = requests_of(proposal, version_id)
@@ -120,14 +131,24 @@ def _advance(proposal: Proposal, version_id: int, *, actor: User | None, now: da
             r.status, r.comment = RequestStatus.SKIPPED.value, "Not needed: the step was approved."
     transition(proposal, S.APPROVED, actor=actor, now=now, why="Every approval step is approved.")
     order = events.handler("change_approved")(
-        proposal, now=now, today=publisher_today(), margin_pct=current_app.config["SAFETY_MARGIN_PCT"]
+        proposal, now=now, today=settings.day_of(now), margin_pct=settings.safety_margin_pct
     )
     if order is not None:
         notify.rep_told(
-            proposal, "Change order applied", f"The change is approved and applied to {order.number}.", now=now
+            proposal,
+            "Change order applied",
+            f"The change is approved and applied to {order.number}.",
+            now=now,
+            settings=settings,
         )
         return []
-    notify.rep_told(proposal, "Approved", "Every approval step said yes: the proposal can go to the buyer.", now=now)
+    notify.rep_told(
+        proposal,
+        "Approved",
+        "Every approval step said yes: the proposal can go to the buyer.",
+        now=now,
+        settings=settings,
+    )
     return []
 
 
@@ -141,7 +162,9 @@ def can_decide(user: User, request: ApprovalRequest) -> bool:
     return user.has_role(Role(request.approver_role)) if request.approver_role else False
 
 
-def decide(request: ApprovalRequest, *, approve: bool, comment: str, actor: User, now: datetime) -> None:
+def decide(
+    request: ApprovalRequest, *, approve: bool, comment: str, actor: User, now: datetime, settings: Settings
+) -> None:
     if not can_decide(actor, request):
         raise Forbidden(
             "This request is not yours to decide (and nobody decides a version they created, changed or submitted)."
@@ -171,7 +194,9 @@ def decide(request: ApprovalRequest, *, approve: bool, comment: str, actor: User
         + (f": {comment}" if comment else "."),
     )
     if approve:
-        notify.approvers_asked(_advance(proposal, request.version_id, actor=actor, now=now), now=now)
+        notify.approvers_asked(
+            _advance(proposal, request.version_id, actor=actor, now=now, settings=settings), now=now, settings=settings
+        )
         if proposal.status == S.SUBMITTED.value:
             notify.rep_told(
                 proposal,
@@ -179,6 +204,7 @@ def decide(request: ApprovalRequest, *, approve: bool, comment: str, actor: User
                 f"{actor.name} approved step {request.step} ({request.rule_name})"
                 + (f": {comment}" if comment else "."),
                 now=now,
+                settings=settings,
             )
         return
     for other in requests_of(proposal, request.version_id):
@@ -191,6 +217,7 @@ def decide(request: ApprovalRequest, *, approve: bool, comment: str, actor: User
         f"{actor.name} rejected step {request.step} ({request.rule_name}):\n\n{comment}\n\n"
         "Change the proposal and submit it again.",
         now=now,
+        settings=settings,
     )
 
 

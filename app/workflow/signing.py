@@ -10,7 +10,6 @@ import secrets
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
-from flask import current_app
 from pypdf import PdfReader
 
 from app.accounts.models import Contact
@@ -19,9 +18,10 @@ from app.auth.models import User
 from app.errors import Conflict, DomainError, ValidationFailed
 from app.extensions import db
 from app.mail.service import queue
-from app.proposals import access, holds
+from app.proposals import access, holds, versions
 from app.proposals.models import Proposal, ProposalStatus
 from app.proposals.states import transition
+from app.settings import Settings
 from app.validation import clean_line, line_problem
 from app.workflow import events, notify
 from app.workflow.models import Signature, SigningLink
@@ -33,7 +33,9 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def send_to_buyer(proposal: Proposal, *, actor: User, now: datetime, contact_id: int | None = None) -> str:
+def send_to_buyer(
+    proposal: Proposal, *, actor: User, now: datetime, settings: Settings, contact_id: int | None = None
+) -> str:
     """E-mail the approved version, its PDF attached, with a link only this version can be signed
     through; earlier links stop working. Returns the token (for the caller's confirmation only)."""
     if not access.can_edit(actor, proposal):
@@ -61,7 +63,7 @@ def send_to_buyer(proposal: Proposal, *, actor: User, now: datetime, contact_id:
     version = proposal.versions[-1]
     _revoke(proposal, now=now)
     token = secrets.token_urlsafe(32)
-    days = current_app.config["SIGNING_LINK_DAYS"]
+    days = settings.signing_link_days
     link = SigningLink(
         proposal_id=proposal.id,
         version_id=version.id,
@@ -74,18 +76,18 @@ def send_to_buyer(proposal: Proposal, *, actor: User, now: datetime, contact_id:
     db.session.add(link)
     if proposal.status == S.APPROVED.value:
         transition(proposal, S.SENT, actor=actor, now=now, why=f"Version {version.number} sent to {buyer.email}.")
+    # Drawn now if its drawing after the submission's commit has not run (or failed).
+    pdf = versions.ensure_pdf(version, publisher_name=settings.publisher_name, logo_path=settings.publisher_logo)
     queue(
         to=[buyer.email],
         subject=f"Proposal {proposal.number}: {proposal.campaign_name}",
         text=(
             f"Dear {buyer.name},\n\nplease find our proposal for {proposal.campaign_name} attached "
             f"({proposal.number}, version {version.number}).\n\nTo accept or decline it, open this link "
-            f"(valid for {days} days):\n{notify.link(f'/sign/{token}')}\n\n"
-            f"Kind regards,\n{proposal.owner.name}\n{current_app.config['PUBLISHER_NAME']}\n"
+            f"(valid for {days} days):\n{settings.link(f'/sign/{token}')}\n\n"
+            f"Kind regards,\n{proposal.owner.name}\n{settings.publisher_name}\n"
         ),
-        attachment=(f"{proposal.number}-v{version.number}.pdf", "application/pdf", version.pdf)
-        if version.pdf
-        else None,
+        attachment=(f"{proposal.number}-v{version.number}.pdf", "application/pdf", pdf),
         related=("proposal", proposal.id),
         now=now,
     )
@@ -146,6 +148,7 @@ def answer(
     now: datetime,
     today: date,
     margin_pct: int,
+    settings: Settings,
 ) -> Signature:
     """The buyer's acceptance (typed name and title, terms agreed) or refusal, with its evidence."""
     errors = {}
@@ -188,11 +191,14 @@ def answer(
             "Signed",
             f"{who} accepted version {link.version.number}. Order {order.number}: {order.status_enum.label}.",
             now=now,
+            settings=settings,
         )
     else:
         transition(proposal, S.DECLINED, actor=None, now=now, why=f"Declined by {who}: {comment}")
         holds.release_holds(proposal, reason=f"proposal {proposal.number} declined", actor=None, now=now)
-        notify.rep_told(proposal, "Declined", f"{who} declined version {link.version.number}: {comment}", now=now)
+        notify.rep_told(
+            proposal, "Declined", f"{who} declined version {link.version.number}: {comment}", now=now, settings=settings
+        )
     return signature
 
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, render_template, request
+from flask import Blueprint, Response, render_template, request
 from flask_wtf import FlaskForm
 
 from app.access import public
-from app.clock import publisher_today
 from app.db import utcnow
 from app.errors import DomainError, ValidationFailed
-from app.extensions import db
+from app.extensions import current_clock, current_settings, db
+from app.proposals import versions
 from app.proposals.snapshot import VersionSnapshot
 from app.transaction import abandon
 from app.workflow import signing
@@ -25,7 +25,7 @@ def _refusal(exc: DomainError):
 @public
 def sign(token: str):
     try:
-        link = signing.link_for(token, now=utcnow(), today=publisher_today())
+        link = signing.link_for(token, now=utcnow(), today=current_clock().today())
     except DomainError as exc:
         return _refusal(exc)
     errors: dict = {}
@@ -47,8 +47,9 @@ def sign(token: str):
                     address=request.remote_addr or "",
                     user_agent=request.headers.get("User-Agent", ""),
                     now=utcnow(),
-                    today=publisher_today(),
-                    margin_pct=current_app.config["SAFETY_MARGIN_PCT"],
+                    today=current_clock().today(),
+                    margin_pct=current_settings().safety_margin_pct,
+                    settings=current_settings(),
                 )
             except ValidationFailed as exc:
                 abandon(db.session)
@@ -69,11 +70,13 @@ def sign(token: str):
 @public
 def pdf(token: str):
     try:
-        link = signing.link_for(token, now=utcnow(), today=publisher_today())
+        link = signing.link_for(token, now=utcnow(), today=current_clock().today())
     except DomainError as exc:
         return _refusal(exc)
+    settings = current_settings()
+    pdf, _ = versions.pdf_of(link.version, publisher_name=settings.publisher_name, logo_path=settings.publisher_logo)
     return Response(
-        link.version.pdf or b"",
+        pdf,
         mimetype="application/pdf",
         headers={"Content-Disposition": f'inline; filename="{link.proposal.number}-v{link.version.number}.pdf"'},
     )

@@ -10,10 +10,9 @@ from flask_wtf import FlaskForm
 from app.access import allow
 from app.auth.models import User
 from app.auth.roles import ROLE_LABELS, Role
-from app.clock import publisher_today
 from app.db import utcnow
 from app.errors import NotFound, ValidationFailed
-from app.extensions import db
+from app.extensions import current_clock, current_settings, db
 from app.forms import form_sent_before, posted_version, redirect_to_created
 from app.proposals.snapshot import VersionSnapshot
 from app.proposals.views import READERS, SELLERS, readable_proposal
@@ -123,7 +122,7 @@ def try_rule():
     """Which open proposals the rule being edited would apply to (htmx fragment)."""
     data = _rule_data(request.form)
     try:
-        hits, total = approval_rules.try_rule(data)
+        hits, total = approval_rules.try_rule(data, standard_terms=current_settings().standard_terms)
         errors = {}
     except ValidationFailed as exc:
         hits, total, errors = [], 0, exc.errors
@@ -143,7 +142,8 @@ def submit(proposal_id: int):
             actor=current_user,
             now=utcnow(),
             acknowledged=request.form.get("acknowledge") == "on",
-            render={"logo_path": current_app.config.get("PUBLISHER_LOGO") or None},
+            settings=current_settings(),
+            render={"logo_path": current_settings().publisher_logo},
         )
     except ValidationFailed as exc:
         abandon(db.session)
@@ -197,6 +197,7 @@ def decide(request_id: int):
             comment=request.form.get("comment", ""),
             actor=current_user,
             now=utcnow(),
+            settings=current_settings(),
         )
     except ValidationFailed as exc:
         abandon(db.session)
@@ -215,7 +216,11 @@ def send(proposal_id: int):
     proposal = readable_proposal(proposal_id)
     try:
         signing.send_to_buyer(
-            proposal, actor=current_user, now=utcnow(), contact_id=parse_id(request.form.get("contact"))
+            proposal,
+            actor=current_user,
+            now=utcnow(),
+            settings=current_settings(),
+            contact_id=parse_id(request.form.get("contact")),
         )
     except ValidationFailed as exc:
         abandon(db.session)
@@ -239,8 +244,8 @@ def upload_io(proposal_id: int):
             upload.read(current_app.config["MAX_CONTENT_LENGTH"] + 1),
             actor=current_user,
             now=utcnow(),
-            today=publisher_today(),
-            margin_pct=current_app.config["SAFETY_MARGIN_PCT"],
+            today=current_clock().today(),
+            margin_pct=current_settings().safety_margin_pct,
             max_bytes=current_app.config["MAX_CONTENT_LENGTH"],
         )
     except ValidationFailed as exc:

@@ -10,9 +10,8 @@ from playwright.sync_api import expect
 
 from app.accounts.models import Account, Contact
 from app.catalog.models import Product
-from app.clock import publisher_today
 from app.db import utcnow
-from app.extensions import db
+from app.extensions import current_clock, db
 from app.mail.models import OutboxMessage
 from app.proposals import lines
 from app.proposals import service as proposals
@@ -28,7 +27,7 @@ def sign_out(page) -> None:
 def test_submit_approve_sign_and_book(page, live_server):
     app = live_server.app
     with app.app_context():
-        year = publisher_today().year + 1
+        year = current_clock().today().year + 1
         rep = user(DEMO_USERS["sales_rep"])
         advertiser = db.session.scalar(sa.select(Account).where(Account.name == "Ferrymoor Bank"))
         buyer = db.session.scalar(sa.select(Contact).where(Contact.account_id == advertiser.id))
@@ -48,14 +47,14 @@ def test_submit_approve_sign_and_book(page, live_server):
             ),
             actor=rep,
             now=utcnow(),
-            today=publisher_today(),
+            today=current_clock().today(),
         )
         product = db.session.scalar(sa.select(Product).where(Product.name == "Sport Display"))
         lines.add_line(
             proposal,
             lines.LineData(product.id, "cpm", date(year, 2, 1), date(year, 2, 28), "Europe/London", quantity=7_000_000),
             actor=rep,
-            today=publisher_today(),
+            today=current_clock().today(),
             now=utcnow(),
             margin_pct=10,
         )

@@ -8,9 +8,8 @@ import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from app.catalog.models import AdUnit, Product
-from app.clock import publisher_today
 from app.db import utcnow
-from app.extensions import db
+from app.extensions import current_clock, db
 from app.inventory.availability import availability_for
 from app.inventory.models import ReservationKind
 from app.inventory.reservations import reserve
@@ -21,7 +20,7 @@ from tests.browser.conftest import sign_in
 def test_a_rep_sees_why_a_request_does_not_fit_and_what_would(page, live_server):
     app = live_server.app
     with app.app_context():
-        today = publisher_today()
+        today = current_clock().today()
         start = today + timedelta(days=7 - today.weekday(), weeks=16)  # after the demo's own reservations
         end = start + timedelta(days=6)
         slot = db.session.scalar(sa.select(AdUnit).where(AdUnit.code == "harbour-sport/football/video-pre-roll"))

@@ -6,15 +6,14 @@ import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from app.catalog.models import Product
-from app.clock import publisher_today
-from app.extensions import db
+from app.extensions import current_clock, db
 from tests.browser.conftest import sign_in
 
 
 def test_a_rep_sees_the_waterfall_change_as_the_line_changes(page, live_server):
     with live_server.app.app_context():
         product_id = db.session.scalar(sa.select(Product.id).where(Product.name == "Sport Display"))
-        year = publisher_today().year + 1
+        year = current_clock().today().year + 1
 
     sign_in(page, "sales_rep")
     page.goto(f"/catalog/products/{product_id}")

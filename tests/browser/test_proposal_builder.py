@@ -8,7 +8,7 @@ import io
 import pypdf
 from playwright.sync_api import expect
 
-from app.clock import publisher_today
+from app.extensions import current_clock
 from tests.browser.conftest import sign_in
 
 
@@ -22,7 +22,7 @@ def add_line(page, product: str, impressions: str) -> None:
 
 def test_a_rep_builds_holds_and_exports_a_proposal(page, live_server):
     with live_server.app.app_context():
-        year = publisher_today().year + 1
+        year = current_clock().today().year + 1
 
     sign_in(page, "sales_rep")
     page.goto("/proposals/new")

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from app.accounts.models import Account
 from app.extensions import db
-from tests.conftest import DEMO_USERS, user
+from tests.conftest import DEMO_USERS, reconfigure, user
 from tests.functional.test_sign_in import field_error
 
 
@@ -103,7 +103,7 @@ def test_an_edit_from_a_stale_page_is_refused_with_a_reload(app, client, auth):
 
 
 def test_the_list_searches_contacts_sorts_and_pages(app, client, auth):
-    app.config["PAGE_SIZE"] = 10
+    reconfigure(app, PAGE_SIZE=10)
     auth.login_as("finance")
     first = client.get("/accounts/?sort=-name").get_data(as_text=True)
     names = re.findall(r'<a href="/accounts/\d+">([^<]+)</a>', first)

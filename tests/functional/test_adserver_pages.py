@@ -9,8 +9,7 @@ import sqlalchemy as sa
 from app.adserver.models import Connection, DeliveryDay, IdMapping, PushJob
 from app.audit.models import AuditEvent
 from app.catalog.models import AdUnit
-from app.clock import publisher_today
-from app.extensions import db
+from app.extensions import current_clock, db
 from app.orders.models import Order
 
 
@@ -40,7 +39,7 @@ def test_orders_filter_by_push_state_advertiser_and_start_and_a_bad_date_is_name
     assert order.number not in client.get("/orders/?push=failed").get_data(as_text=True)
     assert order.number in client.get(f"/orders/?advertiser_id={order.advertiser_id}").get_data(as_text=True)
     with app.app_context():
-        later = (publisher_today() + timedelta(days=400)).isoformat()
+        later = (current_clock().today() + timedelta(days=400)).isoformat()
     assert "No order matches" in client.get(f"/orders/?starts_from={later}").get_data(as_text=True)
     bad = client.get("/orders/?starts_from=31-02-2026")
     assert bad.status_code == 200 and 'data-field-error="starts_from"' in bad.get_data(as_text=True)

@@ -7,8 +7,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from app.clock import publisher_today
-from app.extensions import db
+from app.extensions import current_clock, db
 from app.finance import revenue
 from app.finance.models import ClosedPeriod, FinanceExport
 from app.orders.models import Order
@@ -16,18 +15,18 @@ from app.orders.models import Order
 
 def next_month_label(app) -> str:
     with app.app_context():
-        return revenue.month_label(revenue.next_month(revenue.month_of(publisher_today())))
+        return revenue.month_label(revenue.next_month(revenue.month_of(current_clock().today())))
 
 
 def moved_back(app) -> tuple[str, str]:
     """The demo order's flight from two months ago; returns (that month, last month) as YYYY-MM."""
     with app.app_context():
-        this = revenue.month_of(publisher_today())
+        this = revenue.month_of(current_clock().today())
         last = (this - timedelta(days=1)).replace(day=1)
         first = (last - timedelta(days=1)).replace(day=1)
         order = db.session.scalars(sa.select(Order).order_by(Order.id)).first()
         for line in order.lines:
-            line.start_day, line.end_day = first, publisher_today() + timedelta(days=10)
+            line.start_day, line.end_day = first, current_clock().today() + timedelta(days=10)
         db.session.commit()
         return revenue.month_label(first), revenue.month_label(last)
 

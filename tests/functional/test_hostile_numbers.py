@@ -17,9 +17,8 @@ import sqlalchemy as sa
 
 from app.accounts.models import Account
 from app.catalog.models import AdUnit, Package, Product
-from app.clock import publisher_today
 from app.db import utcnow
-from app.extensions import db
+from app.extensions import current_clock, db
 from app.finance.models import ThirdPartyCount
 from app.orders.models import OrderLine
 from app.proposals.models import Proposal, ProposalLine
@@ -89,7 +88,7 @@ def each_refused(app, send, cases, *records, json: bool = False) -> None:
 
 def ids(app) -> dict:
     with app.app_context():
-        year = publisher_today().year + 1
+        year = current_clock().today().year + 1
         return {
             "advertiser": db.session.scalar(sa.select(Account.id).where(Account.name == "Halden Auto Group")),
             "agency": db.session.scalar(sa.select(Account.id).where(Account.kind == "agency").limit(1)),
@@ -99,7 +98,7 @@ def ids(app) -> dict:
             "site": db.session.scalar(sa.select(AdUnit.id).where(AdUnit.level == "site").limit(1)),
             "rep": user(DEMO_USERS["sales_rep"]).id,
             "year": year,
-            "today": publisher_today(),
+            "today": current_clock().today(),
         }
 
 
@@ -488,7 +487,7 @@ def test_third_party_counts_refuse_unbounded_units_and_days(app, client, auth):
     with app.app_context():
         line_id = db.session.scalar(sa.select(OrderLine.id).limit(1))
         count = db.session.scalar(sa.select(sa.func.count(ThirdPartyCount.id)))
-        today = publisher_today().isoformat()
+        today = current_clock().today().isoformat()
 
     def send(f, x):
         text = f"line,day,units\n{line_id},{x if f == 'day' else today},{x if f == 'units' else 5}\n"

@@ -7,8 +7,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from app.catalog.models import Product
-from app.clock import publisher_today
-from app.extensions import db
+from app.extensions import current_clock, db
 from app.inventory.models import Reservation
 
 
@@ -19,7 +18,7 @@ def product_id(app, name: str) -> int:
 
 def flight(app) -> tuple[str, str]:
     with app.app_context():
-        today = publisher_today()
+        today = current_clock().today()
     start = today + timedelta(days=7 - today.weekday(), weeks=16)  # after the demo's own reservations
     return start.isoformat(), (start + timedelta(days=6)).isoformat()
 

@@ -11,7 +11,7 @@ from app.access import public
 from app.extensions import db
 from app.mail.models import OutboxMessage
 from app.mail.service import queue
-from tests.conftest import app_on, now
+from tests.conftest import app_on, now, reconfigure
 from tests.integration.test_mail import PDF, queued
 from tests.support.smtp import closed_port
 
@@ -42,7 +42,7 @@ def test_an_admin_reads_the_outbox_a_message_and_downloads_its_attachment(app, c
 
 
 def test_the_outbox_filters_by_status_and_pages(app, client, auth):
-    app.config["PAGE_SIZE"] = 2
+    reconfigure(app, PAGE_SIZE=2)
     with app.app_context():
         ids = queued(3)
         db.session.get(OutboxMessage, ids[0]).status = "failed"

@@ -9,6 +9,7 @@ from app.catalog.models import Product
 from app.extensions import db
 from app.orders.models import OrderLine
 from app.proposals.models import ProposalLine
+from tests.conftest import reconfigure
 from tests.functional.test_sign_in import field_error
 from tests.integration.test_make_goods import make_good_of, short_line
 
@@ -53,7 +54,7 @@ def test_a_shortfall_under_the_products_minimum_is_drafted_as_a_make_good(app, c
 
 
 def test_the_order_page_offers_no_make_good_once_the_window_closed(app, client, auth):
-    app.config["MAKE_GOOD_WINDOW_DAYS"] = 0  # the window ends with the order, which ended yesterday
+    reconfigure(app, MAKE_GOOD_WINDOW_DAYS=0)  # the window ends with the order, which ended yesterday
     with app.app_context():
         line = short_line()
         order_id, line_id = line.order_id, line.id

@@ -7,15 +7,14 @@ import re
 import sqlalchemy as sa
 
 from app.catalog.models import Product
-from app.clock import publisher_today
-from app.extensions import db
+from app.extensions import current_clock, db
 from app.ratecards.models import RateCard
 
 
 def ids(app) -> tuple[int, int, int]:
     """Sport Display, next year's standard card, and next year."""
     with app.app_context():
-        year = publisher_today().year + 1
+        year = current_clock().today().year + 1
         product = db.session.scalar(sa.select(Product.id).where(Product.name == "Sport Display"))
         card = db.session.scalar(sa.select(RateCard.id).where(RateCard.name == f"Standard {year}"))
         return product, card, year

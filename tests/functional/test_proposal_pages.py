@@ -8,8 +8,7 @@ import sqlalchemy as sa
 
 from app.accounts.models import Account
 from app.catalog.models import Product
-from app.clock import publisher_today
-from app.extensions import db
+from app.extensions import current_clock, db
 from app.proposals.models import Proposal
 from app.ratecards.models import RateCard
 from tests.conftest import DEMO_USERS, user
@@ -17,7 +16,7 @@ from tests.conftest import DEMO_USERS, user
 
 def ids(app) -> dict:
     with app.app_context():
-        year = publisher_today().year + 1
+        year = current_clock().today().year + 1
         return {
             "advertiser": db.session.scalar(sa.select(Account.id).where(Account.name == "Halden Auto Group")),
             "card": db.session.scalar(sa.select(RateCard.id).where(RateCard.name == f"Standard {year}")),

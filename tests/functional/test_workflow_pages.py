@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from app.extensions import db
+from app.extensions import current_clock, current_settings, db
 from app.proposals.models import Proposal
 from app.workflow.models import ApprovalRule
 from tests.functional.test_proposal_pages import create, ids
@@ -101,7 +101,12 @@ def test_the_buyer_signs_through_the_link_in_the_e_mail_received_by_smtp(mail_ap
         )
         for request in service.requests_of(proposal):
             service.decide(
-                request, approve=True, comment="", actor=user(DEMO_USERS[request.approver_role]), now=utcnow()
+                request,
+                approve=True,
+                comment="",
+                actor=user(DEMO_USERS[request.approver_role]),
+                now=utcnow(),
+                settings=current_settings(),
             )
         db.session.commit()
         buyer = proposal.buyer_contact.email
@@ -141,7 +146,12 @@ def test_a_countersigned_io_is_uploaded_readable_by_its_proposals_readers_and_or
         proposal = db.session.get(Proposal, proposal_id)
         for request in service.requests_of(proposal):
             service.decide(
-                request, approve=True, comment="", actor=user(DEMO_USERS[request.approver_role]), now=utcnow()
+                request,
+                approve=True,
+                comment="",
+                actor=user(DEMO_USERS[request.approver_role]),
+                now=utcnow(),
+                settings=current_settings(),
             )
         db.session.commit()
     signed = pdf_with_pages(1)
@@ -175,7 +185,6 @@ def test_a_countersigned_io_is_uploaded_readable_by_its_proposals_readers_and_or
 def test_a_manager_who_changed_a_line_finds_no_request_in_the_queue_and_cannot_decide_it(app, client, auth):
     from decimal import Decimal
 
-    from app.clock import publisher_today
     from app.proposals import lines
     from app.workflow import service
     from tests.conftest import DEMO_USERS, now, user
@@ -186,9 +195,11 @@ def test_a_manager_who_changed_a_line_finds_no_request_in_the_queue_and_cannot_d
         manager = user(DEMO_USERS["sales_manager"])
         data = lines.data_of(proposal.lines[0])
         data.discount_pct = Decimal("17")
-        today = publisher_today()
+        today = current_clock().today()
         lines.update_line(proposal.lines[0], data, actor=manager, today=today, now=now(), margin_pct=10)
-        service.submit(proposal, actor=user(DEMO_USERS["sales_rep"]), now=now(), acknowledged=False)
+        service.submit(
+            proposal, actor=user(DEMO_USERS["sales_rep"]), now=now(), acknowledged=False, settings=current_settings()
+        )
         request = next(r for r in service.requests_of(proposal) if r.approver_role == "sales_manager")
         request_id, number = request.id, proposal.number
         db.session.commit()

@@ -13,9 +13,8 @@ from app.adserver import service as adserver
 from app.adserver.adapters.base import AdServerError
 from app.adserver.models import Connection, DeliveryDay, PushAttempt, PushJob, SandboxLineItem, SandboxOrder
 from app.audit.models import AuditEvent
-from app.clock import publisher_today
 from app.errors import DomainError
-from app.extensions import db
+from app.extensions import current_clock, current_settings, db
 from app.orders.models import Order
 from app.workflow import service
 from tests.conftest import DEMO_USERS, now, user
@@ -39,7 +38,14 @@ def approve_all(proposal) -> None:
     """Every pending request of the latest version approved by its approver."""
     for request in service.requests_of(proposal, proposal.versions[-1].id):
         if request.status == "pending":
-            service.decide(request, approve=True, comment="", actor=user(DEMO_USERS[request.approver_role]), now=now())
+            service.decide(
+                request,
+                approve=True,
+                comment="",
+                actor=user(DEMO_USERS[request.approver_role]),
+                now=now(),
+                settings=current_settings(),
+            )
 
 
 def later(minutes: float):
@@ -181,7 +187,7 @@ def test_a_claimed_job_is_not_taken_by_a_second_worker_until_its_lease_lapses(ct
 def test_a_line_that_ended_before_its_first_push_is_refused_for_ad_ops(ctx):
     order = signed_order()
     line = order.lines[0]
-    line.start_day = line.end_day = publisher_today() - timedelta(days=3)
+    line.start_day = line.end_day = current_clock().today() - timedelta(days=3)
     db.session.commit()
     (outcome,) = outbox.drain(worker="w1", settings=FAST)
     assert outcome.outcome == "failed" and "change its dates" in outcome.message
@@ -191,13 +197,13 @@ def test_delivery_comes_back_per_line_and_day_and_the_next_simulated_day_adds_on
     order = signed_order()
     connection = sandbox()
     line = order.lines[0]
-    line.start_day = publisher_today() - timedelta(days=5)
+    line.start_day = current_clock().today() - timedelta(days=5)
     db.session.commit()
     outbox.drain(worker="w1", settings=FAST)
     report = delivery.sync_connection(connection, now=now(), timeout=5)
     days = db.session.scalars(sa.select(DeliveryDay).where(DeliveryDay.order_line_id == line.id)).all()
     assert report.error == "" and len(days) == 5 and all(d.impressions > 0 for d in days)
-    assert max(d.day for d in days) == publisher_today() - timedelta(days=1)
+    assert max(d.day for d in days) == current_clock().today() - timedelta(days=1)
     first = sum(d.impressions for d in days)
     # Synced again, the same days give the same numbers (no double counting).
     delivery.sync_connection(connection, now=now(), timeout=5)
@@ -208,7 +214,7 @@ def test_delivery_comes_back_per_line_and_day_and_the_next_simulated_day_adds_on
     connection.settings = {**connection.settings, "days_ahead": "1"}
     delivery.sync_connection(connection, now=now(), timeout=5)
     days = db.session.scalars(sa.select(DeliveryDay).where(DeliveryDay.order_line_id == line.id)).all()
-    assert len(days) == 6 and max(d.day for d in days) == publisher_today()
+    assert len(days) == 6 and max(d.day for d in days) == current_clock().today()
 
 
 def _delivered(line, impressions_per_day: int, days: int):
@@ -222,7 +228,7 @@ def test_pacing_compares_delivery_with_an_even_pace_and_flags_lines_at_risk(ctx)
     order = signed_order(quantity=300_000)
     outbox.drain(worker="w1", settings=FAST)
     line = order.lines[0]
-    today = publisher_today()
+    today = current_clock().today()
     line.start_day, line.end_day = today - timedelta(days=10), today + timedelta(days=19)  # 30 days, 10 gone
     _delivered(line, 5_000, 10)  # half the even pace of 10,000 a day
     sandbox().delivered_through = today - timedelta(days=1)
@@ -389,7 +395,7 @@ def test_cancelling_a_failed_push_leaves_the_order_shown_as_behind(ctx, monkeypa
 def test_delivery_is_kept_when_an_order_cannot_be_read_back_for_drift(ctx, monkeypatch):
     order = signed_order()
     line = order.lines[0]
-    line.start_day = publisher_today() - timedelta(days=3)
+    line.start_day = current_clock().today() - timedelta(days=3)
     db.session.commit()
     outbox.drain(worker="w1", settings=FAST)
     real = adserver.adapter_of

@@ -13,7 +13,7 @@ from app.adserver import outbox
 from app.adserver import service as adserver
 from app.adserver.models import MappingKind, PushJob
 from app.catalog.models import AdUnit
-from app.extensions import db
+from app.extensions import current_clock, db
 from tests.conftest import DEMO_USERS, now, user
 from tests.integration.test_adserver import signed_order
 from tests.support.fake_revive import FakeRevive
@@ -120,12 +120,11 @@ def test_wrong_credentials_wait_for_ad_ops_with_a_clear_message(ctx, revive):
 def test_delivery_comes_back_from_revive(ctx, revive):
     from app.adserver import delivery
     from app.adserver.models import Connection, DeliveryDay
-    from app.clock import publisher_today
 
     connection = revive_connection(revive)
     order = signed_order()
     line = order.lines[0]
-    line.start_day = publisher_today() - timedelta(days=3)
+    line.start_day = current_clock().today() - timedelta(days=3)
     db.session.commit()
     outbox.drain(worker="w1", settings=QUICK)
     campaign_id = int(db.session.get(type(line), line.id).remote_line_id)

@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from app.clock import publisher_today
 from app.errors import ValidationFailed
-from app.extensions import db
+from app.extensions import current_clock, db
 from app.orders.models import Order
 from app.workflow import signing
 from app.workflow.models import Signature
@@ -19,7 +18,7 @@ from tests.support.pdfs import pdf_with_pages
 
 def upload(proposal, pdf: bytes):
     return signing.countersigned(
-        proposal, pdf, actor=rep(), now=now(), today=publisher_today(), margin_pct=10, max_bytes=5_000_000
+        proposal, pdf, actor=rep(), now=now(), today=current_clock().today(), margin_pct=10, max_bytes=5_000_000
     )
 
 

@@ -14,9 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.adserver.models import DeliveryDay
-from app.clock import publisher_today
 from app.errors import Conflict, ValidationFailed
-from app.extensions import db
+from app.extensions import current_clock, db
 from app.finance import queries, revenue, service
 from app.finance.models import EntryKind, FinanceExport, RevenueEntry, ThirdPartyCount
 from app.money import quantize
@@ -32,7 +31,7 @@ def finance():
 
 
 def months_ago(n: int) -> date:
-    month = revenue.month_of(publisher_today())
+    month = revenue.month_of(current_clock().today())
     for _ in range(n):
         month = (month - timedelta(days=1)).replace(day=1)
     return month
@@ -42,7 +41,7 @@ def demo_order() -> Order:
     """The demo's signed order, its flight moved to start two months ago (whatever today is)."""
     order = db.session.scalars(sa.select(Order).order_by(Order.id)).first()
     for line in order.lines:
-        line.start_day, line.end_day = months_ago(2), publisher_today() + timedelta(days=10)
+        line.start_day, line.end_day = months_ago(2), current_clock().today() + timedelta(days=10)
     db.session.commit()
     return order
 
@@ -70,7 +69,7 @@ def test_a_lines_booked_months_add_up_to_its_cost_and_follow_its_flight_days(ctx
 def test_recognised_revenue_is_delivery_at_the_net_rate_by_billing_source(ctx):
     order = demo_order()
     line = order.lines[0]
-    month = revenue.month_of(publisher_today() - timedelta(days=1))
+    month = revenue.month_of(current_clock().today() - timedelta(days=1))
     lo, hi = month, revenue.month_end(month)
     delivered = db.session.scalar(
         sa.select(sa.func.sum(DeliveryDay.impressions)).where(
@@ -131,14 +130,16 @@ def test_third_party_counts_with_a_bad_row_are_refused_whole(ctx, text, message)
 def test_months_close_in_order_once_each_and_only_after_they_end(ctx):
     demo_order()
     with pytest.raises(ValidationFailed, match="has not ended"):
-        service.close_month(revenue.month_of(publisher_today()), actor=finance(), today=publisher_today(), now=now())
+        service.close_month(
+            revenue.month_of(current_clock().today()), actor=finance(), today=current_clock().today(), now=now()
+        )
     with pytest.raises(ValidationFailed, match="months close in order"):
-        service.close_month(months_ago(1), actor=finance(), today=publisher_today(), now=now())
-    closed = service.close_month(months_ago(2), actor=finance(), today=publisher_today(), now=now())
+        service.close_month(months_ago(1), actor=finance(), today=current_clock().today(), now=now())
+    closed = service.close_month(months_ago(2), actor=finance(), today=current_clock().today(), now=now())
     db.session.commit()
     assert closed.rows == 2 and Decimal(closed.totals["GBP"]["net"]) == totals(months_ago(2), closed=True)["net"]
     with pytest.raises(Conflict, match="already closed"):
-        service.close_month(months_ago(2), actor=finance(), today=publisher_today(), now=now())
+        service.close_month(months_ago(2), actor=finance(), today=current_clock().today(), now=now())
 
 
 CHANGES = ["cancel", "late_delivery", "billing", "change_order"]
@@ -174,11 +175,11 @@ def apply_change(kind: str, order: Order, month: date) -> None:
 def test_a_change_after_the_close_posts_an_adjustment_and_the_closed_month_never_moves(ctx, kind):
     order = demo_order()
     month = months_ago(2)
-    service.close_month(month, actor=finance(), today=publisher_today(), now=now())
+    service.close_month(month, actor=finance(), today=current_clock().today(), now=now())
     db.session.commit()
     frozen = totals(month, closed=True)
     apply_change(kind, order, month)
-    posted = service.post_adjustments(today=publisher_today(), now=now() + timedelta(seconds=1))
+    posted = service.post_adjustments(today=current_clock().today(), now=now() + timedelta(seconds=1))
     assert posted >= 1
     assert totals(month, closed=True) == frozen
     adjustments = db.session.scalars(
@@ -194,7 +195,7 @@ def test_a_change_after_the_close_posts_an_adjustment_and_the_closed_month_never
         assert frozen[key] + sum(getattr(a, key) for a in adjustments) == live[key]
     rows = [r for r in queries.month_rows(months_ago(1), ALL, closed=False) if r.adjustment_for]
     assert rows and all(r.adjustment_for == revenue.month_label(month) and r.adjustment_reason for r in rows)
-    assert service.post_adjustments(today=publisher_today(), now=now() + timedelta(seconds=2)) == 0  # once only
+    assert service.post_adjustments(today=current_clock().today(), now=now() + timedelta(seconds=2)) == 0  # once only
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -202,13 +203,13 @@ def test_a_change_after_the_close_posts_an_adjustment_and_the_closed_month_never
 def test_a_closed_months_totals_do_not_change_after_any_later_changes(ctx, sequence):
     order = demo_order()
     month = months_ago(2)
-    service.close_month(month, actor=finance(), today=publisher_today(), now=now())
+    service.close_month(month, actor=finance(), today=current_clock().today(), now=now())
     frozen = totals(month, closed=True)
     for n, kind in enumerate(sequence, start=1):
         if kind == "cancel" and order.lines[0].status == "cancelled":
             continue
         apply_change(kind, order, month)
-        service.post_adjustments(today=publisher_today(), now=now() + timedelta(seconds=n))
+        service.post_adjustments(today=current_clock().today(), now=now() + timedelta(seconds=n))
         assert totals(month, closed=True) == frozen
     db.session.rollback()  # the next example starts from the committed demo
 
@@ -218,9 +219,9 @@ def test_an_export_streams_the_rows_with_a_control_summary_that_matches_the_file
     import openpyxl
 
     demo_order()
-    first, last = months_ago(2), revenue.month_of(publisher_today())
+    first, last = months_ago(2), revenue.month_of(current_clock().today())
     made = service.run_export(
-        fmt, first, last, ALL, directory=tmp_path, actor=finance(), today=publisher_today(), now=now()
+        fmt, first, last, ALL, directory=tmp_path, actor=finance(), today=current_clock().today(), now=now()
     )
     db.session.commit()
     path = Path(tmp_path) / made.filename
@@ -250,7 +251,7 @@ def test_a_make_good_line_bills_nothing(ctx):
     line = order.lines[0]
     line.make_good_of_id = order.lines[1].id
     db.session.flush()
-    month = revenue.month_of(publisher_today() - timedelta(days=1))
+    month = revenue.month_of(current_clock().today() - timedelta(days=1))
     (row,) = [r for r in queries.live_rows(month, ALL) if r.line_id == line.id]
     assert row.delivered > 0 and row.recognised == 0
 
@@ -259,25 +260,25 @@ def test_a_cancelled_line_books_what_it_ran_and_nothing_after_and_closed_months_
     order = demo_order()
     line = order.lines[0]
     closed = months_ago(2)
-    service.close_month(closed, actor=finance(), today=publisher_today(), now=now())
+    service.close_month(closed, actor=finance(), today=current_clock().today(), now=now())
     db.session.commit()
     frozen = totals(closed, closed=True)
     orders.set_line_status(line, orders.LineStatus.CANCELLED, actor=user(DEMO_USERS["ad_ops"]), now=now())
-    assert line.cancelled_on == publisher_today()
-    assert service.post_adjustments(today=publisher_today(), now=now() + timedelta(seconds=1)) == 0
+    assert line.cancelled_on == current_clock().today()
+    assert service.post_adjustments(today=current_clock().today(), now=now() + timedelta(seconds=1)) == 0
     assert totals(closed, closed=True) == frozen
-    after = revenue.next_month(revenue.month_of(publisher_today()))
+    after = revenue.next_month(revenue.month_of(current_clock().today()))
     assert [r.gross for r in queries.live_rows(after, ALL) if r.line_id == line.id] in ([], [0])
-    months = queries.months_between(closed, revenue.month_of(publisher_today()))
+    months = queries.months_between(closed, revenue.month_of(current_clock().today()))
     ran = sum(r.gross for m in months for r in queries.live_rows(m, ALL) if r.line_id == line.id)
     whole = revenue.flight_seconds(line.start_day, line.end_day, line.time_zone, line.start_day, line.end_day)
     part = revenue.flight_seconds(
-        line.start_day, line.end_day, line.time_zone, line.start_day, publisher_today() - timedelta(days=1)
+        line.start_day, line.end_day, line.time_zone, line.start_day, current_clock().today() - timedelta(days=1)
     )
     assert abs(ran - line.gross * part / whole) <= Decimal("0.02") and ran < line.gross  # the time it ran
 
 
 def test_order_line_query_ignores_nothing_it_should_count(ctx):
     demo_order()
-    assert queries.estimate_rows(months_ago(2), revenue.month_of(publisher_today()), ALL) == 6
+    assert queries.estimate_rows(months_ago(2), revenue.month_of(current_clock().today()), ALL) == 6
     assert db.session.scalar(sa.select(sa.func.count(OrderLine.id))) == 2

@@ -11,9 +11,8 @@ import sqlalchemy as sa
 
 from app.catalog.models import AdUnit, Product
 from app.catalog.products import product_slots
-from app.clock import publisher_today
 from app.errors import ValidationFailed
-from app.extensions import db
+from app.extensions import current_clock, db
 from app.inventory import reservations
 from app.inventory.availability import Availability, availability_for
 from app.inventory.models import Reservation, ReservationKind
@@ -34,12 +33,12 @@ def slot(code: str) -> AdUnit:
 
 
 def box_on(code: str, *, weeks: int = 1, **targeting) -> Box:
-    start = next_monday(publisher_today())
+    start = next_monday(current_clock().today())
     return Box((slot(code).id,), start, start + timedelta(days=7 * weeks - 1), **targeting)
 
 
 def available(box: Box, at=None, **kwargs) -> Availability:
-    return availability_for(box, now=at or now(), today=publisher_today(), margin_pct=MARGIN, **kwargs)
+    return availability_for(box, now=at or now(), today=current_clock().today(), margin_pct=MARGIN, **kwargs)
 
 
 def reserve(box: Box, quantity=None, kind=ReservationKind.HOLD, share=None, label="Test hold", at=None):
@@ -51,7 +50,7 @@ def reserve(box: Box, quantity=None, kind=ReservationKind.HOLD, share=None, labe
         share=share,
         actor=user(DEMO_USERS["sales_rep"]),
         now=at or now(),
-        today=publisher_today(),
+        today=current_clock().today(),
         margin_pct=MARGIN,
         hold_days=7,
     )
@@ -124,7 +123,7 @@ def test_an_oversold_request_says_why_and_what_would_fit(ctx):
 
 
 def test_bad_flights_are_refused_with_a_message_on_the_field(ctx):
-    today = publisher_today()
+    today = current_clock().today()
     mpu = slot("harbour-sport/cricket/mpu").id
     with pytest.raises(ValidationFailed) as failure:
         available(Box((mpu,), today + timedelta(days=10), today + timedelta(days=3)))
@@ -146,7 +145,7 @@ def test_holds_are_audited(ctx):
 
 def test_a_products_slots_form_its_inventory(ctx):
     product = db.session.scalar(sa.select(Product).where(Product.name == "Sport Display"))
-    start = next_monday(publisher_today())
+    start = next_monday(current_clock().today())
     box = Box(tuple(u.id for u in product_slots(product)), start, start + timedelta(days=6))
     answer = available(box)
     single = available(Box((product_slots(product)[0].id,), start, start + timedelta(days=6)))

@@ -13,6 +13,7 @@ from app.extensions import db
 from app.mail import queries
 from app.mail.models import MailStatus, OutboxMessage
 from app.mail.service import deliver_pending, queue
+from app.mail.views import mail_settings
 from tests.conftest import DEMO_USERS, app_on, now
 from tests.support.smtp import SmtpServer, closed_port
 
@@ -46,7 +47,7 @@ def queued(count: int = 1, **overrides) -> list[int]:
 def test_a_message_with_a_pdf_arrives_through_smtp_with_everything_intact(mail_app, smtp_server):
     with mail_app.app_context():
         [message_id] = queued()
-        assert deliver_pending(now=now()) == (1, 0)
+        assert deliver_pending(settings=mail_settings(), now=now()) == (1, 0)
         message = db.session.get(OutboxMessage, message_id)
         assert (message.status, message.attempts, message.last_error) == ("sent", 1, None)
         assert message.sent_at is not None
@@ -84,15 +85,15 @@ def test_while_the_server_is_down_a_message_stays_queued_then_fails_after_the_la
         app.app_context(),
     ):
         [message_id] = queued()
-        assert deliver_pending(now=now()) == (0, 1)
+        assert deliver_pending(settings=mail_settings(), now=now()) == (0, 1)
         message = db.session.get(OutboxMessage, message_id)
         assert (message.status, message.attempts, message.sent_at) == ("queued", 1, None)
         assert f"127.0.0.1:{port}" in message.last_error and "ConnectionRefusedError" in message.last_error
         for _ in range(app.config["MAIL_MAX_ATTEMPTS"] - 1):
-            deliver_pending(now=now())
+            deliver_pending(settings=mail_settings(), now=now())
         db.session.refresh(message)
         assert (message.status, message.attempts) == ("failed", app.config["MAIL_MAX_ATTEMPTS"])
-        assert deliver_pending(now=now()) == (0, 0)  # given up: not tried again
+        assert deliver_pending(settings=mail_settings(), now=now()) == (0, 0)  # given up: not tried again
 
 
 def test_when_the_server_cannot_be_reached_the_run_stops_at_the_first_message(backend, databases, tmp_path):
@@ -102,7 +103,7 @@ def test_when_the_server_cannot_be_reached_the_run_stops_at_the_first_message(ba
         app.app_context(),
     ):
         first, second = queued(2)
-        assert deliver_pending(now=now()) == (0, 1)
+        assert deliver_pending(settings=mail_settings(), now=now()) == (0, 1)
         attempts = dict(db.session.execute(sa.select(OutboxMessage.id, OutboxMessage.attempts)).all())
         assert (attempts[first], attempts[second]) == (1, 0)
 
@@ -116,7 +117,7 @@ def test_a_refused_recipient_fails_only_that_message_and_the_next_one_still_goes
         [refused] = queued(to=["gone@example.com"])
         [partly] = queued(to=["gone@example.com", "buyer@example.com"])
         [fine] = queued(to=["buyer@example.com"])
-        assert deliver_pending(now=now()) == (2, 1)
+        assert deliver_pending(settings=mail_settings(), now=now()) == (2, 1)
         rows = {m.id: m for m in db.session.scalars(sa.select(OutboxMessage))}
         assert (rows[refused].status, rows[refused].attempts) == ("queued", 1)
         assert "gone@example.com" in rows[refused].last_error and "550" in rows[refused].last_error
@@ -133,7 +134,7 @@ def test_mail_goes_through_a_server_that_requires_a_login(backend, databases, tm
             (tmp_path / password).mkdir()
             with app_on(databases.copy(backend, tmp_path / password), **overrides) as app, app.app_context():
                 queued()
-                assert deliver_pending(now=now()) == expected
+                assert deliver_pending(settings=mail_settings(), now=now()) == expected
                 if password == "wrong":
                     assert "535" in db.session.scalar(sa.select(OutboxMessage.last_error))
         assert len(server.wait_for(1)) == 1
@@ -148,7 +149,7 @@ def test_two_workers_at_once_send_each_message_exactly_once(backend, databases, 
 
         def worker() -> None:
             with app.app_context():
-                results.append(deliver_pending(now=now()))
+                results.append(deliver_pending(settings=mail_settings(), now=now()))
 
         threads = [threading.Thread(target=worker) for _ in range(2)]
         for thread in threads:
@@ -167,7 +168,7 @@ def test_without_a_mail_server_mail_is_marked_sent_and_read_on_the_outbox_page(a
     assert app.config["MAIL_SERVER"] == ""
     with app.app_context():
         [message_id] = queued()
-        assert deliver_pending(now=now()) == (1, 0)
+        assert deliver_pending(settings=mail_settings(), now=now()) == (1, 0)
         assert db.session.get(OutboxMessage, message_id).status == MailStatus.SENT
     auth.login_as("admin")
     page = client.get(f"/mail/outbox/{message_id}").get_data(as_text=True)

@@ -17,9 +17,8 @@ from app.accounts.models import Account
 from app.adserver import outbox
 from app.adserver.models import DeliveryDay
 from app.catalog.models import Product
-from app.clock import publisher_today
 from app.errors import DomainError, ValidationFailed
-from app.extensions import db
+from app.extensions import current_clock, current_settings, db
 from app.orders import changes, make_goods
 from app.orders.models import OrderLine
 from app.proposals import lines
@@ -40,7 +39,7 @@ def short_line(quantity: int = 300_000, delivered_per_day: int = 20_000) -> Orde
     order = signed_order(quantity=quantity)
     outbox.drain(worker="w1", settings=FAST)
     line = order.lines[0]
-    today = publisher_today()
+    today = current_clock().today()
     line.start_day, line.end_day = today - timedelta(days=10), today - timedelta(days=1)
     _delivered(line, delivered_per_day, 10)
     sandbox().delivered_through = today - timedelta(days=1)
@@ -50,7 +49,7 @@ def short_line(quantity: int = 300_000, delivered_per_day: int = 20_000) -> Orde
 
 def make_good_of(line: OrderLine):
     proposal = changes.create_make_good(
-        line, actor=user(DEMO_USERS["ad_ops"]), now=now(), today=publisher_today(), margin_pct=10
+        line, actor=user(DEMO_USERS["ad_ops"]), now=now(), today=current_clock().today(), margin_pct=10
     )
     db.session.commit()
     return proposal
@@ -60,7 +59,7 @@ def update(free, **changes_) -> None:
     data = lines.data_of(free)
     for key, value in changes_.items():
         setattr(data, key, value)
-    lines.update_line(free, data, actor=rep(), today=publisher_today(), now=now(), margin_pct=10)
+    lines.update_line(free, data, actor=rep(), today=current_clock().today(), now=now(), margin_pct=10)
 
 
 def product_id(name: str) -> int:
@@ -109,7 +108,7 @@ def test_a_copy_of_a_make_good_line_is_an_ordinary_priced_line(ctx):
     line = short_line()
     proposal = make_good_of(line)
     (free,) = proposal.lines
-    copy = lines.copy_line(free, actor=rep(), now=now(), today=publisher_today(), margin_pct=10)
+    copy = lines.copy_line(free, actor=rep(), now=now(), today=current_clock().today(), margin_pct=10)
     assert copy.make_good_of_id is None
     assert copy.net_rate > 0 and copy.gross > 0
     assert "make_good" not in [s["key"] for s in copy.price["price"]["steps"]]
@@ -121,7 +120,7 @@ def test_other_lines_on_a_make_good_proposal_are_priced_normally(ctx):
     (free,) = proposal.lines
     data = lines.data_of(free)
     data.make_good_of_id = None
-    paid = lines.add_line(proposal, data, actor=rep(), today=publisher_today(), now=now(), margin_pct=10)
+    paid = lines.add_line(proposal, data, actor=rep(), today=current_clock().today(), now=now(), margin_pct=10)
     assert paid.make_good_of_id is None and paid.gross > 0
 
 
@@ -132,12 +131,12 @@ def test_a_line_is_not_made_free_by_linking_it_to_an_order_line(ctx):
     data = lines.data_of(free)
     data.product_id = product_id("Football Pre-roll")
     with pytest.raises(ValidationFailed) as failed:
-        lines.add_line(proposal, data, actor=rep(), today=publisher_today(), now=now(), margin_pct=10)
+        lines.add_line(proposal, data, actor=rep(), today=current_clock().today(), now=now(), margin_pct=10)
     assert "product" in failed.value.errors
     db.session.rollback()
     twin = lines.data_of(free)  # the same shortfall made good twice
     with pytest.raises(ValidationFailed) as failed:
-        lines.add_line(proposal, twin, actor=rep(), today=publisher_today(), now=now(), margin_pct=10)
+        lines.add_line(proposal, twin, actor=rep(), today=current_clock().today(), now=now(), margin_pct=10)
     assert "already made good" in failed.value.errors["quantity"][0]
 
 
@@ -165,7 +164,7 @@ def test_a_make_good_proposal_keeps_the_orders_advertiser(ctx):
             expected_version=proposal.version,
             actor=user(DEMO_USERS["sales_manager"]),
             now=now(),
-            today=publisher_today(),
+            today=current_clock().today(),
             margin_pct=10,
         )
     assert "advertiser_id" in failed.value.errors
@@ -177,13 +176,13 @@ def test_submission_checks_a_make_good_against_what_is_owed_now(ctx):
     # Late numbers from the ad server: the shortfall shrinks from 100,000 to 40,000.
     db.session.execute(sa.update(DeliveryDay).where(DeliveryDay.order_line_id == line.id).values(impressions=26_000))
     with pytest.raises(ValidationFailed) as failed:
-        workflow.submit(proposal, actor=rep(), now=now(), acknowledged=True, render={})
+        workflow.submit(proposal, actor=rep(), now=now(), acknowledged=True, render={}, settings=current_settings())
     assert "at most the 40,000 impressions" in failed.value.errors["submit"][0]
 
 
 def test_a_make_good_cannot_be_drafted_after_its_window_closed(ctx):
     line = short_line()
-    late = publisher_today() + timedelta(days=WINDOW_DAYS + 1)
+    late = current_clock().today() + timedelta(days=WINDOW_DAYS + 1)
     with pytest.raises(DomainError, match="make-good window"):
         changes.create_make_good(line, actor=user(DEMO_USERS["ad_ops"]), now=now(), today=late, margin_pct=10)
 
@@ -223,7 +222,7 @@ def test_two_simultaneous_clicks_on_make_good_draft_one_make_good_and_tell_the_s
 def test_whoever_drafts_a_make_good_is_one_of_its_authors_and_so_never_decides_it(ctx):
     line = short_line()
     manager = user(DEMO_USERS["sales_manager"])
-    proposal = changes.create_make_good(line, actor=manager, now=now(), today=publisher_today(), margin_pct=10)
+    proposal = changes.create_make_good(line, actor=manager, now=now(), today=current_clock().today(), margin_pct=10)
     db.session.commit()
     assert proposal.owner_id != manager.id
     assert manager.id in authors_so_far(proposal)

@@ -19,9 +19,8 @@ from app.adserver import outbox
 from app.adserver.models import SandboxLineItem
 from app.auth.models import User
 from app.catalog.models import Product
-from app.clock import publisher_today
 from app.errors import ValidationFailed
-from app.extensions import db
+from app.extensions import current_clock, current_settings, db
 from app.finance import export, queries
 from app.orders.models import Order
 from app.proposals import bulk, lines
@@ -40,7 +39,7 @@ GROSS = D("411522")
 
 def yen_card():
     admin = user(DEMO_USERS["admin"])
-    year = publisher_today().year + 1
+    year = current_clock().today().year + 1
     card = ratecards.create_card(
         ratecards.CardData(
             name=f"Japan {year}", currency="JPY", valid_from=date(year, 1, 1), valid_to=date(year, 12, 31)
@@ -55,7 +54,7 @@ def yen_card():
 
 def yen_order() -> Order:
     """A signed order on the yen card: one line from 20 January to 9 February (12 of its 21 days in January)."""
-    year = publisher_today().year + 1
+    year = current_clock().today().year + 1
     proposal = new_proposal(
         rate_card_id=yen_card().id,
         advertiser_id=db.session.scalar(sa.select(Account.id).where(Account.name == "Ferrymoor Bank")),
@@ -64,7 +63,7 @@ def yen_order() -> Order:
     )
     proposal.buyer_contact = db.session.scalar(sa.select(Contact).where(Contact.account_id == proposal.advertiser_id))
     lines.add_line(proposal, line_data(proposal, quantity=333_333), actor=rep(), **settings())
-    workflow.submit(proposal, actor=rep(), now=now(), acknowledged=True, render={})
+    workflow.submit(proposal, actor=rep(), now=now(), acknowledged=True, render={}, settings=current_settings())
     while proposal.status != "approved":  # step by step: above 250,000 the VP decides in step 2
         for request in workflow.requests_of(proposal):
             if request.status == "pending":
@@ -73,7 +72,9 @@ def yen_order() -> Order:
                     if request.approver_role
                     else db.session.get(User, request.approver_user_id)
                 )
-                workflow.decide(request, approve=True, comment="", actor=approver, now=now())
+                workflow.decide(
+                    request, approve=True, comment="", actor=approver, now=now(), settings=current_settings()
+                )
     accept(sent(proposal))
     db.session.commit()
     return db.session.scalar(sa.select(Order).where(Order.proposal_id == proposal.id))
@@ -107,7 +108,7 @@ def test_the_pdf_booked_revenue_export_and_push_of_a_yen_order_are_in_whole_yen(
     shown = format_currency(GROSS, "JPY", locale="en_GB")  # JP¥411,522
     assert shown in text and f"{shown}.00" not in text
 
-    year = publisher_today().year + 1
+    year = current_clock().today().year + 1
     january, february = date(year, 1, 1), date(year, 2, 1)
     rows = list(queries.rows(january, february, queries.Filters(currency="JPY")))
     booked = {row.period: row.gross for row in rows if row.line_id == line.id}
@@ -138,7 +139,7 @@ def test_the_pdf_booked_revenue_export_and_push_of_a_yen_order_are_in_whole_yen(
 def test_an_approval_reason_shows_a_yen_total_in_whole_yen_and_the_rule_value_plainly(ctx):
     proposal = new_proposal(rate_card_id=yen_card().id)
     lines.add_line(proposal, line_data(proposal, quantity=333_333), actor=rep(), **settings())
-    workflow.submit(proposal, actor=rep(), now=now(), acknowledged=True, render={})
+    workflow.submit(proposal, actor=rep(), now=now(), acknowledged=True, render={}, settings=current_settings())
     net = lines.totals(proposal).net
     reasons = [why for request in workflow.requests_of(proposal) for why in request.reasons if "total net" in why]
     shown = format_currency(net, "JPY", locale="en_GB")  # as the pages show it: JP¥411,522
@@ -152,7 +153,7 @@ def test_a_budget_goal_or_a_recommendation_budget_in_yen_is_a_whole_amount(ctx):
     assert refused.value.errors["budget_goal"] == ["A budget in JPY is a whole amount: JPY has no decimals."]
     proposal = new_proposal(rate_card_id=card.id, budget_goal=D("1000"))
     goals = bulk.Goals(budget=D("1000.5"), start_day=proposal.start_day, end_day=proposal.end_day)
-    errors = bulk.check_goals(proposal, goals, today=publisher_today()).errors
+    errors = bulk.check_goals(proposal, goals, today=current_clock().today()).errors
     assert errors["budget"] == ["A budget in JPY is a whole amount: JPY has no decimals."]
     goals.budget = D("1000")
-    assert bulk.check_goals(proposal, goals, today=publisher_today()).errors == {}
+    assert bulk.check_goals(proposal, goals, today=current_clock().today()).errors == {}

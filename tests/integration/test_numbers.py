@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from app.clock import publisher_today
-from app.extensions import db
+from app.extensions import current_clock, db
 from app.numbering import NumberCounter, next_number
 from app.orders.models import Order
 from app.proposals.models import Proposal
@@ -16,7 +15,7 @@ from tests.support.concurrency import at_once
 def _renumber_this_years_proposals(*suffixes: int) -> None:
     """Give the demo's proposals of this year the numbers P-<year>-<suffix>, as if the year ran long,
     and forget the counters, which start again from the numbers in use (as the migration seeds them)."""
-    year = publisher_today().year
+    year = current_clock().today().year
     ids = db.session.scalars(sa.select(Proposal.id).where(Proposal.number.like(f"P-{year}-%")).order_by(Proposal.id))
     for proposal_id, suffix in zip(ids, suffixes, strict=False):
         db.session.execute(
@@ -28,13 +27,13 @@ def _renumber_this_years_proposals(*suffixes: int) -> None:
 
 def test_the_proposal_after_p_9999_and_p_10000_is_p_10001(ctx):
     _renumber_this_years_proposals(9999, 10000)
-    year = publisher_today().year
+    year = current_clock().today().year
     first, second = new_proposal(), new_proposal()
     assert (first.number, second.number) == (f"P-{year}-10001", f"P-{year}-10002")
 
 
 def test_order_numbers_count_on_from_the_highest_in_use_read_as_a_number(ctx):
-    year = publisher_today().year
+    year = current_clock().today().year
     db.session.execute(sa.update(Order).where(Order.number.like(f"O-{year}-%")).values(number=f"O-{year}-10000"))
     db.session.execute(sa.delete(NumberCounter))
     assert next_number("O", year, numbers=Order.number) == f"O-{year}-10001"

@@ -12,10 +12,12 @@ import sqlalchemy as sa
 
 from app.adserver import delivery, outbox
 from app.adserver.models import SandboxLineItem
-from app.clock import publisher_today
 from app.errors import DomainError, ValidationFailed
-from app.extensions import db
-from app.inventory.models import Reservation
+from app.extensions import current_clock, current_settings, db
+from app.inventory.availability import availability_for
+from app.inventory.models import Reservation, ReservationKind
+from app.inventory.reservations import reserve
+from app.inventory.supply import Box
 from app.orders import changes
 from app.orders import service as orders
 from app.orders.models import Order
@@ -29,10 +31,6 @@ from tests.integration.test_workflow import rep
 
 
 def test_inventory_gone_by_signature_flags_the_order_instead_of_overselling(ctx):
-    from app.inventory.availability import availability_for
-    from app.inventory.models import ReservationKind
-    from app.inventory.reservations import reserve
-    from app.inventory.supply import Box
 
     proposal = approved(quantity=500_000)
     line = proposal.lines[0]
@@ -40,8 +38,8 @@ def test_inventory_gone_by_signature_flags_the_order_instead_of_overselling(ctx)
     hold = db.session.get(Reservation, line.hold_id)
     hold.expires_at = now() - timedelta(minutes=1)
     token = sent(proposal)
-    box = Box(tuple(hold.ad_unit_ids), max(hold.start_day, publisher_today()), hold.end_day)
-    left = availability_for(box, now=now(), today=publisher_today(), margin_pct=10).available
+    box = Box(tuple(hold.ad_unit_ids), max(hold.start_day, current_clock().today()), hold.end_day)
+    left = availability_for(box, now=now(), today=current_clock().today(), margin_pct=10).available
     reserve(
         ReservationKind.BOOKING,
         box,
@@ -49,7 +47,7 @@ def test_inventory_gone_by_signature_flags_the_order_instead_of_overselling(ctx)
         quantity=left - 100_000,
         actor=None,
         now=now(),
-        today=publisher_today(),
+        today=current_clock().today(),
         margin_pct=10,
         hold_days=0,
     )
@@ -73,14 +71,21 @@ def test_a_line_with_nothing_to_check_flags_the_order_for_ad_ops(ctx):
         proposal,
         lines.LineData(takeover.id, "cpd", date(year, 2, 1), date(year, 2, 7), "Europe/London"),
         actor=rep(),
-        today=publisher_today(),
+        today=current_clock().today(),
         now=now(),
         margin_pct=10,
     )
-    service.submit(proposal, actor=rep(), now=now(), acknowledged=True, render={})
+    service.submit(proposal, actor=rep(), now=now(), acknowledged=True, render={}, settings=current_settings())
     for request in service.requests_of(proposal, proposal.versions[-1].id):
         if request.status == "pending":
-            service.decide(request, approve=True, comment="", actor=user(DEMO_USERS[request.approver_role]), now=now())
+            service.decide(
+                request,
+                approve=True,
+                comment="",
+                actor=user(DEMO_USERS[request.approver_role]),
+                now=now(),
+                settings=current_settings(),
+            )
     accept(sent(proposal))
     order = db.session.scalar(sa.select(Order).where(Order.proposal_id == proposal.id))
     assert order.status == "needs_attention"
@@ -91,7 +96,7 @@ def test_an_under_delivered_line_owes_its_value_and_gets_a_free_make_good_line(c
     order = signed_order(quantity=300_000)
     outbox.drain(worker="w1", settings=FAST)
     line = order.lines[0]
-    today = publisher_today()
+    today = current_clock().today()
     line.start_day, line.end_day = today - timedelta(days=10), today - timedelta(days=1)
     _delivered(line, 20_000, 10)  # 200,000 of 300,000
     sandbox().delivered_through = today - timedelta(days=1)
@@ -117,7 +122,7 @@ def test_a_line_on_pace_has_no_make_good_to_offer(ctx):
     outbox.drain(worker="w1", settings=FAST)
     with pytest.raises(DomainError, match="nothing to make good"):
         changes.create_make_good(
-            order.lines[0], actor=user(DEMO_USERS["ad_ops"]), now=now(), today=publisher_today(), margin_pct=10
+            order.lines[0], actor=user(DEMO_USERS["ad_ops"]), now=now(), today=current_clock().today(), margin_pct=10
         )
 
 
@@ -150,8 +155,8 @@ def test_a_change_order_goes_through_approval_and_updates_the_ad_server(ctx):
     line = proposal.lines[0]
     data = lines.data_of(line)
     data.quantity = 650_000
-    lines.update_line(line, data, actor=rep(), today=publisher_today(), now=now(), margin_pct=10)
-    service.submit(proposal, actor=rep(), now=now(), acknowledged=True, render={})
+    lines.update_line(line, data, actor=rep(), today=current_clock().today(), now=now(), margin_pct=10)
+    service.submit(proposal, actor=rep(), now=now(), acknowledged=True, render={}, settings=current_settings())
     approve_all(proposal)
     db.session.commit()
     order = db.session.get(Order, order.id)
@@ -172,9 +177,9 @@ def test_a_change_order_cannot_take_a_line_under_what_it_delivered(ctx):
     line = proposal.lines[0]
     data = lines.data_of(line)
     data.quantity = 250_000
-    lines.update_line(line, data, actor=rep(), today=publisher_today(), now=now(), margin_pct=10)
+    lines.update_line(line, data, actor=rep(), today=current_clock().today(), now=now(), margin_pct=10)
     with pytest.raises(ValidationFailed) as failed:
-        service.submit(proposal, actor=rep(), now=now(), acknowledged=True, render={})
+        service.submit(proposal, actor=rep(), now=now(), acknowledged=True, render={}, settings=current_settings())
     assert "already delivered 300,000" in failed.value.errors["submit"][0]
 
 
@@ -186,12 +191,12 @@ def test_a_change_order_that_removes_a_line_cancels_it_in_the_ad_server(ctx):
         proposal,
         lines.data_of(proposal.lines[0]),
         actor=rep(),
-        today=publisher_today(),
+        today=current_clock().today(),
         now=now(),
         margin_pct=10,
     )
     lines.remove_line(proposal.lines[0], actor=rep(), now=now())
-    service.submit(proposal, actor=rep(), now=now(), acknowledged=True, render={})
+    service.submit(proposal, actor=rep(), now=now(), acknowledged=True, render={}, settings=current_settings())
     approve_all(proposal)
     db.session.commit()
     order = db.session.get(Order, order.id)
@@ -207,10 +212,10 @@ def test_a_line_ad_ops_cancelled_stays_cancelled_through_a_later_change_order(ct
     outbox.drain(worker="w1", settings=FAST)
     proposal = changes.start_change_order(order, actor=rep(), now=now())
     extra = lines.add_line(
-        proposal, lines.data_of(proposal.lines[0]), actor=rep(), today=publisher_today(), now=now(),
+        proposal, lines.data_of(proposal.lines[0]), actor=rep(), today=current_clock().today(), now=now(),
         margin_pct=10,
     )  # fmt: skip
-    service.submit(proposal, actor=rep(), now=now(), acknowledged=True, render={})
+    service.submit(proposal, actor=rep(), now=now(), acknowledged=True, render={}, settings=current_settings())
     approve_all(proposal)
     db.session.commit()
     order = db.session.get(Order, order.id)
@@ -218,7 +223,7 @@ def test_a_line_ad_ops_cancelled_stays_cancelled_through_a_later_change_order(ct
     orders.set_line_status(cancelled, orders.LineStatus.CANCELLED, actor=user(DEMO_USERS["ad_ops"]), now=now())
     db.session.commit()
     proposal = changes.start_change_order(order, actor=rep(), now=now())
-    service.submit(proposal, actor=rep(), now=now(), acknowledged=True, render={})
+    service.submit(proposal, actor=rep(), now=now(), acknowledged=True, render={}, settings=current_settings())
     approve_all(proposal)
     db.session.commit()
     line = db.session.get(type(cancelled), cancelled.id)
@@ -232,10 +237,10 @@ def test_a_change_order_cannot_be_deleted_nor_end_a_line_in_the_past(ctx):
         proposals.delete_proposal(proposal, actor=rep(), now=now())
     line = proposal.lines[0]
     data = lines.data_of(line)
-    data.start_day = data.end_day = publisher_today() - timedelta(days=2)
+    data.start_day = data.end_day = current_clock().today() - timedelta(days=2)
     line.start_day = line.end_day = data.end_day  # as the builder would have saved it
     with pytest.raises(ValidationFailed) as failed:
-        service.submit(proposal, actor=rep(), now=now(), acknowledged=True, render={})
+        service.submit(proposal, actor=rep(), now=now(), acknowledged=True, render={}, settings=current_settings())
     assert "in the past" in failed.value.errors["submit"][0]
 
 
@@ -251,7 +256,7 @@ def test_a_make_good_is_no_discount_to_the_rules_and_gives_no_more_than_was_owed
     order = signed_order(quantity=300_000)
     outbox.drain(worker="w1", settings=FAST)
     line = order.lines[0]
-    today = publisher_today()
+    today = current_clock().today()
     line.start_day, line.end_day = today - timedelta(days=10), today - timedelta(days=1)
     _delivered(line, 20_000, 10)
     sandbox().delivered_through = today - timedelta(days=1)
@@ -277,7 +282,7 @@ def test_a_discarded_change_order_puts_the_proposal_back_as_signed_and_leaves_th
     line = proposal.lines[0]
     data = lines.data_of(line)
     data.quantity = 777_000
-    lines.update_line(line, data, actor=rep(), today=publisher_today(), now=now(), margin_pct=10)
+    lines.update_line(line, data, actor=rep(), today=current_clock().today(), now=now(), margin_pct=10)
     proposal.notes = "a change nobody wanted"
     db.session.commit()
     changes.discard_change_order(order, actor=rep(), now=now())

@@ -11,9 +11,8 @@ import sqlalchemy as sa
 from app.accounts.models import Account
 from app.catalog.models import Product
 from app.catalog.products import product_slots
-from app.clock import publisher_today
 from app.errors import ValidationFailed
-from app.extensions import db
+from app.extensions import current_clock, db
 from app.inventory.availability import availability_for
 from app.inventory.models import ReservationKind
 from app.inventory.reservations import reserve
@@ -26,7 +25,7 @@ MARGIN = 10
 
 
 def next_year() -> int:
-    return publisher_today().year + 1
+    return current_clock().today().year + 1
 
 
 def card(name: str) -> RateCard:
@@ -58,7 +57,7 @@ def line(**kw) -> service.LineInput:
 
 def priced(line_input, role="sales_rep"):
     return service.price_line(
-        line_input, actor=user(DEMO_USERS[role]), today=publisher_today(), now=now(), margin_pct=MARGIN
+        line_input, actor=user(DEMO_USERS[role]), today=current_clock().today(), now=now(), margin_pct=MARGIN
     )
 
 
@@ -103,7 +102,7 @@ def test_demand_raises_the_rate_when_the_inventory_is_sold_through(ctx):
     football = product("Football Pre-roll")
     start = date(year, 3, 1)
     box = Box(tuple(u.id for u in product_slots(football)), start, start + timedelta(days=6))
-    free = availability_for(box, now=now(), today=publisher_today(), margin_pct=MARGIN).available
+    free = availability_for(box, now=now(), today=current_clock().today(), margin_pct=MARGIN).available
     reserve(
         ReservationKind.BOOKING,
         box,
@@ -111,7 +110,7 @@ def test_demand_raises_the_rate_when_the_inventory_is_sold_through(ctx):
         quantity=free * 85 // 100,
         actor=None,
         now=now(),
-        today=publisher_today(),
+        today=current_clock().today(),
         margin_pct=MARGIN,
         hold_days=7,
     )
@@ -188,9 +187,9 @@ def test_a_budget_smaller_than_one_impression_is_refused(ctx):
 
 
 def test_a_card_for_other_roles_is_refused(ctx):
-    agency_card = card(f"Agency {publisher_today().year}")
+    agency_card = card(f"Agency {current_clock().today().year}")
     with pytest.raises(ValidationFailed) as failure:
-        priced(line(card_id=agency_card.id, start=publisher_today(), end=publisher_today()), role="finance")
+        priced(line(card_id=agency_card.id, start=current_clock().today(), end=current_clock().today()), role="finance")
     assert "not a card you may price with" in failure.value.errors["rate_card"][0]
 
 

@@ -10,9 +10,8 @@ import sqlalchemy as sa
 
 from app.accounts.models import Account
 from app.catalog.models import Product
-from app.clock import publisher_today
 from app.errors import Conflict, DomainError, ValidationFailed
-from app.extensions import db
+from app.extensions import current_clock, db
 from app.inventory.models import Reservation
 from app.proposals import access, bulk, holds, lines, service, versions
 from app.proposals.models import Proposal
@@ -27,11 +26,11 @@ def rep():
 
 
 def settings() -> dict:
-    return {"today": publisher_today(), "now": now(), "margin_pct": MARGIN}
+    return {"today": current_clock().today(), "now": now(), "margin_pct": MARGIN}
 
 
 def new_proposal(**kw) -> Proposal:
-    year = publisher_today().year + 1
+    year = current_clock().today().year + 1
     data = service.ProposalData(
         advertiser_id=db.session.scalar(sa.select(Account.id).where(Account.name == "Halden Auto Group")),
         campaign_name="Spring launch",
@@ -43,7 +42,7 @@ def new_proposal(**kw) -> Proposal:
     )
     for key, value in kw.items():
         setattr(data, key, value)
-    return service.create_proposal(data, actor=rep(), now=now(), today=publisher_today())
+    return service.create_proposal(data, actor=rep(), now=now(), today=current_clock().today())
 
 
 def line_data(proposal, product: str = "Sport Display", **kw) -> lines.LineData:
@@ -61,7 +60,7 @@ def line_data(proposal, product: str = "Sport Display", **kw) -> lines.LineData:
 
 def test_a_proposal_gets_a_number_and_its_lines_are_priced_with_the_total_to_the_cent(ctx):
     proposal = new_proposal()
-    assert proposal.number.startswith(f"P-{publisher_today().year}-") and proposal.currency == "GBP"
+    assert proposal.number.startswith(f"P-{current_clock().today().year}-") and proposal.currency == "GBP"
     lines.add_line(proposal, line_data(proposal, targeting={"geo": ("london",)}), actor=rep(), **settings())
     lines.add_line(proposal, line_data(proposal, "News Display", quantity=333_333), actor=rep(), **settings())
     first, second = proposal.lines
@@ -116,11 +115,11 @@ def test_a_held_line_takes_its_inventory_until_the_proposal_is_deleted(ctx):
     assert hold.quantity == 20_000 and hold.expires_at > now() and holds.hold_of(line, now()) is hold
     # Extending keeps the same hold.
     assert holds.hold_line(line, actor=rep(), hold_days=7, **settings()) is hold
-    box = Box(tuple(hold.ad_unit_ids), max(hold.start_day, publisher_today()), hold.end_day)
-    with_hold = availability_for(box, now=now(), today=publisher_today(), margin_pct=MARGIN).available
+    box = Box(tuple(hold.ad_unit_ids), max(hold.start_day, current_clock().today()), hold.end_day)
+    with_hold = availability_for(box, now=now(), today=current_clock().today(), margin_pct=MARGIN).available
     service.delete_proposal(proposal, actor=rep(), now=now())
     assert db.session.get(Reservation, hold.id).released_at is not None
-    after = availability_for(box, now=now(), today=publisher_today(), margin_pct=MARGIN).available
+    after = availability_for(box, now=now(), today=current_clock().today(), margin_pct=MARGIN).available
     assert after == with_hold + 20_000
 
 
@@ -188,7 +187,7 @@ def test_an_empty_proposal_makes_no_version_and_a_rep_cannot_edit_anothers(ctx):
 
 
 def test_the_campaign_and_flight_are_checked_on_their_fields(ctx):
-    year = publisher_today().year + 1
+    year = current_clock().today().year + 1
     with pytest.raises(ValidationFailed) as failure:
         new_proposal(campaign_name=" ", start_day=date(year, 3, 1), end_day=date(year, 2, 1), time_zone="Nowhere")
     assert set(failure.value.errors) == {"campaign_name", "end_day", "time_zone"}

@@ -9,15 +9,15 @@ import pytest
 import sqlalchemy as sa
 
 from app.accounts.models import Contact
-from app.clock import publisher_today
 from app.errors import Conflict, DomainError, ValidationFailed
-from app.extensions import db
+from app.extensions import current_clock, current_settings, db
 from app.inventory.models import Reservation
 from app.mail.models import OutboxMessage
 from app.orders.models import Order
 from app.proposals import holds
+from app.proposals.pdf import sha256_of
 from app.workflow import reminders, service, signing
-from tests.conftest import DEMO_USERS, now, user
+from tests.conftest import DEMO_USERS, now, reconfigure, user
 from tests.integration.test_workflow import proposal_with, rep
 from tests.support.pdfs import pdf_with_pages
 
@@ -26,20 +26,37 @@ def approved(quantity: int = 500_000):
     """A held, approved proposal with a buyer (finance approves the new advertiser)."""
     proposal = proposal_with(quantity=quantity)
     proposal.buyer_contact = db.session.scalar(sa.select(Contact).where(Contact.account_id == proposal.advertiser_id))
-    holds.hold_all(proposal, actor=rep(), hold_days=7, today=publisher_today(), now=now(), margin_pct=10)
-    service.submit(proposal, actor=rep(), now=now(), acknowledged=True, render={})
+    holds.hold_all(proposal, actor=rep(), hold_days=7, today=current_clock().today(), now=now(), margin_pct=10)
+    service.submit(proposal, actor=rep(), now=now(), acknowledged=True, render={}, settings=current_settings())
     for request in service.requests_of(proposal):
         if request.status == "pending":
-            service.decide(request, approve=True, comment="", actor=user(DEMO_USERS[request.approver_role]), now=now())
+            service.decide(
+                request,
+                approve=True,
+                comment="",
+                actor=user(DEMO_USERS[request.approver_role]),
+                now=now(),
+                settings=current_settings(),
+            )
     assert proposal.status == "approved"
     return proposal
 
 
 def sent(proposal) -> str:
-    signing.send_to_buyer(proposal, actor=rep(), now=now())
+    signing.send_to_buyer(proposal, actor=rep(), now=now(), settings=current_settings())
     mail = db.session.scalars(sa.select(OutboxMessage).order_by(OutboxMessage.id.desc())).first()
     assert mail.to_addresses == [proposal.buyer_contact.email] and mail.attachments[0]["filename"].endswith(".pdf")
     return re.search(r"/sign/([A-Za-z0-9_-]+)", mail.text).group(1)
+
+
+def test_a_version_whose_pdf_is_not_there_yet_is_drawn_and_stored_when_sent_to_the_buyer(ctx):
+    proposal = approved()
+    version = proposal.versions[-1]
+    version.pdf = version.pdf_sha256 = None  # as when its drawing after the commit failed
+    sent(proposal)
+    mail = db.session.scalars(sa.select(OutboxMessage).order_by(OutboxMessage.id.desc())).first()
+    assert version.pdf.startswith(b"%PDF") and version.pdf_sha256 == sha256_of(version.pdf)
+    assert mail.attachment_data == version.pdf
 
 
 def accept(token: str, **kw):
@@ -53,11 +70,11 @@ def accept(token: str, **kw):
         address="127.0.0.1",
         user_agent="pytest",
         now=now(),
-        today=publisher_today(),
+        today=current_clock().today(),
         margin_pct=10,
     )
     args.update(kw)
-    return signing.answer(link, **args)
+    return signing.answer(link, **args, settings=current_settings())
 
 
 def test_the_buyer_accepts_through_the_link_and_the_holds_become_bookings(ctx):
@@ -143,14 +160,20 @@ def test_a_countersigned_io_marks_the_version_signed_and_makes_the_order(ctx):
     proposal = approved()
     with pytest.raises(ValidationFailed):
         signing.countersigned(
-            proposal, b"not a pdf", actor=rep(), now=now(), today=publisher_today(), margin_pct=10, max_bytes=5_000_000
+            proposal,
+            b"not a pdf",
+            actor=rep(),
+            now=now(),
+            today=current_clock().today(),
+            margin_pct=10,
+            max_bytes=5_000_000,
         )
     signature = signing.countersigned(
         proposal,
         pdf_with_pages(1),
         actor=rep(),
         now=now(),
-        today=publisher_today(),
+        today=current_clock().today(),
         margin_pct=10,
         max_bytes=5_000_000,
     )
@@ -161,17 +184,17 @@ def test_a_countersigned_io_marks_the_version_signed_and_makes_the_order(ctx):
 def test_an_offer_past_its_expiry_cannot_be_signed_even_with_a_live_link(ctx):
     proposal = approved()
     token = sent(proposal)
-    proposal.expires_on = publisher_today() - timedelta(days=1)
+    proposal.expires_on = current_clock().today() - timedelta(days=1)
     with pytest.raises(DomainError, match="offer expired"):
-        signing.link_for(token, now=now(), today=publisher_today())
+        signing.link_for(token, now=now(), today=current_clock().today())
 
 
-def test_every_link_in_every_email_of_a_deal_starts_at_public_url_and_opens_a_page(ctx, monkeypatch):
-    monkeypatch.setitem(ctx.config, "PUBLIC_URL", "http://127.0.0.1:5101/")
+def test_every_link_in_every_email_of_a_deal_starts_at_public_url_and_opens_a_page(ctx):
+    reconfigure(ctx, PUBLIC_URL="http://127.0.0.1:5101/")
     first = db.session.scalar(sa.select(sa.func.max(OutboxMessage.id))) or 0
     proposal = approved()  # approvers asked, the rep told
     accept(sent(proposal))  # the buyer's link, the rep told it is signed
-    reminders.remind(now=now() + timedelta(days=10))  # reminders and escalations
+    reminders.remind(now=now() + timedelta(days=10), settings=current_settings())  # reminders and escalations
     mails = db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.id > first)).all()
     links = [link for mail in mails for link in re.findall(r"https?://\S+", mail.text)]
     assert len({mail.subject.split(":")[0] for mail in mails}) >= 4 and len(links) >= 5

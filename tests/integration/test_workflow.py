@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from app.accounts.models import Account
 from app.errors import Conflict, DomainError, Forbidden, ValidationFailed
-from app.extensions import db
+from app.extensions import current_clock, current_settings, db
 from app.proposals import access, holds, lines
 from app.proposals import service as proposals
 from app.proposals.models import ProposalStatus
@@ -34,7 +34,7 @@ def proposal_with(discount: str = "0", quantity: int = 500_000, advertiser: str 
 
 def test_the_plan_says_which_steps_and_why_in_words(ctx):
     proposal = proposal_with(discount="18")
-    plan = approval_rules.plan_for(proposal)
+    plan = approval_rules.plan_for(proposal, standard_terms=current_settings().standard_terms)
     steps = {who: reasons for step in plan.steps for _rule, who, reasons in step.approvals}
     assert steps["Sales manager"] == ["largest discount 18 % is above 15 %"]
     assert steps["Finance"] == ["new advertiser: yes"]
@@ -43,7 +43,7 @@ def test_the_plan_says_which_steps_and_why_in_words(ctx):
 
 def test_submitting_freezes_a_version_and_asks_the_first_step(ctx):
     proposal = proposal_with(discount="18")
-    version = service.submit(proposal, actor=rep(), now=now(), acknowledged=False)
+    version = service.submit(proposal, actor=rep(), now=now(), acknowledged=False, settings=current_settings())
     assert proposal.status == ProposalStatus.SUBMITTED.value and version.number == 1
     requests = service.requests_of(proposal)
     assert {(r.approver_role, r.status) for r in requests} == {("sales_manager", "pending"), ("finance", "pending")}
@@ -53,87 +53,130 @@ def test_submitting_freezes_a_version_and_asks_the_first_step(ctx):
 
 def test_all_requests_of_a_step_must_approve_then_the_proposal_is_approved(ctx):
     proposal = proposal_with(discount="18")
-    service.submit(proposal, actor=rep(), now=now(), acknowledged=False)
+    service.submit(proposal, actor=rep(), now=now(), acknowledged=False, settings=current_settings())
     by_role = {r.approver_role: r for r in service.requests_of(proposal)}
-    service.decide(by_role["sales_manager"], approve=True, comment="", actor=manager(), now=now())
+    service.decide(
+        by_role["sales_manager"], approve=True, comment="", actor=manager(), now=now(), settings=current_settings()
+    )
     assert proposal.status == ProposalStatus.SUBMITTED.value
-    service.decide(by_role["finance"], approve=True, comment="ok", actor=user(DEMO_USERS["finance"]), now=now())
+    service.decide(
+        by_role["finance"],
+        approve=True,
+        comment="ok",
+        actor=user(DEMO_USERS["finance"]),
+        now=now(),
+        settings=current_settings(),
+    )
     assert proposal.status == ProposalStatus.APPROVED.value
 
 
 def test_a_later_step_waits_for_the_earlier_one(ctx):
     """Over 250,000 net the VP (step 2) decides after the manager (step 1)."""
     proposal = proposal_with(quantity=40_000_000)  # 8.40 less 15 % at 10M+: about 285,600
-    service.submit(proposal, actor=rep(), now=now(), acknowledged=False)
+    service.submit(proposal, actor=rep(), now=now(), acknowledged=False, settings=current_settings())
     requests = service.requests_of(proposal)
     vp = next(r for r in requests if r.step == 2)
     assert vp.status == RequestStatus.WAITING.value
     for r in requests:
         if r.step == 1:
-            service.decide(r, approve=True, comment="", actor=user(DEMO_USERS[r.approver_role]), now=now())
+            service.decide(
+                r,
+                approve=True,
+                comment="",
+                actor=user(DEMO_USERS[r.approver_role]),
+                now=now(),
+                settings=current_settings(),
+            )
     assert vp.status == RequestStatus.PENDING.value and proposal.status == "submitted"
-    service.decide(vp, approve=True, comment="", actor=user("vp@harbour.example"), now=now())
+    service.decide(
+        vp, approve=True, comment="", actor=user("vp@harbour.example"), now=now(), settings=current_settings()
+    )
     assert proposal.status == ProposalStatus.APPROVED.value
 
 
 def test_a_rejection_sends_the_proposal_back_with_the_comment_and_cancels_the_rest(ctx):
     proposal = proposal_with(discount="18")
-    service.submit(proposal, actor=rep(), now=now(), acknowledged=False)
+    service.submit(proposal, actor=rep(), now=now(), acknowledged=False, settings=current_settings())
     by_role = {r.approver_role: r for r in service.requests_of(proposal)}
     with pytest.raises(ValidationFailed):
-        service.decide(by_role["sales_manager"], approve=False, comment=" ", actor=manager(), now=now())
-    service.decide(by_role["sales_manager"], approve=False, comment="Keep it under 15 %", actor=manager(), now=now())
+        service.decide(
+            by_role["sales_manager"],
+            approve=False,
+            comment=" ",
+            actor=manager(),
+            now=now(),
+            settings=current_settings(),
+        )
+    service.decide(
+        by_role["sales_manager"],
+        approve=False,
+        comment="Keep it under 15 %",
+        actor=manager(),
+        now=now(),
+        settings=current_settings(),
+    )
     assert proposal.status == ProposalStatus.REJECTED.value and proposal.is_editable
     assert by_role["finance"].status == RequestStatus.CANCELLED.value
     # Deciding again, or deciding a cancelled request, changes nothing.
     with pytest.raises(Conflict):
-        service.decide(by_role["sales_manager"], approve=True, comment="", actor=manager(), now=now())
+        service.decide(
+            by_role["sales_manager"], approve=True, comment="", actor=manager(), now=now(), settings=current_settings()
+        )
     with pytest.raises(Conflict):
-        service.decide(by_role["finance"], approve=True, comment="", actor=user(DEMO_USERS["finance"]), now=now())
+        service.decide(
+            by_role["finance"],
+            approve=True,
+            comment="",
+            actor=user(DEMO_USERS["finance"]),
+            now=now(),
+            settings=current_settings(),
+        )
     # Resubmitting makes version 2 with fresh requests.
-    version = service.submit(proposal, actor=rep(), now=now(), acknowledged=False)
+    version = service.submit(proposal, actor=rep(), now=now(), acknowledged=False, settings=current_settings())
     assert version.number == 2 and all(r.status == "pending" for r in service.requests_of(proposal, version.id))
 
 
 def test_only_the_right_approver_decides(ctx):
     proposal = proposal_with(discount="18")
-    service.submit(proposal, actor=rep(), now=now(), acknowledged=False)
+    service.submit(proposal, actor=rep(), now=now(), acknowledged=False, settings=current_settings())
     finance_request = next(r for r in service.requests_of(proposal) if r.approver_role == "finance")
     with pytest.raises(Forbidden):
-        service.decide(finance_request, approve=True, comment="", actor=manager(), now=now())
+        service.decide(
+            finance_request, approve=True, comment="", actor=manager(), now=now(), settings=current_settings()
+        )
     with pytest.raises(Forbidden):
-        service.decide(finance_request, approve=True, comment="", actor=rep(), now=now())
+        service.decide(finance_request, approve=True, comment="", actor=rep(), now=now(), settings=current_settings())
 
 
 def test_a_manager_never_approves_their_own_proposal(ctx):
     proposal = proposal_with(discount="18")
     proposal.owner_id = manager().id
-    service.submit(proposal, actor=manager(), now=now(), acknowledged=False)
+    service.submit(proposal, actor=manager(), now=now(), acknowledged=False, settings=current_settings())
     assert service.queue_for(manager()) == []
     request = next(r for r in service.requests_of(proposal) if r.approver_role == "sales_manager")
     with pytest.raises(Forbidden):
-        service.decide(request, approve=True, comment="", actor=manager(), now=now())
+        service.decide(request, approve=True, comment="", actor=manager(), now=now(), settings=current_settings())
     assert [r.proposal_id for r in service.queue_for(user("vp@harbour.example"))] == [proposal.id]
 
 
 def test_a_block_stops_submission_and_a_warning_needs_acknowledging(ctx):
     blocked = proposal_with(discount="45")
     with pytest.raises(ValidationFailed) as failure:
-        service.submit(blocked, actor=rep(), now=now(), acknowledged=True)
+        service.submit(blocked, actor=rep(), now=now(), acknowledged=True, settings=current_settings())
     assert "a discount above 40 % is never offered" in failure.value.errors["submit"][0]
     assert blocked.status == "draft" and blocked.versions == []
     on_hold = proposal_with(advertiser="Halden Auto Group")
     on_hold.advertiser.credit_status = "on_hold"
     with pytest.raises(ValidationFailed) as failure:
-        service.submit(on_hold, actor=rep(), now=now(), acknowledged=False)
+        service.submit(on_hold, actor=rep(), now=now(), acknowledged=False, settings=current_settings())
     assert "acknowledge" in failure.value.errors
-    service.submit(on_hold, actor=rep(), now=now(), acknowledged=True)
+    service.submit(on_hold, actor=rep(), now=now(), acknowledged=True, settings=current_settings())
     assert on_hold.status == "submitted"
 
 
 def test_withdrawing_cancels_the_requests_and_returns_to_draft(ctx):
     proposal = proposal_with(discount="18")
-    service.submit(proposal, actor=rep(), now=now(), acknowledged=False)
+    service.submit(proposal, actor=rep(), now=now(), acknowledged=False, settings=current_settings())
     service.withdraw(proposal, actor=rep(), now=now())
     assert proposal.status == "draft"
     assert {r.status for r in service.requests_of(proposal)} == {"cancelled"}
@@ -162,7 +205,7 @@ def test_a_rule_can_be_tried_on_open_proposals_before_it_is_saved(ctx):
     proposal_with(discount="18")
     proposal_with(discount="5")
     data = approval_rules.RuleData("Trial", "approval", [{"field": "max_discount_pct", "op": ">", "value": "10"}])
-    hits, total = approval_rules.try_rule(data)
+    hits, total = approval_rules.try_rule(data, standard_terms=current_settings().standard_terms)
     assert total >= 2 and len(hits) == 1 + sum(1 for p in hits if p.campaign_name != "Spring launch")
     assert db.session.scalar(sa.select(sa.func.count(ApprovalRequest.id))) == 0
 
@@ -174,14 +217,16 @@ def test_approvers_are_asked_and_the_rep_hears_each_decision_by_e_mail(ctx):
         return db.session.scalars(sa.select(OutboxMessage).order_by(OutboxMessage.id)).all()
 
     proposal = proposal_with(discount="18")
-    service.submit(proposal, actor=rep(), now=now(), acknowledged=False)
+    service.submit(proposal, actor=rep(), now=now(), acknowledged=False, settings=current_settings())
     asked = {to for m in mails() for to in m.to_addresses}
     assert {"manager@harbour.example", "vp@harbour.example", "finance@harbour.example"} <= asked
     assert "rep@harbour.example" not in asked
     manager_mail = next(m for m in mails() if m.to_addresses == ["manager@harbour.example"])
     assert "largest discount 18 % is above 15 %" in manager_mail.text and "/workflow/queue" in manager_mail.text
     request = next(r for r in service.requests_of(proposal) if r.approver_role == "sales_manager")
-    service.decide(request, approve=False, comment="Keep it under 15 %", actor=manager(), now=now())
+    service.decide(
+        request, approve=False, comment="Keep it under 15 %", actor=manager(), now=now(), settings=current_settings()
+    )
     told = mails()[-1]
     assert told.to_addresses == ["rep@harbour.example"] and told.subject.startswith("Rejected:")
     assert "Keep it under 15 %" in told.text and (told.related_type, told.related_id) == ("proposal", proposal.id)
@@ -190,23 +235,22 @@ def test_approvers_are_asked_and_the_rep_hears_each_decision_by_e_mail(ctx):
 def test_old_requests_are_reminded_then_escalated_and_expired_offers_release_their_holds(ctx):
     from datetime import timedelta
 
-    from app.clock import publisher_today
     from app.inventory.models import Reservation
     from app.mail.models import OutboxMessage
 
     proposal = proposal_with(discount="18")
-    holds.hold_all(proposal, actor=rep(), hold_days=7, today=publisher_today(), now=now(), margin_pct=10)
-    service.submit(proposal, actor=rep(), now=now(), acknowledged=False)
-    assert reminders.remind(now=now() + timedelta(hours=1)) == (0, 0)
-    assert reminders.remind(now=now() + timedelta(hours=25)) == (2, 0)
-    assert reminders.remind(now=now() + timedelta(hours=26)) == (0, 0)  # once
-    assert reminders.remind(now=now() + timedelta(hours=73)) == (0, 2)
+    holds.hold_all(proposal, actor=rep(), hold_days=7, today=current_clock().today(), now=now(), margin_pct=10)
+    service.submit(proposal, actor=rep(), now=now(), acknowledged=False, settings=current_settings())
+    assert reminders.remind(now=now() + timedelta(hours=1), settings=current_settings()) == (0, 0)
+    assert reminders.remind(now=now() + timedelta(hours=25), settings=current_settings()) == (2, 0)
+    assert reminders.remind(now=now() + timedelta(hours=26), settings=current_settings()) == (0, 0)  # once
+    assert reminders.remind(now=now() + timedelta(hours=73), settings=current_settings()) == (0, 2)
     subjects = db.session.scalars(sa.select(OutboxMessage.subject)).all()
     assert any(s.startswith("Reminder: approval needed") for s in subjects)
     assert any(s.startswith("Escalation:") for s in subjects)
     hold_id = proposal.lines[0].hold_id
-    proposal.expires_on = publisher_today() - timedelta(days=1)
-    assert reminders.expire(now=now(), today=publisher_today()) == 1
+    proposal.expires_on = current_clock().today() - timedelta(days=1)
+    assert reminders.expire(now=now(), today=current_clock().today()) == 1
     assert proposal.status == "expired" and db.session.get(Reservation, hold_id).released_at is not None
 
 
@@ -214,7 +258,7 @@ def test_a_named_approver_who_owns_the_proposal_hands_the_request_to_the_admins(
     proposal = proposal_with(quantity=40_000_000)
     vp = user("vp@harbour.example")
     proposal.owner_id = vp.id
-    service.submit(proposal, actor=vp, now=now(), acknowledged=True)
+    service.submit(proposal, actor=vp, now=now(), acknowledged=True, settings=current_settings())
     request = next(r for r in service.requests_of(proposal) if r.step == 2)
     assert request.approver_role == "admin" and request.approver_user_id is None
     assert "an admin decides" in request.reasons[-1]
@@ -237,7 +281,7 @@ def test_a_rep_asked_to_approve_may_read_the_proposal(ctx):
         "Rep2 reviews", "approval", [{"field": "lines", "op": ">=", "value": "1"}], "all", 1, None, other.id
     )
     approval_rules.save_rule(None, data, expected_version=None, actor=user(DEMO_USERS["admin"]), now=now())
-    service.submit(proposal, actor=rep(), now=now(), acknowledged=False)
+    service.submit(proposal, actor=rep(), now=now(), acknowledged=False, settings=current_settings())
     assert access.can_read(other, proposal)
     assert [r.proposal_id for r in service.queue_for(other)] == [proposal.id]
 
@@ -267,7 +311,7 @@ def cannot_decide(who, request) -> None:
     assert request.id not in [r.id for r in service.queue_for(who)]
     assert who.id not in [u.id for u in authors.approvers_of(request)]
     with pytest.raises(Forbidden):
-        service.decide(request, approve=True, comment="", actor=who, now=now())
+        service.decide(request, approve=True, comment="", actor=who, now=now(), settings=current_settings())
 
 
 def test_a_manager_who_created_a_proposal_for_a_rep_cannot_decide_it_another_manager_does(ctx):
@@ -276,11 +320,11 @@ def test_a_manager_who_created_a_proposal_for_a_rep_cannot_decide_it_another_man
     proposal = proposals.create_proposal(data, actor=manager(), now=now(), today=settings()["today"])
     assert proposal.owner_id == rep().id
     lines.add_line(proposal, line_data(proposal, discount_pct=D("18")), actor=rep(), **settings())
-    service.submit(proposal, actor=rep(), now=now(), acknowledged=False)
+    service.submit(proposal, actor=rep(), now=now(), acknowledged=False, settings=current_settings())
     request = manager_request(proposal)
     cannot_decide(manager(), request)
     assert service.can_decide(vp(), request) and vp().id in [u.id for u in authors.approvers_of(request)]
-    service.decide(request, approve=True, comment="", actor=vp(), now=now())
+    service.decide(request, approve=True, comment="", actor=vp(), now=now(), settings=current_settings())
     assert request.status == "approved"
 
 
@@ -290,12 +334,14 @@ def test_a_manager_who_edited_a_line_or_submitted_cannot_decide_the_version(ctx)
     data = lines.data_of(line)
     data.quantity = 400_000
     lines.update_line(line, data, actor=manager(), **settings())
-    service.submit(proposal, actor=rep(), now=now(), acknowledged=False)
+    service.submit(proposal, actor=rep(), now=now(), acknowledged=False, settings=current_settings())
     cannot_decide(manager(), manager_request(proposal))
     assert service.can_decide(vp(), manager_request(proposal))
 
     other = proposal_with(discount="18")
-    service.submit(other, actor=manager(), now=now(), acknowledged=False)  # submitted by the manager
+    service.submit(
+        other, actor=manager(), now=now(), acknowledged=False, settings=current_settings()
+    )  # submitted by the manager
     cannot_decide(manager(), manager_request(other))
 
 
@@ -305,11 +351,13 @@ def test_when_every_holder_of_the_role_built_the_version_the_admins_decide(ctx):
         data = lines.data_of(proposal.lines[0])
         data.quantity = 400_000 + who.id
         lines.update_line(proposal.lines[0], data, actor=who, **settings())
-    service.submit(proposal, actor=rep(), now=now(), acknowledged=False)
+    service.submit(proposal, actor=rep(), now=now(), acknowledged=False, settings=current_settings())
     request = next(r for r in service.requests_of(proposal) if r.rule_name == "Sales manager: discount or size")
     assert request.approver_role == "admin" and "an admin decides" in request.reasons[-1]
     cannot_decide(manager(), request)
-    service.decide(request, approve=True, comment="", actor=user(DEMO_USERS["admin"]), now=now())
+    service.decide(
+        request, approve=True, comment="", actor=user(DEMO_USERS["admin"]), now=now(), settings=current_settings()
+    )
 
 
 def test_a_named_approver_who_edited_the_version_hands_it_to_the_admins(ctx):
@@ -317,7 +365,7 @@ def test_a_named_approver_who_edited_the_version_hands_it_to_the_admins(ctx):
     data = lines.data_of(proposal.lines[0])
     data.quantity = 39_000_000
     lines.update_line(proposal.lines[0], data, actor=vp(), **settings())
-    service.submit(proposal, actor=rep(), now=now(), acknowledged=True)
+    service.submit(proposal, actor=rep(), now=now(), acknowledged=True, settings=current_settings())
     request = next(r for r in service.requests_of(proposal) if r.step == 2)
     assert request.approver_role == "admin" and request.approver_user_id is None
     assert "an admin decides" in request.reasons[-1]
@@ -325,12 +373,19 @@ def test_a_named_approver_who_edited_the_version_hands_it_to_the_admins(ctx):
 
 def test_deciding_an_earlier_version_is_not_building_the_next(ctx):
     proposal = proposal_with(discount="18")
-    service.submit(proposal, actor=rep(), now=now(), acknowledged=False)
-    service.decide(manager_request(proposal), approve=False, comment="Less discount.", actor=manager(), now=now())
+    service.submit(proposal, actor=rep(), now=now(), acknowledged=False, settings=current_settings())
+    service.decide(
+        manager_request(proposal),
+        approve=False,
+        comment="Less discount.",
+        actor=manager(),
+        now=now(),
+        settings=current_settings(),
+    )
     data = lines.data_of(proposal.lines[0])
     data.discount_pct = D("16")
     lines.update_line(proposal.lines[0], data, actor=rep(), **settings())
-    service.submit(proposal, actor=rep(), now=now(), acknowledged=False)
+    service.submit(proposal, actor=rep(), now=now(), acknowledged=False, settings=current_settings())
     assert service.can_decide(manager(), manager_request(proposal))
 
 
@@ -345,10 +400,10 @@ def test_a_step_nobody_may_decide_refuses_the_submission_and_says_who_built_the_
     fields = proposals.ProposalData(**{k: getattr(draft, k) for k in proposals.FIELD_LABELS})
     proposal = proposals.create_proposal(fields, actor=admin, now=now(), today=settings()["today"])
     lines.add_line(proposal, line_data(proposal), actor=rep(), **settings())
-    plan = approval_rules.plan_for(proposal, submitter=rep())
+    plan = approval_rules.plan_for(proposal, submitter=rep(), standard_terms=current_settings().standard_terms)
     assert [step for step, _why in plan.stuck] == [3]
     with pytest.raises(ValidationFailed) as failure:
-        service.submit(proposal, actor=rep(), now=now(), acknowledged=True)
+        service.submit(proposal, actor=rep(), now=now(), acknowledged=True, settings=current_settings())
     message = failure.value.errors["submit"][0]
     assert "Step 3" in message and "every admin built this version" in message
     assert proposal.status == ProposalStatus.DRAFT.value and proposal.versions == []

@@ -7,6 +7,8 @@ import threading
 from flask import Flask
 from werkzeug.serving import make_server
 
+from tests.conftest import reconfigure
+
 
 class LiveServer:
     def __init__(self, app: Flask):
@@ -14,7 +16,7 @@ class LiveServer:
         self.server = make_server("127.0.0.1", 0, app, threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         # As `make run` does: links in e-mails point at the address being served.
-        app.config["PUBLIC_URL"] = self.url
+        reconfigure(app, PUBLIC_URL=self.url)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def __enter__(self) -> LiveServer:

@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from app.transaction import abandon, after_commit, in_transaction, rollback, transaction
+from app.transaction import abandon, after_commit, in_transaction, in_unit_of_work, rollback, transaction
 
 
 class Base(DeclarativeBase):
@@ -135,3 +135,18 @@ def test_a_command_in_transaction_commits_when_it_returns_and_not_when_it_exits_
     with pytest.raises(SystemExit):
         add("b", fail=True)
     assert session.scalars(sa.select(Note.text)).all() == ["a"]
+
+
+def test_a_unit_of_work_is_open_inside_the_block_only_and_a_nested_block_leaves_it_open(session):
+    assert not in_unit_of_work(session)
+    seen = []
+    with transaction(session):
+        seen.append(in_unit_of_work(session))
+        with transaction(session):
+            seen.append(in_unit_of_work(session))
+        seen.append(in_unit_of_work(session))
+        after_commit(session, lambda: seen.append(in_unit_of_work(session)))
+    assert seen == [True, True, True, False] and not in_unit_of_work(session)
+    with pytest.raises(RuntimeError), transaction(session):
+        raise RuntimeError("refused")
+    assert not in_unit_of_work(session)
