@@ -37,8 +37,8 @@ from markupsafe import Markup
 from app.formats import money, percent, rate
 from app.pricing.rules import Price, Step
 from app.pricing.waterfall_svg import waterfall_svg
-from app.proposals import charts
-from app.proposals.snapshot import VersionSnapshot
+from app.proposals import budget_svg
+from app.proposals.snapshot import LinePrice, VersionSnapshot
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 TEMPLATES = ROOT / "templates" / "proposals"
@@ -181,33 +181,33 @@ def version_day(snapshot: dict) -> str:
 
 
 def waterfall(price: dict | None) -> Markup | None:
-    """The pricing page's waterfall chart, rebuilt from the price a line stored (`Price.as_json`);
-    None when the stored price lacks a figure the chart needs (the steps table still shows)."""
+    """The pricing page's waterfall chart, rebuilt from the price a line stored (`Price.as_json`,
+    read as a typed `LinePrice`); None when the stored price lacks a figure the chart needs (the
+    steps table still shows)."""
     if not price:
         return None
     try:
-        steps = [
-            Step(s["key"], s["label"], s.get("detail", ""), Decimal(s["amount"]), Decimal(s["rate"]))
-            for s in price["steps"]
-        ]
-        floor = decimal(price.get("floor"))
-        rebuilt = Price(
-            pricing_model=price.get("pricing_model", ""),
-            steps=steps,
-            base_rate=steps[0].rate,
-            list_rate=decimal(price.get("list_rate")) or steps[-1].rate,
-            net_rate=decimal(price.get("net_rate")) or steps[-1].rate,
-            floor=floor,
-            below_floor_by=Decimal(price.get("below_floor_by") or 0),
-            units=int(price.get("units") or 0),
-            impressions=price.get("impressions"),
-            gross=Decimal(price.get("gross") or 0),
-            commission=Decimal(price.get("commission") or 0),
-            net=Decimal(price.get("net") or 0),
-            effective_cpm=decimal(price.get("effective_cpm")),
-        )
-    except (KeyError, IndexError, TypeError, InvalidOperation):
+        stored = LinePrice.from_json(price)
+    except (TypeError, InvalidOperation):
         return None
+    if not stored.steps or any(s.amount is None or s.rate is None for s in stored.steps):
+        return None
+    steps = [Step(s.key, s.label, s.detail or "", s.amount, s.rate) for s in stored.steps]
+    rebuilt = Price(
+        pricing_model=stored.pricing_model or "",
+        steps=steps,
+        base_rate=steps[0].rate,
+        list_rate=stored.list_rate or steps[-1].rate,
+        net_rate=stored.net_rate or steps[-1].rate,
+        floor=stored.floor,
+        below_floor_by=stored.below_floor_by or Decimal(0),
+        units=int(stored.units or 0),
+        impressions=stored.impressions,
+        gross=stored.gross or Decimal(0),
+        commission=stored.commission or Decimal(0),
+        net=stored.net or Decimal(0),
+        effective_cpm=stored.effective_cpm,
+    )
     return waterfall_svg(rebuilt)
 
 
@@ -242,9 +242,9 @@ def render_html(
             logo=logo_data_url(logo_path),
             with_waterfalls=with_waterfalls,
             issued_on=version_day(snapshot),
-            chart=charts.budget_by_product_svg(snapshot["lines"], snapshot["currency"], labels=False),
-            chart_bars=charts.budget_by_product(snapshot["lines"]),
-            chart_row=charts.ROW,
+            chart=budget_svg.budget_by_product_svg(snapshot["lines"], snapshot["currency"], labels=False),
+            chart_bars=budget_svg.budget_by_product(snapshot["lines"]),
+            chart_row=budget_svg.ROW,
             pricing_models=PRICING_MODELS,
             decimal=decimal,
             day=day,

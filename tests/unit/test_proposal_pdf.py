@@ -14,7 +14,7 @@ from flask import Flask
 from markupsafe import Markup
 
 from app import create_app
-from app.proposals.charts import MOST_BARS, budget_by_product, budget_by_product_svg
+from app.proposals.budget_svg import MOST_BARS, budget_by_product, budget_by_product_svg
 from app.proposals.pdf import FONTS_DIR, fonts_only_fetcher, pdf_fonts, render_html, render_pdf, sha256_of
 
 PUBLISHER = "Harbour Media Group"
