@@ -1,11 +1,10 @@
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import Blueprint, current_app, render_template, request, url_for
 from flask_login import current_user
 
 from app.access import allow, rule_for
-from app.audit.models import AuditEvent
+from app.audit import queries
 from app.audit.subjects import SUBJECTS, Subject, subject_for
 from app.auth.roles import Role
 from app.errors import Forbidden, NotFound
@@ -54,9 +53,7 @@ def _readable_subject(spec: Subject, entity_id: int) -> object:
 @allow(Role.ADMIN)
 def index():
     entity_type = request.args.get("entity", "")
-    query = sa.select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
-    if entity_type in SUBJECTS:
-        query = query.where(AuditEvent.entity_type == entity_type)
+    query = queries.events(entity_type if entity_type in SUBJECTS else None)
     page = db.paginate(
         query, page=page_number(request.args), per_page=current_settings().page_size * 2, error_out=False
     )
@@ -74,9 +71,7 @@ def entity(entity_type: str, entity_id: int):
     subject = _readable_subject(spec, entity_id)
     page = db.paginate(
         page=page_number(request.args),
-        select=sa.select(AuditEvent)
-        .where(AuditEvent.entity_type == entity_type, AuditEvent.entity_id == entity_id)
-        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()),
+        select=queries.history_of(entity_type, entity_id),
         per_page=current_settings().page_size * 2,
         error_out=False,
     )

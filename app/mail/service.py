@@ -120,7 +120,7 @@ def _attachment(attachment: tuple[str, str, bytes] | None, errors: Errors) -> tu
 
 
 #: What delivers the mail a unit of work queued, right after its commit: filled in at start-up by
-#: the mail blueprint (`deliver_after_commit`), which holds the app's SMTP settings. Empty: the
+#: the mail blueprint (`deliver_once_committed`), which holds the app's SMTP settings. Empty: the
 #: messages wait for `flask mail deliver`.
 deliverers: list[Callable[[], None]] = []
 
@@ -140,7 +140,7 @@ def _deliver_queued() -> None:
 def deliver_pending(*, settings: MailSettings, now: datetime, limit: int = 50) -> tuple[int, int]:
     """Send up to `limit` queued messages, oldest first; (sent, not sent) in this run.
 
-    One transaction per message, so it runs after the request's own commit (`deliver_after_commit`)
+    One transaction per message, so it runs after the request's own commit (`deliver_once_committed`)
     or from `flask mail deliver`. A failed message stays queued
     for the next run until MAIL_MAX_ATTEMPTS, then is failed. When the server cannot be reached
     the run stops at the first message: the rest wait for the next run instead of each waiting

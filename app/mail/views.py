@@ -37,8 +37,8 @@ def check_settings(state: BlueprintSetupState) -> None:
     if problems := settings.problems():
         raise RuntimeError("; ".join(problems))
     state.app.extensions[MAIL_SETTINGS] = settings
-    if deliver_after_commit not in service.deliverers:
-        service.deliverers.append(deliver_after_commit)
+    if deliver_once_committed not in service.deliverers:
+        service.deliverers.append(deliver_once_committed)
 
 
 def mail_settings() -> MailSettings:
@@ -46,7 +46,7 @@ def mail_settings() -> MailSettings:
     return current_app.extensions[MAIL_SETTINGS]
 
 
-def deliver_after_commit() -> None:
+def deliver_once_committed() -> None:
     """Deliver the mail a unit of work queued, with the running app's SMTP settings."""
     service.deliver_pending(settings=mail_settings(), now=utcnow())
 

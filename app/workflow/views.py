@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from app.access import allow
-from app.auth.models import User
 from app.auth.roles import ROLE_LABELS, Role
 from app.db import utcnow
 from app.errors import NotFound, ValidationFailed
@@ -18,7 +16,7 @@ from app.proposals.snapshot import VersionSnapshot
 from app.proposals.views import READERS, SELLERS, readable_proposal
 from app.transaction import abandon
 from app.validation import parse_id
-from app.workflow import approval_rules, service, signing
+from app.workflow import approval_rules, queries, service, signing
 from app.workflow import conditions as engine
 from app.workflow.models import ApprovalRequest, ApprovalRule, RuleKind, Signature
 
@@ -33,11 +31,11 @@ CONDITION_ROWS = 5
 @bp.route("/rules")
 @allow(Role.ADMIN)
 def rules():
-    found = db.session.scalars(
-        sa.select(ApprovalRule).order_by(ApprovalRule.kind, ApprovalRule.step, ApprovalRule.name)
-    )
     return render_template(
-        "workflow/rules.html", rules=list(found), fields=engine.FIELDS, approver=approval_rules.approver_label
+        "workflow/rules.html",
+        rules=queries.rules_in_order(),
+        fields=engine.FIELDS,
+        approver=approval_rules.approver_label,
     )
 
 
@@ -63,7 +61,7 @@ def _rule_data(form) -> approval_rules.RuleData:
 
 
 def _rule_page(rule: ApprovalRule | None, data: approval_rules.RuleData | None, errors: dict, status: int = 200):
-    users = db.session.scalars(sa.select(User).where(User.active.is_(True)).order_by(User.name)).all()
+    users = queries.active_users()
     return render_template(
         "workflow/rule_form.html",
         rule=rule,
