@@ -158,17 +158,19 @@ def _check_public_url(app: Flask) -> None:
 
 def _register_hooks() -> None:
     """Each domain fills in the registries of the domains beneath it (the records the audit pages name,
-    the order page's panels, what proposals ask of workflow, orders and the ad servers): a lower
+    the order page's panels, what proposals ask of workflow and orders, what workflow hands to orders): a lower
     domain never imports a higher one (see .importlinter). The app refuses to start while a required
     one is missing."""
     from app.accounts import hooks as accounts
     from app.adserver import hooks as adserver
     from app.auth import hooks as auth
     from app.catalog import hooks as catalog
+    from app.catalog import panels as product_panels
     from app.finance import hooks as finance
     from app.inventory import hooks as inventory
     from app.orders import events as order_events
     from app.orders import hooks as orders
+    from app.orders import panels as order_panels
     from app.pricing import hooks as pricing
     from app.proposals import hooks as proposals
     from app.proposals import registry
@@ -176,6 +178,9 @@ def _register_hooks() -> None:
     from app.workflow import events as workflow_events
     from app.workflow import hooks as workflow
 
+    registries = (registry, workflow_events, order_events, order_panels, product_panels)
+    for lower in registries:
+        lower.clear()  # so the checks below see this app's registrations only
     for domain in (
         auth,
         accounts,
@@ -190,9 +195,8 @@ def _register_hooks() -> None:
         finance,
     ):
         domain.register()
-    registry.check_registered()
-    workflow_events.check_registered()
-    order_events.check_registered()
+    for lower in registries:
+        lower.check_registered()
 
 
 def _register_cli(app: Flask) -> None:

@@ -15,7 +15,7 @@ from flask import Flask, current_app, redirect, request, url_for
 from flask_login import current_user
 from werkzeug.exceptions import Forbidden
 
-from app.auth.roles import Role
+from app.roles import Role
 
 F = TypeVar("F", bound=Callable)
 

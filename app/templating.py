@@ -8,10 +8,10 @@ from decimal import Decimal
 from flask import Flask, request
 from flask_login import current_user
 
-from app.auth.roles import ROLE_LABELS, Role
 from app.extensions import current_settings
 from app.formats import money, percent, rate
 from app.forms import form_nonce_field
+from app.roles import ROLE_LABELS, Role
 from app.validation import countries
 
 #: (label, endpoint, roles that see it; empty = everyone signed in)

@@ -73,9 +73,10 @@ def transaction(session: Session) -> Iterator[Session]:
     Callbacks left from before the block (registered by work that someone committed by hand, as
     a test does) are forgotten: each unit of work dispatches only what it committed itself.
     """
-    for key in (ABANDONED, CALLBACKS, COMMITTED):
-        session.info.pop(key, None)
     outermost = not session.info.get(OPEN)
+    if outermost:  # a block nested in another keeps the outer one's callbacks
+        for key in (ABANDONED, CALLBACKS, COMMITTED):
+            session.info.pop(key, None)
     session.info[OPEN] = True
     try:
         yield session

@@ -12,10 +12,10 @@ from sqlalchemy.exc import IntegrityError
 from app.accounts.models import Account, AccountKind, Contact, CreditStatus
 from app.audit.service import record, record_change
 from app.auth.models import User, UserRole
-from app.auth.roles import ACCOUNT_EDITORS, Role
 from app.db import Unchecked, name_taken, stale
 from app.errors import Conflict, Errors, Forbidden, ValidationFailed
 from app.extensions import db
+from app.roles import ACCOUNT_EDITORS, Role
 from app.validation import (
     clean_line,
     country_problem,

@@ -10,11 +10,11 @@ from app.accounts import queries, service
 from app.accounts.forms import AccountForm, ContactForm
 from app.accounts.models import Account, Contact
 from app.accounts.service import AccountData
-from app.auth.roles import ACCOUNT_EDITORS, Role
 from app.db import utcnow
 from app.errors import Forbidden, NotFound, ValidationFailed
 from app.extensions import current_settings, db
 from app.forms import form_sent_before, options, posted_version, redirect_to_created, show_errors, submit
+from app.roles import ACCOUNT_EDITORS, Role
 from app.transaction import abandon
 from app.validation import country_choices, currency_choices, parse_id
 

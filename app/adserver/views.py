@@ -14,12 +14,12 @@ from app.adserver import delivery, outbox, queries, service
 from app.adserver.adapters import adapter_class, kinds
 from app.adserver.adapters.base import AdServerError
 from app.adserver.models import Connection, MappingKind
-from app.auth.roles import Role
 from app.db import utcnow
 from app.errors import DomainError, NotFound, ValidationFailed
 from app.extensions import current_clock, current_settings, db
 from app.forms import form_sent_before, redirect_to_created
 from app.orders.views import readable_order
+from app.roles import Role
 from app.routing import safe_next
 from app.transaction import abandon, after_commit
 from app.validation import parse_id

@@ -6,9 +6,9 @@ from flask_login import current_user
 from app.access import allow, rule_for
 from app.audit import queries
 from app.audit.subjects import SUBJECTS, Subject, subject_for
-from app.auth.roles import Role
 from app.errors import Forbidden, NotFound
 from app.extensions import current_settings, db
+from app.roles import Role
 from app.validation import page_number
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")

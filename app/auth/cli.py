@@ -10,10 +10,10 @@ from flask.cli import AppGroup
 from flask_login import config as login_config
 
 from app.auth import service
-from app.auth.roles import Role
 from app.db import utcnow
 from app.errors import ValidationFailed
 from app.extensions import db
+from app.roles import Role
 from app.transaction import in_transaction
 
 users_cli = AppGroup("users", help="Create and list users.")

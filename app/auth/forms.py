@@ -4,8 +4,8 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import InputRequired
 
-from app.auth.roles import ROLE_LABELS
 from app.forms import MultiCheckboxField, options
+from app.roles import ROLE_LABELS
 
 ROLE_CHOICES = options((role.value, label) for role, label in ROLE_LABELS.items())
 

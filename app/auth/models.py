@@ -8,9 +8,9 @@ import sqlalchemy as sa
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.auth.roles import Role
 from app.db import UTCDateTime, utcnow
 from app.extensions import db
+from app.roles import Role
 
 
 class User(UserMixin, db.Model):

@@ -14,9 +14,9 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.audit.service import record, record_change
 from app.auth.models import LoginAttempt, User, UserRole, UserSession
-from app.auth.roles import Role
 from app.errors import DomainError, Errors, ValidationFailed
 from app.extensions import db
+from app.roles import Role
 from app.validation import clean_line, line_problem, normalise_email
 
 MIN_PASSWORD_LENGTH = 10

@@ -7,12 +7,12 @@ from app.access import allow, public
 from app.auth import service
 from app.auth.forms import ChangeOwnPasswordForm, LoginForm, NewUserForm, SetPasswordForm, UserForm
 from app.auth.models import User
-from app.auth.roles import Role
 from app.boundary import keep_writes_on_error
 from app.db import utcnow
 from app.errors import DomainError, NotFound, ValidationFailed
 from app.extensions import current_settings, db
 from app.forms import form_sent_before, redirect_to_created, show_errors
+from app.roles import Role
 from app.routing import safe_next
 from app.transaction import abandon
 from app.validation import page_number, parse_id

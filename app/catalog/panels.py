@@ -20,6 +20,23 @@ _product_panels: dict[str, ProductPanel] = {}
 _rate_cards: dict[str, Callable[..., list]] = {}
 
 
+#: the product page's panels the app cannot start without
+REQUIRED = ("availability", "pricing")
+
+
+def clear() -> None:
+    _product_panels.clear()
+    _rate_cards.clear()
+
+
+def check_registered() -> None:
+    """Refuse to start while the product page's availability, price or rate cards are missing."""
+    missing = [name for name in REQUIRED if name not in _product_panels]
+    missing += [] if "cards" in _rate_cards else ["rate cards"]
+    if missing:
+        raise RuntimeError(f"Product page panels nobody registered: {', '.join(missing)}.")
+
+
 def register_product_panel(name: str, panel: ProductPanel) -> None:
     _product_panels[name] = panel
 

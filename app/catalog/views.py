@@ -6,7 +6,6 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from flask_login import current_user
 
 from app.access import allow
-from app.auth.roles import Role
 from app.catalog import ad_units as catalog_units
 from app.catalog import csvio, panels, queries
 from app.catalog import packages as catalog_packages
@@ -30,6 +29,7 @@ from app.db import utcnow
 from app.errors import NotFound
 from app.extensions import current_clock, db
 from app.forms import form_sent_before, options, posted_version, redirect_to_created, submit
+from app.roles import Role
 from app.transaction import abandon
 from app.validation import parse_id
 

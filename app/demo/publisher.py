@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from app.auth.roles import Role
+from app.roles import Role
 
 PUBLISHER_NAME = "Harbour Media Group"
 CURRENCY = "GBP"

@@ -11,11 +11,11 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from app.auth.models import User
-from app.auth.roles import Role
 from app.db import utcnow
 from app.errors import DomainError
 from app.extensions import current_clock, db
 from app.finance import queries, revenue, service
+from app.roles import Role
 from app.transaction import in_transaction
 
 finance_cli = AppGroup("finance", help="Revenue exports and month close.")

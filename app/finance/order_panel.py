@@ -6,9 +6,9 @@ from datetime import date
 from typing import Any
 
 from app.auth.models import User
-from app.auth.roles import Role
 from app.finance.models import BillingCap, BillingSource
 from app.orders.models import Order
+from app.roles import Role
 
 
 def order_panel(order: Order, *, reader: User, today: date) -> dict[str, Any]:

@@ -20,13 +20,13 @@ from app import money
 from app.accounts.models import Account
 from app.adserver.models import DeliveryDay
 from app.auth.models import User, UserRole
-from app.auth.roles import Role
 from app.catalog.models import Product
 from app.extensions import db
 from app.finance import revenue
 from app.finance.models import ClosedPeriod, EntryKind, FinanceExport, RevenueEntry, ThirdPartyCount
 from app.orders.models import LineStatus, Order, OrderLine
 from app.proposals.models import Proposal
+from app.roles import Role
 
 CHUNK = 5000
 NONE_DELIVERED = (0, 0, 0, 0)

@@ -16,7 +16,6 @@ from flask_wtf import FlaskForm
 from app.access import allow
 from app.accounts.models import AccountKind
 from app.accounts.queries import accounts_of_kind
-from app.auth.roles import Role
 from app.db import utcnow
 from app.errors import NotFound, ValidationFailed
 from app.extensions import current_clock, current_settings, db
@@ -24,6 +23,7 @@ from app.finance import queries, revenue, service
 from app.finance.models import BillingSource, FinanceExport
 from app.finance.revenue_svg import revenue_svg
 from app.orders.models import OrderLine, OrderStatus
+from app.roles import Role
 from app.routing import safe_next
 from app.transaction import abandon
 from app.validation import parse_id

@@ -6,10 +6,10 @@ from flask_login import current_user
 
 from app.access import allow, public
 from app.accounts import queries as account_queries
-from app.auth.roles import Role
 from app.catalog.models import AdUnitLevel
 from app.extensions import db
 from app.home import queries
+from app.roles import Role
 
 bp = Blueprint("home", __name__)
 

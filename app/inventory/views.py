@@ -8,7 +8,6 @@ from flask_wtf import FlaskForm
 
 from app import nonces
 from app.access import allow
-from app.auth.roles import Role
 from app.catalog import queries as catalog_queries
 from app.catalog.ad_units import ad_unit_path
 from app.catalog.models import AdUnit, Product
@@ -20,6 +19,7 @@ from app.inventory import availability, queries, reservations
 from app.inventory.forms import HoldForm
 from app.inventory.line_request import default_flight, read_availability_request
 from app.inventory.models import Reservation, ReservationKind
+from app.roles import Role
 from app.transaction import abandon
 from app.validation import parse_id
 

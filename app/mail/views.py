@@ -8,13 +8,13 @@ from flask import Blueprint, current_app, render_template, request, send_file, u
 from flask.blueprints import BlueprintSetupState
 
 from app.access import allow
-from app.auth.roles import Role
 from app.db import utcnow
 from app.errors import NotFound
 from app.extensions import current_settings, db
 from app.mail import queries, service
 from app.mail.models import MailStatus, OutboxMessage
 from app.mail.transport import MailSettings
+from app.roles import Role
 from app.validation import page_number
 
 bp = Blueprint("mail", __name__, url_prefix="/mail")

@@ -15,7 +15,6 @@ import sqlalchemy as sa
 
 from app.audit.service import record
 from app.auth.models import User
-from app.auth.roles import Role
 from app.errors import DomainError, Errors, Forbidden
 from app.extensions import db
 from app.orders import events, make_goods
@@ -34,6 +33,7 @@ from app.proposals import access, holds, lines, service
 from app.proposals.models import Proposal, ProposalLine, ProposalStatus
 from app.proposals.snapshot import VersionSnapshot
 from app.proposals.states import transition
+from app.roles import Role
 
 S = ProposalStatus
 

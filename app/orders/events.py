@@ -5,7 +5,7 @@ queues the push) and the delivery figures orders need to check a change or make 
 start while a handler is missing (CTFd style: a dict of handlers and a lookup).
 
 - "order_changed"(order, *, reason, now, actor=None): an order was booked or changed (signed,
-  changed by a change order, a line paused, resumed or cancelled, or ad ops push it again); returns
+  changed by a change order, a line paused, resumed or cancelled); returns
   what the handler did (the push queued, or None when there is no ad server to push to).
 - "delivery_totals"(line_ids) -> {line id: (impressions, clicks)}: delivered so far.
 - "pacing_of"(lines, *, today) -> [Pacing]: each line's pacing (state, undelivered, owed, label).
@@ -51,3 +51,8 @@ def check_registered() -> None:
     """Refuse to start with an event nobody handles (called from create_app)."""
     if missing := [name for name in REQUIRED if name not in _handlers]:
         raise RuntimeError(f"Orders events without a handler: {', '.join(missing)}.")
+
+
+def clear() -> None:
+    """Forget every registration (create_app registers them again, so a check sees only its own)."""
+    _handlers.clear()

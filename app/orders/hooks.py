@@ -9,12 +9,16 @@ from app.audit.subjects import Subject, register_subject
 from app.orders import changes, make_goods, service
 from app.orders.models import Order
 from app.orders.views import readable_order
+from app.proposals import registry
 from app.workflow import events as workflow_events
 
 
 def register() -> None:
     register_subject("order", Subject(Order, "orders.detail", "order_id", readable_order))
-    make_goods.register()
+    registry.providers["has_order"] = service.order_number_of
+    registry.line_checks["make_good"] = make_goods.check_make_good_line
+    registry.advertiser_checks["make_good"] = make_goods.check_make_good_advertiser
+    registry.page_panels["orders"] = service.orders_panel
     workflow_events.register("order_signed", service.make_order)
     workflow_events.register("change_approved", changes.apply_if_change_order)
     workflow_events.register_submission_check("change order", changes.check_if_change_order)

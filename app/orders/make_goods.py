@@ -1,6 +1,6 @@
 """Make-good rules: when a free line that makes good an under-delivered order line may run, and what
-it may give. Proposals ask them through `app.proposals.registry`, which `register()` fills at start-up
-(orders sit above proposals, so proposals never import this module).
+it may give. Proposals ask them through `app.proposals.registry`, which `app.orders.hooks` fills at
+start-up (orders sit above proposals, so proposals never import this module).
 """
 
 from __future__ import annotations
@@ -14,27 +14,12 @@ from app import money
 from app.errors import Errors, ValidationFailed
 from app.extensions import db
 from app.orders import events
-from app.orders.models import Order, OrderLine
-from app.proposals import registry
+from app.orders.models import OrderLine
 from app.proposals.lines import LineData, data_of
 from app.proposals.models import Proposal, ProposalLine, ProposalStatus
 
 #: How many days after its order's last day a make-good may still run (MAKE_GOOD_WINDOW_DAYS).
 MAKE_GOOD_WINDOW_DAYS = 60
-
-
-def register() -> None:
-    """Tell proposals about orders: whether a proposal has one (and which, on its page), and the
-    make-good checks."""
-    registry.providers["has_order"] = order_number_of
-    registry.line_checks["make_good"] = check_make_good_line
-    registry.advertiser_checks["make_good"] = _check_make_good_advertiser
-    registry.page_panels["orders"] = orders_panel
-
-
-def order_number_of(proposal: Proposal) -> str | None:
-    """The number of the order the proposal was signed into (orders build on proposals)."""
-    return db.session.scalar(sa.select(Order.number).where(Order.proposal_id == proposal.id))
 
 
 def check_make_good_line(
@@ -135,7 +120,7 @@ def check_make_goods(proposal: Proposal, *, today: date, make_good_days: int) ->
     return errors
 
 
-def _check_make_good_advertiser(proposal: Proposal, advertiser_id: int | None) -> None:
+def check_make_good_advertiser(proposal: Proposal, advertiser_id: int | None) -> None:
     for line in proposal.lines:
         if line.make_good_of_id is not None:
             order = db.session.get(OrderLine, line.make_good_of_id).order
@@ -144,8 +129,3 @@ def _check_make_good_advertiser(proposal: Proposal, advertiser_id: int | None) -
                     "advertiser_id",
                     f"Line {line.position} makes good {order.number}: the advertiser stays {order.advertiser.name}.",
                 )
-
-
-def orders_panel(proposal: Proposal, user, *, editable: bool) -> dict:
-    """The orders the proposal was signed into, named on its page."""
-    return {"orders": db.session.scalars(sa.select(Order).where(Order.proposal_id == proposal.id)).all()}

@@ -22,6 +22,20 @@ PanelProvider = Callable[..., dict[str, Any]]
 PANELS: dict[str, PanelProvider] = {}
 
 
+#: the panels the order page cannot do without
+REQUIRED = ("adserver", "billing")
+
+
+def clear() -> None:
+    PANELS.clear()
+
+
+def check_registered() -> None:
+    """Refuse to start while the ad server's or finance's part of the order page is missing."""
+    if missing := [name for name in REQUIRED if name not in PANELS]:
+        raise RuntimeError(f"Order page panels nobody registered: {', '.join(missing)}.")
+
+
 def register_panel(name: str, provider: PanelProvider) -> None:
     """Add a panel to the order page (idempotent: the tests build one app each)."""
     PANELS[name] = provider

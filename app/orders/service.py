@@ -12,7 +12,6 @@ import sqlalchemy as sa
 
 from app.audit.service import record
 from app.auth.models import User
-from app.auth.roles import Role
 from app.catalog.models import Product
 from app.errors import DomainError, Forbidden
 from app.extensions import db
@@ -25,6 +24,7 @@ from app.orders.models import LineStatus, Order, OrderLine, OrderStatus
 from app.proposals import holds
 from app.proposals.models import Proposal
 from app.proposals.snapshot import SnapshotLine, VersionSnapshot
+from app.roles import Role
 
 #: who may pause, resume or cancel a line in the ad server, and offer make-goods
 OPERATORS = (Role.AD_OPS, Role.ADMIN)
@@ -50,8 +50,14 @@ def order_of(proposal: Proposal) -> Order | None:
     return db.session.scalar(sa.select(Order).where(Order.proposal_id == proposal.id))
 
 
-def has_order(proposal: Proposal) -> bool:
-    return db.session.scalar(sa.select(Order.id).where(Order.proposal_id == proposal.id).limit(1)) is not None
+def order_number_of(proposal: Proposal) -> str | None:
+    """The number of the order the proposal was signed into, if any (orders build on proposals)."""
+    return db.session.scalar(sa.select(Order.number).where(Order.proposal_id == proposal.id))
+
+
+def orders_panel(proposal: Proposal, user: User, *, editable: bool) -> dict:
+    """The orders the proposal was signed into, named on its page."""
+    return {"orders": db.session.scalars(sa.select(Order).where(Order.proposal_id == proposal.id)).all()}
 
 
 def order_line_fields(data: SnapshotLine) -> dict:

@@ -9,7 +9,6 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from app.access import allow
-from app.auth.roles import Role
 from app.db import utcnow
 from app.errors import DomainError, Forbidden, NotFound
 from app.extensions import current_clock, current_settings, db
@@ -18,6 +17,7 @@ from app.orders import changes, queries, service
 from app.orders.make_goods import make_good_window
 from app.orders.models import LineStatus, Order, OrderLine, OrderStatus, PushState
 from app.orders.panels import panel_context
+from app.roles import Role
 from app.validation import page_number, parse_id
 
 bp = Blueprint("orders", __name__, url_prefix="/orders")

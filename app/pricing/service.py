@@ -17,7 +17,6 @@ import sqlalchemy as sa
 from app import money
 from app.accounts.models import Account, AccountKind
 from app.auth.models import User
-from app.auth.roles import Role
 from app.catalog.models import DIMENSION_LABELS, DimensionKey, Product, Status
 from app.catalog.products import product_slots
 from app.catalog.targeting import targeting_values_by_dimension, value_names
@@ -28,6 +27,7 @@ from app.inventory.line_request import read_line_request
 from app.inventory.supply import Box
 from app.pricing import rules
 from app.ratecards.models import RateCard
+from app.roles import Role
 from app.validation import (
     MAX_MONEY,
     MAX_QUANTITY,

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from app.auth.models import User
-from app.auth.roles import Role
 from app.errors import DomainError, Forbidden
 from app.proposals import registry
 from app.proposals.models import Proposal
+from app.roles import Role
 
 #: Roles that see and edit every proposal; reps see and edit their own.
 MANAGERS = frozenset({Role.ADMIN, Role.SALES_MANAGER})

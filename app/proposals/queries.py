@@ -9,7 +9,6 @@ import sqlalchemy as sa
 
 from app.accounts.models import Account, AccountKind, Contact
 from app.auth.models import User
-from app.auth.roles import Role
 from app.catalog.models import Package, Product, Status
 from app.extensions import db
 from app.mail.models import OutboxMessage
@@ -17,6 +16,7 @@ from app.pricing.service import usable_card
 from app.proposals.access import READERS
 from app.proposals.models import Proposal, ProposalStatus
 from app.ratecards.models import RateCard
+from app.roles import Role
 
 
 def proposal_list(user: User, *, search: str, status: str, advertiser: int | None) -> sa.Select:

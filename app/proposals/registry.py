@@ -1,4 +1,4 @@
-"""What the domains above proposals (workflow, orders, ad servers) tell proposals at start-up.
+"""What the domains above proposals (workflow, orders) tell proposals at start-up.
 
 Proposals sit below the domains that read them, so they never import them. Where a proposal needs
 an answer only a higher domain has (is it signed into an order, may this user read it because they
@@ -35,11 +35,41 @@ providers: dict[str, Callable[..., Any]] = {}
 
 #: providers the app cannot start without: has_order(proposal) -> order number or None.
 REQUIRED = ("has_order",)
+#: the other entries the app cannot start without: without them a make-good would skip its checks,
+#: an approver could not read what they are asked to decide, and the page would hide its approvals
+REQUIRED_ENTRIES = {
+    "line_checks": ("make_good",),
+    "advertiser_checks": ("make_good",),
+    "readers": ("approver",),
+    "page_panels": ("orders", "workflow"),
+    "builder_panels": ("workflow",),
+}
+
+
+def _registries() -> dict[str, dict]:
+    return {
+        "line_checks": line_checks,
+        "advertiser_checks": advertiser_checks,
+        "readers": readers,
+        "page_panels": page_panels,
+        "builder_panels": builder_panels,
+        "providers": providers,
+    }
+
+
+def clear() -> None:
+    """Forget every registration (create_app registers them again, so a check sees only its own)."""
+    for registry in _registries().values():
+        registry.clear()
 
 
 def check_registered() -> None:
     """Refuse to start when a domain forgot to register what proposals ask of it."""
+    registries = _registries()
     missing = [name for name in REQUIRED if name not in providers]
+    missing += [
+        f"{kind} {name}" for kind, names in REQUIRED_ENTRIES.items() for name in names if name not in registries[kind]
+    ]
     if missing:
         raise RuntimeError(f"Proposals need these registered at start-up: {', '.join(missing)}.")
 

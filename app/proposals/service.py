@@ -13,7 +13,6 @@ from app import money
 from app.accounts.models import Account, AccountKind, Contact
 from app.audit.service import record, record_change
 from app.auth.models import User
-from app.auth.roles import Role
 from app.catalog.models import Status
 from app.db import Unchecked, stale
 from app.errors import Conflict, DomainError, Errors
@@ -25,6 +24,7 @@ from app.proposals.access import MANAGERS, require_edit
 from app.proposals.holds import release_holds
 from app.proposals.models import Proposal, ProposalStatus
 from app.ratecards.models import RateCard
+from app.roles import Role
 from app.validation import (
     LAST_DAY,
     clean_line,

@@ -10,6 +10,7 @@ from datetime import datetime
 from app.audit.service import record
 from app.auth.models import User
 from app.catalog.targeting import value_names
+from app.db import utcnow
 from app.errors import DomainError, Forbidden
 from app.extensions import db
 from app.proposals.access import can_edit
@@ -139,9 +140,19 @@ def freeze_version(
     return version
 
 
-def _store_pdf(version: ProposalVersion, pdf: bytes) -> None:
+def _store_pdf(version: ProposalVersion, pdf: bytes, *, drawn_later: bool = False) -> None:
     version.pdf = pdf
     version.pdf_sha256 = sha256_of(pdf)
+    if drawn_later:  # the "version made" entry was written before the PDF existed: its fingerprint
+        record(
+            actor=None,
+            entity_type="proposal",
+            entity_id=version.proposal_id,
+            action="version PDF drawn",
+            at=utcnow(),
+            summary=f"Version {version.number}'s PDF drawn (SHA-256 {version.pdf_sha256[:12]}…).",
+            after={"version": version.number, "pdf_sha256": version.pdf_sha256},
+        )
 
 
 def _draw_after_commit(version_id: int, *, publisher_name: str, render: dict) -> None:
@@ -151,14 +162,15 @@ def _draw_after_commit(version_id: int, *, publisher_name: str, render: dict) ->
     with transaction(db.session):
         version = db.session.get(ProposalVersion, version_id)
         if version is not None and version.pdf is None:
-            _store_pdf(version, render_pdf(version.snapshot, publisher_name=publisher_name, **render))
+            _store_pdf(version, render_pdf(version.snapshot, publisher_name=publisher_name, **render), drawn_later=True)
 
 
 def ensure_pdf(version: ProposalVersion, *, publisher_name: str, logo_path: str | None = None) -> bytes:
     """The version's PDF, drawn and stored now if it is not there yet (its drawing after the commit
     has not run, or failed): for a write that needs the bytes, such as sending it to the buyer."""
     if version.pdf is None:
-        _store_pdf(version, render_pdf(version.snapshot, publisher_name=publisher_name, logo_path=logo_path))
+        pdf = render_pdf(version.snapshot, publisher_name=publisher_name, logo_path=logo_path)
+        _store_pdf(version, pdf, drawn_later=True)
         db.session.flush()
     return version.pdf
 

@@ -10,7 +10,6 @@ from flask_login import current_user
 
 from app.access import allow
 from app.accounts.models import AccountKind
-from app.auth.roles import Role
 from app.db import utcnow
 from app.errors import Forbidden, NotFound
 from app.extensions import current_clock, current_settings, db
@@ -24,6 +23,7 @@ from app.forms import (
 from app.proposals import access, queries, service
 from app.proposals.forms import ProposalForm
 from app.proposals.models import Proposal, ProposalLine, ProposalStatus
+from app.roles import Role
 from app.validation import page_number, parse_id
 
 bp = Blueprint("proposals", __name__, url_prefix="/proposals")

@@ -3,10 +3,10 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, StringField, TextAreaField
 
-from app.auth.roles import ROLE_LABELS
 from app.catalog.models import DIMENSION_LABELS, PricingModel, Status
 from app.forms import DateInput, MultiCheckboxField, NumberField, WholeNumberField, options
 from app.ratecards.models import PremiumKind
+from app.roles import ROLE_LABELS
 
 MODEL_CHOICES = options((m.value, m.label) for m in PricingModel)
 

@@ -7,12 +7,12 @@ from datetime import date
 import sqlalchemy as sa
 
 from app.auth.models import User
-from app.auth.roles import Role
 from app.catalog.models import Status
 from app.extensions import db
 from app.ratecards.models import (
     RateCard,
 )
+from app.roles import Role
 
 
 def cards_for(user: User, *, on: date) -> list[RateCard]:

@@ -11,7 +11,6 @@ from decimal import Decimal
 
 from app.audit.service import record, record_change
 from app.auth.models import User
-from app.auth.roles import Role
 from app.catalog.models import DimensionKey, Product, Status
 from app.catalog.targeting import targeting_values_by_dimension
 from app.db import Unchecked, name_taken, stale
@@ -41,6 +40,7 @@ from app.ratecards.rules import (
     pct_text,
     raise_problems,
 )
+from app.roles import Role
 from app.validation import (
     clean_line,
     currency_problem,

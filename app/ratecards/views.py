@@ -5,7 +5,6 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from app.access import allow
-from app.auth.roles import Role
 from app.catalog.models import DIMENSION_LABELS, DimensionKey, PricingModel, Product, Status
 from app.catalog.targeting import targeting_values_by_dimension
 from app.csvio import ImportFailed
@@ -25,6 +24,7 @@ from app.ratecards.forms import (
     VolumeTierForm,
 )
 from app.ratecards.models import Combine, RateCard
+from app.roles import Role
 from app.transaction import abandon
 from app.validation import currency_choices, parse_id
 

@@ -11,7 +11,6 @@ import sqlalchemy as sa
 
 from app.audit.service import record, record_change
 from app.auth.models import User
-from app.auth.roles import ROLE_LABELS, Role
 from app.catalog.models import Product
 from app.db import Unchecked, name_taken, stale, utcnow
 from app.errors import Conflict, Errors, ValidationFailed
@@ -19,6 +18,7 @@ from app.extensions import db
 from app.proposals import versions
 from app.proposals.models import Proposal, ProposalStatus
 from app.proposals.snapshot import VersionSnapshot
+from app.roles import ROLE_LABELS, Role
 from app.validation import clean_line, line_problem
 from app.workflow import conditions as engine
 from app.workflow.authors import authors_so_far, undecidable

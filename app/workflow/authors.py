@@ -10,9 +10,9 @@ import sqlalchemy as sa
 
 from app.audit.models import AuditEvent
 from app.auth.models import User, UserRole
-from app.auth.roles import ROLE_LABELS, Role
 from app.extensions import db
 from app.proposals.models import Proposal, ProposalVersion
+from app.roles import ROLE_LABELS, Role
 from app.workflow.models import ApprovalRequest, ApprovalRule
 
 if TYPE_CHECKING:

@@ -19,6 +19,8 @@ from typing import Any
 from app.errors import Errors
 
 REQUIRED = ("order_signed", "change_approved")
+#: the submission checks the app cannot start without (a change order, a make-good kept honest)
+REQUIRED_CHECKS = ("change order", "make-goods")
 
 _handlers: dict[str, Callable[..., Any]] = {}
 #: name -> check; a dict so that registering again (one app per test) replaces instead of doubling
@@ -46,3 +48,11 @@ def check_registered() -> None:
     """Refuse to start with an event nobody handles (called from create_app)."""
     if missing := [name for name in REQUIRED if name not in _handlers]:
         raise RuntimeError(f"Workflow events without a handler: {', '.join(missing)}.")
+    if missing := [name for name in REQUIRED_CHECKS if name not in submission_checks]:
+        raise RuntimeError(f"Submission checks nobody registered: {', '.join(missing)}.")
+
+
+def clear() -> None:
+    """Forget every registration (create_app registers them again, so a check sees only its own)."""
+    _handlers.clear()
+    submission_checks.clear()

@@ -7,11 +7,11 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from app.auth.models import User, UserRole
-from app.auth.roles import Role
 from app.extensions import db
 from app.proposals import holds, registry
 from app.proposals.models import Proposal, ProposalStatus
 from app.proposals.states import transition
+from app.roles import Role
 from app.settings import Settings
 from app.workflow import notify
 from app.workflow.authors import authors_of

@@ -11,12 +11,12 @@ import sqlalchemy as sa
 from app.audit.models import AuditEvent
 from app.audit.service import record
 from app.auth.models import User
-from app.auth.roles import Role
 from app.errors import Conflict, Forbidden, ValidationFailed
 from app.extensions import db
 from app.proposals import access, versions
 from app.proposals.models import Proposal, ProposalStatus, ProposalVersion
 from app.proposals.states import transition
+from app.roles import Role
 from app.settings import Settings
 from app.workflow import events, notify
 from app.workflow.approval_rules import plan_for

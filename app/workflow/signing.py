@@ -227,14 +227,27 @@ def io_problem(proposal: Proposal, pdf: bytes, *, max_bytes: int) -> str | None:
 
 
 def countersigned(
-    proposal: Proposal, pdf: bytes, *, actor: User, now: datetime, today: date, margin_pct: int, max_bytes: int
+    proposal: Proposal,
+    pdf: bytes,
+    *,
+    actor: User,
+    now: datetime,
+    today: date,
+    margin_pct: int,
+    max_bytes: int,
+    publisher_name: str = "",
+    logo_path: str | None = None,
 ) -> Signature:
     """Instead of the link: the rep uploads the insertion order the buyer countersigned (a PDF) and
-    marks the latest approved version signed; the order follows as for a signature by link."""
+    marks the latest approved version signed; the order follows as for a signature by link. A
+    version whose PDF was not drawn yet gets it now (`publisher_name`, `logo_path`), so the upload is
+    compared with the PDF the signature records."""
     if not access.can_edit(actor, proposal):
         raise DomainError("Only the proposal's rep, sales managers and admins record a signature.")
     if proposal.status not in (S.APPROVED.value, S.SENT.value):
         raise DomainError(f"Proposal {proposal.number} is {proposal.status}: only an approved version can be signed.")
+    if proposal.versions:
+        versions.ensure_pdf(proposal.versions[-1], publisher_name=publisher_name, logo_path=logo_path)
     if problem := io_problem(proposal, pdf, max_bytes=max_bytes):
         raise ValidationFailed.on("io", problem)
     if proposal.status == S.APPROVED.value:

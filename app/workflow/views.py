@@ -7,13 +7,13 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from app.access import allow
-from app.auth.roles import ROLE_LABELS, Role
 from app.db import utcnow
 from app.errors import NotFound, ValidationFailed
 from app.extensions import current_clock, current_settings, db
 from app.forms import form_sent_before, posted_version, redirect_to_created
 from app.proposals.snapshot import VersionSnapshot
 from app.proposals.views import READERS, SELLERS, readable_proposal
+from app.roles import ROLE_LABELS, Role
 from app.transaction import abandon
 from app.validation import parse_id
 from app.workflow import approval_rules, queries, service, signing
@@ -245,6 +245,8 @@ def upload_io(proposal_id: int):
             today=current_clock().today(),
             margin_pct=current_settings().safety_margin_pct,
             max_bytes=current_app.config["MAX_CONTENT_LENGTH"],
+            publisher_name=current_settings().publisher_name,
+            logo_path=current_settings().publisher_logo,
         )
     except ValidationFailed as exc:
         abandon(db.session)

@@ -14,10 +14,10 @@ from werkzeug.routing import Rule
 
 from app.access import rule_for
 from app.accounts.models import Account, Contact
-from app.auth.roles import Role
 from app.catalog.models import AdUnit, Package, Product, TargetingDimension, TargetingValue
 from app.extensions import db
 from app.ratecards.models import RateCard
+from app.roles import Role
 from tests.conftest import DEMO_USERS, user
 from tests.support.inline_code import inline_code
 

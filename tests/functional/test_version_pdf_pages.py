@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from app.audit.models import AuditEvent
 from app.extensions import db
 from app.proposals import versions
 from app.proposals.models import ProposalVersion
@@ -74,3 +75,35 @@ def test_a_pdf_that_fails_after_the_commit_leaves_the_version_and_the_download_d
     assert download.status_code == 200 and download.data.startswith(b"%PDF")
     assert download.headers["X-Content-SHA256"] == sha256_of(download.data)
     assert first_version(app, proposal_id).pdf is None  # a GET never writes
+
+
+def test_the_pdf_drawn_after_the_commit_puts_its_fingerprint_in_the_proposals_history(app, client, auth):
+    auth.login_as("sales_rep")
+    proposal_id = with_a_line(app, client)
+    assert submit(client, proposal_id) == 302
+    version = first_version(app, proposal_id)
+    with app.app_context():
+        drawn = db.session.scalar(
+            sa.select(AuditEvent).where(
+                AuditEvent.entity_type == "proposal",
+                AuditEvent.entity_id == proposal_id,
+                AuditEvent.action == "version PDF drawn",
+            )
+        )
+    assert drawn is not None and drawn.after == {"version": 1, "pdf_sha256": version.pdf_sha256}
+
+
+def test_a_version_whose_pdf_is_missing_shows_its_download_link_and_the_pdf_is_drawn_for_it(
+    app, client, auth, monkeypatch
+):
+    def broken(*args, **kwargs):
+        raise RuntimeError("WeasyPrint fell over")
+
+    real = versions.render_pdf
+    monkeypatch.setattr(versions, "render_pdf", broken)
+    auth.login_as("sales_rep")
+    proposal_id = with_a_line(app, client)
+    assert submit(client, proposal_id) == 302
+    monkeypatch.setattr(versions, "render_pdf", real)
+    page = client.get(f"/proposals/{proposal_id}").get_data(as_text=True)
+    assert f'href="/proposals/{proposal_id}/versions/1.pdf"' in page

@@ -56,3 +56,13 @@ def test_a_countersigned_pdf_with_pages_signs_the_version_and_keeps_the_file(ctx
     signature = upload(proposal, signed)
     assert proposal.status == "signed" and signature.io_pdf == signed
     assert db.session.scalar(sa.select(Order).where(Order.proposal_id == proposal.id)).status == "booked"
+
+
+def test_a_version_whose_pdf_was_not_drawn_yet_gets_it_and_the_signature_records_its_fingerprint(ctx):
+    proposal = approved()
+    version = proposal.versions[-1]
+    version.pdf = version.pdf_sha256 = None  # its drawing after the commit failed
+    db.session.flush()
+    signature = upload(proposal, pdf_with_pages(3))
+    assert version.pdf.startswith(b"%PDF-") and version.pdf_sha256
+    assert signature.pdf_sha256 == version.pdf_sha256

@@ -8,10 +8,10 @@ import sqlalchemy as sa
 
 from app.accounts.models import Account
 from app.auth.models import User
-from app.auth.roles import Role
 from app.catalog.models import AdUnit, TargetingDimension
 from app.extensions import db
 from app.inventory.models import TrafficDay
+from app.roles import Role
 from tests.conftest import app_on
 
 

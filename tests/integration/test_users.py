@@ -10,9 +10,9 @@ import sqlalchemy as sa
 from app.audit.models import AuditEvent
 from app.auth import service
 from app.auth.models import LoginAttempt, User, UserSession
-from app.auth.roles import Role
 from app.errors import DomainError, ValidationFailed
 from app.extensions import db
+from app.roles import Role
 from tests.conftest import DEMO_PASSWORD, DEMO_USERS, now, user
 
 WINDOW = timedelta(minutes=15)

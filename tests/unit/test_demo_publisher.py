@@ -7,7 +7,6 @@ from datetime import date, timedelta
 from decimal import Decimal
 from statistics import mean
 
-from app.auth.roles import Role
 from app.demo import publisher
 from app.demo.publisher import (
     ADVERTISERS,
@@ -20,6 +19,7 @@ from app.demo.publisher import (
     all_slots,
     traffic_history,
 )
+from app.roles import Role
 
 NEWS_UNIT = ("daily-harbour/news/mpu", 240_000)
 SPORT_UNIT = ("harbour-sport/football/mpu", 200_000)

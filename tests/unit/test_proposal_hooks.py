@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app import create_app
-from app.orders import make_goods
+from app.orders import hooks as order_hooks
 from app.proposals import registry
 
 
@@ -15,7 +15,7 @@ def app():
 
 def test_the_app_refuses_to_start_when_orders_do_not_say_whether_a_proposal_has_an_order(monkeypatch):
     monkeypatch.setattr(registry, "providers", {})
-    monkeypatch.setattr(make_goods, "register", lambda: None)
+    monkeypatch.setattr(order_hooks, "register", lambda: None)
     with pytest.raises(RuntimeError, match="has_order"):
         app()
 

@@ -8,8 +8,8 @@ import pytest
 
 from app.access import AccessRule
 from app.auth import service as auth_service
-from app.auth.roles import Role
 from app.errors import Errors, ValidationFailed
+from app.roles import Role
 from app.validation import country_problem, currency_problem, normalise_email, percent_problem
 
 

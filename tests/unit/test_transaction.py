@@ -150,3 +150,13 @@ def test_a_unit_of_work_is_open_inside_the_block_only_and_a_nested_block_leaves_
     with pytest.raises(RuntimeError), transaction(session):
         raise RuntimeError("refused")
     assert not in_unit_of_work(session)
+
+
+def test_a_block_nested_in_another_keeps_the_outer_blocks_callbacks(session):
+    ran = []
+    with transaction(session):
+        after_commit(session, lambda: ran.append("outer"))
+        with transaction(session):
+            session.add(Note(text="inner"))
+            after_commit(session, lambda: ran.append("inner"))
+    assert sorted(ran) == ["inner", "outer"] and count(session) == 1
