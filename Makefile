@@ -34,15 +34,18 @@ $(STAMPS)/dev: requirements-dev.txt $(STAMPS)/runtime
 
 # Front-end libraries and the proposal PDF's fonts (Noto Sans and its CJK, Arabic and Hebrew siblings,
 # regular and bold, as whole TTF files) come from npm (pinned by package-lock.json) and are copied
-# into an ignored folder.
+# into an ignored folder. axe-core (a development dependency) stays in node_modules: the browser suite
+# injects it into every page it visits.
 PDF_FONTS := noto-sans noto-sans-jp noto-sans-sc noto-sans-kr noto-sans-arabic noto-sans-hebrew
 $(VENDOR)/.stamp: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
-	rm -rf $(VENDOR) && mkdir -p $(VENDOR)/htmx $(VENDOR)/bootstrap $(VENDOR)/fonts
+	rm -rf $(VENDOR) && mkdir -p $(VENDOR)/htmx $(VENDOR)/bootstrap $(VENDOR)/tom-select $(VENDOR)/fonts
 	for font in $(PDF_FONTS); do cp node_modules/@expo-google-fonts/$$font/{400Regular,700Bold}/*.ttf $(VENDOR)/fonts/; done
 	cp node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/htmx/
 	cp node_modules/bootstrap/dist/css/bootstrap.min.css node_modules/bootstrap/dist/css/bootstrap.min.css.map $(VENDOR)/bootstrap/
 	cp node_modules/bootstrap/dist/js/bootstrap.bundle.min.js node_modules/bootstrap/dist/js/bootstrap.bundle.min.js.map $(VENDOR)/bootstrap/
+	cp node_modules/tom-select/dist/js/tom-select.complete.min.js node_modules/tom-select/dist/js/tom-select.complete.min.js.map $(VENDOR)/tom-select/
+	cp node_modules/tom-select/dist/css/tom-select.bootstrap5.min.css node_modules/tom-select/dist/css/tom-select.bootstrap5.min.css.map $(VENDOR)/tom-select/
 	@touch $@
 
 setup: $(STAMPS)/runtime $(VENDOR)/.stamp
