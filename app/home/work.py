@@ -90,12 +90,12 @@ def rep_work(user: User, *, now: datetime) -> RepWork:
     rejected = queries.rejections_of([p.id for p in proposals if p.status == S.REJECTED.value])
     pending = queries.pending_requests_of([p.id for p in proposals if p.status == S.SUBMITTED.value])
     links = queries.signing_links_of([p.id for p in proposals if p.status == S.SENT.value])
-    items = [_proposal_item(p, rejected.get(p.id), pending.get(p.id, []), links.get(p.id)) for p in proposals]
+    items = [proposal_item(p, rejected.get(p.id), pending.get(p.id, []), links.get(p.id)) for p in proposals]
     holds, held = queries.holds_expiring(user.id, now=now, until=now + HOLDS_SOON, limit=LIST_LENGTH)
     return RepWork(Bounded(items, total), Bounded(holds, held))
 
 
-def _proposal_item(proposal: Proposal, rejection: ApprovalRequest | None, pending, link) -> ProposalItem:
+def proposal_item(proposal: Proposal, rejection: ApprovalRequest | None, pending, link) -> ProposalItem:
     state = ProposalStatus(proposal.status)
     if state == S.REJECTED:
         who = rejection.decided_by.name if rejection and rejection.decided_by else "An approver"
