@@ -26,7 +26,7 @@ APPROVERS = {Role.SALES_MANAGER, Role.FINANCE}
 @bp.route("/")
 @allow()
 def index():
-    """One page, a section for each role the user holds."""
+    """One page, a section for each role the user holds: what needs them now, then what they own."""
     roles = current_user.role_set
     today, now = current_clock().today(), utcnow()
     sections = {}
@@ -51,7 +51,6 @@ def index():
         sections=sections,
         AdUnitLevel=AdUnitLevel,
         work=work,
-        now=now,
         ngettext=TRANSLATIONS.ngettext,
     )
 
