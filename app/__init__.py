@@ -167,6 +167,7 @@ def _register_hooks() -> None:
     from app.catalog import hooks as catalog
     from app.catalog import panels as product_panels
     from app.finance import hooks as finance
+    from app.inventory import bookings
     from app.inventory import hooks as inventory
     from app.orders import events as order_events
     from app.orders import hooks as orders
@@ -178,7 +179,7 @@ def _register_hooks() -> None:
     from app.workflow import events as workflow_events
     from app.workflow import hooks as workflow
 
-    registries = (registry, workflow_events, order_events, order_panels, product_panels)
+    registries = (registry, workflow_events, order_events, order_panels, product_panels, bookings)
     for lower in registries:
         lower.clear()  # so the checks below see this app's registrations only
     for domain in (

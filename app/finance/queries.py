@@ -356,6 +356,15 @@ def rows(first: date, last: date, filters: Filters, *, calendar: str = "calendar
         yield from month_rows(month, filters, closed=month in closed, calendar=calendar)
 
 
+def month_totals(month: date) -> Totals:
+    """A month's booked (gross, commission, net) and recognised revenue per currency, from the same
+    rows as the finance page and its exports (frozen when the month is closed)."""
+    totals = Totals()
+    for row in month_rows(month, Filters(), closed=month in closed_periods()):
+        totals.add(row)
+    return totals
+
+
 def estimate_rows(first: date, last: date, filters: Filters) -> int:
     """About how many rows an export of these months has (lines whose flight touches each month),
     for a progress bar."""

@@ -130,8 +130,16 @@ def reservations_on(unit_id: int, week_start: date, *, now: datetime) -> list[Re
     return [r for r in found if unit_id in r.ad_unit_ids]
 
 
-def reservations_by(user_id: int | None, *, now: datetime, today: date) -> list[Reservation]:
+def reservations_by(
+    user_id: int | None, *, now: datetime, today: date, booking_ids: sa.Select | None = None
+) -> list[Reservation]:
+    """Live holds and bookings, by kind and first day: with `user_id`, the ones that user made and
+    the bookings among `booking_ids` (a rep's orders' bookings, which no person made)."""
     query = live_reservations_query(now, from_day=today).order_by(Reservation.kind, Reservation.start_day)
     if user_id is not None:
-        query = query.where(Reservation.created_by_id == user_id)
+        theirs = Reservation.created_by_id == user_id
+        if booking_ids is not None:
+            booked = sa.and_(Reservation.kind == ReservationKind.BOOKING.value, Reservation.id.in_(booking_ids))
+            theirs = sa.or_(theirs, booked)
+        query = query.where(theirs)
     return list(db.session.scalars(query))

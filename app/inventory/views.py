@@ -15,7 +15,7 @@ from app.db import utcnow
 from app.errors import DomainError, Errors, Forbidden, NotFound, ValidationFailed
 from app.extensions import current_clock, current_settings, db
 from app.forms import form_sent_before, options, redirect_to_created, show_errors
-from app.inventory import availability, queries, reservations
+from app.inventory import availability, bookings, queries, reservations
 from app.inventory.forms import HoldForm
 from app.inventory.line_request import default_flight, read_availability_request
 from app.inventory.models import Reservation, ReservationKind
@@ -168,8 +168,16 @@ def create_hold():
 def holds():
     today, now = current_clock().today(), utcnow()
     mine_only = not current_user.has_role(*OVERSEERS)
-    found = queries.reservations_by(current_user.id if mine_only else None, now=now, today=today)
-    return render_template("inventory/holds.html", reservations=found, mine_only=mine_only, form=FlaskForm(), now=now)
+    if mine_only:  # what they made, and the bookings of their own orders
+        found = queries.reservations_by(
+            current_user.id, now=now, today=today, booking_ids=bookings.owned_by(current_user.id)
+        )
+    else:
+        found = queries.reservations_by(None, now=now, today=today)
+    orders = bookings.orders_of([r.id for r in found if r.kind == ReservationKind.BOOKING])
+    return render_template(
+        "inventory/holds.html", reservations=found, orders=orders, mine_only=mine_only, form=FlaskForm(), now=now
+    )
 
 
 def _own_reservation(reservation_id: int) -> Reservation:

@@ -1,5 +1,6 @@
 """What the order pages read: the orders list with its filters, each order's first day, the
-advertisers a user has orders for, an order's make-goods and its countersigned IO."""
+advertisers a user has orders for, an order's make-goods and its countersigned IO, and which order a
+booking is for (the holds and bookings page asks, through app.inventory.bookings)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from sqlalchemy.orm import selectinload
 
 from app.accounts.models import Account
 from app.extensions import db
+from app.inventory.bookings import BookedFor
 from app.orders.models import Order, OrderLine, OrderStatus, PushState
 from app.proposals.models import Proposal, ProposalLine
 from app.workflow.models import Signature
@@ -85,3 +87,24 @@ def io_signature_of(order: Order) -> Signature | None:
         .where(Signature.version_id == order.version_id, Signature.io_sha256.is_not(None))
         .order_by(Signature.id.desc())
     ).first()
+
+
+def bookings_owned_by(user_id: int) -> sa.Select:
+    """The ids of the bookings of the orders whose proposal the user owns."""
+    return (
+        sa.select(OrderLine.booking_id)
+        .join(Order, Order.id == OrderLine.order_id)
+        .join(Proposal, Proposal.id == Order.proposal_id)
+        .where(Proposal.owner_id == user_id, OrderLine.booking_id.is_not(None))
+    )
+
+
+def orders_of_bookings(reservation_ids: list[int]) -> dict[int, BookedFor]:
+    """reservation id -> the order whose line it books."""
+    rows = db.session.execute(
+        sa.select(OrderLine.booking_id, Order.id, Order.number, Proposal.campaign_name)
+        .join(Order, Order.id == OrderLine.order_id)
+        .join(Proposal, Proposal.id == Order.proposal_id)
+        .where(OrderLine.booking_id.in_(reservation_ids))
+    )
+    return {booking_id: BookedFor(order_id, number, campaign) for booking_id, order_id, number, campaign in rows}

@@ -239,15 +239,15 @@ def withdraw(proposal: Proposal, *, actor: User, now: datetime) -> None:
     )
 
 
-def queue_for(user: User) -> list[ApprovalRequest]:
-    """Pending requests the user may decide, oldest first (never on a version they built)."""
+def _queue(user: User) -> sa.Select:
+    """Pending requests the user may decide (never on a version they built)."""
     roles = [r.value for r in user.role_set]
     built = (
         sa.select(AuditEvent.id)
         .where(*building(ApprovalRequest.proposal_id, ProposalVersion.created_at), AuditEvent.actor_id == user.id)
         .exists()
     )
-    query = (
+    return (
         sa.select(ApprovalRequest)
         .join(Proposal, Proposal.id == ApprovalRequest.proposal_id)
         .join(ProposalVersion, ProposalVersion.id == ApprovalRequest.version_id)
@@ -259,6 +259,17 @@ def queue_for(user: User) -> list[ApprovalRequest]:
             Proposal.deleted_at.is_(None),
             sa.or_(ApprovalRequest.approver_user_id == user.id, ApprovalRequest.approver_role.in_(roles)),
         )
-        .order_by(ApprovalRequest.pending_since, ApprovalRequest.id)
     )
+
+
+def queue_for(user: User, *, limit: int | None = None) -> list[ApprovalRequest]:
+    """Pending requests the user may decide, oldest first (the first `limit` of them, if given)."""
+    query = _queue(user).order_by(ApprovalRequest.pending_since, ApprovalRequest.id)
+    if limit is not None:
+        query = query.limit(limit)
     return list(db.session.scalars(query))
+
+
+def queue_length(user: User) -> int:
+    """How many requests wait for the user."""
+    return db.session.scalar(sa.select(sa.func.count()).select_from(_queue(user).subquery())) or 0

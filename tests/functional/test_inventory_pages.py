@@ -151,3 +151,27 @@ def test_a_heatmap_cell_opens_the_reservations_behind_it(app, client, auth):
     auth.login_as("sales_manager")
     html = client.get(f"/inventory/sell-through/{slot_id}/{monday.isoformat()}").get_data(as_text=True)
     assert sponsorship.label in html and "% SOV" in html
+
+
+def test_a_rep_sees_the_bookings_of_their_own_orders_linked_to_the_order_and_no_one_elses(app, client, auth):
+    from app.orders.models import Order
+
+    with app.app_context():
+        order = db.session.scalars(sa.select(Order).order_by(Order.id)).first()  # the demo rep's Winter launch
+        booking_ids = [line.booking_id for line in order.lines if line.booking_id]
+        labels = [db.session.get(Reservation, i).label for i in booking_ids]
+        order_id, number = order.id, order.number
+        assert booking_ids
+    auth.login_as("sales_rep")
+    listing = client.get("/inventory/holds").get_data(as_text=True)
+    assert "Your holds and bookings" in listing
+    for label in labels:
+        row = next(r for r in listing.split("<tr") if label in r)
+        assert "booking" in row and f'href="/orders/{order_id}"' in row and number in row
+    auth.logout()
+    auth.login_as("sales_manager")  # overseers see every booking, each linked to its order too
+    listing = client.get("/inventory/holds").get_data(as_text=True)
+    assert f'href="/orders/{order_id}"' in listing
+    auth.logout()
+    client.post("/login", data={"email": "rep2@harbour.example", "password": "flightdeck-demo"})
+    assert all(label not in client.get("/inventory/holds").get_data(as_text=True) for label in labels)

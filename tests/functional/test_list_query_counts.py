@@ -1,5 +1,6 @@
-"""The query-count guard on the busiest lists: the orders list, the proposals list and the ad-ops
-queue cost the same number of statements whether they show a few rows or many (no N+1)."""
+"""The query-count guard on the busiest lists: the orders list, the proposals list, the ad-ops
+queue and each role's home page cost the same number of statements whether they show a few rows or
+many (no N+1)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,11 @@ import sqlalchemy as sa
 
 from app.adserver.models import PushJob
 from app.extensions import db
-from app.orders.models import Order
+from app.inventory.models import Reservation, ReservationKind
+from app.orders.models import Order, OrderStatus
 from app.proposals.models import Proposal, ProposalVersion
+from app.workflow.models import ApprovalRequest
+from tests.functional.test_home_pages import rep_work_in_the_demo
 
 LISTS = {
     "ad_ops": ("/orders/", "/adserver/queue"),
@@ -72,4 +76,57 @@ def test_the_orders_proposals_and_ad_ops_lists_cost_the_same_queries_with_many_m
                 page = client.get(url)
             assert page.status_code == 200
             assert queries.count == before[url], f"{url}: {before[url]} queries before, {queries.count} after"
+        auth.logout()
+
+
+#: Each role's home page lists its work: a rep's open proposals and expiring holds, an approver's
+#: queue, ad ops' orders to set up, failed pushes and lines at risk, finance's month.
+HOMES = {
+    "sales_rep": 'data-testid="open-proposal"',
+    "sales_manager": 'data-testid="approval-request"',
+    "finance": 'data-testid="approval-request"',
+    "ad_ops": 'data-testid="failed-push"',
+}
+
+
+def _more_work() -> None:
+    """Every approval request again for managers and for finance, and every hold again, so each home
+    list has more rows."""
+    for request in db.session.scalars(sa.select(ApprovalRequest)).all():
+        for role in ("sales_manager", "finance"):
+            _copy(request, approver_role=role, approver_user_id=None)
+    holds = sa.select(Reservation).where(Reservation.kind == ReservationKind.HOLD.value)
+    for hold in db.session.scalars(holds).all():
+        for _ in range(3):
+            _copy(hold, proposal_line_id=None)
+    db.session.commit()
+
+
+def test_each_roles_home_page_costs_the_same_queries_with_many_more_items(app, client, auth, queries):
+    rep_work_in_the_demo(app)
+    with app.app_context():
+        order = db.session.scalars(sa.select(Order).order_by(Order.id)).first()
+        order.status = OrderStatus.NEEDS_ATTENTION.value
+        db.session.add(PushJob(order_id=order.id, connection_id=order.connection_id, status="dead", last_error="No."))
+        pending = db.session.scalars(sa.select(ApprovalRequest).where(ApprovalRequest.status == "pending")).first()
+        _copy(pending, approver_role="sales_manager", approver_user_id=None)  # the demo's go to finance
+        db.session.commit()
+    before, rows = {}, {}
+    for role, row in HOMES.items():
+        auth.login_as(role)
+        with queries.counting():
+            page = client.get("/")
+        assert page.status_code == 200
+        before[role], rows[role] = queries.count, page.get_data(as_text=True).count(row)
+        auth.logout()
+    with app.app_context():
+        _copy_deals(times=3)
+        _more_work()
+    for role, row in HOMES.items():
+        auth.login_as(role)
+        with queries.counting():
+            page = client.get("/")
+        assert page.status_code == 200
+        assert page.get_data(as_text=True).count(row) > rows[role], f"{role}'s home shows no more rows"
+        assert queries.count == before[role], f"{role}'s home: {before[role]} queries before, {queries.count} after"
         auth.logout()
