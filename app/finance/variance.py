@@ -193,6 +193,12 @@ class MonthVariance:
         cur, diff = self.currency, self.difference
         if not diff:
             return "Recognised as booked." if self.booked else ""
+        if set(self.by_why) == {Why.TO_COME} and not self.recognised:
+            amount, count = self.by_why[Why.TO_COME]
+            return (
+                f"Nothing recognised yet: {money.format_money(-amount, cur)} booked on {_lines(count)} "
+                "falls on days still to come."
+            )
         more = "more" if diff > 0 else "less"
         head = f"Recognised {money.format_money(abs(diff), cur)} {more} than booked"
         reasons = self.reasons()

@@ -110,3 +110,9 @@ def test_a_month_ahead_parses_up_to_the_latest_and_no_further():
         revenue.parse_period("2028-01", today=today, latest=date(2027, 12, 1))
     with pytest.raises(ValueError, match="has not started yet"):
         revenue.parse_period("2027-01", today=today)
+
+
+def test_a_month_not_started_says_nothing_is_recognised_yet():
+    month = MonthVariance("GBP")
+    month.add(explain_line(row("300.00", "0.00", delivered=0), NOVEMBER, today=date(2026, 10, 20)))
+    assert month.sentence() == "Nothing recognised yet: £300.00 booked on 1 line falls on days still to come."
