@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from functools import lru_cache
 
 from babel.support import NullTranslations
 
@@ -66,12 +67,54 @@ class LineVariance:
     booked: Decimal
     recognised: Decimal
     parts: tuple[tuple[Why, Decimal], ...]
-    #: what the line says on its own (the drill-down's "why")
-    reads: str
+    #: the line's story: what makes it differ (None: it bills as it delivers)
+    kind: str
+    #: booked for the days gone by (delivery-billed lines)
+    due: Decimal = Decimal(0)
+    #: what the drill-down names: the original line of a make-good, the day a line was cancelled, ...
+    detail: object = None
 
     @property
     def difference(self) -> Decimal:
         return self.recognised - self.booked
+
+    @property
+    def reads(self) -> str:
+        """What the line says on its own (the drill-down's "why"); written only when read, since
+        formatting money costs more than the arithmetic and the month page needs none of it."""
+        cur, diff, fmt = self.currency, self.difference, money.format_money
+        fixed = {
+            "contracted": "Contracted: bills as booked.",
+            "flat": "Flat fee: bills as booked.",
+            "no_counts": "Billed from third-party counts: none uploaded for these days yet.",
+        }
+        if self.kind in fixed:
+            told = fixed[self.kind]
+        elif self.kind == "adjustment":
+            return f"Adjustment for {self.detail[0]}: {self.detail[1]}"
+        elif self.kind == "make_good":
+            return f"Make-good of line {self.detail}: free delivery, bills nothing."
+        elif self.kind == "cancelled":
+            return (
+                f"Cancelled on {self.detail:%d %b %Y}: booked up to that day, recognised what it delivered "
+                f"({_signed(diff, cur)})."
+            )
+        elif self.kind == "capped":
+            return f"Capped at the contract: delivery beyond the line's cost bills nothing ({_signed(diff, cur)})."
+        else:
+            pace = self.recognised - self.due
+            if pace:
+                told = f"{'Ahead of' if pace > 0 else 'Behind'} the straight line: delivery billed "
+                told += f"{fmt(self.recognised, cur)} against {fmt(self.due, cur)} booked"
+                told += " for the days gone by" if self.booked != self.due else ""
+                told += f" ({_percent(self.recognised, self.due)} of it)." if self.due else "."
+            else:
+                told = "On the straight line." if self.due else ""
+        to_come = self.booked - self.due
+        if self.kind in ("contracted", "flat") or not to_come:
+            return told
+        still = f"{fmt(to_come, cur)} of its booked revenue is on days still to come"
+        return f"{still}. {told}".strip() if self.due else f"Not started: {still}; nothing recognised yet."
 
 
 def booked_to_date(row: Row, month: date, today: date, calendar: str = "calendar") -> Decimal:
@@ -82,11 +125,19 @@ def booked_to_date(row: Row, month: date, today: date, calendar: str = "calendar
         return row.gross
     if today <= lo or not row.gross:
         return money.zero(row.currency)
-    in_month = revenue.flight_seconds(row.flight_start, row.flight_end, row.time_zone, lo, hi)
-    gone = revenue.flight_seconds(row.flight_start, row.flight_end, row.time_zone, lo, today - timedelta(days=1))
+    gone, in_month = _seconds_gone(row.flight_start, row.flight_end, row.time_zone, lo, hi, today)
     if not in_month:
         return money.zero(row.currency)
     return money.quantize(row.gross * gone / in_month, row.currency)
+
+
+@lru_cache(maxsize=65_536)
+def _seconds_gone(start: date, end: date, zone: str, lo: date, hi: date, today: date) -> tuple[int, int]:
+    """The flight's seconds in lo..hi before `today`, and in all of lo..hi (many lines share a flight)."""
+    return (
+        revenue.flight_seconds(start, end, zone, lo, today - timedelta(days=1)),
+        revenue.flight_seconds(start, end, zone, lo, hi),
+    )
 
 
 def _percent(part: Decimal, whole: Decimal) -> str:
@@ -95,52 +146,32 @@ def _percent(part: Decimal, whole: Decimal) -> str:
 
 def explain_line(row: Row, month: date, *, today: date, calendar: str = "calendar") -> LineVariance:
     """Why this line recognised what it did in `month`, against what it booked."""
-    cur = row.currency
     booked, recognised = row.gross, row.recognised
     diff = recognised - booked
-    fmt = money.format_money
 
-    def told(parts: list[tuple[Why, Decimal]], reads: str) -> LineVariance:
+    def told(kind: str, parts: list[tuple[Why, Decimal]], due: Decimal = booked, detail=None) -> LineVariance:
         kept = tuple((why, amount) for why, amount in parts if amount)
-        return LineVariance(cur, booked, recognised, kept, reads)
+        return LineVariance(row.currency, booked, recognised, kept, kind, due, detail)
 
     if row.adjustment_for:
-        return told([(Why.ADJUSTMENT, diff)], f"Adjustment for {row.adjustment_for}: {row.adjustment_reason}")
+        return told("adjustment", [(Why.ADJUSTMENT, diff)], detail=(row.adjustment_for, row.adjustment_reason))
     if row.make_good_of is not None:
-        return told([(Why.MAKE_GOOD, diff)], f"Make-good of line {row.make_good_of}: free delivery, bills nothing.")
+        return told("make_good", [(Why.MAKE_GOOD, diff)], detail=row.make_good_of)
     if row.billing_source == "contracted":
-        return told([], "Contracted: bills as booked.")
+        return told("contracted", [])
     if row.pricing_model == "flat":
-        return told([], "Flat fee: bills as booked.")
+        return told("flat", [])
     if row.cancelled_on is not None and diff:
-        return told(
-            [(Why.CANCELLED, diff)],
-            f"Cancelled on {row.cancelled_on:%d %b %Y}: booked up to that day, recognised what it delivered "
-            f"({_signed(diff, cur)}).",
-        )
+        return told("cancelled", [(Why.CANCELLED, diff)], detail=row.cancelled_on)
     if row.capped:
-        return told(
-            [(Why.CAPPED, diff)],
-            f"Capped at the contract: delivery beyond the line's cost bills nothing ({_signed(diff, cur)}).",
-        )
+        return told("capped", [(Why.CAPPED, diff)])
     due = booked_to_date(row, month, today, calendar)
-    to_come = booked - due
     pace = recognised - due
     if row.billing_source == "third_party" and not row.delivered and due:
-        why, reads = Why.NO_COUNTS, "Billed from third-party counts: none uploaded for these days yet."
-    elif pace:
-        why = Why.AHEAD if pace > 0 else Why.BEHIND
-        reads = f"{'Ahead of' if pace > 0 else 'Behind'} the straight line: delivery billed {fmt(recognised, cur)}"
-        reads += f" against {fmt(due, cur)} booked" + (" for the days gone by" if to_come else "")
-        reads += f" ({_percent(recognised, due)} of it)." if due else "."
-    elif due:
-        why, reads = Why.AHEAD, "On the straight line."
+        kind, why = "no_counts", Why.NO_COUNTS
     else:
-        why, reads = Why.AHEAD, ""
-    if to_come:
-        still = f"{fmt(to_come, cur)} of its booked revenue is on days still to come"
-        reads = f"{still}. {reads}".strip() if due else f"Not started: {still}; nothing recognised yet."
-    return told([(Why.TO_COME, -to_come), (why, pace)], reads)
+        kind, why = "delivery", (Why.AHEAD if pace > 0 else Why.BEHIND)
+    return told(kind, [(Why.TO_COME, due - booked), (why, pace)], due)
 
 
 @dataclass

@@ -22,7 +22,7 @@ from app.extensions import current_clock, current_settings, db
 from app.finance import queries, revenue, service
 from app.finance.models import BillingSource, FinanceExport
 from app.finance.revenue_svg import revenue_svg
-from app.finance.variance import MonthVariance, explain_line
+from app.finance.variance import MonthVariance, explain_line, ngettext
 from app.orders.models import OrderLine, OrderStatus
 from app.roles import Role
 from app.routing import safe_next
@@ -85,6 +85,15 @@ def _filters() -> queries.Filters:
     )
 
 
+WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve")
+
+
+def _months(count: int) -> str:
+    """'three months', 'one month' (in words up to twelve)."""
+    number = WORDS[count] if count < len(WORDS) else f"{count:,}"
+    return ngettext("%(num)s month", "%(num)s months", count) % {"num": number}
+
+
 @dataclass(frozen=True)
 class Shown:
     """The months the page shows (and exports), and why those."""
@@ -103,10 +112,11 @@ class Shown:
         if self.chosen:
             text = f"Showing {span}, the months you chose."
             return text + (f" Booked revenue runs to {self.booked_until:%B %Y}." if further else "")
-        text = f"Showing {span}: three months back through "
+        text = f"Showing {span}: {_months(DEFAULT_BACK)} back through "
         if further:
             return text + (
-                f"six months ahead. Booked revenue runs to {self.booked_until:%B %Y}: choose To to see further."
+                f"{_months(DEFAULT_AHEAD)} ahead. Booked revenue runs to {self.booked_until:%B %Y}: "
+                "choose To to see further."
             )
         if self.booked_until is not None and self.booked_until > self.this_month:
             return text + f"{self.last:%B %Y}, the last month with booked revenue."
@@ -121,7 +131,8 @@ def _range(today: date, errors: dict, filters: queries.Filters) -> Shown:
     default_first = revenue.months_after(this_month, -DEFAULT_BACK)
     default_last = min(max(this_month, booked_until or this_month), revenue.months_after(this_month, DEFAULT_AHEAD))
     first = _month_arg("from", default_first, today=today, errors=errors)
-    last = _month_arg("to", default_last, today=today, errors=errors)
+    # a From chosen past the default's end, without a To, shows that month on
+    last = _month_arg("to", max(default_last, first), today=today, errors=errors)
     if last < first:
         errors["to"] = ["The last month comes before the first."]
         last = first

@@ -96,6 +96,8 @@ def test_the_default_range_stops_six_months_ahead_and_says_booked_revenue_runs_f
     chosen = client.get(f"/finance/?to={revenue.month_label(until)}").get_data(as_text=True)
     assert month_names(chosen)[-1] == f"{until:%B %Y}" and "the months you chose" in chosen
     assert "Show the default range" in chosen
+    later = client.get(f"/finance/?from={revenue.month_label(until)}")
+    assert later.status_code == 200 and month_names(later.get_data(as_text=True)) == [f"{until:%B %Y}"]
 
 
 def test_the_export_button_exports_the_months_and_filters_the_page_shows(app, client, auth):
