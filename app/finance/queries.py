@@ -357,8 +357,8 @@ def month_rows(month: date, filters: Filters, *, closed: bool, calendar: str = "
 
 
 def last_booked_month(filters: Filters) -> date | None:
-    """The last month in which a line these filters select books revenue (a cancelled line books
-    up to the day before it stopped), or None when nothing is booked; one query."""
+    """The last month in which a line these filters select books revenue (a cancelled line's runs
+    to the month it stopped in), or None when nothing is booked; one query."""
     last_day = sa.case(
         (
             sa.and_(OrderLine.status == LineStatus.CANCELLED.value, OrderLine.cancelled_on.is_not(None)),
