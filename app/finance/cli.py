@@ -21,9 +21,9 @@ from app.transaction import in_transaction
 finance_cli = AppGroup("finance", help="Revenue exports and month close.")
 
 
-def _period(raw: str, today) -> object:
+def _period(raw: str, today, *, latest=None) -> object:
     try:
-        return revenue.parse_period(raw, today=today)
+        return revenue.parse_period(raw, today=today, latest=latest)
     except ValueError as error:
         raise click.BadParameter(str(error)) from None
 
@@ -37,10 +37,11 @@ def _period(raw: str, today) -> object:
 @in_transaction(db.session)
 def export_command(period: str, last: str | None, fmt: str, calendar: str, output: Path | None) -> None:
     """Export revenue rows with a control summary (rows, totals per currency, SHA-256), recorded
-    like an export from the page. Streams: memory stays flat however many rows."""
+    like an export from the page; months ahead (as far as the page looks) carry what is booked.
+    Streams: memory stays flat however many rows."""
     today = current_clock().today()
-    first = _period(period, today)
-    final = _period(last, today) if last else first
+    first = _period(period, today, latest=revenue.horizon(today))
+    final = _period(last, today, latest=revenue.horizon(today)) if last else first
     if final < first:
         raise click.BadParameter("--to comes before --period.")
     if output is not None and not output.parent.is_dir():

@@ -88,8 +88,14 @@ class Row(NamedTuple):
     adjustment_for: str
     adjustment_reason: str
     currency: str
-    # not exported: for the page's drill-down and filters
+    # not exported: for the page's drill-down and filters, and why recognised differs from booked
     order_id: int = 0
+    #: the line this one makes good (a make-good bills nothing)
+    make_good_of: int | None = None
+    #: the day a cancelled line stopped
+    cancelled_on: date | None = None
+    #: the contract cap held what this month's delivery would bill
+    capped: bool = False
 
 
 @dataclass
@@ -279,6 +285,13 @@ def _row(line, label: str, month: date, calendar: str, delivery: dict, counts: d
         units, before, shown = days, days_before, imps
     else:
         units, before, shown = imps, imps_before, imps
+    capped = (
+        cap == "contract"
+        and source != "contracted"
+        and model != "flat"
+        and make_good_of is None
+        and revenue.billable(model, net_rate, units + before, currency) > gross
+    )
     recognised = revenue.recognised_for(
         source=source,
         cap=cap,
@@ -294,7 +307,8 @@ def _row(line, label: str, month: date, calendar: str, delivery: dict, counts: d
     return Row(
         label, number, remote_order or "", line_id, remote_line or "", advertiser, agency or "", rep, product, model,
         start, end, zone, quantity, net_rate, booked.gross, booked.commission, booked.net, shown, source,
-        recognised, "", "", currency, order_id,
+        recognised, "", "", currency, order_id, make_good_of, stop,
+        capped,
     )  # fmt: skip
 
 
@@ -320,14 +334,15 @@ def _entry_rows(month: date, filters: Filters, kind: EntryKind) -> Iterator[Row]
     label = revenue.month_label(month)
     for r in db.session.execute(query):
         (line_id, order_id, number, remote_order, remote_line, advertiser, agency, rep, product, model, start, end,
-         zone, quantity, net_rate, _g, _c, _status, source, _cap, _mg, _currency, _cancelled, gross, commission, net,
-         delivered, recognised, for_period, reason, currency, billed_from) = r  # fmt: skip
+         zone, quantity, net_rate, _g, _c, status, source, _cap, make_good_of, _currency, cancelled_on, gross,
+         commission, net, delivered, recognised, for_period, reason, currency, billed_from) = r  # fmt: skip
         yield Row(
             label, number, remote_order or "", line_id, remote_line or "", advertiser, agency or "", rep, product,
             model, start, end, zone, quantity, net_rate, money.quantize(gross, currency),
             money.quantize(commission, currency), money.quantize(net, currency), delivered, billed_from or source,
             money.quantize(recognised, currency),
-            revenue.month_label(for_period) if for_period else "", reason, currency, order_id,
+            revenue.month_label(for_period) if for_period else "", reason, currency, order_id, make_good_of,
+            cancelled_on if status == LineStatus.CANCELLED.value else None,
         )  # fmt: skip
 
 
@@ -339,6 +354,23 @@ def month_rows(month: date, filters: Filters, *, closed: bool, calendar: str = "
         yield from live_rows(month, filters, calendar=calendar)
     if calendar == "calendar":
         yield from _entry_rows(month, filters, EntryKind.ADJUSTMENT)
+
+
+def last_booked_month(filters: Filters) -> date | None:
+    """The last month in which a line these filters select books revenue (a cancelled line's runs
+    to the month it stopped in), or None when nothing is booked; one query."""
+    last_day = sa.case(
+        (
+            sa.and_(OrderLine.status == LineStatus.CANCELLED.value, OrderLine.cancelled_on.is_not(None)),
+            sa.case((OrderLine.cancelled_on < OrderLine.end_day, OrderLine.cancelled_on), else_=OrderLine.end_day),
+        ),
+        else_=OrderLine.end_day,
+    )
+    query = _line_query(filters).with_only_columns(sa.func.max(last_day)).where(OrderLine.gross > 0)
+    day = db.session.scalar(query)
+    if isinstance(day, str):  # SQLite returns MAX over an expression as text
+        day = date.fromisoformat(day)
+    return revenue.month_of(day) if day else None
 
 
 def months_between(first: date, last: date) -> list[date]:

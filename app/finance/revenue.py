@@ -18,6 +18,9 @@ from zoneinfo import ZoneInfo
 from app import money
 
 THOUSAND = Decimal(1000)
+#: how far ahead finance looks at booked revenue: the page, the drill-down and exports stop at the
+#: month this many months after the current one (closing stops at the current month)
+MONTHS_AHEAD = 12
 
 
 def month_of(day: date) -> date:
@@ -26,6 +29,17 @@ def month_of(day: date) -> date:
 
 def next_month(first: date) -> date:
     return (first + timedelta(days=32)).replace(day=1)
+
+
+def months_after(first: date, count: int) -> date:
+    """The month `count` months after `first` (before it when `count` is negative)."""
+    index = first.year * 12 + first.month - 1 + count
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def horizon(today: date) -> date:
+    """The last month finance looks at: MONTHS_AHEAD months after this one."""
+    return months_after(month_of(today), MONTHS_AHEAD)
 
 
 def month_end(first: date) -> date:
@@ -189,8 +203,9 @@ def month_label(first: date) -> str:
     return f"{first:%Y-%m}"
 
 
-def parse_period(raw: str, *, today: date) -> date:
-    """'2026-11' -> 1 November 2026; ValueError with a message for a malformed or future month."""
+def parse_period(raw: str, *, today: date, latest: date | None = None) -> date:
+    """'2026-11' -> 1 November 2026; ValueError with a message for a malformed month, or one after
+    the month of `today` (after `latest`, when given: the months ahead finance may look at)."""
     raw = (raw or "").strip()
     try:
         if not re.fullmatch(r"[0-9]{4}-[0-9]{2}", raw):
@@ -198,6 +213,8 @@ def parse_period(raw: str, *, today: date) -> date:
         first = date(int(raw[:4]), int(raw[5:]), 1)
     except ValueError:
         raise ValueError(f"“{raw}” is not a month: write it as YYYY-MM, e.g. 2026-11.") from None
-    if first > month_of(today):
+    if latest is not None and first > latest:
+        raise ValueError(f"{first:%B %Y} is too far ahead: finance looks up to {latest:%B %Y}.")
+    if latest is None and first > month_of(today):
         raise ValueError(f"{first:%B %Y} has not started yet.")
     return first

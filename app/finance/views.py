@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, send_file, url_for
@@ -22,6 +22,7 @@ from app.extensions import current_clock, current_settings, db
 from app.finance import queries, revenue, service
 from app.finance.models import BillingSource, FinanceExport
 from app.finance.revenue_svg import revenue_svg
+from app.finance.variance import MonthVariance, explain_line, ngettext
 from app.orders.models import OrderLine, OrderStatus
 from app.roles import Role
 from app.routing import safe_next
@@ -43,8 +44,10 @@ def publisher_day() -> date:
 
 
 FINANCE = (Role.FINANCE, Role.ADMIN)
-#: how far ahead the page shows booked revenue (exports and closes stop at this month)
-MONTHS_AHEAD = 12
+#: the range shown when none is chosen: this many months back, through the last month with booked
+#: revenue but at most DEFAULT_AHEAD months ahead (each month shown is computed line by line, so a
+#: longer look is a choice; the page says when booked revenue runs further)
+DEFAULT_BACK, DEFAULT_AHEAD = 3, 6
 
 
 @dataclass
@@ -53,24 +56,19 @@ class Month:
     closed: bool
     started: bool
     by_currency: dict[str, dict[str, Decimal]] = field(default_factory=dict)
+    #: currency -> recognised against booked, by reason
+    explained: dict[str, MonthVariance] = field(default_factory=dict)
 
 
-def _month_arg(name: str, default: date, *, today: date, errors: dict, allow_future: bool) -> date:
+def _month_arg(name: str, default: date, *, today: date, errors: dict) -> date:
     raw = (request.values.get(name) or "").strip()
     if not raw:
         return default
     try:
-        return revenue.parse_period(raw, today=revenue.month_of(today) if not allow_future else _horizon(today))
+        return revenue.parse_period(raw, today=today, latest=revenue.horizon(today))
     except ValueError as error:
         errors[name] = [str(error)]
         return default
-
-
-def _horizon(today: date) -> date:
-    month = revenue.month_of(today)
-    for _ in range(MONTHS_AHEAD):
-        month = revenue.next_month(month)
-    return month
 
 
 def _filters() -> queries.Filters:
@@ -87,20 +85,84 @@ def _filters() -> queries.Filters:
     )
 
 
-def _range(today: date, errors: dict, *, allow_future: bool) -> tuple[date, date]:
+WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve")
+
+
+def _months(count: int) -> str:
+    """'three months', 'one month' (in words up to twelve)."""
+    number = WORDS[count] if count < len(WORDS) else f"{count:,}"
+    return ngettext("%(num)s month", "%(num)s months", count) % {"num": number}
+
+
+@dataclass(frozen=True)
+class Shown:
+    """The months the page shows (and exports), and why those."""
+
+    first: date
+    last: date
+    #: the person chose From or To (otherwise the default range)
+    chosen: bool
+    #: the last month with booked revenue for these filters (None: nothing booked)
+    booked_until: date | None
+    this_month: date
+
+    def describe(self) -> str:
+        span = f"{self.first:%B %Y}" if self.first == self.last else f"{self.first:%B %Y} to {self.last:%B %Y}"
+        further = self.booked_until is not None and self.booked_until > self.last
+        if self.chosen:
+            text = f"Showing {span}, the months you chose."
+            return text + (f" Booked revenue runs to {self.booked_until:%B %Y}." if further else "")
+        text = f"Showing {span}: {_months(DEFAULT_BACK)} back through "
+        if further:
+            return text + (
+                f"{_months(DEFAULT_AHEAD)} ahead. Booked revenue runs to {self.booked_until:%B %Y}: "
+                "choose To to see further."
+            )
+        if self.booked_until is not None and self.booked_until > self.this_month:
+            return text + f"{self.last:%B %Y}, the last month with booked revenue."
+        return text + "this month; nothing is booked after it."
+
+
+def _range(today: date, errors: dict, filters: queries.Filters) -> Shown:
+    """The months asked for; by default three months back through the last month with booked
+    revenue (at most DEFAULT_AHEAD ahead), so the months that new orders book into show."""
     this_month = revenue.month_of(today)
-    default_first = this_month
-    for _ in range(5):
-        default_first = (default_first - timedelta(days=1)).replace(day=1)
-    first = _month_arg("from", default_first, today=today, errors=errors, allow_future=allow_future)
-    last = _month_arg("to", this_month, today=today, errors=errors, allow_future=allow_future)
+    booked_until = queries.last_booked_month(filters)
+    default_first = revenue.months_after(this_month, -DEFAULT_BACK)
+    default_last = min(max(this_month, booked_until or this_month), revenue.months_after(this_month, DEFAULT_AHEAD))
+    first = _month_arg("from", default_first, today=today, errors=errors)
+    # a From chosen past the default's end, without a To, shows that month on
+    last = _month_arg("to", max(default_last, first), today=today, errors=errors)
     if last < first:
         errors["to"] = ["The last month comes before the first."]
         last = first
     if len(queries.months_between(first, last)) > 36:
         errors["to"] = ["Show at most 36 months at once."]
         last = first
-    return first, last
+    chosen = bool((request.values.get("from") or "").strip() or (request.values.get("to") or "").strip())
+    return Shown(first, last, chosen, booked_until, this_month)
+
+
+def _filter_words(filters: queries.Filters, choices: dict, calendar: str) -> list[str]:
+    """The filters in force, as the export's description reads them."""
+    words = []
+    for key, label, attr in (
+        ("advertiser_id", "advertiser", "advertisers"),
+        ("agency_id", "agency", "agencies"),
+        ("rep_id", "rep", "reps"),
+        ("product_id", "product", "products"),
+    ):
+        wanted = getattr(filters, key)
+        if wanted:
+            name = next((c.name for c in choices[attr] if c.id == wanted), f"#{wanted}")
+            words.append(f"{label} {name}")
+    if filters.order_status:
+        words.append(f"orders {OrderStatus(filters.order_status).label.lower()}")
+    if filters.currency:
+        words.append(f"in {filters.currency}")
+    if calendar == "broadcast":
+        words.append("broadcast months")
+    return words
 
 
 def _choices() -> dict:
@@ -119,14 +181,16 @@ def _choices() -> dict:
 def index():
     today = current_clock().today()
     errors: dict[str, list[str]] = {}
-    first, last = _range(today, errors, allow_future=True)
     filters = _filters()
+    shown = _range(today, errors, filters)
+    first, last = shown.first, shown.last
     calendar = "broadcast" if request.args.get("calendar") == "broadcast" else "calendar"
     closed = queries.closed_periods()
     months = {m: Month(m, m in closed, m <= revenue.month_of(today)) for m in queries.months_between(first, last)}
+    by_label = {revenue.month_label(m): m for m in months}
     currencies: set[str] = set()
     for row in queries.rows(first, last, filters, calendar=calendar):
-        month = revenue.parse_period(row.period, today=date.max)
+        month = by_label[row.period]
         sums = months[month].by_currency.setdefault(
             row.currency, {k: Decimal(0) for k in ("gross", "commission", "net", "recognised", "adjustments")}
         )
@@ -134,6 +198,9 @@ def index():
             sums[key] += getattr(row, key)
         if row.adjustment_for:
             sums["adjustments"] += row.net
+        months[month].explained.setdefault(row.currency, MonthVariance(row.currency)).add(
+            explain_line(row, month, today=today, calendar=calendar)
+        )
         currencies.add(row.currency)
     home = current_settings().currency
     currency = filters.currency or (home if home in currencies or not currencies else sorted(currencies)[0])
@@ -153,6 +220,7 @@ def index():
     closeable = first_open if first_open < revenue.month_of(today) else None
     exports = queries.recent_exports(limit=10)
     args = {k: v for k, v in request.args.items() if k != "page"}
+    choices = _choices()
     return render_template(
         "finance/index.html",
         months=list(months.values()),
@@ -162,16 +230,18 @@ def index():
         chart=chart,
         first=first,
         last=last,
+        shown=shown,
         calendar=calendar,
         filters=filters,
+        filter_words=_filter_words(filters, choices, calendar),
         errors=errors,
         closeable=closeable,
         closed=closed,
         exports=exports,
         args=args,
-        export_last=min(last, revenue.month_of(today)),
+        default_range_args={k: v for k, v in args.items() if k not in ("from", "to")},
         form=FlaskForm(),
-        **_choices(),
+        **choices,
     ), (400 if errors else 200)
 
 
@@ -180,20 +250,24 @@ def index():
 def month(period: str):
     today = current_clock().today()
     try:
-        first = revenue.parse_period(period, today=_horizon(today))
+        first = revenue.parse_period(period, today=today, latest=revenue.horizon(today))
     except ValueError as error:
         raise NotFound(str(error)) from None
     filters = _filters()
     calendar = "broadcast" if request.args.get("calendar") == "broadcast" else "calendar"
     closed = queries.closed_periods()
-    by_order: dict[str, list[queries.Row]] = defaultdict(list)
+    by_order: dict[str, list[tuple[queries.Row, object]]] = defaultdict(list)
+    explained: dict[str, MonthVariance] = {}
     for row in queries.month_rows(first, filters, closed=first in closed, calendar=calendar):
-        by_order[row.order_number].append(row)
+        line = explain_line(row, first, today=today, calendar=calendar)
+        explained.setdefault(row.currency, MonthVariance(row.currency)).add(line)
+        by_order[row.order_number].append((row, line))
     return render_template(
         "finance/month.html",
         month=first,
         closed=closed.get(first),
         by_order=dict(sorted(by_order.items())),
+        explained=[explained[c] for c in sorted(explained)],
         calendar=calendar,
         args={k: v for k, v in request.args.items()},
     )
@@ -202,9 +276,12 @@ def month(period: str):
 @bp.route("/export", methods=["POST"])
 @allow(*FINANCE)
 def export():
+    """Export the months and filters the page showed (the form carries them), future months
+    included: their rows carry booked revenue, and recognised follows as they deliver."""
     today = current_clock().today()
     errors: dict[str, list[str]] = {}
-    first, last = _range(today, errors, allow_future=False)
+    filters = _filters()
+    shown = _range(today, errors, filters)
     fmt = request.form.get("format", "")
     if fmt not in ("csv", "xlsx"):
         errors["format"] = ["Choose CSV or XLSX."]
@@ -213,9 +290,9 @@ def export():
     calendar = "broadcast" if request.form.get("calendar") == "broadcast" else "calendar"
     made = service.run_export(
         fmt,
-        first,
-        last,
-        _filters(),
+        shown.first,
+        shown.last,
+        filters,
         directory=service.export_dir(current_app.instance_path, current_app.config["FINANCE_EXPORT_DIR"]),
         actor=current_user,
         today=today,

@@ -1,14 +1,16 @@
-"""Finance in Chromium: filter a month, see the chart, download the XLSX and find the page's totals in it."""
+"""Finance in Chromium: filter a month, see the chart, download the XLSX and find the page's totals in it;
+see the months new orders book into, export exactly them, and read why recognised differs from booked."""
 
 from __future__ import annotations
 
+import csv
 from decimal import Decimal
 
 import openpyxl
 from playwright.sync_api import expect
 
 from tests.browser.conftest import sign_in
-from tests.functional.test_finance_pages import moved_back
+from tests.functional.test_finance_pages import booked_ahead, moved_back
 
 
 def amount(text: str) -> Decimal:
@@ -57,3 +59,40 @@ def test_closing_a_month_asks_first_and_then_freezes_it(page, live_server):
     page.get_by_test_id("close-month").click()
     expect(page.get_by_text("is closed")).to_be_visible()
     expect(page.get_by_test_id("months")).to_contain_text("closed")
+
+
+def test_finance_sees_the_months_ahead_exports_what_is_shown_and_reads_why_recognised_differs(
+    page, live_server, tmp_path
+):
+    last, until = booked_ahead(live_server.app, months=2)
+    sign_in(page, "finance")
+    page.get_by_role("link", name="Finance").click()
+    expect(page.get_by_test_id("range-shown")).to_contain_text(
+        f"through {until:%B %Y}, the last month with booked revenue"
+    )
+    months = page.get_by_test_id("months")
+    expect(months.get_by_role("link", name=f"{until:%B %Y}")).to_be_visible()
+    last_row = months.get_by_role("row").filter(has=page.get_by_role("link", name=f"{last:%B %Y}"))
+    expect(last_row.get_by_test_id("month-variance")).to_contain_text("ahead of the straight line on 1 line")
+    expect(last_row.get_by_test_id("month-variance")).to_contain_text("behind the straight line on 1 line")
+    net = amount(page.get_by_test_id("totals-GBP").get_by_test_id("total-net").inner_text())
+
+    export = page.get_by_test_id("export-form")
+    expect(export).to_contain_text(f"to {until:%B %Y}, no filters")
+    export.get_by_label("Format").select_option("csv")
+    export.get_by_role("button", name=f"to {until:%b %Y}").click()
+    with page.expect_download() as info:
+        page.get_by_test_id("download").click()
+    path = tmp_path / info.value.suggested_filename
+    info.value.save_as(path)
+    with path.open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert f"{until:%Y-%m}" in {r["Period"] for r in rows}
+    assert sum(Decimal(r["Net booked"]) for r in rows) == net
+
+    page.get_by_role("link", name="Finance").first.click()
+    page.get_by_test_id("months").get_by_role("link", name=f"{last:%B %Y}").click()
+    expect(page.get_by_test_id("month-variance")).to_contain_text("more than booked")
+    whys = page.get_by_test_id("line-why")
+    expect(whys.nth(0)).to_contain_text("Ahead of the straight line")
+    expect(whys.nth(1)).to_contain_text("Behind the straight line")

@@ -282,3 +282,20 @@ def test_order_line_query_ignores_nothing_it_should_count(ctx):
     demo_order()
     assert queries.estimate_rows(months_ago(2), revenue.month_of(current_clock().today()), ALL) == 6
     assert db.session.scalar(sa.select(sa.func.count(OrderLine.id))) == 2
+
+
+def test_the_last_booked_month_follows_flights_filters_and_cancellations(ctx):
+    """What the finance page's default range runs to."""
+    order = demo_order()
+    longer, shorter = sorted(order.lines, key=lambda line: line.position)
+    today = current_clock().today()
+    this = revenue.month_of(today)
+    longer.end_day = revenue.month_end(revenue.months_after(this, 4))
+    shorter.end_day = revenue.month_end(revenue.months_after(this, 2))
+    db.session.flush()
+    assert queries.last_booked_month(ALL) == revenue.months_after(this, 4)
+    assert queries.last_booked_month(queries.Filters(product_id=shorter.product_id)) == revenue.months_after(this, 2)
+    assert queries.last_booked_month(queries.Filters(currency="EUR")) is None
+    longer.status, longer.cancelled_on = orders.LineStatus.CANCELLED.value, today
+    db.session.flush()
+    assert queries.last_booked_month(ALL) == revenue.months_after(this, 2)
