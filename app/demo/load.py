@@ -362,7 +362,11 @@ def _load_reservations(
     return count
 
 
-#: (campaign, advertiser, agency, weeks from next Monday, weeks long, lines: (product, impressions, geo))
+#: (campaign, advertiser, agency, weeks from next Monday, weeks long, proposal discount %,
+#: lines: (product, impressions, geo)). Each is the way into one approver's path (README "Demo logins"):
+#: every demo advertiser but Skyweave Broadband (Winter launch is signed) is new, so finance sees the first
+#: two; Summer drive's 20 % discount also needs the sales manager (step 1, with finance: the credit
+#: hold); Spring relaunch for Skyweave is over 250,000 net: the sales manager, then the VP (step 2).
 _PROPOSALS = (
     (
         "Summer drive",
@@ -370,6 +374,7 @@ _PROPOSALS = (
         None,
         6,
         4,
+        "20",
         (("Sport Display", 1_200_000, ("london",)), ("News Display", 800_000, ()), ("Football Pre-roll", 60_000, ())),
     ),
     (
@@ -378,19 +383,33 @@ _PROPOSALS = (
         "Lanternfish Media",
         8,
         3,
+        "0",
         (("Business & Finance Display", 400_000, ()), ("Native In-Feed", 300_000, ())),
+    ),
+    (
+        "Spring relaunch",
+        "Skyweave Broadband",
+        None,
+        10,
+        8,
+        "0",
+        (
+            ("Sport Display", 12_000_000, ()),
+            ("News Display", 12_000_000, ()),
+            ("Run of Network Display", 20_000_000, ()),
+        ),
     ),
 )
 
 
 def _load_proposals(products, users, accounts, cards, *, now: datetime, today: date) -> int:
-    """Two of the demo rep's proposals in draft, priced on the standard card of their flight, so the
-    list and the builder have something to show."""
+    """The demo rep's proposals in draft, priced on the standard card of their flight: the list and the
+    builder have something to show, and submitting each one reaches a different approver."""
     rep = users["rep@harbour.example"]
     by_name = {a.name: a for a in accounts}
     monday = today + timedelta(days=7 - today.weekday())
     made = 0
-    for campaign, advertiser, agency, offset, weeks, lines in _PROPOSALS:
+    for campaign, advertiser, agency, offset, weeks, discount, lines in _PROPOSALS:
         start = monday + timedelta(weeks=offset)
         end = start + timedelta(weeks=weeks) - timedelta(days=1)
         card = next((c for c in cards if not c.allowed_roles and c.valid_from <= start and end <= c.valid_to), None)
@@ -409,6 +428,7 @@ def _load_proposals(products, users, accounts, cards, *, now: datetime, today: d
                 end_day=end,
                 time_zone=publisher.TIME_ZONE,
                 expires_on=today + timedelta(days=21),
+                discount_pct=Decimal(discount),
             ),
             actor=rep,
             now=now,
@@ -520,9 +540,9 @@ def _load_rules(users: dict[str, User], *, now: datetime) -> int:
             "ad_ops",
         ),
         RuleData(
-            "Finance: new advertiser or non-standard terms",
+            "Finance: new advertiser, credit hold or non-standard terms",
             "approval",
-            [c("new_advertiser", "is", "yes"), c("non_standard_terms", "is", "yes")],
+            [c("new_advertiser", "is", "yes"), c("credit_on_hold", "is", "yes"), c("non_standard_terms", "is", "yes")],
             "any",
             1,
             "finance",
