@@ -140,7 +140,7 @@ def _advance(
         notify.rep_told(
             proposal,
             "Change order applied",
-            f"The change is approved and applied to {order.number}.",
+            f"The change is approved and applied to {order.number}." + _comments(requests),
             now=now,
             settings=settings,
         )
@@ -148,7 +148,7 @@ def _advance(
     notify.rep_told(
         proposal,
         "Approved",
-        "Every approval step said yes: the proposal can go to the buyer.",
+        "Every approval step said yes: the proposal can go to the buyer." + _comments(requests),
         now=now,
         settings=settings,
     )
@@ -197,6 +197,17 @@ def _deciders(proposal: Proposal, request: ApprovalRequest) -> str:
     return "approved by " + " and ".join(dict.fromkeys(names))
 
 
+def _comments(requests) -> str:
+    """The approvers' comments, for the e-mail that tells the rep a step or the request is approved
+    (an approval that completes nothing sends no e-mail, so its comment waits for this one)."""
+    said = [
+        f"- {r.decided_by.name} ({r.rule_name}): {r.comment}"
+        for r in requests
+        if r.status == RequestStatus.APPROVED.value and r.comment and r.decided_by
+    ]
+    return "\n\nComments:\n" + "\n".join(said) if said else ""
+
+
 def can_decide(user: User, request: ApprovalRequest) -> bool:
     """The request's approver (the named user, or a member of its group), who built no part of the
     version under decision."""
@@ -230,7 +241,7 @@ def decide(
     if not approve and not comment:
         raise ValidationFailed({"comment": ["Say why, so the rep knows what to change."]})
     request.status = (RequestStatus.APPROVED if approve else RequestStatus.REJECTED).value
-    request.decided_by_id, request.decided_at, request.comment = actor.id, now, comment
+    request.decided_by, request.decided_at, request.comment = actor, now, comment
     record(
         actor=actor,
         entity_type="proposal",
@@ -254,7 +265,7 @@ def decide(
             f"Step {request.step} approved",
             f"Step {request.step} is approved ({_deciders(proposal, request)}). "
             f"Step {opened[0].step} is with {' and '.join(waiting_for)} now."
-            + (f"\n\n{actor.name}: {comment}" if comment else ""),
+            + _comments(r for r in requests_of(proposal, request.version_id) if r.step == request.step),
             now=now,
             settings=settings,
         )

@@ -37,7 +37,7 @@ def test_an_approval_that_leaves_finance_pending_says_so_and_tells_the_rep_nothi
     by_role = {r.approver_role: r for r in service.requests_of(proposal)}
     told_before = len(mails_to("rep@harbour.example"))
 
-    outcome = decide(by_role["sales_manager"], manager())
+    outcome = decide(by_role["sales_manager"], manager(), comment="Keep the discount for this one")
     assert not outcome.step_done and not outcome.proposal_done
     assert outcome.waiting_for == ["Finance (Sofia Lindqvist)"]
     assert len(mails_to("rep@harbour.example")) == told_before  # nothing to tell yet
@@ -46,6 +46,9 @@ def test_an_approval_that_leaves_finance_pending_says_so_and_tells_the_rep_nothi
     assert outcome.proposal_done and proposal.status == ProposalStatus.APPROVED.value
     told = mails_to("rep@harbour.example")[told_before:]
     assert [m.subject.split(":")[0] for m in told] == ["Approved"]
+    # The comments wait for the e-mail that tells the rep something.
+    assert "Grace Okafor (Sales manager: discount or size): Keep the discount for this one" in told[0].text
+    assert "Sofia Lindqvist (Finance: new advertiser, credit hold or non-standard terms): Fine by us" in told[0].text
     assert not any("Step 1 approved" in m.subject for m in mails_to("rep@harbour.example"))
 
 
