@@ -14,15 +14,13 @@ import sqlalchemy as sa
 
 from app.accounts.models import Account
 from app.accounts.service import AccountData, add_contact, create_account
-from app.adserver import delivery, outbox
-from app.adserver import service as adserver
 from app.auth.models import User
 from app.auth.service import create_user
 from app.catalog.models import AdUnit, AdUnitLevel, Product, TargetingDimension, TargetingValue
 from app.catalog.packages import PackageData, save_package
 from app.catalog.products import ProductData, create_product, product_slots
 from app.demo import catalog as demo_catalog
-from app.demo import publisher
+from app.demo import deals, publisher
 from app.demo.publisher import Section, Site, Slot
 from app.extensions import db
 from app.inventory.availability import availability_for
@@ -30,11 +28,6 @@ from app.inventory.forecast_runs import forecast_day_count, refresh_forecast
 from app.inventory.models import ReservationKind, TrafficDay
 from app.inventory.reservations import reserve
 from app.inventory.supply import Box
-from app.orders.service import make_order
-from app.proposals import lines as proposal_lines
-from app.proposals import service, versions
-from app.proposals.models import ProposalStatus
-from app.proposals.states import transition
 from app.ratecards.models import RateCard
 from app.ratecards.service import (
     CardData,
@@ -46,8 +39,6 @@ from app.ratecards.service import (
     set_premium,
     set_volume_tier,
 )
-from app.transaction import transaction
-from app.workflow.approval_rules import RuleData, save_rule
 
 #: Days of traffic history, ending yesterday.
 HISTORY_DAYS = 365
@@ -76,9 +67,9 @@ def load_demo(*, today: date, now: datetime, hash_method: str) -> dict[str, int]
     cards = _load_rate_cards(products, year=today.year, now=now)
     forecast = refresh_forecast(now=now, today=today)
     reservations = _load_reservations(products, users, accounts, now=now, today=today)
-    rules = _load_rules(users, now=now)
-    proposals = _load_proposals(products, users, accounts, cards, now=now, today=today)
-    orders = _load_signed_order(products, users, accounts, cards, now=now, today=today)
+    rules = deals.load_rules(users, now=now)
+    proposals = deals.load_proposals(products, users, accounts, cards, now=now, today=today)
+    orders = deals.load_signed_order(products, users, accounts, cards, now=now, today=today)
     return {
         "users": len(users),
         "accounts": len(accounts),
@@ -360,195 +351,3 @@ def _load_reservations(
         )
         count += 1
     return count
-
-
-#: (campaign, advertiser, agency, weeks from next Monday, weeks long, lines: (product, impressions, geo))
-_PROPOSALS = (
-    (
-        "Summer drive",
-        "Halden Auto Group",
-        None,
-        6,
-        4,
-        (("Sport Display", 1_200_000, ("london",)), ("News Display", 800_000, ()), ("Football Pre-roll", 60_000, ())),
-    ),
-    (
-        "Autumn savings",
-        "Ferrymoor Bank",
-        "Lanternfish Media",
-        8,
-        3,
-        (("Business & Finance Display", 400_000, ()), ("Native In-Feed", 300_000, ())),
-    ),
-)
-
-
-def _load_proposals(products, users, accounts, cards, *, now: datetime, today: date) -> int:
-    """Two of the demo rep's proposals in draft, priced on the standard card of their flight, so the
-    list and the builder have something to show."""
-    rep = users["rep@harbour.example"]
-    by_name = {a.name: a for a in accounts}
-    monday = today + timedelta(days=7 - today.weekday())
-    made = 0
-    for campaign, advertiser, agency, offset, weeks, lines in _PROPOSALS:
-        start = monday + timedelta(weeks=offset)
-        end = start + timedelta(weeks=weeks) - timedelta(days=1)
-        card = next((c for c in cards if not c.allowed_roles and c.valid_from <= start and end <= c.valid_to), None)
-        if card is None:  # the flight straddles the new year: start it with next year's card
-            start = date(start.year + 1, 1, 4)
-            end = start + timedelta(weeks=weeks) - timedelta(days=1)
-            card = next(c for c in cards if not c.allowed_roles and c.valid_from <= start <= c.valid_to)
-        proposal = service.create_proposal(
-            service.ProposalData(
-                advertiser_id=by_name[advertiser].id,
-                agency_id=by_name[agency].id if agency else None,
-                campaign_name=campaign,
-                rate_card_id=card.id,
-                owner_id=rep.id,
-                start_day=start,
-                end_day=end,
-                time_zone=publisher.TIME_ZONE,
-                expires_on=today + timedelta(days=21),
-            ),
-            actor=rep,
-            now=now,
-            today=today,
-        )
-        for product, impressions, geo in lines:
-            proposal_lines.add_line(
-                proposal,
-                proposal_lines.LineData(
-                    product_id=products[product].id,
-                    pricing_model="cpm",
-                    start_day=start,
-                    end_day=end,
-                    time_zone=publisher.TIME_ZONE,
-                    targeting={"geo": geo} if geo else {},
-                    quantity=impressions,
-                ),
-                actor=rep,
-                today=today,
-                now=now,
-                margin_pct=10,
-            )
-        made += 1
-    return made
-
-
-def _load_signed_order(products, users, accounts, cards, *, now: datetime, today: date) -> int:
-    """The built-in sandbox as the default ad server, mapped to its own ids, and one order signed six
-    weeks ago, pushed to it, with its delivery so far: the order, pacing, ad-ops and finance pages
-    (a past month to close) have something to show."""
-    admin, rep = users["admin@harbour.example"], users["rep@harbour.example"]
-    sandbox = adserver.save_connection(
-        None,
-        adserver.ConnectionData(name="Sandbox", kind="sandbox", time_zone=publisher.TIME_ZONE, is_default=True),
-        actor=admin,
-        now=now,
-    )
-    adserver.map_to_own_ids(sandbox, actor=admin, now=now)
-    start = max(today - timedelta(days=42), date(today.year, 1, 1))
-    end = min(today + timedelta(days=13), date(today.year, 12, 31))
-    card = next(c for c in cards if not c.allowed_roles and c.valid_from <= start and end <= c.valid_to)
-    by_name = {a.name: a for a in accounts}
-    proposal = service.create_proposal(
-        service.ProposalData(
-            advertiser_id=by_name["Skyweave Broadband"].id,
-            campaign_name="Winter launch",
-            rate_card_id=card.id,
-            owner_id=rep.id,
-            start_day=start,
-            end_day=end,
-            time_zone=publisher.TIME_ZONE,
-        ),
-        actor=rep,
-        now=now - timedelta(days=44),
-        today=start,
-    )
-    for product, impressions in (("Sport Display", 400_000), ("News Display", 300_000)):
-        proposal_lines.add_line(
-            proposal,
-            proposal_lines.LineData(
-                product_id=products[product].id,
-                pricing_model="cpm",
-                start_day=start,
-                end_day=end,
-                time_zone=publisher.TIME_ZONE,
-                quantity=impressions,
-            ),
-            actor=rep,
-            today=today,
-            now=now,
-            margin_pct=10,
-        )
-    versions.freeze_version(proposal, actor=rep, now=now)
-    for status, why in (
-        (ProposalStatus.SUBMITTED, "Demo: submitted."),
-        (ProposalStatus.APPROVED, "Demo: approved."),
-        (ProposalStatus.SENT, "Demo: sent to the buyer."),
-        (ProposalStatus.SIGNED, "Demo: signed by the buyer."),
-    ):
-        transition(proposal, status, actor=rep, now=now, why=why)
-    with transaction(db.session):  # the order is committed before its push and the sync read it
-        make_order(proposal, now=now, today=today, margin_pct=10)
-    outbox.drain(worker="demo", settings=outbox.Settings())
-    delivery.sync_connection(sandbox, now=now, timeout=30)
-    return 1
-
-
-def _load_rules(users: dict[str, User], *, now: datetime) -> int:
-    """The publisher's controls: who approves what, and what a rep is warned about or stopped by."""
-
-    def c(field: str, op: str, value: str) -> dict:
-        return {"field": field, "op": op, "value": value}
-
-    rules = (
-        RuleData(
-            "Sales manager: discount or size",
-            "approval",
-            [c("max_discount_pct", ">", "15"), c("total_net", ">", "50000")],
-            "any",
-            1,
-            "sales_manager",
-        ),
-        RuleData(
-            "Ad ops: sponsorship or contention",
-            "approval",
-            [c("line_item_type", "is", "sponsorship"), c("contention", "is", "yes")],
-            "any",
-            1,
-            "ad_ops",
-        ),
-        RuleData(
-            "Finance: new advertiser or non-standard terms",
-            "approval",
-            [c("new_advertiser", "is", "yes"), c("non_standard_terms", "is", "yes")],
-            "any",
-            1,
-            "finance",
-        ),
-        RuleData(
-            "VP sales: very large deal",
-            "approval",
-            [c("total_net", ">", "250000")],
-            "all",
-            2,
-            None,
-            users["vp@harbour.example"].id,
-        ),
-        RuleData(
-            "Credit on hold",
-            "warning",
-            [c("credit_on_hold", "is", "yes")],
-            message="the advertiser's credit is on hold: finance will look at it",
-        ),
-        RuleData(
-            "Discount above 40 %",
-            "block",
-            [c("max_discount_pct", ">", "40")],
-            message="a discount above 40 % is never offered",
-        ),
-    )
-    for data in rules:
-        save_rule(None, data, expected_version=None, actor=None, now=now)
-    return len(rules)

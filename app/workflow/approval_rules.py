@@ -170,7 +170,7 @@ def facts(proposal: Proposal, snapshot: VersionSnapshot, *, standard_terms: str)
 class StepPlan:
     step: int
     mode: str
-    #: (rule, approver label, reasons)
+    #: (rule, approver label, every condition the rule looked at with its value, in words)
     approvals: list[tuple[ApprovalRule, str, list[str]]] = field(default_factory=list)
 
 
@@ -198,7 +198,7 @@ def plan_for(
         sa.select(ApprovalRule).where(ApprovalRule.active.is_(True)).order_by(ApprovalRule.id)
     ):
         try:
-            ok, reasons = engine.matches(rule.conditions, rule.combinator, sheet)
+            ok, reasons, looked_at = engine.evaluate(rule.conditions, rule.combinator, sheet)
         except engine.RuleProblem as exc:
             broken.append((rule, str(exc)))
             continue
@@ -212,7 +212,8 @@ def plan_for(
             step = steps.setdefault(rule.step, StepPlan(rule.step, "any"))
             if rule.step_mode == "all":
                 step.mode = "all"
-            step.approvals.append((rule, approver_label(rule.approver_role, rule.approver_user), reasons))
+            # The approver reads every fact the rule weighed, not only what made it match.
+            step.approvals.append((rule, approver_label(rule.approver_role, rule.approver_user), looked_at))
     plan = Plan(warnings, blocks, [steps[n] for n in sorted(steps)], broken)
     if submitter is not None:
         authors = authors_so_far(proposal) | {submitter.id}

@@ -27,7 +27,7 @@ def approvers_asked(
                     f"Hello {approver.name},\n\n{p.owner.name} asks for your approval of proposal {p.number}, "
                     f"“{p.campaign_name}” for {p.advertiser.name}, version {r.version.number}, "
                     f"{VersionSnapshot.of(r.version).totals.net} {p.currency} net.\n\n"
-                    f"Why it needs you ({r.rule_name}):\n"
+                    f"What the rule “{r.rule_name}” looked at:\n"
                     + "".join(f"- {why}\n" for why in r.reasons)
                     + f"\nYour queue: {settings.link('/workflow/queue')}\n"
                     + f"The proposal: {settings.link(f'/proposals/{p.id}')}\n"

@@ -4,6 +4,7 @@ authors, reminders and expiry in reminders. Services flush; the request commits.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -19,8 +20,8 @@ from app.proposals.states import transition
 from app.roles import Role
 from app.settings import Settings
 from app.workflow import events, notify
-from app.workflow.approval_rules import plan_for
-from app.workflow.authors import authors_of, building, hand_to_admins, stuck_message
+from app.workflow.approval_rules import approver_label, plan_for
+from app.workflow.authors import approvers_of, authors_of, building, hand_to_admins, stuck_message
 from app.workflow.models import ApprovalRequest, RequestStatus, SigningLink
 
 S = ProposalStatus
@@ -67,6 +68,8 @@ def submit(
             summary="; ".join(f"{rule.message} ({'; '.join(r)})" for rule, r in plan.warnings),
         )
     authors = authors_of(proposal.id, version)
+    # What the rep was warned of and submitted anyway is a fact every approver reads too.
+    warned = [f"the rep was warned: {rule.message} ({'; '.join(r)})" for rule, r in plan.warnings]
     for n, step in enumerate(plan.steps):
         for rule, _label, reasons in step.approvals:
             request = ApprovalRequest(
@@ -78,7 +81,7 @@ def submit(
                 step_mode=step.mode,
                 approver_role=rule.approver_role,
                 approver_user_id=rule.approver_user_id,
-                reasons=reasons,
+                reasons=[*reasons, *warned],
                 status=RequestStatus.PENDING.value if n == 0 else RequestStatus.WAITING.value,
                 created_at=now,
                 pending_since=now if n == 0 else None,
@@ -137,7 +140,7 @@ def _advance(
         notify.rep_told(
             proposal,
             "Change order applied",
-            f"The change is approved and applied to {order.number}.",
+            f"The change is approved and applied to {order.number}." + _comments(requests),
             now=now,
             settings=settings,
         )
@@ -145,11 +148,64 @@ def _advance(
     notify.rep_told(
         proposal,
         "Approved",
-        "Every approval step said yes: the proposal can go to the buyer.",
+        "Every approval step said yes: the proposal can go to the buyer." + _comments(requests),
         now=now,
         settings=settings,
     )
     return []
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Where a request stands after one decision, for the approver's message."""
+
+    approved: bool
+    #: the decision's step is decided (approved, or the whole request rejected)
+    step_done: bool
+    #: the proposal left approval (every step approved, or rejected)
+    proposal_done: bool
+    #: who the proposal waits for now ("Finance (Sofia Lindqvist)"), in the same step or the next one
+    waiting_for: list[str] = field(default_factory=list)
+    next_step: int | None = None
+
+
+def waiting_label(request: ApprovalRequest) -> str:
+    """Who decides a request, in words: the named approver, or the group and its members' names."""
+    label = approver_label(request.approver_role, request.approver_user)
+    if request.approver_user_id is not None:
+        return label
+    names = [u.name for u in approvers_of(request)]
+    return f"{label} ({' or '.join(names)})" if names else label
+
+
+def _waiting_for(request: ApprovalRequest) -> list[str]:
+    pending = [
+        r
+        for r in requests_of(request.proposal, request.version_id)
+        if r.step == request.step and r.status == RequestStatus.PENDING.value
+    ]
+    return list(dict.fromkeys(waiting_label(r) for r in pending))
+
+
+def _deciders(proposal: Proposal, request: ApprovalRequest) -> str:
+    """Who approved the request's step, in words."""
+    names = [
+        r.decided_by.name
+        for r in requests_of(proposal, request.version_id)
+        if r.step == request.step and r.status == RequestStatus.APPROVED.value and r.decided_by
+    ]
+    return "approved by " + " and ".join(dict.fromkeys(names))
+
+
+def _comments(requests) -> str:
+    """The approvers' comments, for the e-mail that tells the rep a step or the request is approved
+    (an approval that completes nothing sends no e-mail, so its comment waits for this one)."""
+    said = [
+        f"- {r.decided_by.name} ({r.rule_name}): {r.comment}"
+        for r in requests
+        if r.status == RequestStatus.APPROVED.value and r.comment and r.decided_by
+    ]
+    return "\n\nComments:\n" + "\n".join(said) if said else ""
 
 
 def can_decide(user: User, request: ApprovalRequest) -> bool:
@@ -164,7 +220,9 @@ def can_decide(user: User, request: ApprovalRequest) -> bool:
 
 def decide(
     request: ApprovalRequest, *, approve: bool, comment: str, actor: User, now: datetime, settings: Settings
-) -> None:
+) -> Decision:
+    """Record an approver's answer; tell the rep when it decides a step or the whole request (an
+    approval that leaves others of its step pending tells nobody) and the next step's approvers."""
     if not can_decide(actor, request):
         raise Forbidden(
             "This request is not yours to decide (and nobody decides a version they created, changed or submitted)."
@@ -183,7 +241,7 @@ def decide(
     if not approve and not comment:
         raise ValidationFailed({"comment": ["Say why, so the rep knows what to change."]})
     request.status = (RequestStatus.APPROVED if approve else RequestStatus.REJECTED).value
-    request.decided_by_id, request.decided_at, request.comment = actor.id, now, comment
+    request.decided_by, request.decided_at, request.comment = actor, now, comment
     record(
         actor=actor,
         entity_type="proposal",
@@ -194,19 +252,26 @@ def decide(
         + (f": {comment}" if comment else "."),
     )
     if approve:
-        notify.approvers_asked(
-            _advance(proposal, request.version_id, actor=actor, now=now, settings=settings), now=now, settings=settings
+        opened = _advance(proposal, request.version_id, actor=actor, now=now, settings=settings)
+        notify.approvers_asked(opened, now=now, settings=settings)
+        if proposal.status != S.SUBMITTED.value:
+            return Decision(approved=True, step_done=True, proposal_done=True)
+        if not opened:
+            # The step still waits for someone else: nothing to tell the rep yet.
+            return Decision(approved=True, step_done=False, proposal_done=False, waiting_for=_waiting_for(request))
+        waiting_for = list(dict.fromkeys(waiting_label(r) for r in opened))
+        notify.rep_told(
+            proposal,
+            f"Step {request.step} approved",
+            f"Step {request.step} is approved ({_deciders(proposal, request)}). "
+            f"Step {opened[0].step} is with {' and '.join(waiting_for)} now."
+            + _comments(r for r in requests_of(proposal, request.version_id) if r.step == request.step),
+            now=now,
+            settings=settings,
         )
-        if proposal.status == S.SUBMITTED.value:
-            notify.rep_told(
-                proposal,
-                f"Step {request.step} approved",
-                f"{actor.name} approved step {request.step} ({request.rule_name})"
-                + (f": {comment}" if comment else "."),
-                now=now,
-                settings=settings,
-            )
-        return
+        return Decision(
+            approved=True, step_done=True, proposal_done=False, waiting_for=waiting_for, next_step=opened[0].step
+        )
     for other in requests_of(proposal, request.version_id):
         if other.status in (RequestStatus.PENDING.value, RequestStatus.WAITING.value):
             other.status = RequestStatus.CANCELLED.value
@@ -219,6 +284,7 @@ def decide(
         now=now,
         settings=settings,
     )
+    return Decision(approved=False, step_done=True, proposal_done=True)
 
 
 def withdraw(proposal: Proposal, *, actor: User, now: datetime) -> None:

@@ -189,7 +189,7 @@ def decide(request_id: int):
     if decision not in ("approve", "reject"):
         raise ValidationFailed({"decision": ["Approve or reject."]})
     try:
-        service.decide(
+        outcome = service.decide(
             approval,
             approve=decision == "approve",
             comment=request.form.get("comment", ""),
@@ -201,11 +201,26 @@ def decide(request_id: int):
         abandon(db.session)
         flash(" ".join(m for ms in exc.errors.values() for m in ms), "danger")
         return redirect(url_for("workflow.queue"))
-    flash(
-        f"{approval.proposal.number}: {'approved' if decision == 'approve' else 'rejected and sent back to the rep'}.",
-        "success",
-    )
+    flash(_decision_message(approval, outcome), "success")
     return redirect(url_for("workflow.queue"))
+
+
+def _decision_message(approval: ApprovalRequest, outcome: service.Decision) -> str:
+    """Where the request stands now, in the approver's words."""
+    proposal = approval.proposal
+    waiting = " and ".join(outcome.waiting_for)
+    if not outcome.approved:
+        return f"{proposal.number}: rejected and sent back to {proposal.owner.name}."
+    if not outcome.step_done:
+        return f"{proposal.number}: your approval is recorded; waiting for {waiting}."
+    if not outcome.proposal_done:
+        return (
+            f"{proposal.number}: step {approval.step} is approved; step {outcome.next_step} is with {waiting}. "
+            f"{proposal.owner.name} has been told."
+        )
+    if proposal.status == "approved":
+        return f"{proposal.number}: approved. Every step said yes: {proposal.owner.name} can send it to the buyer."
+    return f"{proposal.number}: approved. Every step said yes."
 
 
 @bp.route("/proposals/<int:proposal_id>/send", methods=["POST"])

@@ -211,3 +211,18 @@ def test_a_manager_who_changed_a_line_finds_no_request_in_the_queue_and_cannot_d
     auth.login("vp@harbour.example")
     assert number in client.get("/workflow/queue").get_data(as_text=True)
     assert client.post(f"/workflow/requests/{request_id}/decide", data={"decision": "approve"}).status_code == 302
+
+
+def test_a_signed_proposal_of_an_advertiser_on_credit_hold_no_longer_says_approval_will_be_needed(app, client, auth):
+    from app.accounts.models import Account
+
+    with app.app_context():
+        signed = db.session.scalar(sa.select(Proposal).where(Proposal.campaign_name == "Winter launch"))
+        db.session.get(Account, signed.advertiser_id).credit_status = "on_hold"
+        draft = db.session.scalar(sa.select(Proposal).where(Proposal.campaign_name == "Summer drive"))
+        db.session.commit()
+        signed_id, draft_id = signed.id, draft.id
+    auth.login_as("sales_rep")
+    assert "approval will be needed" in client.get(f"/proposals/{draft_id}").get_data(as_text=True)
+    page = client.get(f"/proposals/{signed_id}").get_data(as_text=True)
+    assert "Signed" in page and "approval will be needed" not in page

@@ -36,8 +36,12 @@ def test_the_plan_says_which_steps_and_why_in_words(ctx):
     proposal = proposal_with(discount="18")
     plan = approval_rules.plan_for(proposal, standard_terms=current_settings().standard_terms)
     steps = {who: reasons for step in plan.steps for _rule, who, reasons in step.approvals}
-    assert steps["Sales manager"] == ["largest discount 18 % is above 15 %"]
-    assert steps["Finance"] == ["new advertiser: yes"]
+    # Every condition a matching rule looked at, with its value (what holds, and what does not).
+    assert steps["Sales manager"][0] == "largest discount 18 % is above 15 %"
+    assert steps["Sales manager"][1].startswith("total net £") and steps["Sales manager"][1].endswith(
+        "not above 50,000"
+    )
+    assert steps["Finance"] == ["new advertiser: yes", "advertiser on credit hold: no", "non-standard terms: no"]
     assert plan.blocks == [] and plan.warnings == []
 
 
