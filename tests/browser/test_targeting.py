@@ -1,0 +1,76 @@
+"""Targeting is picked from searchable lists, from the keyboard, the same way on every page that
+chooses it: the builder's line, the product page's panels, the premium form of a rate card."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import expect
+
+from app.extensions import current_clock
+from tests.browser.conftest import sign_in
+
+
+def test_a_rep_types_to_find_two_regions_chooses_them_from_the_keyboard_and_the_price_follows(page):
+    sign_in(page, "sales_rep")
+    page.get_by_role("link", name="Proposals", exact=True).click()
+    page.get_by_role("row", name=re.compile("Summer drive")).get_by_role("link").first.click()
+    line = page.get_by_test_id("line").nth(1)
+    before = line.get_by_test_id("line-rate").inner_text()
+    line.get_by_text("Edit line 2").click()
+    form = line.get_by_test_id("line-form")
+
+    regions = form.get_by_role("combobox", name="Geography", exact=True)
+    regions.click()
+    regions.press_sequentially("north")
+    listbox = page.get_by_role("listbox", name="Geography")
+    expect(listbox.get_by_role("option")).to_have_text(["North East", "North West", "Northern Ireland"])
+    regions.press("ArrowDown")  # North West
+    regions.press("Enter")
+    regions.press_sequentially("scot")
+    expect(listbox.get_by_role("option")).to_have_text(["Scotland"])
+    regions.press("Enter")
+    regions.press("Escape")
+    expect(form.locator("select[name=geo] option:checked")).to_have_text(["North West", "Scotland"])
+
+    preview = line.get_by_test_id("line-preview")
+    expect(preview.get_by_test_id("waterfall")).to_contain_text("Premium: geography")
+    previewed = preview.get_by_test_id("net-rate").inner_text()
+    assert previewed != before
+    form.get_by_role("button", name="Save line 2").click()
+    expect(page.get_by_test_id("line").nth(1).get_by_test_id("line-rate")).to_have_text(previewed)
+    # the saved line stays open, its regions chosen in the picker
+    chosen = page.get_by_test_id("line").nth(1).get_by_test_id("line-form").locator(".ts-control .item")
+    expect(chosen).to_have_text([re.compile("North West"), re.compile("Scotland")])
+
+
+def test_the_premium_form_offers_only_the_chosen_features_values(page, live_server):
+    with live_server.app.app_context():
+        year = current_clock().today().year
+    sign_in(page, "admin")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Rate cards").click()
+    page.get_by_role("link", name=f"Standard {year}", exact=True).click()
+    page.locator("summary", has_text="Set premium").click()
+    form = page.get_by_test_id("form-premium")
+    form.get_by_label("Feature").select_option(label="Device")
+    values = form.get_by_role("combobox", name="Value", exact=True)
+    values.click()
+    listbox = page.get_by_role("listbox", name="Value")
+    expect(listbox.get_by_role("option")).to_have_text(
+        ["Any value", "Device: Desktop", "Device: Mobile", "Device: Tablet"]
+    )
+    values.press_sequentially("tab")
+    values.press("Enter")
+    form.get_by_label("Premium", exact=True).fill("12")
+    form.get_by_role("button", name="Set premium").click()
+    expect(page.get_by_test_id("premiums").get_by_role("row", name="Tablet")).to_contain_text("+12 %")
+
+    # Another feature: its own values, none of the devices.
+    page.locator("summary", has_text="Set premium").click()
+    form = page.get_by_test_id("form-premium")
+    form.get_by_label("Feature").select_option(label="Geography")
+    form.get_by_role("combobox", name="Value", exact=True).click()
+    options = page.get_by_role("listbox", name="Value").get_by_role("option")
+    expect(options.first).to_have_text("Any value")
+    expect(options.filter(has_text="London")).to_have_count(1)
+    expect(options.filter(has_text="Device")).to_have_count(0)
