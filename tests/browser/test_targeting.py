@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 
 from app.extensions import current_clock
 from tests.browser.conftest import sign_in
+from tests.browser.picking import choose
 
 
 def test_a_rep_types_to_find_two_regions_chooses_them_from_the_keyboard_and_the_price_follows(page):
@@ -74,3 +75,49 @@ def test_the_premium_form_offers_only_the_chosen_features_values(page, live_serv
     expect(options.first).to_have_text("Any value")
     expect(options.filter(has_text="London")).to_have_count(1)
     expect(options.filter(has_text="Device")).to_have_count(0)
+
+
+def test_a_product_page_lists_next_years_card_beside_this_years(page, live_server):
+    with live_server.app.app_context():
+        year = current_clock().today().year
+    sign_in(page, "sales_rep")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Catalog").click()
+    page.get_by_role("link", name="Sport Display", exact=True).click()
+    rates = page.get_by_test_id("product-rates")
+    expect(rates.get_by_role("row", name=f"Standard {year}", exact=False).first).to_contain_text("£8.00")
+    expect(rates.get_by_role("row", name=f"Standard {year + 1}")).to_contain_text("£8.40")
+
+
+def test_the_version_comparison_writes_rates_and_costs_in_pounds(page):
+    sign_in(page, "sales_rep")
+    page.get_by_role("link", name="Proposals", exact=True).click()
+    page.get_by_role("row", name=re.compile("Summer drive")).get_by_role("link").first.click()
+
+    def submit() -> None:
+        acknowledge = page.get_by_label("I have read the warnings")
+        if acknowledge.count():
+            acknowledge.check()
+        page.get_by_role("button", name="Submit for approval").click()
+
+    submit()
+    page.get_by_role("button", name="Withdraw to edit").click()
+    line = page.get_by_test_id("line").nth(1)
+    before = line.get_by_test_id("line-rate").inner_text()
+    line.get_by_text("Edit line 2").click()
+    form = line.get_by_test_id("line-form")
+    choose(form, "Geography", "Scotland")
+    form.get_by_role("button", name="Save line 2").click()
+    expect(page.get_by_test_id("line").nth(1).get_by_test_id("line-rate")).not_to_have_text(before)
+    submit()
+    page.get_by_role("button", name="Compare the two chosen versions").click()
+
+    changed = page.get_by_test_id("diff-changed")
+    money = re.compile(r"^£\d[\d,]*\.\d{2}$")
+    rate = re.compile(r"^£\d[\d,]*\.\d{2,4}$")
+    for label, pattern in (("Net rate", rate), ("Cost", money)):
+        cells = changed.get_by_role("row", name=label).get_by_role("cell")
+        expect(cells.nth(1)).to_have_text(pattern)
+        expect(cells.nth(2)).to_have_text(pattern)
+    expect(page.get_by_test_id("diff-totals").get_by_role("row", name="Gross").get_by_role("cell").nth(1)).to_have_text(
+        money
+    )
