@@ -121,3 +121,13 @@ def test_the_version_comparison_writes_rates_and_costs_in_pounds(page):
     expect(page.get_by_test_id("diff-totals").get_by_role("row", name="Gross").get_by_role("cell").nth(1)).to_have_text(
         money
     )
+
+
+def test_an_admin_sets_a_products_default_regions_in_the_same_picker(page):
+    sign_in(page, "admin")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Catalog").click()
+    page.get_by_role("link", name="Sport Display", exact=True).click()
+    page.get_by_role("link", name="Edit").click()
+    choose(page, "Geography", "South E", "Londo")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("default South East, London")).to_be_visible()  # in the order chosen
