@@ -131,3 +131,17 @@ def test_an_admin_sets_a_products_default_regions_in_the_same_picker(page):
     choose(page, "Geography", "South E", "Londo")
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_text("default South East, London")).to_be_visible()  # in the order chosen
+
+
+def test_a_rep_asks_for_a_recommended_mix_in_two_regions_picked_from_the_keyboard(page):
+    sign_in(page, "sales_rep")
+    page.get_by_role("link", name="Proposals", exact=True).click()
+    page.get_by_role("row", name=re.compile("Summer drive")).get_by_role("link").first.click()
+    form = page.get_by_test_id("recommend-form")
+    form.get_by_label("Budget").fill("20000")
+    choose(form, "Geography", "London", "South E")
+    expect(form.locator("select[name=geo] option:checked")).to_have_count(2)
+    form.get_by_role("button", name="Recommend").click()
+    recommendation = page.get_by_test_id("recommendation")
+    expect(recommendation.get_by_role("button", name=re.compile(r"Add these \d+ lines"))).to_be_visible()
+    expect(recommendation.locator("input[name=geo]")).to_have_count(2)
