@@ -51,7 +51,7 @@
       if (chooser) chooser.addEventListener("change", function () { narrow(select); });
     }
     var many = select.multiple;
-    new window.TomSelect(select, {
+    var picker = new window.TomSelect(select, {
       plugins: many ? { remove_button: { title: "Remove this choice" } } : {},
       create: false,
       maxOptions: null,
@@ -72,6 +72,28 @@
       }
     });
     select.setAttribute("aria-hidden", "true");
+    describe(picker, select, many);
+  }
+
+  // The text box says what is chosen (a screen reader reads it with the label, and again politely
+  // when it changes), and carries the select's help, error and invalid state.
+  function describe(picker, select, many) {
+    var chosen = document.createElement("span");
+    chosen.className = "visually-hidden";
+    chosen.id = picker.inputId + "-chosen";
+    function say() {
+      var names = picker.items.map(function (value) {
+        return picker.options[value] ? picker.options[value].text : value;
+      }).filter(Boolean);
+      chosen.textContent = names.length ? "Chosen: " + names.join(", ") : (many ? "None chosen" : "");
+    }
+    say();
+    chosen.setAttribute("aria-live", "polite");
+    picker.wrapper.appendChild(chosen);
+    picker.on("change", say);
+    var described = [select.getAttribute("aria-describedby"), chosen.id].filter(Boolean).join(" ");
+    picker.control_input.setAttribute("aria-describedby", described);
+    if (select.getAttribute("aria-invalid") === "true") picker.control_input.setAttribute("aria-invalid", "true");
   }
 
   function enhanceWithin(root) {

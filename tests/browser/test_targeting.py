@@ -33,6 +33,8 @@ def test_a_rep_types_to_find_two_regions_chooses_them_from_the_keyboard_and_the_
     regions.press("Enter")
     regions.press("Escape")
     expect(form.locator("select[name=geo] option:checked")).to_have_text(["North West", "Scotland"])
+    # a screen reader hears the field by its label and what is chosen in it
+    expect(regions).to_have_accessible_description("Chosen: North West, Scotland")
 
     preview = line.get_by_test_id("line-preview")
     expect(preview.get_by_test_id("waterfall")).to_contain_text("Premium: geography")
