@@ -232,6 +232,20 @@ def test_the_catalog_shows_rates_from_a_card_the_user_may_use(app, client, auth)
     assert "£6.50" in finance_page and "£5.85" not in finance_page  # finance may not use the agency card
 
 
+def test_the_premium_forms_values_say_their_feature_so_the_page_offers_only_the_chosen_ones(app, client, auth):
+    card, _ = standard_card(app)
+    auth.login_as("admin")
+    html = client.get(f"/rate-cards/{card}").get_data(as_text=True)
+    picker = re.search(r'<select[^>]*id="premium-value_code"[^>]*>(.*?)</select>', html, re.S)
+    assert 'data-narrowed-by="premium-dimension"' in picker.group(0) and "data-searchable" in picker.group(0)
+    options = re.findall(r"<option ([^>]*)>([^<]*)</option>", picker.group(1))
+    assert options[0][1] == "Any value" and "data-feature" not in options[0][0]
+    for attributes, label in options[1:]:
+        feature = re.search(r'data-feature="(\w+)"', attributes).group(1)
+        assert label.startswith({"geo": "Geography", "device": "Device"}.get(feature, "")), (feature, label)
+    assert any('data-feature="device"' in a and 'value="mobile"' in a for a, _ in options)
+
+
 def test_a_product_page_lists_the_base_rates_of_every_current_and_next_card(app, client, auth):
     _, year = standard_card(app)
     sport = product_id(app, "Sport Display")
