@@ -44,12 +44,13 @@
   }
 
   function enhance(select) {
-    if (select.tomselect || typeof window.TomSelect === "undefined") return;
-    if (select.hasAttribute("data-narrowed-by")) {
+    if (select.hasAttribute("data-narrowed-by") && !select.searchableOptions) {
+      // narrowing works with or without the picker
       narrow(select);
       var chooser = document.getElementById(select.getAttribute("data-narrowed-by"));
       if (chooser) chooser.addEventListener("change", function () { narrow(select); });
     }
+    if (select.tomselect || typeof window.TomSelect === "undefined") return;
     var many = select.multiple;
     var picker = new window.TomSelect(select, {
       plugins: many ? { remove_button: { title: "Remove this choice" } } : {},
