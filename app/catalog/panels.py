@@ -16,7 +16,7 @@ from app.catalog.models import Product
 #: name -> what a panel of the product page shows (template variables), given the page's product
 ProductPanel = Callable[[Product], dict]
 _product_panels: dict[str, ProductPanel] = {}
-#: (user, on) -> the rate cards the user may sell from on that day
+#: (user, on, and_later) -> the rate cards the user may sell from on that day (and after it)
 _rate_cards: dict[str, Callable[..., list]] = {}
 
 
@@ -53,7 +53,8 @@ def product_panels(product: Product) -> dict:
     return context
 
 
-def rate_cards_for(user: User, *, on: date) -> list:
-    """The rate cards `user` may sell from on `on`; none when no rate-card domain is registered."""
+def rate_cards_for(user: User, *, on: date, and_later: bool = False) -> list:
+    """The rate cards `user` may sell from on `on` (with `and_later`, also those that start after it:
+    next year's); none when no rate-card domain is registered."""
     lookup = _rate_cards.get("cards")
-    return lookup(user, on=on) if lookup else []
+    return lookup(user, on=on, and_later=and_later) if lookup else []

@@ -77,7 +77,7 @@ def product(product_id: int):
         product=found,
         slots=catalog_products.product_slots(found),
         path=catalog_units.ad_unit_path,
-        cards=panels.rate_cards_for(current_user, on=current_clock().today()),
+        cards=panels.rate_cards_for(current_user, on=current_clock().today(), and_later=True),
         packages=queries.packages_with(found.id),
         values=values,
         dimension_labels=DIMENSION_LABELS,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 from datetime import datetime
+from decimal import Decimal
 
 from app.audit.service import record
 from app.auth.models import User
@@ -13,6 +14,7 @@ from app.catalog.targeting import value_names
 from app.db import utcnow
 from app.errors import DomainError, Forbidden
 from app.extensions import db
+from app.formats import money, percent, rate
 from app.proposals.access import can_edit
 from app.proposals.lines import targeting_words, totals
 from app.proposals.models import Proposal, ProposalLine, ProposalVersion
@@ -186,7 +188,9 @@ def pdf_of(version: ProposalVersion, *, publisher_name: str, logo_path: str | No
 
 def diff(old: dict, new: dict) -> dict:
     """What changed between two version snapshots, in words: proposal fields, lines added, removed
-    and changed (matched by position and product), and the totals."""
+    and changed (matched by position and product), and the totals. Amounts and rates read as the
+    rest of the product writes them (£5,043.20, £8.40, 10 %), in the newer version's currency."""
+    currency = new.get("currency") or old.get("currency") or ""
     fields = []
     for key, label in (
         ("campaign_name", "Campaign"),
@@ -198,7 +202,7 @@ def diff(old: dict, new: dict) -> dict:
         ("notes", "Notes"),
     ):
         if old.get(key) != new.get(key):
-            fields.append((label, old.get(key), new.get(key)))
+            fields.append((label, _shown(key, old.get(key), currency), _shown(key, new.get(key), currency)))
     for key, label in (("flight", "Flight"), ("rate_card", "Rate card"), ("agency", "Agency"), ("buyer", "Buyer")):
         a, b = old.get(key), new.get(key)
         if a != b:
@@ -219,7 +223,7 @@ def diff(old: dict, new: dict) -> dict:
             continue
         unmatched_new.remove(twin)
         changes = [
-            (label, line.get(k), twin.get(k))
+            (label, _shown(k, line.get(k), currency), _shown(k, twin.get(k), currency))
             for k, label in (
                 ("targeting_words", "Targeting"),
                 ("start", "Start"),
@@ -241,6 +245,22 @@ def diff(old: dict, new: dict) -> dict:
         if old["totals"].get(k) != new["totals"].get(k)
     ]
     return {"fields": fields, "added": added, "removed": removed, "changed": changed, "totals": totals_changes}
+
+
+#: how a changed snapshot value reads, by its key; the others read as they are stored
+_SHOWN = {
+    "budget_goal": lambda v, cur: money(Decimal(v), cur),
+    "gross": lambda v, cur: money(Decimal(v), cur),
+    "net_rate": lambda v, cur: rate(Decimal(v), cur),
+    "discount_pct": lambda v, cur: percent(Decimal(v)),
+    "units": lambda v, cur: f"{int(v):,}",
+}
+
+
+def _shown(key: str, value, currency: str):
+    if value in (None, "") or key not in _SHOWN:
+        return value
+    return _SHOWN[key](value, currency)
 
 
 def _words(value) -> str:

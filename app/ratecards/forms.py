@@ -37,7 +37,13 @@ class BaseRateForm(FlaskForm):
 
 class PremiumForm(FlaskForm):
     dimension = SelectField("Feature", choices=options(DIMENSION_LABELS.items()), validate_choice=False)
-    value_code = SelectField("Value", choices=[], validate_choice=False)
+    #: searchable, and narrowed to the chosen feature's values in the browser (static/js/searchable.js)
+    value_code = SelectField(
+        "Value",
+        choices=[],
+        validate_choice=False,
+        render_kw={"data-searchable": "", "data-narrowed-by": "premium-dimension"},
+    )
     kind = SelectField("Kind", choices=options((k.value, k.label) for k in PremiumKind), validate_choice=False)
     amount = NumberField("Premium", render_kw={"inputmode": "decimal"})
 

@@ -15,14 +15,20 @@ from app.ratecards.models import (
 from app.roles import Role
 
 
-def cards_for(user: User, *, on: date) -> list[RateCard]:
-    """Active cards valid on `on` that `user` may price with."""
-    cards = db.session.scalars(
-        sa.select(RateCard)
-        .where(RateCard.status == Status.ACTIVE.value, RateCard.valid_from <= on, RateCard.valid_to >= on)
-        .order_by(RateCard.name)
-    ).all()
+def cards_for(user: User, *, on: date, and_later: bool = False) -> list[RateCard]:
+    """Active cards valid on `on` that `user` may price with; with `and_later`, also the cards that
+    start after `on` (next year's), after the current ones, by when they start."""
+    valid = [RateCard.status == Status.ACTIVE.value, RateCard.valid_to >= on]
+    if not and_later:
+        valid.append(RateCard.valid_from <= on)
+    cards = db.session.scalars(sa.select(RateCard).where(*valid).order_by(RateCard.name)).all()
     roles = {r.value for r in user.role_set}
     usable = [c for c in cards if not c.allowed_roles or roles & set(c.allowed_roles) or Role.ADMIN in user.role_set]
-    # Cards for everyone (the standard card) come first: they are the default choice.
-    return sorted(usable, key=lambda c: (bool(c.allowed_roles), c.name))
+
+    def order(card: RateCard) -> tuple:
+        # Today's cards first, then later ones as they start; among cards of one period, those for
+        # everyone (the standard card) come first: they are the default choice.
+        starts = max(card.valid_from, on)
+        return (starts, bool(card.allowed_roles), card.name)
+
+    return sorted(usable, key=order)

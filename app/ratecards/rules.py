@@ -72,8 +72,15 @@ def check_premium(
         problems["dimension"] = "Choose a targeting feature."
     elif value_code:
         value = values.get(dimension, {}).get(value_code)
-        if value is None:
-            problems["value_code"] = f"{DimensionKey(dimension).label} has no value “{value_code}”."
+        feature = DimensionKey(dimension).label
+        elsewhere = next(((key, vs[value_code]) for key, vs in values.items() if value_code in vs), None)
+        if value is None and elsewhere is not None:
+            problems["value_code"] = (
+                f"{elsewhere[1].name} is a value of {DimensionKey(elsewhere[0]).label}, not of {feature}: "
+                f"choose a {feature} value or any value."
+            )
+        elif value is None:
+            problems["value_code"] = f"{feature} has no value “{value_code}”."
     if kind not in {k.value for k in PremiumKind}:
         problems["kind"] = "Choose a percentage or an amount."
     if amount is None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from wtforms.fields.choices import SelectChoice
 
 from app.access import allow
 from app.catalog.models import DIMENSION_LABELS, DimensionKey, PricingModel, Product, Status
@@ -124,12 +125,12 @@ def _prepare(forms: dict[str, FlaskForm], card: RateCard) -> None:
     forms["rate"].product_id.choices = product_choices
     forms["floor"].product_id.choices = product_choices
     values = targeting_values_by_dimension()
-    forms["premium"].value_code.choices = [("", "Any value")] + [
-        (code, f"{DIMENSION_LABELS[DimensionKey(key)]}: {value.name}")
+    # Each value says its feature, so the page offers only the chosen feature's values.
+    forms["premium"].value_code.choices = [SelectChoice("", "Any value")] + [
+        SelectChoice(code, f"{DIMENSION_LABELS[DimensionKey(key)]}: {value.name}", render_kw={"data-feature": key})
         for key, by_code in sorted(values.items())
         for code, value in sorted(by_code.items(), key=lambda item: item[1].name)
     ]
-    forms["premium"].value_code.choices = options(forms["premium"].value_code.choices)
     if forms["copy"].name.data is None:
         forms["copy"].name.data = f"{card.name} (copy)"
 

@@ -15,6 +15,7 @@ from app.inventory.models import ReservationKind
 from app.inventory.reservations import reserve
 from app.inventory.supply import Box
 from tests.browser.conftest import sign_in
+from tests.browser.picking import choose
 
 
 def test_a_rep_sees_why_a_request_does_not_fit_and_what_would(page, live_server):
@@ -43,7 +44,7 @@ def test_a_rep_sees_why_a_request_does_not_fit_and_what_would(page, live_server)
     sign_in(page, "sales_rep")
     page.goto(f"/catalog/products/{product_id}")
     form = page.get_by_test_id("availability-form")
-    form.get_by_label("Geography").select_option(label="London")
+    choose(form, "Geography", "London")
     form.get_by_label("From").fill(start.isoformat())
     form.get_by_label("To").fill(end.isoformat())
     form.get_by_label("Impressions").fill("20000")

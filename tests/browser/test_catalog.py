@@ -7,6 +7,7 @@ from datetime import date
 from playwright.sync_api import expect
 
 from tests.browser.conftest import sign_in
+from tests.browser.picking import choose
 
 
 def test_an_admin_builds_a_product_and_a_rate_card_and_a_rep_finds_its_base_rate(page):
@@ -52,7 +53,7 @@ def test_an_admin_builds_a_product_and_a_rate_card_and_a_rep_finds_its_base_rate
         page.locator("summary", has_text="Set premium").click()
         premium_form = page.get_by_test_id("form-premium")
         premium_form.get_by_label("Feature").select_option(label=value.split(":")[0])
-        premium_form.get_by_label("Value").select_option(label=value)
+        choose(premium_form, "Value", value.split(": ")[1])
         premium_form.get_by_label("Premium", exact=True).fill(amount)
         premium_form.get_by_role("button", name="Set premium").click()
     premiums = page.get_by_test_id("premiums")

@@ -8,6 +8,7 @@ from playwright.sync_api import expect
 from app.catalog.models import Product
 from app.extensions import current_clock, db
 from tests.browser.conftest import sign_in
+from tests.browser.picking import choose
 
 
 def test_a_rep_sees_the_waterfall_change_as_the_line_changes(page, live_server):
@@ -19,7 +20,7 @@ def test_a_rep_sees_the_waterfall_change_as_the_line_changes(page, live_server):
     page.goto(f"/catalog/products/{product_id}")
     form = page.get_by_test_id("pricing-form")
     form.get_by_label("Rate card").select_option(label=f"Standard {year} (GBP)")
-    form.get_by_label("Geography").select_option(label="London")
+    choose(form, "Geography", "London")
     form.get_by_label("From").fill(f"{year}-02-01")
     form.get_by_label("To").fill(f"{year}-02-14")
     form.get_by_label("Impressions").fill("2000000")

@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 
 from app.extensions import current_clock
 from tests.browser.conftest import sign_in
+from tests.browser.picking import choose
 
 
 def add_line(page, product: str, impressions: str) -> None:
@@ -48,7 +49,7 @@ def test_a_rep_builds_holds_and_exports_a_proposal(page, live_server):
     line = lines.nth(0)
     line.get_by_text("Edit line 1").click()
     form = line.get_by_test_id("line-form")
-    form.get_by_label("Geography").select_option(label="London")
+    choose(form, "Geography", "London")
     preview = line.get_by_test_id("line-preview")
     expect(preview.get_by_test_id("waterfall")).to_contain_text("London: +25 % of base")
     expect(preview.get_by_test_id("net-rate")).to_have_text("£10.50")

@@ -232,6 +232,36 @@ def test_the_catalog_shows_rates_from_a_card_the_user_may_use(app, client, auth)
     assert "£6.50" in finance_page and "£5.85" not in finance_page  # finance may not use the agency card
 
 
+def test_the_premium_forms_values_say_their_feature_so_the_page_offers_only_the_chosen_ones(app, client, auth):
+    card, _ = standard_card(app)
+    auth.login_as("admin")
+    html = client.get(f"/rate-cards/{card}").get_data(as_text=True)
+    picker = re.search(r'<select[^>]*id="premium-value_code"[^>]*>(.*?)</select>', html, re.S)
+    assert 'data-narrowed-by="premium-dimension"' in picker.group(0) and "data-searchable" in picker.group(0)
+    options = re.findall(r"<option ([^>]*)>([^<]*)</option>", picker.group(1))
+    assert options[0][1] == "Any value" and "data-feature" not in options[0][0]
+    for attributes, label in options[1:]:
+        feature = re.search(r'data-feature="(\w+)"', attributes).group(1)
+        assert label.startswith({"geo": "Geography", "device": "Device"}.get(feature, "")), (feature, label)
+    assert any('data-feature="device"' in a and 'value="mobile"' in a for a, _ in options)
+
+
+def test_a_product_page_lists_the_base_rates_of_every_current_and_next_card(app, client, auth):
+    _, year = standard_card(app)
+    sport = product_id(app, "Sport Display")
+    auth.login_as("sales_rep")
+    html = client.get(f"/catalog/products/{sport}").get_data(as_text=True)
+    rates = html[html.index('data-testid="product-rates"') : html.index("</table>", html.index("product-rates"))]
+    names = [unescape(n) for n in re.findall(r'<a href="/rate-cards/\d+">([^<]+)</a>', rates)]
+    assert names == [f"Standard {year}", f"Agency {year}", f"Standard {year + 1}"]
+    assert re.findall(r"£[\d.,]+", rates) == ["£8.00", "£7.20", "£8.40"]  # agency 10 % below, next year 5 % above
+    auth.logout()
+    auth.login_as("finance")  # finance may not use the agency card
+    html = client.get(f"/catalog/products/{sport}").get_data(as_text=True)
+    rates = html[html.index('data-testid="product-rates"') : html.index("</table>", html.index("product-rates"))]
+    assert "Agency" not in rates and f"Standard {year + 1}" in rates
+
+
 @pytest.mark.parametrize(
     ("method", "url"),
     [
@@ -400,6 +430,9 @@ def test_an_admin_sets_each_kind_of_row_from_the_card_page(app, client, auth):
         ("premiums", {"premium-dimension": "geo", "premium-value_code": "london", "premium-kind": "percent",
                       "premium-amount": "-150"}, "premium-amount",
          "A premium raises the rate: enter more than 0 (not -150)."),
+        ("premiums", {"premium-dimension": "geo", "premium-value_code": "mobile", "premium-kind": "percent",
+                      "premium-amount": "15"}, "premium-value_code",
+         "Mobile is a value of Device, not of Geography: choose a Geography value or any value."),
         ("seasons", {"season-name": "Black Friday", "season-starts_on": "{y}-11-25", "season-ends_on": "{y}-11-30",
                      "season-adjustment_pct": "15"}, "season-starts_on", "overlaps “Q4 peak”"),
         ("seasons", {"season-name": "Spring", "season-starts_on": "25/03/{y}", "season-ends_on": "{y}-04-30",

@@ -180,3 +180,24 @@ def test_the_diff_page_shows_what_changed_between_two_versions(app, client, auth
     html = client.get(f"/proposals/{proposal_id}/diff?a=1&b=2").get_data(as_text=True)
     assert "Sport Display" in html and "Gross" in html and "£4,200.00" in html and "£5,880.00" in html
     assert client.get(f"/proposals/{proposal_id}/diff?a=1&b=9").status_code == 404
+
+
+def test_the_diff_page_writes_rates_and_money_in_the_currency_not_raw_decimals(app, client, auth):
+    auth.login_as("sales_rep")
+    proposal_id = create(app, client)
+    sport = ids(app)["sport"]
+    client.post(f"/proposals/{proposal_id}/lines", data={"product": sport, "quantity": "500000"})
+    client.post(f"/workflow/proposals/{proposal_id}/submit", data={"acknowledge": "on"})
+    client.post(f"/workflow/proposals/{proposal_id}/withdraw")
+    with app.app_context():
+        line = db.session.get(Proposal, proposal_id).lines[0]
+        line_id, seen = line.id, line.updated_at.isoformat()
+    form = {"product": sport, "pricing_model": "cpm", "quantity": "600000", "line_discount_pct": "10", "seen": seen}
+    assert client.post(f"/proposals/{proposal_id}/lines/{line_id}", data=form).status_code == 200
+    client.post(f"/workflow/proposals/{proposal_id}/submit", data={"acknowledge": "on"})
+    html = client.get(f"/proposals/{proposal_id}/diff?a=1&b=2").get_data(as_text=True)
+    changed = html[html.index('data-testid="diff-changed"') :]
+    # 8.40 less 10 % is 7.56; 600,000 at 7.56 is 4,536.00
+    for shown in ("£8.40", "£7.56", "£4,200.00", "£4,536.00", "500,000", "600,000", "10 %"):
+        assert f">{shown}<" in changed, shown
+    assert "8.4000" not in html and "4200.00<" not in html and "7.5600" not in html

@@ -88,3 +88,18 @@ def test_numbers_accept_thousands_separators_but_never_read_a_decimal_comma_as_t
     from app.validation import parse_number
 
     assert parse_number(typed) == (Decimal(value) if value else None)
+
+
+def test_a_premium_for_a_value_of_another_feature_names_both_features():
+    from types import SimpleNamespace
+
+    from app.ratecards.rules import check_premium
+
+    values = {"geo": {"london": SimpleNamespace(name="London")}, "device": {"mobile": SimpleNamespace(name="Mobile")}}
+    assert check_premium("geo", "london", "percent", Decimal("25"), values=values) == {}
+    assert check_premium("geo", "mobile", "percent", Decimal("25"), values=values) == {
+        "value_code": "Mobile is a value of Device, not of Geography: choose a Geography value or any value."
+    }
+    assert check_premium("geo", "atlantis", "percent", Decimal("25"), values=values) == {
+        "value_code": "Geography has no value “atlantis”."
+    }
