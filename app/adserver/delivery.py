@@ -14,6 +14,7 @@ from app.adserver.adapters.base import AdServerError, RemoteLine
 from app.adserver.models import Connection, DeliveryDay
 from app.audit.service import record
 from app.extensions import db
+from app.formats import ngettext, plural
 from app.orders.models import LineStatus, Order, OrderLine, PushState
 from app.proposals.models import ProposalLine
 from app.transaction import transaction
@@ -39,9 +40,9 @@ class SyncReport:
     def __str__(self) -> str:
         if self.error:
             return f"{self.connection}: delivery sync failed: {self.error}"
-        text = (
-            f"{self.connection}: {self.days} line-days of delivery for {self.lines} lines; {self.drifted} lines drift"
-        )
+        line_days = ngettext("%(num)s line-day of delivery", "%(num)s line-days of delivery", self.days)
+        drift = ngettext("%(num)s line drifts", "%(num)s lines drift", self.drifted)
+        text = f"{self.connection}: {line_days} for {plural(self.lines, 'line', 'lines')}; {drift}"
         return f"{text}; {self.problems}" if self.problems else text
 
 

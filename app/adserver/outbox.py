@@ -27,6 +27,7 @@ from app.auth.models import User
 from app.db import utcnow
 from app.errors import Conflict, NotFound
 from app.extensions import db
+from app.formats import plural
 from app.orders.models import Order, PushState
 from app.transaction import abandon, rollback, transaction
 
@@ -236,7 +237,8 @@ def _failed(job_id: int, error: AdServerError, *, worker, started, settings: Set
                 entity_id=order.id,
                 action="push_failed",
                 at=now,
-                summary=f"Push of {order.number} failed after {job.attempts} attempts: {error.message}",
+                summary=f"Push of {order.number} failed after {plural(job.attempts, 'attempt', 'attempts')}: "
+                f"{error.message}",
             )
         db.session.add(
             PushAttempt(

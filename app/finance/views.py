@@ -22,6 +22,7 @@ from app.extensions import current_clock, current_settings, db
 from app.finance import queries, revenue, service
 from app.finance.models import BillingSource, FinanceExport
 from app.finance.revenue_svg import revenue_svg
+from app.formats import ngettext
 from app.orders.models import OrderLine, OrderStatus
 from app.roles import Role
 from app.routing import safe_next
@@ -279,7 +280,14 @@ def counts():
                 abandon(db.session)
                 errors = failed.errors["counts"]
             else:
-                flash(f"{count:,} line-days of third-party counts saved.", "success")
+                flash(
+                    ngettext(
+                        "%(num)s line-day of third-party counts saved.",
+                        "%(num)s line-days of third-party counts saved.",
+                        count,
+                    ),
+                    "success",
+                )
                 return redirect(url_for("finance.counts"))
     return render_template("finance/counts.html", errors=errors, form=FlaskForm()), (400 if errors else 200)
 

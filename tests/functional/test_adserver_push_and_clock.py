@@ -175,3 +175,20 @@ def test_run_until_refuses_a_past_day_a_day_too_far_ahead_a_bad_date_and_other_a
         client.post(f"/adserver/connections/{connection_id}/run-until", data={"until": last.isoformat()}).status_code
         == 302
     )
+
+
+def test_words_agree_with_one_the_sandbox_is_1_day_ahead_and_1_unmapped_targeting_value(app, client, auth):
+    auth.login_as("ad_ops")
+    connection_id, _ = sandbox(app)
+    with app.app_context():
+        mapping = db.session.scalars(
+            sa.select(IdMapping).where(
+                IdMapping.connection_id == connection_id, IdMapping.kind == MappingKind.TARGETING_VALUE.value
+            )
+        ).first()
+        db.session.delete(mapping)
+        db.session.commit()
+    page = text_of(client.get(f"/adserver/connections/{connection_id}/mappings?kind=targeting_value"))
+    assert "1 unmapped targeting value." in page and "1 unmapped targeting values" not in page
+    moved = text_of(client.post(f"/adserver/connections/{connection_id}/next-day", follow_redirects=True))
+    assert "The sandbox is now 1 day ahead." in moved and "1 days" not in moved
