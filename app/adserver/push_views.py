@@ -29,7 +29,13 @@ def queue():
     return render_template(
         "adserver/queue.html",
         dead=dead,
-        unmapped={job.id: push_checks.unmapped_items(job.order, job.connection) for job in dead},
+        # the fix of each push that failed for unmapped items (read again: some may be mapped since)
+        unmapped={
+            job.id: push_checks.unmapped_items(job.order, job.connection)
+            if job.last_error.startswith(service.UNMAPPED_PREFIX)
+            else []
+            for job in dead
+        },
         waiting=waiting,
         at_risk=delivery.at_risk_lines(today=today),
         drifting=[line for line in drifting if line.drift],

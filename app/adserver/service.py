@@ -197,15 +197,17 @@ class UnmappedItem:
     name: str
 
 
+#: how the error of a push that needs unmapped items begins (kept with a dead job)
+UNMAPPED_PREFIX = "Map these first on the connection's mapping page: "
+
+
 class Unmapped(AdServerError):
     """Items the connection has no id for: a push cannot go until ad ops map them."""
 
     def __init__(self, items: list[UnmappedItem]) -> None:
         self.items = list(dict.fromkeys(items))
         self.names = [item.name for item in self.items]
-        super().__init__(
-            "Map these first on the connection's mapping page: " + "; ".join(self.names) + ".", transient=False
-        )
+        super().__init__(UNMAPPED_PREFIX + "; ".join(self.names) + ".", transient=False)
 
 
 def order_spec(order: Order, connection: Connection, *, approve: bool = False) -> OrderSpec:
