@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from app.adserver import delivery, service
 from app.adserver.models import Connection
@@ -21,6 +22,12 @@ MAX_DAYS_AHEAD = 366
 def days_ahead(connection: Connection) -> int:
     raw = (connection.settings or {}).get("days_ahead") or "0"
     return int(raw) if raw.isascii() and raw.isdigit() else 0
+
+
+def real_today(connection: Connection) -> date:
+    """The real today in the connection's time zone, which the sandbox's clock runs ahead of (what
+    every adapter's `today()` starts from)."""
+    return datetime.now(ZoneInfo(connection.time_zone)).date()
 
 
 def delivered_through(connection: Connection, *, today: date) -> date:
@@ -75,7 +82,8 @@ def run_until(
     connection: Connection, until: date | None, *, today: date, actor: User, now: datetime, timeout: float
 ) -> Run:
     """Simulate every day after the sandbox's last one up to `until`, and bring their delivery back
-    and check drift, flushing only. The delivery of each day is what one day's sync brings (the
+    and check drift, flushing only. `today`: the real today in the connection's time zone
+    (`real_today`). The delivery of each day is what one day's sync brings (the
     sandbox's simulation of a day does not depend on when it is asked), so the days are fetched in
     one pass over the lines any of those days' syncs would read."""
     check_until(connection, until, today=today)

@@ -26,7 +26,7 @@ from app.adserver.adapters.base import AdServerError
 from app.adserver.models import Connection, MappingKind
 from app.db import utcnow
 from app.errors import DomainError, NotFound, ValidationFailed
-from app.extensions import current_clock, current_settings, db
+from app.extensions import current_settings, db
 from app.formats import ngettext
 from app.forms import form_sent_before, redirect_to_created
 from app.orders.views import readable_order
@@ -208,7 +208,7 @@ def next_day(connection_id: int):
     connection = _connection(connection_id)
     if connection.kind != "sandbox":
         raise DomainError("Only the sandbox's clock can be moved.")
-    today = current_clock().today()
+    today = sandbox_clock.real_today(connection)
     try:
         run = sandbox_clock.run_until(
             connection,
@@ -243,7 +243,7 @@ def run_until(connection_id: int):
         run = sandbox_clock.run_until(
             connection,
             until,
-            today=current_clock().today(),
+            today=sandbox_clock.real_today(connection),
             actor=current_user,
             now=utcnow(),
             timeout=current_app.config["ADSERVER_TIMEOUT_SECONDS"],
