@@ -50,13 +50,23 @@ def first_unmapped_kind(items: list[service.UnmappedItem]) -> MappingKind | None
     return items[0].kind if items else None
 
 
-def refuse(order: Order, connection: Connection, error: AdServerError, *, actor: User, now: datetime) -> PushJob:
+def refuse(
+    order: Order,
+    connection: Connection,
+    error: AdServerError,
+    *,
+    actor: User,
+    now: datetime,
+    job: PushJob | None = None,
+) -> PushJob:
     """Record a push that failed before it was sent: a dead job with its error, in the ad-ops queue
-    to retry once fixed, and one failed attempt in the order's push history. A push of the order
-    still waiting would meet the same error: it is the one that fails."""
-    job = db.session.scalar(
-        sa.select(PushJob).where(PushJob.order_id == order.id, PushJob.status == JobStatus.PENDING.value).limit(1)
-    )
+    to retry once fixed, and one failed attempt in the order's push history. `job`: the dead push
+    ad ops retried; else a push of the order still waiting would meet the same error, so it is the
+    one that fails, or a new one."""
+    if job is None:
+        job = db.session.scalar(
+            sa.select(PushJob).where(PushJob.order_id == order.id, PushJob.status == JobStatus.PENDING.value).limit(1)
+        )
     if job is None:
         job = PushJob(
             order_id=order.id,

@@ -47,6 +47,14 @@ def queue():
 @bp.route("/jobs/<int:job_id>/retry", methods=["POST"])
 @allow(*OPS)
 def retry_job(job_id: int):
+    """Send a dead push again; one that would fail at once again (still unmapped, connection still
+    inactive) stays in the queue and says why, with its fix."""
+    dead = db.session.get(PushJob, job_id)
+    error = push_checks.refusal(dead.order, dead.connection) if dead and dead.status == JobStatus.DEAD else None
+    if error is not None:
+        push_checks.refuse(dead.order, dead.connection, error, actor=current_user, now=utcnow(), job=dead)
+        flash(_push_failed(dead.order, dead.connection, error.message), "danger")
+        return redirect(_back(url_for("adserver.queue", _anchor=f"job-{dead.id}")))
     job = outbox.retry(job_id, actor=current_user, now=utcnow())
     flash("The push is queued again: the worker sends it within seconds.", "success")
     return redirect(_back(url_for("adserver.queue", _anchor=f"job-{job.id}")))

@@ -192,3 +192,19 @@ def test_words_agree_with_one_the_sandbox_is_1_day_ahead_and_1_unmapped_targetin
     assert "1 unmapped targeting value." in page and "1 unmapped targeting values" not in page
     moved = text_of(client.post(f"/adserver/connections/{connection_id}/next-day", follow_redirects=True))
     assert "The sandbox is now 1 day ahead." in moved and "1 days" not in moved
+
+
+def test_retrying_a_push_that_is_still_unmapped_fails_at_once_again_and_stays_in_the_queue(app, client, auth):
+    order_id, _, unit_name, _ = unmap_an_ad_unit_of_the_demo_order(app)
+    auth.login_as("ad_ops")
+    client.post(f"/orders/{order_id}/push")
+    with app.app_context():
+        job_id = db.session.scalar(sa.select(sa.func.max(PushJob.id)).where(PushJob.order_id == order_id))
+    text = text_of(client.post(f"/adserver/jobs/{job_id}/retry", follow_redirects=True))
+    assert (
+        "queued again" not in text
+        and f"failed: Map these first on the connection's mapping page: ad unit {unit_name}" in text
+    )
+    with app.app_context():
+        job = db.session.get(PushJob, job_id)
+        assert (job.status, job.attempts, len(job.attempts_made)) == ("dead", 2, 2)
