@@ -47,3 +47,12 @@ def test_an_installed_catalogue_decides_the_plural_form(monkeypatch):
     monkeypatch.setattr(formats, "translations", Polish())
     assert formats.ngettext("%(num)s day", "%(num)s days", 1) == "1 dzień"
     assert formats.ngettext("%(num)s day", "%(num)s days", 5) == "5 dni."
+
+
+def test_a_product_limit_of_one_day_reads_in_the_singular():
+    from app.catalog.models import Product
+    from app.pricing import service
+
+    takeover = Product(name="Homepage takeover", max_quantity=1, min_quantity=None)
+    problem = service._limit_problem(3, takeover, ("day", "days"))
+    assert problem == "Homepage takeover sells at most 1 day per line (not 3)."
