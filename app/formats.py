@@ -49,7 +49,7 @@ def ngettext(singular: str, plural: str, n: int, **variables: object) -> str:
 
 
 def plural(n: int, singular: str, plural_word: str) -> str:
-    """ "1 day", "2 days", "1,000 items": the count and the word that agrees with it."""
+    """The count and the word that agrees with it: 1 day, 2 days, 1,000 items."""
     return f"{count(n)} {translations.ngettext(singular, plural_word, n)}"
 
 
@@ -61,3 +61,8 @@ def install_plural_forms(environment: jinja2.Environment) -> None:
         translations.gettext, lambda s, p, n, **kw: ngettext(s, p, n, **kw), newstyle=False
     )
     environment.filters["plural"] = plural
+
+
+def impression_count(n: int) -> str:
+    """Impressions counted in words: 1 impression, 12,000 impressions."""
+    return plural(n, "impression", "impressions")

@@ -20,7 +20,7 @@ from app.catalog.ad_units import ad_unit_path
 from app.catalog.models import AdUnit, TargetingDimension, TargetingValue
 from app.errors import Errors
 from app.extensions import db
-from app.formats import plural
+from app.formats import ngettext, plural
 from app.inventory import booked
 from app.inventory.forecast_supply import box_supply, forecast_date, load_supply, supply_key
 from app.inventory.incremental import augment
@@ -348,8 +348,13 @@ def _binding(solved: _Solved, requested: int | None) -> str:
     if not solved.places and not solved.sponsors:
         if requested is not None and requested > solved.available:
             return (
-                f"Limited by the forecast: {solved.available:,} impressions are expected for this targeting "
-                "after the safety margin, and nothing else competes for them."
+                "Limited by the forecast: "
+                + ngettext(
+                    "%(num)s impression is expected for this targeting ",
+                    "%(num)s impressions are expected for this targeting ",
+                    solved.available,
+                )
+                + "after the safety margin, and nothing else competes for them."
             )
         return "Nothing else competes for this inventory: only the forecast and the safety margin limit it."
     # Where: the week, place and regions where others take the most of the request's supply.

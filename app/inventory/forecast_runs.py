@@ -19,7 +19,7 @@ from app.catalog.models import AdUnit, AdUnitLevel, Status, TargetingDimension, 
 from app.csvio import Cells, ImportFailed, RowProblem, read_rows
 from app.errors import DomainError
 from app.extensions import db
-from app.formats import plural
+from app.formats import impression_count, plural
 from app.inventory.forecast_model import METHOD, annual_growth, forecast_series, seasonal_naive, wmape
 from app.inventory.models import ForecastDay, ForecastRun, TrafficDay, TrafficShare
 
@@ -383,7 +383,7 @@ def _history_row(
     for dimension, breakdown in breakdowns.items():
         if breakdown is not None and impressions is not None and sum(breakdown.values()) != impressions:
             cells.problem(
-                f"{dimension} adds up to {sum(breakdown.values()):,}, not to the {impressions:,} impressions."
+                f"{dimension} adds up to {sum(breakdown.values()):,}, not to the {impression_count(impressions)}."
             )
     if len(cells.problems) > before or unit is None:
         return None

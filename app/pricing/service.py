@@ -22,7 +22,7 @@ from app.catalog.products import product_slots
 from app.catalog.targeting import targeting_values_by_dimension, value_names
 from app.errors import Errors, ValidationFailed
 from app.extensions import db
-from app.formats import plural
+from app.formats import impression_count, plural
 from app.inventory.availability import availability_for
 from app.inventory.line_request import read_line_request
 from app.inventory.supply import Box
@@ -272,7 +272,7 @@ def price_line(line: LineInput, *, actor: User | None, today: date, now: datetim
         )
     wanted = price.units if line.pricing_model == rules.CPM else line.quantity
     if available is not None and wanted and wanted > available:
-        warnings.append(f"Not enough inventory: {wanted:,} impressions asked for, {available:,} available.")
+        warnings.append(f"Not enough inventory: {impression_count(wanted)} asked for, {available:,} available.")
     shown = None if sell_through is None else sell_through.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     return Priced(price, request, card, product, line.time_zone, shown, available, warnings)
 
@@ -375,7 +375,10 @@ def _check_budget(line: LineInput, price: rules.Price, product: Product, errors:
     elif price.units > MAX_QUANTITY:
         errors.add("budget", f"That budget buys more than {MAX_QUANTITY:,} impressions: enter a smaller one.")
     elif problem := _limit_problem(price.units, product, IMPRESSIONS):
-        errors.add("budget", f"That budget buys {price.units:,} impressions; {problem[0].lower()}{problem[1:]}")
+        errors.add(
+            "budget",
+            f"That budget buys {impression_count(price.units)}; {problem[0].lower()}{problem[1:]}",
+        )
 
 
 def _sell_through(line: LineInput, product: Product, *, today: date, now: datetime, margin_pct: int):
