@@ -11,6 +11,7 @@ from datetime import date
 from decimal import Decimal
 
 from app.errors import DomainError
+from app.formats import ngettext, plural
 from app.validation import parse_number
 
 #: Imports refuse files with more data rows than this: such a file is a mistake, not a catalog.
@@ -33,7 +34,10 @@ class ImportFailed(DomainError):
 
     def __init__(self, problems: Sequence[RowProblem]):
         self.problems = sorted(problems, key=lambda p: p.line)
-        super().__init__(f"Nothing was imported: {len(self.problems)} problem(s) in the file.")
+        super().__init__(
+            "Nothing was imported: "
+            + ngettext("%(num)s problem in the file.", "%(num)s problems in the file.", len(self.problems))
+        )
 
 
 def read_rows(
@@ -68,7 +72,11 @@ def read_rows(
             if not any(cell.strip() for cell in raw):
                 continue
             if len(raw) > len(header):
-                problems.append(RowProblem(line, f"{len(raw)} cells for {len(header)} columns."))
+                problems.append(
+                    RowProblem(
+                        line, f"{plural(len(raw), 'cell', 'cells')} for {plural(len(header), 'column', 'columns')}."
+                    )
+                )
                 continue
             cells = {h: (unquote_cell(raw[i].strip()) if i < len(raw) else "") for i, h in enumerate(header) if h}
             rows.append((line, cells))

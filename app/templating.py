@@ -9,7 +9,7 @@ from flask import Flask, request
 from flask_login import current_user
 
 from app.extensions import current_settings
-from app.formats import money, percent, rate
+from app.formats import install_plural_forms, money, percent, rate
 from app.forms import form_nonce_field
 from app.roles import ROLE_LABELS, Role
 from app.validation import countries
@@ -52,6 +52,7 @@ def register_template_helpers(app: Flask) -> None:
     app.add_template_filter(local_time, "local_time")
     app.add_template_filter(money, "money")
     app.add_template_filter(percent, "percent")
+    install_plural_forms(app.jinja_env)
     app.add_template_global(form_nonce_field, "form_nonce")
 
     @app.context_processor

@@ -14,6 +14,7 @@ from app.adserver.adapters.base import AdServerError, RemoteLine
 from app.adserver.models import Connection, DeliveryDay
 from app.audit.service import record
 from app.extensions import db
+from app.formats import ngettext, plural
 from app.orders.models import LineStatus, Order, OrderLine, PushState
 from app.proposals.models import ProposalLine
 from app.transaction import transaction
@@ -39,13 +40,17 @@ class SyncReport:
     def __str__(self) -> str:
         if self.error:
             return f"{self.connection}: delivery sync failed: {self.error}"
-        text = (
-            f"{self.connection}: {self.days} line-days of delivery for {self.lines} lines; {self.drifted} lines drift"
-        )
+        line_days = ngettext("%(num)s line-day of delivery", "%(num)s line-days of delivery", self.days)
+        drift = ngettext("%(num)s line drifts", "%(num)s lines drift", self.drifted)
+        text = f"{self.connection}: {line_days} for {plural(self.lines, 'line', 'lines')}; {drift}"
         return f"{text}; {self.problems}" if self.problems else text
 
 
-def _lines_to_sync(connection: Connection, last_day: date) -> list[OrderLine]:
+def _lines_to_sync(connection: Connection, last_day: date, *, first_new_day: date | None = None) -> list[OrderLine]:
+    """The pushed lines a sync up to `last_day` fetches: those that ran by then and ended at most
+    LOOKBACK_DAYS before it (or, over several new days from `first_new_day`, before the first of
+    them: the lines each of those days' syncs would fetch), and those never synced."""
+    since = (first_new_day or last_day) - timedelta(days=LOOKBACK_DAYS)
     synced = sa.select(DeliveryDay.id).where(DeliveryDay.order_line_id == OrderLine.id).exists()
     return list(
         db.session.scalars(
@@ -55,7 +60,7 @@ def _lines_to_sync(connection: Connection, last_day: date) -> list[OrderLine]:
                 Order.connection_id == connection.id,
                 OrderLine.remote_line_id.is_not(None),
                 OrderLine.start_day <= last_day,
-                sa.or_(OrderLine.end_day >= last_day - timedelta(days=LOOKBACK_DAYS), ~synced),
+                sa.or_(OrderLine.end_day >= since, ~synced),
             )
             .order_by(OrderLine.id)
         )
@@ -71,33 +76,7 @@ def sync_connection(
     try:
         with transaction(db.session):  # delivery is kept whatever the drift check meets
             adapter = service.adapter_of(connection, timeout=timeout, api_version=api_version)
-            last_day = adapter.today() - timedelta(days=1)
-            lines = _lines_to_sync(connection, last_day)
-            by_remote = {line.remote_line_id: line for line in lines}
-            days = 0
-            if lines:
-                first = min(line.start_day for line in lines)
-                rows = adapter.delivery(list(by_remote), first, last_day)
-                existing = {
-                    (d.order_line_id, d.day): d
-                    for d in db.session.scalars(
-                        sa.select(DeliveryDay).where(DeliveryDay.order_line_id.in_([line.id for line in lines]))
-                    )
-                }
-                for row in rows:
-                    line = by_remote.get(row.remote_line_id)
-                    if line is None or not (line.start_day <= row.day <= line.end_day):
-                        continue
-                    found = existing.get((line.id, row.day))
-                    if found is None:
-                        found = DeliveryDay(order_line_id=line.id, day=row.day)
-                        db.session.add(found)
-                        existing[(line.id, row.day)] = found
-                    if found.impressions != row.impressions:
-                        line.revenue_changed_at = now  # late or corrected delivery: finance adjusts
-                    found.impressions, found.clicks, found.synced_at = row.impressions, row.clicks, now
-                    days += 1
-            connection.synced_at, connection.delivered_through, connection.last_sync_error = now, last_day, ""
+            lines, days = fetch_delivery(connection, adapter, now=now)
         with transaction(db.session):
             drifted, problems = check_drift(connection, adapter, now=now)
             connection.sync_claimed_until = None
@@ -109,6 +88,41 @@ def sync_connection(
             connection = db.session.get(Connection, connection.id)
             connection.last_sync_error, connection.sync_claimed_until = message[:4000], None
         return SyncReport(connection.name, 0, 0, 0, error=message)
+
+
+def fetch_delivery(connection: Connection, adapter, *, now: datetime, first_new_day: date | None = None):
+    """Store the delivery per line and day up to the ad server's yesterday (flushes, never commits);
+    returns the lines fetched and the line-days stored. `first_new_day`: the first of several days
+    the ad server's clock moved past since the last sync (the sandbox run until a date)."""
+    last_day = adapter.today() - timedelta(days=1)
+    lines = _lines_to_sync(connection, last_day, first_new_day=first_new_day)
+    by_remote = {line.remote_line_id: line for line in lines}
+    days = 0
+    if lines:
+        first = min(line.start_day for line in lines)
+        rows = adapter.delivery(list(by_remote), first, last_day)
+        existing = {
+            (d.order_line_id, d.day): d
+            for d in db.session.scalars(
+                sa.select(DeliveryDay).where(DeliveryDay.order_line_id.in_([line.id for line in lines]))
+            )
+        }
+        for row in rows:
+            line = by_remote.get(row.remote_line_id)
+            if line is None or not (line.start_day <= row.day <= line.end_day):
+                continue
+            found = existing.get((line.id, row.day))
+            if found is None:
+                found = DeliveryDay(order_line_id=line.id, day=row.day)
+                db.session.add(found)
+                existing[(line.id, row.day)] = found
+            if found.impressions != row.impressions:
+                line.revenue_changed_at = now  # late or corrected delivery: finance adjusts
+            found.impressions, found.clicks, found.synced_at = row.impressions, row.clicks, now
+            days += 1
+    connection.synced_at, connection.delivered_through, connection.last_sync_error = now, last_day, ""
+    db.session.flush()
+    return lines, days
 
 
 def claim_sync(connection_id: int, *, now: datetime, every: timedelta, lease: timedelta) -> bool:

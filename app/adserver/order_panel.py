@@ -7,14 +7,14 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from app.adserver import delivery
+from app.adserver import delivery, push_checks
 from app.adserver.adapters.base import AdServerError
 from app.adserver.models import Connection, PushJob
 from app.adserver.pacing_svg import pacing_svg
 from app.adserver.service import adapter_of
 from app.auth.models import User
 from app.extensions import db
-from app.orders.models import Order
+from app.orders.models import Order, PushState
 
 
 def order_panel(order: Order, *, reader: User, today: date) -> dict[str, Any]:
@@ -34,4 +34,6 @@ def order_panel(order: Order, *, reader: User, today: date) -> dict[str, Any]:
         "jobs": jobs,
         "connection": connection,
         "order_url": order_url,
+        # what a failed push needs mapped first, for the error's link to the mapping page
+        "unmapped": push_checks.unmapped_items(order, connection) if order.push_state == PushState.FAILED else [],
     }

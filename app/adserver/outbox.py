@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from app.adserver import service
+from app.adserver import mappings, service
 from app.adserver.adapters.base import AdServerError, PushResult
 from app.adserver.models import Connection, JobStatus, PushAttempt, PushJob
 from app.audit.service import record
@@ -27,6 +27,7 @@ from app.auth.models import User
 from app.db import utcnow
 from app.errors import Conflict, NotFound
 from app.extensions import db
+from app.formats import plural
 from app.orders.models import Order, PushState
 from app.transaction import abandon, rollback, transaction
 
@@ -165,9 +166,9 @@ def _sent(
     for line in order.lines:
         if line.id in result.remote_line_ids:
             line.remote_line_id = result.remote_line_ids[line.id]
-    service.remember_account(connection, order.advertiser_id, result.advertiser_remote_id, now=now)
+    mappings.remember_account(connection, order.advertiser_id, result.advertiser_remote_id, now=now)
     if order.agency_id is not None and result.agency_remote_id:
-        service.remember_account(connection, order.agency_id, result.agency_remote_id, now=now)
+        mappings.remember_account(connection, order.agency_id, result.agency_remote_id, now=now)
     order.pushed_revision, order.pushed_at = max(order.pushed_revision or 0, revision), now
     # Older pushes that died are overtaken: this one sent the whole order as it stands.
     for stale in db.session.scalars(
@@ -236,7 +237,8 @@ def _failed(job_id: int, error: AdServerError, *, worker, started, settings: Set
                 entity_id=order.id,
                 action="push_failed",
                 at=now,
-                summary=f"Push of {order.number} failed after {job.attempts} attempts: {error.message}",
+                summary=f"Push of {order.number} failed after {plural(job.attempts, 'attempt', 'attempts')}: "
+                f"{error.message}",
             )
         db.session.add(
             PushAttempt(

@@ -6,6 +6,8 @@ from datetime import date, timedelta
 
 from markupsafe import Markup, escape
 
+from app.formats import impression_count
+
 WIDTH, HEIGHT, LEFT, BOTTOM, TOP = 640, 220, 70, 28, 12
 
 
@@ -55,13 +57,13 @@ def pacing_svg(pacing, series: dict[int, list[tuple[date, int]]]) -> Markup | No
         f"{escape(end.strftime('%d %b'))}</text>",
         f'<polyline fill="none" stroke="#6c757d" stroke-dasharray="5 4" stroke-width="2" '
         f'points="{LEFT},{TOP + plot_h} {" ".join(xy(i, v) for i, v in expected)}"><title>Even pace to '
-        f"{goal:,} impressions</title></polyline>",
+        f"{impression_count(goal)}</title></polyline>",
     ]
     if delivered:
         parts.append(
             f'<polyline fill="none" stroke="#0d6efd" stroke-width="2.5" '
             f'points="{LEFT},{TOP + plot_h} {" ".join(xy(i, v) for i, v in delivered)}"><title>Delivered: '
-            f"{running:,} impressions to {escape(last.strftime('%d %b %Y'))}</title></polyline>"
+            f"{impression_count(running)} to {escape(last.strftime('%d %b %Y'))}</title></polyline>"
         )
     parts.append(
         f'<text x="{LEFT + 8}" y="{TOP + 12}" font-size="11" fill="#0d6efd">— delivered</text>'

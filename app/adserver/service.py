@@ -12,12 +12,19 @@ import sqlalchemy as sa
 from app.accounts.models import Account
 from app.adserver.adapters import adapter_class, adapter_for
 from app.adserver.adapters.base import Adapter, AdServerError, AdvertiserSpec, LineSpec, OrderSpec
+from app.adserver.mappings import (  # noqa: F401  (the mapping functions callers reach through service)
+    MappingRow,
+    map_to_own_ids,
+    mapping_rows,
+    remember_account,
+    set_mapping,
+)
 from app.adserver.models import Connection, IdMapping, JobStatus, MappingKind, PushJob
 from app.audit.service import record, record_change
 from app.auth.models import User
-from app.catalog.models import AdUnit, DimensionKey, ProductAdUnit, TargetingDimension, TargetingValue
+from app.catalog.models import DimensionKey, ProductAdUnit, TargetingDimension, TargetingValue
 from app.db import name_taken
-from app.errors import Conflict, Errors, ValidationFailed
+from app.errors import Errors
 from app.extensions import db
 from app.orders.models import Order, PushState
 from app.transaction import after_commit
@@ -178,158 +185,29 @@ def adapter_of(connection: Connection, *, timeout: float = DEFAULT_TIMEOUT, api_
     return adapter_for(connection.kind, settings, time_zone=connection.time_zone, timeout=timeout)
 
 
-# Mappings
+# What the ad server is sent
 
 
 @dataclass(frozen=True)
-class MappingRow:
+class UnmappedItem:
+    """One item a push needs and the connection has no id for (local_id None: not in the catalog)."""
+
     kind: MappingKind
-    local_id: int
-    label: str
-    detail: str
-    remote_id: str | None
+    local_id: int | None
+    name: str
 
 
-def mapping_rows(connection: Connection, kind: MappingKind, *, search: str = "") -> list[MappingRow]:
-    """Every ad unit, targeting value or account with this connection's id for it (None: unmapped)."""
-    mapped = dict(
-        db.session.execute(
-            sa.select(IdMapping.local_id, IdMapping.remote_id).where(
-                IdMapping.connection_id == connection.id, IdMapping.kind == kind.value
-            )
-        ).all()
-    )
-    needle = search.strip().lower()
-    rows: list[MappingRow] = []
-    if kind is MappingKind.AD_UNIT:
-        for unit in db.session.scalars(sa.select(AdUnit).order_by(AdUnit.code)):
-            detail = unit.code if unit.status == "active" else f"{unit.code} (archived)"
-            rows.append(MappingRow(kind, unit.id, unit.name, detail, mapped.get(unit.id)))
-    elif kind is MappingKind.TARGETING_VALUE:
-        query = (
-            sa.select(TargetingValue, TargetingDimension)
-            .join(TargetingDimension, TargetingDimension.id == TargetingValue.dimension_id)
-            .order_by(TargetingDimension.key, TargetingValue.name)
-        )
-        for value, dimension in db.session.execute(query):
-            label = DimensionKey(dimension.key).label
-            name = value.name if value.status == "active" else f"{value.name} (archived)"
-            rows.append(MappingRow(kind, value.id, name, f"{label} · {value.code}", mapped.get(value.id)))
-    else:
-        for account in db.session.scalars(sa.select(Account).order_by(Account.name)):
-            rows.append(MappingRow(kind, account.id, account.name, account.kind.capitalize(), mapped.get(account.id)))
-    if needle:
-        rows = [
-            r
-            for r in rows
-            if needle in r.label.lower() or needle in r.detail.lower() or needle in (r.remote_id or "").lower()
-        ]
-    return rows
-
-
-def set_mapping(
-    connection: Connection, kind: MappingKind, local_id: int, remote_id: str, *, actor: User, now: datetime
-) -> IdMapping | None:
-    """Map one item; an empty id removes the mapping."""
-    remote_id = remote_id.strip()
-    if len(remote_id) > 120:
-        raise ValidationFailed.on("remote_id", "An ad-server id is at most 120 characters.")
-    if not _local_exists(kind, local_id):
-        raise ValidationFailed.on("local_id", "No such item to map.")
-    mapping = db.session.scalar(
-        sa.select(IdMapping).where(
-            IdMapping.connection_id == connection.id, IdMapping.kind == kind.value, IdMapping.local_id == local_id
-        )
-    )
-    before = mapping.remote_id if mapping else None
-    if not remote_id:
-        if mapping is not None:
-            db.session.delete(mapping)
-    elif mapping is None:
-        mapping = IdMapping(connection_id=connection.id, kind=kind.value, local_id=local_id, remote_id=remote_id)
-        db.session.add(mapping)
-    else:
-        mapping.remote_id = remote_id
-    if mapping is not None:
-        mapping.updated_at = now
-    db.session.flush()
-    if before != (remote_id or None):
-        record(
-            actor=actor,
-            entity_type="adserver_connection",
-            entity_id=connection.id,
-            action="mapped",
-            at=now,
-            summary=f"{kind.label}: {kind.value} {local_id} → {remote_id or '(unmapped)'}",
-            before={"remote_id": before},
-            after={"remote_id": remote_id or None},
-        )
-    return mapping if remote_id else None
-
-
-def _local_exists(kind: MappingKind, local_id: int) -> bool:
-    model = {MappingKind.AD_UNIT: AdUnit, MappingKind.TARGETING_VALUE: TargetingValue, MappingKind.ACCOUNT: Account}
-    return db.session.get(model[kind], local_id) is not None
-
-
-def map_to_own_ids(connection: Connection, *, actor: User, now: datetime) -> int:
-    """The sandbox knows Flightdeck's ids: map every unmapped ad unit and targeting value to its own."""
-    if connection.kind != "sandbox":
-        raise Conflict("Only the sandbox uses Flightdeck's own ids.")
-    count = 0
-    for kind in (MappingKind.AD_UNIT, MappingKind.TARGETING_VALUE):
-        for row in mapping_rows(connection, kind):
-            if row.remote_id is None:
-                own = str(row.local_id) if kind is MappingKind.AD_UNIT else row.detail.rsplit(" · ", 1)[-1]
-                db.session.add(
-                    IdMapping(connection_id=connection.id, kind=kind.value, local_id=row.local_id, remote_id=own)
-                )
-                count += 1
-    db.session.flush()
-    if count:
-        record(
-            actor=actor,
-            entity_type="adserver_connection",
-            entity_id=connection.id,
-            action="mapped",
-            at=now,
-            summary=f"{count} ad units and targeting values mapped to the sandbox's own ids.",
-        )
-    return count
-
-
-def remember_account(connection: Connection, account_id: int, remote_id: str, *, now: datetime) -> None:
-    """Keep the id an adapter found or created for an account, so the next push uses it."""
-    existing = db.session.scalar(
-        sa.select(IdMapping).where(
-            IdMapping.connection_id == connection.id,
-            IdMapping.kind == MappingKind.ACCOUNT.value,
-            IdMapping.local_id == account_id,
-        )
-    )
-    if existing is None:
-        db.session.add(
-            IdMapping(
-                connection_id=connection.id,
-                kind=MappingKind.ACCOUNT.value,
-                local_id=account_id,
-                remote_id=remote_id,
-                updated_at=now,
-            )
-        )
-    elif existing.remote_id != remote_id:
-        existing.remote_id, existing.updated_at = remote_id, now
-
-
-# What the ad server is sent
+#: how the error of a push that needs unmapped items begins (kept with a dead job)
+UNMAPPED_PREFIX = "Map these first on the connection's mapping page: "
 
 
 class Unmapped(AdServerError):
     """Items the connection has no id for: a push cannot go until ad ops map them."""
 
-    def __init__(self, names: list[str]) -> None:
-        super().__init__("Map these first on the connection's mapping page: " + "; ".join(names) + ".", transient=False)
-        self.names = names
+    def __init__(self, items: list[UnmappedItem]) -> None:
+        self.items = list(dict.fromkeys(items))
+        self.names = [item.name for item in self.items]
+        super().__init__(UNMAPPED_PREFIX + "; ".join(self.names) + ".", transient=False)
 
 
 def order_spec(order: Order, connection: Connection, *, approve: bool = False) -> OrderSpec:
@@ -351,7 +229,7 @@ def order_spec(order: Order, connection: Connection, *, approve: bool = False) -
         )
     }
     dimensions = adapter_class(connection.kind).mapped_dimensions
-    missing: list[str] = []
+    missing: list[UnmappedItem] = []
     lines: list[LineSpec] = []
     links_of: dict[int, list[ProductAdUnit]] = {}
     for link in db.session.scalars(
@@ -364,7 +242,8 @@ def order_spec(order: Order, connection: Connection, *, approve: bool = False) -
         for link in links_of.get(product.id, []):
             remote = maps["ad_unit"].get(link.ad_unit_id)
             if remote is None:
-                missing.append(f"ad unit {link.ad_unit.name} ({link.ad_unit.code})")
+                name = f"ad unit {link.ad_unit.name} ({link.ad_unit.code})"
+                missing.append(UnmappedItem(MappingKind.AD_UNIT, link.ad_unit_id, name))
             else:
                 ad_units.append(remote)
         targeting: dict[str, tuple[str, ...]] = {}
@@ -378,7 +257,8 @@ def order_spec(order: Order, connection: Connection, *, approve: bool = False) -
                 value_id, name = values.get((dimension, code), (None, code))
                 remote = maps["targeting_value"].get(value_id) if value_id is not None else None
                 if remote is None:
-                    missing.append(f"{DimensionKey(dimension).label.lower()} {name}")
+                    name = f"{DimensionKey(dimension).label.lower()} {name}"
+                    missing.append(UnmappedItem(MappingKind.TARGETING_VALUE, value_id, name))
                 else:
                     ids.append(remote)
             targeting[dimension] = tuple(ids)
@@ -402,7 +282,7 @@ def order_spec(order: Order, connection: Connection, *, approve: bool = False) -
             )
         )
     if missing:
-        raise Unmapped(list(dict.fromkeys(missing)))
+        raise Unmapped(missing)
 
     def account(acc: Account | None) -> AdvertiserSpec | None:
         if acc is None:
@@ -444,12 +324,18 @@ def _send_queued_pushes() -> None:
         send(order_ids)
 
 
-def queue_push(order: Order, *, reason: str, now: datetime, actor: User | None = None) -> PushJob | None:
-    """Write a push of the order's current revision, in the caller's transaction. A job still
-    waiting is brought up to date instead of adding another: a push always sends the whole order."""
+def push_connection(order: Order) -> Connection | None:
+    """Where a push of the order goes: its own connection, or (never pushed, its own inactive) the default."""
     connection = db.session.get(Connection, order.connection_id) if order.connection_id else None
     if connection is None or (not connection.active and order.pushed_revision is None):
         connection = default_connection()  # never pushed: it goes where new orders go now
+    return connection
+
+
+def queue_push(order: Order, *, reason: str, now: datetime, actor: User | None = None) -> PushJob | None:
+    """Write a push of the order's current revision, in the caller's transaction. A job still
+    waiting is brought up to date instead of adding another: a push always sends the whole order."""
+    connection = push_connection(order)
     if connection is None:
         order.push_state = PushState.NOT_PUSHED.value
         return None

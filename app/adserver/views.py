@@ -2,21 +2,32 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
-from flask import Blueprint, current_app, flash, has_request_context, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    has_request_context,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.blueprints import BlueprintSetupState
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from app.access import allow
-from app.adserver import delivery, outbox, queries, service
+from app.adserver import delivery, outbox, push_checks, queries, sandbox_clock, service
+from app.adserver import mappings as id_mappings
 from app.adserver.adapters import adapter_class, kinds
 from app.adserver.adapters.base import AdServerError
 from app.adserver.models import Connection, MappingKind
 from app.db import utcnow
 from app.errors import DomainError, NotFound, ValidationFailed
-from app.extensions import current_clock, current_settings, db
+from app.extensions import current_settings, db
+from app.formats import ngettext
 from app.forms import form_sent_before, redirect_to_created
 from app.orders.views import readable_order
 from app.roles import Role
@@ -60,12 +71,24 @@ def _connection(connection_id: int) -> Connection:
 
 @bp.route("/")
 @allow(*OPS)
-def index():
+def index(errors: dict[int, dict[str, list[str]]] | None = None, until: dict[int, str] | None = None):
+    """The connections; `errors` and `until`: a refused "Run until" shown again on its connection."""
     connections = queries.connections()
     counts = queries.order_counts_by_connection()
+    unmapped = {}  # per connection: how many items lack an id, and the first kind that has some
+    for c in connections:
+        missing = {kind: n for kind, n in id_mappings.unmapped_counts(c).items() if n}
+        unmapped[c.id] = (sum(missing.values()), next(iter(missing), MappingKind.AD_UNIT).value)
     return render_template(
-        "adserver/index.html", connections=connections, counts=counts, kinds=kinds(), form=FlaskForm()
-    )
+        "adserver/index.html",
+        connections=connections,
+        counts=counts,
+        unmapped=unmapped,
+        kinds=kinds(),
+        form=FlaskForm(),
+        errors=errors or {},
+        until=until or {},
+    ), (400 if errors else 200)
 
 
 def _form_data(kind: str) -> service.ConnectionData:
@@ -180,18 +203,55 @@ def _flash_sync(report: delivery.SyncReport, prefix: str = "") -> None:
 @bp.route("/connections/<int:connection_id>/next-day", methods=["POST"])
 @allow(*OPS)
 def next_day(connection_id: int):
-    """The sandbox's clock moves a day ahead and, once that is committed, its delivery for the day
-    that ended comes back."""
+    """The sandbox's clock moves a day ahead and that day's delivery comes back, in this request's
+    unit of work."""
     connection = _connection(connection_id)
     if connection.kind != "sandbox":
         raise DomainError("Only the sandbox's clock can be moved.")
-    raw = connection.settings.get("days_ahead") or "0"
-    ahead = int(raw) if raw.isascii() and raw.isdigit() else 0
-    if ahead >= 366:
-        raise DomainError("The sandbox is already a year ahead.")
-    connection.settings = {**connection.settings, "days_ahead": str(ahead + 1)}
-    prefix = f"The sandbox is now {ahead + 1} days ahead. "
-    after_commit(db.session, lambda: _flash_sync(_sync_now(connection), prefix))
+    today = sandbox_clock.real_today(connection)
+    try:
+        run = sandbox_clock.run_until(
+            connection,
+            sandbox_clock.delivered_through(connection, today=today) + timedelta(days=1),
+            today=today,
+            actor=current_user,
+            now=utcnow(),
+            timeout=current_app.config["ADSERVER_TIMEOUT_SECONDS"],
+        )
+    except ValidationFailed as failed:
+        abandon(db.session)
+        flash(" ".join(failed.errors["until"]), "danger")
+    else:
+        ahead = ngettext("The sandbox is now %(num)s day ahead.", "The sandbox is now %(num)s days ahead.", run.ahead)
+        flash(f"{ahead} {run.fetched()}", "success")
+    return redirect(_back(url_for("adserver.index")))
+
+
+@bp.route("/connections/<int:connection_id>/run-until", methods=["POST"])
+@allow(*OPS)
+def run_until(connection_id: int):
+    """Run the sandbox over every day up to a date (a new order's flight weeks ahead, in one click)."""
+    connection = _connection(connection_id)
+    raw = (request.form.get("until") or "").strip()[:20]
+    try:
+        until = date.fromisoformat(raw) if raw else None
+    except ValueError:
+        until = None
+    try:
+        if raw and until is None:
+            raise ValidationFailed.on("until", "Give the day as a date, e.g. 2027-01-31.")
+        run = sandbox_clock.run_until(
+            connection,
+            until,
+            today=sandbox_clock.real_today(connection),
+            actor=current_user,
+            now=utcnow(),
+            timeout=current_app.config["ADSERVER_TIMEOUT_SECONDS"],
+        )
+    except ValidationFailed as failed:
+        abandon(db.session)
+        return index(errors={connection_id: failed.errors}, until={connection_id: raw})
+    flash(str(run), "success")
     return redirect(_back(url_for("adserver.index")))
 
 
@@ -213,18 +273,28 @@ def _sync_now(connection: Connection) -> delivery.SyncReport:
 # Mappings
 
 
+def _mapping_kind(raw: str | None) -> MappingKind:
+    raw = raw or MappingKind.AD_UNIT.value
+    return MappingKind(raw) if raw in MappingKind._value2member_map_ else MappingKind.AD_UNIT
+
+
 @bp.route("/connections/<int:connection_id>/mappings")
 @allow(*OPS)
 def mappings(connection_id: int):
+    """One kind's mappings, searched; `order=` shows only what that order's push still needs."""
     connection = _connection(connection_id)
-    kind_raw = request.args.get("kind") or MappingKind.AD_UNIT.value
-    kind = MappingKind(kind_raw) if kind_raw in MappingKind._value2member_map_ else MappingKind.AD_UNIT
+    kind = _mapping_kind(request.args.get("kind"))
     search = (request.args.get("q") or "")[:100]
     only_unmapped = request.args.get("unmapped") == "1"
-    rows = service.mapping_rows(connection, kind, search=search)
+    rows = id_mappings.mapping_rows(connection, kind, search=search)
     unmapped = sum(1 for r in rows if r.remote_id is None)
     if only_unmapped:
         rows = [r for r in rows if r.remote_id is None]
+    order, needed = None, []
+    if (order_id := parse_id(request.args.get("order"))) is not None:
+        order = readable_order(order_id)
+        needed = push_checks.unmapped_items(order, connection)
+        rows = [r for r in rows if any(i.kind is kind and i.local_id == r.local_id for i in needed)]
     return render_template(
         "adserver/mappings.html",
         connection=connection,
@@ -233,10 +303,23 @@ def mappings(connection_id: int):
         rows=rows[:500],
         more=max(0, len(rows) - 500),
         unmapped=unmapped,
+        counts=id_mappings.unmapped_counts(connection),
         search=search,
         only_unmapped=only_unmapped,
+        order=order,
+        needed=needed,
         form=FlaskForm(),
     )
+
+
+@bp.route("/connections/<int:connection_id>/mappings/count")
+@allow(*OPS)
+def unmapped_count(connection_id: int):
+    """The page's unmapped counter, fetched again after each row is saved (htmx, `mappings-changed`)."""
+    connection = _connection(connection_id)
+    kind = _mapping_kind(request.args.get("kind"))
+    unmapped = sum(1 for r in id_mappings.mapping_rows(connection, kind) if r.remote_id is None)
+    return render_template("adserver/_unmapped_count.html", connection=connection, kind=kind, unmapped=unmapped)
 
 
 @bp.route("/connections/<int:connection_id>/mappings/set", methods=["POST"])
@@ -251,7 +334,7 @@ def set_mapping(connection_id: int):
         raise ValidationFailed.on("local_id", "No such item to map.")
     kind = MappingKind(kind_raw)
     try:
-        service.set_mapping(
+        id_mappings.set_mapping(
             connection, kind, local_id, request.form.get("remote_id", ""), actor=current_user, now=utcnow()
         )
     except ValidationFailed as failed:
@@ -276,7 +359,7 @@ def set_mapping(connection_id: int):
                 connection=connection,
                 form=FlaskForm(),
                 saved=True,
-            )
+            ), {"HX-Trigger": "mappings-changed"}
         flash("Mapping saved.", "success")
     return redirect(
         url_for("adserver.mappings", connection_id=connection.id, kind=kind.value, q=request.form.get("q", ""))
@@ -284,7 +367,7 @@ def set_mapping(connection_id: int):
 
 
 def _row(connection: Connection, kind: MappingKind, local_id: int):
-    row = next((r for r in service.mapping_rows(connection, kind) if r.local_id == local_id), None)
+    row = next((r for r in id_mappings.mapping_rows(connection, kind) if r.local_id == local_id), None)
     if row is None:
         raise NotFound("No such item to map.")
     return row
@@ -294,62 +377,15 @@ def _row(connection: Connection, kind: MappingKind, local_id: int):
 @allow(*OPS)
 def map_own_ids(connection_id: int):
     connection = _connection(connection_id)
-    count = service.map_to_own_ids(connection, actor=current_user, now=utcnow())
-    flash(f"{count} items mapped to the sandbox's own ids.", "success")
+    count = id_mappings.map_to_own_ids(connection, actor=current_user, now=utcnow())
+    flash(
+        ngettext(
+            "%(num)s item mapped to the sandbox's own ids.", "%(num)s items mapped to the sandbox's own ids.", count
+        ),
+        "success",
+    )
     return redirect(url_for("adserver.mappings", connection_id=connection.id))
 
 
-# The ad-ops queue
-
-
-@bp.route("/queue")
-@allow(*OPS)
-def queue():
-    today = current_clock().today()
-    waiting = queries.waiting_jobs(limit=200)
-    drifting = queries.drift_checked_lines(limit=200)
-    return render_template(
-        "adserver/queue.html",
-        dead=outbox.dead_jobs(),
-        waiting=waiting,
-        at_risk=delivery.at_risk_lines(today=today),
-        drifting=[line for line in drifting if line.drift],
-        form=FlaskForm(),
-        now=utcnow(),
-    )
-
-
-@bp.route("/jobs/<int:job_id>/retry", methods=["POST"])
-@allow(*OPS)
-def retry_job(job_id: int):
-    job = outbox.retry(job_id, actor=current_user, now=utcnow())
-    flash("The push is queued again: the worker sends it within seconds.", "success")
-    return redirect(_back(url_for("adserver.queue", _anchor=f"job-{job.id}")))
-
-
-@bp.route("/jobs/<int:job_id>/cancel", methods=["POST"])
-@allow(*OPS)
-def cancel_job(job_id: int):
-    outbox.cancel(job_id, actor=current_user, now=utcnow())
-    flash("The push is cancelled. Nothing was sent.", "success")
-    return redirect(_back(url_for("adserver.queue")))
-
-
-@allow(*OPS, checks_object=True)
-def push_order(order_id: int):
-    order = readable_order(order_id)
-    job = service.queue_push(order, reason="queued by ad ops", now=utcnow(), actor=current_user)
-    if job is None:
-        flash("There is no ad-server connection yet: an admin adds one under Ad servers.", "warning")
-    else:
-        flash("Push queued: the worker sends it within seconds.", "success")
-    return redirect(url_for("orders.detail", order_id=order.id))
-
-
-# The "Push now" button is on the order's page and posts to the order's own address (/orders/<id>/push),
-# outside this blueprint's /adserver prefix; the route is still the ad server's (endpoint adserver.push_order).
-bp.record_once(
-    lambda state: state.app.add_url_rule(
-        "/orders/<int:order_id>/push", "adserver.push_order", push_order, methods=["POST"]
-    )
-)
+# The ad-ops queue and pushes are in push_views, on the same blueprint.
+from app.adserver import push_views  # noqa: E402, F401

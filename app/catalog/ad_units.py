@@ -19,6 +19,7 @@ from app.catalog.models import (
 )
 from app.errors import DomainError, Errors
 from app.extensions import db
+from app.formats import ngettext
 from app.validation import clean_line, line_problem
 
 #: "300x250", or a named format.
@@ -170,7 +171,8 @@ def set_ad_unit_status(unit: AdUnit, status: Status, *, actor: User, now: dateti
     db.session.flush()
     if changed:
         verb = "archived" if status == Status.ARCHIVED else "restored"
-        extra = f" with {len(changed) - 1} units below it" if len(changed) > 1 else ""
+        below = ngettext("%(num)s unit below it", "%(num)s units below it", len(changed) - 1)
+        extra = f" with {below}" if len(changed) > 1 else ""
         record(
             actor=actor,
             entity_type="ad_unit",

@@ -28,6 +28,7 @@ from app.csvio import ImportFailed
 from app.db import utcnow
 from app.errors import NotFound
 from app.extensions import current_clock, db
+from app.formats import ngettext
 from app.forms import form_sent_before, options, posted_version, redirect_to_created, submit
 from app.roles import Role
 from app.transaction import abandon
@@ -180,7 +181,11 @@ def ad_unit_status(unit_id: int):
     verb = "Archived" if status == Status.ARCHIVED else "Restored"
     flash(
         f"{verb} {catalog_units.ad_unit_path(unit)}"
-        + (f" and {len(changed) - 1} units below it." if len(changed) > 1 else "."),
+        + (
+            " and " + ngettext("%(num)s unit below it.", "%(num)s units below it.", len(changed) - 1)
+            if len(changed) > 1
+            else "."
+        ),
         "success",
     )
     return redirect(url_for("catalog.ad_units") + f"#unit-{unit.id}")

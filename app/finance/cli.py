@@ -15,6 +15,7 @@ from app.db import utcnow
 from app.errors import DomainError
 from app.extensions import current_clock, db
 from app.finance import queries, revenue, service
+from app.formats import plural
 from app.roles import Role
 from app.transaction import in_transaction
 
@@ -90,4 +91,4 @@ def close_command(period: str, email: str) -> None:
         closed = service.close_month(first, actor=actor, today=today, now=utcnow())
     except DomainError as error:
         raise click.ClickException(error.message) from None
-    click.echo(f"{first:%B %Y} closed: {closed.rows:,} rows.")
+    click.echo(f"{first:%B %Y} closed: {plural(closed.rows, 'row', 'rows')}.")

@@ -31,6 +31,7 @@ from app.finance.models import (
     RevenueEntry,
     ThirdPartyCount,
 )
+from app.formats import plural
 from app.orders.models import Order, OrderLine
 from app.transaction import after_commit, transaction
 from app.validation import quantity_problem
@@ -225,7 +226,7 @@ def close_month(period: date, *, actor: User, today: date, now: datetime) -> Clo
         entity_id=closed.id,
         action="closed",
         at=now,
-        summary=f"{period:%B %Y} closed: {totals.rows:,} rows; "
+        summary=f"{period:%B %Y} closed: {plural(totals.rows, 'row', 'rows')}; "
         + "; ".join(f"{c} net booked {t['net']}, recognised {t['recognised']}" for c, t in totals.as_json().items()),
     )
     return closed
@@ -335,7 +336,8 @@ def upload_counts(text: str, *, actor: User, now: datetime) -> int:
         entity_id=actor.id,
         action="uploaded",
         at=now,
-        summary=f"Third-party counts: {len(parsed):,} line-days for {len(lines)} lines.",
+        summary=f"Third-party counts: {plural(len(parsed), 'line-day', 'line-days')} "
+        f"for {plural(len(lines), 'line', 'lines')}.",
     )
     return len(parsed)
 
@@ -403,6 +405,6 @@ def run_export(
         entity_id=record_row.id,
         action="exported",
         at=now,
-        summary=f"{fmt.upper()} of {summary.rows:,} rows, {described}; SHA-256 {summary.sha256}.",
+        summary=f"{fmt.upper()} of {plural(summary.rows, 'row', 'rows')}, {described}; SHA-256 {summary.sha256}.",
     )
     return record_row

@@ -17,14 +17,11 @@ from decimal import Decimal
 from enum import StrEnum
 from functools import lru_cache
 
-from babel.support import NullTranslations
-
 from app import money
 from app.finance import revenue
 from app.finance.queries import Row
+from app.formats import ngettext
 
-#: Babel's gettext API (English plural forms until a catalogue is installed)
-ngettext = NullTranslations().ngettext
 HUNDRED = Decimal(100)
 
 
@@ -56,7 +53,7 @@ def _signed(amount: Decimal, currency: str) -> str:
 
 
 def _lines(count: int) -> str:
-    return ngettext("%(num)d line", "%(num)d lines", count) % {"num": count}
+    return ngettext("%(num)s line", "%(num)s lines", count)
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,8 @@ from app.extensions import current_clock, current_settings, db
 from app.finance import queries, revenue, service
 from app.finance.models import BillingSource, FinanceExport
 from app.finance.revenue_svg import revenue_svg
-from app.finance.variance import MonthVariance, explain_line, ngettext
+from app.finance.variance import MonthVariance, explain_line
+from app.formats import ngettext
 from app.orders.models import OrderLine, OrderStatus
 from app.roles import Role
 from app.routing import safe_next
@@ -91,7 +92,7 @@ WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "
 def _months(count: int) -> str:
     """'three months', 'one month' (in words up to twelve)."""
     number = WORDS[count] if count < len(WORDS) else f"{count:,}"
-    return ngettext("%(num)s month", "%(num)s months", count) % {"num": number}
+    return ngettext("%(num)s month", "%(num)s months", count, num=number)
 
 
 @dataclass(frozen=True)
@@ -356,7 +357,14 @@ def counts():
                 abandon(db.session)
                 errors = failed.errors["counts"]
             else:
-                flash(f"{count:,} line-days of third-party counts saved.", "success")
+                flash(
+                    ngettext(
+                        "%(num)s line-day of third-party counts saved.",
+                        "%(num)s line-days of third-party counts saved.",
+                        count,
+                    ),
+                    "success",
+                )
                 return redirect(url_for("finance.counts"))
     return render_template("finance/counts.html", errors=errors, form=FlaskForm()), (400 if errors else 200)
 

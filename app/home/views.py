@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from babel.support import NullTranslations
 from flask import Blueprint, render_template
 from flask_login import current_user
 
@@ -18,7 +17,6 @@ bp = Blueprint("home", __name__)
 #: How many of their accounts a rep sees on the home page; the list page has them all.
 HOME_LIST_LENGTH = 15
 #: Words after numbers take the number's plural form (Babel; English until translations exist).
-TRANSLATIONS = NullTranslations()
 #: Who is asked to approve even when nothing waits for them today: their home page says so.
 APPROVERS = {Role.SALES_MANAGER, Role.FINANCE}
 
@@ -51,7 +49,6 @@ def index():
         sections=sections,
         AdUnitLevel=AdUnitLevel,
         work=work,
-        ngettext=TRANSLATIONS.ngettext,
     )
 
 

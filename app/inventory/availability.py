@@ -20,12 +20,13 @@ from app.catalog.ad_units import ad_unit_path
 from app.catalog.models import AdUnit, TargetingDimension, TargetingValue
 from app.errors import Errors
 from app.extensions import db
+from app.formats import ngettext, plural
 from app.inventory import booked
 from app.inventory.forecast_supply import box_supply, forecast_date, load_supply, supply_key
 from app.inventory.incremental import augment
 from app.inventory.models import InventoryLock, Reservation, ReservationKind
 from app.inventory.solver import Line
-from app.inventory.suggestions import Suggestion, plural, suggestions
+from app.inventory.suggestions import Suggestion, suggestions
 from app.inventory.supply import MAX_FLIGHT_DAYS, Box
 from app.validation import day_problem
 
@@ -347,8 +348,13 @@ def _binding(solved: _Solved, requested: int | None) -> str:
     if not solved.places and not solved.sponsors:
         if requested is not None and requested > solved.available:
             return (
-                f"Limited by the forecast: {solved.available:,} impressions are expected for this targeting "
-                "after the safety margin, and nothing else competes for them."
+                "Limited by the forecast: "
+                + ngettext(
+                    "%(num)s impression is expected for this targeting ",
+                    "%(num)s impressions are expected for this targeting ",
+                    solved.available,
+                )
+                + "after the safety margin, and nothing else competes for them."
             )
         return "Nothing else competes for this inventory: only the forecast and the safety margin limit it."
     # Where: the week, place and regions where others take the most of the request's supply.
@@ -374,7 +380,8 @@ def _binding(solved: _Solved, requested: int | None) -> str:
     counts: dict[str, int] = defaultdict(int)
     for line_id in ids:
         counts[solved.kinds.get(line_id, "booking")] += 1
-    who = ", ".join(plural(counts[k], k) for k in ("sponsorship", "booking", "hold") if counts[k]) or "other lines"
+    kinds = (("sponsorship", "sponsorships"), ("booking", "bookings"), ("hold", "holds"))
+    who = ", ".join(plural(counts[k], k, many) for k, many in kinds if counts[k]) or "other lines"
     in_words = ""
     if where:
         in_words = " on " + _place({p.slot for p in where})
@@ -399,9 +406,9 @@ def _place(slot_ids: set[int]) -> str:
 
     common = set.intersection(*(set(ancestors(s)) for s in slot_ids))
     if not common:
-        return f"{len(slot_ids)} slots on several sites"
+        return f"{plural(len(slot_ids), 'slot', 'slots')} on several sites"
     deepest = max(common, key=lambda u: len(ancestors(u)))
-    return f"{len(slot_ids)} slots of {ad_unit_path(units[deepest])}"
+    return f"{plural(len(slot_ids), 'slot', 'slots')} of {ad_unit_path(units[deepest])}"
 
 
 def _geo_name(code: str) -> str:

@@ -14,6 +14,7 @@ from flask.cli import AppGroup
 from app.csvio import ImportFailed
 from app.db import utcnow
 from app.extensions import current_clock, db
+from app.formats import plural
 from app.inventory import forecast_runs
 from app.inventory.solver import InstanceError
 from app.inventory.solver_json import solve
@@ -42,7 +43,8 @@ def import_history_command(file: Path) -> None:
             click.echo(str(problem), err=True)
         raise SystemExit(1) from None
     created, updated = counts["created"], counts["updated"]
-    click.echo(f"Imported {counts['rows']:,} slot-day(s) of traffic: {created:,} new, {updated:,} replaced.")
+    imported = plural(counts["rows"], "slot-day", "slot-days")
+    click.echo(f"Imported {imported} of traffic: {created:,} new, {updated:,} replaced.")
 
 
 @inventory_cli.command("forecast")
@@ -52,7 +54,7 @@ def forecast_command() -> None:
     run = forecast_runs.refresh_forecast(now=utcnow(), today=current_clock().today())
     days = forecast_runs.forecast_day_count(run)
     click.echo(
-        f"Forecast refreshed: {days:,} slot-days from {run.first_day} to {run.last_day}, "
+        f"Forecast refreshed: {plural(days, 'slot-day', 'slot-days')} from {run.first_day} to {run.last_day}, "
         f"from history up to {run.history_end}."
     )
 

@@ -19,6 +19,7 @@ from app.catalog.models import AdUnit, AdUnitLevel, Status, TargetingDimension, 
 from app.csvio import Cells, ImportFailed, RowProblem, read_rows
 from app.errors import DomainError
 from app.extensions import db
+from app.formats import impression_count, plural
 from app.inventory.forecast_model import METHOD, annual_growth, forecast_series, seasonal_naive, wmape
 from app.inventory.models import ForecastDay, ForecastRun, TrafficDay, TrafficShare
 
@@ -288,7 +289,8 @@ def backtest(*, holdout_days: int = 28) -> BacktestReport:
         units.append(UnitBacktest(slot_id, codes[slot_id], errors["model"], errors["baseline"]))
     if not units:
         raise NotEnoughHistory(
-            f"No slot has history both before and within the last {holdout_days} days; hold out fewer days."
+            f"No slot has history both before and within the last {plural(holdout_days, 'day', 'days')}; "
+            "hold out fewer days."
         )
     overall = {}
     for name, parts in scored.items():
@@ -381,7 +383,7 @@ def _history_row(
     for dimension, breakdown in breakdowns.items():
         if breakdown is not None and impressions is not None and sum(breakdown.values()) != impressions:
             cells.problem(
-                f"{dimension} adds up to {sum(breakdown.values()):,}, not to the {impressions:,} impressions."
+                f"{dimension} adds up to {sum(breakdown.values()):,}, not to the {impression_count(impressions)}."
             )
     if len(cells.problems) > before or unit is None:
         return None

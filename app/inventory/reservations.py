@@ -19,6 +19,7 @@ from app.auth.models import User
 from app.catalog.models import AdUnit
 from app.errors import Conflict, DomainError, Errors
 from app.extensions import db
+from app.formats import impression_count, ngettext
 from app.inventory.availability import Held, availability_for, box_of, check_box, live_held, solved_clusters
 from app.inventory.models import InventoryLock, Reservation, ReservationKind
 from app.inventory.supply import Box
@@ -29,8 +30,10 @@ class NoLongerAvailable(Conflict):
     def __init__(self, requested: int, available: int):
         self.requested, self.available = requested, available
         super().__init__(
-            f"No longer available: {requested:,} impressions were asked for, but only {available:,} are left "
-            "(someone else reserved part of this inventory meanwhile)."
+            "No longer available: "
+            + ngettext("%(num)s impression was asked for", "%(num)s impressions were asked for", requested)
+            + ngettext(", but only %(num)s is left ", ", but only %(num)s are left ", available)
+            + "(someone else reserved part of this inventory meanwhile)."
         )
 
 
@@ -121,7 +124,7 @@ def reserve(
     db.session.add(reservation)
     db.session.flush()
     _lock_sites(_sites_of(box.slot_ids))  # bump again: the change is written, cached lists are stale
-    amount = f"{quantity:,} impressions" if quantity is not None else f"{share * 100:.0f} % share of voice"
+    amount = impression_count(quantity) if quantity is not None else f"{share * 100:.0f} % share of voice"
     record(
         actor=actor,
         entity_type="reservation",
@@ -158,8 +161,8 @@ def _check_sponsorship_fits(box: Box, share: Decimal, *, now: datetime, today: d
     after = sum(c.network.shortfall for c in after_clusters)
     if after > before:
         raise DomainError(
-            f"No longer available: a {share * 100:.0f} % share would leave other lines {after - before:,} impressions "
-            "short."
+            f"No longer available: a {share * 100:.0f} % share would leave other lines "
+            f"{impression_count(after - before)} short."
         )
 
 

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from app.catalog.ad_units import ad_unit_path
 from app.catalog.models import AdUnit, AdUnitLevel, Status
 from app.extensions import db
+from app.formats import plural
 from app.inventory.supply import MAX_FLIGHT_DAYS, Box
 
 
@@ -20,10 +21,6 @@ class Suggestion:
     available: int
     #: What it adds over the request as asked.
     adds: int
-
-
-def plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def suggestions(box: Box, base_available: int, *, today: date, available: Callable[[Box], int]) -> list[Suggestion]:
@@ -38,13 +35,14 @@ def suggestions(box: Box, base_available: int, *, today: date, available: Callab
         options.append(("Target every device", replace(box, device=())))
     for weeks in (1, 2):
         moved = replace(box, start=box.start + timedelta(weeks=weeks), end=box.end + timedelta(weeks=weeks))
-        options.append((f"Move the flight {plural(weeks, 'week')} later ({moved.start} to {moved.end})", moved))
+        later = plural(weeks, "week", "weeks")
+        options.append((f"Move the flight {later} later ({moved.start} to {moved.end})", moved))
     earlier = replace(box, start=box.start - timedelta(weeks=1), end=box.end - timedelta(weeks=1))
     if earlier.start >= today:
         options.append((f"Move the flight a week earlier ({earlier.start} to {earlier.end})", earlier))
     for weeks in (1, 2):
         longer = replace(box, end=box.end + timedelta(weeks=weeks))
-        options.append((f"Extend the flight by {plural(weeks, 'week')} (to {longer.end})", longer))
+        options.append((f"Extend the flight by {plural(weeks, 'week', 'weeks')} (to {longer.end})", longer))
     for sibling in _siblings(box.slot_ids)[:3]:
         options.append((f"Add {ad_unit_path(sibling)}", replace(box, slot_ids=(*box.slot_ids, sibling.id))))
     found = []

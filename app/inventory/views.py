@@ -14,6 +14,7 @@ from app.catalog.models import AdUnit, Product
 from app.db import utcnow
 from app.errors import DomainError, Errors, Forbidden, NotFound, ValidationFailed
 from app.extensions import current_clock, current_settings, db
+from app.formats import impression_count
 from app.forms import form_sent_before, options, redirect_to_created, show_errors
 from app.inventory import availability, bookings, queries, reservations
 from app.inventory.forms import HoldForm
@@ -159,7 +160,10 @@ def create_hold():
         abandon(db.session)
         form.quantity.errors = [exc.message]
         return _hold_form_page(form, exc.status_code)
-    flash(f"Held {hold.quantity:,} impressions until {hold.expires_at:%d %b %Y %H:%M} UTC: {hold.label}.", "success")
+    flash(
+        f"Held {impression_count(hold.quantity)} until {hold.expires_at:%d %b %Y %H:%M} UTC: {hold.label}.",
+        "success",
+    )
     return redirect_to_created(back)
 
 

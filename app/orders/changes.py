@@ -17,6 +17,7 @@ from app.audit.service import record
 from app.auth.models import User
 from app.errors import DomainError, Errors, Forbidden
 from app.extensions import db
+from app.formats import impression_count
 from app.orders import events, make_goods
 from app.orders.models import LineStatus, Order, OrderLine, OrderStatus
 from app.orders.service import (
@@ -134,7 +135,7 @@ def check_change(proposal: Proposal, order: Order, *, today: date) -> Errors:
         if done and quantity is not None and quantity < done:
             errors.add(
                 "submit",
-                f"Line {line.position} has already delivered {done:,} impressions; "
+                f"Line {line.position} has already delivered {impression_count(done)}; "
                 f"its quantity cannot go below that (it is {quantity:,}).",
             )
     return errors
@@ -290,7 +291,7 @@ def create_make_good(
             buyer_contact_id=original.buyer_contact_id,
             notes=(
                 f"Free delivery making good line {line.position} of {order.number}: "
-                f"{pacing.undelivered:,} impressions undelivered, worth {pacing.owed} {order.currency}."
+                f"{impression_count(pacing.undelivered)} undelivered, worth {pacing.owed} {order.currency}."
             ),
         ),
         actor=owner,
@@ -331,7 +332,7 @@ def create_make_good(
         action="make-good",
         at=now,
         summary=(
-            f"Make-good {proposal.number} drafted for line {line.position}: {pacing.undelivered:,} impressions "
+            f"Make-good {proposal.number} drafted for line {line.position}: {impression_count(pacing.undelivered)} "
             f"worth {pacing.owed} {order.currency}."
         ),
     )

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from app import money
 from app.errors import Errors, ValidationFailed
 from app.extensions import db
+from app.formats import impression_count
 from app.orders import events
 from app.orders.models import OrderLine
 from app.proposals.lines import LineData, data_of
@@ -97,7 +98,7 @@ def check_make_good(
     if data.quantity is None or data.quantity > owed or value > pacing.owed:
         errors.add(
             "quantity",
-            f"A make-good gives at most the {owed:,} impressions {where} did not deliver "
+            f"A make-good gives at most the {impression_count(owed)} {where} did not deliver "
             f"(worth {pacing.owed} {order.currency}).",
         )
     if (twin := live_make_good(original.id, other_than=line_id)) is not None:

@@ -24,6 +24,7 @@ from datetime import date, timedelta
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 from app import money
+from app.formats import plural
 
 RATE_PLACES = Decimal("0.0001")
 HUNDRED = Decimal(100)
@@ -214,7 +215,8 @@ def season_pct(request: Request) -> tuple[Decimal, str]:
     if not days_in:
         return Decimal(0), ""
     weighted = sum((s.pct * n for s, n in days_in.items()), Decimal(0)) / request.days
-    detail = ", ".join(f"{s.name} {_pct(s.pct)} on {n} of {request.days} days" for s, n in days_in.items())
+    days = plural(request.days, "day", "days")
+    detail = ", ".join(f"{s.name} {_pct(s.pct)} on {n} of {days}" for s, n in days_in.items())
     return weighted, detail
 
 

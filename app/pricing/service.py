@@ -22,6 +22,7 @@ from app.catalog.products import product_slots
 from app.catalog.targeting import targeting_values_by_dimension, value_names
 from app.errors import Errors, ValidationFailed
 from app.extensions import db
+from app.formats import impression_count, plural
 from app.inventory.availability import availability_for
 from app.inventory.line_request import read_line_request
 from app.inventory.supply import Box
@@ -271,7 +272,7 @@ def price_line(line: LineInput, *, actor: User | None, today: date, now: datetim
         )
     wanted = price.units if line.pricing_model == rules.CPM else line.quantity
     if available is not None and wanted and wanted > available:
-        warnings.append(f"Not enough inventory: {wanted:,} impressions asked for, {available:,} available.")
+        warnings.append(f"Not enough inventory: {impression_count(wanted)} asked for, {available:,} available.")
     shown = None if sell_through is None else sell_through.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     return Priced(price, request, card, product, line.time_zone, shown, available, warnings)
 
@@ -340,10 +341,10 @@ def _check_quantity(line: LineInput, product: Product, errors: Errors) -> None:
     if line.pricing_model == rules.CPM:
         if line.quantity is None:
             errors.add("quantity", "Enter the impressions (or a budget).")
-        elif problem := _limit_problem(line.quantity, product, "impressions", minimum=not line.make_good):
+        elif problem := _limit_problem(line.quantity, product, IMPRESSIONS, minimum=not line.make_good):
             # a make-good gives what was owed, however little: no minimum applies
             errors.add("quantity", problem)
-    elif line.pricing_model == rules.CPD and (problem := _limit_problem(_days(line), product, "days")):
+    elif line.pricing_model == rules.CPD and (problem := _limit_problem(_days(line), product, ("day", "days"))):
         errors.add("end", problem)
 
 
@@ -351,11 +352,15 @@ def _days(line: LineInput) -> int:
     return max(0, (line.end - line.start).days + 1)
 
 
-def _limit_problem(units: int, product: Product, unit: str, *, minimum: bool = True) -> str | None:
+IMPRESSIONS = ("impression", "impressions")
+
+
+def _limit_problem(units: int, product: Product, unit: tuple[str, str], *, minimum: bool = True) -> str | None:
+    """`unit`: its singular and plural, for the limit's number."""
     if product.max_quantity and units > product.max_quantity:
-        return f"{product.name} sells at most {product.max_quantity:,} {unit} per line (not {units:,})."
+        return f"{product.name} sells at most {plural(product.max_quantity, *unit)} per line (not {units:,})."
     if minimum and product.min_quantity and units < product.min_quantity:
-        return f"{product.name} sells at least {product.min_quantity:,} {unit} per line (not {units:,})."
+        return f"{product.name} sells at least {plural(product.min_quantity, *unit)} per line (not {units:,})."
     return None
 
 
@@ -369,8 +374,11 @@ def _check_budget(line: LineInput, price: rules.Price, product: Product, errors:
         )
     elif price.units > MAX_QUANTITY:
         errors.add("budget", f"That budget buys more than {MAX_QUANTITY:,} impressions: enter a smaller one.")
-    elif problem := _limit_problem(price.units, product, "impressions"):
-        errors.add("budget", f"That budget buys {price.units:,} impressions; {problem[0].lower()}{problem[1:]}")
+    elif problem := _limit_problem(price.units, product, IMPRESSIONS):
+        errors.add(
+            "budget",
+            f"That budget buys {impression_count(price.units)}; {problem[0].lower()}{problem[1:]}",
+        )
 
 
 def _sell_through(line: LineInput, product: Product, *, today: date, now: datetime, margin_pct: int):

@@ -15,6 +15,7 @@ from app.catalog.targeting import targeting_values_by_dimension, value_names
 from app.db import utcnow
 from app.errors import DomainError, Errors, ValidationFailed
 from app.extensions import current_clock, current_settings, db
+from app.formats import ngettext, plural
 from app.forms import form_sent_before, remember_created
 from app.pricing.service import read_line
 from app.pricing.views import price_from_args
@@ -226,7 +227,8 @@ def hold_all(proposal_id: int):
     proposal = readable_proposal(proposal_id)
     access.require_edit(current_user, proposal)
     held, problems = holds.hold_all(proposal, actor=current_user, hold_days=current_settings().hold_days, **settings())
-    flash(f"{held} of {len(proposal.lines)} lines held.", "success" if not problems else "warning")
+    held_text = f"{held} of {plural(len(proposal.lines), 'line', 'lines')} held."
+    flash(held_text, "success" if not problems else "warning")
     for problem in problems:
         flash(problem, "danger")
     return _builder_response(proposal)
@@ -258,7 +260,16 @@ def add_package(proposal_id: int):
         abandon(db.session)
         return _builder_response(proposal, status=400, line_errors={"package": exc.errors})
     _added(proposal)
-    flash(f"{len(added)} lines added from {package.name}, each {package.discount_pct:g} % off.", "success")
+    flash(
+        ngettext(
+            "%(num)s line added from %(package)s",
+            "%(num)s lines added from %(package)s",
+            len(added),
+            package=package.name,
+        )
+        + f", each {package.discount_pct:g} % off.",
+        "success",
+    )
     return _builder_response(proposal)
 
 

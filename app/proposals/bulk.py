@@ -18,6 +18,7 @@ from app.auth.models import User
 from app.catalog.models import Product, Status
 from app.errors import Errors, ValidationFailed
 from app.extensions import db
+from app.formats import impression_count
 from app.pricing import rules
 from app.proposals.access import require_edit
 from app.proposals.lines import MAX_LINES, LineData, add_lines, price_of
@@ -254,7 +255,7 @@ def recommend(
         if goals.sizes:
             reasons.append("runs " + ", ".join(sorted(set(goals.sizes) & set(product.sizes))))
         reasons.append(f"net {rate_} {proposal.currency} CPM, the {_ordinal(len(picks) + 1)}cheapest that fits")
-        reasons.append(f"{available:,} impressions available over the flight")
+        reasons.append(f"{impression_count(available)} available over the flight")
         if impressions == available:
             reasons.append("all of them taken")
         picks.append(

@@ -34,7 +34,7 @@ from zoneinfo import ZoneInfo
 import jinja2
 from markupsafe import Markup
 
-from app.formats import money, percent, rate
+from app.formats import install_plural_forms, money, percent, rate
 from app.pricing.rules import Price, Step
 from app.pricing.waterfall_svg import waterfall_svg
 from app.proposals import budget_svg
@@ -265,6 +265,7 @@ def pdf_templates() -> jinja2.Environment:
         autoescape=jinja2.select_autoescape(("html", "htm", "xml", "xhtml", "svg"), default_for_string=True),
     )
     environment.filters.update(money=money, rate=rate, percent=percent)
+    install_plural_forms(environment)
     return environment
 
 

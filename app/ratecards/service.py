@@ -16,6 +16,7 @@ from app.catalog.targeting import targeting_values_by_dimension
 from app.db import Unchecked, name_taken, stale
 from app.errors import Conflict, DomainError, Errors, ValidationFailed
 from app.extensions import db
+from app.formats import plural
 from app.ratecards.models import (
     BaseRate,
     Combine,
@@ -161,7 +162,7 @@ def _touch(card: RateCard, now: datetime) -> None:
 
 def _shift_year(day: date, years: int) -> date:
     if not 1 <= day.year + years <= 9999:
-        raise ValidationFailed.on("years", f"Moving {day} by {years} years leaves the calendar.")
+        raise ValidationFailed.on("years", f"Moving {day} by {plural(years, 'year', 'years')} leaves the calendar.")
     try:
         return day.replace(year=day.year + years)
     except ValueError:  # 29 February

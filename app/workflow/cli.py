@@ -7,6 +7,7 @@ from flask.cli import AppGroup
 
 from app.db import utcnow
 from app.extensions import current_clock, current_settings, db
+from app.formats import ngettext
 from app.mail.service import deliver_pending
 from app.mail.views import mail_settings
 from app.transaction import after_commit, in_transaction
@@ -29,4 +30,4 @@ def remind_command() -> None:
 def expire_command() -> None:
     """Close proposals whose offer expired and release their holds."""
     count = expire(now=utcnow(), today=current_clock().today())
-    click.echo(f"{count} proposals expired.")
+    click.echo(ngettext("%(num)s proposal expired.", "%(num)s proposals expired.", count))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from app.formats import plural
 from app.mail.service import queue
 from app.proposals.models import Proposal
 from app.proposals.snapshot import VersionSnapshot
@@ -57,7 +58,8 @@ def escalated(request: ApprovalRequest, admins, *, waited, now: datetime, settin
             subject=f"Escalation: {p.number} {p.campaign_name} waits for approval ({hours} h)",
             text=(
                 f"Hello {admin.name},\n\nstep {request.step} of proposal {p.number} ({request.rule_name}) has "
-                f"waited {hours} hours for its approver. Ask them, or change the rule so that someone else decides.\n\n"
+                f"waited {plural(hours, 'hour', 'hours')} for its approver. "
+                "Ask them, or change the rule so that someone else decides.\n\n"
                 f"The proposal: {settings.link(f'/proposals/{p.id}')}\n"
             ),
             related=("proposal", p.id),

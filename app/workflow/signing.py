@@ -17,6 +17,7 @@ from app.audit.service import record
 from app.auth.models import User
 from app.errors import Conflict, DomainError, ValidationFailed
 from app.extensions import db
+from app.formats import plural
 from app.mail.service import queue
 from app.proposals import access, holds, versions
 from app.proposals.models import Proposal, ProposalStatus
@@ -84,7 +85,7 @@ def send_to_buyer(
         text=(
             f"Dear {buyer.name},\n\nplease find our proposal for {proposal.campaign_name} attached "
             f"({proposal.number}, version {version.number}).\n\nTo accept or decline it, open this link "
-            f"(valid for {days} days):\n{settings.link(f'/sign/{token}')}\n\n"
+            f"(valid for {plural(days, 'day', 'days')}):\n{settings.link(f'/sign/{token}')}\n\n"
             f"Kind regards,\n{proposal.owner.name}\n{settings.publisher_name}\n"
         ),
         attachment=(f"{proposal.number}-v{version.number}.pdf", "application/pdf", pdf),
@@ -97,7 +98,8 @@ def send_to_buyer(
         entity_id=proposal.id,
         action="sent to buyer",
         at=now,
-        summary=f"Version {version.number} sent to {buyer.name} <{buyer.email}>; the link expires in {days} days.",
+        summary=f"Version {version.number} sent to {buyer.name} <{buyer.email}>; "
+        f"the link expires in {plural(days, 'day', 'days')}.",
     )
     return token
 

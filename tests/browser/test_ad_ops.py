@@ -32,7 +32,7 @@ def test_ad_ops_follow_delivery_day_by_day_and_retry_a_failed_push(page, live_se
 
     page.get_by_role("link", name="Ad servers").click()
     page.get_by_role("button", name="Run the next simulated day").click()
-    expect(page.get_by_text("The sandbox is now 1 days ahead")).to_be_visible()
+    expect(page.get_by_text("The sandbox is now 1 day ahead.")).to_be_visible()
     page.goto(order_url)
     after = delivered(page)
     assert all(a > b for a, b in zip(after, before, strict=True))  # one more day on every line

@@ -61,7 +61,7 @@ def test_the_next_simulated_day_brings_one_more_day_of_delivery(app, client, aut
         before = db.session.scalar(sa.select(sa.func.count(DeliveryDay.id)))
         sandbox = db.session.scalar(sa.select(Connection.id).where(Connection.kind == "sandbox"))
     response = client.post(f"/adserver/connections/{sandbox}/next-day", follow_redirects=True)
-    assert "1 days ahead" in response.get_data(as_text=True)
+    assert "The sandbox is now 1 day ahead." in response.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(DeliveryDay.id))) == before + 2  # two lines, one day
 

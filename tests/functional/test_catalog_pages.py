@@ -318,7 +318,7 @@ def test_an_admin_adds_a_section_and_archives_it_with_its_slot(app, client, auth
     assert slot.status_code == 302
     archived = client.post(f"/catalog/ad-units/{section}/status", data={"status": "archived"})
     assert archived.status_code == 302
-    assert "Archived Harbour Living › Motoring and 1 units below it." in unescape(
+    assert "Archived Harbour Living › Motoring and 1 unit below it." in unescape(
         client.get(archived.location).get_data(as_text=True)
     )
     with app.app_context():

@@ -32,6 +32,7 @@ from app.adserver.adapters.base import (
 )
 from app.adserver.models import SandboxAdvertiser, SandboxLineItem, SandboxOrder
 from app.extensions import db
+from app.formats import plural
 from app.inventory.models import ForecastDay
 
 #: impressions a day for a line with no impression goal (a sponsorship, a flat fee)
@@ -66,7 +67,7 @@ class SandboxAdapter(Adapter):
         count = db.session.scalar(
             sa.select(sa.func.count(SandboxOrder.id)).where(SandboxOrder.connection_id == self.connection_id)
         )
-        return f"Sandbox: {count} orders; today is {self.today():%d %b %Y} on its clock."
+        return f"Sandbox: {plural(count, 'order', 'orders')}; today is {self.today():%d %b %Y} on its clock."
 
     def push(self, order: OrderSpec) -> PushResult:
         notes: list[str] = []
