@@ -21,6 +21,15 @@ class ProposalForm(FlaskForm):
     budget_goal = NumberField("Budget goal", render_kw={"inputmode": "decimal"})
     discount_pct = NumberField("Proposal discount (%)", render_kw={"inputmode": "decimal"})
     expires_on = DateInput("Offer expires")
-    notes = TextAreaField("Notes", render_kw={"rows": 3, "maxlength": 5000})
+    buyer_notes = TextAreaField(
+        "Notes for the buyer",
+        render_kw={"rows": 3, "maxlength": 5000},
+        description="Printed on the PDF the buyer receives.",
+    )
+    notes = TextAreaField(
+        "Internal notes",
+        render_kw={"rows": 3, "maxlength": 5000},
+        description="For your colleagues and approvers only: never on the PDF.",
+    )
     terms = TextAreaField("Terms", render_kw={"rows": 4, "maxlength": 20000})
     version = HiddenField()

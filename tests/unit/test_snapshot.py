@@ -106,3 +106,17 @@ def test_a_snapshot_built_from_values_writes_the_stored_shape():
     line = SnapshotLine.from_json(STORED["lines"][0])
     built = SnapshotLine(**{f: getattr(line, f) for f in SnapshotLine.__dataclass_fields__ if not f.startswith("_")})
     assert built.to_json() == STORED["lines"][0]
+
+
+def test_a_snapshot_made_before_notes_were_split_has_no_notes_for_the_buyer_and_is_written_back_unchanged():
+    assert "buyer_notes" not in STORED
+    typed = VersionSnapshot.from_json(STORED)
+    assert typed.buyer_notes == ""
+    assert typed.to_json() == STORED
+
+
+def test_notes_for_the_buyer_are_kept_beside_the_internal_notes():
+    stored = {**STORED, "notes": "Internal only.", "buyer_notes": "Creative by 1 Feb."}
+    typed = VersionSnapshot.from_json(stored)
+    assert (typed.notes, typed.buyer_notes) == ("Internal only.", "Creative by 1 Feb.")
+    assert typed.to_json() == stored
