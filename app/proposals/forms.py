@@ -18,7 +18,11 @@ class ProposalForm(FlaskForm):
     start_day = DateInput("Flight from")
     end_day = DateInput("to")
     time_zone = StringField("Time zone", render_kw={"maxlength": 64})
-    budget_goal = NumberField("Budget goal", render_kw={"inputmode": "decimal"})
+    budget_goal = NumberField(
+        "Budget goal",
+        render_kw={"inputmode": "decimal"},
+        description="Internal: the builder measures the total against it; never on the PDF.",
+    )
     discount_pct = NumberField("Proposal discount (%)", render_kw={"inputmode": "decimal"})
     expires_on = DateInput("Offer expires")
     buyer_notes = TextAreaField(

@@ -228,6 +228,6 @@ def header_defaults(*, actor: User, today: date) -> cards.HeaderDefaults:
 def flight_check(card: RateCard, start: date | None, end: date | None, *, actor: User, today: date) -> str | None:
     """What to tell the rep when `card` does not price every day of the flight (the cards that do,
     the days each covers and what to do), before any line is added; None when it does."""
-    if start is None or end is None or end < start:
+    if start is None or end is None or end < start or cards.covers(card, start, end):
         return None
     return cards.flight_problem(card, start, end, queries.usable_cards(actor, today))

@@ -190,14 +190,11 @@ def edit(proposal_id: int):
 
 
 def _form_page(form: ProposalForm, proposal: Proposal | None):
-    return render_template(
-        "proposals/form.html",
-        form=form,
-        proposal=proposal,
-        flight_problem=None
-        if form.errors
-        else _flight_problem(form.rate_card_id.data, form.start_day.data, form.end_day.data),
-    ), 400 if form.errors else 200
+    """The header form; under the flight, what the card says of it (a refused save has it on the field)."""
+    if form.errors:
+        return render_template("proposals/form.html", form=form, proposal=proposal, flight_problem=None), 400
+    problem = _flight_problem(form.rate_card_id.data, form.start_day.data, form.end_day.data)
+    return render_template("proposals/form.html", form=form, proposal=proposal, flight_problem=problem), 200
 
 
 def _flight_problem(card_id: str | int | None, start: date | None, end: date | None) -> str | None:
