@@ -6,6 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 from app.proposals.snapshot import SnapshotLine, VersionSnapshot
+from app.proposals.versions import diff
 
 STORED = {
     "number": "P-2027-0001",
@@ -120,3 +121,11 @@ def test_notes_for_the_buyer_are_kept_beside_the_internal_notes():
     typed = VersionSnapshot.from_json(stored)
     assert (typed.notes, typed.buyer_notes) == ("Internal only.", "Creative by 1 Feb.")
     assert typed.to_json() == stored
+
+
+def test_comparing_a_version_made_before_the_split_with_one_without_notes_for_the_buyer_finds_no_change():
+    later = {**STORED, "buyer_notes": ""}
+    assert diff(STORED, later)["fields"] == []
+    assert diff(STORED, {**later, "buyer_notes": "Creative by 1 Feb."})["fields"] == [
+        ("Notes for the buyer", "", "Creative by 1 Feb.")
+    ]
