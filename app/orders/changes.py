@@ -97,6 +97,7 @@ def discard_change_order(order: Order, *, actor: User, now: datetime) -> Proposa
     flight = signed.flight
     proposal.start_day, proposal.end_day = flight.start, flight.end
     proposal.time_zone, proposal.notes, proposal.terms = flight.time_zone, signed.notes, signed.terms
+    proposal.buyer_notes = signed.buyer_notes
     proposal.discount_pct = signed.discount_pct
     proposal.budget_goal = signed.budget_goal
     proposal.expires_on = signed.expires_on

@@ -18,9 +18,22 @@ class ProposalForm(FlaskForm):
     start_day = DateInput("Flight from")
     end_day = DateInput("to")
     time_zone = StringField("Time zone", render_kw={"maxlength": 64})
-    budget_goal = NumberField("Budget goal", render_kw={"inputmode": "decimal"})
+    budget_goal = NumberField(
+        "Budget goal",
+        render_kw={"inputmode": "decimal"},
+        description="Internal: the builder measures the total against it; never on the PDF.",
+    )
     discount_pct = NumberField("Proposal discount (%)", render_kw={"inputmode": "decimal"})
     expires_on = DateInput("Offer expires")
-    notes = TextAreaField("Notes", render_kw={"rows": 3, "maxlength": 5000})
+    buyer_notes = TextAreaField(
+        "Notes for the buyer",
+        render_kw={"rows": 3, "maxlength": 5000},
+        description="Printed on the PDF the buyer receives.",
+    )
+    notes = TextAreaField(
+        "Internal notes",
+        render_kw={"rows": 3, "maxlength": 5000},
+        description="For your colleagues and approvers only: never on the PDF.",
+    )
     terms = TextAreaField("Terms", render_kw={"rows": 4, "maxlength": 20000})
     version = HiddenField()

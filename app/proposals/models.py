@@ -69,7 +69,10 @@ class Proposal(db.Model):
     budget_goal: Mapped[Decimal | None] = mapped_column(Money)
     #: the proposal discount, applied to every line after the advertiser's
     discount_pct: Mapped[Decimal] = mapped_column(Percent, default=Decimal("0"))
+    #: internal notes, for the publisher's people only: never on the PDF nor shown to the buyer
     notes: Mapped[str] = mapped_column(sa.Text, default="")
+    #: notes for the buyer, printed on the PDF above the terms
+    buyer_notes: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
     terms: Mapped[str] = mapped_column(sa.Text, default="")
     expires_on: Mapped[date | None]
     status: Mapped[str] = mapped_column(sa.String(20), default=ProposalStatus.DRAFT.value)

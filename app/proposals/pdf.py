@@ -229,9 +229,15 @@ def logo_data_url(path: str | None) -> str | None:
 
 
 def render_html(
-    snapshot: dict, *, publisher_name: str, logo_path: str | None = None, with_waterfalls: bool = False
+    snapshot: dict,
+    *,
+    publisher_name: str,
+    logo_path: str | None = None,
+    with_waterfalls: bool = False,
+    draft: bool = False,
 ) -> str:
-    """The document as HTML (what `render_pdf` lays out), through Jinja with autoescape."""
+    """The document as HTML (what `render_pdf` lays out), through Jinja with autoescape. A `draft` is
+    marked DRAFT on every page and has no signature block: nobody can sign it."""
     return (
         pdf_templates()
         .get_template("proposals/pdf.html")
@@ -241,6 +247,7 @@ def render_html(
             publisher_name=publisher_name,
             logo=logo_data_url(logo_path),
             with_waterfalls=with_waterfalls,
+            draft=draft,
             issued_on=version_day(snapshot),
             chart=budget_svg.budget_by_product_svg(snapshot["lines"], snapshot["currency"], labels=False),
             chart_bars=budget_svg.budget_by_product(snapshot["lines"]),
@@ -270,14 +277,21 @@ def pdf_templates() -> jinja2.Environment:
 
 
 def render_pdf(
-    snapshot: dict, *, publisher_name: str, logo_path: str | None = None, with_waterfalls: bool = False
+    snapshot: dict,
+    *,
+    publisher_name: str,
+    logo_path: str | None = None,
+    with_waterfalls: bool = False,
+    draft: bool = False,
 ) -> bytes:
     """The proposal version as an A4 PDF. The same snapshot gives the same bytes (no clock is read)."""
     # Imported here: WeasyPrint takes most of a second to load, which every web worker and CLI
     # command would otherwise pay at start-up.
     from weasyprint import HTML
 
-    html = render_html(snapshot, publisher_name=publisher_name, logo_path=logo_path, with_waterfalls=with_waterfalls)
+    html = render_html(
+        snapshot, publisher_name=publisher_name, logo_path=logo_path, with_waterfalls=with_waterfalls, draft=draft
+    )
     with _fonts_lock:
         return HTML(string=html, base_url=str(TEMPLATES), url_fetcher=fonts_only_fetcher()).write_pdf(
             pdf_identifier=sha256_of(html.encode())[:32].encode(), font_config=_shared_font_config()

@@ -46,10 +46,17 @@ def accounts(kind: AccountKind) -> list[Account]:
     return list(db.session.scalars(sa.select(Account).where(Account.kind == kind.value).order_by(Account.name)))
 
 
-def contact_choices() -> list[tuple[int, str, str]]:
-    """Every contact as (id, name, account's name), by account and name."""
+def contact_choices(advertiser_id: int | None, agency_id: int | None) -> list[tuple[int, str, str]]:
+    """The contacts of the advertiser and of the agency (the buyer is one of them) as (id, name,
+    account's name), by account and name; none before an advertiser or agency is chosen."""
+    accounts = [a for a in (advertiser_id, agency_id) if a]
+    if not accounts:
+        return []
     return db.session.execute(
-        sa.select(Contact.id, Contact.name, Account.name).join(Contact.account).order_by(Account.name, Contact.name)
+        sa.select(Contact.id, Contact.name, Account.name)
+        .join(Contact.account)
+        .where(Contact.account_id.in_(accounts))
+        .order_by(Account.name, Contact.name)
     ).all()
 
 
@@ -57,7 +64,9 @@ def usable_cards(user: User, today: date) -> list[RateCard]:
     """Active rate cards still valid that the user may price with, oldest first."""
     return [
         c
-        for c in db.session.scalars(sa.select(RateCard).where(RateCard.valid_to >= today).order_by(RateCard.valid_from))
+        for c in db.session.scalars(
+            sa.select(RateCard).where(RateCard.valid_to >= today).order_by(RateCard.valid_from, RateCard.name)
+        )
         if usable_card(c, user) and c.status == Status.ACTIVE.value
     ]
 

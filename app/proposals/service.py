@@ -6,7 +6,7 @@ recommendations in `bulk`, who may do what in `access`. Services flush; the requ
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 
 from app import money
@@ -19,7 +19,7 @@ from app.errors import Conflict, DomainError, Errors
 from app.extensions import db
 from app.numbering import next_number
 from app.pricing import service as pricing
-from app.proposals import lines, registry
+from app.proposals import cards, lines, queries, registry
 from app.proposals.access import MANAGERS, require_edit
 from app.proposals.holds import release_holds
 from app.proposals.models import Proposal, ProposalStatus
@@ -48,7 +48,8 @@ FIELD_LABELS = {
     "time_zone": "time zone",
     "budget_goal": "budget goal",
     "discount_pct": "proposal discount",
-    "notes": "notes",
+    "buyer_notes": "notes for the buyer",
+    "notes": "internal notes",
     "terms": "terms",
     "expires_on": "expiry",
 }
@@ -70,9 +71,12 @@ class ProposalData:
     buyer_contact_id: int | None = None
     budget_goal: Decimal | None = None
     discount_pct: Decimal = Decimal("0")
+    #: internal notes (never on the PDF)
     notes: str = ""
     terms: str = ""
     expires_on: date | None = None
+    #: notes for the buyer (printed on the PDF)
+    buyer_notes: str = ""
 
 
 def check_proposal(data: ProposalData, *, actor: User, today: date) -> Errors:
@@ -105,17 +109,23 @@ def check_proposal(data: ProposalData, *, actor: User, today: date) -> Errors:
         errors.add("start_day", "Enter the flight's first day.")
     if data.end_day is None:
         errors.add("end_day", "Enter the flight's last day.")
-    # Days beyond the card's validity cannot be priced with it: the card is the proposal's horizon.
-    last, horizon = (card.valid_to, card.name) if card is not None else (LAST_DAY, "")
-    for name, day, label, until, named in (
-        ("start_day", data.start_day, "flight's first day", last, horizon),
-        ("end_day", data.end_day, "flight's last day", last, horizon),
-        ("expires_on", data.expires_on, "expiry", LAST_DAY, ""),
+    for name, day, label in (
+        ("start_day", data.start_day, "flight's first day"),
+        ("end_day", data.end_day, "flight's last day"),
+        ("expires_on", data.expires_on, "expiry"),
     ):
-        if day is not None and (problem := day_problem(day, label=label, last=until, horizon=named)):
+        if day is not None and (problem := day_problem(day, label=label, last=LAST_DAY)):
             errors.add(name, problem)
     if data.start_day is not None and data.end_day is not None and data.end_day < data.start_day:
         errors.add("end_day", f"The flight ends ({data.end_day}) before it starts ({data.start_day}).")
+    # Days outside the card's validity cannot be priced with it: the card is the proposal's horizon.
+    # The message is the one the form shows as the dates are chosen (`flight_check`).
+    elif (
+        card is not None
+        and not {"start_day", "end_day"} & errors.errors.keys()
+        and (problem := flight_check(card, data.start_day, data.end_day, actor=actor, today=today))
+    ):
+        errors.add("end_day" if data.start_day >= card.valid_from else "start_day", problem)
     if problem := time_zone_problem(data.time_zone):
         errors.add("time_zone", problem)
     if problem := percent_problem(data.discount_pct, label="proposal discount"):
@@ -127,8 +137,12 @@ def check_proposal(data: ProposalData, *, actor: User, today: date) -> Errors:
         errors.add("budget_goal", problem)
     if data.expires_on is not None and data.expires_on < today:
         errors.add("expires_on", "The offer cannot expire in the past.")
-    for name, value, limit in (("notes", data.notes, 5000), ("terms", data.terms, 20000)):
-        if problem := length_problem(value, label=name, max_length=limit, required=False):
+    for name, value, limit in (
+        ("buyer_notes", data.buyer_notes, 5000),
+        ("notes", data.notes, 5000),
+        ("terms", data.terms, 20000),
+    ):
+        if problem := length_problem(value, label=FIELD_LABELS[name], max_length=limit, required=False):
             errors.add(name, problem)
     return errors
 
@@ -205,7 +219,15 @@ def delete_proposal(proposal: Proposal, *, actor: User, now: datetime) -> None:
     record(actor=actor, entity_type="proposal", entity_id=proposal.id, action="deleted", at=now, summary="Deleted.")
 
 
-def header_defaults(today: date) -> dict[str, date]:
-    """A new proposal's flight (four weeks from next Monday) and expiry (30 days from today)."""
-    start = today + timedelta(days=7 - today.weekday())
-    return {"start_day": start, "end_day": start + timedelta(days=27), "expires_on": today + timedelta(days=30)}
+def header_defaults(*, actor: User, today: date) -> cards.HeaderDefaults:
+    """A new proposal's flight (four weeks from next Monday, kept within one card), expiry (30 days
+    from today) and a rate card the rep may use that prices the whole flight."""
+    return cards.header_defaults(today, queries.usable_cards(actor, today))
+
+
+def flight_check(card: RateCard, start: date | None, end: date | None, *, actor: User, today: date) -> str | None:
+    """What to tell the rep when `card` does not price every day of the flight (the cards that do,
+    the days each covers and what to do), before any line is added; None when it does."""
+    if start is None or end is None or end < start or cards.covers(card, start, end):
+        return None
+    return cards.flight_problem(card, start, end, queries.usable_cards(actor, today))

@@ -261,7 +261,10 @@ class VersionSnapshot(_Json):
     budget_goal: Decimal | None = _kind(_DECIMAL)
     discount_pct: Decimal | None = _kind(_DECIMAL)
     expires_on: date | None = _kind(_DAY)
+    #: internal notes: for approvers and the order, never printed on the PDF
     notes: str = _kind()
+    #: notes for the buyer, printed on the PDF (versions made before the split have none: "")
+    buyer_notes: str = _kind(default="")
     terms: str = _kind()
     lines: tuple[SnapshotLine, ...] = _kind(default=(), part=SnapshotLine, many=True)
     totals: Totals = _kind(part=Totals)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import Response, render_template, request
 
 from app.access import allow
+from app.db import utcnow
 from app.errors import NotFound
 from app.extensions import current_settings
 from app.proposals import versions
@@ -32,6 +33,23 @@ def version_pdf(proposal_id: int, number: int):
             "Content-Disposition": f'attachment; filename="{proposal.number}-v{number}.pdf"',
             "X-Content-SHA256": sha256,
         },
+    )
+
+
+@bp.route("/<int:proposal_id>/draft.pdf")
+@allow(*READERS, checks_object=True)
+def draft_pdf(proposal_id: int):
+    """The proposal as it stands, marked DRAFT and not signable: drawn on the fly, no version made,
+    nothing stored or recorded (a GET never writes; the download leaves no trace worth auditing)."""
+    proposal = readable_proposal(proposal_id)
+    settings = current_settings()
+    pdf = versions.draft_pdf(
+        proposal, now=utcnow(), publisher_name=settings.publisher_name, logo_path=settings.publisher_logo
+    )
+    return Response(
+        pdf,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{proposal.number}-draft.pdf"'},
     )
 
 

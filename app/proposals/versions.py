@@ -66,6 +66,7 @@ def snapshot(proposal: Proposal, *, number: int, now: datetime) -> VersionSnapsh
         discount_pct=proposal.discount_pct,
         expires_on=proposal.expires_on,
         notes=proposal.notes,
+        buyer_notes=proposal.buyer_notes,
         terms=proposal.terms,
         lines=tuple(_snapshot_line(line, names) for line in proposal.lines),
         totals=Totals(
@@ -186,6 +187,17 @@ def pdf_of(version: ProposalVersion, *, publisher_name: str, logo_path: str | No
     return pdf, sha256_of(pdf)
 
 
+def draft_pdf(proposal: Proposal, *, now: datetime, publisher_name: str, logo_path: str | None = None) -> bytes:
+    """The proposal as it stands, as a PDF marked DRAFT with no signature block: for a rep to look
+    at or share before submitting. No version is made and nothing is written (a GET may call it)."""
+    current = snapshot(proposal, number=len(proposal.versions) + 1, now=now)
+    return render_pdf(current.to_json(), publisher_name=publisher_name, logo_path=logo_path, draft=True)
+
+
+#: what a snapshot made before a field existed stands for (versions made before notes were split)
+_DEFAULTS = {"buyer_notes": ""}
+
+
 def diff(old: dict, new: dict) -> dict:
     """What changed between two version snapshots, in words: proposal fields, lines added, removed
     and changed (matched by position and product), and the totals. Amounts and rates read as the
@@ -199,10 +211,12 @@ def diff(old: dict, new: dict) -> dict:
         ("discount_pct", "Proposal discount (%)"),
         ("expires_on", "Expires"),
         ("terms", "Terms"),
-        ("notes", "Notes"),
+        ("buyer_notes", "Notes for the buyer"),
+        ("notes", "Internal notes"),
     ):
-        if old.get(key) != new.get(key):
-            fields.append((label, _shown(key, old.get(key), currency), _shown(key, new.get(key), currency)))
+        before, after = old.get(key, _DEFAULTS.get(key)), new.get(key, _DEFAULTS.get(key))
+        if before != after:
+            fields.append((label, _shown(key, before, currency), _shown(key, after, currency)))
     for key, label in (("flight", "Flight"), ("rate_card", "Rate card"), ("agency", "Agency"), ("buyer", "Buyer")):
         a, b = old.get(key), new.get(key)
         if a != b:

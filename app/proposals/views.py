@@ -3,6 +3,7 @@ lines, recommendations) is in `builder_views`, versions in `version_views`, on t
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -20,11 +21,13 @@ from app.forms import (
     redirect_to_created,
     submit,
 )
+from app.pricing.service import usable_card
 from app.proposals import access, queries, service
 from app.proposals.forms import ProposalForm
 from app.proposals.models import Proposal, ProposalLine, ProposalStatus
+from app.ratecards.models import RateCard
 from app.roles import Role
-from app.validation import page_number, parse_id
+from app.validation import day_problem, page_number, parse_id
 
 bp = Blueprint("proposals", __name__, url_prefix="/proposals")
 
@@ -82,6 +85,20 @@ def index():
 # -- The header form ------------------------------------------------------------------------------
 
 
+def _offer_buyers(form: ProposalForm) -> None:
+    """The buyer list: the contacts of the chosen advertiser and agency only. It follows the
+    advertiser and agency as they change (htmx asks `buyer_choices` for the options)."""
+    contacts = queries.contact_choices(parse_id(form.advertiser_id.data), parse_id(form.agency_id.data))
+    form.buyer_contact_id.choices = options([("", "— none yet —"), *((c, f"{n} ({a})") for c, n, a in contacts)])
+    form.buyer_contact_id.render_kw = {
+        "hx-get": url_for("proposals.buyer_choices"),
+        "hx-trigger": "change from:#advertiser_id, change from:#agency_id",
+        "hx-include": "#advertiser_id, #agency_id",
+        "hx-target": "this",
+        "hx-swap": "innerHTML",
+    }
+
+
 def _prepare(form: ProposalForm) -> ProposalForm:
     today = current_clock().today()
     form.advertiser_id.choices = options(
@@ -90,8 +107,7 @@ def _prepare(form: ProposalForm) -> ProposalForm:
     form.agency_id.choices = options(
         [("", "— none —"), *((a.id, a.name) for a in queries.accounts(AccountKind.AGENCY))]
     )
-    contacts = queries.contact_choices()
-    form.buyer_contact_id.choices = options([("", "— none yet —"), *((c, f"{n} ({a})") for c, n, a in contacts)])
+    _offer_buyers(form)
     cards = queries.usable_cards(current_user, today)
     form.rate_card_id.choices = options((c.id, f"{c.name} ({c.currency})") for c in cards)
     form.owner_id.choices = options((u.id, u.name) for u in queries.possible_owners())
@@ -112,6 +128,7 @@ def _data(form: ProposalForm) -> service.ProposalData:
         budget_goal=form.budget_goal.data,
         discount_pct=form.discount_pct.data if form.discount_pct.data is not None else Decimal("0"),
         notes=form.notes.data or "",
+        buyer_notes=form.buyer_notes.data or "",
         terms=form.terms.data or "",
         expires_on=form.expires_on.data,
     )
@@ -124,13 +141,16 @@ def new():
         return earlier
     form = _prepare(ProposalForm())
     if request.method == "GET":
-        defaults = service.header_defaults(current_clock().today())
-        form.start_day.data, form.end_day.data = defaults["start_day"], defaults["end_day"]
+        defaults = service.header_defaults(actor=current_user, today=current_clock().today())
+        form.start_day.data, form.end_day.data = defaults.start_day, defaults.end_day
+        if defaults.rate_card_id is not None:
+            form.rate_card_id.data = str(defaults.rate_card_id)
         form.time_zone.data = current_settings().time_zone.key
         form.owner_id.data = str(current_user.id)
-        form.expires_on.data = defaults["expires_on"]
+        form.expires_on.data = defaults.expires_on
         if advertiser := parse_id(request.args.get("advertiser")):
             form.advertiser_id.data = str(advertiser)
+            _offer_buyers(form)
     proposal = submit(
         form,
         save=lambda: service.create_proposal(
@@ -141,7 +161,7 @@ def new():
     if proposal is not None:
         flash(f"Proposal {proposal.number} created: add its lines.", "success")
         return redirect_to_created(url_for("proposals.detail", proposal_id=proposal.id))
-    return render_template("proposals/form.html", form=form, proposal=None), 400 if form.errors else 200
+    return _form_page(form, None)
 
 
 @bp.route("/<int:proposal_id>/edit", methods=["GET", "POST"])
@@ -166,7 +186,52 @@ def edit(proposal_id: int):
     if saved is not None:
         flash("Saved; every line was priced again.", "success")
         return redirect(url_for("proposals.detail", proposal_id=proposal.id))
-    return render_template("proposals/form.html", form=form, proposal=proposal), 400 if form.errors else 200
+    return _form_page(form, proposal)
+
+
+def _form_page(form: ProposalForm, proposal: Proposal | None):
+    """The header form; under the flight, what the card says of it (a refused save has it on the field)."""
+    if form.errors:
+        return render_template("proposals/form.html", form=form, proposal=proposal, flight_problem=None), 400
+    problem = _flight_problem(form.rate_card_id.data, form.start_day.data, form.end_day.data)
+    return render_template("proposals/form.html", form=form, proposal=proposal, flight_problem=problem), 200
+
+
+def _flight_problem(card_id: str | int | None, start: date | None, end: date | None) -> str | None:
+    """What the form says under the flight when the chosen card does not price all of it."""
+    card = db.session.get(RateCard, card_id) if (card_id := parse_id(str(card_id or ""))) else None
+    if card is None or not usable_card(card, current_user):
+        return None
+    return service.flight_check(card, start, end, actor=current_user, today=current_clock().today())
+
+
+@bp.route("/flight-check")
+@allow(*SELLERS)
+def flight_check():
+    """The header form's check of the flight against the card, as the rep picks them (htmx)."""
+    args = request.args
+    problem = _flight_problem(args.get("rate_card_id"), _day(args.get("start_day")), _day(args.get("end_day")))
+    return render_template("proposals/_flight_check.html", flight_problem=problem)
+
+
+@bp.route("/buyer-choices")
+@allow(*SELLERS)
+def buyer_choices():
+    """The buyer list's options for the advertiser and agency the rep chose (htmx)."""
+    contacts = queries.contact_choices(
+        parse_id(request.args.get("advertiser_id")), parse_id(request.args.get("agency_id"))
+    )
+    chosen = parse_id(request.args.get("buyer_contact_id"))
+    return render_template("proposals/_buyer_options.html", contacts=contacts, chosen=chosen)
+
+
+def _day(raw: str | None) -> date | None:
+    """A day from a query string (an ISO date from the date input), None when it is not one."""
+    try:
+        day = date.fromisoformat((raw or "").strip())
+    except ValueError:
+        return None
+    return None if day_problem(day, label="day") else day
 
 
 @bp.route("/<int:proposal_id>/delete", methods=["POST"])

@@ -127,7 +127,8 @@ def snapshot(lines: list[dict] | None = None) -> dict:
         "budget_goal": "50000.00",
         "discount_pct": "5.00",
         "expires_on": "2026-12-15",
-        "notes": "Creative due 10 working days before launch.\nעברית: הערה קצרה",
+        "buyer_notes": "Creative due 10 working days before launch.\nעברית: הערה קצרה",
+        "notes": INTERNAL_NOTE,
         "terms": "IAB standard terms and conditions apply.\nPayment 30 days from invoice.",
         "lines": lines,
         "totals": {
@@ -138,6 +139,10 @@ def snapshot(lines: list[dict] | None = None) -> dict:
             "effective_cpm": "10.6134",
         },
     }
+
+
+#: what the rep wrote for colleagues: never on the PDF
+INTERNAL_NOTE = "Internal: they will walk away above £30k; the manager agreed to 10 % if pushed."
 
 
 def many_lines(count: int) -> list[dict]:
@@ -237,7 +242,7 @@ def test_accented_cjk_and_right_to_left_text_come_back_out_of_the_pdf(sample):
 
 
 def test_every_script_is_set_in_the_noto_fonts_flightdeck_ships_whatever_the_system_has(ctx, caplog):
-    snap = {**snapshot(), "notes": "עברית: הערה קצרה\n한국어 메모\n简体中文备注\nمرحبا بالعالم"}
+    snap = {**snapshot(), "buyer_notes": "עברית: הערה קצרה\n한국어 메모\n简体中文备注\nمرحبا بالعالم"}
     with caplog.at_level("WARNING", logger="weasyprint"):
         pdf = render(snap)
     assert not [r.getMessage() for r in caplog.records if "notdef" in r.getMessage()]  # no tofu
@@ -251,7 +256,7 @@ def test_every_script_is_set_in_the_noto_fonts_flightdeck_ships_whatever_the_sys
 def test_a_script_the_pdf_fonts_lack_is_never_set_in_a_system_font(ctx):
     # Thai, Devanagari and emoji are in no font of this machine; Armenian, Georgian and Braille are in
     # its DejaVu Sans (and other machines have fonts for the rest): every one comes out in a Noto font.
-    snap = {**snapshot(), "notes": "ภาษาไทย हिन्दी 🎉 Հայերեն ქართული ⠁⠃ Ελληνικά Кириллица"}
+    snap = {**snapshot(), "buyer_notes": "ภาษาไทย हिन्दी 🎉 Հայերեն ქართული ⠁⠃ Ελληνικά Кириллица"}
     names = font_names(render(snap))
     assert names and all(name.startswith("NotoSans") for name in names), names
 
@@ -331,6 +336,7 @@ def test_a_bare_proposal_renders_without_agency_buyer_goal_expiry_or_lines(ctx):
         "budget_goal": None,
         "expires_on": None,
         "notes": "",
+        "buyer_notes": "",
         "terms": "",
         "totals": {"gross": "0.00", "commission": "0.00", "net": "0.00", "impressions": 0, "effective_cpm": None},
     }
@@ -338,3 +344,29 @@ def test_a_bare_proposal_renders_without_agency_buyer_goal_expiry_or_lines(ctx):
     assert "Total (gross) £0.00" in text
     assert "For Société Générale — 東京支社" in text  # the buyer's side signs for the advertiser
     assert "Valid until" not in text and "Notes" not in text
+
+
+def test_the_clients_pdf_prints_the_notes_for_the_buyer_but_never_the_internal_notes_nor_the_budget_goal(sample):
+    text = text_of(sample)
+    assert "Creative due 10 working days before launch." in text
+    assert "walk away" not in text and "Internal" not in text
+    # the budget goal (50,000.00) is the rep's own target: neither the amount nor the share of it
+    assert "budget goal" not in text.lower() and "50,000" not in text and "of the budget" not in text
+
+
+def test_a_version_made_before_notes_were_split_prints_none_of_its_notes(ctx):
+    old = {key: value for key, value in snapshot().items() if key != "buyer_notes"}
+    text = text_of(render(old))
+    assert "walk away" not in text and "Notes" not in text
+    assert "IAB standard terms" in text  # the rest of the closing is there
+
+
+def test_a_draft_is_marked_on_every_page_and_has_no_signature_block(ctx):
+    pdf = render(snapshot(many_lines(40)), draft=True)
+    pages = read(pdf).pages
+    assert len(pages) > 1
+    for page in pages:
+        assert "DRAFT" in page.extract_text()
+    text = text_of(pdf)
+    assert "Draft — not for signature" in text and "P-2026-0007 · draft" in text
+    assert "Acceptance" not in text and "Signature" not in text and "version 2" not in text

@@ -6,6 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 from app.proposals.snapshot import SnapshotLine, VersionSnapshot
+from app.proposals.versions import diff
 
 STORED = {
     "number": "P-2027-0001",
@@ -106,3 +107,25 @@ def test_a_snapshot_built_from_values_writes_the_stored_shape():
     line = SnapshotLine.from_json(STORED["lines"][0])
     built = SnapshotLine(**{f: getattr(line, f) for f in SnapshotLine.__dataclass_fields__ if not f.startswith("_")})
     assert built.to_json() == STORED["lines"][0]
+
+
+def test_a_snapshot_made_before_notes_were_split_has_no_notes_for_the_buyer_and_is_written_back_unchanged():
+    assert "buyer_notes" not in STORED
+    typed = VersionSnapshot.from_json(STORED)
+    assert typed.buyer_notes == ""
+    assert typed.to_json() == STORED
+
+
+def test_notes_for_the_buyer_are_kept_beside_the_internal_notes():
+    stored = {**STORED, "notes": "Internal only.", "buyer_notes": "Creative by 1 Feb."}
+    typed = VersionSnapshot.from_json(stored)
+    assert (typed.notes, typed.buyer_notes) == ("Internal only.", "Creative by 1 Feb.")
+    assert typed.to_json() == stored
+
+
+def test_comparing_a_version_made_before_the_split_with_one_without_notes_for_the_buyer_finds_no_change():
+    later = {**STORED, "buyer_notes": ""}
+    assert diff(STORED, later)["fields"] == []
+    assert diff(STORED, {**later, "buyer_notes": "Creative by 1 Feb."})["fields"] == [
+        ("Notes for the buyer", "", "Creative by 1 Feb.")
+    ]
