@@ -39,6 +39,7 @@ def test_the_admin_menu_stays_on_one_line_at_1400_px_and_opens_from_the_keyboard
     expect(menu.get_by_role("link", name="Approval rules")).to_be_focused()
     page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile(r"/workflow/rules"))
+    page.wait_for_load_state()  # Bootstrap's script has run
     expect(menu.get_by_role("button", name="Admin")).to_have_class(re.compile(r"\bactive\b"))
 
     menu.get_by_role("button", name="Admin").focus()
