@@ -151,3 +151,18 @@ def test_a_heatmap_cell_opens_the_reservations_behind_it(app, client, auth):
     auth.login_as("sales_manager")
     html = client.get(f"/inventory/sell-through/{slot_id}/{monday.isoformat()}").get_data(as_text=True)
     assert sponsorship.label in html and "% SOV" in html
+
+
+def test_the_heatmap_has_a_table_with_the_same_figures_and_links_for_screen_readers(client, auth):
+    import re
+
+    auth.login_as("sales_manager")
+    html = client.get("/inventory/sell-through?weeks=8").get_data(as_text=True)
+    svg, table = html.split("</svg>", 1)
+    assert 'aria-hidden="true"' in svg.rsplit("<svg", 1)[1].split(">", 1)[0] and 'role="img"' not in svg
+    links = r'href="(/inventory/sell-through/\d+/[\d-]+)"'
+    assert re.findall(links, svg) == re.findall(links, table) and len(re.findall(links, table)) == 33 * 8
+    # the heatmap writes a percentage in every cell that shows one; the table in every cell
+    in_svg = [int(p) for p in re.findall(r">(\d+)%</text>", svg)]
+    assert in_svg and in_svg == [int(p) for p in re.findall(r">(\d+) %</a>", table) if int(p) > 0]
+    assert "<caption>" in table and 'scope="row"' in table
