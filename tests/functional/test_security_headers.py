@@ -105,3 +105,10 @@ def test_the_buyer_page_carries_the_publishers_logo_when_one_is_set(databases, t
         html = app.test_client().get("/sign/a-logo-signing-token").get_data(as_text=True)
         assert '<img class="publisher-logo" src="data:image/svg+xml;base64,' in html
         assert 'alt="Harbour Media Group"' in html and "/login" not in html
+
+
+def test_static_files_never_carry_the_session_cookie(client, auth):
+    auth.login_as("sales_rep")
+    assert "Set-Cookie" in client.get("/").headers  # a page refreshes the session's expiry
+    for path in ("/static/favicon.svg", "/static/css/app.css"):
+        assert "Set-Cookie" not in client.get(path).headers, path
