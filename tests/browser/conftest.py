@@ -77,7 +77,7 @@ class AxeViolations:
 
     def record(self, report: dict) -> None:
         url = report["url"]
-        self.checked.add(url)
+        self.checked.add(url.split("#", 1)[0])
         if "error" in report:
             self.errors.append(f"{url}: axe could not run: {report['error']}")
         for violation in report.get("violations", []):
@@ -123,8 +123,18 @@ def watch_accessibility(context, violations: AxeViolations) -> None:
 
 
 def settle(page) -> None:
-    """Run the accessibility checks still due on `page` and wait for them."""
-    page.evaluate(AXE_SETTLED)
+    """Run the accessibility checks still due on `page` and wait for them (a page still loading is
+    waited for first)."""
+    from playwright.sync_api import Error
+
+    for attempt in range(3):
+        try:
+            page.evaluate(AXE_SETTLED)
+            return
+        except Error as exc:
+            if attempt == 2 or not any(word in str(exc) for word in ("destroyed", "navigat")):
+                raise
+            page.wait_for_load_state()
 
 
 def check_what_was_left_unchecked(page, violations: AxeViolations) -> None:
