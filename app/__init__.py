@@ -52,7 +52,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     from app.catalog.views import bp as catalog_bp
     from app.errors import register_error_handlers
     from app.finance.views import bp as finance_bp
-    from app.headers import add_security_headers
+    from app.headers import SessionInterface, add_security_headers
     from app.home.views import bp as home_bp
     from app.inventory.views import bp as inventory_bp
     from app.mail.views import bp as mail_bp
@@ -97,6 +97,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     app.before_request(refuse_nul_bytes)
     app.before_request(enforce_access)
     app.after_request(add_security_headers)
+    app.session_interface = SessionInterface()
     register_error_handlers(app)
     register_template_helpers(app)
     _register_hooks()

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Response, current_app, request
+from flask import Flask, Response, current_app, request
+from flask.sessions import SecureCookieSessionInterface
 
 #: No inline script or style anywhere (app.js and app.css hold what templates once had inline);
 #: Bootstrap's icons are data: images; nothing may frame a page.
@@ -41,3 +42,12 @@ def add_security_headers(response: Response) -> Response:
     if current_app.config["ENV_NAME"] == "production":
         headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
     return response
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, except that static files (CSS, scripts, the favicon) never carry
+    the session cookie: they need none, and a browser that fetches the favicon after a page has loaded
+    would otherwise set again a cookie that was just cleared or replaced."""
+
+    def should_set_cookie(self, app: Flask, session) -> bool:
+        return request.endpoint != "static" and super().should_set_cookie(app, session)

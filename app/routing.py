@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, request
+from flask import Flask, abort, redirect, request, url_for
 from werkzeug.routing import IntegerConverter
 
+from app.access import public
 from app.validation import MAX_ID
 
 
@@ -25,8 +26,16 @@ def refuse_nul_bytes() -> None:
         abort(400, description="The request contains a NUL character, which no field accepts. Nothing was saved.")
 
 
+@public
+def favicon():
+    """Browsers ask every site for /favicon.ico: Flightdeck's icon is an SVG (static/favicon.svg, also
+    named by every page's <link rel="icon">)."""
+    return redirect(url_for("static", filename="favicon.svg"))
+
+
 def install(app: Flask) -> None:
     app.url_map.converters["int"] = IdConverter
+    app.add_url_rule("/favicon.ico", "favicon", favicon)
 
 
 def safe_next(target: str | None, default: str) -> str:

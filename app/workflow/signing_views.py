@@ -10,6 +10,7 @@ from app.db import utcnow
 from app.errors import DomainError, ValidationFailed
 from app.extensions import current_clock, current_settings, db
 from app.proposals import versions
+from app.proposals.pdf import logo_data_url
 from app.proposals.snapshot import VersionSnapshot
 from app.transaction import abandon
 from app.workflow import signing
@@ -17,8 +18,13 @@ from app.workflow import signing
 bp = Blueprint("signing", __name__, url_prefix="/sign")
 
 
+def _page(template: str, **context) -> str:
+    """A buyer's page, headed by the publisher's logo (inlined: the page fetches nothing else) or name."""
+    return render_template(template, publisher_logo=logo_data_url(current_settings().publisher_logo), **context)
+
+
 def _refusal(exc: DomainError):
-    return render_template("workflow/sign_refused.html", message=exc.message), exc.status_code
+    return _page("workflow/sign_refused.html", message=exc.message), exc.status_code
 
 
 @bp.route("/<token>", methods=["GET", "POST"])
@@ -55,8 +61,8 @@ def sign(token: str):
                 abandon(db.session)
                 errors = exc.errors
             else:
-                return render_template("workflow/sign_done.html", signature=signature, proposal=link.proposal)
-    return render_template(
+                return _page("workflow/sign_done.html", signature=signature, proposal=link.proposal)
+    return _page(
         "workflow/sign.html",
         link=link,
         p=VersionSnapshot.of(link.version),

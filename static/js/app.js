@@ -24,3 +24,18 @@ document.addEventListener("change", function (event) {
   var field = event.target;
   if (field.hasAttribute && field.hasAttribute("data-autosubmit") && field.form) field.form.submit();
 });
+
+// A button with data-show-table shows a chart's table alternative (visually hidden until then: a
+// screen reader and the keyboard reach it anyway) and hides the chart; pressed again, the reverse.
+document.addEventListener("click", function (event) {
+  var button = event.target.closest && event.target.closest("[data-show-table]");
+  if (!button) return;
+  var table = document.getElementById(button.getAttribute("data-show-table"));
+  var chart = document.getElementById(button.getAttribute("data-hide"));
+  var showing = button.getAttribute("aria-expanded") === "true";
+  table.classList.toggle("visually-hidden-focusable", showing);
+  if (chart) chart.hidden = !showing;
+  button.setAttribute("aria-expanded", String(!showing));
+  if (!button.hasAttribute("data-label")) button.setAttribute("data-label", button.textContent);
+  button.textContent = showing ? button.getAttribute("data-label") : "Show as a heatmap";
+});

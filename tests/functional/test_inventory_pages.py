@@ -175,3 +175,18 @@ def test_a_rep_sees_the_bookings_of_their_own_orders_linked_to_the_order_and_no_
     auth.logout()
     client.post("/login", data={"email": "rep2@harbour.example", "password": "flightdeck-demo"})
     assert all(label not in client.get("/inventory/holds").get_data(as_text=True) for label in labels)
+
+
+def test_the_heatmap_has_a_table_with_the_same_figures_and_links_for_screen_readers(client, auth):
+    import re
+
+    auth.login_as("sales_manager")
+    html = client.get("/inventory/sell-through?weeks=8").get_data(as_text=True)
+    svg, table = html.split("</svg>", 1)
+    assert 'aria-hidden="true"' in svg.rsplit("<svg", 1)[1].split(">", 1)[0] and 'role="img"' not in svg
+    links = r'href="(/inventory/sell-through/\d+/[\d-]+)"'
+    assert re.findall(links, svg) == re.findall(links, table) and len(re.findall(links, table)) == 33 * 8
+    # the heatmap writes a percentage in every cell that shows one; the table in every cell
+    in_svg = [int(p) for p in re.findall(r">(\d+)%</text>", svg)]
+    assert in_svg and in_svg == [int(p) for p in re.findall(r">(\d+) %</a>", table) if int(p) > 0]
+    assert "<caption>" in table and 'scope="row"' in table

@@ -83,3 +83,32 @@ def test_over_https_the_buyer_answers_from_the_signing_page_although_it_sends_no
             "/sign/a-test-signing-token", data={"decision": "decline"}, base_url="https://flightdeck.example"
         )
         assert forged.status_code == 400 and "reload it and answer again" in forged.get_data(as_text=True)
+
+
+def test_the_favicon_is_ours_and_found(client):
+    response = client.get("/favicon.ico", follow_redirects=True)
+    assert response.status_code == 200 and response.mimetype == "image/svg+xml"
+    assert b"<svg" in response.data
+    assert 'rel="icon" href="/static/favicon.svg"' in client.get("/login").get_data(as_text=True)
+
+
+def test_the_buyer_page_carries_the_publishers_logo_when_one_is_set(databases, tmp_path):
+    from tests.conftest import reconfigure
+
+    logo = tmp_path / "logo.svg"
+    logo.write_text('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>')
+    with app_on(databases.copy("sqlite", tmp_path)) as app:
+        open_signing_link(app, "a-logo-signing-token")
+        html = app.test_client().get("/sign/a-logo-signing-token").get_data(as_text=True)
+        assert '<span class="publisher-wordmark">Harbour Media Group</span>' in html and "<img" not in html
+        reconfigure(app, PUBLISHER_LOGO=str(logo))
+        html = app.test_client().get("/sign/a-logo-signing-token").get_data(as_text=True)
+        assert '<img class="publisher-logo" src="data:image/svg+xml;base64,' in html
+        assert 'alt="Harbour Media Group"' in html and "/login" not in html
+
+
+def test_static_files_never_carry_the_session_cookie(client, auth):
+    auth.login_as("sales_rep")
+    assert "Set-Cookie" in client.get("/").headers  # a page refreshes the session's expiry
+    for path in ("/static/favicon.svg", "/static/css/app.css"):
+        assert "Set-Cookie" not in client.get(path).headers, path
