@@ -24,3 +24,16 @@ document.addEventListener("change", function (event) {
   var field = event.target;
   if (field.hasAttribute && field.hasAttribute("data-autosubmit") && field.form) field.form.submit();
 });
+
+// A live region that htmx is refilling (the builder's line preview) says it is busy while a request
+// runs, so a screen reader waits and then reads the result once; the spinner is htmx's hx-indicator.
+// Counted, as htmx counts its indicators: a request replaced by a newer one (hx-sync) ends first.
+function busyRegion(event, change) {
+  var target = event.detail.target;
+  if (!target || !target.hasAttribute || !target.hasAttribute("aria-live")) return;
+  var running = Math.max(0, (Number(target.dataset.requests) || 0) + change);
+  target.dataset.requests = String(running);
+  target.setAttribute("aria-busy", running > 0 ? "true" : "false");
+}
+document.addEventListener("htmx:beforeRequest", function (event) { busyRegion(event, 1); });
+document.addEventListener("htmx:afterRequest", function (event) { busyRegion(event, -1); });
