@@ -56,7 +56,7 @@ def _builder_context(
         "line_errors": line_errors or {},
         "open_line": open_line,
         "pasted": pasted,
-        "new_line": new_line or _new_line_fields(proposal, MultiDict()),
+        "new_line": new_line or _typed_fields(proposal, MultiDict()),
         "line_values": line_values or {},
         "line_fields_of": line_form.fields_of_line,
         "packages": queries.active_packages(),
@@ -85,8 +85,8 @@ def detail(proposal_id: int):
     )
 
 
-def _new_line_fields(proposal: Proposal, form) -> line_form.LineFields:
-    """The Add form's fields: what the rep typed, the proposal's flight where they typed no day."""
+def _typed_fields(proposal: Proposal, form) -> line_form.LineFields:
+    """A line form's fields as the rep typed them, the proposal's flight where they typed no day."""
     return line_form.fields_typed(form, start=proposal.start_day.isoformat(), end=proposal.end_day.isoformat())
 
 
@@ -100,7 +100,7 @@ def new_line_fields(proposal_id: int):
     return render_template(
         "proposals/_new_line_fields.html",
         proposal=proposal,
-        new_line=_new_line_fields(proposal, request.args),
+        new_line=_typed_fields(proposal, request.args),
         products=queries.products_for(proposal),
         values=targeting_values_by_dimension(),
         dimension_labels=DIMENSION_LABELS,
@@ -175,7 +175,7 @@ def add_line(proposal_id: int):
     except ValidationFailed as exc:
         abandon(db.session)
         return _builder_response(
-            proposal, status=400, line_errors={"new": exc.errors}, new_line=_new_line_fields(proposal, request.form)
+            proposal, status=400, line_errors={"new": exc.errors}, new_line=_typed_fields(proposal, request.form)
         )
     _added(proposal)
     return _builder_response(proposal, open_line=proposal.lines[-1].id)
@@ -204,7 +204,7 @@ def update_line(proposal_id: int, line_id: int):
         )
     except ValidationFailed as exc:
         abandon(db.session)
-        typed = {line.id: line_form.fields_typed(request.form)}
+        typed = {line.id: _typed_fields(proposal, request.form)}  # the same days _line_data assumes
         return _builder_response(
             proposal, status=400, line_errors={line.id: exc.errors}, open_line=line.id, line_values=typed
         )

@@ -41,6 +41,7 @@ def test_a_refused_add_shows_the_message_and_keeps_every_field_typed(app, client
     html = response.get_data(as_text=True)
     assert response.status_code == 400
     assert 'data-field-error="quantity"' in html
+    assert re.search(r'id="new-quantity" aria-invalid="true" aria-describedby="new-quantity-error"', html)
     assert selected(html, "new-product") == [str(v["sport"])]
     assert selected(html, "new-model") == ["cpm"]
     assert sorted(selected(html, "new-geo")) == ["london", "scotland"]
@@ -55,6 +56,26 @@ def test_a_refused_add_shows_the_message_and_keeps_every_field_typed(app, client
         as_text=True
     )
     assert value_of(html, "new-quantity") == "" and selected(html, "new-product") == []
+
+
+def test_a_refused_save_of_a_line_keeps_what_was_typed_in_its_form(app, client, auth):
+    auth.login_as("sales_rep")
+    proposal_id = create(app, client)
+    v = ids(app)
+    client.post(f"/proposals/{proposal_id}/lines", data={"product": v["sport"], "quantity": "500000"})
+    html = client.get(f"/proposals/{proposal_id}").get_data(as_text=True)
+    line_id = re.search(rf"/proposals/{proposal_id}/lines/(\d+)/preview", html).group(1)
+    seen = re.search(r'name="seen" value="([^"]+)"', html).group(1)
+    response = client.post(
+        f"/proposals/{proposal_id}/lines/{line_id}",
+        data={"product": v["sport"], "pricing_model": "cpm", "quantity": "900000", "line_discount_pct": "250"}
+        | {"geo": "london", "seen": seen},
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400 and 'data-field-error="line_discount_pct"' in html
+    assert value_of(html, f"l{line_id}-quantity") == "900000"
+    assert value_of(html, f"l{line_id}-discount") == "250"
+    assert selected(html, f"l{line_id}-geo") == ["london"]
 
 
 def test_choosing_a_product_in_the_add_form_offers_its_pricing_models_and_targeting(app, client, auth):
