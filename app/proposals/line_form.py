@@ -12,6 +12,9 @@ from app.formats import percent
 from app.proposals.models import ProposalLine
 from app.validation import parse_id
 
+#: the most values per targeting dimension shown again (a form never sends more than it offers)
+MAX_VALUES = 1000
+
 
 @dataclass(frozen=True)
 class LineFields:
@@ -56,5 +59,7 @@ def fields_typed(form: MultiDict, *, start: str = "", end: str = "") -> LineFiel
         end=text("end") or end,
         quantity=text("quantity"),
         budget=text("budget"),
-        targeting={dim: [v for v in form.getlist(dim) if v] for dim in DIMENSION_LABELS if form.getlist(dim)},
+        targeting={
+            dim: [v for v in form.getlist(dim)[:MAX_VALUES] if v] for dim in DIMENSION_LABELS if form.getlist(dim)
+        },
     )
