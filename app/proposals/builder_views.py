@@ -90,6 +90,18 @@ def _typed_fields(proposal: Proposal, form) -> line_form.LineFields:
     return line_form.fields_typed(form, start=proposal.start_day.isoformat(), end=proposal.end_day.isoformat())
 
 
+def _fields_part(proposal: Proposal, prefix: str, fields_url: str, fields: line_form.LineFields):
+    return render_template(
+        "proposals/_line_fields_part.html",
+        prefix=prefix,
+        fv=fields,
+        fields_url=fields_url,
+        products=queries.products_for(proposal),
+        values=targeting_values_by_dimension(),
+        dimension_labels=DIMENSION_LABELS,
+    )
+
+
 @bp.route("/<int:proposal_id>/new-line")
 @allow(*SELLERS, checks_object=True)
 def new_line_fields(proposal_id: int):
@@ -97,14 +109,19 @@ def new_line_fields(proposal_id: int):
     lets a rep customise, with everything else as typed (htmx fragment; nothing is saved)."""
     proposal = readable_proposal(proposal_id)
     access.require_edit(current_user, proposal)
-    return render_template(
-        "proposals/_new_line_fields.html",
-        proposal=proposal,
-        new_line=_typed_fields(proposal, request.args),
-        products=queries.products_for(proposal),
-        values=targeting_values_by_dimension(),
-        dimension_labels=DIMENSION_LABELS,
-    )
+    url = url_for("proposals.new_line_fields", proposal_id=proposal.id)
+    return _fields_part(proposal, "new", url, _typed_fields(proposal, request.args))
+
+
+@bp.route("/<int:proposal_id>/lines/<int:line_id>/fields")
+@allow(*SELLERS, checks_object=True)
+def line_fields(proposal_id: int, line_id: int):
+    """The same for a line's form when the rep chooses another product (nothing is saved)."""
+    proposal = readable_proposal(proposal_id)
+    access.require_edit(current_user, proposal)
+    line = line_of(proposal, line_id)
+    url = url_for("proposals.line_fields", proposal_id=proposal.id, line_id=line.id)
+    return _fields_part(proposal, f"l{line.id}", url, _typed_fields(proposal, request.args))
 
 
 def _line_data(proposal: Proposal, form) -> tuple[lines.LineData | None, Errors]:

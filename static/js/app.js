@@ -37,3 +37,11 @@ function busyRegion(event, change) {
 }
 document.addEventListener("htmx:beforeRequest", function (event) { busyRegion(event, 1); });
 document.addEventListener("htmx:afterRequest", function (event) { busyRegion(event, -1); });
+
+// A line form's product was changed and its pricing model and targeting follow it (htmx): the form
+// says it changed once more, so the line's preview prices what the form now holds.
+document.addEventListener("htmx:afterRequest", function (event) {
+  var field = event.detail.elt;
+  if (!event.detail.successful || !field.hasAttribute || !field.hasAttribute("data-line-product") || !field.form) return;
+  field.form.dispatchEvent(new Event("change", { bubbles: true }));
+});

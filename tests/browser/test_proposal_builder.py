@@ -166,3 +166,19 @@ def test_the_line_form_sits_in_a_compact_grid_at_1400_pixels(page):
     assert box("Geography")["y"] - (box("From")["y"] + box("From")["height"]) < 48
     preview = line.get_by_test_id("line-preview").bounding_box()
     assert form.bounding_box()["height"] < 420 < preview["height"]
+
+
+def test_choosing_another_product_for_a_line_offers_its_pricing_models_and_targeting(page):
+    sign_in(page, "sales_rep")
+    open_proposal(page, "Summer drive")
+    line = page.get_by_test_id("line").nth(2)
+    line.get_by_text("Edit line 3").click()
+    form = line.get_by_test_id("line-form")
+    expect(form.get_by_label("Device")).to_be_visible()  # Football Pre-roll lets a rep choose devices
+    form.get_by_label("Product").select_option(label="Football Section Sponsorship")
+    expect(form.get_by_label("Pricing model").locator("option")).to_have_text(["CPD", "Flat fee"])
+    expect(form.get_by_label("Device")).to_have_count(0)
+    expect(form.get_by_label("Geography")).to_be_visible()
+    # the preview follows the product and its first pricing model
+    expect(line.get_by_test_id("line-preview").get_by_test_id("units")).to_be_visible(timeout=PREVIEW_WAIT)
+    expect(line.get_by_test_id("line-preview")).to_contain_text("Days")

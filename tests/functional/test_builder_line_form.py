@@ -120,3 +120,23 @@ def test_the_line_preview_says_how_many_impressions_are_available_of_those_asked
     assert found, body[:3000]
     # the saved line's preview already says it before the rep changes anything
     assert re.search(r'data-testid="availability">\s*[\d,]+ available of 500,000 asked', html)
+
+
+def test_choosing_another_product_in_a_lines_form_offers_that_products_models_and_targeting(app, client, auth):
+    auth.login_as("sales_rep")
+    proposal_id = create(app, client)
+    v = ids(app)
+    client.post(f"/proposals/{proposal_id}/lines", data={"product": v["sport"], "quantity": "500000"})
+    html = client.get(f"/proposals/{proposal_id}").get_data(as_text=True)
+    line_id = re.search(rf"/proposals/{proposal_id}/lines/(\d+)/preview", html).group(1)
+    sponsorship = re.search(r'<option value="(\d+)"[^>]*>Football Section Sponsorship', html).group(1)
+    response = client.get(
+        f"/proposals/{proposal_id}/lines/{line_id}/fields",
+        query_string={"product": sponsorship, "pricing_model": "cpm", "quantity": "500000", "geo": "london"},
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    models = re.search(rf'<select[^>]*id="l{line_id}-model"[^>]*>(.*?)</select>', html, re.S).group(1)
+    assert re.findall(r'<option value="([^"]+)"', models) == ["cpd", "flat"]
+    assert selected(html, f"l{line_id}-geo") == ["london"] and f'id="l{line_id}-device"' not in html
+    assert value_of(html, f"l{line_id}-quantity") == "500000"
