@@ -8,6 +8,7 @@ from datetime import date
 from flask import flash, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from werkzeug.datastructures import MultiDict
 
 from app.access import allow
 from app.catalog.models import DIMENSION_LABELS, Package, Product, Status
@@ -20,7 +21,7 @@ from app.forms import form_sent_before, remember_created
 from app.pricing.service import read_line
 from app.pricing.views import price_from_args
 from app.pricing.waterfall_svg import waterfall_svg
-from app.proposals import access, bulk, holds, lines, queries, registry
+from app.proposals import access, bulk, holds, line_form, lines, queries, registry
 from app.proposals.models import Proposal
 from app.proposals.views import READERS, SELLERS, bp, line_of, readable_proposal, settings
 from app.transaction import abandon
@@ -30,8 +31,16 @@ from app.validation import parse_id, parse_number
 
 
 def _builder_context(
-    proposal: Proposal, *, line_errors: dict | None = None, open_line: int | None = None, pasted: str = ""
+    proposal: Proposal,
+    *,
+    line_errors: dict | None = None,
+    open_line: int | None = None,
+    pasted: str = "",
+    new_line: line_form.LineFields | None = None,
+    line_values: dict[int, line_form.LineFields] | None = None,
 ) -> dict:
+    """What the builder shows; `new_line` and `line_values` are what the rep typed in the Add form and
+    in a line's form when they were refused (shown again as typed, never blank)."""
     editable = access.can_edit(current_user, proposal) and proposal.is_editable
     values = targeting_values_by_dimension()
     products = queries.products_for(proposal)
@@ -48,6 +57,9 @@ def _builder_context(
         "line_errors": line_errors or {},
         "open_line": open_line,
         "pasted": pasted,
+        "new_line": new_line or _typed_fields(proposal, MultiDict()),
+        "line_values": line_values or {},
+        "line_fields_of": line_form.fields_of_line,
         "packages": queries.active_packages(),
         "sizes": sorted({size for p in products for size in p.sizes}),
         # what submitting would need (workflow), under the lines while the rep can still change them
@@ -72,6 +84,45 @@ def detail(proposal_id: int):
         **registry.panels(registry.page_panels, proposal, current_user, editable=context["can_edit"]),
         **context,
     )
+
+
+def _typed_fields(proposal: Proposal, form) -> line_form.LineFields:
+    """A line form's fields as the rep typed them, the proposal's flight where they typed no day."""
+    return line_form.fields_typed(form, start=proposal.start_day.isoformat(), end=proposal.end_day.isoformat())
+
+
+def _fields_part(proposal: Proposal, prefix: str, fields_url: str, fields: line_form.LineFields):
+    return render_template(
+        "proposals/_line_fields_part.html",
+        prefix=prefix,
+        fv=fields,
+        fields_url=fields_url,
+        products=queries.products_for(proposal),
+        values=targeting_values_by_dimension(),
+        dimension_labels=DIMENSION_LABELS,
+    )
+
+
+@bp.route("/<int:proposal_id>/new-line")
+@allow(*SELLERS, checks_object=True)
+def new_line_fields(proposal_id: int):
+    """The Add form's fields for the product just chosen: its pricing models and the targeting it
+    lets a rep customise, with everything else as typed (htmx fragment; nothing is saved)."""
+    proposal = readable_proposal(proposal_id)
+    access.require_edit(current_user, proposal)
+    url = url_for("proposals.new_line_fields", proposal_id=proposal.id)
+    return _fields_part(proposal, "new", url, _typed_fields(proposal, request.args))
+
+
+@bp.route("/<int:proposal_id>/lines/<int:line_id>/fields")
+@allow(*SELLERS, checks_object=True)
+def line_fields(proposal_id: int, line_id: int):
+    """The same for a line's form when the rep chooses another product (nothing is saved)."""
+    proposal = readable_proposal(proposal_id)
+    access.require_edit(current_user, proposal)
+    line = line_of(proposal, line_id)
+    url = url_for("proposals.line_fields", proposal_id=proposal.id, line_id=line.id)
+    return _fields_part(proposal, f"l{line.id}", url, _typed_fields(proposal, request.args))
 
 
 def _line_data(proposal: Proposal, form) -> tuple[lines.LineData | None, Errors]:
@@ -141,7 +192,9 @@ def add_line(proposal_id: int):
         lines.add_line(proposal, data, actor=current_user, **settings())
     except ValidationFailed as exc:
         abandon(db.session)
-        return _builder_response(proposal, status=400, line_errors={"new": exc.errors})
+        return _builder_response(
+            proposal, status=400, line_errors={"new": exc.errors}, new_line=_typed_fields(proposal, request.form)
+        )
     _added(proposal)
     return _builder_response(proposal, open_line=proposal.lines[-1].id)
 
@@ -169,7 +222,10 @@ def update_line(proposal_id: int, line_id: int):
         )
     except ValidationFailed as exc:
         abandon(db.session)
-        return _builder_response(proposal, status=400, line_errors={line.id: exc.errors}, open_line=line.id)
+        typed = {line.id: _typed_fields(proposal, request.form)}  # the same days _line_data assumes
+        return _builder_response(
+            proposal, status=400, line_errors={line.id: exc.errors}, open_line=line.id, line_values=typed
+        )
     return _builder_response(proposal, open_line=line.id)
 
 
@@ -194,6 +250,7 @@ def preview_line(proposal_id: int, line_id: int):
         errors=errors,
         chart=waterfall_svg(priced.price) if priced else None,
         panel_id=f"preview-{line.id}",
+        live=False,  # the preview region around it is the live region
     ), 400 if errors else 200
 
 

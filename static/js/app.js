@@ -39,3 +39,24 @@ document.addEventListener("click", function (event) {
   if (!button.hasAttribute("data-label")) button.setAttribute("data-label", button.textContent);
   button.textContent = showing ? button.getAttribute("data-label") : "Show as a heatmap";
 });
+
+// A live region that htmx is refilling (the builder's line preview) says it is busy while a request
+// runs, so a screen reader waits and then reads the result once; the spinner is htmx's hx-indicator.
+// Counted, as htmx counts its indicators: a request replaced by a newer one (hx-sync) ends first.
+function busyRegion(event, change) {
+  var target = event.detail.target;
+  if (!target || !target.hasAttribute || !target.hasAttribute("aria-live")) return;
+  var running = Math.max(0, (Number(target.dataset.requests) || 0) + change);
+  target.dataset.requests = String(running);
+  target.setAttribute("aria-busy", running > 0 ? "true" : "false");
+}
+document.addEventListener("htmx:beforeRequest", function (event) { busyRegion(event, 1); });
+document.addEventListener("htmx:afterRequest", function (event) { busyRegion(event, -1); });
+
+// A line form's product was changed and its pricing model and targeting follow it (htmx): the form
+// says it changed once more, so the line's preview prices what the form now holds.
+document.addEventListener("htmx:afterRequest", function (event) {
+  var field = event.detail.elt;
+  if (!event.detail.successful || !field.hasAttribute || !field.hasAttribute("data-line-product") || !field.form) return;
+  field.form.dispatchEvent(new Event("change", { bubbles: true }));
+});

@@ -4,6 +4,7 @@ holds it, saves a version and reads the PDF back."""
 from __future__ import annotations
 
 import io
+import re
 
 import pypdf
 from playwright.sync_api import expect
@@ -70,3 +71,136 @@ def test_a_rep_builds_holds_and_exports_a_proposal(page, live_server):
     text = "\n".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(download.value.path().read_bytes())).pages)
     for expected in ("Spring launch", "Sport Display", "News Display", "Football Pre-roll", "£9,618.00"):
         assert expected in text, expected
+
+
+#: how long a preview may take on a busy machine (it solves availability for the edited line)
+PREVIEW_WAIT = 20_000
+
+
+def pick(scope, label: str, name: str) -> None:
+    """Choose a targeting value as a person does: typed into the searchable picker where the page has
+    one (Tom Select, data-searchable), else chosen in the plain multi-select."""
+    box = scope.get_by_role("combobox", name=label, exact=True)
+    if box.count():
+        box.click()
+        box.press_sequentially(name)
+        box.press("Enter")
+        box.press("Escape")
+    else:
+        scope.get_by_label(label, exact=True).select_option(label=name)
+
+
+def open_proposal(page, campaign: str) -> None:
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Proposals").click()
+    page.get_by_role("row").filter(has_text=campaign).get_by_role("link").first.click()
+    expect(page.get_by_role("heading", name=campaign)).to_be_visible()
+
+
+def test_a_refused_add_keeps_what_the_rep_typed(page):
+    sign_in(page, "sales_rep")
+    open_proposal(page, "Summer drive")
+    form = page.get_by_test_id("add-line-form")
+    start = form.get_by_label("From").input_value()
+    option = form.locator("#new-product option", has_text="Sport Display").first
+    form.get_by_label("Product").select_option(value=option.get_attribute("value"))
+    # choosing the product offers its pricing models and the targeting a rep may customise
+    pick(form, "Geography", "London")
+    pick(form, "Device", "Mobile")
+    form.get_by_label("Line discount (%)").fill("5")
+    form.get_by_label("Impressions").fill("half a million")
+    form.get_by_role("button", name="Add").click()
+
+    form = page.get_by_test_id("add-line-form")
+    expect(form.locator('[data-field-error="quantity"]')).to_contain_text("whole number")
+    expect(form.get_by_label("Product")).to_have_value(option.get_attribute("value"))
+    expect(form.get_by_label("Pricing model")).to_have_value("cpm")
+    # what the form sends: the (possibly hidden) selects behind the pickers
+    expect(form.locator("select[name=geo]")).to_have_values(["london"])
+    expect(form.locator("select[name=device]")).to_have_values(["mobile"])
+    expect(form.get_by_label("Line discount (%)")).to_have_value("5")
+    expect(form.get_by_label("Impressions")).to_have_value("half a million")
+    expect(form.get_by_label("From")).to_have_value(start)
+    expect(page.get_by_test_id("line")).to_have_count(3)  # nothing was added
+
+    form.get_by_label("Impressions").fill("300000")
+    form.get_by_role("button", name="Add").click()
+    lines = page.get_by_test_id("line")
+    expect(lines).to_have_count(4)
+    expect(lines.nth(3)).to_contain_text("Geography: London")
+    expect(page.get_by_test_id("add-line-form").get_by_label("Impressions")).to_have_value("")
+
+
+def test_the_line_preview_shows_available_impressions_and_says_when_it_is_busy(page):
+    sign_in(page, "sales_rep")
+    open_proposal(page, "Summer drive")
+    line = page.get_by_test_id("line").nth(0)
+    line.get_by_text("Edit line 1").click()
+    preview = line.get_by_test_id("line-preview")
+    expect(preview).to_have_attribute("aria-live", "polite")
+    expect(preview.get_by_test_id("availability")).to_have_text(re.compile(r"^[\d,]+ available of 1,200,000 asked$"))
+    # what the region says while the preview is asked for: busy, with htmx's spinner showing
+    page.evaluate(
+        """() => {
+            const region = document.querySelector('[data-testid=line-preview]');
+            const spinner = region.parentElement.querySelector('[data-testid=preview-busy]');
+            window.busySeen = [];
+            new MutationObserver(() => window.busySeen.push(
+                region.getAttribute('aria-busy') + (spinner.classList.contains('htmx-request') ? ' spinning' : '')
+            )).observe(region, {attributes: true, attributeFilter: ['aria-busy']});
+        }"""
+    )
+    line.get_by_test_id("line-form").get_by_label("Impressions").fill("2000000")
+    expect(preview.get_by_test_id("availability")).to_have_text(
+        re.compile(r"^[\d,]+ available of 2,000,000 asked$"), timeout=PREVIEW_WAIT
+    )
+    expect(preview).to_have_attribute("aria-busy", "false")
+    assert "true spinning" in page.evaluate("window.busySeen")
+    available = int(preview.get_by_test_id("availability").inner_text().split()[0].replace(",", ""))
+    assert available > 0
+
+
+def test_the_line_form_sits_in_a_compact_grid_at_1400_pixels(page):
+    page.set_viewport_size({"width": 1400, "height": 900})
+    sign_in(page, "sales_rep")
+    open_proposal(page, "Summer drive")
+    line = page.get_by_test_id("line").nth(0)
+    line.get_by_text("Edit line 1").click()
+    form = line.get_by_test_id("line-form")
+    form.get_by_label("Impressions").fill("1000000")  # the preview grows tall beside the form
+    expect(line.get_by_test_id("line-preview").get_by_test_id("net-rate")).to_be_visible(timeout=PREVIEW_WAIT)
+
+    def label(text: str) -> dict:
+        return form.locator("label", has_text=re.compile(f"^{re.escape(text)}$")).bounding_box()
+
+    def field(text: str) -> dict:
+        return form.get_by_label(text, exact=True).bounding_box()
+
+    # side by side: what, then when and how much, then the targeting, each row on one line
+    assert label("Product")["y"] == label("Pricing model")["y"] == label("Line discount (%)")["y"]
+    assert label("From")["y"] == label("To")["y"] == label("Impressions")["y"] == label("or budget")["y"]
+    assert label("Geography")["y"] == label("Device")["y"]
+    # no gaps: the next row starts right under the one before, however tall the preview is
+    assert label("From")["y"] - (field("Product")["y"] + field("Product")["height"]) < 24
+    assert label("Geography")["y"] - (field("From")["y"] + field("From")["height"]) < 24
+    preview = line.get_by_test_id("line-preview").bounding_box()
+    assert form.bounding_box()["height"] < 420 < preview["height"]
+
+
+def test_choosing_another_product_for_a_line_offers_its_pricing_models_and_targeting(page):
+    sign_in(page, "sales_rep")
+    open_proposal(page, "Summer drive")
+    line = page.get_by_test_id("line").nth(2)
+    line.get_by_text("Edit line 3").click()
+    form = line.get_by_test_id("line-form")
+
+    def field_named(text: str):
+        return form.locator("label", has_text=re.compile(f"^{re.escape(text)}$"))
+
+    expect(field_named("Device")).to_be_visible()  # Football Pre-roll lets a rep choose devices
+    form.get_by_label("Product").select_option(label="Football Section Sponsorship")
+    expect(form.get_by_label("Pricing model").locator("option")).to_have_text(["CPD", "Flat fee"])
+    expect(field_named("Device")).to_have_count(0)
+    expect(field_named("Geography")).to_be_visible()
+    # the preview follows the product and its first pricing model
+    expect(line.get_by_test_id("line-preview").get_by_test_id("units")).to_be_visible(timeout=PREVIEW_WAIT)
+    expect(line.get_by_test_id("line-preview")).to_contain_text("Days")
