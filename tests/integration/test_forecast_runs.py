@@ -222,7 +222,7 @@ def test_the_import_command_commits_a_good_file(runner, app, tmp_path):
     path.write_text(HEADER + f"{MPU},2020-01-01,100,london=60|scotland=40,mobile=100\n")
     result = runner.invoke(args=["inventory", "import-history", str(path)])
     assert result.exit_code == 0, result.output
-    assert "Imported 1 slot-day(s) of traffic: 1 new, 0 replaced." in result.stdout
+    assert "Imported 1 slot-day of traffic: 1 new, 0 replaced." in result.stdout
     with app.app_context():
         assert db.session.scalar(sa.select(TrafficDay.impressions).where(TrafficDay.day == date(2020, 1, 1))) == 100
 
