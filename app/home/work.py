@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 
 from app.adserver import delivery
 from app.adserver.models import PushJob
+from app.adserver.service import UNMAPPED_PREFIX
 from app.auth.models import User
 from app.finance import queries as finance_queries
 from app.finance import revenue
@@ -24,9 +25,6 @@ S = ProposalStatus
 LIST_LENGTH = 10
 #: Holds that expire within this long are listed on the rep's home page.
 HOLDS_SOON = timedelta(days=3)
-#: The start of the message an ad-server push fails with when items have no ad-server id
-#: (adserver.service.Unmapped): the mapping page fixes it.
-UNMAPPED = "Map these first"
 
 STATE_LABELS = {
     S.REJECTED: "Rejected",
@@ -144,7 +142,7 @@ def set_up_step(order: Order) -> str:
 
 def needs_mappings(job: PushJob) -> bool:
     """The push failed because items have no id on its ad server: the mapping page fixes that."""
-    return job.last_error.startswith(UNMAPPED)
+    return job.last_error.startswith(UNMAPPED_PREFIX)
 
 
 def month_figures(*, today: date) -> MonthFigures:
