@@ -15,6 +15,7 @@ from app.auth.models import User
 from app.catalog.models import AdUnit, DimensionKey, TargetingDimension, TargetingValue
 from app.errors import Conflict, ValidationFailed
 from app.extensions import db
+from app.formats import ngettext
 
 
 @dataclass(frozen=True)
@@ -129,7 +130,11 @@ def map_to_own_ids(connection: Connection, *, actor: User, now: datetime) -> int
             entity_id=connection.id,
             action="mapped",
             at=now,
-            summary=f"{count} ad units and targeting values mapped to the sandbox's own ids.",
+            summary=ngettext(
+                "%(num)s ad unit or targeting value mapped to the sandbox's own id.",
+                "%(num)s ad units and targeting values mapped to the sandbox's own ids.",
+                count,
+            ),
         )
     return count
 
