@@ -360,6 +360,13 @@ def test_admin_priya_walks_her_try_first(page, live_server):
     page.get_by_role("button", name="New connection").click()
     page.get_by_role("link", name=re.compile("Revive")).click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Revive")
+    page.get_by_label(re.compile("^Name")).fill("Revive EU")
+    page.get_by_label(re.compile("^Time zone")).fill("Europe/Paris")
+    page.get_by_label(re.compile("^Revive URL")).fill("https://ads.example.com")
+    page.get_by_label(re.compile("^Username")).fill("api")
+    page.get_by_label(re.compile("^Password")).fill("s3cret-pass")
+    page.get_by_role("button", name=re.compile("Save|Create")).click()
+    expect(page.get_by_text("Connection “Revive EU” saved.")).to_be_visible()
 
     # Admin › Approval rules: open one, try it on open proposals, add one.
     go(page, "Approval rules")
