@@ -72,6 +72,18 @@ def queue_card(page, campaign: str):
     return page.get_by_test_id("request").filter(has_text=campaign)
 
 
+def open_winter_launch(page) -> None:
+    go(page, "Orders")
+    page.get_by_role("row", name=re.compile("Winter launch")).get_by_role("link").first.click()
+    expect(page.get_by_role("heading", name=re.compile("Winter launch"))).to_be_visible()
+
+
+def delivered(page) -> list[int]:
+    """Each line's delivered impressions on an order's page."""
+    expect(page.get_by_test_id("delivered").first).to_be_visible()
+    return [int(text.replace(",", "")) for text in page.get_by_test_id("delivered").all_inner_texts()]
+
+
 def today(live_server):
     with live_server.app.app_context():
         return current_clock().today()
@@ -254,13 +266,14 @@ def test_ad_ops_luca_walks_his_try_first(page, live_server):
         expect(page.get_by_role("heading", name=re.compile(heading))).to_be_visible()
 
     # Orders › Winter launch: in the sandbox, ad-server ids, push history, delivery, pacing chart.
-    go(page, "Orders")
-    page.get_by_role("row", name=re.compile("Winter launch")).get_by_role("link").first.click()
+    open_winter_launch(page)
     expect(page.get_by_test_id("push-state")).to_have_text("In the ad server")
+    expect(page.get_by_text("Sandbox").first).to_be_visible()
     expect(page.get_by_test_id("adserver-ids").first).to_be_visible()
     expect(page.get_by_test_id("push-history")).to_be_visible()
     expect(page.get_by_test_id("delivered").first).to_be_visible()
     expect(page.get_by_test_id("pacing").first).to_be_visible()
+    before = delivered(page)
 
     # Ad servers › Run until a date: delivery moves.
     go(page, "Ad servers")
@@ -270,6 +283,10 @@ def test_ad_ops_luca_walks_his_try_first(page, live_server):
     expect(page.get_by_text(f"delivery is in through {until:%d %b %Y}")).to_be_visible()
     page.get_by_role("button", name="Run the next simulated day").click()
     expect(page.get_by_text(re.compile(r"The sandbox is now \d+ days ahead"))).to_be_visible()
+    open_winter_launch(page)
+    after = delivered(page)
+    assert all(a > b for a, b in zip(after, before, strict=True)), (before, after)
+    go(page, "Ad servers")
 
     # Mappings: the connection's unmapped count.
     page.get_by_test_id("connections").get_by_role("link", name=re.compile("Mappings")).first.click()
