@@ -12,8 +12,10 @@ from app.catalog.models import PricingModel, Product
 from app.db import utcnow
 from app.errors import ValidationFailed
 from app.extensions import current_clock, current_settings
+from app.inventory.line_request import default_flight
 from app.pricing import service
 from app.pricing.waterfall_svg import waterfall_svg
+from app.ratecards import coverage
 
 bp = Blueprint("pricing", __name__, url_prefix="/pricing")
 
@@ -40,8 +42,15 @@ def price_from_args(args) -> tuple[service.Priced | None, dict[str, list[str]]]:
 def product_pricing_panel(product: Product) -> dict:
     """What the product page's pricing panel shows: the rep's line and its waterfall."""
     args = request.args
+    today = current_clock().today()
+    cards = service.cards_to_price_with(current_user, today=today, product=product)
+    # the form's first flight and card work together (the four weeks from next Monday, kept within
+    # the card that prices most of them, as a new proposal's are)
+    first = coverage.flight_and_card(*default_flight(today), cards)
     context = {
-        "price_cards": service.cards_to_price_with(current_user, today=current_clock().today(), product=product),
+        "price_cards": cards,
+        "price_flight": (first.start_day, first.end_day),
+        "price_card_id": first.rate_card_id,
         "advertisers": accounts_of_kind(AccountKind.ADVERTISER),
         "agencies": accounts_of_kind(AccountKind.AGENCY),
         "time_zone": args.get("time_zone") or current_settings().time_zone.key,

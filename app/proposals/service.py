@@ -23,6 +23,7 @@ from app.proposals import cards, lines, queries, registry
 from app.proposals.access import MANAGERS, require_edit
 from app.proposals.holds import release_holds
 from app.proposals.models import Proposal, ProposalStatus
+from app.ratecards import coverage
 from app.ratecards.models import RateCard
 from app.roles import Role
 from app.validation import (
@@ -228,6 +229,6 @@ def header_defaults(*, actor: User, today: date) -> cards.HeaderDefaults:
 def flight_check(card: RateCard, start: date | None, end: date | None, *, actor: User, today: date) -> str | None:
     """What to tell the rep when `card` does not price every day of the flight (the cards that do,
     the days each covers and what to do), before any line is added; None when it does."""
-    if start is None or end is None or end < start or cards.covers(card, start, end):
+    if start is None or end is None or end < start or coverage.covers(card, start, end):
         return None
-    return cards.flight_problem(card, start, end, queries.usable_cards(actor, today))
+    return coverage.flight_problem(card, start, end, queries.usable_cards(actor, today))

@@ -7,7 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from app.proposals.cards import flight_problem, header_defaults
+from app.proposals.cards import header_defaults
+from app.ratecards.coverage import flight_problem
 
 
 @dataclass(frozen=True)
