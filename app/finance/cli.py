@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
 import click
@@ -49,9 +50,7 @@ def export_command(period: str, last: str | None, fmt: str, calendar: str, outpu
         raise click.BadParameter(f"{output.parent} is not a directory.", param_hint="--output")
     directory = service.export_dir(current_app.instance_path, current_app.config["FINANCE_EXPORT_DIR"])
     estimate = max(1, queries.estimate_rows(first, final, queries.Filters()))
-    with click.progressbar(
-        length=estimate, label="Exporting", show_pos=True, file=click.get_text_stream("stderr")
-    ) as bar:
+    with click.progressbar(length=estimate, label="Exporting", show_pos=True, file=sys.stderr) as bar:
         made = service.run_export(
             fmt,
             first,
