@@ -77,19 +77,6 @@ def test_a_rep_builds_holds_and_exports_a_proposal(page, live_server):
 PREVIEW_WAIT = 20_000
 
 
-def pick(scope, label: str, name: str) -> None:
-    """Choose a targeting value as a person does: typed into the searchable picker where the page has
-    one (Tom Select, data-searchable), else chosen in the plain multi-select."""
-    box = scope.get_by_role("combobox", name=label, exact=True)
-    if box.count():
-        box.click()
-        box.press_sequentially(name)
-        box.press("Enter")
-        box.press("Escape")
-    else:
-        scope.get_by_label(label, exact=True).select_option(label=name)
-
-
 def open_proposal(page, campaign: str) -> None:
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Proposals").click()
     page.get_by_role("row").filter(has_text=campaign).get_by_role("link").first.click()
@@ -104,8 +91,8 @@ def test_a_refused_add_keeps_what_the_rep_typed(page):
     option = form.locator("#new-product option", has_text="Sport Display").first
     form.get_by_label("Product").select_option(value=option.get_attribute("value"))
     # choosing the product offers its pricing models and the targeting a rep may customise
-    pick(form, "Geography", "London")
-    pick(form, "Device", "Mobile")
+    choose(form, "Geography", "London")
+    choose(form, "Device", "Mobile")
     form.get_by_label("Line discount (%)").fill("5")
     form.get_by_label("Impressions").fill("half a million")
     form.get_by_role("button", name="Add").click()
