@@ -67,7 +67,12 @@
         no_results: function () { return '<div class="no-results">Nothing matches.</div>'; }
       },
       onItemAdd: function () {
-        // after a choice, the search starts again for the next one
+        // after a choice, the search starts again for the next one; a filter still pending from
+        // the last key press must not reopen the list after Escape (it would cover the Save button)
+        if (this.refreshTimeout) {
+          window.clearTimeout(this.refreshTimeout);
+          this.refreshTimeout = null;
+        }
         this.setTextboxValue("");
         this.refreshOptions(false);
       }
