@@ -27,9 +27,10 @@ def main() -> int:
                 print(result.line(), flush=True)
                 results.append(result)
     print()
-    print(f"{'benchmark':32} {'value':>10} {'unit':6} {'target':>10}  verdict")
+    print(f"{'benchmark':32} {'value':>10} {'unit':8} {'target':>10}  {'verdict':7}  scale")
     for r in results:
-        print(f"{r.name:32} {r.value:>10.1f} {r.unit:6} {r.target_text:>10}  {'ok' if r.met else 'MISSED'}")
+        verdict = "ok" if r.met else "MISSED"
+        print(f"{r.name:32} {r.value:>10.1f} {r.unit:8} {r.target_text:>10}  {verdict:7}  {r.scale}")
     return 0 if all(r.met for r in results) else 1
 
 

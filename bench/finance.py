@@ -308,9 +308,9 @@ def run(tmp: Path) -> list[Result]:
         # a figure for the wrong number of rows would mislead: refuse it
         if abs(report["rows"] - expected) > max(expected // 1000, 10):
             raise RuntimeError(f"the {fmt} export has {report['rows']:,} rows, expected {expected:,}")
-        results.append(Result(f"export_{fmt}_{_size(ROWS)}", report["seconds"], "s", target))
+        results.append(Result(f"export_{fmt}_{_size(ROWS)}", report["seconds"], "s", target, scale=f"{ROWS} rows"))
         peaks.append(report["peak_mb"])
-    results.append(Result("export_peak_mb", max(peaks), "MB", PEAK_TARGET_MB))
+    results.append(Result("export_peak_mb", max(peaks), "MB", PEAK_TARGET_MB, scale=f"{ROWS} rows"))
     return results
 
 

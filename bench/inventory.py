@@ -187,8 +187,8 @@ def bench_availability(tmp: Path) -> list[Result]:
         f"{samples[0]:.0f} ms, contenders median {statistics.median(nodes)}"
     )
     return [
-        Result("availability_p95", p95(samples), "ms", 100),
-        Result("availability_after_a_change", statistics.median(after_change), "ms", 0),
+        Result("availability_p95", p95(samples), "ms", 100, scale=f"{LINES} lines"),
+        Result("availability_after_a_change", statistics.median(after_change), "ms", 0, scale=f"{LINES} lines"),
     ]
 
 
@@ -218,7 +218,7 @@ def bench_engine_vs_lp() -> list[Result]:
         oracle_times.append(time.perf_counter() - t)
         assert (answer.available, answer.shortfall) == expected, "engine and oracle disagree"
     ratio = statistics.median(oracle_times) / statistics.median(engine_times)
-    return [Result("availability_vs_lp", ratio, "x", 100, higher_is_better=True)]
+    return [Result("availability_vs_lp", ratio, "x", 100, higher_is_better=True, scale="500 lines, 3000 atoms")]
 
 
 def bench_booking_throughput(tmp: Path) -> list[Result]:
@@ -269,7 +269,9 @@ def bench_booking_throughput(tmp: Path) -> list[Result]:
             for thread in readers:
                 thread.join()
             db.engine.dispose()
-        return [Result("booking_throughput", made / elapsed, "holds/s", 0, higher_is_better=True)]
+        return [
+            Result("booking_throughput", made / elapsed, "holds/s", 0, higher_is_better=True, scale=f"{LINES} lines")
+        ]
     finally:
         server.stop()
 

@@ -144,8 +144,8 @@ def bench_builder(tmp: Path) -> list[Result]:
         assert client.get(f"/proposals/{proposal_id}").status_code == 200
         page.append((time.perf_counter() - t) * 1000)
     return [
-        Result("line_update_p95", p95(update[5:]), "ms", 150),
-        Result("proposal_page_100_lines", statistics.median(page), "ms", 300),
+        Result("line_update_p95", p95(update[5:]), "ms", 150, scale="100 lines"),
+        Result("proposal_page_100_lines", statistics.median(page), "ms", 300, scale="100 lines"),
     ]
 
 
@@ -161,5 +161,7 @@ def run(tmp: Path) -> list[Result]:
                 start = time.perf_counter()
                 render_pdf(snapshot, publisher_name="Harbour Media Group")
                 samples.append(time.perf_counter() - start)
-            results.append(Result(f"pdf_{lines}_lines", statistics.median(samples), "s", target))
+            results.append(
+                Result(f"pdf_{lines}_lines", statistics.median(samples), "s", target, scale=f"{lines} lines")
+            )
     return results

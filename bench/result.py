@@ -12,6 +12,8 @@ class Result:
     #: The limit the value must stay below (or above, when higher is better; 0: reported only).
     target: float
     higher_is_better: bool = False
+    #: What the figure ran on (e.g. "50000 lines", "1000000 rows", "25 users"): every row says it.
+    scale: str = ""
 
     @property
     def met(self) -> bool:
@@ -28,7 +30,8 @@ class Result:
         return f"{'>=' if self.higher_is_better else '<'}{self.target:g}"
 
     def line(self) -> str:
-        return f"BENCH {self.name} {self.value:.1f} {self.unit} target={self.target_text}"
+        line = f"BENCH {self.name} {self.value:.1f} {self.unit} target={self.target_text}"
+        return f"{line} scale={self.scale.replace(' ', '_')}" if self.scale else line
 
 
 def p95(samples: list[float]) -> float:
