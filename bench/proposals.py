@@ -155,18 +155,19 @@ def bench_builder_500(app, client, proposal_id: int, lines: int = 500) -> list[R
     not measured): one line saved through htmx (median; the answer is that line and the totals), and
     the page (median time, and its size in KB)."""
     from app.extensions import db
+    from app.proposals.lines import COPIED_COLUMNS
     from app.proposals.models import Proposal, ProposalLine
 
-    copied = (
-        "product_id pricing_model targeting start_day end_day time_zone quantity budget discount_pct price "
-        "problems units net_rate gross commission net available updated_at"
-    ).split()
     with app.app_context():
         proposal = db.session.get(Proposal, proposal_id)
         models = list(proposal.lines)
         for n in range(len(models), lines):
             model = models[n % len(models)]
-            proposal.lines.append(ProposalLine(position=n + 1, **{c: getattr(model, c) for c in copied}))
+            proposal.lines.append(
+                ProposalLine(
+                    position=n + 1, updated_at=model.updated_at, **{c: getattr(model, c) for c in COPIED_COLUMNS}
+                )
+            )
         db.session.commit()
         middle = proposal.lines[lines // 2]
         line_id, product_id = middle.id, middle.product_id
