@@ -219,6 +219,7 @@ def test_a_lines_form_loads_when_opened_and_saving_it_redraws_only_that_line(pag
     gross = page.get_by_test_id("total-gross").inner_text()
     form2.get_by_role("button", name="Save line 2").click()
     expect(lines.nth(1).get_by_test_id("line-quantity")).to_have_text("250,000")
+    expect(lines.nth(1).get_by_role("button", name="Save line 2")).to_be_focused()  # the focus stays put
     expect(page.get_by_test_id("total-gross")).not_to_have_text(gross)  # the totals came out of band
     # only line 2 was redrawn: line 1's form is still open as the rep left it
     expect(lines.nth(0).get_by_test_id("line-form")).to_be_visible()
