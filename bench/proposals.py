@@ -146,6 +146,55 @@ def bench_builder(tmp: Path) -> list[Result]:
     return [
         Result("line_update_p95", p95(update[5:]), "ms", 150, scale="100 lines"),
         Result("proposal_page_100_lines", statistics.median(page), "ms", 300, scale="100 lines"),
+        *bench_builder_500(app, client, proposal_id),
+    ]
+
+
+def bench_builder_500(app, client, proposal_id: int, lines: int = 500) -> list[Result]:
+    """The same proposal grown to `lines` lines (copies of its lines, stored directly: setting up is
+    not measured): one line saved through htmx (median; the answer is that line and the totals), and
+    the page (median time, and its size in KB)."""
+    from app.extensions import db
+    from app.proposals.lines import COPIED_COLUMNS
+    from app.proposals.models import Proposal, ProposalLine
+
+    with app.app_context():
+        proposal = db.session.get(Proposal, proposal_id)
+        models = list(proposal.lines)
+        for n in range(len(models), lines):
+            model = models[n % len(models)]
+            proposal.lines.append(
+                ProposalLine(
+                    position=n + 1, updated_at=model.updated_at, **{c: getattr(model, c) for c in COPIED_COLUMNS}
+                )
+            )
+        db.session.commit()
+        middle = proposal.lines[lines // 2]
+        line_id, product_id = middle.id, middle.product_id
+        start, end = middle.start_day.isoformat(), middle.end_day.isoformat()
+    page, size = [], 0
+    for _ in range(9):
+        t = time.perf_counter()
+        response = client.get(f"/proposals/{proposal_id}")
+        page.append((time.perf_counter() - t) * 1000)
+        assert response.status_code == 200
+        size = len(response.data)
+    rng = random.Random(5)
+    save = []
+    for _ in range(15):
+        with app.app_context():
+            seen = db.session.get(ProposalLine, line_id).updated_at.isoformat()
+        form = {"product": str(product_id), "pricing_model": "cpm", "start": start, "end": end, "seen": seen}
+        form["quantity"] = str(rng.randrange(100, 900) * 1_000)
+        t = time.perf_counter()
+        response = client.post(f"/proposals/{proposal_id}/lines/{line_id}", data=form, headers={"HX-Request": "true"})
+        save.append((time.perf_counter() - t) * 1000)
+        assert response.status_code == 200, response.status_code
+    scale = f"{lines} lines"
+    return [
+        Result(f"line_save_{lines}_lines", statistics.median(save[2:]), "ms", 150, scale=scale),
+        Result(f"proposal_page_{lines}_lines", statistics.median(page[1:]), "ms", 300, scale=scale),
+        Result(f"proposal_page_{lines}_lines_kb", size / 1024, "KB", 1024, scale=scale),
     ]
 
 

@@ -14,20 +14,58 @@ from app.access import allow
 from app.catalog.models import DIMENSION_LABELS, Package, Product, Status
 from app.catalog.targeting import targeting_values_by_dimension, value_names
 from app.db import utcnow
-from app.errors import DomainError, Errors, ValidationFailed
+from app.errors import Errors, ValidationFailed
 from app.extensions import current_clock, current_settings, db
 from app.formats import ngettext, plural
 from app.forms import form_sent_before, remember_created
 from app.pricing.service import read_line
-from app.pricing.views import price_from_args
-from app.pricing.waterfall_svg import waterfall_svg
 from app.proposals import access, bulk, holds, line_form, lines, queries, registry
 from app.proposals.models import Proposal
-from app.proposals.views import READERS, SELLERS, bp, line_of, readable_proposal, settings
+from app.proposals.views import READERS, SELLERS, bp, readable_proposal, settings
 from app.transaction import abandon
 from app.validation import parse_id, parse_number
 
 # -- The builder ----------------------------------------------------------------------------------
+
+
+def form_context(proposal: Proposal, *, line_values: dict[int, line_form.LineFields] | None = None) -> dict:
+    """What a line's form shows: `line_values` are what the rep typed in a line's form when it was refused
+    (shown again as typed, never blank)."""
+    return {
+        "proposal": proposal,
+        "products": queries.products_for(proposal),
+        "values": targeting_values_by_dimension(),
+        "dimension_labels": DIMENSION_LABELS,
+        "line_values": line_values or {},
+        "line_fields_of": line_form.fields_of_line,
+        "form": FlaskForm(),
+    }
+
+
+def lines_context(
+    proposal: Proposal,
+    *,
+    line_errors: dict | None = None,
+    open_line: int | None = None,
+    line_values: dict[int, line_form.LineFields] | None = None,
+) -> dict:
+    """What the lines' rows show (the builder's, or one line's answer), with the totals and what
+    submitting would need: the approval rules, evaluated once per answer on the lines already loaded."""
+    editable = access.can_edit(current_user, proposal) and proposal.is_editable
+    context = form_context(proposal, line_values=line_values)
+    return context | {
+        "totals": lines.totals(proposal),
+        "names": value_names(context["values"]),
+        "words": lines.targeting_words,
+        "can_edit": editable,
+        "line_errors": line_errors or {},
+        "open_line": open_line,
+        "page_url": url_for("proposals.detail", proposal_id=proposal.id),  # each line's addresses start so
+        # what submitting would need (workflow), under the lines while the rep can still change them
+        **registry.panels(
+            registry.builder_panels, proposal, current_user, editable=editable, settings=current_settings()
+        ),
+    }
 
 
 def _builder_context(
@@ -39,34 +77,16 @@ def _builder_context(
     new_line: line_form.LineFields | None = None,
     line_values: dict[int, line_form.LineFields] | None = None,
 ) -> dict:
-    """What the builder shows; `new_line` and `line_values` are what the rep typed in the Add form and
-    in a line's form when they were refused (shown again as typed, never blank)."""
-    editable = access.can_edit(current_user, proposal) and proposal.is_editable
-    values = targeting_values_by_dimension()
-    products = queries.products_for(proposal)
-    return {
-        "proposal": proposal,
-        "totals": lines.totals(proposal),
-        "names": value_names(values),
-        "words": lines.targeting_words,
+    """What the builder shows: its lines (their forms only for the line open), and the forms that add
+    lines; `new_line` is what the rep typed in the Add form when it was refused."""
+    context = lines_context(proposal, line_errors=line_errors, open_line=open_line, line_values=line_values)
+    products = context["products"]
+    return context | {
         "holds": holds.holds_of(proposal.lines, utcnow()),
-        "products": products,
-        "values": values,
-        "dimension_labels": DIMENSION_LABELS,
-        "can_edit": editable,
-        "line_errors": line_errors or {},
-        "open_line": open_line,
         "pasted": pasted,
-        "new_line": new_line or _typed_fields(proposal, MultiDict()),
-        "line_values": line_values or {},
-        "line_fields_of": line_form.fields_of_line,
+        "new_line": new_line or typed_fields(proposal, MultiDict()),
         "packages": queries.active_packages(),
         "sizes": sorted({size for p in products for size in p.sizes}),
-        # what submitting would need (workflow), under the lines while the rep can still change them
-        **registry.panels(
-            registry.builder_panels, proposal, current_user, editable=editable, settings=current_settings()
-        ),
-        "form": FlaskForm(),
     }
 
 
@@ -74,7 +94,8 @@ def _builder_context(
 @allow(*READERS, checks_object=True)
 def detail(proposal_id: int):
     proposal = readable_proposal(proposal_id)
-    context = _builder_context(proposal)
+    # ?edit=<line>: that line's form open (what "Edit line N" asks for without JavaScript)
+    context = _builder_context(proposal, open_line=parse_id(request.args.get("edit")))
     return render_template(
         "proposals/detail.html",
         mails=queries.mails_about(proposal),
@@ -86,12 +107,12 @@ def detail(proposal_id: int):
     )
 
 
-def _typed_fields(proposal: Proposal, form) -> line_form.LineFields:
+def typed_fields(proposal: Proposal, form) -> line_form.LineFields:
     """A line form's fields as the rep typed them, the proposal's flight where they typed no day."""
     return line_form.fields_typed(form, start=proposal.start_day.isoformat(), end=proposal.end_day.isoformat())
 
 
-def _fields_part(proposal: Proposal, prefix: str, fields_url: str, fields: line_form.LineFields):
+def fields_part(proposal: Proposal, prefix: str, fields_url: str, fields: line_form.LineFields):
     return render_template(
         "proposals/_line_fields_part.html",
         prefix=prefix,
@@ -111,21 +132,10 @@ def new_line_fields(proposal_id: int):
     proposal = readable_proposal(proposal_id)
     access.require_edit(current_user, proposal)
     url = url_for("proposals.new_line_fields", proposal_id=proposal.id)
-    return _fields_part(proposal, "new", url, _typed_fields(proposal, request.args))
+    return fields_part(proposal, "new", url, typed_fields(proposal, request.args))
 
 
-@bp.route("/<int:proposal_id>/lines/<int:line_id>/fields")
-@allow(*SELLERS, checks_object=True)
-def line_fields(proposal_id: int, line_id: int):
-    """The same for a line's form when the rep chooses another product (nothing is saved)."""
-    proposal = readable_proposal(proposal_id)
-    access.require_edit(current_user, proposal)
-    line = line_of(proposal, line_id)
-    url = url_for("proposals.line_fields", proposal_id=proposal.id, line_id=line.id)
-    return _fields_part(proposal, f"l{line.id}", url, _typed_fields(proposal, request.args))
-
-
-def _line_data(proposal: Proposal, form) -> tuple[lines.LineData | None, Errors]:
+def line_data(proposal: Proposal, form) -> tuple[lines.LineData | None, Errors]:
     """A line from the builder's form; it reads like the pricing panel's query string."""
     args = form.copy()
     args.setdefault("start", form.get("start") or proposal.start_day.isoformat())
@@ -153,7 +163,7 @@ def _line_data(proposal: Proposal, form) -> tuple[lines.LineData | None, Errors]
     )
 
 
-def _builder_response(proposal: Proposal, *, status: int = 200, **kwargs):
+def builder_response(proposal: Proposal, *, status: int = 200, **kwargs):
     """The builder's body (lines and totals) for htmx, or the whole page."""
     template = "proposals/_builder.html" if request.headers.get("HX-Request") else "proposals/detail.html"
     return render_template(template, **_builder_context(proposal, **kwargs)), status
@@ -165,7 +175,7 @@ def _sent_before(proposal: Proposal):
     earlier = form_sent_before()
     if earlier is None or not request.headers.get("HX-Request"):
         return earlier
-    return _builder_response(proposal)
+    return builder_response(proposal)
 
 
 def _added(proposal: Proposal) -> None:
@@ -185,97 +195,18 @@ def add_line(proposal_id: int):
     if product is not None and not form.get("pricing_model") and product.pricing_models:
         form["pricing_model"] = product.pricing_models[0]
     form.setdefault("time_zone", proposal.time_zone)
-    data, errors = _line_data(proposal, form)
+    data, errors = line_data(proposal, form)
     try:
         if errors:
             raise ValidationFailed(errors.errors)
         lines.add_line(proposal, data, actor=current_user, **settings())
     except ValidationFailed as exc:
         abandon(db.session)
-        return _builder_response(
-            proposal, status=400, line_errors={"new": exc.errors}, new_line=_typed_fields(proposal, request.form)
+        return builder_response(
+            proposal, status=400, line_errors={"new": exc.errors}, new_line=typed_fields(proposal, request.form)
         )
     _added(proposal)
-    return _builder_response(proposal, open_line=proposal.lines[-1].id)
-
-
-@bp.route("/<int:proposal_id>/lines/<int:line_id>", methods=["POST"])
-@allow(*SELLERS, checks_object=True)
-def update_line(proposal_id: int, line_id: int):
-    proposal = readable_proposal(proposal_id)
-    access.require_edit(current_user, proposal)
-    line = line_of(proposal, line_id)
-    seen = request.form.get("seen")
-    if seen != line.updated_at.isoformat():  # missing or malformed is as stale as an old one
-        flash(
-            f"Someone else changed line {line.position} since you opened it: here it is as it is now. "
-            "Make your change again if it still applies.",
-            "danger",
-        )
-        return _builder_response(proposal, status=409, open_line=line.id)
-    data, errors = _line_data(proposal, request.form)
-    try:
-        if errors:
-            raise ValidationFailed(errors.errors)
-        lines.update_line(
-            line, data, actor=current_user, make_good_days=current_settings().make_good_window_days, **settings()
-        )
-    except ValidationFailed as exc:
-        abandon(db.session)
-        typed = {line.id: _typed_fields(proposal, request.form)}  # the same days _line_data assumes
-        return _builder_response(
-            proposal, status=400, line_errors={line.id: exc.errors}, open_line=line.id, line_values=typed
-        )
-    return _builder_response(proposal, open_line=line.id)
-
-
-@bp.route("/<int:proposal_id>/lines/<int:line_id>/preview")
-@allow(*SELLERS, checks_object=True)
-def preview_line(proposal_id: int, line_id: int):
-    """The price and availability of the line as the rep is editing it, not saved."""
-    proposal = readable_proposal(proposal_id)
-    line = line_of(proposal, line_id)
-    args = request.args.copy()
-    args["rate_card"] = str(proposal.rate_card_id)
-    args["currency"] = proposal.currency
-    if proposal.advertiser_id:
-        args["advertiser"] = str(proposal.advertiser_id)
-    if proposal.agency_id:
-        args["agency"] = str(proposal.agency_id)
-    args["proposal_discount_pct"] = str(proposal.discount_pct)
-    priced, errors = price_from_args(args)
-    return render_template(
-        "pricing/_panel.html",
-        priced=priced,
-        errors=errors,
-        chart=waterfall_svg(priced.price) if priced else None,
-        panel_id=f"preview-{line.id}",
-        live=False,  # the preview region around it is the live region
-    ), 400 if errors else 200
-
-
-@bp.route("/<int:proposal_id>/lines/<int:line_id>/<any(copy, remove, up, down, hold):action>", methods=["POST"])
-@allow(*SELLERS, checks_object=True)
-def line_action(proposal_id: int, line_id: int, action: str):
-    proposal = readable_proposal(proposal_id)
-    access.require_edit(current_user, proposal)
-    line = line_of(proposal, line_id)
-    now = utcnow()
-    try:
-        if action == "copy":
-            lines.copy_line(line, actor=current_user, **settings())
-        elif action == "remove":
-            lines.remove_line(line, actor=current_user, now=now)
-        elif action in ("up", "down"):
-            lines.move_line(line, -1 if action == "up" else 1, actor=current_user, now=now)
-        else:
-            hold = holds.hold_line(line, actor=current_user, hold_days=current_settings().hold_days, **settings())
-            flash(f"Line {line.position} held until {hold.expires_at:%d %b %Y %H:%M} UTC.", "success")
-    except DomainError as exc:
-        abandon(db.session)
-        flash(exc.message, "danger")
-        return _builder_response(proposal, status=409 if action == "hold" else 400)
-    return _builder_response(proposal)
+    return builder_response(proposal, open_line=proposal.lines[-1].id)
 
 
 @bp.route("/<int:proposal_id>/hold", methods=["POST"])
@@ -288,7 +219,7 @@ def hold_all(proposal_id: int):
     flash(held_text, "success" if not problems else "warning")
     for problem in problems:
         flash(problem, "danger")
-    return _builder_response(proposal)
+    return builder_response(proposal)
 
 
 # -- Packages, pasted lines, recommendations ----------------------------------------------------
@@ -315,7 +246,7 @@ def add_package(proposal_id: int):
         )
     except ValidationFailed as exc:
         abandon(db.session)
-        return _builder_response(proposal, status=400, line_errors={"package": exc.errors})
+        return builder_response(proposal, status=400, line_errors={"package": exc.errors})
     _added(proposal)
     flash(
         ngettext(
@@ -327,7 +258,7 @@ def add_package(proposal_id: int):
         + f", each {package.discount_pct:g} % off.",
         "success",
     )
-    return _builder_response(proposal)
+    return builder_response(proposal)
 
 
 @bp.route("/<int:proposal_id>/paste", methods=["POST"])
@@ -342,10 +273,10 @@ def paste(proposal_id: int):
         added = bulk.paste_lines(proposal, text, actor=current_user, **settings())
     except ValidationFailed as exc:
         abandon(db.session)
-        return _builder_response(proposal, status=400, line_errors={"paste": exc.errors}, pasted=text)
+        return builder_response(proposal, status=400, line_errors={"paste": exc.errors}, pasted=text)
     _added(proposal)
     flash(f"{len(added)} pasted lines added.", "success")
-    return _builder_response(proposal)
+    return builder_response(proposal)
 
 
 def _goals(proposal: Proposal, args) -> tuple[bulk.Goals | None, Errors]:
@@ -415,7 +346,7 @@ def add_recommended(proposal_id: int):
         )
     except ValidationFailed as exc:
         abandon(db.session)
-        return _builder_response(proposal, status=400, line_errors={"recommend": exc.errors})
+        return builder_response(proposal, status=400, line_errors={"recommend": exc.errors})
     _added(proposal)
     flash(f"{len(products)} recommended lines added.", "success")
-    return _builder_response(proposal)
+    return builder_response(proposal)

@@ -22,6 +22,26 @@ from app.proposals.holds import release_hold
 from app.proposals.models import Proposal, ProposalLine
 
 MAX_LINES = 500
+#: what a copy of a line takes over from it, priced as it was (not its place, hold, order or make-good)
+COPIED_COLUMNS = (
+    "product_id",
+    "pricing_model",
+    "targeting",
+    "start_day",
+    "end_day",
+    "time_zone",
+    "quantity",
+    "budget",
+    "discount_pct",
+    "price",
+    "problems",
+    "units",
+    "net_rate",
+    "gross",
+    "commission",
+    "net",
+    "available",
+)
 
 
 # -- Lines ----------------------------------------------------------------------------------------
@@ -221,28 +241,7 @@ def copy_line(line: ProposalLine, *, actor: User, now: datetime, today: date, ma
     if len(proposal.lines) >= MAX_LINES:
         raise DomainError(f"A proposal has at most {MAX_LINES} lines.")
     twin = ProposalLine(
-        **{
-            c: getattr(line, c)
-            for c in (
-                "product_id",
-                "pricing_model",
-                "targeting",
-                "start_day",
-                "end_day",
-                "time_zone",
-                "quantity",
-                "budget",
-                "discount_pct",
-                "price",
-                "problems",
-                "units",
-                "net_rate",
-                "gross",
-                "commission",
-                "net",
-                "available",
-            )
-        },
+        **{c: getattr(line, c) for c in COPIED_COLUMNS},
         updated_at=now,
     )
     index = proposal.lines.index(line) + 1

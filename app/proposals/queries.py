@@ -78,15 +78,11 @@ def possible_owners() -> list[User]:
 
 
 def products_for(proposal: Proposal) -> list[Product]:
-    """Active products with a rate on the proposal's card, by name."""
+    """Active products with a rate on the proposal's card, by name (for the line forms' choices: without
+    their ad units, which the forms do not show)."""
     rated = {r.product_id for r in proposal.rate_card.base_rates}
-    return [
-        p
-        for p in db.session.scalars(
-            sa.select(Product).where(Product.status == Status.ACTIVE.value).order_by(Product.name)
-        )
-        if p.id in rated
-    ]
+    chosen = sa.select(Product).where(Product.status == Status.ACTIVE.value).order_by(Product.name)
+    return [p for p in db.session.scalars(chosen.options(sa.orm.lazyload(Product.ad_unit_links))) if p.id in rated]
 
 
 def active_packages() -> list[Package]:

@@ -244,4 +244,4 @@ def delete(proposal_id: int):
 
 
 # The builder's and the versions' routes are on this blueprint too (microblog's routes import).
-from app.proposals import builder_views, version_views  # noqa: E402, F401
+from app.proposals import builder_views, line_views, version_views  # noqa: E402, F401

@@ -60,3 +60,32 @@ document.addEventListener("htmx:afterRequest", function (event) {
   if (!event.detail.successful || !field.hasAttribute || !field.hasAttribute("data-line-product") || !field.form) return;
   field.form.dispatchEvent(new Event("change", { bubbles: true }));
 });
+
+// "Edit line N" in the builder: the line's form is fetched the first time it is opened (htmx: the page
+// holds no line forms, a proposal may have 500 lines), then shown and hidden; aria-expanded says which,
+// and the form's first field takes the focus when it opens. Without JavaScript the button's GET form
+// opens the page with that line's form open.
+document.addEventListener("click", function (event) {
+  var control = event.target.closest && event.target.closest("[data-line-edit]");
+  if (!control || !window.htmx) return;
+  event.preventDefault();
+  var slot = document.getElementById(control.getAttribute("aria-controls"));
+  if (!slot) return;
+  if (control.getAttribute("aria-expanded") === "true") {
+    slot.hidden = true;
+    control.setAttribute("aria-expanded", "false");
+    return;
+  }
+  function show() {
+    if (!slot.querySelector("form")) return;  // refused (the error box says why)
+    slot.hidden = false;
+    control.setAttribute("aria-expanded", "true");
+    var first = slot.querySelector("select:not([disabled]), input:not([type=hidden]), textarea");
+    if (first) first.focus();
+  }
+  if (slot.querySelector("form")) {
+    show();
+  } else {
+    window.htmx.ajax("GET", control.getAttribute("data-line-edit"), { source: control, target: slot, swap: "innerHTML" }).then(show);
+  }
+});

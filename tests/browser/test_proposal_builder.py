@@ -191,3 +191,41 @@ def test_choosing_another_product_for_a_line_offers_its_pricing_models_and_targe
     # the preview follows the product and its first pricing model
     expect(line.get_by_test_id("line-preview").get_by_test_id("units")).to_be_visible(timeout=PREVIEW_WAIT)
     expect(line.get_by_test_id("line-preview")).to_contain_text("Days")
+
+
+def test_a_lines_form_loads_when_opened_and_saving_it_redraws_only_that_line(page):
+    sign_in(page, "sales_rep")
+    open_proposal(page, "Summer drive")
+    lines = page.get_by_test_id("line")
+    expect(page.get_by_test_id("line-form")).to_have_count(0)  # the page holds no line form
+    first, second = lines.nth(0), lines.nth(1)
+    edit = first.get_by_role("button", name="Edit line 1")
+    expect(edit).to_have_attribute("aria-expanded", "false")
+    edit.click()
+    form = first.get_by_test_id("line-form")
+    expect(form).to_be_visible()
+    expect(edit).to_have_attribute("aria-expanded", "true")
+    expect(form.get_by_label("Product")).to_be_focused()  # focus moves into the form it opened
+    edit.click()  # closed again, and opened again without asking twice
+    expect(form).to_be_hidden()
+    expect(edit).to_have_attribute("aria-expanded", "false")
+    edit.click()
+    expect(form).to_be_visible()
+
+    second.get_by_role("button", name="Edit line 2").click()
+    form2 = second.get_by_test_id("line-form")
+    choose(form2, "Geography", "London")  # Tom Select on the fetched form
+    form2.get_by_label("Impressions").fill("250000")
+    gross = page.get_by_test_id("total-gross").inner_text()
+    form2.get_by_role("button", name="Save line 2").click()
+    expect(lines.nth(1).get_by_test_id("line-quantity")).to_have_text("250,000")
+    expect(lines.nth(1).get_by_role("button", name="Save line 2")).to_be_focused()  # the focus stays put
+    expect(page.get_by_test_id("total-gross")).not_to_have_text(gross)  # the totals came out of band
+    # only line 2 was redrawn: line 1's form is still open as the rep left it
+    expect(lines.nth(0).get_by_test_id("line-form")).to_be_visible()
+    expect(lines).to_have_count(3)
+
+    lines.nth(2).get_by_role("button", name="Hold line 3").click()
+    expect(lines.nth(2).get_by_test_id("hold-badge")).to_be_visible()
+    expect(page.get_by_test_id("builder").get_by_text(re.compile("^Line 3 held until"))).to_be_visible()
+    expect(lines.nth(0).get_by_test_id("line-form")).to_be_visible()

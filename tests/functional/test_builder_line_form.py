@@ -15,6 +15,13 @@ def selected(html: str, select_id: str) -> list[str]:
     return re.findall(r'<option value="([^"]*)"[^>]*\bselected\b', match.group(1))
 
 
+def line_form_of(client, proposal_id: int) -> tuple[str, str]:
+    """The first line's id and its form, as "Edit line 1" fetches it (the page holds no line form)."""
+    page = client.get(f"/proposals/{proposal_id}").get_data(as_text=True)
+    line_id = re.search(rf"/proposals/{proposal_id}/lines/(\d+)/form", page).group(1)
+    return line_id, client.get(f"/proposals/{proposal_id}/lines/{line_id}/form").get_data(as_text=True)
+
+
 def value_of(html: str, input_id: str) -> str:
     match = re.search(rf'<input[^>]*id="{input_id}"[^>]*>', html)
     assert match, f"no input #{input_id}"
@@ -63,8 +70,7 @@ def test_a_refused_save_of_a_line_keeps_what_was_typed_in_its_form(app, client, 
     proposal_id = create(app, client)
     v = ids(app)
     client.post(f"/proposals/{proposal_id}/lines", data={"product": v["sport"], "quantity": "500000"})
-    html = client.get(f"/proposals/{proposal_id}").get_data(as_text=True)
-    line_id = re.search(rf"/proposals/{proposal_id}/lines/(\d+)/preview", html).group(1)
+    line_id, html = line_form_of(client, proposal_id)
     seen = re.search(r'name="seen" value="([^"]+)"', html).group(1)
     response = client.post(
         f"/proposals/{proposal_id}/lines/{line_id}",
@@ -101,8 +107,7 @@ def test_the_line_preview_says_how_many_impressions_are_available_of_those_asked
     proposal_id = create(app, client)
     v = ids(app)
     client.post(f"/proposals/{proposal_id}/lines", data={"product": v["sport"], "quantity": "500000"})
-    html = client.get(f"/proposals/{proposal_id}").get_data(as_text=True)
-    line_id = re.search(rf"/proposals/{proposal_id}/lines/(\d+)/preview", html).group(1)
+    line_id, html = line_form_of(client, proposal_id)
     response = client.get(
         f"/proposals/{proposal_id}/lines/{line_id}/preview",
         query_string={
@@ -127,8 +132,7 @@ def test_choosing_another_product_in_a_lines_form_offers_that_products_models_an
     proposal_id = create(app, client)
     v = ids(app)
     client.post(f"/proposals/{proposal_id}/lines", data={"product": v["sport"], "quantity": "500000"})
-    html = client.get(f"/proposals/{proposal_id}").get_data(as_text=True)
-    line_id = re.search(rf"/proposals/{proposal_id}/lines/(\d+)/preview", html).group(1)
+    line_id, html = line_form_of(client, proposal_id)
     sponsorship = re.search(r'<option value="(\d+)"[^>]*>Football Section Sponsorship', html).group(1)
     response = client.get(
         f"/proposals/{proposal_id}/lines/{line_id}/fields",

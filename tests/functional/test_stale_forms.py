@@ -133,7 +133,7 @@ def test_a_builder_line_saved_without_what_it_saw_or_with_a_malformed_one_is_ref
         proposal = db.session.scalar(sa.select(Proposal).where(Proposal.campaign_name == "Summer drive"))
         line = proposal.lines[0]
         pid, lid, before = proposal.id, line.id, line.quantity
-    action, fields = form_with(client, f"/proposals/{pid}", "seen")
+    action, fields = form_with(client, f"/proposals/{pid}?edit={lid}", "seen")  # the line's form open
     assert action.endswith(f"/lines/{lid}")
     data = [(name, value) for name, value in fields if name not in ("seen", "quantity", "budget")]
     data.append(("quantity", str(before + 1000)))
