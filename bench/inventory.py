@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import os
 import random
 import statistics
 import threading
@@ -26,11 +27,15 @@ from bench.result import Result, p95
 SITES, SECTIONS, SLOTS = 5, 2, 5  # 50 slots
 GEOS, DEVICES, DAYS = 40, 3, 365
 LINES, QUERIES = 5_000, 100
+#: booked lines of the large-publisher rows (`*_50k`); smaller for a quick run
+BENCH_LINES = int(os.environ.get("BENCH_LINES", "50000"))
 MARGIN = 10
 
 
-def _synthetic_publisher(url: str, seed: int = 7) -> tuple[date, list[int], list[str], list[str]]:
-    """50 slots x 40 regions x 3 devices x 365 days, and 5,000 booked lines of realistic targeting."""
+def _synthetic_publisher(
+    url: str, seed: int = 7, *, lines: int = LINES
+) -> tuple[date, list[int], list[str], list[str]]:
+    """50 slots x 40 regions x 3 devices x 365 days, and `lines` booked lines of realistic targeting."""
     import flask_migrate
 
     rng = random.Random(seed)
@@ -88,9 +93,10 @@ def _synthetic_publisher(url: str, seed: int = 7) -> tuple[date, list[int], list
         )
         slot_ids = [s.id for s in slots]
         rows = []
-        for n in range(LINES):
+        for n in range(lines):
             rows.append(_random_line(rng, slot_ids, geo, device, today, n))
-        db.session.execute(sa.insert(Reservation), rows)
+        for start in range(0, len(rows), 10_000):
+            db.session.execute(sa.insert(Reservation), rows[start : start + 10_000])
         db.session.commit()
         db.engine.dispose()
     return today, slot_ids, geo, device

@@ -54,24 +54,37 @@ def solve_booked(
     *,
     hubs: Sequence[np.ndarray] = (),
     line_hubs: Sequence[Sequence[int]] = (),
+    hub_cells: np.ndarray | None = None,
+    n_hubs: int = 0,
+    box_hubs: np.ndarray | None = None,
 ) -> BookedNetwork:
-    """Solve the booked set once: sponsorships take their share, the other lines flow to the cells."""
+    """Solve the booked set once: sponsorships take their share, the other lines flow to the cells.
+
+    Hubs come as lists (`hubs`: each hub's cells, `line_hubs`: each line's hubs) or, from
+    `supply.build_cells`, as (hub, cell) rows `hub_cells` and (line, hub) rows `box_hubs`.
+    """
     supply = np.asarray(supply, dtype=np.int64)
     n = len(supply)
     sponsorships = [line for line in lines if line.is_sponsorship]
     flow_idx = [i for i, line in enumerate(lines) if not line.is_sponsorship]
     flow_lines = [lines[i] for i in flow_idx]
     remaining, takes, sponsor_short = sponsorship_takes(supply, sponsorships)
-    n_lines, n_hubs = len(flow_lines), len(hubs)
+    if hub_cells is None:
+        hub_cells, n_hubs = atom_pairs(hubs), len(hubs)
+        box_hubs = np.array(
+            [(i, h) for i in range(len(lines)) for h in (line_hubs[i] if i < len(line_hubs) else ())], dtype=np.int64
+        ).reshape(-1, 2)
+    n_lines = len(flow_lines)
     line_node = 2 + np.arange(n_lines, dtype=np.int64)
     hub_node = 2 + n_lines + np.arange(n_hubs, dtype=np.int64)
     cell_node = 2 + n_lines + n_hubs + np.arange(n, dtype=np.int64)
     pairs = atom_pairs([line.atoms for line in flow_lines])
-    hub_in = np.array(
-        [(k, h) for k, i in enumerate(flow_idx) for h in (line_hubs[i] if i < len(line_hubs) else ())],
-        dtype=np.int64,
-    ).reshape(-1, 2)
-    hub_out = atom_pairs(hubs)
+    flow_of_line = np.full(len(lines), -1, dtype=np.int64)
+    flow_of_line[flow_idx] = np.arange(n_lines)
+    box_hubs = np.asarray(box_hubs, dtype=np.int64).reshape(-1, 2)
+    hub_in = np.column_stack([flow_of_line[box_hubs[:, 0]], box_hubs[:, 1]])
+    hub_in = hub_in[hub_in[:, 0] >= 0]
+    hub_out = np.asarray(hub_cells, dtype=np.int64).reshape(-1, 2)
     demand = np.array([line.quantity for line in flow_lines], dtype=np.int64)
     unbounded = int(remaining.sum()) + 1
     parts = [
