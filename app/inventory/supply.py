@@ -133,6 +133,7 @@ def build_cells(boxes: list[Box], supply: dict[int, SlotSupply], origin: date, *
         [len(targeting) + i if i in direct else targeting[(b.geo, b.device)] for i, b in enumerate(boxes)],
         dtype=np.int64,
     )
+    values = [[geo for geo, _ in targeting] + [b.geo for b in boxes], [dev for _, dev in targeting] + [b.device for b in boxes]]
     cover: dict[int, list[int]] = {}
     for i, box in enumerate(boxes):
         for slot in dict.fromkeys(box.slot_ids):
@@ -177,17 +178,22 @@ def build_cells(boxes: list[Box], supply: dict[int, SlotSupply], origin: date, *
         box_hubs.append(np.column_stack([members[row[shared]], hub_of_unit[unit_of_pair[shared]]]))
         n_hubs += len(hub_units)
         # Each unit's cells: its geo groups times its device groups on its segment.
+        unit_pattern = pattern[members[unit_row]]
         unit_cells = _products(
-            *(_unit_groups(d, [getattr(boxes[i], n) for i in members[unit_row]], unit_seg) for d, n in zip(dims, ("geo", "device"), strict=True))
+            *(_unit_groups(d, unit_pattern, values[n], unit_seg) for d, n in zip(dims, (0, 1), strict=True))
         )
         geo_dim, device_dim = dims
         n_device = max(len(device_dim.codes), 1)
         n_geo = max(len(geo_dim.codes), 1)
         key = (unit_seg[unit_cells[:, 0]] * n_geo + unit_cells[:, 1]) * n_device + unit_cells[:, 2]
-        cell_keys, cell_of = np.unique(key, return_inverse=True)
-        cell_of = cell_of.reshape(-1) + n_cells
+        present = np.zeros((len(bounds) - 1) * n_geo * n_device, dtype=bool)
+        present[key] = True
+        cell_keys = np.flatnonzero(present)
+        cell_of = (np.cumsum(present) - 1)[key] + n_cells
         hub = hub_of_unit[unit_cells[:, 0]]
-        hub_cells.append(np.column_stack([hub[hub >= 0], cell_of[hub >= 0]]))
+        # By hub, then cell: a unit's rows are already by cell.
+        by_hub = np.argsort(hub, kind="stable")[np.count_nonzero(hub < 0) :]
+        hub_cells.append(np.column_stack([hub[by_hub], cell_of[by_hub]]))
         direct_cells.append(np.column_stack([members[unit_row[unit_cells[hub < 0, 0]]], cell_of[hub < 0]]))
         k, rest = np.divmod(cell_keys, n_geo * n_device)
         a, b = np.divmod(rest, n_device)
@@ -206,7 +212,7 @@ def build_cells(boxes: list[Box], supply: dict[int, SlotSupply], origin: date, *
         out["device"].append(tables["device"].add(slot, device_dim, k, b))
         n_cells += len(cell_keys)
     joined = {name: (np.concatenate(parts) if parts else np.zeros(0, np.int64)) for name, parts in out.items()}
-    hub_pairs = _sorted_pairs(hub_cells)
+    hub_pairs = np.concatenate(hub_cells) if hub_cells else _NO_PAIRS
     direct_pairs = _sorted_pairs(direct_cells)
     split = np.searchsorted(direct_pairs[:, 0], np.arange(len(boxes) + 1))
     return Cells(
@@ -267,18 +273,30 @@ def _dimension(
     return _Dimension(group, is_first.sum(axis=1), share, key, codes, value_ppm)
 
 
-def _unit_groups(d: _Dimension, chosen: list[tuple[str, ...]], seg: np.ndarray) -> np.ndarray:
+def _unit_groups(d: _Dimension, unit_pattern: np.ndarray, values: list[tuple[str, ...]], seg: np.ndarray) -> np.ndarray:
     """(unit, group) rows, by unit then group: the groups each unit takes on its segment."""
     position = {code: i for i, code in enumerate(d.codes)}
-    rows = [(u, position[c]) for u, wanted in enumerate(chosen) if wanted for c in wanted if c in position]
-    restricted = np.array(rows, dtype=np.int64).reshape(-1, 2)
-    taken = np.column_stack([restricted[:, 0], d.group[seg[restricted[:, 0]], restricted[:, 1]]])
-    everything = np.flatnonzero([not wanted for wanted in chosen]) if chosen else np.zeros(0, np.int64)
-    count = d.count[seg[everything]]
-    unit = np.repeat(everything, count)
-    group = np.arange(len(unit)) - np.repeat(np.cumsum(count) - count, count)
-    pairs = np.unique(np.concatenate([taken, np.column_stack([unit, group])]), axis=0)
-    return pairs
+    patterns, of_unit = np.unique(unit_pattern, return_inverse=True)
+    of_unit = of_unit.reshape(-1)
+    taken = [sorted({position[c] for c in values[p] if c in position}) if values[p] else None for p in patterns.tolist()]
+    everything = np.array([t is None for t in taken], dtype=bool)
+    length = np.array([0 if t is None else len(t) for t in taken], dtype=np.int64)
+    flat = np.array([c for t in taken if t for c in t], dtype=np.int64)
+    start = np.cumsum(length) - length
+    # Restricted units: the groups of their values; the others: every group of their segment.
+    count = length[of_unit]
+    unit = np.repeat(np.arange(len(of_unit)), count)
+    value = flat[start[of_unit][unit] + np.arange(len(unit)) - np.repeat(np.cumsum(count) - count, count)]
+    free = np.flatnonzero(everything[of_unit])
+    groups = d.count[seg[free]]
+    free_unit = np.repeat(free, groups)
+    free_group = np.arange(len(free_unit)) - np.repeat(np.cumsum(groups) - groups, groups)
+    width = max(len(d.codes), 1)
+    present = np.zeros(len(of_unit) * width, dtype=bool)
+    present[unit * width + d.group[seg[unit], value]] = True
+    present[free_unit * width + free_group] = True
+    found = np.flatnonzero(present)
+    return np.column_stack([found // width, found % width])
 
 
 def _products(geo: np.ndarray, device: np.ndarray) -> np.ndarray:
@@ -294,35 +312,38 @@ def _products(geo: np.ndarray, device: np.ndarray) -> np.ndarray:
 
 
 class _Table:
-    """Distinct (slot, values) groups across segments, found by the hash of their values."""
+    """The distinct (slot, values) groups of one dimension, found by the hash of their values."""
 
     def __init__(self) -> None:
-        self.index: dict[tuple[int, int], int] = {}
-        self.entries: list[tuple[int, np.ndarray, np.ndarray]] = []
+        self.slot: list[np.ndarray] = []
+        self.length: list[np.ndarray] = []
+        self.code: list[np.ndarray] = []
+        self.ppm: list[np.ndarray] = []
         self.vocabulary: dict[str, int] = {}
+        self.size = 0
 
     def add(self, slot: int, d: _Dimension, segment: np.ndarray, group: np.ndarray) -> np.ndarray:
-        keys, where, inverse = np.unique(d.key[segment, group], return_index=True, return_inverse=True)
-        ids = np.empty(len(keys), dtype=np.int64)
-        for n, (key, at) in enumerate(zip(keys.tolist(), where.tolist(), strict=True)):
-            found = self.index.get((slot, key))
-            if found is None:
-                found = self.index[(slot, key)] = len(self.entries)
-                values = np.flatnonzero(d.group[segment[at]] == group[at])
-                values = sorted(values.tolist(), key=d.codes.__getitem__)
-                names = [d.codes[v] for v in values]
-                codes = np.array([self.vocabulary.setdefault(c, len(self.vocabulary)) for c in names], dtype=np.int32)
-                self.entries.append((slot, codes, d.ppm[values]))
-            ids[n] = found
-        return ids[inverse.reshape(-1)]
+        """The groups of one slot's cells (segment, group) as indices into the table."""
+        _, first, inverse = np.unique(d.key[segment, group], return_index=True, return_inverse=True)
+        members = d.group[segment[first]] == group[first][:, None]
+        entry, value = np.nonzero(members)
+        words = np.array([self.vocabulary.setdefault(c, len(self.vocabulary)) for c in d.codes], dtype=np.int32)
+        self.slot.append(np.full(len(first), slot, dtype=np.int64))
+        self.length.append(members.sum(axis=1))
+        self.code.append(words[value])
+        self.ppm.append(d.ppm[value])
+        ids = self.size + inverse.reshape(-1)
+        self.size += len(first)
+        return ids
 
     def groups(self) -> Groups:
-        lengths = [len(codes) for _, codes, _ in self.entries]
+        def joined(parts: list[np.ndarray], dtype) -> np.ndarray:
+            return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype)
+
         return Groups(
-            slot=np.array([slot for slot, _, _ in self.entries], dtype=np.int64),
-            start=np.concatenate([[0], np.cumsum(lengths, dtype=np.int64)]),
-            code=np.concatenate([codes for _, codes, _ in self.entries] or [np.zeros(0, np.int32)]),
-            ppm=np.concatenate([ppm for _, _, ppm in self.entries] or [np.zeros(0, np.int64)]),
+            slot=joined(self.slot, np.int64),
+            start=np.concatenate([[0], np.cumsum(joined(self.length, np.int64))]),
+            code=joined(self.code, np.int32),
+            ppm=joined(self.ppm, np.int64),
             vocabulary=list(self.vocabulary),
         )
-
