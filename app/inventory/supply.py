@@ -133,7 +133,10 @@ def build_cells(boxes: list[Box], supply: dict[int, SlotSupply], origin: date, *
         [len(targeting) + i if i in direct else targeting[(b.geo, b.device)] for i, b in enumerate(boxes)],
         dtype=np.int64,
     )
-    values = [[geo for geo, _ in targeting] + [b.geo for b in boxes], [dev for _, dev in targeting] + [b.device for b in boxes]]
+    values = [
+        [geo for geo, _ in targeting] + [b.geo for b in boxes],
+        [dev for _, dev in targeting] + [b.device for b in boxes],
+    ]
     cover: dict[int, list[int]] = {}
     for i, box in enumerate(boxes):
         for slot in dict.fromkeys(box.slot_ids):
@@ -278,7 +281,9 @@ def _unit_groups(d: _Dimension, unit_pattern: np.ndarray, values: list[tuple[str
     position = {code: i for i, code in enumerate(d.codes)}
     patterns, of_unit = np.unique(unit_pattern, return_inverse=True)
     of_unit = of_unit.reshape(-1)
-    taken = [sorted({position[c] for c in values[p] if c in position}) if values[p] else None for p in patterns.tolist()]
+    taken = [
+        sorted({position[c] for c in values[p] if c in position}) if values[p] else None for p in patterns.tolist()
+    ]
     everything = np.array([t is None for t in taken], dtype=bool)
     length = np.array([0 if t is None else len(t) for t in taken], dtype=np.int64)
     flat = np.array([c for t in taken if t for c in t], dtype=np.int64)
@@ -326,7 +331,7 @@ class _Table:
         """The groups of one slot's cells (segment, group) as indices into the table."""
         _, first, inverse = np.unique(d.key[segment, group], return_index=True, return_inverse=True)
         members = d.group[segment[first]] == group[first][:, None]
-        entry, value = np.nonzero(members)
+        _, value = np.nonzero(members)
         words = np.array([self.vocabulary.setdefault(c, len(self.vocabulary)) for c in d.codes], dtype=np.int32)
         self.slot.append(np.full(len(first), slot, dtype=np.int64))
         self.length.append(members.sum(axis=1))
