@@ -27,6 +27,9 @@ PPM = 1_000_000
 #: A flight (a box's days) lasts at most this many days.
 MAX_FLIGHT_DAYS = 366
 _NO_PAIRS = np.zeros((0, 2), dtype=np.int64)
+#: Hubs: every cell of a segment, a geo group's cells (every device), a device group's cells (every
+#: region), or one targeting's cells; direct boxes list their cells.
+_ALL, _GEO, _DEVICE, _PATTERN, _DIRECT = 0, 1, 2, 3, -1
 
 
 @dataclass(frozen=True)
@@ -137,6 +140,11 @@ def build_cells(boxes: list[Box], supply: dict[int, SlotSupply], origin: date, *
         [geo for geo, _ in targeting] + [b.geo for b in boxes],
         [dev for _, dev in targeting] + [b.device for b in boxes],
     ]
+    # How each targeting's boxes reach their cells (see _hubs).
+    kinds = np.array(
+        [(_ALL, _DEVICE)[bool(d)] if not g else (_GEO, _PATTERN)[bool(d)] for g, d in zip(*values, strict=True)],
+        dtype=np.int64,
+    )
     cover: dict[int, list[int]] = {}
     for i, box in enumerate(boxes):
         for slot in dict.fromkeys(box.slot_ids):
@@ -163,7 +171,7 @@ def build_cells(boxes: list[Box], supply: dict[int, SlotSupply], origin: date, *
             _dimension(ppm, [getattr(boxes[i], name) for i in member_list], lo, hi, len(bounds), box_key[members])
             for name, ppm in (("geo", data.geo_ppm), ("device", data.device_ppm))
         ]
-        # Units: hubs (a segment and targeting of shared boxes) and the direct boxes' segments.
+        # Units: a segment and a targeting of shared boxes, or a direct box's segment.
         unit_key = seg * (len(targeting) + len(boxes)) + pattern[members[row]]
         order = np.lexsort((row, unit_key))
         first = np.ones(len(order), dtype=bool)
@@ -171,33 +179,21 @@ def build_cells(boxes: list[Box], supply: dict[int, SlotSupply], origin: date, *
         unit_of_pair = np.empty(len(order), dtype=np.int64)
         unit_of_pair[order] = np.cumsum(first) - 1
         unit_row, unit_seg = row[order][first], seg[order][first]
-        unit_direct = is_direct[members[unit_row]]
-        # Hubs are numbered by segment, then by the first box that has their targeting there.
-        hub_units = np.flatnonzero(~unit_direct)
-        hub_units = hub_units[np.lexsort((unit_row[hub_units], unit_seg[hub_units]))]
-        hub_of_unit = np.full(len(unit_row), -1, dtype=np.int64)
-        hub_of_unit[hub_units] = n_hubs + np.arange(len(hub_units))
-        shared = ~is_direct[members[row]]
-        box_hubs.append(np.column_stack([members[row[shared]], hub_of_unit[unit_of_pair[shared]]]))
-        n_hubs += len(hub_units)
-        # Each unit's cells: its geo groups times its device groups on its segment.
-        unit_pattern = pattern[members[unit_row]]
-        unit_cells = _products(
-            *(_unit_groups(d, unit_pattern, values[n], unit_seg) for d, n in zip(dims, (0, 1), strict=True))
-        )
         geo_dim, device_dim = dims
-        n_device = max(len(device_dim.codes), 1)
-        n_geo = max(len(geo_dim.codes), 1)
-        key = (unit_seg[unit_cells[:, 0]] * n_geo + unit_cells[:, 1]) * n_device + unit_cells[:, 2]
-        present = np.zeros((len(bounds) - 1) * n_geo * n_device, dtype=bool)
-        present[key] = True
-        cell_keys = np.flatnonzero(present)
-        cell_of = (np.cumsum(present) - 1)[key] + n_cells
-        hub = hub_of_unit[unit_cells[:, 0]]
-        # By hub, then cell: a unit's rows are already by cell.
-        by_hub = np.argsort(hub, kind="stable")[np.count_nonzero(hub < 0) :]
-        hub_cells.append(np.column_stack([hub[by_hub], cell_of[by_hub]]))
-        direct_cells.append(np.column_stack([members[unit_row[unit_cells[hub < 0, 0]]], cell_of[hub < 0]]))
+        unit_pattern = pattern[members[unit_row]]
+        rows = [_unit_groups(d, unit_pattern, values[n], unit_seg) for n, d in enumerate(dims)]
+        kind = np.where(is_direct[members[unit_row]], _DIRECT, kinds[unit_pattern])
+        n_geo, n_device = max(len(geo_dim.codes), 1), max(len(device_dim.codes), 1)
+        cell_keys, index, products = _slot_cells(unit_seg, kind, rows, dims, len(bounds) - 1, n_geo, n_device)
+        index += n_cells
+        shared = np.flatnonzero(~is_direct[members[row]])
+        pair_hub, hub_pairs, count = _hubs(unit_of_pair[shared], unit_seg, kind, rows, products, index, dims)
+        box_hubs.append(np.column_stack([members[row[shared[pair_hub[:, 0]]]], n_hubs + pair_hub[:, 1]]))
+        hub_cells.append(np.column_stack([n_hubs + hub_pairs[:, 0], hub_pairs[:, 1]]))
+        n_hubs += count
+        mine = products[kind[products[:, 0]] == _DIRECT]
+        cell_of = index[(unit_seg[mine[:, 0]] * n_geo + mine[:, 1]) * n_device + mine[:, 2]]
+        direct_cells.append(np.column_stack([members[unit_row[mine[:, 0]]], cell_of]))
         k, rest = np.divmod(cell_keys, n_geo * n_device)
         a, b = np.divmod(rest, n_device)
         for name, data_sum in (("supply", data.sellable), ("raw", data.raw)):
@@ -233,6 +229,64 @@ def build_cells(boxes: list[Box], supply: dict[int, SlotSupply], origin: date, *
         n_hubs=n_hubs,
         box_hubs=_sorted_pairs(box_hubs),
     )
+
+
+def _slot_cells(seg, kind, rows, dims, n_seg, n_geo, n_device) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A slot's cells: each (segment, geo group, device group) some unit takes, as keys; the cell
+    index of each key; and the (unit, geo group, device group) rows of units with cells of their own."""
+    geo_rows, device_rows = rows
+    present = np.zeros((n_seg, n_geo, n_device), dtype=bool)
+    present[seg[kind == _ALL]] = True
+    g = geo_rows[kind[geo_rows[:, 0]] == _GEO]
+    present[seg[g[:, 0]], g[:, 1], :] = True
+    d = device_rows[kind[device_rows[:, 0]] == _DEVICE]
+    present[seg[d[:, 0]], :, d[:, 1]] = True
+    own = (kind == _PATTERN) | (kind == _DIRECT)
+    products = _products(geo_rows[own[geo_rows[:, 0]]], device_rows[own[device_rows[:, 0]]], len(kind))
+    present.reshape(-1)[(seg[products[:, 0]] * n_geo + products[:, 1]) * n_device + products[:, 2]] = True
+    present &= (np.arange(n_geo) < dims[0].count[:, None])[:, :, None]
+    present &= (np.arange(n_device) < dims[1].count[:, None])[:, None, :]
+    flat = present.reshape(-1)
+    return np.flatnonzero(flat), np.cumsum(flat) - 1, products
+
+
+def _hubs(unit, seg, kind, rows, products, index, dims) -> tuple[np.ndarray, np.ndarray, int]:
+    """One slot's hubs. `unit`: the unit of each (shared box, segment) pair. Returns (pair, hub)
+    rows, a pair reaching one hub (a targeting's, or the segment's) or several (its geo or device
+    groups'), (hub, cell) rows, hub by hub and by cell within a hub, and how many hubs there are."""
+    n_units = len(kind)
+    n_geo, n_device = dims[0].group.shape[1] or 1, dims[1].group.shape[1] or 1
+    starts = [np.searchsorted(r[:, 0], np.arange(n_units)) for r in rows]
+    counts = [np.bincount(r[:, 0], minlength=n_units) for r in rows]
+    k = kind[unit]
+    count = np.where(k == _GEO, counts[0][unit], np.where(k == _DEVICE, counts[1][unit], 1))
+    pair = np.repeat(np.arange(len(unit)), count)
+    within = np.arange(len(pair)) - np.repeat(np.cumsum(count) - count, count)
+    u, k = unit[pair], k[pair]
+    which = np.zeros(len(pair), dtype=np.int64)
+    for n, wanted in enumerate((_GEO, _DEVICE)):
+        m = k == wanted
+        which[m] = rows[n][starts[n][u[m]] + within[m], 1]
+    which[k == _PATTERN] = u[k == _PATTERN]
+    width = max(n_geo, n_device, n_units)
+    keys, hub_of = np.unique((seg[u] * 4 + k) * width + which, return_inverse=True)
+    h_seg, h_kind, h_which = keys // (4 * width), keys // width % 4, keys % width
+    n_g, n_d = dims[0].count[h_seg], dims[1].count[h_seg]
+    p_start = np.searchsorted(products[:, 0], np.arange(n_units))
+    p_count = np.bincount(products[:, 0], minlength=n_units)
+    by_kind = [h_kind == _ALL, h_kind == _GEO, h_kind == _DEVICE]
+    size = np.select(by_kind, [n_g * n_d, n_d, n_g], p_count[np.minimum(h_which, max(n_units - 1, 0))])
+    hub = np.repeat(np.arange(len(keys)), size)
+    at = np.arange(len(hub)) - np.repeat(np.cumsum(size) - size, size)
+    hk, hw, hd = h_kind[hub], h_which[hub], np.maximum(n_d[hub], 1)
+    by_kind = [hk == _ALL, hk == _GEO, hk == _DEVICE]
+    a = np.select(by_kind, [at // hd, hw, at], 0)
+    b = np.select(by_kind, [at % hd, at, hw], 0)
+    own = hk == _PATTERN
+    taken = p_start[hw[own]] + at[own]
+    a[own], b[own] = products[taken, 1], products[taken, 2]
+    cell = index[(h_seg[hub] * n_geo + a) * n_device + b]
+    return np.column_stack([pair, hub_of.reshape(-1)]), np.column_stack([hub, cell]), len(keys)
 
 
 def _sorted_pairs(chunks: list[np.ndarray]) -> np.ndarray:
@@ -304,9 +358,8 @@ def _unit_groups(d: _Dimension, unit_pattern: np.ndarray, values: list[tuple[str
     return np.column_stack([found // width, found % width])
 
 
-def _products(geo: np.ndarray, device: np.ndarray) -> np.ndarray:
+def _products(geo: np.ndarray, device: np.ndarray, units: int) -> np.ndarray:
     """(unit, geo group, device group) rows: each unit's geo groups times its device groups."""
-    units = int(max(geo[:, 0].max(initial=-1), device[:, 0].max(initial=-1))) + 1
     device_start = np.searchsorted(device[:, 0], np.arange(units))
     device_count = np.bincount(device[:, 0], minlength=units)
     repeat = device_count[geo[:, 0]]
