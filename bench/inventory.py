@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import gc
+import json
 import os
 import random
 import statistics
+import subprocess
+import sys
 import threading
 import time
 from datetime import date, timedelta
@@ -198,6 +201,85 @@ def bench_availability(tmp: Path) -> list[Result]:
     ]
 
 
+def _status_mb(field: str) -> float:
+    """A figure of this process from /proc/self/status (VmRSS: resident now, VmHWM: its peak), in MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def availability_in_child(url: str, today: str, queries: str, holds: str) -> None:
+    """Run in a fresh process: the first answer (solving every cluster), then warm answers, then
+    answers right after a hold; print the timings and this process's memory as JSON."""
+    app = create_app({"ENV_NAME": "testing", "SQLALCHEMY_DATABASE_URI": url})
+    day = date.fromisoformat(today)
+    rng = random.Random(11)
+    geo, device = [f"g{i:02d}" for i in range(GEOS)], ["desktop", "mobile", "tablet"]
+    report: dict = {"loaded_mb": _status_mb("VmRSS")}
+    with app.app_context():
+        slot_ids = sorted(db.session.scalars(sa.select(AdUnit.id).where(AdUnit.level == "slot")))
+        samples, cpu = [], []
+        for _ in range(int(queries) + 1):
+            box = _random_box(rng, slot_ids, geo, device, day)
+            start, start_cpu = time.perf_counter(), time.process_time()
+            availability_for(box, now=utcnow(), today=day, margin_pct=MARGIN)
+            samples.append((time.perf_counter() - start) * 1000)
+            cpu.append((time.process_time() - start_cpu) * 1000)
+        report.update(
+            cold_s=samples[0] / 1000,
+            cold_cpu_s=cpu[0] / 1000,
+            warm_p95_ms=p95(samples[1:]),
+            warm_cpu_p95_ms=p95(cpu[1:]),
+            rss_mb=_status_mb("VmRSS"),
+            peak_mb=_status_mb("VmHWM"),
+        )
+        after = []
+        for _ in range(int(holds)):
+            box = _random_box(rng, slot_ids, geo, device, day)
+            _hold(box, day)
+            db.session.commit()
+            start = time.perf_counter()
+            availability_for(box, now=utcnow(), today=day, margin_pct=MARGIN)
+            after.append((time.perf_counter() - start) * 1000)
+        report["after_hold_ms"] = statistics.median(after) if after else None
+        db.engine.dispose()
+    print(json.dumps(report))
+
+
+def availability_fresh_process(url: str, today: date, *, queries: int = QUERIES, holds: int = 0) -> dict:
+    """`availability_in_child` in a new interpreter, so its memory and first solve are its own."""
+    code = "import sys; from bench.inventory import availability_in_child; availability_in_child(*sys.argv[1:])"
+    done = subprocess.run(
+        [sys.executable, "-c", code, url, today.isoformat(), str(queries), str(holds)],
+        cwd=Path(__file__).resolve().parent.parent,
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode:
+        raise RuntimeError(f"the availability child failed:\n{done.stderr}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def bench_availability_large(tmp: Path) -> list[Result]:
+    """A large publisher (BENCH_LINES booked lines): first answer, warm answers and memory of a fresh process."""
+    url = f"sqlite:///{tmp / 'inventory-large.sqlite'}"
+    today, *_ = _synthetic_publisher(url, lines=BENCH_LINES)
+    report = availability_fresh_process(url, today)
+    print(
+        f"  availability at {BENCH_LINES} lines: first answer {report['cold_s']:.1f} s "
+        f"({report['cold_cpu_s']:.1f} s CPU), warm p95 {report['warm_p95_ms']:.0f} ms "
+        f"({report['warm_cpu_p95_ms']:.0f} ms CPU), resident {report['rss_mb']:.0f} MB "
+        f"(peak {report['peak_mb']:.0f} MB, app loaded {report['loaded_mb']:.0f} MB)"
+    )
+    scale = f"{BENCH_LINES} lines"
+    return [
+        Result("availability_cold_50k", report["cold_s"], "s", 5, scale=scale),
+        Result("availability_p95_50k", report["warm_p95_ms"], "ms", 100, scale=scale),
+        Result("worker_rss_50k", report["rss_mb"], "MB", 600, scale=scale),
+    ]
+
+
 def bench_engine_vs_lp() -> list[Result]:
     """500 lines on 3,000 atoms (a slot's days by region): the LP oracle's time over the engine's,
     every answer equal."""
@@ -284,4 +366,9 @@ def bench_booking_throughput(tmp: Path) -> list[Result]:
 
 def run(tmp: Path) -> list[Result]:
     # The comparison runs first, before the availability bench fills the process with its caches.
-    return [*bench_engine_vs_lp(), *bench_availability(tmp), *bench_booking_throughput(tmp)]
+    return [
+        *bench_engine_vs_lp(),
+        *bench_availability(tmp),
+        *bench_availability_large(tmp),
+        *bench_booking_throughput(tmp),
+    ]

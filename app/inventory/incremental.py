@@ -94,13 +94,16 @@ def solve_booked(
         (hub_node[hub_out[:, 0]], cell_node[hub_out[:, 1]], remaining[hub_out[:, 1]]),
         (cell_node, np.ones(n, dtype=np.int64), remaining),
     ]
-    tail, head, capacity = (np.concatenate([p[k] for p in parts]).astype(np.int64) for k in range(3))
+    tail, head, capacity = (np.concatenate([p[k] for p in parts]).astype(np.int64, copy=False) for k in range(3))
     graph = max_flow.SimpleMaxFlow()
     graph.add_arcs_with_capacity(tail, head, capacity)
+    # Node and arc numbers fit 32 bits: the network is kept per process, so half the memory.
+    tail, head = tail.astype(np.int32), head.astype(np.int32)
     if graph.solve(0, 1) != graph.OPTIMAL:
         raise RuntimeError("max flow failed")
-    flow = graph.flows(np.arange(len(tail), dtype=np.int64)).astype(np.int64)
+    flow = graph.flows(np.arange(len(tail), dtype=np.int64)).astype(np.int64, copy=False)
     booked = graph.optimal_flow()
+    del graph
     at = n_lines
     direct = np.column_stack([at + np.arange(len(pairs)), pairs]) if len(pairs) else np.zeros((0, 3), np.int64)
     at += len(pairs)
@@ -119,9 +122,9 @@ def solve_booked(
         flow=flow,
         booked=booked,
         shortfall=int(demand.sum()) - booked + sponsor_short,
-        direct=direct.astype(np.int64),
-        hub_in=hub_in_arcs.astype(np.int64),
-        hub_out=hub_out_arcs.astype(np.int64),
+        direct=direct.astype(np.int32),
+        hub_in=hub_in_arcs.astype(np.int32),
+        hub_out=hub_out_arcs.astype(np.int32),
         n_hubs=n_hubs,
     )
 

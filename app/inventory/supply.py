@@ -85,7 +85,6 @@ class Groups:
 @dataclass
 class Cells:
     supply: np.ndarray
-    raw: np.ndarray
     slot: np.ndarray
     first_day: np.ndarray  # ordinals
     last_day: np.ndarray
@@ -155,7 +154,7 @@ def build_cells(boxes: list[Box], supply: dict[int, SlotSupply], origin: date, *
     is_direct = np.zeros(len(boxes), dtype=bool)
     is_direct[list(direct)] = True
     tables = {"geo": _Table(), "device": _Table()}
-    out: dict[str, list] = {k: [] for k in ("supply", "raw", "slot", "first", "last", "geo", "device")}
+    out: dict[str, list] = {k: [] for k in ("supply", "slot", "first", "last", "geo", "device")}
     hub_cells, box_hubs, direct_cells = [], [], []
     n_cells = n_hubs = 0
     for slot, member_list in cover.items():
@@ -196,14 +195,11 @@ def build_cells(boxes: list[Box], supply: dict[int, SlotSupply], origin: date, *
         direct_cells.append(np.column_stack([members[unit_row[mine[:, 0]]], cell_of]))
         k, rest = np.divmod(cell_keys, n_geo * n_device)
         a, b = np.divmod(rest, n_device)
-        for name, data_sum in (("supply", data.sellable), ("raw", data.raw)):
-            running = np.concatenate([[0], np.cumsum(data_sum, dtype=np.int64)])
-            horizon = len(data_sum)
-            base = origin.toordinal()
-            seg_lo = np.clip(bounds[:-1] - base, 0, horizon)
-            seg_hi = np.clip(bounds[1:] - base, 0, horizon)
-            total = (running[seg_hi] - running[seg_lo])[k]
-            out[name].append(total * geo_dim.share[k, a] // PPM * device_dim.share[k, b] // PPM)
+        running = np.concatenate([[0], np.cumsum(data.sellable, dtype=np.int64)])
+        seg_lo = np.clip(bounds[:-1] - origin.toordinal(), 0, len(data.sellable))
+        seg_hi = np.clip(bounds[1:] - origin.toordinal(), 0, len(data.sellable))
+        total = (running[seg_hi] - running[seg_lo])[k]
+        out["supply"].append(total * geo_dim.share[k, a] // PPM * device_dim.share[k, b] // PPM)
         out["slot"].append(np.full(len(cell_keys), slot, dtype=np.int32))
         out["first"].append(bounds[k].astype(np.int32))
         out["last"].append((bounds[k + 1] - 1).astype(np.int32))
@@ -216,7 +212,6 @@ def build_cells(boxes: list[Box], supply: dict[int, SlotSupply], origin: date, *
     split = np.searchsorted(direct_pairs[:, 0], np.arange(len(boxes) + 1))
     return Cells(
         supply=joined["supply"].astype(np.int64),
-        raw=joined["raw"].astype(np.int64),
         slot=joined["slot"].astype(np.int32),
         first_day=joined["first"].astype(np.int32),
         last_day=joined["last"].astype(np.int32),
@@ -290,10 +285,14 @@ def _hubs(unit, seg, kind, rows, products, index, dims) -> tuple[np.ndarray, np.
 
 
 def _sorted_pairs(chunks: list[np.ndarray]) -> np.ndarray:
+    """(a, b) rows of every chunk, by a then b."""
     if not chunks:
         return _NO_PAIRS
-    pairs = np.concatenate(chunks).astype(np.int64).reshape(-1, 2)
-    return pairs[np.lexsort((pairs[:, 1], pairs[:, 0]))]
+    pairs = np.concatenate(chunks).astype(np.int64, copy=False).reshape(-1, 2)
+    if not len(pairs):
+        return pairs
+    width = int(pairs[:, 1].max()) + 1
+    return pairs[np.argsort(pairs[:, 0] * width + pairs[:, 1])]
 
 
 def _dimension(

@@ -57,7 +57,7 @@ def test_the_cells_are_those_of_the_reference_build(instance):
     boxes, supply, direct = instance
     cells = build_cells(boxes, supply, ORIGIN, direct=direct)
     expected = reference_cells(boxes, supply, ORIGIN, direct=direct)
-    for name in ("supply", "raw", "slot", "first_day", "last_day"):
+    for name in ("supply", "slot", "first_day", "last_day"):
         assert getattr(cells, name).tolist() == getattr(expected, name).tolist(), name
     geo = [set(cells.geo_groups.codes(g)) for g in cells.geo]
     device = [set(cells.device_groups.codes(g)) for g in cells.device]
