@@ -168,6 +168,19 @@ def _hold(box: Box, today: date) -> None:
     )
 
 
+def _after_holds(rng, slot_ids, geo, device, today: date, count: int) -> list[float]:
+    """Milliseconds of the first answer after each of `count` holds, on the hold's own box."""
+    after = []
+    for _ in range(count):
+        box = _random_box(rng, slot_ids, geo, device, today)
+        _hold(box, today)
+        db.session.commit()
+        start = time.perf_counter()
+        availability_for(box, now=utcnow(), today=today, margin_pct=MARGIN)
+        after.append((time.perf_counter() - start) * 1000)
+    return after
+
+
 def bench_availability(tmp: Path) -> list[Result]:
     url = f"sqlite:///{tmp / 'inventory.sqlite'}"
     today, slot_ids, geo, device = _synthetic_publisher(url)
@@ -182,14 +195,7 @@ def bench_availability(tmp: Path) -> list[Result]:
             samples.append((time.perf_counter() - start) * 1000)
             nodes.append(len(answer.contenders))
         # A hold changes its cluster: the next request there solves that cluster's booked set again.
-        after_change = []
-        for _ in range(5):
-            box = _random_box(rng, slot_ids, geo, device, today)
-            _hold(box, today)
-            db.session.commit()
-            start = time.perf_counter()
-            availability_for(box, now=utcnow(), today=today, margin_pct=MARGIN)
-            after_change.append((time.perf_counter() - start) * 1000)
+        after_change = _after_holds(rng, slot_ids, geo, device, today, 5)
         db.engine.dispose()
     print(
         f"  availability: median {statistics.median(samples):.1f} ms, first request (solves every cluster) "
@@ -234,14 +240,7 @@ def availability_in_child(url: str, today: str, queries: str, holds: str) -> Non
             rss_mb=_status_mb("VmRSS"),
             peak_mb=_status_mb("VmHWM"),
         )
-        after = []
-        for _ in range(int(holds)):
-            box = _random_box(rng, slot_ids, geo, device, day)
-            _hold(box, day)
-            db.session.commit()
-            start = time.perf_counter()
-            availability_for(box, now=utcnow(), today=day, margin_pct=MARGIN)
-            after.append((time.perf_counter() - start) * 1000)
+        after = _after_holds(rng, slot_ids, geo, device, day, int(holds))
         report["after_hold_ms"] = statistics.median(after) if after else None
         db.engine.dispose()
     print(json.dumps(report))
