@@ -95,12 +95,12 @@ class Cells:
     device_groups: Groups
     #: cell indices of each input box listed as direct, in input order (empty for the others)
     of_box: list[np.ndarray]
-    #: (hub, cell) rows, by hub then cell: a hub is the cells of one slot and day segment that
-    #: the boxes of one targeting share
-    hub_cells: np.ndarray
+    #: (hub, cell) rows, by hub then cell: a hub is cells of one slot and day segment that boxes
+    #: share (see `_hubs`); None once the network is built from them
+    hub_cells: np.ndarray | None
     n_hubs: int
-    #: (box, hub) rows, by box then hub, for the input boxes that are not direct
-    box_hubs: np.ndarray
+    #: (box, hub) rows, by box then hub, for the input boxes that are not direct (None likewise)
+    box_hubs: np.ndarray | None
 
     def cells_of(self, box_index: int) -> np.ndarray:
         """Every cell a box covers, direct or through its hubs."""
@@ -122,8 +122,8 @@ class _Dimension:
 
 
 def build_cells(boxes: list[Box], supply: dict[int, SlotSupply], origin: date, *, direct: set[int]) -> Cells:
-    """Cells of `boxes`. Boxes in `direct` list their cells; the others reach theirs through hubs,
-    one per slot, day segment and targeting, shared by every box with that targeting there."""
+    """Cells of `boxes`. Boxes in `direct` list their cells; the others reach theirs through hubs
+    of a slot's day segment, shared by the boxes there that take the same cells (see `_hubs`)."""
     rng = np.random.default_rng(20_261_207)
     box_key = rng.integers(1, 2**63, size=max(len(boxes), 1), dtype=np.uint64) * np.uint64(2) + np.uint64(1)
     targeting: dict[tuple, int] = {}
