@@ -86,11 +86,12 @@ def solve_booked(
     hub_in = hub_in[hub_in[:, 0] >= 0]
     hub_out = np.asarray(hub_cells, dtype=np.int64).reshape(-1, 2)
     demand = np.array([line.quantity for line in flow_lines], dtype=np.int64)
-    unbounded = int(remaining.sum()) + 1
     parts = [
         (np.zeros(n_lines, dtype=np.int64), line_node, demand),
         (line_node[pairs[:, 0]], cell_node[pairs[:, 1]], remaining[pairs[:, 1]]),
-        (line_node[hub_in[:, 0]], hub_node[hub_in[:, 1]], np.full(len(hub_in), unbounded, dtype=np.int64)),
+        # A line never sends more into its hubs than it gets, its quantity: that bound is exact,
+        # and OR-Tools' push-relabel solves faster with it than with an unbounded arc.
+        (line_node[hub_in[:, 0]], hub_node[hub_in[:, 1]], demand[hub_in[:, 0]]),
         (hub_node[hub_out[:, 0]], cell_node[hub_out[:, 1]], remaining[hub_out[:, 1]]),
         (cell_node, np.ones(n, dtype=np.int64), remaining),
     ]
