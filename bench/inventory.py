@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import gc
+import json
+import os
 import random
 import statistics
+import subprocess
+import sys
 import threading
 import time
 from datetime import date, timedelta
@@ -26,11 +30,15 @@ from bench.result import Result, p95
 SITES, SECTIONS, SLOTS = 5, 2, 5  # 50 slots
 GEOS, DEVICES, DAYS = 40, 3, 365
 LINES, QUERIES = 5_000, 100
+#: booked lines of the large-publisher rows (`*_50k`); smaller for a quick run
+BENCH_LINES = int(os.environ.get("BENCH_LINES", "50000"))
 MARGIN = 10
 
 
-def _synthetic_publisher(url: str, seed: int = 7) -> tuple[date, list[int], list[str], list[str]]:
-    """50 slots x 40 regions x 3 devices x 365 days, and 5,000 booked lines of realistic targeting."""
+def _synthetic_publisher(
+    url: str, seed: int = 7, *, lines: int = LINES
+) -> tuple[date, list[int], list[str], list[str]]:
+    """50 slots x 40 regions x 3 devices x 365 days, and `lines` booked lines of realistic targeting."""
     import flask_migrate
 
     rng = random.Random(seed)
@@ -88,9 +96,10 @@ def _synthetic_publisher(url: str, seed: int = 7) -> tuple[date, list[int], list
         )
         slot_ids = [s.id for s in slots]
         rows = []
-        for n in range(LINES):
+        for n in range(lines):
             rows.append(_random_line(rng, slot_ids, geo, device, today, n))
-        db.session.execute(sa.insert(Reservation), rows)
+        for start in range(0, len(rows), 10_000):
+            db.session.execute(sa.insert(Reservation), rows[start : start + 10_000])
         db.session.commit()
         db.engine.dispose()
     return today, slot_ids, geo, device
@@ -159,6 +168,19 @@ def _hold(box: Box, today: date) -> None:
     )
 
 
+def _after_holds(rng, slot_ids, geo, device, today: date, count: int) -> list[float]:
+    """Milliseconds of the first answer after each of `count` holds, on the hold's own box."""
+    after = []
+    for _ in range(count):
+        box = _random_box(rng, slot_ids, geo, device, today)
+        _hold(box, today)
+        db.session.commit()
+        start = time.perf_counter()
+        availability_for(box, now=utcnow(), today=today, margin_pct=MARGIN)
+        after.append((time.perf_counter() - start) * 1000)
+    return after
+
+
 def bench_availability(tmp: Path) -> list[Result]:
     url = f"sqlite:///{tmp / 'inventory.sqlite'}"
     today, slot_ids, geo, device = _synthetic_publisher(url)
@@ -173,14 +195,7 @@ def bench_availability(tmp: Path) -> list[Result]:
             samples.append((time.perf_counter() - start) * 1000)
             nodes.append(len(answer.contenders))
         # A hold changes its cluster: the next request there solves that cluster's booked set again.
-        after_change = []
-        for _ in range(5):
-            box = _random_box(rng, slot_ids, geo, device, today)
-            _hold(box, today)
-            db.session.commit()
-            start = time.perf_counter()
-            availability_for(box, now=utcnow(), today=today, margin_pct=MARGIN)
-            after_change.append((time.perf_counter() - start) * 1000)
+        after_change = _after_holds(rng, slot_ids, geo, device, today, 5)
         db.engine.dispose()
     print(
         f"  availability: median {statistics.median(samples):.1f} ms, first request (solves every cluster) "
@@ -189,6 +204,78 @@ def bench_availability(tmp: Path) -> list[Result]:
     return [
         Result("availability_p95", p95(samples), "ms", 100, scale=f"{LINES} lines"),
         Result("availability_after_a_change", statistics.median(after_change), "ms", 0, scale=f"{LINES} lines"),
+    ]
+
+
+def _status_mb(field: str) -> float:
+    """A figure of this process from /proc/self/status (VmRSS: resident now, VmHWM: its peak), in MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def availability_in_child(url: str, today: str, queries: str, holds: str) -> None:
+    """Run in a fresh process: the first answer (solving every cluster), then warm answers, then
+    answers right after a hold; print the timings and this process's memory as JSON."""
+    app = create_app({"ENV_NAME": "testing", "SQLALCHEMY_DATABASE_URI": url})
+    day = date.fromisoformat(today)
+    rng = random.Random(11)
+    geo, device = [f"g{i:02d}" for i in range(GEOS)], ["desktop", "mobile", "tablet"]
+    report: dict = {"loaded_mb": _status_mb("VmRSS")}
+    with app.app_context():
+        slot_ids = sorted(db.session.scalars(sa.select(AdUnit.id).where(AdUnit.level == "slot")))
+        samples, cpu = [], []
+        for _ in range(int(queries) + 1):
+            box = _random_box(rng, slot_ids, geo, device, day)
+            start, start_cpu = time.perf_counter(), time.process_time()
+            availability_for(box, now=utcnow(), today=day, margin_pct=MARGIN)
+            samples.append((time.perf_counter() - start) * 1000)
+            cpu.append((time.process_time() - start_cpu) * 1000)
+        report.update(
+            cold_s=samples[0] / 1000,
+            cold_cpu_s=cpu[0] / 1000,
+            warm_p95_ms=p95(samples[1:]),
+            warm_cpu_p95_ms=p95(cpu[1:]),
+            rss_mb=_status_mb("VmRSS"),
+            peak_mb=_status_mb("VmHWM"),
+        )
+        after = _after_holds(rng, slot_ids, geo, device, day, int(holds))
+        report["after_hold_ms"] = statistics.median(after) if after else None
+        db.engine.dispose()
+    print(json.dumps(report))
+
+
+def availability_fresh_process(url: str, today: date, *, queries: int = QUERIES, holds: int = 0) -> dict:
+    """`availability_in_child` in a new interpreter, so its memory and first solve are its own."""
+    code = "import sys; from bench.inventory import availability_in_child; availability_in_child(*sys.argv[1:])"
+    done = subprocess.run(
+        [sys.executable, "-c", code, url, today.isoformat(), str(queries), str(holds)],
+        cwd=Path(__file__).resolve().parent.parent,
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode:
+        raise RuntimeError(f"the availability child failed:\n{done.stderr}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def bench_availability_large(tmp: Path) -> list[Result]:
+    """A large publisher (BENCH_LINES booked lines): first answer, warm answers and memory of a fresh process."""
+    url = f"sqlite:///{tmp / 'inventory-large.sqlite'}"
+    today, *_ = _synthetic_publisher(url, lines=BENCH_LINES)
+    report = availability_fresh_process(url, today)
+    print(
+        f"  availability at {BENCH_LINES} lines: first answer {report['cold_s']:.1f} s "
+        f"({report['cold_cpu_s']:.1f} s CPU), warm p95 {report['warm_p95_ms']:.0f} ms "
+        f"({report['warm_cpu_p95_ms']:.0f} ms CPU), resident {report['rss_mb']:.0f} MB "
+        f"(peak {report['peak_mb']:.0f} MB, app loaded {report['loaded_mb']:.0f} MB)"
+    )
+    scale = f"{BENCH_LINES} lines"
+    return [
+        Result("availability_cold_50k", report["cold_s"], "s", 5, scale=scale),
+        Result("availability_p95_50k", report["warm_p95_ms"], "ms", 100, scale=scale),
+        Result("worker_rss_50k", report["rss_mb"], "MB", 600, scale=scale),
     ]
 
 
@@ -278,4 +365,9 @@ def bench_booking_throughput(tmp: Path) -> list[Result]:
 
 def run(tmp: Path) -> list[Result]:
     # The comparison runs first, before the availability bench fills the process with its caches.
-    return [*bench_engine_vs_lp(), *bench_availability(tmp), *bench_booking_throughput(tmp)]
+    return [
+        *bench_engine_vs_lp(),
+        *bench_availability(tmp),
+        *bench_availability_large(tmp),
+        *bench_booking_throughput(tmp),
+    ]

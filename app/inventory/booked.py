@@ -13,6 +13,8 @@ residual graphs of the clusters it touches (`incremental.augment`), not a rebuil
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -35,11 +37,6 @@ class Cluster:
     #: slot -> running total of its sellable forecast from `origin` (one more entry than days)
     cumulative: dict[int, np.ndarray]
     shares: dict[int, SlotSupply]
-    #: each cell's geo and device values, as indices into the distinct (slot, values)
-    geo_of_cell: np.ndarray
-    geo_groups: list[tuple[int, tuple[str, ...]]]
-    device_of_cell: np.ndarray
-    device_groups: list[tuple[int, tuple[str, ...]]]
 
 
 @dataclass
@@ -162,9 +159,10 @@ def _solve(slots: frozenset[int], members: list, *, today: date, load_supply, li
     direct = {i for i, r in enumerate(members) if r.share is not None}
     cells = build_cells(boxes, supply, origin, direct=direct)
     lines = [line_of(r, cells.of_box[i]) for i, r in enumerate(members)]
-    network = solve_booked(cells.supply, lines, hubs=cells.hubs, line_hubs=cells.hubs_of_box)
-    geo_of_cell, geo_groups = _groups(cells, cells.geo)
-    device_of_cell, device_groups = _groups(cells, cells.device)
+    network = solve_booked(cells.supply, lines, hub_cells=cells.hub_cells, n_hubs=cells.n_hubs, box_hubs=cells.box_hubs)
+    # Only the network needs them: the hubs go with the solve, and the heap they fragmented too.
+    cells.hub_cells = cells.box_hubs = None
+    _give_back_memory()
     return Cluster(
         slots=slots,
         members=members,
@@ -173,22 +171,13 @@ def _solve(slots: frozenset[int], members: list, *, today: date, load_supply, li
         origin=origin.toordinal(),
         cumulative={s: np.concatenate([[0], np.cumsum(d.sellable)]) for s, d in supply.items()},
         shares=supply,
-        geo_of_cell=geo_of_cell,
-        geo_groups=geo_groups,
-        device_of_cell=device_of_cell,
-        device_groups=device_groups,
     )
 
 
-def _groups(cells: Cells, codes: list[tuple[str, ...]]) -> tuple[np.ndarray, list[tuple[int, tuple[str, ...]]]]:
-    """Each cell's (slot, value codes) as an index into the distinct ones."""
-    index: dict[tuple[int, tuple[str, ...]], int] = {}
-    of_cell = np.fromiter(
-        (index.setdefault((int(slot), c), len(index)) for slot, c in zip(cells.slot, codes, strict=True)),
-        dtype=np.int64,
-        count=len(codes),
-    )
-    return of_cell, list(index)
+def _give_back_memory() -> None:
+    """Hand freed heap pages back to the system: glibc keeps them, and a solve frees hundreds of MB."""
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to hand back this way
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def parts_of(c: Cluster, box: Box) -> Parts:
@@ -196,15 +185,8 @@ def parts_of(c: Cluster, box: Box) -> Parts:
     cells = c.cells
     first, last = box.start.toordinal(), box.end.toordinal()
     hit = np.isin(cells.slot, box.slot_ids) & (cells.first_day <= last) & (cells.last_day >= first)
-    shares = []
-    for groups, dimension, wanted in ((c.geo_groups, "geo_ppm", box.geo), (c.device_groups, "device_ppm", box.device)):
-        ppm = np.zeros(len(groups), dtype=np.int64)
-        for g, (slot, codes) in enumerate(groups):
-            values = getattr(c.shares[slot], dimension)
-            ppm[g] = sum(values.get(code, 0) for code in codes if not wanted or code in wanted)
-        shares.append(ppm)
-    geo_share = shares[0][c.geo_of_cell]
-    device_share = shares[1][c.device_of_cell]
+    geo_share = cells.geo_groups.shares(box.geo)[cells.geo]
+    device_share = cells.device_groups.shares(box.device)[cells.device]
     chosen = np.flatnonzero(hit & (geo_share > 0) & (device_share > 0))
     lo = np.maximum(cells.first_day[chosen], first)
     hi = np.minimum(cells.last_day[chosen], last)
@@ -224,7 +206,8 @@ def parts_of(c: Cluster, box: Box) -> Parts:
 
 def part_geo(c: Cluster, cell: int, box: Box) -> tuple[str, ...]:
     """The regions of a cell that the request takes."""
-    return tuple(code for code in c.cells.geo[cell] if not box.geo or code in box.geo)
+    codes = c.cells.geo_groups.codes(int(c.cells.geo[cell]))
+    return tuple(code for code in codes if not box.geo or code in box.geo)
 
 
 def sponsor_takes(c: Cluster, parts: Parts) -> dict[str, int]:

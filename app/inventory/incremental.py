@@ -54,40 +54,57 @@ def solve_booked(
     *,
     hubs: Sequence[np.ndarray] = (),
     line_hubs: Sequence[Sequence[int]] = (),
+    hub_cells: np.ndarray | None = None,
+    n_hubs: int = 0,
+    box_hubs: np.ndarray | None = None,
 ) -> BookedNetwork:
-    """Solve the booked set once: sponsorships take their share, the other lines flow to the cells."""
+    """Solve the booked set once: sponsorships take their share, the other lines flow to the cells.
+
+    Hubs come as lists (`hubs`: each hub's cells, `line_hubs`: each line's hubs) or, from
+    `supply.build_cells`, as (hub, cell) rows `hub_cells` and (line, hub) rows `box_hubs`.
+    """
     supply = np.asarray(supply, dtype=np.int64)
     n = len(supply)
     sponsorships = [line for line in lines if line.is_sponsorship]
     flow_idx = [i for i, line in enumerate(lines) if not line.is_sponsorship]
     flow_lines = [lines[i] for i in flow_idx]
     remaining, takes, sponsor_short = sponsorship_takes(supply, sponsorships)
-    n_lines, n_hubs = len(flow_lines), len(hubs)
+    if hub_cells is None:
+        hub_cells, n_hubs = atom_pairs(hubs), len(hubs)
+        box_hubs = np.array(
+            [(i, h) for i in range(len(lines)) for h in (line_hubs[i] if i < len(line_hubs) else ())], dtype=np.int64
+        ).reshape(-1, 2)
+    n_lines = len(flow_lines)
     line_node = 2 + np.arange(n_lines, dtype=np.int64)
     hub_node = 2 + n_lines + np.arange(n_hubs, dtype=np.int64)
     cell_node = 2 + n_lines + n_hubs + np.arange(n, dtype=np.int64)
     pairs = atom_pairs([line.atoms for line in flow_lines])
-    hub_in = np.array(
-        [(k, h) for k, i in enumerate(flow_idx) for h in (line_hubs[i] if i < len(line_hubs) else ())],
-        dtype=np.int64,
-    ).reshape(-1, 2)
-    hub_out = atom_pairs(hubs)
+    flow_of_line = np.full(len(lines), -1, dtype=np.int64)
+    flow_of_line[flow_idx] = np.arange(n_lines)
+    box_hubs = np.asarray(box_hubs, dtype=np.int64).reshape(-1, 2)
+    hub_in = np.column_stack([flow_of_line[box_hubs[:, 0]], box_hubs[:, 1]])
+    hub_in = hub_in[hub_in[:, 0] >= 0]
+    hub_out = np.asarray(hub_cells, dtype=np.int64).reshape(-1, 2)
     demand = np.array([line.quantity for line in flow_lines], dtype=np.int64)
-    unbounded = int(remaining.sum()) + 1
     parts = [
         (np.zeros(n_lines, dtype=np.int64), line_node, demand),
         (line_node[pairs[:, 0]], cell_node[pairs[:, 1]], remaining[pairs[:, 1]]),
-        (line_node[hub_in[:, 0]], hub_node[hub_in[:, 1]], np.full(len(hub_in), unbounded, dtype=np.int64)),
+        # A line never sends more into its hubs than it gets, its quantity: that bound is exact,
+        # and OR-Tools' push-relabel solves faster with it than with an unbounded arc.
+        (line_node[hub_in[:, 0]], hub_node[hub_in[:, 1]], demand[hub_in[:, 0]]),
         (hub_node[hub_out[:, 0]], cell_node[hub_out[:, 1]], remaining[hub_out[:, 1]]),
         (cell_node, np.ones(n, dtype=np.int64), remaining),
     ]
-    tail, head, capacity = (np.concatenate([p[k] for p in parts]).astype(np.int64) for k in range(3))
+    tail, head, capacity = (np.concatenate([p[k] for p in parts]).astype(np.int64, copy=False) for k in range(3))
     graph = max_flow.SimpleMaxFlow()
     graph.add_arcs_with_capacity(tail, head, capacity)
+    # Node and arc numbers fit 32 bits: the network is kept per process, so half the memory.
+    tail, head = tail.astype(np.int32), head.astype(np.int32)
     if graph.solve(0, 1) != graph.OPTIMAL:
         raise RuntimeError("max flow failed")
-    flow = graph.flows(np.arange(len(tail), dtype=np.int64)).astype(np.int64)
+    flow = graph.flows(np.arange(len(tail), dtype=np.int64)).astype(np.int64, copy=False)
     booked = graph.optimal_flow()
+    del graph
     at = n_lines
     direct = np.column_stack([at + np.arange(len(pairs)), pairs]) if len(pairs) else np.zeros((0, 3), np.int64)
     at += len(pairs)
@@ -106,9 +123,9 @@ def solve_booked(
         flow=flow,
         booked=booked,
         shortfall=int(demand.sum()) - booked + sponsor_short,
-        direct=direct.astype(np.int64),
-        hub_in=hub_in_arcs.astype(np.int64),
-        hub_out=hub_out_arcs.astype(np.int64),
+        direct=direct.astype(np.int32),
+        hub_in=hub_in_arcs.astype(np.int32),
+        hub_out=hub_out_arcs.astype(np.int32),
         n_hubs=n_hubs,
     )
 
