@@ -8,6 +8,7 @@ from __future__ import annotations
 import flask
 import sqlalchemy as sa
 
+from app.accounts.models import Account, AccountKind
 from app.auth.models import User
 from app.auth.service import create_user
 from app.auth.views import SESSION_KEY, load_user
@@ -16,6 +17,7 @@ from app.catalog.models import AdUnit, Product
 from app.catalog.products import product_slots
 from app.db import utcnow
 from app.extensions import db
+from app.proposals.queries import accounts
 from app.roles import Role
 
 
@@ -108,3 +110,15 @@ def test_a_products_slots_cost_its_links_and_one_statement_per_level(app, querie
             assert [u.code for u in slots] == codes
             assert queries.count <= 4, f"{product.name}: {queries.count} statements"
         assert any(len(codes) > 3 for codes in expected.values())
+
+
+def test_the_advertisers_to_filter_by_are_names_not_loaded_accounts(app):
+    with app.app_context():
+        expected = [
+            (a.id, a.name)
+            for a in db.session.scalars(sa.select(Account).where(Account.kind == "advertiser").order_by(Account.name))
+        ]
+        db.session.expunge_all()
+        choices = accounts(AccountKind.ADVERTISER)
+        assert [(a.id, a.name) for a in choices] == expected and expected
+        assert not [o for o in db.session.identity_map.values() if isinstance(o, Account)]
