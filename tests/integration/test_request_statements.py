@@ -5,6 +5,8 @@ roles they never show)."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import flask
 import sqlalchemy as sa
 
@@ -16,8 +18,10 @@ from app.catalog.ad_units import descendants
 from app.catalog.models import AdUnit, Product
 from app.catalog.products import product_slots
 from app.db import utcnow
-from app.extensions import db
+from app.extensions import current_clock, db
+from app.pricing.service import LineInput, price_line
 from app.proposals.queries import accounts
+from app.ratecards.models import RateCard
 from app.roles import Role
 
 
@@ -122,3 +126,25 @@ def test_the_advertisers_to_filter_by_are_names_not_loaded_accounts(app):
         choices = accounts(AccountKind.ADVERTISER)
         assert [(a.id, a.name) for a in choices] == expected and expected
         assert not [o for o in db.session.identity_map.values() if isinstance(o, Account)]
+
+
+def test_pricing_a_line_loads_its_card_without_the_product_of_every_rate(app):
+    with app.app_context():
+        year = current_clock().today().year + 1
+        card = db.session.scalar(sa.select(RateCard.id).where(RateCard.name == f"Standard {year}"))
+        sport = db.session.scalar(sa.select(Product.id).where(Product.name == "Sport Display"))
+        rep = db.session.scalar(sa.select(User).where(User.email == "rep@harbour.example"))
+        line = LineInput(
+            card_id=card,
+            product_id=sport,
+            pricing_model="cpm",
+            start=date(year, 2, 1),
+            end=date(year, 2, 14),
+            time_zone="Europe/London",
+            quantity=500_000,
+        )
+        db.session.expunge_all()
+        priced = price_line(line, actor=rep, today=current_clock().today(), now=utcnow(), margin_pct=10)
+        assert priced.price.gross > 0
+        loaded = {o.id for o in db.session.identity_map.values() if isinstance(o, Product)}
+        assert loaded == {sport}
