@@ -1,8 +1,8 @@
 """Run every benchmark: `python -m bench` (what `make bench` calls).
 
 Each figure prints as `BENCH <name> <value> <unit> target=<target>`, then a table of all of them.
-The benchmarks run against a temporary SQLite database with the demo publisher, never against
-instance/ or DATABASE_URL.
+The benchmarks run against temporary databases (SQLite, or a PostgreSQL server they start and stop),
+never against instance/ or DATABASE_URL; `http` also starts gunicorn and Locust on loopback.
 """
 
 from __future__ import annotations
@@ -12,10 +12,16 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench import finance, inventory, pages, proposals
+from bench import finance, http, inventory, pages, proposals
 from bench.result import Result
 
-SUITES = {"pages": pages.run, "inventory": inventory.run, "proposals": proposals.run, "finance": finance.run}
+SUITES = {
+    "pages": pages.run,
+    "inventory": inventory.run,
+    "proposals": proposals.run,
+    "finance": finance.run,
+    "http": http.run,
+}
 
 
 def main() -> int:

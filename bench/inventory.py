@@ -318,11 +318,7 @@ def bench_booking_throughput(tmp: Path) -> list[Result]:
         return []
     server = PostgresServer(bin_dir).start()
     try:
-        admin = sa.create_engine(server.url(), isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(sa.text("CREATE DATABASE bench"))
-        admin.dispose()
-        url = server.url("bench")
+        url = server.create_database("bench")
         today, slot_ids, geo, device = _synthetic_publisher(url)
         app = create_app({"ENV_NAME": "testing", "SQLALCHEMY_DATABASE_URI": url})
         stop = threading.Event()

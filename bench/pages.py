@@ -15,13 +15,6 @@ EXTRA_ACCOUNTS = 2_000
 
 
 def _app(tmp: Path, *, extra_accounts: int = EXTRA_ACCOUNTS):
-    import flask_migrate
-
-    from app.accounts.service import AccountData, create_account
-    from app.auth.models import User
-    from app.db import utcnow
-    from app.demo.load import load_demo
-
     app = create_app(
         {
             "ENV_NAME": "testing",
@@ -29,10 +22,23 @@ def _app(tmp: Path, *, extra_accounts: int = EXTRA_ACCOUNTS):
             "WTF_CSRF_ENABLED": False,
         }
     )
+    load_demo_publisher(app, extra_accounts=extra_accounts)
+    return app
+
+
+def load_demo_publisher(app, *, extra_accounts: int, hash_method: str | None = None) -> None:
+    """Migrate `app`'s empty database and load the demo publisher, with `extra_accounts` more advertisers."""
+    import flask_migrate
+
+    from app.accounts.service import AccountData, create_account
+    from app.auth.models import User
+    from app.db import utcnow
+    from app.demo.load import load_demo
+
     with app.app_context():
         flask_migrate.upgrade()
         now = utcnow()
-        load_demo(today=now.date(), now=now, hash_method=app.config["PASSWORD_HASH_METHOD"])
+        load_demo(today=now.date(), now=now, hash_method=hash_method or app.config["PASSWORD_HASH_METHOD"])
         owner = db.session.query(User).filter_by(email="rep@harbour.example").one()
         for n in range(extra_accounts):
             create_account(
@@ -47,7 +53,6 @@ def _app(tmp: Path, *, extra_accounts: int = EXTRA_ACCOUNTS):
                 now=now,
             )
         db.session.commit()
-    return app
 
 
 def _time(client, url: str) -> list[float]:

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from functools import cache
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.audit.service import record, record_change
@@ -325,9 +326,10 @@ def session_user(user_id: int, token: str | None) -> User | None:
     if not token:
         return None
     live = sa.and_(UserSession.token_hash == _hash_token(token), UserSession.ended_at.is_(None))
-    return db.session.scalar(
-        sa.select(User).join(UserSession, UserSession.user_id == User.id).where(User.id == user_id, User.active, live)
-    )
+    query = sa.select(User).join(UserSession, UserSession.user_id == User.id)
+    # Every request asks this: one round trip, roles included (every page checks them).
+    query = query.where(User.id == user_id, User.active, live).options(joinedload(User.role_rows))
+    return db.session.scalars(query).unique().one_or_none()
 
 
 def end_session(token: str | None, *, now: datetime) -> None:
@@ -370,7 +372,7 @@ def purge_sign_in_records(
 
 
 def users_page_query(search: str = "", *, include_inactive: bool = True) -> sa.Select:
-    query = sa.select(User).order_by(User.active.desc(), User.name)
+    query = sa.select(User).options(selectinload(User.role_rows)).order_by(User.active.desc(), User.name)
     if search:
         like = f"%{search.strip().lower()}%"
         query = query.where(sa.or_(sa.func.lower(User.name).like(like), sa.func.lower(User.email).like(like)))

@@ -59,6 +59,8 @@ def ad_unit_path(unit: AdUnit) -> str:
 
 
 def descendants(unit: AdUnit) -> list[AdUnit]:
+    """Every unit under `unit`, depth first; the tree is read one level at a time (one query per level)."""
+    load_subtrees([unit])
     found: list[AdUnit] = []
     stack = list(unit.children)
     while stack:
@@ -66,6 +68,18 @@ def descendants(unit: AdUnit) -> list[AdUnit]:
         found.append(child)
         stack.extend(child.children)
     return found
+
+
+def load_subtrees(units: list[AdUnit]) -> None:
+    """Load `children` of `units` and of every unit under them, one query per level, in the relationship's
+    order. Availability and prices ask for the slots under a product's sites on every request."""
+    level = list(units)
+    while level:
+        unloaded = [u for u in level if "children" in sa.inspect(u).unloaded]
+        if unloaded:
+            query = sa.select(AdUnit).where(AdUnit.parent_id.in_([u.id for u in unloaded])).order_by(AdUnit.name)
+            _attach_children(unloaded, db.session.scalars(query))
+        level = [child for parent in level for child in parent.children]
 
 
 def _unit_snapshot(unit: AdUnit) -> dict:
@@ -189,9 +203,14 @@ def set_ad_unit_status(unit: AdUnit, status: Status, *, actor: User, now: dateti
 def ad_unit_tree() -> list[AdUnit]:
     """Every site, with its children loaded (three levels, three queries)."""
     units = db.session.scalars(sa.select(AdUnit).order_by(AdUnit.name)).all()
+    _attach_children(units, units)
+    return [unit for unit in units if unit.parent_id is None]
+
+
+def _attach_children(parents: Iterable[AdUnit], children: Iterable[AdUnit]) -> None:
+    """Set each parent's loaded `children` to those of `children` under it, in their order."""
     by_parent: dict[int | None, list[AdUnit]] = {}
-    for unit in units:
-        by_parent.setdefault(unit.parent_id, []).append(unit)
-    for unit in units:
-        set_committed_value(unit, "children", by_parent.get(unit.id, []))
-    return by_parent.get(None, [])
+    for child in children:
+        by_parent.setdefault(child.parent_id, []).append(child)
+    for parent in parents:
+        set_committed_value(parent, "children", by_parent.get(parent.id, []))

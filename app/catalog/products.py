@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from app.audit.service import record, record_change
 from app.auth.models import User
-from app.catalog.ad_units import descendants, parse_sizes, size_problem
+from app.catalog.ad_units import descendants, load_subtrees, parse_sizes, size_problem
 from app.catalog.models import (
     AdUnit,
     AdUnitLevel,
@@ -221,6 +221,7 @@ def product_data(product: Product) -> ProductData:
 def product_slots(product: Product) -> list[AdUnit]:
     """The active slots a product sells: its units, and their descendants where it says so."""
     found: dict[int, AdUnit] = {}
+    load_subtrees([link.ad_unit for link in product.ad_unit_links if link.include_descendants])
     for link in product.ad_unit_links:
         units = [link.ad_unit, *(descendants(link.ad_unit) if link.include_descendants else [])]
         for unit in units:

@@ -32,7 +32,8 @@ def active_unit_counts() -> list[tuple[str, int]]:
 
 def users_for_admin() -> list[User]:
     """Every user, the active ones first, by name."""
-    return list(db.session.scalars(sa.select(User).order_by(User.active.desc(), User.name)))
+    query = sa.select(User).options(selectinload(User.role_rows)).order_by(User.active.desc(), User.name)
+    return list(db.session.scalars(query))
 
 
 def _count(query: sa.Select) -> int:

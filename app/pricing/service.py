@@ -13,6 +13,7 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
 from app import money
 from app.accounts.models import Account, AccountKind
@@ -27,7 +28,7 @@ from app.inventory.availability import availability_for
 from app.inventory.line_request import read_line_request
 from app.inventory.supply import Box
 from app.pricing import rules
-from app.ratecards.models import RateCard
+from app.ratecards.models import BaseRate, Floor, RateCard
 from app.roles import Role
 from app.validation import (
     MAX_MONEY,
@@ -175,10 +176,17 @@ def cards_to_price_with(user: User, *, today: date, product: Product) -> list[Ra
     return [c for c in cards if usable_card(c, user) and any(r.product_id == product.id for r in c.base_rates)]
 
 
+#: A price reads the card's rates by product id: the products its rates and floors name are not loaded.
+CARD_FOR_PRICING = (
+    selectinload(RateCard.base_rates).lazyload(BaseRate.product),
+    selectinload(RateCard.floors).lazyload(Floor.product),
+)
+
+
 def price_line(line: LineInput, *, actor: User | None, today: date, now: datetime, margin_pct: int) -> Priced:
     """The line's price with every step, or ValidationFailed naming each field at fault."""
     errors = Errors()
-    card = db.session.get(RateCard, line.card_id) if line.card_id else None
+    card = db.session.get(RateCard, line.card_id, options=CARD_FOR_PRICING) if line.card_id else None
     if card is None or card.status != Status.ACTIVE.value:
         errors.add("rate_card", "Choose an active rate card.")
     elif not usable_card(card, actor):
