@@ -12,10 +12,16 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench import finance, inventory, pages, proposals
+from bench import finance, inventory, pages, proposals, workflow
 from bench.result import Result
 
-SUITES = {"pages": pages.run, "inventory": inventory.run, "proposals": proposals.run, "finance": finance.run}
+SUITES = {
+    "pages": pages.run,
+    "inventory": inventory.run,
+    "proposals": proposals.run,
+    "finance": finance.run,
+    "workflow": workflow.run,
+}
 
 
 def main() -> int:

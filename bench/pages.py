@@ -14,7 +14,7 @@ ROUNDS = 200
 EXTRA_ACCOUNTS = 2_000
 
 
-def _app(tmp: Path, *, extra_accounts: int = EXTRA_ACCOUNTS):
+def _app(tmp: Path, *, extra_accounts: int = EXTRA_ACCOUNTS, **config):
     import flask_migrate
 
     from app.accounts.service import AccountData, create_account
@@ -27,6 +27,7 @@ def _app(tmp: Path, *, extra_accounts: int = EXTRA_ACCOUNTS):
             "ENV_NAME": "testing",
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp / f'bench-{extra_accounts}.sqlite'}",
             "WTF_CSRF_ENABLED": False,
+            **config,
         }
     )
     with app.app_context():

@@ -3,15 +3,39 @@ blueprint (`views.bp`)."""
 
 from __future__ import annotations
 
-from flask import Response, render_template, request
+from flask import Response, current_app, has_request_context, render_template, request
 
 from app.access import allow
 from app.db import utcnow
 from app.errors import NotFound
 from app.extensions import current_settings
-from app.proposals import versions
+from app.proposals import background, versions
 from app.proposals.views import READERS, bp, readable_proposal
 from app.validation import parse_id
+
+#: VERSION_PDF_DRAWING's choices: where a version frozen in a request gets its PDF drawn.
+PDF_DRAWING = ("thread", "worker", "inline")
+
+
+@bp.record_once
+def _check_pdf_drawing(state) -> None:
+    mode = state.app.config["VERSION_PDF_DRAWING"]
+    if mode not in PDF_DRAWING:
+        raise RuntimeError(f"VERSION_PDF_DRAWING is {mode!r}: choose one of {', '.join(PDF_DRAWING)}.")
+    if draw_off_the_request not in versions.drawers:
+        versions.drawers.append(draw_off_the_request)
+
+
+def draw_off_the_request(version_id: int, *, publisher_name: str, render: dict) -> None:
+    """After the commit that froze a version: "thread" starts its drawing in the background (the
+    request answers at once), "worker" leaves it to `flask adserver worker`, "inline" draws it before
+    the answer leaves (tests). Outside a request (a CLI command) the worker or the first send draws it."""
+    mode = current_app.config["VERSION_PDF_DRAWING"]
+    if mode == "inline":
+        versions.draw_stored(version_id, publisher_name=publisher_name, render=render)
+    elif mode == "thread" and has_request_context():
+        background.start(current_app._get_current_object(), version_id, publisher_name=publisher_name, render=render)
+
 
 # -- Versions -------------------------------------------------------------------------------------
 
