@@ -1,6 +1,6 @@
 """Submitting for approval and the buyer's Accept, timed through the WSGI app (no network): a demo
 proposal grown to a realistic size (LINES lines, every line held), as the embedded set-up runs it
-(no worker: VERSION_PDF_DRAWING=thread, pushes sent after the request as ADSERVER_PUSH_AFTER_REQUEST
+(no worker: BACKGROUND_WORK=thread, pushes sent after the request as ADSERVER_PUSH_AFTER_REQUEST
 does outside production). Only the two requests are timed; what each leaves to the background is
 let finish before the next request."""
 
@@ -73,9 +73,9 @@ def _timed(fn) -> tuple[float, object]:
 
 def _one_deal(app, client, n: int) -> tuple[float, float]:
     """Submit a grown proposal (timed), approve it, send it, and the buyer's Accept (timed)."""
+    from app import background
     from app.accounts.models import Contact
     from app.mail.models import OutboxMessage
-    from app.proposals import background
     from app.proposals.models import Proposal
     from app.workflow.models import ApprovalRequest
 
@@ -116,7 +116,7 @@ def _one_deal(app, client, n: int) -> tuple[float, float]:
 def run(tmp: Path) -> list[Result]:
     from bench.pages import _app
 
-    app = _app(tmp, extra_accounts=0, VERSION_PDF_DRAWING="thread", ADSERVER_PUSH_AFTER_REQUEST=True)
+    app = _app(tmp, extra_accounts=0, BACKGROUND_WORK="thread", ADSERVER_PUSH_AFTER_REQUEST=True)
     client = app.test_client()
     times = [_one_deal(app, client, n) for n in range(ROUNDS)]
     scale = f"{LINES} lines"

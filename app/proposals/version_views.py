@@ -3,25 +3,28 @@ blueprint (`views.bp`)."""
 
 from __future__ import annotations
 
+import functools
+
 from flask import Response, current_app, has_request_context, render_template, request
 
 from app.access import allow
+from app.boundary import after_the_answer
 from app.db import utcnow
 from app.errors import NotFound
 from app.extensions import current_settings
-from app.proposals import background, versions
+from app.proposals import versions
 from app.proposals.views import READERS, bp, readable_proposal
 from app.validation import parse_id
 
-#: VERSION_PDF_DRAWING's choices: where a version frozen in a request gets its PDF drawn.
-PDF_DRAWING = ("thread", "worker", "inline")
+#: BACKGROUND_WORK's choices: who does what a request leaves for after its answer.
+BACKGROUND_WORK = ("thread", "worker", "inline")
 
 
 @bp.record_once
-def _check_pdf_drawing(state) -> None:
-    mode = state.app.config["VERSION_PDF_DRAWING"]
-    if mode not in PDF_DRAWING:
-        raise RuntimeError(f"VERSION_PDF_DRAWING is {mode!r}: choose one of {', '.join(PDF_DRAWING)}.")
+def _check_background_work(state) -> None:
+    mode = state.app.config["BACKGROUND_WORK"]
+    if mode not in BACKGROUND_WORK:
+        raise RuntimeError(f"BACKGROUND_WORK is {mode!r}: choose one of {', '.join(BACKGROUND_WORK)}.")
     if draw_off_the_request not in versions.drawers:
         versions.drawers.append(draw_off_the_request)
 
@@ -30,11 +33,14 @@ def draw_off_the_request(version_id: int, *, publisher_name: str, render: dict) 
     """After the commit that froze a version: "thread" starts its drawing in the background (the
     request answers at once), "worker" leaves it to `flask adserver worker`, "inline" draws it before
     the answer leaves (tests). Outside a request (a CLI command) the worker or the first send draws it."""
-    mode = current_app.config["VERSION_PDF_DRAWING"]
+    mode = current_app.config["BACKGROUND_WORK"]
     if mode == "inline":
         versions.draw_stored(version_id, publisher_name=publisher_name, render=render)
     elif mode == "thread" and has_request_context():
-        background.start(current_app._get_current_object(), version_id, publisher_name=publisher_name, render=render)
+        after_the_answer(
+            functools.partial(versions.draw_stored, version_id, publisher_name=publisher_name, render=render),
+            name=f"version-pdf-{version_id}",
+        )
 
 
 # -- Versions -------------------------------------------------------------------------------------

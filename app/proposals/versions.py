@@ -117,7 +117,7 @@ def freeze_version(
     `render` (the PDF's options; None: no PDF) draws the PDF off the write when a unit of work is
     open (a request, a CLI command): WeasyPrint takes seconds, which neither the write's transaction
     nor the user should wait for. After the commit, each of `drawers` is handed the version (a web
-    process's background thread, by VERSION_PDF_DRAWING); with none, `flask adserver worker` draws
+    process's background thread, by BACKGROUND_WORK); with none, `flask adserver worker` draws
     it (`draw_pending`). The PDF is a function of the snapshot (the same snapshot gives the same
     bytes), so its SHA-256, the fingerprint the buyer signs, is fixed by the version frozen here,
     whenever it is drawn. Called directly, with no unit of work open, it draws it at once.
@@ -154,7 +154,7 @@ def freeze_version(
 
 #: What draws a version's PDF once the unit of work that froze it has committed, called with the
 #: version's id, `publisher_name` and `render` (the PDF's options). Filled at start-up from
-#: VERSION_PDF_DRAWING (app/proposals/version_views.py). Empty: nothing runs in the request, and
+#: BACKGROUND_WORK (app/proposals/version_views.py). Empty: nothing runs in the request, and
 #: `flask adserver worker` draws it.
 drawers: list[Callable[..., None]] = []
 

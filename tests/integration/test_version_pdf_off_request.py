@@ -1,7 +1,7 @@
-"""Submitting for approval and the buyer's Accept answer without drawing a PDF: the version's PDF is
-drawn after the response by a background thread (no worker) or by `flask adserver worker`
-(production), its fingerprint is the one its snapshot gives, and the buyer's mail and signature
-carry that PDF and that fingerprint."""
+"""Submitting for approval and the buyer's Accept answer first: the version's PDF, and the order the
+accepted version becomes, follow after the response, made by a background thread (no worker) or by
+`flask adserver worker` (production). The PDF's fingerprint is the one its snapshot gives, and the
+buyer's mail and signature carry that PDF and that fingerprint."""
 
 from __future__ import annotations
 
@@ -11,12 +11,15 @@ import threading
 import pytest
 import sqlalchemy as sa
 
+from app import background
+from app.accounts.models import Contact
 from app.audit.models import AuditEvent
 from app.extensions import current_settings, db
 from app.mail.models import OutboxMessage
-from app.proposals import background, versions
-from app.proposals.models import ProposalVersion
+from app.proposals import registry, versions
+from app.proposals.models import Proposal, ProposalVersion
 from app.proposals.pdf import sha256_of
+from app.workflow import events
 from app.workflow.models import ApprovalRequest, Signature
 from tests.conftest import DEMO_PASSWORD, DEMO_USERS, app_on
 from tests.functional.test_version_pdf_pages import first_version, submit, with_a_line
@@ -25,7 +28,7 @@ from tests.functional.test_version_pdf_pages import first_version, submit, with_
 @pytest.fixture(params=["thread", "worker"])
 def drawing(request, backend, databases, tmp_path):
     """The app with the PDF drawn by a background thread, or left to the worker."""
-    with app_on(databases.copy(backend, tmp_path), VERSION_PDF_DRAWING=request.param) as application:
+    with app_on(databases.copy(backend, tmp_path), BACKGROUND_WORK=request.param) as application:
         yield application, request.param
         background.wait(60)
 
@@ -117,8 +120,10 @@ def test_the_worker_draws_each_waiting_pdf_once(drawing, monkeypatch):
     assert renderer.calls == 0 and len(drawn_entries(app, proposal_id)) == 1
 
 
-def test_the_buyer_gets_the_pdf_and_signs_its_fingerprint_and_neither_answer_draws_it(drawing, monkeypatch):
-    app, _mode = drawing
+def test_the_buyer_gets_the_pdf_and_signs_its_fingerprint_and_the_order_is_booked_after_the_answer(
+    drawing, monkeypatch
+):
+    app, mode = drawing
     client = app.test_client()
     login(client, "sales_rep")
     proposal_id = with_a_line(app, client)
@@ -134,9 +139,6 @@ def test_the_buyer_gets_the_pdf_and_signs_its_fingerprint_and_neither_answer_dra
         assert client.post(f"/workflow/requests/{request_id}/decide", data={"decision": "approve"}).status_code == 302
     login(client, "sales_rep")
     with app.app_context():
-        from app.accounts.models import Contact
-        from app.proposals.models import Proposal
-
         proposal = db.session.get(Proposal, proposal_id)
         assert proposal.status == "approved", proposal.status
         contact = db.session.scalar(sa.select(Contact.id).where(Contact.account_id == proposal.advertiser_id))
@@ -148,12 +150,46 @@ def test_the_buyer_gets_the_pdf_and_signs_its_fingerprint_and_neither_answer_dra
         token = re.search(r"/sign/([A-Za-z0-9_-]+)", mail.text).group(1)
         assert mail.attachment_data == version.pdf and mail.attachments[0]["sha256"] == version.pdf_sha256
     assert version.pdf_sha256 == snapshot_fingerprint(app, version)
-    renderer = Renderer(monkeypatch)
+    renderer, booking = Renderer(monkeypatch), Booking(monkeypatch)
     client.post("/logout")
     answer = {"decision": "accept", "name": "Sara Buyer", "title": "Head of media", "agree": "on"}
-    assert client.post(f"/sign/{token}", data=answer).status_code == 200
+    response = client.post(f"/sign/{token}", data=answer)
+    assert response.status_code == 200 and "the proposal is accepted" in response.get_data(as_text=True)
     assert renderer.calls == 0
     with app.app_context():
         signature = db.session.scalar(sa.select(Signature).where(Signature.proposal_id == proposal_id))
         assert signature.accepted and signature.pdf_sha256 == version.pdf_sha256
+        assert registry.has_order(db.session.get(Proposal, proposal_id)) is None  # answered before booking
+    booking.gate.set()
+    made_by_the_worker(app, mode, expected="order made")
+    assert booking.opened == [True]  # booked once, after the buyer had their answer
+    with app.app_context():
+        proposal = db.session.get(Proposal, proposal_id)
+        number = registry.has_order(proposal)
+        assert number is not None and proposal.status == "signed"
+        told = db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.subject.startswith("Signed"))).all()
+        assert [m.text for m in told if number in m.text and "Sara Buyer, Head of media accepted" in m.text]
+    made_by_the_worker(app, mode, expected=None)  # never a second order
+    assert booking.opened == [True]
     assert len(drawn_entries(app, proposal_id)) == 1
+
+
+class Booking:
+    """The order_signed handler, waiting for `gate` as Renderer does."""
+
+    def __init__(self, monkeypatch):
+        self.real, self.opened, self.gate = events.handler("order_signed"), [], threading.Event()
+        monkeypatch.setitem(events._handlers, "order_signed", self)
+
+    def __call__(self, proposal, **kwargs):
+        self.opened.append(self.gate.wait(10))
+        return self.real(proposal, **kwargs)
+
+
+def made_by_the_worker(app, mode: str, *, expected: str | None) -> None:
+    """Let the background thread finish, or run the worker once (saying `expected`, if given)."""
+    if mode == "thread":
+        assert background.wait(60)
+        return
+    output = app.test_cli_runner().invoke(args=["adserver", "worker", "--once"]).output
+    assert (expected in output) if expected else ("order made" not in output), output
