@@ -119,6 +119,13 @@ class Config:
         "ADSERVER_PUSH_AFTER_REQUEST", os.environ.get("FLIGHTDECK_ENV", "development") != "production"
     )
     DELIVERY_SYNC_HOURS = _int("DELIVERY_SYNC_HOURS", 24)
+    #: Who does what a request leaves for after its answer (a submitted version's PDF, the order of a
+    #: proposal the buyer accepted): "thread" (a background thread of the web process: set-ups
+    #: without a worker, the default outside production) or "worker" (`flask adserver worker`,
+    #: production's default).
+    BACKGROUND_WORK = os.environ.get(
+        "BACKGROUND_WORK", "worker" if os.environ.get("FLIGHTDECK_ENV", "development") == "production" else "thread"
+    )
     #: The Ad Manager SOAP API version the gam adapter speaks (one googleads supports).
     GAM_API_VERSION = os.environ.get("GAM_API_VERSION", "v202608")
 
@@ -168,6 +175,9 @@ class TestingConfig(Config):
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
     # Tests never mail real people, whatever the environment says; they point at their own server.
     MAIL_SERVER = ""
+    # After the commit, before the response (as before): tests read the PDF and the order as soon as
+    # the request returns. The tests of the background thread and of the worker choose those.
+    BACKGROUND_WORK = "inline"
 
 
 CONFIGS = {

@@ -21,6 +21,7 @@ from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from app import background
 from app.extensions import db
 from app.forms import release_unused_nonce
 from app.transaction import abandon, run_committed, transaction
@@ -28,6 +29,7 @@ from app.transaction import abandon, run_committed, transaction
 #: Methods that only read: the boundary ends them without a commit.
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _KEEP = "keep_writes_on_error"
+_LATER = "work_after_the_answer"
 
 
 def keep_writes_on_error() -> None:
@@ -45,6 +47,18 @@ def install(app: Flask) -> None:
         if endpoint != "static":
             app.view_functions[endpoint] = one_transaction(view)
     app.after_request(_dispatch_commits_made_by_hand)
+    app.teardown_request(_start_work_after_the_answer)
+
+
+def after_the_answer(fn: Callable[[], object], *, name: str) -> None:
+    """Run `fn` in a background thread (`app.background`) once this request's answer is built, its
+    commit and after-commit steps done: the answer never waits for it, nor shares the CPU with it."""
+    g.setdefault(_LATER, []).append((fn, name))
+
+
+def _start_work_after_the_answer(_error) -> None:
+    for fn, name in g.pop(_LATER, []):
+        background.start(current_app._get_current_object(), fn, name=name)
 
 
 def _dispatch_commits_made_by_hand(response):

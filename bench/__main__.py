@@ -12,7 +12,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench import finance, http, inventory, pages, proposals
+from bench import finance, http, inventory, pages, proposals, workflow
 from bench.result import Result
 
 SUITES = {
@@ -20,6 +20,7 @@ SUITES = {
     "inventory": inventory.run,
     "proposals": proposals.run,
     "finance": finance.run,
+    "workflow": workflow.run,
     "http": http.run,
 }
 

@@ -14,12 +14,13 @@ ROUNDS = 200
 EXTRA_ACCOUNTS = 2_000
 
 
-def _app(tmp: Path, *, extra_accounts: int = EXTRA_ACCOUNTS):
+def _app(tmp: Path, *, extra_accounts: int = EXTRA_ACCOUNTS, **config):
     app = create_app(
         {
             "ENV_NAME": "testing",
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp / f'bench-{extra_accounts}.sqlite'}",
             "WTF_CSRF_ENABLED": False,
+            **config,
         }
     )
     load_demo_publisher(app, extra_accounts=extra_accounts)

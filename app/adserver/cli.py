@@ -17,15 +17,38 @@ from app.adserver.models import Connection
 from app.adserver.outbox import Settings
 from app.adserver.service import queue_push
 from app.db import utcnow
-from app.extensions import db
+from app.extensions import current_clock, current_settings, db
 from app.orders.models import Order
+from app.proposals import versions
 from app.transaction import in_transaction
+from app.workflow import signing
 
 adserver_cli = AppGroup("adserver", help="Push orders to ad servers and bring delivery back.")
 
 
 def _settings():
     return Settings.from_config(current_app.config)
+
+
+def _draw_pdfs() -> list[str]:
+    """Versions frozen in a request whose PDF is not drawn yet (BACKGROUND_WORK=worker)."""
+    settings = current_settings()
+    drawn = versions.draw_pending(publisher_name=settings.publisher_name, logo_path=settings.publisher_logo)
+    return [f"version {version_id}: PDF drawn" for version_id in drawn]
+
+
+def _make_orders() -> list[str]:
+    """Proposals accepted by their buyer whose order is not made yet (BACKGROUND_WORK=worker)."""
+    settings = current_settings()
+    made = signing.make_orders(
+        [],
+        and_waiting=True,
+        now=utcnow(),
+        today=current_clock().today(),
+        margin_pct=settings.safety_margin_pct,
+        settings=settings,
+    )
+    return [f"proposal {proposal_id}: order made" for proposal_id in made]
 
 
 def _sync_due():
@@ -40,16 +63,21 @@ def _sync_due():
 
 
 @adserver_cli.command("worker")
-@click.option("--once", is_flag=True, help="Send what is due now, run a due delivery sync, and stop.")
+@click.option("--once", is_flag=True, help="Make waiting orders, send due pushes, draw waiting PDFs, sync, and stop.")
 @click.option("--name", default=None, help="This worker's name in the push history (default host:pid).")
 def worker_command(once: bool, name: str | None) -> None:
-    """Send queued pushes with retries and backoff, and sync delivery once a day. Several workers may
-    run at once on PostgreSQL; stop one with Ctrl-C or SIGTERM (it finishes the job in hand)."""
+    """Make the orders of accepted proposals, send queued pushes with retries and backoff, draw the
+    PDFs of submitted versions, and sync delivery once a day. Several workers may run at once on
+    PostgreSQL; stop one with Ctrl-C or SIGTERM (it finishes the job in hand)."""
     worker = name or outbox.worker_name()
     settings = _settings()
     if once:
+        for line in _make_orders():
+            click.echo(line)
         for outcome in outbox.drain(worker=worker, settings=settings):
             click.echo(f"{outcome.order_number}: {outcome.outcome}: {outcome.message}")
+        for line in _draw_pdfs():
+            click.echo(line)
         for report in _sync_due():
             click.echo(str(report))
         return
@@ -61,7 +89,7 @@ def worker_command(once: bool, name: str | None) -> None:
             worker=worker,
             settings=settings,
             poll_seconds=current_app.config["ADSERVER_POLL_SECONDS"],
-            sync=lambda: [str(r) for r in _sync_due()],
+            sync=lambda: [*_make_orders(), *_draw_pdfs(), *(str(r) for r in _sync_due())],
             stop=lambda: bool(stopping),
             echo=click.echo,
         )

@@ -18,6 +18,7 @@ from flask.blueprints import BlueprintSetupState
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
+from app import background
 from app.access import allow
 from app.adserver import delivery, outbox, push_checks, queries, sandbox_clock, service
 from app.adserver import mappings as id_mappings
@@ -49,10 +50,14 @@ def send_pushes_after_commit(state: BlueprintSetupState) -> None:
 
 def push_after_commit(order_ids: set[int]) -> None:
     """Without a worker (the embedded set-up), send the pushes a unit of work queued right after its
-    commit, before the response leaves. Off in production, where `flask adserver worker` runs beside
-    gunicorn, and outside requests (a CLI command's pushes wait for the worker, as before). A failure
+    commit, before the response leaves (or in the background thread that made the order, the buyer's
+    Accept's). Off in production, where `flask adserver worker` runs beside gunicorn, and outside
+    requests (a CLI command's pushes wait for the worker, as before). A failure
     never changes the response: the job stays in the outbox with its error."""
-    if not has_request_context() or not current_app.config["ADSERVER_PUSH_AFTER_REQUEST"]:
+    if (
+        not (has_request_context() or background.in_background())
+        or not current_app.config["ADSERVER_PUSH_AFTER_REQUEST"]
+    ):
         return
     settings = outbox.Settings.from_config(current_app.config)
     outbox.drain(worker="web", settings=settings, limit=len(order_ids), order_ids=set(order_ids))

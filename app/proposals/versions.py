@@ -5,8 +5,12 @@ Services flush; the request commits.
 from __future__ import annotations
 
 import functools
+import logging
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
+
+import sqlalchemy as sa
 
 from app.audit.service import record
 from app.auth.models import User
@@ -33,6 +37,8 @@ from app.proposals.snapshot import (
     VersionSnapshot,
 )
 from app.transaction import after_commit, in_unit_of_work, transaction
+
+log = logging.getLogger(__name__)
 
 # -- Versions -------------------------------------------------------------------------------------
 
@@ -108,10 +114,13 @@ def freeze_version(
 ) -> ProposalVersion:
     """An immutable snapshot of the proposal as it stands, with its PDF and the PDF's SHA-256.
 
-    `render` (the PDF's options; None: no PDF) draws the PDF after the commit that freezes the
-    version when a unit of work is open (a request, a CLI command): WeasyPrint takes a second or
-    more, which the write's transaction and its locks should not wait for. Called directly, with
-    no unit of work open, it draws it at once.
+    `render` (the PDF's options; None: no PDF) draws the PDF off the write when a unit of work is
+    open (a request, a CLI command): WeasyPrint takes seconds, which neither the write's transaction
+    nor the user should wait for. After the commit, each of `drawers` is handed the version (a web
+    process's background thread, by BACKGROUND_WORK); with none, `flask adserver worker` draws
+    it (`draw_pending`). The PDF is a function of the snapshot (the same snapshot gives the same
+    bytes), so its SHA-256, the fingerprint the buyer signs, is fixed by the version frozen here,
+    whenever it is drawn. Called directly, with no unit of work open, it draws it at once.
     """
     if not can_edit(actor, proposal):
         raise Forbidden("Only the proposal's rep, sales managers and admins make versions.")
@@ -128,7 +137,7 @@ def freeze_version(
     db.session.flush()
     if later:
         after_commit(
-            db.session, functools.partial(_draw_after_commit, version.id, publisher_name=publisher_name, render=render)
+            db.session, functools.partial(_hand_over, version.id, publisher_name=publisher_name, render=render)
         )
     record(
         actor=actor,
@@ -143,38 +152,99 @@ def freeze_version(
     return version
 
 
-def _store_pdf(version: ProposalVersion, pdf: bytes, *, drawn_later: bool = False) -> None:
+#: What draws a version's PDF once the unit of work that froze it has committed, called with the
+#: version's id, `publisher_name` and `render` (the PDF's options). Filled at start-up from
+#: BACKGROUND_WORK (app/proposals/version_views.py). Empty: nothing runs in the request, and
+#: `flask adserver worker` draws it.
+drawers: list[Callable[..., None]] = []
+
+
+def _hand_over(version_id: int, *, publisher_name: str, render: dict) -> None:
+    for draw in drawers:
+        draw(version_id, publisher_name=publisher_name, render=render)
+
+
+def _store_pdf(version: ProposalVersion, pdf: bytes) -> None:
+    """A version's PDF drawn while it is frozen (no unit of work open): stored with it, and its
+    fingerprint is in the "version made" entry."""
     version.pdf = pdf
     version.pdf_sha256 = sha256_of(pdf)
-    if drawn_later:  # the "version made" entry was written before the PDF existed: its fingerprint
-        record(
-            actor=None,
-            entity_type="proposal",
-            entity_id=version.proposal_id,
-            action="version PDF drawn",
-            at=utcnow(),
-            summary=f"Version {version.number}'s PDF drawn (SHA-256 {version.pdf_sha256[:12]}…).",
-            after={"version": version.number, "pdf_sha256": version.pdf_sha256},
-        )
 
 
-def _draw_after_commit(version_id: int, *, publisher_name: str, render: dict) -> None:
-    """Draw and store a version's PDF in a transaction of its own, after the commit that froze it.
-    A failure is logged by the unit of work; the version stays without its PDF, which the downloads
-    draw on the fly and sending to the buyer draws and stores (`ensure_pdf`)."""
+def _store_once(version_id: int, pdf: bytes) -> bool:
+    """Store a PDF drawn after the version was frozen, unless another drawing stored it first (two
+    drawings of one snapshot give the same bytes: the first one counts, once); records "version PDF
+    drawn" with its fingerprint (the "version made" entry was written before the PDF existed)."""
+    digest = sha256_of(pdf)
+    stored = db.session.execute(
+        sa.update(ProposalVersion)
+        .where(ProposalVersion.id == version_id, ProposalVersion.pdf.is_(None))
+        .values(pdf=pdf, pdf_sha256=digest)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if stored != 1:
+        return False
+    proposal_id, number = db.session.execute(
+        sa.select(ProposalVersion.proposal_id, ProposalVersion.number).where(ProposalVersion.id == version_id)
+    ).one()
+    record(
+        actor=None,
+        entity_type="proposal",
+        entity_id=proposal_id,
+        action="version PDF drawn",
+        at=utcnow(),
+        summary=f"Version {number}'s PDF drawn (SHA-256 {digest[:12]}…).",
+        after={"version": number, "pdf_sha256": digest},
+    )
+    return True
+
+
+def draw_stored(version_id: int, *, publisher_name: str, render: dict) -> bool:
+    """Draw and store a version's PDF off the request (a background thread, the worker): the
+    snapshot is read in one short transaction, drawn outside any (no lock or snapshot is held for
+    the seconds WeasyPrint takes), and stored in another. Whether this call stored it. A failure
+    raises; the version stays without its PDF, which the downloads draw on the fly, sending it to
+    the buyer draws and stores (`ensure_pdf`), and the worker tries again."""
     with transaction(db.session):
-        version = db.session.get(ProposalVersion, version_id)
-        if version is not None and version.pdf is None:
-            _store_pdf(version, render_pdf(version.snapshot, publisher_name=publisher_name, **render), drawn_later=True)
+        data = db.session.scalar(
+            sa.select(ProposalVersion.snapshot).where(ProposalVersion.id == version_id, ProposalVersion.pdf.is_(None))
+        )
+    if data is None:
+        return False
+    pdf = render_pdf(data, publisher_name=publisher_name, **render)
+    with transaction(db.session):
+        return _store_once(version_id, pdf)
+
+
+def draw_pending(*, publisher_name: str, logo_path: str | None = None, limit: int = 10) -> list[int]:
+    """The worker's share: draw and store the PDFs of up to `limit` versions that have none yet
+    (oldest first); the ids of those this call stored. One that fails is logged and left for the
+    next run."""
+    with transaction(db.session):
+        waiting = list(
+            db.session.scalars(
+                sa.select(ProposalVersion.id)
+                .where(ProposalVersion.pdf.is_(None))
+                .order_by(ProposalVersion.id)
+                .limit(limit)
+            )
+        )
+    drawn = []
+    for version_id in waiting:
+        try:
+            if draw_stored(version_id, publisher_name=publisher_name, render={"logo_path": logo_path}):
+                drawn.append(version_id)
+        except Exception:  # one PDF that will not draw never stops the others
+            log.exception("Drawing the PDF of version %s failed", version_id)
+    return drawn
 
 
 def ensure_pdf(version: ProposalVersion, *, publisher_name: str, logo_path: str | None = None) -> bytes:
-    """The version's PDF, drawn and stored now if it is not there yet (its drawing after the commit
-    has not run, or failed): for a write that needs the bytes, such as sending it to the buyer."""
+    """The version's PDF, drawn and stored now if it is not there yet (its drawing off the request
+    has not run yet, or failed): for a write that needs the bytes, such as sending it to the buyer."""
     if version.pdf is None:
-        pdf = render_pdf(version.snapshot, publisher_name=publisher_name, logo_path=logo_path)
-        _store_pdf(version, pdf, drawn_later=True)
-        db.session.flush()
+        _store_once(version.id, render_pdf(version.snapshot, publisher_name=publisher_name, logo_path=logo_path))
+        db.session.refresh(version, ["pdf", "pdf_sha256"])
     return version.pdf
 
 

@@ -4,9 +4,11 @@ through the "order_signed" workflow event)."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import secrets
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
@@ -19,10 +21,11 @@ from app.errors import Conflict, DomainError, ValidationFailed
 from app.extensions import db
 from app.formats import plural
 from app.mail.service import queue
-from app.proposals import access, holds, versions
-from app.proposals.models import Proposal, ProposalStatus
+from app.proposals import access, holds, registry, versions
+from app.proposals.models import Proposal, ProposalLine, ProposalStatus
 from app.proposals.states import transition
 from app.settings import Settings
+from app.transaction import after_commit, in_unit_of_work, transaction
 from app.validation import clean_line, line_problem
 from app.workflow import events, notify
 from app.workflow.models import Signature, SigningLink
@@ -184,17 +187,15 @@ def answer(
         pdf_sha256=link.version.pdf_sha256 or "",
     )
     db.session.add(signature)
-    who = f"{name or 'The buyer'}{f', {title}' if title else ''}"
+    who = _who(signature)
     if accept:
         transition(proposal, S.SIGNED, actor=None, now=now, why=f"Accepted by {who} from {address}.")
-        order = events.handler("order_signed")(proposal, now=now, today=today, margin_pct=margin_pct)
-        notify.rep_told(
-            proposal,
-            "Signed",
-            f"{who} accepted version {link.version.number}. Order {order.number}: {order.status_enum.label}.",
-            now=now,
-            settings=settings,
-        )
+        if in_unit_of_work(db.session):
+            # Booking the order re-checks every line's availability: seconds on a large publisher.
+            # The buyer's answer commits and returns first; the order follows off the request.
+            after_commit(db.session, functools.partial(_hand_over_order, proposal.id))
+        else:
+            make_signed_order(proposal, now=now, today=today, margin_pct=margin_pct, settings=settings)
     else:
         transition(proposal, S.DECLINED, actor=None, now=now, why=f"Declined by {who}: {comment}")
         holds.release_holds(proposal, reason=f"proposal {proposal.number} declined", actor=None, now=now)
@@ -202,6 +203,102 @@ def answer(
             proposal, "Declined", f"{who} declined version {link.version.number}: {comment}", now=now, settings=settings
         )
     return signature
+
+
+def _who(signature: Signature) -> str:
+    return f"{signature.name or 'The buyer'}{f', {signature.title}' if signature.title else ''}"
+
+
+#: What makes the order of a proposal its buyer accepted, once that answer has committed (called
+#: with the proposal's id): filled at start-up from BACKGROUND_WORK (signing_views). Empty: nothing
+#: runs in the request, and `flask adserver worker` makes it (`unordered_acceptances`).
+order_makers: list[Callable[[int], None]] = []
+
+
+def _hand_over_order(proposal_id: int) -> None:
+    for make in order_makers:
+        make(proposal_id)
+
+
+def make_signed_order(proposal: Proposal, *, now: datetime, today: date, margin_pct: int, settings: Settings):
+    """The order the accepted version becomes (made and booked by app.orders), and the rep told;
+    None when there is none to make (no longer signed, or its order is made already)."""
+    if proposal.status != S.SIGNED.value or registry.has_order(proposal) is not None:
+        return None
+    version = proposal.versions[-1]
+    signature = db.session.scalar(
+        sa.select(Signature)
+        .where(Signature.version_id == version.id, Signature.accepted.is_(True))
+        .order_by(Signature.id.desc())
+        .limit(1)
+    )
+    order = events.handler("order_signed")(proposal, now=now, today=today, margin_pct=margin_pct)
+    notify.rep_told(
+        proposal,
+        "Signed",
+        f"{_who(signature) if signature else 'The buyer'} accepted version {version.number}. "
+        f"Order {order.number}: {order.status_enum.label}.",
+        now=now,
+        settings=settings,
+    )
+    return order
+
+
+def make_order_once(proposal_id: int, *, now: datetime, today: date, margin_pct: int, settings: Settings) -> bool:
+    """`make_signed_order` in a unit of work of its own (a background thread, the worker), the
+    proposal's row locked first on PostgreSQL so that two makers never both book it (the order's
+    unique version stops the second on SQLite). Whether this call made the order."""
+    with transaction(db.session):
+        db.session.execute(sa.select(Proposal.id).where(Proposal.id == proposal_id).with_for_update())
+        proposal = db.session.get(Proposal, proposal_id, populate_existing=True)
+        if proposal is None:
+            return False
+        return make_signed_order(proposal, now=now, today=today, margin_pct=margin_pct, settings=settings) is not None
+
+
+def make_orders(
+    proposal_ids: list[int],
+    *,
+    and_waiting: bool,
+    now: datetime,
+    today: date,
+    margin_pct: int,
+    settings: Settings,
+) -> list[int]:
+    """`make_order_once` for each of the proposals and, `and_waiting`, for every acceptance still
+    without its order (`unordered_acceptances`); the ids of those whose order this call made."""
+    if and_waiting:
+        proposal_ids = list(dict.fromkeys([*proposal_ids, *unordered_acceptances(now=now)]))
+    return [
+        proposal_id
+        for proposal_id in proposal_ids
+        if make_order_once(proposal_id, now=now, today=today, margin_pct=margin_pct, settings=settings)
+    ]
+
+
+def unordered_acceptances(*, now: datetime, within_days: int = 30, limit: int = 20) -> list[int]:
+    """The worker's share: proposals accepted through their link in the last `within_days` days,
+    still signed, whose order is not made yet (none of their lines is on an order), oldest first."""
+    on_an_order = (
+        sa.select(ProposalLine.id)
+        .where(ProposalLine.proposal_id == Proposal.id, ProposalLine.order_line_id.is_not(None))
+        .exists()
+    )
+    with transaction(db.session):
+        candidates = db.session.scalars(
+            sa.select(Proposal)
+            .join(Signature, Signature.proposal_id == Proposal.id)
+            .where(
+                Signature.accepted.is_(True),
+                Signature.link_id.is_not(None),
+                Signature.at >= now - timedelta(days=within_days),
+                Proposal.status == S.SIGNED.value,
+                ~on_an_order,
+            )
+            .order_by(Signature.id)
+            .limit(limit)
+        ).unique()
+        return [p.id for p in candidates if registry.has_order(p) is None]
 
 
 def _pages(pdf: bytes) -> int:

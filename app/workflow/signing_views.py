@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, render_template, request
+import functools
+
+from flask import Blueprint, Response, current_app, has_request_context, render_template, request
 from flask_wtf import FlaskForm
 
 from app.access import public
+from app.boundary import after_the_answer
 from app.db import utcnow
 from app.errors import DomainError, ValidationFailed
 from app.extensions import current_clock, current_settings, db
@@ -16,6 +19,40 @@ from app.transaction import abandon
 from app.workflow import signing
 
 bp = Blueprint("signing", __name__, url_prefix="/sign")
+
+
+@bp.record_once
+def _make_orders_off_the_request(state) -> None:
+    if make_order_off_the_request not in signing.order_makers:
+        signing.order_makers.append(make_order_off_the_request)
+
+
+def make_order_off_the_request(proposal_id: int) -> None:
+    """After the commit of a buyer's acceptance, by BACKGROUND_WORK: "thread" makes and books the
+    order in the background (the buyer's page answers at once), "worker" leaves it to `flask
+    adserver worker`, "inline" makes it before the answer leaves (tests)."""
+    mode = current_app.config["BACKGROUND_WORK"]
+    if mode == "inline":
+        _make_orders([proposal_id])
+    elif mode == "thread" and has_request_context():
+        after_the_answer(
+            functools.partial(_make_orders, [proposal_id], and_waiting=True),
+            name=f"order-of-proposal-{proposal_id}",
+        )
+
+
+def _make_orders(proposal_ids: list[int], *, and_waiting: bool = False) -> None:
+    """The accepted proposals' orders; `and_waiting`: then any other acceptance still without one
+    (a thread cut short by a restart: the next acceptance makes its order, as a worker would)."""
+    settings = current_settings()
+    signing.make_orders(
+        proposal_ids,
+        and_waiting=and_waiting,
+        now=utcnow(),
+        today=current_clock().today(),
+        margin_pct=settings.safety_margin_pct,
+        settings=settings,
+    )
 
 
 def _page(template: str, **context) -> str:

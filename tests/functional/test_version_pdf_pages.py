@@ -50,8 +50,9 @@ def test_a_submission_commits_its_version_first_and_then_draws_and_stores_its_pd
         assert submit(client, proposal_id) == 302
     finally:
         event.remove(Session, "after_commit", commits)
-    # Drawn once, after the submission's commit (the first) and not inside it.
-    assert drawn_after == [1]
+    # Drawn once, after the submission's commit (the first) and not inside it (the drawing reads
+    # the snapshot in a short transaction of its own first).
+    assert len(drawn_after) == 1 and drawn_after[0] >= 1
     version = first_version(app, proposal_id)
     assert version.pdf.startswith(b"%PDF") and version.pdf_sha256 == sha256_of(version.pdf)
     download = client.get(f"/proposals/{proposal_id}/versions/1.pdf")
