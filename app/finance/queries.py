@@ -312,7 +312,7 @@ def _row(line, label: str, month: date, calendar: str, delivery: dict, counts: d
     )  # fmt: skip
 
 
-def _entry_rows(month: date, filters: Filters, kind: EntryKind) -> Iterator[Row]:
+def _entry_rows(month: date, filters: Filters, kind: EntryKind, line_ids: list[int] | None = None) -> Iterator[Row]:
     query = (
         _line_query(filters)
         .add_columns(
@@ -331,6 +331,8 @@ def _entry_rows(month: date, filters: Filters, kind: EntryKind) -> Iterator[Row]
         .order_by(RevenueEntry.order_line_id, RevenueEntry.id)
         .execution_options(yield_per=CHUNK)
     )
+    if line_ids is not None:
+        query = query.where(RevenueEntry.order_line_id.in_(line_ids))
     label = revenue.month_label(month)
     for r in db.session.execute(query):
         (line_id, order_id, number, remote_order, remote_line, advertiser, agency, rep, product, model, start, end,
@@ -346,14 +348,17 @@ def _entry_rows(month: date, filters: Filters, kind: EntryKind) -> Iterator[Row]
         )  # fmt: skip
 
 
-def month_rows(month: date, filters: Filters, *, closed: bool, calendar: str = "calendar") -> Iterator[Row]:
-    """A month's lines (frozen when it is closed, live when open), then the adjustments posted into it."""
+def month_rows(
+    month: date, filters: Filters, *, closed: bool, calendar: str = "calendar", line_ids: list[int] | None = None
+) -> Iterator[Row]:
+    """A month's lines (frozen when it is closed, live when open), then the adjustments posted into
+    it (only `line_ids`'s, when given)."""
     if closed and calendar == "calendar":
-        yield from _entry_rows(month, filters, EntryKind.LINE)
+        yield from _entry_rows(month, filters, EntryKind.LINE, line_ids)
     else:
-        yield from live_rows(month, filters, calendar=calendar)
+        yield from live_rows(month, filters, calendar=calendar, line_ids=line_ids)
     if calendar == "calendar":
-        yield from _entry_rows(month, filters, EntryKind.ADJUSTMENT)
+        yield from _entry_rows(month, filters, EntryKind.ADJUSTMENT, line_ids)
 
 
 def last_booked_month(filters: Filters) -> date | None:
