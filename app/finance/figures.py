@@ -12,14 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, time
 from decimal import Decimal
+from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
 from app import money
 from app.extensions import db
-from app.finance import maintained, queries, revenue
+from app.finance import queries, revenue
 from app.finance.models import RevenueLine, RevenueMonth
 from app.finance.variance import MonthVariance, Why
 from app.orders.models import Order, OrderLine
@@ -31,8 +33,32 @@ PER_PAGE = 100
 ALWAYS, NEVER = 2**62, -(2**62)
 BASE = ("rows", "gross", "commission", "net", "recognised", "changed")
 REASONS = ("to_come", "ahead", "behind", "no_counts")
+#: a reason's sum and its count of lines, by name
+REASON_SUMS = tuple(n for r in REASONS for n in (r, r + "_n"))
 STORY_WHY = {"adjustment": Why.ADJUSTMENT, "make_good": Why.MAKE_GOOD, "cancelled": Why.CANCELLED, "capped": Why.CAPPED}
 PACED_WHY = {"to_come": Why.TO_COME, "ahead": Why.AHEAD, "behind": Why.BEHIND, "no_counts": Why.NO_COUNTS}
+
+
+@lru_cache(maxsize=65_536)
+def midnight(day: date, zone: str) -> int:
+    """Epoch seconds of the start of `day` in `zone`."""
+    return int(datetime.combine(day, time.min, ZoneInfo(zone)).timestamp())
+
+
+def as_date(value) -> date | None:
+    """A date read back from SQL (SQLite gives text for an aggregate of dates)."""
+    return date.fromisoformat(value[:10]) if isinstance(value, str) else value
+
+
+def due_at(gross: int, span_start: int, span_end: int, moment: int) -> int:
+    """The part of `gross` (minor units) due at `moment`: its share of the span gone by, rounded
+    half up to the unit (what the SQL in `summed` computes for each row)."""
+    span = span_end - span_start
+    if span <= 0 or not gross:
+        return 0
+    gone = 0 if moment <= span_start else span if moment >= span_end else moment - span_start
+    share = (2 * abs(gross) * gone + span) // (2 * span)
+    return share if gross > 0 else -share
 
 
 @dataclass
@@ -76,7 +102,7 @@ class MonthFigures:
                 told[1] += lines
 
 
-def _phase(month: date, today: date, calendar: str) -> str:
+def phase(month: date, today: date, calendar: str) -> str:
     lo, hi = revenue.period_bounds(month, calendar)
     return "past" if today > hi else "future" if today <= lo else "now"
 
@@ -110,17 +136,17 @@ def _filtered(query, filters: queries.Filters):
     return query
 
 
-def _summed(months: list[date], filters: queries.Filters, calendar: str, today: date) -> Iterable[tuple]:
+def summed(months: list[date], filters: queries.Filters, calendar: str, today: date) -> Iterable[tuple]:
     """(month, currency, story, sums) from the kept rows, the share due applied row by row."""
     if not months:
         return []
-    now = next((m for m in months if _phase(m, today, calendar) == "now"), None)
+    now = next((m for m in months if phase(m, today, calendar) == "now"), None)
     rl = RevenueLine
     if now is not None:
         zones = db.session.scalars(
             sa.select(rl.zone).where(rl.calendar == calendar, rl.period == now, rl.story == "paced").distinct()
         ).all()
-        moment = sa.case({z: maintained.midnight(today, z) for z in zones if z}, value=rl.zone, else_=0) if zones else 0
+        moment = sa.case({z: midnight(today, z) for z in zones if z}, value=rl.zone, else_=0) if zones else 0
         moment = sa.case((rl.period == now, moment), (rl.period < now, ALWAYS), else_=NEVER)
     else:
         moment = sa.case((rl.period < today, ALWAYS), else_=NEVER)
@@ -161,32 +187,39 @@ def _summed(months: list[date], filters: queries.Filters, calendar: str, today: 
         total(pace, counts),
         total(1, sa.and_(counts, pace != 0)),
     ]
-    names = BASE + tuple(n for r in REASONS for n in (r, r + "_n"))
+    names = BASE + REASON_SUMS
     query = sa.select(inner.c.period, inner.c.currency, inner.c.story, *columns).group_by(
         inner.c.period, inner.c.currency, inner.c.story
     )
     for period, currency, story, *values in db.session.execute(query):
-        yield maintained.as_date(period), currency, story, dict(zip(names, map(int, values), strict=True))
+        yield as_date(period), currency, story, dict(zip(names, map(int, values), strict=True))
 
 
 def months(
     first: date, last: date, filters: queries.Filters, *, calendar: str, today: date
 ) -> dict[date, MonthFigures]:
-    """Each month's figures from `first` to `last`, as the page's rows add up to."""
+    """Each month's figures from `first` to `last`, as the page's rows add up to: from the month
+    sums without filters (the month under way too when they were rolled to today), else from the
+    rows."""
     wanted = queries.months_between(first, last)
     found = {m: MonthFigures() for m in wanted}
-    summed = wanted if filters.as_dict() else [m for m in wanted if _phase(m, today, calendar) == "now"]
-    for month, currency, story, sums in _summed(summed, filters, calendar, today):
+    kept: list[RevenueMonth] = []
+    if not filters.as_dict():
+        kept = list(
+            db.session.scalars(
+                sa.select(RevenueMonth)
+                .where(RevenueMonth.calendar == calendar, RevenueMonth.period.in_(wanted))
+                .order_by(RevenueMonth.period, RevenueMonth.currency, RevenueMonth.story)
+            )
+        )
+    stale = {as_date(r.period) for r in kept if phase(as_date(r.period), today, calendar) == "now" and r.as_of != today}
+    kept = [r for r in kept if as_date(r.period) not in stale]
+    for row in kept:
+        period = as_date(row.period)
+        found[period].add(row.currency, row.story, _from_month_sums(row, phase(period, today, calendar)))
+    counted = sorted(stale) if not filters.as_dict() else wanted
+    for month, currency, story, sums in summed(counted, filters, calendar, today):
         found[month].add(currency, story, sums)
-    kept = [m for m in wanted if m not in summed]
-    if kept:
-        for row in db.session.scalars(
-            sa.select(RevenueMonth)
-            .where(RevenueMonth.calendar == calendar, RevenueMonth.period.in_(kept))
-            .order_by(RevenueMonth.period, RevenueMonth.currency, RevenueMonth.story)
-        ):
-            period = maintained.as_date(row.period)
-            found[period].add(row.currency, row.story, _from_month_sums(row, _phase(period, today, calendar)))
     return found
 
 

@@ -16,9 +16,7 @@ from __future__ import annotations
 import itertools
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
-from datetime import date, datetime, time, timedelta
-from functools import lru_cache
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -27,13 +25,14 @@ from sqlalchemy.orm import Session
 from app import money
 from app.adserver.models import DeliveryDay
 from app.extensions import db
-from app.finance import queries, revenue
+from app.finance import figures, queries, revenue
 from app.finance.models import (
     ClosedPeriod,
     EntryKind,
     RevenueEntry,
     RevenueLine,
     RevenueMonth,
+    RevenueUnderWay,
     ThirdPartyCount,
 )
 from app.orders.models import OrderLine
@@ -41,7 +40,7 @@ from app.orders.models import OrderLine
 CALENDARS = ("calendar", "broadcast")
 #: the month sums, in the order of a contribution vector
 KEY = ("calendar", "period", "currency", "story")
-SUMS = tuple(c.name for c in RevenueMonth.__table__.columns if c.name not in ("id", *KEY))
+SUMS = tuple(c.name for c in RevenueMonth.__table__.columns if c.name not in ("id", "as_of", *KEY))
 INDEX = {name: i for i, name in enumerate(SUMS)}
 #: the stored columns of a row, in the order of its record
 FIELDS = tuple(c.name for c in RevenueLine.__table__.columns if c.name != "id")
@@ -74,18 +73,12 @@ def story_of(row: queries.Row) -> str:
     return "paced"
 
 
-@lru_cache(maxsize=65_536)
-def midnight(day: date, zone: str) -> int:
-    """Epoch seconds of the start of `day` in `zone`."""
-    return int(datetime.combine(day, time.min, ZoneInfo(zone)).timestamp())
-
-
 def _span(row: queries.Row, month: date, calendar: str) -> tuple[int, int]:
     lo, hi = revenue.period_bounds(month, calendar)
     first, last = max(row.flight_start, lo), min(row.flight_end, hi)
     if first > last:
         return 0, 0
-    return midnight(first, row.time_zone), midnight(last + timedelta(days=1), row.time_zone)
+    return figures.midnight(first, row.time_zone), figures.midnight(last + timedelta(days=1), row.time_zone)
 
 
 def record(row: queries.Row, month: date, calendar: str, rank: int, seq: int) -> tuple:
@@ -100,32 +93,54 @@ def record(row: queries.Row, month: date, calendar: str, rank: int, seq: int) ->
     )  # fmt: skip
 
 
-def contribution(story: str, gross: int, commission: int, net: int, recognised: int, awaiting: bool) -> list[int]:
-    """What one row adds to its month's sums (see RevenueMonth)."""
+def contribution(f: dict, as_of: date | None) -> list[int]:
+    """What one row (its fields by name) adds to its month's sums (see RevenueMonth); `as_of`: the
+    day its month is under way as of, when it is."""
+    story, gross, recognised, awaiting = f["story"], f["gross"], f["recognised"], f["awaiting"]
     v = [0] * len(SUMS)
-    v[0], v[1], v[2], v[3], v[4], v[5] = 1, gross, commission, net, recognised, int(recognised != gross)
+    v[:6] = 1, gross, f["commission"], f["net"], recognised, int(recognised != gross)
     if story != "paced":
         return v
-    # a month over: every booked day has gone by, so the straight line's due is the gross
-    pace = recognised - gross
-    if awaiting and gross:
-        v[INDEX["past_no_counts"]], v[INDEX["past_no_counts_n"]] = pace, int(pace != 0)
-    elif pace:
-        name = "past_ahead" if pace > 0 else "past_behind"
-        v[INDEX[name]], v[INDEX[name + "_n"]] = pace, 1
-    # a month not started: nothing is due yet
-    if gross:
-        v[INDEX["future_to_come"]], v[INDEX["future_to_come_n"]] = -gross, 1
-    if recognised:
-        name = "future_ahead" if recognised > 0 else "future_behind"
-        v[INDEX[name]], v[INDEX[name + "_n"]] = recognised, 1
+
+    def told(phase: str, due: int) -> None:
+        if due != gross:
+            v[INDEX[f"{phase}_to_come"]], v[INDEX[f"{phase}_to_come_n"]] = due - gross, 1
+        pace = recognised - due
+        name = "no_counts" if awaiting and due else "ahead" if pace > 0 else "behind"
+        if pace:
+            v[INDEX[f"{phase}_{name}"]], v[INDEX[f"{phase}_{name}_n"]] = pace, 1
+
+    told("past", gross)  # a month over: every booked day has gone by, the straight line's due is the gross
+    told("future", 0)  # a month not started: nothing is due yet
+    if as_of is not None:
+        told("now", figures.due_at(gross, f["span_start"], f["span_end"], figures.midnight(as_of, f["zone"])))
     return v
 
 
-def _key_and_contribution(rec: tuple) -> tuple[tuple, list[int]]:
+def _key_and_contribution(rec: tuple, as_of: dict) -> tuple[tuple, list[int]]:
     f = dict(zip(FIELDS, rec, strict=True))
     key = (f["calendar"], f["period"], f["currency"], f["story"])
-    return key, contribution(f["story"], f["gross"], f["commission"], f["net"], f["recognised"], f["awaiting"])
+    return key, contribution(f, as_of.get(key[:2]))
+
+
+def _as_of() -> dict[tuple[str, date], date]:
+    """The month under way in each calendar and the day its sums are as of."""
+    rows = db.session.execute(sa.select(RevenueUnderWay.calendar, RevenueUnderWay.period, RevenueUnderWay.as_of))
+    return {(calendar, figures.as_date(period)): figures.as_date(day) for calendar, period, day in rows}
+
+
+def _under_way_from(today: date) -> dict[tuple[str, date], date]:
+    """Record the months under way as of `today`."""
+    db.session.execute(sa.delete(RevenueUnderWay))
+    as_of = {(calendar, under_way(today, calendar)): today for calendar in CALENDARS}
+    db.session.execute(
+        sa.insert(RevenueUnderWay), [{"calendar": c, "period": p, "as_of": d} for (c, p), d in as_of.items()]
+    )
+    return as_of
+
+
+def under_way(today: date, calendar: str) -> date:
+    return revenue.broadcast_month_of(today) if calendar == "broadcast" else revenue.month_of(today)
 
 
 def month_records(month: date, calendar: str, *, closed: bool, line_ids: list[int] | None = None) -> Iterator[tuple]:
@@ -137,10 +152,6 @@ def month_records(month: date, calendar: str, *, closed: bool, line_ids: list[in
             yield record(row, month, calendar, 1, adjustments[row.line_id])
         else:
             yield record(row, month, calendar, 0, 0)
-
-
-def as_date(value) -> date | None:
-    return date.fromisoformat(value[:10]) if isinstance(value, str) else value
 
 
 def _days(line_ids: list[int] | None) -> tuple[date, date] | None:
@@ -155,7 +166,7 @@ def _days(line_ids: list[int] | None) -> tuple[date, date] | None:
         query = sa.select(lo, hi)
         if line_ids is not None:
             query = query.where(column.in_(line_ids))
-        found += [d for d in map(as_date, db.session.execute(query).one()) if d is not None]
+        found += [d for d in map(figures.as_date, db.session.execute(query).one()) if d is not None]
     return (min(found), max(found)) if found else None
 
 
@@ -188,7 +199,7 @@ def _stored(where) -> Iterator[tuple]:
         yield tuple(row)
 
 
-def _move(delta: dict[tuple, list[int]]) -> None:
+def _move(delta: dict[tuple, list[int]], as_of: dict) -> None:
     """Add `delta` to the month sums (in key order, so concurrent writers lock alike)."""
     table = RevenueMonth.__table__
     for key in sorted(k for k, v in delta.items() if any(v)):
@@ -204,6 +215,7 @@ def _move(delta: dict[tuple, list[int]]) -> None:
                     period=period,
                     currency=currency,
                     story=story,
+                    as_of=as_of.get(key[:2]),
                     **dict(zip(SUMS, delta[key], strict=True)),
                 )
             )
@@ -213,27 +225,28 @@ def _move(delta: dict[tuple, list[int]]) -> None:
 def refresh_lines(line_ids: Iterable[int]) -> None:
     """Compute these lines' rows again and move the month sums by the difference."""
     ids = sorted({i for i in line_ids if i is not None})
+    as_of = _as_of()
     for chunk in _batched(ids, 1000):
         delta: dict[tuple, list[int]] = defaultdict(lambda: [0] * len(SUMS))
         for rec in _stored(RevenueLine.order_line_id.in_(chunk)):
-            key, v = _key_and_contribution(rec)
+            key, v = _key_and_contribution(rec, as_of)
             delta[key] = [a - b for a, b in zip(delta[key], v, strict=True)]
         db.session.execute(sa.delete(RevenueLine).where(RevenueLine.order_line_id.in_(chunk)))
         fresh = list(_records(chunk))
         for rec in fresh:
-            key, v = _key_and_contribution(rec)
+            key, v = _key_and_contribution(rec, as_of)
             delta[key] = [a + b for a, b in zip(delta[key], v, strict=True)]
         _insert(fresh)
-        _move(delta)
+        _move(delta, as_of)
 
 
-def _write_month(month: date, calendar: str, *, closed: bool) -> dict[tuple, list[int]]:
+def _write_month(month: date, calendar: str, *, closed: bool, as_of: dict) -> dict[tuple, list[int]]:
     """Write a month's rows afresh; their sums."""
     sums: dict[tuple, list[int]] = defaultdict(lambda: [0] * len(SUMS))
 
     def counted() -> Iterator[tuple]:
         for rec in month_records(month, calendar, closed=closed):
-            key, v = _key_and_contribution(rec)
+            key, v = _key_and_contribution(rec, as_of)
             sums[key] = [a + b for a, b in zip(sums[key], v, strict=True)]
             yield rec
 
@@ -241,9 +254,9 @@ def _write_month(month: date, calendar: str, *, closed: bool) -> dict[tuple, lis
     return sums
 
 
-def _write_sums(sums: dict[tuple, list[int]]) -> None:
+def _write_sums(sums: dict[tuple, list[int]], as_of: dict) -> None:
     rows = [
-        dict(zip(("calendar", "period", "currency", "story"), key, strict=True)) | dict(zip(SUMS, v, strict=True))
+        dict(zip(KEY, key, strict=True)) | {"as_of": as_of.get(key[:2])} | dict(zip(SUMS, v, strict=True))
         for key, v in sums.items()
         if v[0]
     ]
@@ -256,11 +269,14 @@ def refresh_month(month: date) -> None:
     where = sa.and_(RevenueLine.calendar == "calendar", RevenueLine.period == month)
     db.session.execute(sa.delete(RevenueLine).where(where))
     db.session.execute(sa.delete(RevenueMonth).where(RevenueMonth.calendar == "calendar", RevenueMonth.period == month))
-    _write_sums(_write_month(month, "calendar", closed=True))
+    as_of = _as_of()
+    _write_sums(_write_month(month, "calendar", closed=True, as_of=as_of), as_of)
 
 
-def rebuild() -> int:
-    """Write every row and month sum afresh from the orders; how many rows."""
+def rebuild(*, today: date) -> int:
+    """Write every row and month sum afresh from the orders, the month under way as of `today`;
+    how many rows."""
+    as_of = _under_way_from(today)
     db.session.execute(sa.delete(RevenueLine))
     db.session.execute(sa.delete(RevenueMonth))
     closed = queries.closed_periods()
@@ -268,10 +284,30 @@ def rebuild() -> int:
     total = 0
     for calendar in CALENDARS:
         for month in _months(days, calendar):
-            sums = _write_month(month, calendar, closed=calendar == "calendar" and month in closed)
+            sums = _write_month(month, calendar, closed=calendar == "calendar" and month in closed, as_of=as_of)
             total += sum(v[0] for v in sums.values())
-            _write_sums(sums)
+            _write_sums(sums, as_of)
     return total
+
+
+NOW = tuple(name for name in SUMS if name.startswith("now_"))
+
+
+def roll_day(today: date) -> None:
+    """Move the month under way on to `today`: its paced lines' share due (`flask finance roll-day`,
+    daily after the publisher's midnight; until it runs, the page sums that month from the rows)."""
+    table = RevenueMonth.__table__
+    db.session.execute(sa.update(table).where(table.c.as_of.is_not(None)).values(as_of=None, **dict.fromkeys(NOW, 0)))
+    _under_way_from(today)
+    for calendar in CALENDARS:
+        month = under_way(today, calendar)
+        mine = sa.and_(table.c.calendar == calendar, table.c.period == month)
+        db.session.execute(sa.update(table).where(mine).values(as_of=today))
+        for _month, currency, story, sums in figures.summed([month], queries.Filters(), calendar, today):
+            values = {f"now_{name}": sums[name] for name in figures.REASON_SUMS}
+            db.session.execute(
+                sa.update(table).where(mine, table.c.currency == currency, table.c.story == story).values(values)
+            )
 
 
 def check(*, limit: int = 20) -> list[str]:
@@ -279,6 +315,7 @@ def check(*, limit: int = 20) -> list[str]:
     problems: list[str] = []
     closed = queries.closed_periods()
     days = _days(None)
+    as_of = _as_of()
     for calendar in CALENDARS:
         kept_months = set(
             db.session.scalars(sa.select(RevenueLine.period).where(RevenueLine.calendar == calendar).distinct())
@@ -293,7 +330,7 @@ def check(*, limit: int = 20) -> list[str]:
                 problems.append(f"{label}: line {rec[2]} kept but not computed ({n}): {rec[4:]}")
             sums: dict[tuple, list[int]] = defaultdict(lambda: [0] * len(SUMS))
             for rec in expected.elements():
-                key, v = _key_and_contribution(rec)
+                key, v = _key_and_contribution(rec, as_of)
                 sums[key] = [a + b for a, b in zip(sums[key], v, strict=True)]
             stored = {
                 (r.calendar, r.period, r.currency, r.story): [getattr(r, name) for name in SUMS]

@@ -159,8 +159,9 @@ class RevenueLine(db.Model):
 
 class RevenueMonth(db.Model):
     """The finance page's months: RevenueLine summed by calendar, month, currency and story, kept in
-    the same transaction. The variance of paced lines is kept both as a month over (every booked
-    day gone by) and as a month not started; the month under way is summed from RevenueLine."""
+    the same transaction. The variance of paced lines is kept as a month over (every booked day
+    gone by), as a month not started, and for the month under way as of a day (`as_of`, moved on
+    daily by `flask finance roll-day`; on another day the page sums that month from RevenueLine)."""
 
     __tablename__ = "revenue_months"
     __table_args__ = (sa.UniqueConstraint("calendar", "period", "currency", "story"),)
@@ -189,3 +190,23 @@ class RevenueMonth(db.Model):
     future_ahead_n: Mapped[int] = mapped_column(sa.BigInteger, default=0)
     future_behind: Mapped[int] = mapped_column(sa.BigInteger, default=0)
     future_behind_n: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    #: the month under way as of this day (`flask finance roll-day`, daily): its paced lines' variance
+    as_of: Mapped[date | None]
+    now_to_come: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    now_to_come_n: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    now_ahead: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    now_ahead_n: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    now_behind: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    now_behind_n: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    now_no_counts: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    now_no_counts_n: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+
+
+class RevenueUnderWay(db.Model):
+    """Per calendar, the month under way and the day its month sums' paced variance is as of."""
+
+    __tablename__ = "revenue_under_way"
+
+    calendar: Mapped[str] = mapped_column(sa.String(10), primary_key=True)
+    period: Mapped[date]
+    as_of: Mapped[date]

@@ -37,6 +37,14 @@ SUMS = (
     "future_ahead_n",
     "future_behind",
     "future_behind_n",
+    "now_to_come",
+    "now_to_come_n",
+    "now_ahead",
+    "now_ahead_n",
+    "now_behind",
+    "now_behind_n",
+    "now_no_counts",
+    "now_no_counts_n",
 )
 
 
@@ -83,9 +91,18 @@ def upgrade():
         sa.Column("period", sa.Date(), nullable=False),
         sa.Column("currency", sa.String(length=3), nullable=False),
         sa.Column("story", sa.String(length=12), nullable=False),
-        *[sa.Column(name, sa.BigInteger(), nullable=False) for name in SUMS],
+        *[sa.Column(name, sa.BigInteger(), nullable=False) for name in SUMS if not name.startswith("now_")],
+        sa.Column("as_of", sa.Date(), nullable=True),
+        *[sa.Column(name, sa.BigInteger(), nullable=False) for name in SUMS if name.startswith("now_")],
         sa.PrimaryKeyConstraint("id", name=op.f("pk_revenue_months")),
         sa.UniqueConstraint("calendar", "period", "currency", "story", name=op.f("uq_revenue_months_calendar")),
+    )
+    op.create_table(
+        "revenue_under_way",
+        sa.Column("calendar", sa.String(length=10), nullable=False),
+        sa.Column("period", sa.Date(), nullable=False),
+        sa.Column("as_of", sa.Date(), nullable=False),
+        sa.PrimaryKeyConstraint("calendar", name=op.f("pk_revenue_under_way")),
     )
     _back_fill()
 
@@ -93,14 +110,14 @@ def upgrade():
 def _back_fill():
     """The rows as the finance page computed them, written with the app's own code on this
     migration's connection (so they commit with the tables)."""
-    from app.extensions import db
+    from app.extensions import current_clock, db
     from app.finance import maintained
 
     scoped = db.session
     session = Session(bind=op.get_bind())
     db.session = session
     try:
-        maintained.rebuild()
+        maintained.rebuild(today=current_clock().today())
         session.flush()
     finally:
         db.session = scoped
@@ -108,6 +125,7 @@ def _back_fill():
 
 
 def downgrade():
+    op.drop_table("revenue_under_way")
     op.drop_table("revenue_months")
     with op.batch_alter_table("revenue_lines", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_revenue_lines_order_line_id"))
