@@ -104,6 +104,10 @@ def upgrade():
         sa.Column("as_of", sa.Date(), nullable=False),
         sa.PrimaryKeyConstraint("calendar", name=op.f("pk_revenue_under_way")),
     )
+    with op.batch_alter_table("order_lines", schema=None) as batch_op:
+        batch_op.create_index("ix_order_lines_start_day", ["start_day"], unique=False)
+        batch_op.create_index("ix_order_lines_end_day", ["end_day"], unique=False)
+        batch_op.create_index("ix_order_lines_status", ["status"], unique=False)
     _back_fill()
 
 
@@ -125,6 +129,10 @@ def _back_fill():
 
 
 def downgrade():
+    with op.batch_alter_table("order_lines", schema=None) as batch_op:
+        batch_op.drop_index("ix_order_lines_status")
+        batch_op.drop_index("ix_order_lines_end_day")
+        batch_op.drop_index("ix_order_lines_start_day")
     op.drop_table("revenue_under_way")
     op.drop_table("revenue_months")
     with op.batch_alter_table("revenue_lines", schema=None) as batch_op:
