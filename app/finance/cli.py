@@ -15,7 +15,7 @@ from app.auth.models import User
 from app.db import utcnow
 from app.errors import DomainError
 from app.extensions import current_clock, db
-from app.finance import queries, revenue, service
+from app.finance import maintained, queries, revenue, service
 from app.formats import plural
 from app.roles import Role
 from app.transaction import in_transaction
@@ -91,3 +91,33 @@ def close_command(period: str, email: str) -> None:
     except DomainError as error:
         raise click.ClickException(error.message) from None
     click.echo(f"{first:%B %Y} closed: {plural(closed.rows, 'row', 'rows')}.")
+
+
+@finance_cli.command("check-revenue")
+def check_revenue_command() -> None:
+    """Check that the revenue kept for the finance page (by line and month, and its month sums)
+    equals the revenue computed from the orders; exits 1 listing the differences."""
+    problems = maintained.check()
+    if problems:
+        for problem in problems:
+            click.echo(problem, err=True)
+        raise click.ClickException(f"{plural(len(problems), 'difference', 'differences')} (the first ones shown).")
+    click.echo("Revenue kept for the finance page equals the revenue computed from the orders.")
+
+
+@finance_cli.command("rebuild-revenue")
+@in_transaction(db.session)
+def rebuild_revenue_command() -> None:
+    """Write the revenue kept for the finance page afresh from the orders (after loading data
+    around the app, e.g. with SQL)."""
+    click.echo(f"{plural(maintained.rebuild(today=current_clock().today()), 'row', 'rows')} written.")
+
+
+@finance_cli.command("roll-day")
+@in_transaction(db.session)
+def roll_day_command() -> None:
+    """Move the finance page's month under way on to today (cron, daily after the publisher's
+    midnight); until it runs, the page sums that month from the kept rows, a little slower."""
+    today = current_clock().today()
+    maintained.roll_day(today)
+    click.echo(f"The finance page's month under way is as of {today:%d %B %Y}.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from app.finance import maintained  # noqa: F401  (keeps revenue_lines with every commit)
 from app.finance.order_panel import order_panel
 from app.orders.panels import register_panel
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.auth.models import User
 from app.db import Money, UTCDateTime, utcnow
 from app.extensions import db
+from app.orders.models import OrderLine
 
 
 class BillingSource(StrEnum):
@@ -119,3 +120,101 @@ class FinanceExport(db.Model):
     size_bytes: Mapped[int] = mapped_column(sa.BigInteger, default=0)
 
     created_by: Mapped[User | None] = relationship(lazy="joined")
+
+
+class RevenueLine(db.Model):
+    """One row of the finance page, kept as orders change (app.finance.maintained): a line's figures
+    in a month of a calendar (calendar or broadcast), or an adjustment posted into the month. Money
+    in the currency's minor units, so sums are exact in SQL. Nothing here depends on the day it is
+    read: how much of the month has gone by is applied when the page reads it (`span_start`,
+    `span_end`: the flight's time in the month, epoch seconds of local midnights)."""
+
+    __tablename__ = "revenue_lines"
+    __table_args__ = (
+        sa.Index("ix_revenue_lines_page", "calendar", "period", "order_number", "rank", "order_line_id", "seq"),
+        sa.Index("ix_revenue_lines_story", "calendar", "period", "story", "zone"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    calendar: Mapped[str] = mapped_column(sa.String(10))
+    period: Mapped[date]
+    order_line_id: Mapped[int] = mapped_column(sa.ForeignKey("order_lines.id", ondelete="CASCADE"), index=True)
+    order_number: Mapped[str] = mapped_column(sa.String(20))
+    #: 0 for the line's own row, 1 for an adjustment (they follow the order's lines)
+    rank: Mapped[int] = mapped_column(default=0)
+    #: an adjustment's revenue entry id (0 for the line's row)
+    seq: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    #: why recognised may differ from booked (app.finance.variance): paced lines follow the days gone by
+    story: Mapped[str] = mapped_column(sa.String(12))
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    gross: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    commission: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    net: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    recognised: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    #: billed from third-party counts and none counted in the month
+    awaiting: Mapped[bool] = mapped_column(default=False)
+    span_start: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    span_end: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    zone: Mapped[str] = mapped_column(sa.String(64), default="")
+
+
+class RevenueMonth(db.Model):
+    """The finance page's months: RevenueLine summed by calendar, month, currency and story, kept in
+    the same transaction. The variance of paced lines is kept as a month over (every booked day
+    gone by), as a month not started, and for the month under way as of a day (`as_of`, moved on
+    daily by `flask finance roll-day`; on another day the page sums that month from RevenueLine)."""
+
+    __tablename__ = "revenue_months"
+    __table_args__ = (sa.UniqueConstraint("calendar", "period", "currency", "story"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    calendar: Mapped[str] = mapped_column(sa.String(10))
+    period: Mapped[date]
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    story: Mapped[str] = mapped_column(sa.String(12))
+    rows: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    gross: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    commission: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    net: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    recognised: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    #: rows whose recognised differs from gross
+    changed: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    past_ahead: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    past_ahead_n: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    past_behind: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    past_behind_n: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    past_no_counts: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    past_no_counts_n: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    future_to_come: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    future_to_come_n: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    future_ahead: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    future_ahead_n: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    future_behind: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    future_behind_n: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    #: the month under way as of this day (`flask finance roll-day`, daily): its paced lines' variance
+    as_of: Mapped[date | None]
+    now_to_come: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    now_to_come_n: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    now_ahead: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    now_ahead_n: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    now_behind: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    now_behind_n: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    now_no_counts: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    now_no_counts_n: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+
+
+class RevenueUnderWay(db.Model):
+    """Per calendar, the month under way and the day its month sums' paced variance is as of."""
+
+    __tablename__ = "revenue_under_way"
+
+    calendar: Mapped[str] = mapped_column(sa.String(10), primary_key=True)
+    period: Mapped[date]
+    as_of: Mapped[date]
+
+
+#: What the finance page asks of every order line at once: the first month with a line, and the
+#: last with booked revenue (app.finance.queries), answered from an index instead of a scan.
+sa.Index("ix_order_lines_start_day", OrderLine.start_day)
+sa.Index("ix_order_lines_end_day", OrderLine.end_day)
+sa.Index("ix_order_lines_status", OrderLine.status)

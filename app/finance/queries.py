@@ -312,7 +312,7 @@ def _row(line, label: str, month: date, calendar: str, delivery: dict, counts: d
     )  # fmt: skip
 
 
-def _entry_rows(month: date, filters: Filters, kind: EntryKind) -> Iterator[Row]:
+def _entry_rows(month: date, filters: Filters, kind: EntryKind, line_ids: list[int] | None = None) -> Iterator[Row]:
     query = (
         _line_query(filters)
         .add_columns(
@@ -331,6 +331,8 @@ def _entry_rows(month: date, filters: Filters, kind: EntryKind) -> Iterator[Row]
         .order_by(RevenueEntry.order_line_id, RevenueEntry.id)
         .execution_options(yield_per=CHUNK)
     )
+    if line_ids is not None:
+        query = query.where(RevenueEntry.order_line_id.in_(line_ids))
     label = revenue.month_label(month)
     for r in db.session.execute(query):
         (line_id, order_id, number, remote_order, remote_line, advertiser, agency, rep, product, model, start, end,
@@ -346,31 +348,44 @@ def _entry_rows(month: date, filters: Filters, kind: EntryKind) -> Iterator[Row]
         )  # fmt: skip
 
 
-def month_rows(month: date, filters: Filters, *, closed: bool, calendar: str = "calendar") -> Iterator[Row]:
-    """A month's lines (frozen when it is closed, live when open), then the adjustments posted into it."""
+def month_rows(
+    month: date, filters: Filters, *, closed: bool, calendar: str = "calendar", line_ids: list[int] | None = None
+) -> Iterator[Row]:
+    """A month's lines (frozen when it is closed, live when open), then the adjustments posted into
+    it (only `line_ids`'s, when given)."""
     if closed and calendar == "calendar":
-        yield from _entry_rows(month, filters, EntryKind.LINE)
+        yield from _entry_rows(month, filters, EntryKind.LINE, line_ids)
     else:
-        yield from live_rows(month, filters, calendar=calendar)
+        yield from live_rows(month, filters, calendar=calendar, line_ids=line_ids)
     if calendar == "calendar":
-        yield from _entry_rows(month, filters, EntryKind.ADJUSTMENT)
+        yield from _entry_rows(month, filters, EntryKind.ADJUSTMENT, line_ids)
 
 
 def last_booked_month(filters: Filters) -> date | None:
     """The last month in which a line these filters select books revenue (a cancelled line's runs
-    to the month it stopped in), or None when nothing is booked; one query."""
+    to the month it stopped in), or None when nothing is booked. Without filters, read from the
+    indexes on flight end and status (every line joins the rest: the joins select no fewer)."""
+    cancelled = sa.and_(OrderLine.status == LineStatus.CANCELLED.value, OrderLine.cancelled_on.is_not(None))
     last_day = sa.case(
         (
-            sa.and_(OrderLine.status == LineStatus.CANCELLED.value, OrderLine.cancelled_on.is_not(None)),
+            cancelled,
             sa.case((OrderLine.cancelled_on < OrderLine.end_day, OrderLine.cancelled_on), else_=OrderLine.end_day),
         ),
         else_=OrderLine.end_day,
     )
-    query = _line_query(filters).with_only_columns(sa.func.max(last_day)).where(OrderLine.gross > 0)
-    day = db.session.scalar(query)
-    if isinstance(day, str):  # SQLite returns MAX over an expression as text
-        day = date.fromisoformat(day)
-    return revenue.month_of(day) if day else None
+    if filters.as_dict():
+        days = [
+            db.session.scalar(_line_query(filters).with_only_columns(sa.func.max(last_day)).where(OrderLine.gross > 0))
+        ]
+    else:
+        running = sa.select(OrderLine.end_day).where(OrderLine.gross > 0, sa.not_(cancelled))
+        days = [
+            db.session.scalar(running.order_by(OrderLine.end_day.desc()).limit(1)),
+            db.session.scalar(sa.select(sa.func.max(last_day)).where(OrderLine.gross > 0, cancelled)),
+        ]
+    # SQLite returns MAX over an expression as text
+    days = [date.fromisoformat(d) if isinstance(d, str) else d for d in days if d is not None]
+    return revenue.month_of(max(days)) if days else None
 
 
 def months_between(first: date, last: date) -> list[date]:
@@ -390,11 +405,12 @@ def rows(first: date, last: date, filters: Filters, *, calendar: str = "calendar
 
 def month_totals(month: date) -> Totals:
     """A month's booked (gross, commission, net) and recognised revenue per currency, from the same
-    rows as the finance page and its exports (frozen when the month is closed)."""
-    totals = Totals()
-    for row in month_rows(month, Filters(), closed=month in closed_periods()):
-        totals.add(row)
-    return totals
+    rows as the finance page and its exports (frozen when the month is closed), as kept by month."""
+    from app.finance import figures  # figures reads this module's rows
+
+    # the totals do not depend on the day they are read: any day reads the month's sums
+    found = figures.months(month, month, Filters(), calendar="calendar", today=month)[month]
+    return Totals(found.rows, {c: {k: s[k] for k in MONEY} for c, s in found.by_currency.items()})
 
 
 def estimate_rows(first: date, last: date, filters: Filters) -> int:

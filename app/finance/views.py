@@ -19,7 +19,7 @@ from app.accounts.queries import accounts_of_kind
 from app.db import utcnow
 from app.errors import NotFound, ValidationFailed
 from app.extensions import current_clock, current_settings, db
-from app.finance import queries, revenue, service
+from app.finance import figures, queries, revenue, service
 from app.finance.models import BillingSource, FinanceExport
 from app.finance.revenue_svg import revenue_svg
 from app.finance.variance import MonthVariance, explain_line
@@ -28,7 +28,7 @@ from app.orders.models import OrderLine, OrderStatus
 from app.roles import Role
 from app.routing import safe_next
 from app.transaction import abandon
-from app.validation import parse_id
+from app.validation import page_number, parse_id
 
 bp = Blueprint("finance", __name__, url_prefix="/finance")
 
@@ -188,21 +188,10 @@ def index():
     calendar = "broadcast" if request.args.get("calendar") == "broadcast" else "calendar"
     closed = queries.closed_periods()
     months = {m: Month(m, m in closed, m <= revenue.month_of(today)) for m in queries.months_between(first, last)}
-    by_label = {revenue.month_label(m): m for m in months}
     currencies: set[str] = set()
-    for row in queries.rows(first, last, filters, calendar=calendar):
-        month = by_label[row.period]
-        sums = months[month].by_currency.setdefault(
-            row.currency, {k: Decimal(0) for k in ("gross", "commission", "net", "recognised", "adjustments")}
-        )
-        for key in ("gross", "commission", "net", "recognised"):
-            sums[key] += getattr(row, key)
-        if row.adjustment_for:
-            sums["adjustments"] += row.net
-        months[month].explained.setdefault(row.currency, MonthVariance(row.currency)).add(
-            explain_line(row, month, today=today, calendar=calendar)
-        )
-        currencies.add(row.currency)
+    for m, found in figures.months(first, last, filters, calendar=calendar, today=today).items():
+        months[m].by_currency, months[m].explained = found.by_currency, found.explained
+        currencies |= set(found.by_currency)
     home = current_settings().currency
     currency = filters.currency or (home if home in currencies or not currencies else sorted(currencies)[0])
     totals: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
@@ -257,20 +246,29 @@ def month(period: str):
     filters = _filters()
     calendar = "broadcast" if request.args.get("calendar") == "broadcast" else "calendar"
     closed = queries.closed_periods()
+    found = figures.months(first, first, filters, calendar=calendar, today=today)[first]
+    page = figures.page_rows(
+        first,
+        filters,
+        calendar=calendar,
+        closed=first in closed,
+        total=found.rows,
+        number=page_number(request.args),
+    )
     by_order: dict[str, list[tuple[queries.Row, object]]] = defaultdict(list)
-    explained: dict[str, MonthVariance] = {}
-    for row in queries.month_rows(first, filters, closed=first in closed, calendar=calendar):
-        line = explain_line(row, first, today=today, calendar=calendar)
-        explained.setdefault(row.currency, MonthVariance(row.currency)).add(line)
-        by_order[row.order_number].append((row, line))
+    for row in page.rows:
+        by_order[row.order_number].append((row, explain_line(row, first, today=today, calendar=calendar)))
     return render_template(
         "finance/month.html",
         month=first,
         closed=closed.get(first),
-        by_order=dict(sorted(by_order.items())),
-        explained=[explained[c] for c in sorted(explained)],
+        by_order=by_order,
+        explained=[found.explained[c] for c in sorted(found.explained)],
+        totals=found.by_currency,
+        row_count=found.rows,
+        page=page,
         calendar=calendar,
-        args={k: v for k, v in request.args.items()},
+        args={k: v for k, v in request.args.items() if k != "page"},
     )
 
 
