@@ -20,6 +20,7 @@ from datetime import date, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app import money
@@ -207,18 +208,23 @@ def _move(delta: dict[tuple, list[int]], as_of: dict) -> None:
         where = sa.and_(
             table.c.calendar == calendar, table.c.period == period, table.c.currency == currency, table.c.story == story
         )
-        values = {name: table.c[name] + amount for name, amount in zip(SUMS, delta[key], strict=True) if amount}
-        if not db.session.execute(sa.update(table).where(where).values(values)).rowcount:
-            db.session.execute(
-                sa.insert(table).values(
-                    calendar=calendar,
-                    period=period,
-                    currency=currency,
-                    story=story,
-                    as_of=as_of.get(key[:2]),
-                    **dict(zip(SUMS, delta[key], strict=True)),
-                )
+        # One statement whether or not the month's row exists yet: two writers adding the same new
+        # month at once both land (an update-then-insert would fail one of them on the unique key).
+        upsert = (postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert)(table)
+        upsert = upsert.values(
+            calendar=calendar,
+            period=period,
+            currency=currency,
+            story=story,
+            as_of=as_of.get(key[:2]),
+            **dict(zip(SUMS, delta[key], strict=True)),
+        )
+        db.session.execute(
+            upsert.on_conflict_do_update(
+                index_elements=["calendar", "period", "currency", "story"],
+                set_={name: table.c[name] + upsert.excluded[name] for name in SUMS},
             )
+        )
         db.session.execute(sa.delete(table).where(where, table.c.rows == 0))
 
 
