@@ -116,7 +116,10 @@ def _one_deal(app, client, n: int) -> tuple[float, float]:
 def run(tmp: Path) -> list[Result]:
     from bench.pages import _app
 
-    app = _app(tmp, extra_accounts=0, BACKGROUND_WORK="thread", ADSERVER_PUSH_AFTER_REQUEST=True)
+    # a database of its own: the proposals suite loads the demo publisher into tmp's with no extra accounts
+    own = tmp / "workflow"
+    own.mkdir(exist_ok=True)
+    app = _app(own, extra_accounts=0, BACKGROUND_WORK="thread", ADSERVER_PUSH_AFTER_REQUEST=True)
     client = app.test_client()
     times = [_one_deal(app, client, n) for n in range(ROUNDS)]
     scale = f"{LINES} lines"
