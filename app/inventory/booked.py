@@ -136,7 +136,15 @@ def _partition(live: list) -> _Partition:
 
 
 def clusters_for(
-    slot_ids, live: list, *, today: date, supply_key: tuple, store: str | None, load_supply, line_of
+    slot_ids,
+    live: list,
+    *,
+    today: date,
+    supply_key: tuple,
+    store: str | None,
+    load_supply,
+    line_of,
+    keep: bool = True,
 ) -> list[Cluster]:
     """The solved clusters that hold any of `slot_ids`.
 
@@ -144,7 +152,8 @@ def clusters_for(
     set: the first request after a restart solves them all; after a few reservations are made or
     released, the next request brings their clusters up to date (`overlay.apply_changes`: only
     the cells of their slots and days are cut again). Without a store (a what-if), the clusters
-    asked for are solved and not kept."""
+    asked for are solved and not kept. A session with reservations written and not committed
+    (`keep` false) starts from the kept clusters and keeps nothing of its own."""
     solve = functools.partial(_solve, today=today, load_supply=load_supply, line_of=line_of)
     if store is None:
         part = _partition(live)
@@ -163,8 +172,10 @@ def clusters_for(
             update = functools.partial(apply_changes, today=today, load_supply=load_supply, line_of=line_of)
             fresh = (kept.basis == basis and _changed(kept, live, ids, update)) or _repartition(kept, live, ids)
             fresh.basis = basis
-            with _lock:
-                _stores[store] = kept = fresh
+            if keep:
+                with _lock:
+                    _stores[store] = fresh
+            kept = fresh
         # After a restart, solve the whole live set at once.
         cold = not any(e.solved for e in kept.entries)
         wanted = {kept.cluster_of[s] for s in slot_ids if s in kept.cluster_of}

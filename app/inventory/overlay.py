@@ -149,6 +149,7 @@ def _splice(c: Cluster, members: list, drop: np.ndarray, fresh: Cells, owner: li
     hubs = [cell_index[h] for h, k in zip(old.hubs, hub_keep, strict=True) if k]
     hubs += [h + kept for h in fresh.hubs]
 
+    new_hub = np.where(hub_keep, hub_index, -1).tolist()
     at = {r.id: j for j, r in enumerate(c.members)}
     of_box, hubs_of_box = [], []
     for r in members:
@@ -159,7 +160,7 @@ def _splice(c: Cluster, members: list, drop: np.ndarray, fresh: Cells, owner: li
             continue
         cells = old.of_box[j]
         of_box.append([cell_index[cells[keep[cells]]]] if len(cells) else [])
-        hubs_of_box.append([int(hub_index[h]) for h in old.hubs_of_box[j] if hub_keep[h]])
+        hubs_of_box.append([new_hub[h] for h in old.hubs_of_box[j] if new_hub[h] >= 0])
     for k, i in enumerate(owner):
         if len(fresh.of_box[k]):
             of_box[i].append(fresh.of_box[k] + kept)
