@@ -6,6 +6,7 @@ booked set: the booked max flow is kept (`BookedNetwork`) and each query only au
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -67,10 +68,14 @@ def solve_booked(
     hub_node = 2 + n_lines + np.arange(n_hubs, dtype=np.int64)
     cell_node = 2 + n_lines + n_hubs + np.arange(n, dtype=np.int64)
     pairs = atom_pairs([line.atoms for line in flow_lines])
-    hub_in = np.array(
-        [(k, h) for k, i in enumerate(flow_idx) for h in (line_hubs[i] if i < len(line_hubs) else ())],
-        dtype=np.int64,
-    ).reshape(-1, 2)
+    sent = [line_hubs[i] if i < len(line_hubs) else () for i in flow_idx]
+    counts = np.fromiter(map(len, sent), dtype=np.int64, count=len(sent))
+    hub_in = np.column_stack(
+        [
+            np.repeat(np.arange(n_lines, dtype=np.int64), counts),
+            np.fromiter(itertools.chain.from_iterable(sent), dtype=np.int64, count=int(counts.sum())),
+        ]
+    )
     hub_out = atom_pairs(hubs)
     demand = np.array([line.quantity for line in flow_lines], dtype=np.int64)
     unbounded = int(remaining.sum()) + 1

@@ -17,6 +17,7 @@ on them again, which costs a small part of building the cells.
 from __future__ import annotations
 
 import bisect
+import itertools
 from collections import defaultdict
 from dataclasses import replace
 from datetime import date
@@ -67,11 +68,11 @@ def apply_changes(c: Cluster, members: list, changed: list, *, today: date, load
         fresh = build_cells(pieces, window_supply, date.fromordinal(lo), direct=direct)
     else:
         fresh = build_cells([], {}, today, direct=set())
-    cells = _splice(c, members, drop, fresh, owner)
+    cells, kept = _splice(c, members, drop, fresh, owner)
     lines = [line_of(r, cells.of_box[i]) for i, r in enumerate(members)]
     network = solve_booked(cells.supply, lines, hubs=cells.hubs, line_hubs=cells.hubs_of_box)
-    geo_of_cell, geo_groups = _extend_groups(c.geo_of_cell[~drop], c.geo_groups, fresh.slot, fresh.geo)
-    device_of_cell, device_groups = _extend_groups(c.device_of_cell[~drop], c.device_groups, fresh.slot, fresh.device)
+    geo_of_cell, geo_groups = _extend_groups(c.geo_of_cell[kept], c.geo_groups, fresh.slot, fresh.geo)
+    device_of_cell, device_groups = _extend_groups(c.device_of_cell[kept], c.device_groups, fresh.slot, fresh.device)
     return replace(
         c,
         members=members,
@@ -136,20 +137,37 @@ def _supply_reaching(c: Cluster, windows, load_supply):
     return lo, {s: np.concatenate([[0], np.cumsum(d.sellable)]) for s, d in shares.items()}, shares
 
 
-def _splice(c: Cluster, members: list, drop: np.ndarray, fresh: Cells, owner: list[int]) -> Cells:
-    """The cluster's cells without the dropped ones, then the windows' new cells; each member's
-    direct cells and hubs mapped to the new numbering."""
-    old = c.cells
-    keep = ~drop
-    kept = int(keep.sum())
-    cell_index = np.cumsum(keep) - 1
-    hub_keep = np.array([bool(len(h)) and bool(keep[h[0]]) for h in old.hubs], dtype=bool)
-    hub_index = np.cumsum(hub_keep) - 1
-    n_hubs = int(hub_keep.sum())
-    hubs = [cell_index[h] for h, k in zip(old.hubs, hub_keep, strict=True) if k]
-    hubs += [h + kept for h in fresh.hubs]
+#: Dropped cells stay in place (empty, outside every day range) until they are this share of all.
+DEAD_SHARE = 0.25
+_NEVER = np.iinfo(np.int64).max
 
-    new_hub = np.where(hub_keep, hub_index, -1).tolist()
+
+def _splice(c: Cluster, members: list, drop: np.ndarray, fresh: Cells, owner: list[int]) -> tuple[Cells, np.ndarray]:
+    """The cluster's cells without the dropped ones, then the windows' new cells, with each
+    member's direct cells and hubs. Dropped cells are emptied in place, so nothing is renumbered,
+    until they are a quarter of all: then they are removed. Also which old cells are kept."""
+    old = c.cells
+    dead = drop | (old.first_day > old.last_day)
+    compact = bool(dead.sum() > DEAD_SHARE * len(dead))
+    keep = ~dead if compact else np.ones(len(dead), dtype=bool)
+    cell_index = np.cumsum(keep) - 1
+    base = int(keep.sum())
+    # Hubs lie in one day segment, so each is dropped or kept whole: its first cell tells which.
+    sizes = np.fromiter(map(len, old.hubs), dtype=np.int64, count=len(old.hubs))
+    flat = np.concatenate([*old.hubs, np.zeros(0, np.int64)]).astype(np.int64)
+    hub_live = sizes > 0
+    hub_live[hub_live] = ~dead[flat[(np.cumsum(sizes) - sizes)[hub_live]]]
+    hub_keep = hub_live if compact else np.ones(len(sizes), dtype=bool)
+    if compact:
+        mapped = cell_index[flat[np.repeat(hub_keep, sizes)]].tolist()
+        ends = np.cumsum(sizes[hub_keep]).tolist()
+        hubs = [np.array(mapped[a:b], dtype=np.int64) for a, b in zip([0, *ends], ends, strict=False)]
+    else:
+        hubs = list(old.hubs)
+    n_hubs = len(hubs)
+    hubs += [h + base for h in fresh.hubs]
+    new_hub = np.where(hub_live, np.cumsum(hub_keep) - 1, -1).tolist()
+
     at = {r.id: j for j, r in enumerate(c.members)}
     of_box, hubs_of_box = [], []
     for r in members:
@@ -159,24 +177,27 @@ def _splice(c: Cluster, members: list, drop: np.ndarray, fresh: Cells, owner: li
             hubs_of_box.append([])
             continue
         cells = old.of_box[j]
-        of_box.append([cell_index[cells[keep[cells]]]] if len(cells) else [])
+        of_box.append([cell_index[cells[~dead[cells]]]] if len(cells) else [])
         hubs_of_box.append([new_hub[h] for h in old.hubs_of_box[j] if new_hub[h] >= 0])
     for k, i in enumerate(owner):
         if len(fresh.of_box[k]):
-            of_box[i].append(fresh.of_box[k] + kept)
+            of_box[i].append(fresh.of_box[k] + base)
         hubs_of_box[i] += [h + n_hubs for h in fresh.hubs_of_box[k]]
-    return Cells(
-        supply=np.concatenate([old.supply[keep], fresh.supply]),
-        raw=np.concatenate([old.raw[keep], fresh.raw]),
-        slot=np.concatenate([old.slot[keep], fresh.slot]),
-        first_day=np.concatenate([old.first_day[keep], fresh.first_day]),
-        last_day=np.concatenate([old.last_day[keep], fresh.last_day]),
-        geo=[g for g, k in zip(old.geo, keep, strict=True) if k] + fresh.geo,
-        device=[d for d, k in zip(old.device, keep, strict=True) if k] + fresh.device,
+
+    arrays = {}
+    for name, emptied in (("supply", 0), ("raw", 0), ("slot", -1), ("first_day", _NEVER), ("last_day", -1)):
+        values = getattr(old, name)
+        mine = values[keep] if compact else np.where(dead, emptied, values)
+        arrays[name] = np.concatenate([mine, getattr(fresh, name)]).astype(np.int64)
+    cells = Cells(
+        **arrays,
+        geo=(list(itertools.compress(old.geo, keep.tolist())) if compact else list(old.geo)) + fresh.geo,
+        device=(list(itertools.compress(old.device, keep.tolist())) if compact else list(old.device)) + fresh.device,
         of_box=[np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64) for parts in of_box],
         hubs=hubs,
         hubs_of_box=hubs_of_box,
     )
+    return cells, keep
 
 
 def _extend_groups(of_cell: np.ndarray, groups: list, slots: np.ndarray, codes: list):
