@@ -258,12 +258,16 @@ def live_held(now: datetime, today: date) -> list[Held]:
     cached = _unreleased.get(key)
     if cached is None or cached[0] != version:
         known = cached[1] if cached is not None and cached[0][1] == today else {}
-        current = db.session.execute(
-            sa.select(Reservation.id, Reservation.expires_at).where(
-                Reservation.released_at.is_(None), Reservation.end_day >= today
-            )
-        ).all()
-        missing = [i for i, _ in current if i not in known]
+        unreleased = (Reservation.released_at.is_(None), Reservation.end_day >= today)
+        current = db.session.scalars(sa.select(Reservation.id).where(*unreleased)).all()
+        expiry = dict(
+            db.session.execute(
+                sa.select(Reservation.id, Reservation.expires_at).where(
+                    *unreleased, Reservation.kind == ReservationKind.HOLD.value
+                )
+            ).all()
+        )
+        missing = [i for i in current if i not in known]
         loaded = {}
         for at in range(0, len(missing), 5_000):
             rows = db.session.execute(sa.select(*_COLUMNS).where(Reservation.id.in_(missing[at : at + 5_000]))).all()
@@ -271,9 +275,9 @@ def live_held(now: datetime, today: date) -> list[Held]:
                 (r[0], Held(r[0], r[1], r[2], tuple(r[3]), tuple(r[4] or ()), tuple(r[5] or ()), *r[6:])) for r in rows
             )
         held = {}
-        for i, expires_at in current:
+        for i in current:
             r = known.get(i) or loaded[i]
-            held[i] = r if r.expires_at == expires_at else replace(r, expires_at=expires_at)
+            held[i] = r if r.expires_at == expiry.get(i, r.expires_at) else replace(r, expires_at=expiry[i])
         cached = (version, held)
         if not db.session.info.get(UNCOMMITTED):
             _unreleased[key] = cached
