@@ -92,7 +92,7 @@ _lock = threading.Lock()
 #: One change is applied at a time per process: two requests after the same change apply it once.
 _building = threading.Lock()
 #: More reservations made or released than this since the last answer: the changed clusters are solved afresh.
-MAX_CHANGES = 16
+MAX_CHANGES = 500
 
 
 def _facts(members: list) -> tuple:

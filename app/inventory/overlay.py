@@ -69,7 +69,12 @@ def apply_changes(c: Cluster, members: list, changed: list, *, today: date, load
     else:
         fresh = build_cells([], {}, today, direct=set())
     cells, kept = _splice(c, members, drop, fresh, owner)
-    lines = [line_of(r, cells.of_box[i]) for i, r in enumerate(members)]
+    # A quantity line reaches its cells through hubs: its Line (id, quantity) stays as it was.
+    before = {line.id: line for line in c.network.lines if not line.is_sponsorship and not len(line.atoms)}
+    lines = [
+        before.get(str(r.id)) if r.share is None and not len(cells.of_box[i]) else None for i, r in enumerate(members)
+    ]
+    lines = [line or line_of(r, cells.of_box[i]) for i, (r, line) in enumerate(zip(members, lines, strict=True))]
     network = solve_booked(cells.supply, lines, hubs=cells.hubs, line_hubs=cells.hubs_of_box)
     geo_of_cell, geo_groups = _extend_groups(c.geo_of_cell[kept], c.geo_groups, fresh.slot, fresh.geo)
     device_of_cell, device_groups = _extend_groups(c.device_of_cell[kept], c.device_groups, fresh.slot, fresh.device)
