@@ -456,3 +456,12 @@ def _geo_name(code: str) -> str:
         .where(TargetingDimension.key == "geo", TargetingValue.code == code)
     )
     return name or code
+
+
+def available_now(box: Box, *, now: datetime, today: date, margin_pct: int) -> int:
+    """Only how much of `box` is available (what a hold re-checks before it is written): the same
+    figure as `availability_for`, without the contenders, the binding constraint and suggestions."""
+    check_box(box, today=today)
+    box = replace(box, start=max(box.start, today))
+    clusters = solved_clusters(box, live_held(now, today), today=today, margin_pct=margin_pct, cached=True)
+    return _solve_request(box, clusters, margin_pct=margin_pct, today=today).available

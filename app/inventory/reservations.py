@@ -24,6 +24,7 @@ from app.inventory.availability import (
     UNCOMMITTED,
     Held,
     availability_for,
+    available_now,
     box_of,
     check_box,
     live_held,
@@ -115,9 +116,9 @@ def reserve(
     _lock_sites(_sites_of(box.slot_ids))
     db.session.flush()
     if quantity is not None:
-        answer = availability_for(box, now=now, today=today, margin_pct=margin_pct, requested=quantity)
-        if quantity > answer.available:
-            raise NoLongerAvailable(quantity, answer.available)
+        available = available_now(box, now=now, today=today, margin_pct=margin_pct)
+        if quantity > available:
+            raise NoLongerAvailable(quantity, available)
     else:
         _check_sponsorship_fits(box, share, now=now, today=today, margin_pct=margin_pct)
     reservation = Reservation(
