@@ -163,6 +163,19 @@ def _hold(box: Box, today: date) -> None:
     )
 
 
+def _after_holds(rng: random.Random, slot_ids, geo, device, today: date, count: int) -> list[float]:
+    """Milliseconds of the first request after each of `count` holds, on the hold's own box."""
+    samples = []
+    for _ in range(count):
+        box = _random_box(rng, slot_ids, geo, device, today)
+        _hold(box, today)
+        db.session.commit()
+        start = time.perf_counter()
+        availability_for(box, now=utcnow(), today=today, margin_pct=MARGIN)
+        samples.append((time.perf_counter() - start) * 1000)
+    return samples
+
+
 def bench_availability(tmp: Path) -> list[Result]:
     url = f"sqlite:///{tmp / 'inventory.sqlite'}"
     today, slot_ids, geo, device = _synthetic_publisher(url)
@@ -176,15 +189,7 @@ def bench_availability(tmp: Path) -> list[Result]:
             answer = availability_for(box, now=utcnow(), today=today, margin_pct=MARGIN)
             samples.append((time.perf_counter() - start) * 1000)
             nodes.append(len(answer.contenders))
-        # A hold changes its cluster: the next request there solves that cluster's booked set again.
-        after_change = []
-        for _ in range(5):
-            box = _random_box(rng, slot_ids, geo, device, today)
-            _hold(box, today)
-            db.session.commit()
-            start = time.perf_counter()
-            availability_for(box, now=utcnow(), today=today, margin_pct=MARGIN)
-            after_change.append((time.perf_counter() - start) * 1000)
+        after_change = _after_holds(rng, slot_ids, geo, device, today, 5)
         db.engine.dispose()
     print(
         f"  availability: median {statistics.median(samples):.1f} ms, first request (solves every cluster) "
@@ -202,21 +207,11 @@ def bench_after_a_change(tmp: Path) -> list[Result]:
     today, slot_ids, geo, device = _synthetic_publisher(url, lines=BENCH_LINES)
     app = create_app({"ENV_NAME": "testing", "SQLALCHEMY_DATABASE_URI": url})
     rng = random.Random(13)
-    samples = []
     with app.app_context():
         start = time.perf_counter()
         availability_for(_random_box(rng, slot_ids, geo, device, today), now=utcnow(), today=today, margin_pct=MARGIN)
         cold = time.perf_counter() - start
-        for _ in range(20):
-            box = _random_box(rng, slot_ids, geo, device, today)
-            _hold(box, today)
-            db.session.commit()
-            # Another request on the hold's slots (its cluster), over other days and targeting.
-            other = _random_box(rng, slot_ids, geo, device, today)
-            ask = Box(box.slot_ids, other.start, other.end, other.geo, other.device)
-            start = time.perf_counter()
-            availability_for(ask, now=utcnow(), today=today, margin_pct=MARGIN)
-            samples.append((time.perf_counter() - start) * 1000)
+        samples = _after_holds(rng, slot_ids, geo, device, today, 20)
         db.engine.dispose()
     print(
         f"  after a change: first solve {cold:.1f} s, then median {statistics.median(samples):.0f} ms, "
