@@ -51,3 +51,27 @@ def test_a_hold_committed_by_another_process_counts_in_the_next_answer_here(app)
         reservations.release(released, reason="test", actor=None, now=released.created_at)
         db.session.commit()
         assert available(box).available == before - held == available(box, exclude={0}).available
+
+
+def test_the_warm_up_before_forking_leaves_no_cluster_for_a_request_to_solve(app, monkeypatch):
+    from app.inventory import booked
+    from app.inventory.warm import warm
+
+    with app.app_context():
+        box = box_on("harbour-sport/cricket/mpu")
+        reserve(box, quantity=10_000, label="Booked before the start")
+        db.session.commit()
+        expected = available(box, exclude={0}).available  # a solve from nothing, kept nowhere
+    booked._stores.clear()  # as a fresh process
+    assert warm(app) > 0
+
+    def no_solve(*args, **kwargs):
+        raise AssertionError("a request solved a cluster")
+
+    monkeypatch.setattr(booked, "_solve", no_solve)
+    with app.app_context():
+        assert available(box).available == expected
+        # A hold made since the warm-up is applied to the solved cluster, not solved afresh.
+        reserve(box, quantity=3_000, label="Held after the start")
+        db.session.commit()
+        assert available(box).available == expected - 3_000
