@@ -174,8 +174,10 @@ def _splice(c: Cluster, members: list, drop: np.ndarray, fresh: Cells, owner: li
     new_hub = np.where(hub_live, np.cumsum(hub_keep) - 1, -1).tolist()
 
     at = {r.id: j for j, r in enumerate(c.members)}
+    # Only the members over a window lose hubs; without renumbering, the others keep their list.
+    touched = set(owner)
     of_box, hubs_of_box = [], []
-    for r in members:
+    for i, r in enumerate(members):
         j = at.get(r.id)
         if j is None:
             of_box.append([])
@@ -183,7 +185,10 @@ def _splice(c: Cluster, members: list, drop: np.ndarray, fresh: Cells, owner: li
             continue
         cells = old.of_box[j]
         of_box.append([cell_index[cells[~dead[cells]]]] if len(cells) else [])
-        hubs_of_box.append([new_hub[h] for h in old.hubs_of_box[j] if new_hub[h] >= 0])
+        if compact or i in touched:
+            hubs_of_box.append([new_hub[h] for h in old.hubs_of_box[j] if new_hub[h] >= 0])
+        else:
+            hubs_of_box.append(old.hubs_of_box[j])
     for k, i in enumerate(owner):
         if len(fresh.of_box[k]):
             of_box[i].append(fresh.of_box[k] + base)
