@@ -17,6 +17,7 @@ on them again, which costs a small part of building the cells.
 from __future__ import annotations
 
 import bisect
+import functools
 import itertools
 from collections import defaultdict
 from dataclasses import replace
@@ -25,7 +26,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from app.inventory.incremental import solve_booked
+from app.inventory.incremental import BookedNetwork, solve_booked
 from app.inventory.supply import Box, Cells, SlotSupply, build_cells
 
 if TYPE_CHECKING:
@@ -75,7 +76,8 @@ def apply_changes(c: Cluster, members: list, changed: list, *, today: date, load
         before.get(str(r.id)) if r.share is None and not len(cells.of_box[i]) else None for i, r in enumerate(members)
     ]
     lines = [line or line_of(r, cells.of_box[i]) for i, (r, line) in enumerate(zip(members, lines, strict=True))]
-    network = solve_booked(cells.supply, lines, hubs=cells.hubs, line_hubs=cells.hubs_of_box)
+    carried = None if len(kept) > int(kept.sum()) else functools.partial(_carry_over, c.network, cells)
+    network = solve_booked(cells.supply, lines, hubs=cells.hubs, line_hubs=cells.hubs_of_box, start=carried)
     geo_of_cell, geo_groups = _extend_groups(c.geo_of_cell[kept], c.geo_groups, fresh.slot, fresh.geo)
     device_of_cell, device_groups = _extend_groups(c.device_of_cell[kept], c.device_groups, fresh.slot, fresh.device)
     return replace(
@@ -208,6 +210,51 @@ def _splice(c: Cluster, members: list, drop: np.ndarray, fresh: Cells, owner: li
         hubs_of_box=hubs_of_box,
     )
     return cells, keep
+
+
+def _carry_over(old: BookedNetwork, cells: Cells, net: BookedNetwork) -> np.ndarray | None:
+    """The old booked flow on the new network, where nothing was renumbered: what went through
+    the kept hubs stays, what went into dropped cells is gone. Feasible, not maximum: the new
+    network's max flow is solved on its residual graph. None when it cannot be carried over."""
+    if len(old.direct) or len(net.direct):
+        return None
+    m = len(old.hub_out)
+    if len(net.hub_out) < m or not np.array_equal(net.hub_out[:m, 1:], old.hub_out[:, 1:]):
+        return None
+    flow = np.zeros(len(net.tail), dtype=np.int64)
+    alive = cells.first_day <= cells.last_day
+    flow[net.hub_out[:m, 0]] = np.where(alive[old.hub_out[:, 2]], old.flow[old.hub_out[:, 0]], 0)
+    hub_alive = np.zeros(net.n_hubs, dtype=bool)
+    hub_alive[net.hub_out[:, 1]] = alive[net.hub_out[:, 2]]
+    # Line -> hub arcs, matched by (line id, hub) from the old network to the new.
+    old_ids = [line.id for line in old.lines if not line.is_sponsorship]
+    new_index = {line.id: i for i, line in enumerate(line for line in net.lines if not line.is_sponsorship)}
+    new_of_old = np.array([new_index.get(i, -1) for i in old_ids] + [-1], dtype=np.int64)
+    sender = new_of_old[old.hub_in[:, 1]]
+    carry = (sender >= 0) & hub_alive[old.hub_in[:, 2]]
+    width = max(net.n_hubs, 1)
+    old_keys = sender[carry] * width + old.hub_in[carry, 2]
+    order = np.argsort(old_keys)
+    old_keys, old_flow = old_keys[order], old.flow[old.hub_in[carry, 0]][order]
+    new_keys = net.hub_in[:, 1] * width + net.hub_in[:, 2]
+    at = np.minimum(np.searchsorted(old_keys, new_keys), max(len(old_keys) - 1, 0))
+    found = (old_keys[at] == new_keys) if len(old_keys) else np.zeros(len(new_keys), dtype=bool)
+    flow[net.hub_in[found, 0]] = old_flow[at[found]]
+    # Each line sends what its hub arcs carry; each cell passes on what its hubs bring.
+    n_lines = len(new_index)
+    sent = np.zeros(n_lines, dtype=np.int64)
+    np.add.at(sent, net.hub_in[:, 1], flow[net.hub_in[:, 0]])
+    flow[:n_lines] = sent
+    into = np.zeros(net.n_cells, dtype=np.int64)
+    np.add.at(into, net.hub_out[:, 2], flow[net.hub_out[:, 0]])
+    flow[len(flow) - net.n_cells :] = into
+    hub_in_total = np.zeros(net.n_hubs, dtype=np.int64)
+    np.add.at(hub_in_total, net.hub_in[:, 2], flow[net.hub_in[:, 0]])
+    hub_out_total = np.zeros(net.n_hubs, dtype=np.int64)
+    np.add.at(hub_out_total, net.hub_out[:, 1], flow[net.hub_out[:, 0]])
+    if not np.array_equal(hub_in_total, hub_out_total) or (flow > net.capacity).any():
+        return None
+    return flow
 
 
 def _extend_groups(of_cell: np.ndarray, groups: list, slots: np.ndarray, codes: list):
