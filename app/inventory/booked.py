@@ -228,7 +228,8 @@ def _changed(kept: _Store, live: list, ids: frozenset[int], update) -> _Store | 
             [r for r in entry.members if r.id not in gone] + [r for r in changed if r.id not in gone],
             key=lambda r: r.id,
         )
-        if not _connected(entry.slots, members):
+        joined = any(r.id in gone and r.share is None and len(set(r.ad_unit_ids) & entry.slots) > 1 for r in changed)
+        if not members or (joined and not _connected(entry.slots, members)):
             return None  # a release split the cluster: solved afresh as the clusters it is now
         solved = update(entry.solved, members, changed) if entry.solved is not None else None
         entries[n] = _Entry(entry.slots, members, solved)
