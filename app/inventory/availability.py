@@ -15,6 +15,8 @@ from fractions import Fraction
 
 import numpy as np
 import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from app.catalog.ad_units import ad_unit_path
 from app.catalog.models import AdUnit, TargetingDimension, TargetingValue
@@ -102,6 +104,7 @@ def solved_clusters(
         today=today,
         supply_key=supply_key(margin_pct),
         store=store,
+        keep=not db.session.info.get(UNCOMMITTED),
         load_supply=lambda slots, origin, last: load_supply(slots, origin, last, margin_pct=margin_pct),
         line_of=lambda r, cells: _line(r, cells, today),
     )
@@ -210,40 +213,75 @@ class Held:
     expires_at: datetime | None
 
 
-#: database URL -> (inventory version, reservations not released and not over)
-_unreleased: dict[str, tuple[tuple, list[Held]]] = {}
+#: `session.info` key set once a reservation was written and not committed yet: what the
+#: session reads of the live set then is its own, never kept for other sessions.
+UNCOMMITTED = "inventory_reservations_uncommitted"
+
+
+@event.listens_for(Session, "after_commit")
+def _committed(session: Session) -> None:
+    if not session.in_nested_transaction():
+        session.info.pop(UNCOMMITTED, None)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _rolled_back(session: Session, previous_transaction) -> None:
+    if not previous_transaction.nested:
+        session.info.pop(UNCOMMITTED, None)
+
+
+#: database URL -> (each site's inventory version and today, reservations not released and not over, by id)
+_unreleased: dict[str, tuple[tuple, dict[int, Held]]] = {}
+_COLUMNS = (
+    Reservation.id,
+    Reservation.kind,
+    Reservation.label,
+    Reservation.ad_unit_ids,
+    Reservation.geo,
+    Reservation.device,
+    Reservation.start_day,
+    Reservation.end_day,
+    Reservation.quantity,
+    Reservation.share,
+    Reservation.expires_at,
+)
 
 
 def live_held(now: datetime, today: date) -> list[Held]:
-    """Live holds and bookings. Every change to them bumps the inventory locks' versions, so the
-    parsed list is kept per process until the versions move (an expired hold needs no change: it
-    is filtered by `now`). Workers never share it; each checks the database first."""
-    locks = db.session.execute(
-        sa.select(sa.func.coalesce(sa.func.sum(InventoryLock.version), 0), sa.func.count(InventoryLock.site_id))
-    ).one()
-    version = (*locks, today)
+    """Live holds and bookings. Every committed change to them bumps their sites' inventory
+    versions, so the list is kept per process until a version moves (an expired hold needs no
+    change: it is filtered by `now`); then only the ids and expiries are read again, and whole
+    rows only for reservations this process has not seen. Workers never share it; each checks
+    the database first, so none answers from a list older than the last commit it can see."""
+    version = (tuple(db.session.execute(sa.select(InventoryLock.site_id, InventoryLock.version)).all()), today)
     key = str(db.session.get_bind().url)
     cached = _unreleased.get(key)
     if cached is None or cached[0] != version:
-        rows = db.session.execute(
-            sa.select(
-                Reservation.id,
-                Reservation.kind,
-                Reservation.label,
-                Reservation.ad_unit_ids,
-                Reservation.geo,
-                Reservation.device,
-                Reservation.start_day,
-                Reservation.end_day,
-                Reservation.quantity,
-                Reservation.share,
-                Reservation.expires_at,
-            ).where(Reservation.released_at.is_(None), Reservation.end_day >= today)
-        ).all()
-        held = [Held(r[0], r[1], r[2], tuple(r[3]), tuple(r[4] or ()), tuple(r[5] or ()), *r[6:]) for r in rows]
+        known = cached[1] if cached is not None and cached[0][1] == today else {}
+        unreleased = (Reservation.released_at.is_(None), Reservation.end_day >= today)
+        current = db.session.scalars(sa.select(Reservation.id).where(*unreleased)).all()
+        expiry = dict(
+            db.session.execute(
+                sa.select(Reservation.id, Reservation.expires_at).where(
+                    *unreleased, Reservation.kind == ReservationKind.HOLD.value
+                )
+            ).all()
+        )
+        missing = [i for i in current if i not in known]
+        loaded = {}
+        for at in range(0, len(missing), 5_000):
+            rows = db.session.execute(sa.select(*_COLUMNS).where(Reservation.id.in_(missing[at : at + 5_000]))).all()
+            loaded.update(
+                (r[0], Held(r[0], r[1], r[2], tuple(r[3]), tuple(r[4] or ()), tuple(r[5] or ()), *r[6:])) for r in rows
+            )
+        held = {}
+        for i in current:
+            r = known.get(i) or loaded[i]
+            held[i] = r if r.expires_at == expiry.get(i, r.expires_at) else replace(r, expires_at=expiry[i])
         cached = (version, held)
-        _unreleased[key] = cached
-    return [r for r in cached[1] if r.kind == ReservationKind.BOOKING or (r.expires_at and r.expires_at > now)]
+        if not db.session.info.get(UNCOMMITTED):
+            _unreleased[key] = cached
+    return [r for r in cached[1].values() if r.kind == ReservationKind.BOOKING or (r.expires_at and r.expires_at > now)]
 
 
 def _line(reservation: Reservation, cells: np.ndarray, today: date) -> Line:
@@ -418,3 +456,12 @@ def _geo_name(code: str) -> str:
         .where(TargetingDimension.key == "geo", TargetingValue.code == code)
     )
     return name or code
+
+
+def available_now(box: Box, *, now: datetime, today: date, margin_pct: int) -> int:
+    """Only how much of `box` is available (what a hold re-checks before it is written): the same
+    figure as `availability_for`, without the contenders, the binding constraint and suggestions."""
+    check_box(box, today=today)
+    box = replace(box, start=max(box.start, today))
+    clusters = solved_clusters(box, live_held(now, today), today=today, margin_pct=margin_pct, cached=True)
+    return _solve_request(box, clusters, margin_pct=margin_pct, today=today).available
