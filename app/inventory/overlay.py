@@ -201,6 +201,9 @@ def _splice(c: Cluster, members: list, drop: np.ndarray, fresh: Cells, owner: li
         n_hubs=n_hubs + fresh.n_hubs,
         box_hubs=box_hubs,
     )
+    if compact:  # the dropped cells' groups go with them
+        cells.geo, cells.geo_groups = _used(cells.geo, cells.geo_groups)
+        cells.device, cells.device_groups = _used(cells.device, cells.device_groups)
     return cells, keep
 
 
@@ -215,6 +218,17 @@ def _joined(old: Groups, fresh: Groups) -> Groups:
         ppm=np.concatenate([old.ppm, fresh.ppm]),
         vocabulary=list(vocabulary),
     )
+
+
+def _used(of_cell: np.ndarray, groups: Groups) -> tuple[np.ndarray, Groups]:
+    """Only the groups some cell refers to, and the cells' groups renumbered."""
+    used, of_cell = np.unique(of_cell, return_inverse=True)
+    length = groups.start[used + 1] - groups.start[used]
+    at = np.repeat(groups.start[used] - (np.cumsum(length) - length), length) + np.arange(int(length.sum()))
+    kept = Groups(
+        groups.slot[used], np.concatenate([[0], np.cumsum(length)]), groups.code[at], groups.ppm[at], groups.vocabulary
+    )
+    return of_cell.reshape(-1).astype(np.int32), kept
 
 
 def _carry_over(old: BookedNetwork, cells: Cells, net: BookedNetwork) -> np.ndarray | None:
