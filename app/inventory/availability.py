@@ -18,11 +18,11 @@ import sqlalchemy as sa
 
 from app.catalog.ad_units import ad_unit_path
 from app.catalog.models import AdUnit, TargetingDimension, TargetingValue
-from app.errors import Errors
+from app.errors import Errors, ValidationFailed
 from app.extensions import db
 from app.formats import ngettext, plural
 from app.inventory import booked
-from app.inventory.forecast_supply import box_supply, forecast_date, load_supply, supply_key
+from app.inventory.forecast_supply import ancestry, box_supply, load_supply, reading, supply_key
 from app.inventory.incremental import augment
 from app.inventory.models import InventoryLock, Reservation, ReservationKind
 from app.inventory.solver import Line
@@ -163,34 +163,46 @@ def availability_for(
     exclude: set[int] = frozenset(),
     with_suggestions: bool = False,
 ) -> Availability:
-    """Exact availability of `box` next to every live hold and booking (but those in `exclude`)."""
+    """Exact availability of `box` next to every live hold and booking (but those in `exclude`).
+
+    The versions the caches are keyed by are read once (`forecast_supply.reading`); suggestions reuse
+    the answer's live set and supply, and each of them costs a max flow, not another answer."""
     check_box(box, today=today)
     # Days before today are gone: availability is counted from today.
     box = replace(box, start=max(box.start, today))
-    live = [r for r in live_held(now, today) if r.id not in exclude]
-    clusters = solved_clusters(box, live, today=today, margin_pct=margin_pct, cached=not exclude)
-    solved = _solve_request(box, clusters, margin_pct=margin_pct, today=today)
-    result = Availability(
-        box=box,
-        matched=solved.matched,
-        margin=solved.matched - solved.sellable,
-        available=solved.available,
-        shortfall=sum(c.network.shortfall for c in clusters),
-        contenders=solved.contenders,
-        binding=_binding(solved, requested),
-        forecast_date=forecast_date(),
-        requested=requested,
-    )
-    if with_suggestions and requested is not None and not result.fits:
-        result.suggestions = suggestions(
-            box,
-            result.available,
-            today=today,
-            available=lambda option: (
-                availability_for(option, now=now, today=today, margin_pct=margin_pct, exclude=exclude).available
-            ),
+    with reading(margin_pct) as forecast:
+        live = [r for r in live_held(now, today) if r.id not in exclude]
+
+        def solve(b: Box) -> tuple[list[booked.Cluster], _Solved]:
+            clusters = solved_clusters(b, live, today=today, margin_pct=margin_pct, cached=not exclude)
+            return clusters, _solve_request(b, clusters, margin_pct=margin_pct, today=today)
+
+        clusters, solved = solve(box)
+        result = Availability(
+            box=box,
+            matched=solved.matched,
+            margin=solved.matched - solved.sellable,
+            available=solved.available,
+            shortfall=sum(c.network.shortfall for c in clusters),
+            contenders=solved.contenders,
+            binding=_binding(solved, requested),
+            forecast_date=forecast.versions.history_end,
+            requested=requested,
         )
+        if with_suggestions and requested is not None and not result.fits:
+            result.suggestions = suggestions(
+                box, result.available, today=today, available=lambda option: _option(option, today, solve)
+            )
     return result
+
+
+def _option(option: Box, today: date, solve) -> int | None:
+    """What a suggested box offers, or None when it is no flight one may ask about."""
+    try:
+        check_box(option, today=today)
+    except ValidationFailed:
+        return None
+    return solve(replace(option, start=max(option.start, today)))[1].available
 
 
 @dataclass(frozen=True)
@@ -387,13 +399,15 @@ def _binding(solved: _Solved, requested: int | None) -> str:
         in_words = " on " + _place({p.slot for p in where})
         regions = {code for p in where for code in p.geo}
         if regions and len(regions) <= 2 and "all" not in regions:
-            in_words += " in " + " and ".join(_geo_name(code) for code in sorted(regions))
+            names = _geo_names(regions)
+            in_words += " in " + " and ".join(names[code] for code in sorted(regions))
     return f"Limited by {who}{in_words}{when}."
 
 
 def _place(slot_ids: set[int]) -> str:
     """The slot, or the section or site that holds all the slots, in words."""
-    units = {u.id: u for u in db.session.scalars(sa.select(AdUnit))}
+    chain = ancestry(slot_ids)
+    units = {u.id: u for u in db.session.scalars(sa.select(AdUnit).where(AdUnit.id.in_(sa.select(chain.c.unit))))}
     if len(slot_ids) == 1:
         return ad_unit_path(units[next(iter(slot_ids))])
 
@@ -411,10 +425,13 @@ def _place(slot_ids: set[int]) -> str:
     return f"{plural(len(slot_ids), 'slot', 'slots')} of {ad_unit_path(units[deepest])}"
 
 
-def _geo_name(code: str) -> str:
-    name = db.session.scalar(
-        sa.select(TargetingValue.name)
-        .join(TargetingValue.dimension)
-        .where(TargetingDimension.key == "geo", TargetingValue.code == code)
+def _geo_names(codes) -> dict[str, str]:
+    """The names of geo values by code (a code without one is its own name)."""
+    names = dict(
+        db.session.execute(
+            sa.select(TargetingValue.code, TargetingValue.name)
+            .join(TargetingValue.dimension)
+            .where(TargetingDimension.key == "geo", TargetingValue.code.in_(sorted(codes)))
+        ).all()
     )
-    return name or code
+    return {code: names.get(code) or code for code in codes}
