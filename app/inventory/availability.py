@@ -171,7 +171,7 @@ def availability_for(
     # Days before today are gone: availability is counted from today.
     box = replace(box, start=max(box.start, today))
     with reading(margin_pct) as forecast:
-        live = [r for r in live_held(now, today) if r.id not in exclude]
+        live = [r for r in live_held(now, today, forecast.versions.locks) if r.id not in exclude]
 
         def solve(b: Box) -> tuple[list[booked.Cluster], _Solved]:
             clusters = solved_clusters(b, live, today=today, margin_pct=margin_pct, cached=not exclude)
@@ -226,13 +226,15 @@ class Held:
 _unreleased: dict[str, tuple[tuple, list[Held]]] = {}
 
 
-def live_held(now: datetime, today: date) -> list[Held]:
+def live_held(now: datetime, today: date, locks: tuple[int, int] | None = None) -> list[Held]:
     """Live holds and bookings. Every change to them bumps the inventory locks' versions, so the
     parsed list is kept per process until the versions move (an expired hold needs no change: it
-    is filtered by `now`). Workers never share it; each checks the database first."""
-    locks = db.session.execute(
-        sa.select(sa.func.coalesce(sa.func.sum(InventoryLock.version), 0), sa.func.count(InventoryLock.site_id))
-    ).one()
+    is filtered by `now`). Workers never share it; each checks the database first (or passes the
+    versions (sum, count) it has just read as `locks`)."""
+    if locks is None:
+        locks = db.session.execute(
+            sa.select(sa.func.coalesce(sa.func.sum(InventoryLock.version), 0), sa.func.count(InventoryLock.site_id))
+        ).one()
     version = (*locks, today)
     key = str(db.session.get_bind().url)
     cached = _unreleased.get(key)
