@@ -172,12 +172,8 @@ def availability_for(
     box = replace(box, start=max(box.start, today))
     with reading(margin_pct) as forecast:
         live = [r for r in live_held(now, today, forecast.versions.locks) if r.id not in exclude]
-
-        def solve(b: Box) -> tuple[list[booked.Cluster], _Solved]:
-            clusters = solved_clusters(b, live, today=today, margin_pct=margin_pct, cached=not exclude)
-            return clusters, _solve_request(b, clusters, margin_pct=margin_pct, today=today)
-
-        clusters, solved = solve(box)
+        clusters = solved_clusters(box, live, today=today, margin_pct=margin_pct, cached=not exclude)
+        solved = _solve_request(box, clusters, margin_pct=margin_pct, today=today)
         result = Availability(
             box=box,
             matched=solved.matched,
@@ -191,18 +187,40 @@ def availability_for(
         )
         if with_suggestions and requested is not None and not result.fits:
             result.suggestions = suggestions(
-                box, result.available, today=today, available=lambda option: _option(option, today, solve)
+                box,
+                result.available,
+                today=today,
+                available=lambda options: _offers(options, live, today=today, margin_pct=margin_pct, exclude=exclude),
             )
     return result
 
 
-def _option(option: Box, today: date, solve) -> int | None:
-    """What a suggested box offers, or None when it is no flight one may ask about."""
+def _offers(options: list[Box], live: list, *, today: date, margin_pct: int, exclude) -> list[int | None]:
+    """What each suggested box offers next to the answer's live set, their clusters fetched once for all."""
+    asked = [_askable(option, today) for option in options]
+    slots = tuple(sorted({s for option in asked if option for s in option.slot_ids}))
+    if not slots:
+        return [None] * len(options)
+    near = solved_clusters(
+        replace(asked[0] or options[0], slot_ids=slots), live, today=today, margin_pct=margin_pct, cached=not exclude
+    )
+    return [
+        None
+        if option is None
+        else _solve_request(
+            option, [c for c in near if not c.slots.isdisjoint(option.slot_ids)], margin_pct=margin_pct, today=today
+        ).available
+        for option in asked
+    ]
+
+
+def _askable(option: Box, today: date) -> Box | None:
+    """A suggested box from today on, or None when it is no flight one may ask about."""
     try:
         check_box(option, today=today)
     except ValidationFailed:
         return None
-    return solve(replace(option, start=max(option.start, today)))[1].available
+    return replace(option, start=max(option.start, today))
 
 
 @dataclass(frozen=True)

@@ -25,13 +25,13 @@ class Suggestion:
 
 
 def suggestions(
-    box: Box, base_available: int, *, today: date, available: Callable[[Box], int | None]
+    box: Box, base_available: int, *, today: date, available: Callable[[list[Box]], list[int | None]]
 ) -> list[Suggestion]:
     """What would add supply when a request does not fit: broader targeting, another flight, a sibling slot.
 
-    `available(box)` is what availability counts for another box, the request's other reservations
-    left as they are (None: that box is no flight one may ask about). The caller answers it from
-    what it loaded for the request: each option costs a max flow, not a database round trip."""
+    `available(boxes)` is what availability counts for each of other boxes, the request's other
+    reservations left as they are (None: that box is no flight one may ask about). The caller answers
+    them from what it loaded for the request: each option costs a max flow, not a database round trip."""
     options: list[tuple[str, Box]] = []
     if box.geo:
         options.append(("Target every region", replace(box, geo=())))
@@ -49,14 +49,13 @@ def suggestions(
         options.append((f"Extend the flight by {plural(weeks, 'week', 'weeks')} (to {longer.end})", longer))
     for sibling, path in _siblings(box.slot_ids)[:3]:
         options.append((f"Add {path}", replace(box, slot_ids=(*box.slot_ids, sibling))))
-    found = []
-    for description, option in options:
-        if option.days > MAX_FLIGHT_DAYS:
-            continue
-        option_available = available(option)
-        if option_available is None:
-            continue
-        found.append(Suggestion(description, option_available, option_available - base_available))
+    options = [(description, option) for description, option in options if option.days <= MAX_FLIGHT_DAYS]
+    offers = available([option for _, option in options])
+    found = [
+        Suggestion(description, offer, offer - base_available)
+        for (description, _), offer in zip(options, offers, strict=True)
+        if offer is not None
+    ]
     return sorted((s for s in found if s.adds > 0), key=lambda s: -s.adds)
 
 
