@@ -107,16 +107,18 @@ class Reading:
         """Each slot's daily forecast from `origin` to `last`, raw and after its site's safety margin."""
         kept: dict[int, _Kept] = {}
         base = (self.store, self.key)
+        first = origin
         with _slots_lock:
             for slot in slot_ids:
                 found = _slots.get((*base, slot))
                 if found is not None and found.first <= origin and last <= found.last:
                     _slots.move_to_end((*base, slot))
                     kept[slot] = found
+                elif found is not None:
+                    first = min(first, found.first)
         missing = sorted(set(slot_ids) - set(kept))
         if missing:
             # Read the whole forecast ahead at once, so that other flights on these slots hit.
-            first = min([origin, *(_slots[(*base, s)].first for s in missing if (*base, s) in _slots)])
             to = max(d for d in (last, self.versions.last_day) if d is not None)
             loaded = _load(missing, first, to, margin_pct=self.margin_pct)
             with _slots_lock:
