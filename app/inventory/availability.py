@@ -17,12 +17,12 @@ import numpy as np
 import sqlalchemy as sa
 
 from app.catalog.ad_units import ad_unit_path
-from app.catalog.models import AdUnit, TargetingDimension, TargetingValue
+from app.catalog.models import TargetingDimension, TargetingValue
 from app.errors import Errors, ValidationFailed
 from app.extensions import db
 from app.formats import ngettext, plural
 from app.inventory import booked
-from app.inventory.forecast_supply import ancestry, box_supply, load_supply, reading, supply_key
+from app.inventory.forecast_supply import UNITS_ABOVE, box_supply, load_supply, reading, supply_key
 from app.inventory.incremental import augment
 from app.inventory.models import InventoryLock, Reservation, ReservationKind
 from app.inventory.solver import Line
@@ -426,8 +426,7 @@ def _binding(solved: _Solved, requested: int | None) -> str:
 
 def _place(slot_ids: set[int]) -> str:
     """The slot, or the section or site that holds all the slots, in words."""
-    chain = ancestry(slot_ids)
-    units = {u.id: u for u in db.session.scalars(sa.select(AdUnit).where(AdUnit.id.in_(sa.select(chain.c.unit))))}
+    units = {u.id: u for u in db.session.scalars(UNITS_ABOVE, {"slots": sorted(slot_ids)})}
     if len(slot_ids) == 1:
         return ad_unit_path(units[next(iter(slot_ids))])
 

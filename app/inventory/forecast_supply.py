@@ -49,10 +49,9 @@ class Versions:
     tree: int
 
 
-def read_versions() -> Versions:
-    """The versions, in one statement."""
+def _versions_statement() -> sa.Select:
     margin = sa.cast(AdUnit.id, sa.String) + ":" + sa.cast(AdUnit.safety_margin_pct, sa.String)
-    scalar = [
+    parts = [
         sa.select(sa.func.coalesce(sa.func.sum(InventoryLock.version), 0)),
         sa.select(sa.func.count(InventoryLock.site_id)),
         sa.select(sa.func.max(ForecastRun.id)),
@@ -64,7 +63,15 @@ def read_versions() -> Versions:
             sa.func.coalesce(sa.func.sum(sa.cast(AdUnit.id, sa.BigInteger) * sa.func.coalesce(AdUnit.parent_id, 0)), 0)
         ),
     ]
-    row = db.session.execute(sa.select(*(s.scalar_subquery() for s in scalar))).one()
+    return sa.select(*(part.scalar_subquery() for part in parts))
+
+
+_VERSIONS = _versions_statement()
+
+
+def read_versions() -> Versions:
+    """The versions, in one statement."""
+    row = db.session.execute(_VERSIONS).one()
     locks_sum, locks_count, run_id, run_count, history_end, last_day, margins, tree = row
     return Versions(
         locks=(int(locks_sum), int(locks_count)),
@@ -204,25 +211,31 @@ def _load(slots: list[int], origin: date, last: date, *, margin_pct: int) -> dic
     return out
 
 
-def ancestry(slot_ids) -> sa.CTE:
-    """(slot, unit, parent): each of `slot_ids` and every unit above it, up to its site."""
+def _ancestry() -> sa.CTE:
     chain = (
         sa.select(AdUnit.id.label("slot"), AdUnit.id.label("unit"), AdUnit.parent_id.label("parent"))
-        .where(AdUnit.id.in_(list(slot_ids)))
+        .where(AdUnit.id.in_(sa.bindparam("slots", expanding=True)))
         .cte("ancestry", recursive=True)
     )
     up = sa.orm.aliased(AdUnit)
     return chain.union_all(sa.select(chain.c.slot, up.id, up.parent_id).join(up, up.id == chain.c.parent))
 
 
+#: (slot, unit, parent): each of the slots given as the `slots` parameter and every unit above it, up
+#: to its site. Built once: statements on it are run with {"slots": [...]}.
+ANCESTRY = _ancestry()
+#: Every unit on the paths of the `slots`.
+UNITS_ABOVE = sa.select(AdUnit).where(AdUnit.id.in_(sa.select(ANCESTRY.c.unit)))
+_SITE_MARGINS = (
+    sa.select(ANCESTRY.c.slot, AdUnit.safety_margin_pct)
+    .join(AdUnit, AdUnit.id == ANCESTRY.c.unit)
+    .where(ANCESTRY.c.parent.is_(None))
+)
+
+
 def site_margins(slot_ids, default_pct: int) -> dict[int, int]:
     """Safety margin in percent per slot, from its site (only those slots' units are read)."""
-    chain = ancestry(slot_ids)
-    rows = db.session.execute(
-        sa.select(chain.c.slot, AdUnit.safety_margin_pct)
-        .join(AdUnit, AdUnit.id == chain.c.unit)
-        .where(chain.c.parent.is_(None))
-    )
+    rows = db.session.execute(_SITE_MARGINS, {"slots": sorted(slot_ids)})
     return {slot: int(pct) if pct is not None else default_pct for slot, pct in rows}
 
 

@@ -12,7 +12,7 @@ from app.catalog.ad_units import ad_unit_path
 from app.catalog.models import AdUnit, AdUnitLevel, Status
 from app.extensions import db
 from app.formats import plural
-from app.inventory.forecast_supply import ancestry
+from app.inventory.forecast_supply import ANCESTRY
 from app.inventory.supply import MAX_FLIGHT_DAYS, Box
 
 
@@ -59,18 +59,23 @@ def suggestions(
     return sorted((s for s in found if s.adds > 0), key=lambda s: -s.adds)
 
 
+#: The `slots`, the units above them and every unit under their parents.
+_NEAR = (
+    sa.select(AdUnit)
+    .where(
+        sa.or_(
+            AdUnit.id.in_(sa.select(ANCESTRY.c.unit)),
+            AdUnit.parent_id.in_(sa.select(ANCESTRY.c.parent).where(ANCESTRY.c.unit == ANCESTRY.c.slot)),
+        )
+    )
+    .order_by(AdUnit.name)
+)
+
+
 def _siblings(slot_ids: tuple[int, ...]) -> list[tuple[int, str]]:
     """Active slots beside the request's that take one of its creative sizes, with their paths. One
     statement: the request's slots and the units above them, and every unit under their parents."""
-    parents = sa.select(AdUnit.parent_id).where(AdUnit.id.in_(slot_ids), AdUnit.parent_id.is_not(None))
-    chain = ancestry(slot_ids)
-    found = list(
-        db.session.scalars(
-            sa.select(AdUnit)
-            .where(sa.or_(AdUnit.id.in_(sa.select(chain.c.unit)), AdUnit.parent_id.in_(parents)))
-            .order_by(AdUnit.name)
-        )
-    )
+    found = list(db.session.scalars(_NEAR, {"slots": list(slot_ids)}))
     sizes = {size for u in found if u.id in slot_ids for size in u.sizes}
     # `found` holds every unit on the paths, so naming them reads nothing more.
     return [
