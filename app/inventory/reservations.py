@@ -20,16 +20,8 @@ from app.catalog.models import AdUnit
 from app.errors import Conflict, DomainError, Errors
 from app.extensions import db
 from app.formats import impression_count, ngettext
-from app.inventory.availability import (
-    UNCOMMITTED,
-    Held,
-    availability_for,
-    available_now,
-    box_of,
-    check_box,
-    live_held,
-    solved_clusters,
-)
+from app.inventory.availability import availability_for, available_now, box_of, check_box, solved_clusters
+from app.inventory.live import UNCOMMITTED, Held, live_held
 from app.inventory.models import InventoryLock, Reservation, ReservationKind
 from app.inventory.supply import Box
 from app.validation import clean_line, line_problem, quantity_problem

@@ -13,7 +13,8 @@ from datetime import timedelta
 from app.db import utcnow
 from app.extensions import current_clock, current_settings, db
 from app.inventory import booked
-from app.inventory.availability import live_held, solved_clusters
+from app.inventory.availability import solved_clusters
+from app.inventory.live import live_held
 from app.inventory.supply import Box
 
 

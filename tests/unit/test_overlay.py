@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from app.inventory import booked
-from app.inventory.availability import Held, _line
+from app.inventory.availability import _line
 from app.inventory.incremental import augment
+from app.inventory.live import Held
 from app.inventory.supply import PPM, Box, SlotSupply
 
 TODAY = date(2027, 1, 4)
