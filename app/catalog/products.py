@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from app.audit.service import record, record_change
 from app.auth.models import User
-from app.catalog.ad_units import descendants, load_subtrees, parse_sizes, size_problem
+from app.catalog.ad_units import descendants, parse_sizes, size_problem
 from app.catalog.models import (
     AdUnit,
     AdUnitLevel,
@@ -220,13 +220,15 @@ def product_data(product: Product) -> ProductData:
 
 def product_slots(product: Product) -> list[AdUnit]:
     """The active slots a product sells: its units, and their descendants where it says so."""
-    found: dict[int, AdUnit] = {}
-    load_subtrees([link.ad_unit for link in product.ad_unit_links if link.include_descendants])
-    for link in product.ad_unit_links:
-        units = [link.ad_unit, *(descendants(link.ad_unit) if link.include_descendants else [])]
-        for unit in units:
-            if unit.is_active and unit.level == AdUnitLevel.SLOT:
-                found[unit.id] = unit
+    links = product.ad_unit_links
+    units = [link.ad_unit for link in links]
+    if roots := [link.ad_unit_id for link in links if link.include_descendants]:
+        # Every unit under them, in one statement (not one per unit with children).
+        tree = sa.select(AdUnit.id).where(AdUnit.parent_id.in_(roots)).cte("below", recursive=True)
+        child = sa.orm.aliased(AdUnit)
+        tree = tree.union_all(sa.select(child.id).join(tree, child.parent_id == tree.c.id))
+        units += db.session.scalars(sa.select(AdUnit).where(AdUnit.id.in_(sa.select(tree.c.id))))
+    found = {unit.id: unit for unit in units if unit.is_active and unit.level == AdUnitLevel.SLOT}
     return sorted(found.values(), key=lambda u: u.code)
 
 

@@ -10,21 +10,21 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 from fractions import Fraction
 
 import numpy as np
 import sqlalchemy as sa
 
 from app.catalog.ad_units import ad_unit_path
-from app.catalog.models import AdUnit, TargetingDimension, TargetingValue
-from app.errors import Errors
+from app.catalog.models import TargetingDimension, TargetingValue
+from app.errors import Errors, ValidationFailed
 from app.extensions import db
 from app.formats import ngettext, plural
 from app.inventory import booked
-from app.inventory.forecast_supply import box_supply, forecast_date, load_supply, supply_key
+from app.inventory.forecast_supply import UNITS_ABOVE, box_supply, load_supply, reading, supply_key
 from app.inventory.incremental import augment
-from app.inventory.models import InventoryLock, Reservation, ReservationKind
+from app.inventory.live import UNCOMMITTED, live_held
+from app.inventory.models import Reservation, ReservationKind
 from app.inventory.solver import Line
 from app.inventory.suggestions import Suggestion, suggestions
 from app.inventory.supply import MAX_FLIGHT_DAYS, Box
@@ -102,6 +102,7 @@ def solved_clusters(
         today=today,
         supply_key=supply_key(margin_pct),
         store=store,
+        keep=not db.session.info.get(UNCOMMITTED),
         load_supply=lambda slots, origin, last: load_supply(slots, origin, last, margin_pct=margin_pct),
         line_of=lambda r, cells: _line(r, cells, today),
     )
@@ -163,87 +164,64 @@ def availability_for(
     exclude: set[int] = frozenset(),
     with_suggestions: bool = False,
 ) -> Availability:
-    """Exact availability of `box` next to every live hold and booking (but those in `exclude`)."""
+    """Exact availability of `box` next to every live hold and booking (but those in `exclude`).
+
+    The versions the caches are keyed by are read once (`forecast_supply.reading`); suggestions reuse
+    the answer's live set and supply, and each of them costs a max flow, not another answer."""
     check_box(box, today=today)
     # Days before today are gone: availability is counted from today.
     box = replace(box, start=max(box.start, today))
-    live = [r for r in live_held(now, today) if r.id not in exclude]
-    clusters = solved_clusters(box, live, today=today, margin_pct=margin_pct, cached=not exclude)
-    solved = _solve_request(box, clusters, margin_pct=margin_pct, today=today)
-    result = Availability(
-        box=box,
-        matched=solved.matched,
-        margin=solved.matched - solved.sellable,
-        available=solved.available,
-        shortfall=sum(c.network.shortfall for c in clusters),
-        contenders=solved.contenders,
-        binding=_binding(solved, requested),
-        forecast_date=forecast_date(),
-        requested=requested,
-    )
-    if with_suggestions and requested is not None and not result.fits:
-        result.suggestions = suggestions(
-            box,
-            result.available,
-            today=today,
-            available=lambda option: (
-                availability_for(option, now=now, today=today, margin_pct=margin_pct, exclude=exclude).available
-            ),
+    with reading(margin_pct) as forecast:
+        live = [r for r in live_held(now, today, forecast.versions.locks) if r.id not in exclude]
+        clusters = solved_clusters(box, live, today=today, margin_pct=margin_pct, cached=not exclude)
+        solved = _solve_request(box, clusters, margin_pct=margin_pct, today=today)
+        result = Availability(
+            box=box,
+            matched=solved.matched,
+            margin=solved.matched - solved.sellable,
+            available=solved.available,
+            shortfall=sum(c.network.shortfall for c in clusters),
+            contenders=solved.contenders,
+            binding=_binding(solved, requested),
+            forecast_date=forecast.versions.history_end,
+            requested=requested,
         )
+        if with_suggestions and requested is not None and not result.fits:
+            result.suggestions = suggestions(
+                box,
+                result.available,
+                today=today,
+                available=lambda options: _offers(options, live, today=today, margin_pct=margin_pct, exclude=exclude),
+            )
     return result
 
 
-@dataclass(frozen=True)
-class Held:
-    """A reservation as availability needs it, detached from the session."""
-
-    id: int
-    kind: str
-    label: str
-    ad_unit_ids: tuple[int, ...]
-    geo: tuple[str, ...]
-    device: tuple[str, ...]
-    start_day: date
-    end_day: date
-    quantity: int | None
-    share: Decimal | None
-    expires_at: datetime | None
-
-
-#: database URL -> (inventory version, reservations not released and not over)
-_unreleased: dict[str, tuple[tuple, list[Held]]] = {}
+def _offers(options: list[Box], live: list, *, today: date, margin_pct: int, exclude) -> list[int | None]:
+    """What each suggested box offers next to the answer's live set, their clusters fetched once for all."""
+    asked = [_askable(option, today) for option in options]
+    slots = tuple(sorted({s for option in asked if option for s in option.slot_ids}))
+    if not slots:
+        return [None] * len(options)
+    near = solved_clusters(
+        replace(asked[0] or options[0], slot_ids=slots), live, today=today, margin_pct=margin_pct, cached=not exclude
+    )
+    return [
+        None
+        if option is None
+        else _solve_request(
+            option, [c for c in near if not c.slots.isdisjoint(option.slot_ids)], margin_pct=margin_pct, today=today
+        ).available
+        for option in asked
+    ]
 
 
-def live_held(now: datetime, today: date) -> list[Held]:
-    """Live holds and bookings. Every change to them bumps the inventory locks' versions, so the
-    parsed list is kept per process until the versions move (an expired hold needs no change: it
-    is filtered by `now`). Workers never share it; each checks the database first."""
-    locks = db.session.execute(
-        sa.select(sa.func.coalesce(sa.func.sum(InventoryLock.version), 0), sa.func.count(InventoryLock.site_id))
-    ).one()
-    version = (*locks, today)
-    key = str(db.session.get_bind().url)
-    cached = _unreleased.get(key)
-    if cached is None or cached[0] != version:
-        rows = db.session.execute(
-            sa.select(
-                Reservation.id,
-                Reservation.kind,
-                Reservation.label,
-                Reservation.ad_unit_ids,
-                Reservation.geo,
-                Reservation.device,
-                Reservation.start_day,
-                Reservation.end_day,
-                Reservation.quantity,
-                Reservation.share,
-                Reservation.expires_at,
-            ).where(Reservation.released_at.is_(None), Reservation.end_day >= today)
-        ).all()
-        held = [Held(r[0], r[1], r[2], tuple(r[3]), tuple(r[4] or ()), tuple(r[5] or ()), *r[6:]) for r in rows]
-        cached = (version, held)
-        _unreleased[key] = cached
-    return [r for r in cached[1] if r.kind == ReservationKind.BOOKING or (r.expires_at and r.expires_at > now)]
+def _askable(option: Box, today: date) -> Box | None:
+    """A suggested box from today on, or None when it is no flight one may ask about."""
+    try:
+        check_box(option, today=today)
+    except ValidationFailed:
+        return None
+    return replace(option, start=max(option.start, today))
 
 
 def _line(reservation: Reservation, cells: np.ndarray, today: date) -> Line:
@@ -387,13 +365,14 @@ def _binding(solved: _Solved, requested: int | None) -> str:
         in_words = " on " + _place({p.slot for p in where})
         regions = {code for p in where for code in p.geo}
         if regions and len(regions) <= 2 and "all" not in regions:
-            in_words += " in " + " and ".join(_geo_name(code) for code in sorted(regions))
+            names = _geo_names(regions)
+            in_words += " in " + " and ".join(names[code] for code in sorted(regions))
     return f"Limited by {who}{in_words}{when}."
 
 
 def _place(slot_ids: set[int]) -> str:
     """The slot, or the section or site that holds all the slots, in words."""
-    units = {u.id: u for u in db.session.scalars(sa.select(AdUnit))}
+    units = {u.id: u for u in db.session.scalars(UNITS_ABOVE, {"slots": sorted(slot_ids)})}
     if len(slot_ids) == 1:
         return ad_unit_path(units[next(iter(slot_ids))])
 
@@ -411,10 +390,24 @@ def _place(slot_ids: set[int]) -> str:
     return f"{plural(len(slot_ids), 'slot', 'slots')} of {ad_unit_path(units[deepest])}"
 
 
-def _geo_name(code: str) -> str:
-    name = db.session.scalar(
-        sa.select(TargetingValue.name)
-        .join(TargetingValue.dimension)
-        .where(TargetingDimension.key == "geo", TargetingValue.code == code)
+def _geo_names(codes) -> dict[str, str]:
+    """The names of geo values by code (a code without one is its own name)."""
+    names = dict(
+        db.session.execute(
+            sa.select(TargetingValue.code, TargetingValue.name)
+            .join(TargetingValue.dimension)
+            .where(TargetingDimension.key == "geo", TargetingValue.code.in_(sorted(codes)))
+        ).all()
     )
-    return name or code
+    return {code: names.get(code) or code for code in codes}
+
+
+def available_now(box: Box, *, now: datetime, today: date, margin_pct: int) -> int:
+    """Only how much of `box` is available (what a hold re-checks before it is written): the same
+    figure as `availability_for`, without the contenders, the binding constraint and suggestions."""
+    check_box(box, today=today)
+    box = replace(box, start=max(box.start, today))
+    with reading(margin_pct) as forecast:
+        live = live_held(now, today, forecast.versions.locks)
+        clusters = solved_clusters(box, live, today=today, margin_pct=margin_pct, cached=True)
+        return _solve_request(box, clusters, margin_pct=margin_pct, today=today).available

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from datetime import date
 import numpy as np
 
 from app.inventory.incremental import BookedNetwork, solve_booked
+from app.inventory.overlay import apply_changes
 from app.inventory.supply import PPM, Box, Cells, SlotSupply, build_cells
 
 
@@ -63,16 +65,38 @@ class _Partition:
 
 
 @dataclass
+class _Entry:
+    """One cluster of the live set: its slots, its reservations (sorted by id) and, once solved, its solution."""
+
+    slots: frozenset[int]
+    members: list
+    solved: Cluster | None = None
+
+
+@dataclass
 class _Store:
-    partition: _Partition | None = None
-    #: key -> solved cluster, exactly the clusters of the live set
-    solved: dict = field(default_factory=dict)
+    """The solved clusters of one database's live set, as of `ids` (on `basis`: supply, today)."""
+
+    ids: frozenset[int] | None = None
+    basis: tuple | None = None
+    live: dict = field(default_factory=dict)
+    cluster_of: dict[int, int] = field(default_factory=dict)
+    entries: list[_Entry] = field(default_factory=list)
 
 
 _stores: dict[str, _Store] = defaultdict(_Store)
 _lock = threading.Lock()
-#: One cluster is solved at a time per process: two requests after the same change solve it once.
+#: One change is applied at a time per process: two requests after the same change apply it once.
 _building = threading.Lock()
+#: More reservations made or released than this since the last answer: the changed clusters are solved afresh.
+MAX_CHANGES = 500
+
+
+def _facts(members: list) -> tuple:
+    return tuple(
+        (r.id, tuple(r.ad_unit_ids), tuple(r.geo), tuple(r.device), r.start_day, r.end_day, r.quantity, r.share)
+        for r in members
+    )
 
 
 def _partition(live: list) -> _Partition:
@@ -104,48 +128,127 @@ def _partition(live: list) -> _Partition:
     for r in sorted(live, key=lambda r: r.id):
         for n in sorted({cluster_of[s] for s in r.ad_unit_ids}):
             members[n].append(r)
-    facts = [
-        tuple(
-            (r.id, tuple(r.ad_unit_ids), tuple(r.geo), tuple(r.device), r.start_day, r.end_day, r.quantity, r.share)
-            for r in group
-        )
-        for group in members
-    ]
+    facts = [_facts(group) for group in members]
     return _Partition(frozenset(r.id for r in live), cluster_of, [frozenset(s) for s in slots], members, facts)
 
 
 def clusters_for(
-    slot_ids, live: list, *, today: date, supply_key: tuple, store: str | None, load_supply, line_of
+    slot_ids,
+    live: list,
+    *,
+    today: date,
+    supply_key: tuple,
+    store: str | None,
+    load_supply,
+    line_of,
+    keep: bool = True,
 ) -> list[Cluster]:
     """The solved clusters that hold any of `slot_ids`.
 
-    With a `store` (the live set of one database), solved clusters are kept while their
-    reservations stay the same: the first request after a restart solves them all; after a
-    reservation is made or released, the next request on its cluster solves that one again.
-    Without a store (a what-if), the clusters asked for are solved and not kept."""
+    With a `store` (the live set of one database), solved clusters are kept and follow the live
+    set: the first request after a restart solves them all; after a few reservations are made or
+    released, the next request brings their clusters up to date (`overlay.apply_changes`: only
+    the cells of their slots and days are cut again). Without a store (a what-if), the clusters
+    asked for are solved and not kept. A session with reservations written and not committed
+    (`keep` false) starts from the kept clusters and keeps nothing of its own."""
+    solve = functools.partial(_solve, today=today, load_supply=load_supply, line_of=line_of)
+    if store is None:
+        part = _partition(live)
+        wanted = sorted({part.cluster_of[s] for s in slot_ids if s in part.cluster_of})
+        return [solve(part.slots[n], part.members[n]) for n in wanted]
+    kept = _stores[store]
     ids = frozenset(r.id for r in live)
-    kept = _stores[store] if store is not None else _Store()
+    basis = (supply_key, today)
     with _lock:
-        part = kept.partition if kept.partition is not None and kept.partition.ids == ids else _partition(live)
-        kept.partition = part
-        keys = [(part.slots[n], part.facts[n], supply_key, today) for n in range(len(part.slots))]
-        current = set(keys)
-        # Drop what no longer holds; after a restart, solve the whole live set at once.
-        kept.solved = {key: found for key, found in kept.solved.items() if key in current}
-        cold = store is not None and not kept.solved
-    wanted = sorted({part.cluster_of[s] for s in slot_ids if s in part.cluster_of})
-    out = []
-    for n in range(len(keys)) if cold else wanted:
-        with _building:
-            found = kept.solved.get(keys[n])
-            if found is None:
-                found = _solve(part.slots[n], part.members[n], today=today, load_supply=load_supply, line_of=line_of)
+        if kept.ids == ids and kept.basis == basis:
+            found = _found(kept, slot_ids)
+            if found is not None:
+                return found
+    with _building:
+        if kept.ids != ids or kept.basis != basis:
+            update = functools.partial(apply_changes, today=today, load_supply=load_supply, line_of=line_of)
+            fresh = (kept.basis == basis and _changed(kept, live, ids, update)) or _repartition(kept, live, ids)
+            fresh.basis = basis
+            if keep:
                 with _lock:
-                    if keys[n] in current:
-                        kept.solved[keys[n]] = found
-        if n in wanted:
-            out.append(found)
-    return out
+                    _stores[store] = fresh
+            kept = fresh
+        # After a restart, solve the whole live set at once.
+        cold = not any(e.solved for e in kept.entries)
+        wanted = {kept.cluster_of[s] for s in slot_ids if s in kept.cluster_of}
+        for n, entry in enumerate(kept.entries):
+            if entry.solved is None and entry.members and (cold or n in wanted):
+                entry.solved = solve(entry.slots, entry.members)
+        return _found(kept, slot_ids) or []
+
+
+def _found(kept: _Store, slot_ids) -> list[Cluster] | None:
+    """The solved clusters of these slots, or None while one of them is not solved."""
+    wanted = sorted({kept.cluster_of[s] for s in slot_ids if s in kept.cluster_of})
+    found = [kept.entries[n].solved for n in wanted if kept.entries[n].members]
+    return None if any(c is None for c in found) else found
+
+
+def _repartition(kept: _Store, live: list, ids: frozenset[int]) -> _Store:
+    """The live set's clusters afresh, keeping the solution of every cluster whose reservations stay the same."""
+    part = _partition(live)
+    solved = {(e.slots, _facts(e.members)): e.solved for e in kept.entries if e.solved is not None}
+    entries = [
+        _Entry(part.slots[n], part.members[n], solved.get((part.slots[n], part.facts[n])))
+        for n in range(len(part.slots))
+    ]
+    return _Store(ids, None, {r.id: r for r in live}, part.cluster_of, entries)
+
+
+def _changed(kept: _Store, live: list, ids: frozenset[int], update) -> _Store | None:
+    """The store with the reservations made or released since applied to the clusters they touch,
+    or None when they are too many or a new line joins clusters or slots no cluster holds."""
+    added = [r for r in live if r.id not in kept.ids]
+    removed = [kept.live[i] for i in kept.ids - ids]
+    if len(added) + len(removed) > MAX_CHANGES:
+        return None
+    changes: dict[int, list] = defaultdict(list)
+    for r in added:
+        clusters = {kept.cluster_of.get(s) for s in r.ad_unit_ids}
+        if None in clusters or (r.share is None and len(clusters) > 1):
+            return None
+        for n in clusters:
+            changes[n].append(r)
+    for r in removed:
+        for n in {kept.cluster_of[s] for s in r.ad_unit_ids if s in kept.cluster_of}:
+            changes[n].append(r)
+    gone = {r.id for r in removed}
+    entries = list(kept.entries)
+    for n, changed in changes.items():
+        entry = entries[n]
+        members = sorted(
+            [r for r in entry.members if r.id not in gone] + [r for r in changed if r.id not in gone],
+            key=lambda r: r.id,
+        )
+        joined = any(r.id in gone and r.share is None and len(set(r.ad_unit_ids) & entry.slots) > 1 for r in changed)
+        if not members or (joined and not _connected(entry.slots, members)):
+            return None  # a release split the cluster: solved afresh as the clusters it is now
+        solved = update(entry.solved, members, changed) if entry.solved is not None else None
+        entries[n] = _Entry(entry.slots, members, solved)
+    return _Store(ids, None, {r.id: r for r in live}, kept.cluster_of, entries)
+
+
+def _connected(slots: frozenset[int], members: list) -> bool:
+    """Whether the quantity lines among `members` still join all of `slots` into one cluster."""
+    parent = {s: s for s in slots}
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for r in members:
+        if r.share is None:
+            mine = [s for s in r.ad_unit_ids if s in parent]
+            for s in mine[1:]:
+                parent[find(s)] = find(mine[0])
+    return len({find(s) for s in slots}) == 1
 
 
 def _solve(slots: frozenset[int], members: list, *, today: date, load_supply, line_of) -> Cluster:

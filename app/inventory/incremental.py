@@ -57,8 +57,12 @@ def solve_booked(
     hub_cells: np.ndarray | None = None,
     n_hubs: int = 0,
     box_hubs: np.ndarray | None = None,
+    start=None,
 ) -> BookedNetwork:
     """Solve the booked set once: sponsorships take their share, the other lines flow to the cells.
+
+    `start`, given the network with no flow, may return a feasible flow of it to start from (a
+    solved network's flow carried over to a changed one): then only its residual graph is solved.
 
     Hubs come as lists (`hubs`: each hub's cells, `line_hubs`: each line's hubs) or, from
     `supply.build_cells`, as (hub, cell) rows `hub_cells` and (line, hub) rows `box_hubs`.
@@ -96,15 +100,6 @@ def solve_booked(
         (cell_node, np.ones(n, dtype=np.int64), remaining),
     ]
     tail, head, capacity = (np.concatenate([p[k] for p in parts]).astype(np.int64, copy=False) for k in range(3))
-    graph = max_flow.SimpleMaxFlow()
-    graph.add_arcs_with_capacity(tail, head, capacity)
-    # Node and arc numbers fit 32 bits: the network is kept per process, so half the memory.
-    tail, head = tail.astype(np.int32), head.astype(np.int32)
-    if graph.solve(0, 1) != graph.OPTIMAL:
-        raise RuntimeError("max flow failed")
-    flow = graph.flows(np.arange(len(tail), dtype=np.int64)).astype(np.int64, copy=False)
-    booked = graph.optimal_flow()
-    del graph
     at = n_lines
     direct = np.column_stack([at + np.arange(len(pairs)), pairs]) if len(pairs) else np.zeros((0, 3), np.int64)
     at += len(pairs)
@@ -113,21 +108,51 @@ def solve_booked(
     hub_out_arcs = (
         np.column_stack([at + np.arange(len(hub_out)), hub_out]) if len(hub_out) else np.zeros((0, 3), np.int64)
     )
-    return BookedNetwork(
+    net = BookedNetwork(
         lines=list(lines),
         remaining=remaining,
         sponsor_takes=takes,
-        tail=tail,
-        head=head,
+        # Node and arc numbers fit 32 bits: the network is kept per process, so half the memory.
+        tail=tail.astype(np.int32),
+        head=head.astype(np.int32),
         capacity=capacity,
-        flow=flow,
-        booked=booked,
-        shortfall=int(demand.sum()) - booked + sponsor_short,
+        flow=np.zeros(len(tail), dtype=np.int64),
+        booked=0,
+        shortfall=0,
         direct=direct.astype(np.int32),
         hub_in=hub_in_arcs.astype(np.int32),
         hub_out=hub_out_arcs.astype(np.int32),
         n_hubs=n_hubs,
     )
+    initial = start(net) if start is not None else None
+    net.flow = _max_flow(tail, head, capacity, initial)
+    del tail, head
+    net.booked = int(net.flow[:n_lines].sum())
+    net.shortfall = int(demand.sum()) - net.booked + sponsor_short
+    return net
+
+
+def _max_flow(tail: np.ndarray, head: np.ndarray, capacity: np.ndarray, initial: np.ndarray | None) -> np.ndarray:
+    """A maximum flow from node 0 to node 1; from a feasible `initial` flow, by solving its residual graph."""
+    if initial is None:
+        graph = max_flow.SimpleMaxFlow()
+        graph.add_arcs_with_capacity(tail, head, capacity)
+        if graph.solve(0, 1) != graph.OPTIMAL:
+            raise RuntimeError("max flow failed")
+        return graph.flows(np.arange(len(tail), dtype=np.int64)).astype(np.int64, copy=False)
+    m = len(tail)
+    tails, heads = np.concatenate([tail, head]), np.concatenate([head, tail])
+    caps = np.concatenate([capacity - initial, initial])
+    keep = np.flatnonzero(caps > 0)
+    if not ((tails[keep] == 0).any() and (heads[keep] == 1).any()):
+        return initial  # no path can leave the source or reach the sink: already maximum
+    graph = max_flow.SimpleMaxFlow()
+    graph.add_arcs_with_capacity(tails[keep], heads[keep], caps[keep])
+    if graph.solve(0, 1) != graph.OPTIMAL:
+        raise RuntimeError("max flow failed")
+    added = np.zeros(2 * m, dtype=np.int64)
+    added[keep] = graph.flows(np.arange(len(keep), dtype=np.int64))
+    return initial + added[:m] - added[m:]
 
 
 @dataclass

@@ -20,7 +20,8 @@ from app.catalog.models import AdUnit
 from app.errors import Conflict, DomainError, Errors
 from app.extensions import db
 from app.formats import impression_count, ngettext
-from app.inventory.availability import Held, availability_for, box_of, check_box, live_held, solved_clusters
+from app.inventory.availability import availability_for, available_now, box_of, check_box, solved_clusters
+from app.inventory.live import UNCOMMITTED, Held, live_held
 from app.inventory.models import InventoryLock, Reservation, ReservationKind
 from app.inventory.supply import Box
 from app.validation import clean_line, line_problem, quantity_problem
@@ -62,6 +63,13 @@ def _lock_sites(site_ids: set[int]) -> None:
     )
 
 
+def _written(site_ids: set[int]) -> None:
+    """The change is flushed: bump the versions again (cached lists are stale) and mark the
+    session, so that what it reads of the live set before the commit stays its own."""
+    _lock_sites(site_ids)
+    db.session.info[UNCOMMITTED] = True
+
+
 #: A reservation's label is one line of at most this many characters; labels made from names are cut to it.
 LABEL_LENGTH = 200
 
@@ -100,9 +108,9 @@ def reserve(
     _lock_sites(_sites_of(box.slot_ids))
     db.session.flush()
     if quantity is not None:
-        answer = availability_for(box, now=now, today=today, margin_pct=margin_pct, requested=quantity)
-        if quantity > answer.available:
-            raise NoLongerAvailable(quantity, answer.available)
+        available = available_now(box, now=now, today=today, margin_pct=margin_pct)
+        if quantity > available:
+            raise NoLongerAvailable(quantity, available)
     else:
         _check_sponsorship_fits(box, share, now=now, today=today, margin_pct=margin_pct)
     reservation = Reservation(
@@ -123,7 +131,7 @@ def reserve(
     )
     db.session.add(reservation)
     db.session.flush()
-    _lock_sites(_sites_of(box.slot_ids))  # bump again: the change is written, cached lists are stale
+    _written(_sites_of(box.slot_ids))
     amount = impression_count(quantity) if quantity is not None else f"{share * 100:.0f} % share of voice"
     record(
         actor=actor,
@@ -173,7 +181,7 @@ def release(reservation: Reservation, *, reason: str, actor: User | None, now: d
     reservation.released_at = now
     reservation.release_reason = reason[:200]
     db.session.flush()
-    _lock_sites(_sites_of(reservation.ad_unit_ids))
+    _written(_sites_of(reservation.ad_unit_ids))
     record(
         actor=actor,
         entity_type="reservation",
@@ -203,7 +211,7 @@ def extend_hold(
     before = hold.expires_at
     hold.expires_at = now + timedelta(days=hold_days)
     db.session.flush()
-    _lock_sites(_sites_of(box.slot_ids))
+    _written(_sites_of(box.slot_ids))
     record(
         actor=actor,
         entity_type="reservation",

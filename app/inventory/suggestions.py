@@ -12,6 +12,7 @@ from app.catalog.ad_units import ad_unit_path
 from app.catalog.models import AdUnit, AdUnitLevel, Status
 from app.extensions import db
 from app.formats import plural
+from app.inventory.forecast_supply import ANCESTRY
 from app.inventory.supply import MAX_FLIGHT_DAYS, Box
 
 
@@ -23,11 +24,14 @@ class Suggestion:
     adds: int
 
 
-def suggestions(box: Box, base_available: int, *, today: date, available: Callable[[Box], int]) -> list[Suggestion]:
+def suggestions(
+    box: Box, base_available: int, *, today: date, available: Callable[[list[Box]], list[int | None]]
+) -> list[Suggestion]:
     """What would add supply when a request does not fit: broader targeting, another flight, a sibling slot.
 
-    `available(box)` is what availability counts for another box, the request's other reservations
-    left as they are."""
+    `available(boxes)` is what availability counts for each of other boxes, the request's other
+    reservations left as they are (None: that box is no flight one may ask about). The caller answers
+    them from what it loaded for the request: each option costs a max flow, not a database round trip."""
     options: list[tuple[str, Box]] = []
     if box.geo:
         options.append(("Target every region", replace(box, geo=())))
@@ -43,33 +47,42 @@ def suggestions(box: Box, base_available: int, *, today: date, available: Callab
     for weeks in (1, 2):
         longer = replace(box, end=box.end + timedelta(weeks=weeks))
         options.append((f"Extend the flight by {plural(weeks, 'week', 'weeks')} (to {longer.end})", longer))
-    for sibling in _siblings(box.slot_ids)[:3]:
-        options.append((f"Add {ad_unit_path(sibling)}", replace(box, slot_ids=(*box.slot_ids, sibling.id))))
-    found = []
-    for description, option in options:
-        if option.days > MAX_FLIGHT_DAYS:
-            continue
-        option_available = available(option)
-        found.append(Suggestion(description, option_available, option_available - base_available))
+    for sibling, path in _siblings(box.slot_ids)[:3]:
+        options.append((f"Add {path}", replace(box, slot_ids=(*box.slot_ids, sibling))))
+    options = [(description, option) for description, option in options if option.days <= MAX_FLIGHT_DAYS]
+    offers = available([option for _, option in options])
+    found = [
+        Suggestion(description, offer, offer - base_available)
+        for (description, _), offer in zip(options, offers, strict=True)
+        if offer is not None
+    ]
     return sorted((s for s in found if s.adds > 0), key=lambda s: -s.adds)
 
 
-def _siblings(slot_ids: tuple[int, ...]) -> list[AdUnit]:
-    """Active slots beside the request's that take one of its creative sizes."""
-    units = list(db.session.scalars(sa.select(AdUnit).where(AdUnit.id.in_(slot_ids))))
-    parents = {u.parent_id for u in units if u.parent_id}
-    sizes = {size for u in units for size in u.sizes}
-    return [
-        unit
-        for unit in db.session.scalars(
-            sa.select(AdUnit)
-            .where(
-                AdUnit.parent_id.in_(parents),
-                AdUnit.id.not_in(slot_ids),
-                AdUnit.level == AdUnitLevel.SLOT.value,
-                AdUnit.status == Status.ACTIVE.value,
-            )
-            .order_by(AdUnit.name)
+#: The `slots`, the units above them and every unit under their parents.
+_NEAR = (
+    sa.select(AdUnit)
+    .where(
+        sa.or_(
+            AdUnit.id.in_(sa.select(ANCESTRY.c.unit)),
+            AdUnit.parent_id.in_(sa.select(ANCESTRY.c.parent).where(ANCESTRY.c.unit == ANCESTRY.c.slot)),
         )
-        if sizes & set(unit.sizes)
+    )
+    .order_by(AdUnit.name)
+)
+
+
+def _siblings(slot_ids: tuple[int, ...]) -> list[tuple[int, str]]:
+    """Active slots beside the request's that take one of its creative sizes, with their paths. One
+    statement: the request's slots and the units above them, and every unit under their parents."""
+    found = list(db.session.scalars(_NEAR, {"slots": list(slot_ids)}))
+    sizes = {size for u in found if u.id in slot_ids for size in u.sizes}
+    # `found` holds every unit on the paths, so naming them reads nothing more.
+    return [
+        (unit.id, ad_unit_path(unit))
+        for unit in found
+        if unit.id not in slot_ids
+        and unit.level == AdUnitLevel.SLOT.value
+        and unit.status == Status.ACTIVE.value
+        and sizes & set(unit.sizes)
     ]

@@ -146,7 +146,8 @@ def build_cells(boxes: list[Box], supply: dict[int, SlotSupply], origin: date, *
     )
     cover: dict[int, list[int]] = {}
     for i, box in enumerate(boxes):
-        for slot in dict.fromkeys(box.slot_ids):
+        # A box that ended before it starts (a past flight counted from today) covers no cell.
+        for slot in dict.fromkeys(box.slot_ids) if box.end >= box.start else ():
             if slot in supply:
                 cover.setdefault(slot, []).append(i)
     starts = np.array([b.start.toordinal() for b in boxes], dtype=np.int64)

@@ -66,3 +66,28 @@ def test_the_product_page_prices_a_line_without_javascript(app, client, auth):
     html = client.get(f"/catalog/products/{product}?{query(app, geo='london')}").get_data(as_text=True)
     assert 'data-testid="pricing-form"' in html and 'data-testid="waterfall"' in html
     assert "£10.50" in html
+
+
+def test_the_quote_reads_the_products_slots_and_the_availability_once(app, client, auth, queries):
+    """Not one statement per ad unit with children, nor availability's tables more than once."""
+    auth.login_as("sales_rep")
+    url = f"/pricing/quote?{query(app, geo='london')}"
+    assert client.get(url).status_code == 200
+    statements = []
+
+    def seen(conn, cursor, statement, *args) -> None:
+        statements.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    with queries.counting():
+        sa.event.listen(engine, "before_cursor_execute", seen)
+        try:
+            assert client.get(url).status_code == 200
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", seen)
+    units = [s for s in statements if s.lstrip().startswith("SELECT ad_units.id") or "ancestry" in s]
+    inventory = [s for s in statements if "inventory_locks" in s or "forecast_" in s]
+    assert len(units) <= 1, units
+    assert len(inventory) <= 2, inventory
+    assert queries.count <= 16, statements

@@ -1,0 +1,108 @@
+"""The live holds and bookings, as availability reads them: kept per process, reloaded by difference."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from app.extensions import db
+from app.inventory.models import InventoryLock, Reservation, ReservationKind
+
+
+@dataclass(frozen=True)
+class Held:
+    """A reservation as availability needs it, detached from the session."""
+
+    id: int
+    kind: str
+    label: str
+    ad_unit_ids: tuple[int, ...]
+    geo: tuple[str, ...]
+    device: tuple[str, ...]
+    start_day: date
+    end_day: date
+    quantity: int | None
+    share: Decimal | None
+    expires_at: datetime | None
+
+
+#: `session.info` key set once a reservation was written and not committed yet: what the
+#: session reads of the live set then is its own, never kept for other sessions.
+UNCOMMITTED = "inventory_reservations_uncommitted"
+
+
+@event.listens_for(Session, "after_commit")
+def _committed(session: Session) -> None:
+    if not session.in_nested_transaction():
+        session.info.pop(UNCOMMITTED, None)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _rolled_back(session: Session, previous_transaction) -> None:
+    if not previous_transaction.nested:
+        session.info.pop(UNCOMMITTED, None)
+
+
+#: database URL -> (each site's inventory version and today, reservations not released and not over, by id)
+_unreleased: dict[str, tuple[tuple, dict[int, Held]]] = {}
+_COLUMNS = (
+    Reservation.id,
+    Reservation.kind,
+    Reservation.label,
+    Reservation.ad_unit_ids,
+    Reservation.geo,
+    Reservation.device,
+    Reservation.start_day,
+    Reservation.end_day,
+    Reservation.quantity,
+    Reservation.share,
+    Reservation.expires_at,
+)
+
+
+def live_held(now: datetime, today: date, locks: tuple[int, int] | None = None) -> list[Held]:
+    """Live holds and bookings. Every committed change to them bumps their sites' inventory
+    versions, so the list is kept per process until the versions move (an expired hold needs no
+    change: it is filtered by `now`); then only the ids and expiries are read again, and whole
+    rows only for reservations this process has not seen. Workers never share it; each checks
+    the database first (or passes the versions (sum, count) it has just read as `locks`: a site's
+    version only grows, so any commit moves the sum), so none answers from a list older than the
+    last commit it can see."""
+    if locks is None:
+        locks = db.session.execute(
+            sa.select(sa.func.coalesce(sa.func.sum(InventoryLock.version), 0), sa.func.count(InventoryLock.site_id))
+        ).one()
+    version = (tuple(locks), today)
+    key = str(db.session.get_bind().url)
+    cached = _unreleased.get(key)
+    if cached is None or cached[0] != version:
+        known = cached[1] if cached is not None and cached[0][1] == today else {}
+        unreleased = (Reservation.released_at.is_(None), Reservation.end_day >= today)
+        current = db.session.scalars(sa.select(Reservation.id).where(*unreleased)).all()
+        expiry = dict(
+            db.session.execute(
+                sa.select(Reservation.id, Reservation.expires_at).where(
+                    *unreleased, Reservation.kind == ReservationKind.HOLD.value
+                )
+            ).all()
+        )
+        missing = [i for i in current if i not in known]
+        loaded = {}
+        for at in range(0, len(missing), 5_000):
+            rows = db.session.execute(sa.select(*_COLUMNS).where(Reservation.id.in_(missing[at : at + 5_000]))).all()
+            loaded.update(
+                (r[0], Held(r[0], r[1], r[2], tuple(r[3]), tuple(r[4] or ()), tuple(r[5] or ()), *r[6:])) for r in rows
+            )
+        held = {}
+        for i in current:
+            r = known.get(i) or loaded[i]
+            held[i] = r if r.expires_at == expiry.get(i, r.expires_at) else replace(r, expires_at=expiry[i])
+        cached = (version, held)
+        if not db.session.info.get(UNCOMMITTED):
+            _unreleased[key] = cached
+    return [r for r in cached[1].values() if r.kind == ReservationKind.BOOKING or (r.expires_at and r.expires_at > now)]

@@ -1,0 +1,35 @@
+"""Every cluster of the live set solved before the first request, so that no request pays for it.
+
+gunicorn loads the app once in its master process (`preload_app` in `gunicorn.conf.py`), calls
+`warm` there, and then forks the workers: each starts with the solved clusters already in its
+memory, shared with the others copy-on-write, and only brings them up to date with what was
+reserved or released since (`booked.clusters_for`).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from app.db import utcnow
+from app.extensions import current_clock, current_settings, db
+from app.inventory import booked
+from app.inventory.availability import solved_clusters
+from app.inventory.live import live_held
+from app.inventory.supply import Box
+
+
+def warm(app) -> int:
+    """Solve and keep every cluster of the live set; the number of clusters. The database
+    connections are closed afterwards: forked workers must open their own."""
+    with app.app_context():
+        try:
+            today = current_clock().today()
+            live = live_held(utcnow(), today)
+            # A box on no slot wants no cluster: a first request solves them all anyway.
+            nowhere = Box((), today, today + timedelta(days=1))
+            solved_clusters(nowhere, live, today=today, margin_pct=current_settings().safety_margin_pct, cached=True)
+            kept = booked._stores.get(str(db.session.get_bind().url))
+            return sum(1 for entry in kept.entries if entry.solved is not None) if kept else 0
+        finally:
+            db.session.remove()
+            db.engine.dispose()

@@ -1,0 +1,19 @@
+"""gunicorn settings for production: `gunicorn wsgi:app` reads this file from the working directory.
+
+The app is loaded once in the master process and every cluster of booked lines is solved there
+before the workers are forked (`app.inventory.warm`): no request pays for the first solve, and the
+workers share the solved arrays copy-on-write instead of solving and holding a copy each.
+"""
+
+import logging
+
+preload_app = True
+# A worker never solves everything on a request; 120 s still covers a slow PDF or a large export.
+timeout = 120
+
+
+def when_ready(server) -> None:
+    from app.inventory.warm import warm
+
+    clusters = warm(server.app.wsgi())
+    logging.getLogger("gunicorn.error").info("Solved %d clusters of booked lines before forking workers", clusters)
