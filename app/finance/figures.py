@@ -283,3 +283,11 @@ def page_rows(month: date, filters: queries.Filters, *, calendar: str, closed: b
         else:
             computed[(row.line_id, 0, 0)] = row
     return Page(number, pages, total, [computed[tuple(k)] for k in keys if tuple(k) in computed])
+
+
+def month_totals(month: date) -> queries.Totals:
+    """A month's booked (gross, commission, net) and recognised revenue per currency, from the same
+    rows as the finance page and its exports (frozen when the month is closed), as kept by month."""
+    # the totals do not depend on the day they are read: any day reads the month's sums
+    found = months(month, month, queries.Filters(), calendar="calendar", today=month)[month]
+    return queries.Totals(found.rows, {c: {k: s[k] for k in queries.MONEY} for c, s in found.by_currency.items()})

@@ -403,16 +403,6 @@ def rows(first: date, last: date, filters: Filters, *, calendar: str = "calendar
         yield from month_rows(month, filters, closed=month in closed, calendar=calendar)
 
 
-def month_totals(month: date) -> Totals:
-    """A month's booked (gross, commission, net) and recognised revenue per currency, from the same
-    rows as the finance page and its exports (frozen when the month is closed), as kept by month."""
-    from app.finance import figures  # figures reads this module's rows
-
-    # the totals do not depend on the day they are read: any day reads the month's sums
-    found = figures.months(month, month, Filters(), calendar="calendar", today=month)[month]
-    return Totals(found.rows, {c: {k: s[k] for k in MONEY} for c, s in found.by_currency.items()})
-
-
 def estimate_rows(first: date, last: date, filters: Filters) -> int:
     """About how many rows an export of these months has (lines whose flight touches each month),
     for a progress bar."""

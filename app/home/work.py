@@ -10,7 +10,7 @@ from app.adserver import delivery
 from app.adserver.models import PushJob
 from app.adserver.service import UNMAPPED_PREFIX
 from app.auth.models import User
-from app.finance import queries as finance_queries
+from app.finance import figures as finance_figures
 from app.finance import revenue
 from app.home import queries
 from app.orders import queries as order_queries
@@ -148,4 +148,4 @@ def needs_mappings(job: PushJob) -> bool:
 def month_figures(*, today: date) -> MonthFigures:
     """This month's booked and recognised revenue per currency, from finance's own rows."""
     month = revenue.month_of(today)
-    return MonthFigures(month, finance_queries.month_totals(month).by_currency)
+    return MonthFigures(month, finance_figures.month_totals(month).by_currency)

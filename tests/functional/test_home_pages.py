@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from app.accounts.service import AccountData, create_account
 from app.adserver.models import PushJob
 from app.extensions import current_clock, current_settings, db
-from app.finance import queries as finance_queries
+from app.finance import figures as finance_figures
 from app.finance import revenue
 from app.formats import money
 from app.orders.models import Order, OrderStatus
@@ -165,7 +165,7 @@ def test_ad_ops_see_orders_to_set_up_failed_pushes_and_lines_at_risk(app, client
 def test_finance_sees_this_months_booked_and_recognised_revenue_in_the_currency(app, client, auth):
     with app.app_context():
         month = revenue.month_of(current_clock().today())
-        sums = finance_queries.month_totals(month).by_currency["GBP"]
+        sums = finance_figures.month_totals(month).by_currency["GBP"]
     assert sums["gross"] > 0 and sums["recognised"] > 0  # the demo's order runs this month
     auth.login_as("finance")
     html = client.get("/").get_data(as_text=True)

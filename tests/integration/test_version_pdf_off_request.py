@@ -33,6 +33,14 @@ def drawing(request, backend, databases, tmp_path):
         background.wait(60)
 
 
+@pytest.fixture
+def left_to_the_worker(backend, databases, tmp_path):
+    """The app with the PDF left to the worker (production's set-up)."""
+    with app_on(databases.copy(backend, tmp_path), BACKGROUND_WORK="worker") as application:
+        yield application
+        background.wait(60)
+
+
 class Renderer:
     """The real renderer, counting its calls; while `gate` is closed a call waits for it (up to ten
     seconds) and notes, by proposal number, whether it was opened: a request that waited for its PDF
@@ -104,10 +112,8 @@ def test_a_submission_answers_before_its_pdf_is_drawn_and_the_pdf_follows(drawin
     assert drawn_entries(app, proposal_id) == [{"version": 1, "pdf_sha256": version.pdf_sha256}]
 
 
-def test_the_worker_draws_each_waiting_pdf_once(drawing, monkeypatch):
-    app, mode = drawing
-    if mode != "worker":
-        pytest.skip("the worker's own test")
+def test_the_worker_draws_each_waiting_pdf_once(left_to_the_worker, monkeypatch):
+    app = left_to_the_worker
     client = app.test_client()
     login(client, "sales_rep")
     proposal_id = with_a_line(app, client)
