@@ -156,9 +156,12 @@ def test_rep_ana_walks_her_try_first(page, live_server):
     # New proposal: the buyer list offers the advertiser's contacts; which notes go on the PDF.
     go(page, "Proposals")
     page.get_by_role("link", name="New proposal").click()
+    # as a person does, choose once the page has loaded: a change made before htmx has set up the
+    # form's triggers would not reach the server (it failed so in CI while the machine was busy)
+    page.wait_for_load_state()
     page.get_by_label("Advertiser").select_option(label="Corvane Motors UK")
     expect(page.get_by_label("Buyer", exact=True).locator("option")).to_contain_text(
-        ["Helen Marsh (Corvane Motors UK)"]
+        ["Helen Marsh (Corvane Motors UK)"], timeout=15_000
     )
     expect(page.get_by_text("Printed on the PDF the buyer receives.")).to_be_visible()
     expect(page.get_by_text("For your colleagues and approvers only: never on the PDF.")).to_be_visible()
