@@ -98,7 +98,7 @@ def solved_clusters(
     store = str(db.session.get_bind().url) if cached and not extra else None
     return booked.clusters_for(
         box.slot_ids,
-        [*live, *extra],
+        [*live, *extra] if extra else live,
         today=today,
         supply_key=supply_key(margin_pct),
         store=store,
@@ -172,7 +172,9 @@ def availability_for(
     # Days before today are gone: availability is counted from today.
     box = replace(box, start=max(box.start, today))
     with reading(margin_pct) as forecast:
-        live = [r for r in live_held(now, today, forecast.versions.locks) if r.id not in exclude]
+        live = live_held(now, today, forecast.versions.locks)
+        if exclude:
+            live = [r for r in live if r.id not in exclude]
         clusters = solved_clusters(box, live, today=today, margin_pct=margin_pct, cached=not exclude)
         solved = _solve_request(box, clusters, margin_pct=margin_pct, today=today)
         result = Availability(
@@ -235,14 +237,24 @@ def _line(reservation: Reservation, cells: np.ndarray, today: date) -> Line:
 
 
 @dataclass
-class _Place:
-    """Part of the request's supply that lines use up: a slot, days, regions and who takes it."""
+class _Places:
+    """The parts of the request's supply that lines use up, as arrays (a request may have thousands):
+    each one's slot, days and what lines take of it, and the rows of who takes it."""
 
-    slot: int
-    first_day: int
-    last_day: int
-    geo: tuple[str, ...]
-    taken_by: dict[str, int]
+    slot: np.ndarray
+    first_day: np.ndarray
+    last_day: np.ndarray
+    taken: np.ndarray
+    #: the cluster and cell of each, for its regions (worked out for the few places named)
+    cluster: np.ndarray
+    cell: np.ndarray
+    #: (place, line) rows: the lines taking some of each place, as indices into `line_ids`
+    row_place: np.ndarray
+    row_line: np.ndarray
+    line_ids: list[str]
+
+    def __len__(self) -> int:
+        return len(self.slot)
 
 
 @dataclass
@@ -252,7 +264,9 @@ class _Solved:
     available: int
     contenders: list[Contender]
     #: parts of the request's supply that lines use up
-    places: list[_Place]
+    places: _Places
+    clusters: list[booked.Cluster]
+    box: Box
     #: sponsorships taking some of the request's supply
     sponsors: set[str]
     kinds: dict[str, str]
@@ -272,21 +286,12 @@ def _solve_request(box: Box, clusters: list[booked.Cluster], *, margin_pct: int,
     # Supply of the request that no reservation touches is its own.
     free = max(0, sellable - sum(int(p.supply.sum()) for p in parts))
 
-    held = {str(r.id): r for c in clusters for r in c.members}
-    takes: dict[str, int] = defaultdict(int)
-    places: list[_Place] = []
-    starts = np.cumsum([0] + [len(p.cells) for p in parts])
-    for k, taken_by in added.to_lines.items():
-        for line_id, amount in taken_by.items():
-            takes[line_id] += amount
-        n = int(network[k])
-        part, j = parts[n], k - starts[n]
-        if int(added.to_query[k]) + sum(taken_by.values()) >= part.capacity[j]:
-            cell = int(part.cells[j])
-            slot = int(clusters[n].cells.slot[cell])
-            geo = booked.part_geo(clusters[n], cell, box)
-            places.append(_Place(slot, int(part.first_day[j]), int(part.last_day[j]), geo, taken_by))
-    needs = {line.id: line.quantity for c in clusters for line in c.network.lines if not line.is_sponsorship}
+    held = {line_id: r for c in clusters for line_id, r in c.held.items()}
+    line_takes = np.zeros(len(added.line_ids), dtype=np.int64)
+    np.add.at(line_takes, added.taken_line, added.taken_amount)
+    takes = {added.line_ids[i]: int(line_takes[i]) for i in np.flatnonzero(line_takes)}
+    places = _places_used_up(clusters, parts, network, added)
+    needs = {line_id: quantity for c in clusters for line_id, quantity in c.needs.items()}
     contenders = [
         _contender(held[line_id], needs[line_id], takes.get(line_id, 0), sponsorship=False)
         for line_id in added.touching
@@ -305,8 +310,43 @@ def _solve_request(box: Box, clusters: list[booked.Cluster], *, margin_pct: int,
         available=free + added.available,
         contenders=sorted(contenders, key=lambda c: (-c.takes, c.reservation_id)),
         places=places,
+        clusters=clusters,
+        box=box,
         sponsors={line_id for line_id, amount in sponsor_takes.items() if amount},
-        kinds={line_id: ("sponsorship" if r.share is not None else r.kind) for line_id, r in held.items()},
+        kinds={line_id: kind for c in clusters for line_id, kind in c.kinds.items()},
+    )
+
+
+def _places_used_up(clusters: list[booked.Cluster], parts: list[booked.Parts], network: np.ndarray, added) -> _Places:
+    """The parts that lines use up: some line takes of them, and the query does not get what is left."""
+    n_parts = len(network)
+    part_taken = np.zeros(n_parts, dtype=np.int64)
+    np.add.at(part_taken, added.taken_part, added.taken_amount)
+    some = np.zeros(n_parts, dtype=bool)
+    some[added.taken_part] = True
+
+    def column(name: str) -> np.ndarray:
+        return np.concatenate([getattr(p, name) for p in parts] or [np.zeros(0, np.int64)])
+
+    used_up = np.flatnonzero(some & (added.to_query + part_taken >= column("capacity")))
+    place_of = np.full(n_parts, -1, dtype=np.int64)
+    place_of[used_up] = np.arange(len(used_up))
+    cluster, cell = network[used_up], column("cells")[used_up]
+    slot = np.zeros(len(used_up), dtype=np.int64)
+    for k in np.unique(cluster):
+        mine = cluster == k
+        slot[mine] = clusters[int(k)].cells.slot[cell[mine]]
+    rows = place_of[added.taken_part] >= 0
+    return _Places(
+        slot=slot,
+        first_day=column("first_day")[used_up],
+        last_day=column("last_day")[used_up],
+        taken=part_taken[used_up],
+        cluster=cluster,
+        cell=cell,
+        row_place=place_of[added.taken_part[rows]],
+        row_line=added.taken_line[rows],
+        line_ids=added.line_ids,
     )
 
 
@@ -323,7 +363,7 @@ def _sponsor_needs(r, today: date, margin_pct: int) -> int:
 
 def _binding(solved: _Solved, requested: int | None) -> str:
     """The binding constraint in words: where and by whom the request's supply is used up."""
-    if not solved.places and not solved.sponsors:
+    if not len(solved.places) and not solved.sponsors:
         if requested is not None and requested > solved.available:
             return (
                 "Limited by the forecast: "
@@ -336,38 +376,52 @@ def _binding(solved: _Solved, requested: int | None) -> str:
             )
         return "Nothing else competes for this inventory: only the forecast and the safety margin limit it."
     # Where: the week, place and regions where others take the most of the request's supply.
-    taken_by_week: dict[int, float] = defaultdict(float)
-    users: dict[int, set[str]] = defaultdict(set)
-    places_by_week: dict[int, list[_Place]] = defaultdict(list)
-    for place in solved.places:
-        taken = sum(place.taken_by.values())
-        first, last = place.first_day, place.last_day
-        for monday in range(first - (first - 1) % 7, last + 1, 7):  # ordinal 1 (1 Jan 1 AD) was a Monday
-            lo, hi = max(first, monday), min(last, monday + 6)
-            taken_by_week[monday] += taken * (hi - lo + 1) / (last - first + 1)
-            users[monday].update(place.taken_by)
-            places_by_week[monday].append(place)
+    places = solved.places
     ids = set(solved.sponsors)
-    where: list[_Place] = []
+    where = np.zeros(0, dtype=np.int64)
     when = ""
-    if taken_by_week:
-        week = max(taken_by_week, key=lambda w: (taken_by_week[w], -w))
-        ids |= users[week]
-        where = places_by_week[week]
-        when = f" in week {date.fromordinal(week).isocalendar()[1]}"
+    if len(places):
+        first, last = places.first_day, places.last_day
+        lowest = int(first.min())
+        best, best_taken = None, -1.0
+        # Each week's share of what lines take, each place's taken spread evenly over its days.
+        # Ordinal 1 (1 Jan 1 AD) was a Monday.
+        for monday in range(lowest - (lowest - 1) % 7, int(last.max()) + 1, 7):
+            days = np.minimum(last, monday + 6) - np.maximum(first, monday) + 1
+            if (days > 0).any():
+                taken = float((places.taken * np.maximum(days, 0) / (last - first + 1)).sum())
+                if taken > best_taken:
+                    best, best_taken = monday, taken
+        where = np.flatnonzero((first <= best + 6) & (last >= best))
+        in_week = np.zeros(len(places), dtype=bool)
+        in_week[where] = True
+        ids |= {places.line_ids[i] for i in np.unique(places.row_line[in_week[places.row_place]])}
+        when = f" in week {date.fromordinal(best).isocalendar()[1]}"
     counts: dict[str, int] = defaultdict(int)
     for line_id in ids:
         counts[solved.kinds.get(line_id, "booking")] += 1
     kinds = (("sponsorship", "sponsorships"), ("booking", "bookings"), ("hold", "holds"))
     who = ", ".join(plural(counts[k], k, many) for k, many in kinds if counts[k]) or "other lines"
     in_words = ""
-    if where:
-        in_words = " on " + _place({p.slot for p in where})
-        regions = {code for p in where for code in p.geo}
+    if len(where):
+        in_words = " on " + _place({int(slot) for slot in places.slot[where]})
+        regions = _regions(solved, where)
         if regions and len(regions) <= 2 and "all" not in regions:
             names = _geo_names(regions)
             in_words += " in " + " and ".join(names[code] for code in sorted(regions))
     return f"Limited by {who}{in_words}{when}."
+
+
+def _regions(solved: _Solved, where: np.ndarray) -> set[str]:
+    """The regions the request takes of these places: one look per cluster and region group."""
+    places, regions = solved.places, set()
+    groups = {
+        (int(k), int(solved.clusters[int(k)].cells.geo[cell])): int(cell)
+        for k, cell in zip(places.cluster[where], places.cell[where], strict=True)
+    }
+    for (k, _), cell in groups.items():
+        regions.update(booked.part_geo(solved.clusters[k], cell, solved.box))
+    return regions
 
 
 def _place(slot_ids: set[int]) -> str:

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from ortools.graph.python import max_flow
 
+from app.inventory.local_flow import arc_index, query_max_flow, ranges
 from app.inventory.solver import Line, atom_pairs, sponsorship_takes
 
 
@@ -39,6 +41,14 @@ class BookedNetwork:
     hub_in: np.ndarray
     hub_out: np.ndarray
     n_hubs: int
+    #: the nodes the source reaches in the residual graph of the booked max flow (by node number):
+    #: no query's augmenting path needs them (`local_flow`)
+    dead: np.ndarray | None = None
+
+    @cached_property
+    def flow_lines(self) -> list[Line]:
+        """The lines that flow (all but the sponsorships), in node order."""
+        return [line for line in self.lines if not line.is_sponsorship]
 
     @property
     def n_cells(self) -> int:
@@ -125,34 +135,42 @@ def solve_booked(
         n_hubs=n_hubs,
     )
     initial = start(net) if start is not None else None
-    net.flow = _max_flow(tail, head, capacity, initial)
+    net.flow, reached = _max_flow(tail, head, capacity, initial)
+    net.dead = np.zeros(2 + n_lines + n_hubs + n, dtype=bool)
+    net.dead[reached[reached < len(net.dead)]] = True
     del tail, head
     net.booked = int(net.flow[:n_lines].sum())
     net.shortfall = int(demand.sum()) - net.booked + sponsor_short
     return net
 
 
-def _max_flow(tail: np.ndarray, head: np.ndarray, capacity: np.ndarray, initial: np.ndarray | None) -> np.ndarray:
-    """A maximum flow from node 0 to node 1; from a feasible `initial` flow, by solving its residual graph."""
+def _max_flow(
+    tail: np.ndarray, head: np.ndarray, capacity: np.ndarray, initial: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """A maximum flow from node 0 to node 1, and the nodes the source still reaches in its
+    residual graph (its side of the min cut: of no use to any query, see `local_flow`). From a
+    feasible `initial` flow, by solving its residual graph."""
     if initial is None:
         graph = max_flow.SimpleMaxFlow()
         graph.add_arcs_with_capacity(tail, head, capacity)
         if graph.solve(0, 1) != graph.OPTIMAL:
             raise RuntimeError("max flow failed")
-        return graph.flows(np.arange(len(tail), dtype=np.int64)).astype(np.int64, copy=False)
+        flow = graph.flows(np.arange(len(tail), dtype=np.int64)).astype(np.int64, copy=False)
+        return flow, np.asarray(graph.get_source_side_min_cut(), dtype=np.int64)
     m = len(tail)
     tails, heads = np.concatenate([tail, head]), np.concatenate([head, tail])
     caps = np.concatenate([capacity - initial, initial])
     keep = np.flatnonzero(caps > 0)
-    if not ((tails[keep] == 0).any() and (heads[keep] == 1).any()):
-        return initial  # no path can leave the source or reach the sink: already maximum
+    if not (tails[keep] == 0).any():
+        return initial, np.zeros(1, dtype=np.int64)  # nothing leaves the source: already maximum
     graph = max_flow.SimpleMaxFlow()
     graph.add_arcs_with_capacity(tails[keep], heads[keep], caps[keep])
     if graph.solve(0, 1) != graph.OPTIMAL:
         raise RuntimeError("max flow failed")
     added = np.zeros(2 * m, dtype=np.int64)
     added[keep] = graph.flows(np.arange(len(keep), dtype=np.int64))
-    return initial + added[:m] - added[m:]
+    # The residual graph of the residual graph's max flow is that of the final flow: same reach.
+    return initial + added[:m] - added[m:], np.asarray(graph.get_source_side_min_cut(), dtype=np.int64)
 
 
 @dataclass
@@ -161,16 +179,30 @@ class Augmented:
     available: int
     #: what the query gets of each part, in input order
     to_query: np.ndarray
-    #: part index -> line id -> what the line must take of the part (parts no line needs: absent)
-    to_lines: dict[int, dict[str, int]]
+    #: what lines must take of the parts, as rows: part index, line (index into `line_ids`), amount > 0
+    taken_part: np.ndarray
+    taken_line: np.ndarray
+    taken_amount: np.ndarray
+    #: the flow lines of the networks, in order
+    line_ids: list[str]
     #: flow lines with an arc into a part's cell (line ids)
     touching: set[str]
+
+    @property
+    def to_lines(self) -> dict[int, dict[str, int]]:
+        """Part index -> line id -> what the line must take of the part (parts no line needs: absent)."""
+        out: dict[int, dict[str, int]] = {}
+        for k, line, amount in zip(self.taken_part, self.taken_line, self.taken_amount, strict=True):
+            taken = out.setdefault(int(k), {})
+            taken[self.line_ids[line]] = taken.get(self.line_ids[line], 0) + int(amount)
+        return out
 
 
 def augment(
     networks: Sequence[BookedNetwork], network: np.ndarray, cell: np.ndarray, capacity: np.ndarray
 ) -> Augmented:
-    """The most the query can add to the booked max flows: one max flow on their residual graphs.
+    """The most the query can add to the booked max flows: one max flow on their residual graphs
+    (solved on the part of them the query reaches: `local_flow.query_max_flow`).
 
     The query has parts: `capacity[i]` impressions of cell `cell[i]` of `networks[network[i]]`
     (at most one part per cell). A cell's lines cannot tell its atoms apart,
@@ -180,62 +212,41 @@ def augment(
     so this equals maxflow(lines + query) - maxflow(lines) with no re-solve of the booked set.
     """
     part_net, part_cell, part_cap = (np.asarray(a, dtype=np.int64) for a in (network, cell, capacity))
+    line_ids = [line.id for net in networks for line in net.flow_lines]
+    nothing = np.zeros(0, np.int64)
     if not len(part_cell):
-        return Augmented(0, np.zeros(0, np.int64), {}, set())
-    tails, heads, caps, offsets = [], [], [], []
-    offset = 3  # 0 source, 1 sink, 2 query
-    for net in networks:
-        nodes = np.where(net.tail <= 1, net.tail, net.tail + offset - 2)
-        ends = np.where(net.head <= 1, net.head, net.head + offset - 2)
-        tails += [nodes, ends]
-        heads += [ends, nodes]
-        caps += [net.capacity - net.flow, net.flow]
-        offsets.append(offset)
-        offset += len(net.lines) - len(net.sponsor_takes) + net.n_hubs + net.n_cells
-    net_offset = np.array(offsets, dtype=np.int64)
-    flow_lines = [len(n.lines) - len(n.sponsor_takes) for n in networks]
-    hubs = np.array([n.n_hubs for n in networks], dtype=np.int64)
-    part_node = net_offset[part_net] + np.array(flow_lines, dtype=np.int64)[part_net] + hubs[part_net] + part_cell
-    tail = np.concatenate([*tails, [0], np.full(len(part_cell), 2)])
-    head = np.concatenate([*heads, [2], part_node])
-    cap = np.concatenate([*caps, [int(part_cap.sum())], part_cap])
-    keep = cap > 0
-    graph = max_flow.SimpleMaxFlow()
-    graph.add_arcs_with_capacity(tail[keep], head[keep], cap[keep])
-    if graph.solve(0, 1) != graph.OPTIMAL:
-        raise RuntimeError("max flow failed")
-    added = np.zeros(len(cap), dtype=np.int64)
-    added[keep] = graph.flows(np.arange(int(keep.sum()), dtype=np.int64))
-    to_query = added[len(cap) - len(part_cell) :]
-
-    # The final flow of each booked arc: what it carried, plus what went forward, less what went back.
-    to_lines: dict[int, dict[str, int]] = {}
+        return Augmented(0, nothing, nothing, nothing, nothing, line_ids, set())
+    solved = query_max_flow(networks, part_net, part_cell, part_cap)
+    rows: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     touching: set[str] = set()
-    at = 0
+    first_line = 0
     for k, net in enumerate(networks):
-        m = len(net.tail)
-        final = net.flow + added[at : at + m] - added[at + m : at + 2 * m]
-        at += 2 * m
         positions = np.flatnonzero(part_net == k)
         if len(positions):
-            _credit_lines(net, final, part_cell[positions], part_cap[positions], positions, to_lines, touching)
-    return Augmented(int(graph.optimal_flow()), to_query, to_lines, touching)
+            part, line, amount = _credit_lines(
+                net, solved.final[k], part_cell[positions], part_cap[positions], touching
+            )
+            rows.append((positions[part], line + first_line, amount))
+        first_line += len(net.flow_lines)
+    part, line, amount = (np.concatenate([r[i] for r in rows] or [nothing]) for i in range(3))
+    return Augmented(solved.value, solved.to_parts, part, line, amount, line_ids, touching)
 
 
-def _credit_lines(net, final, cells, capacity, positions, to_lines, touching) -> None:
+def _credit_lines(net, final, cells, capacity, touching) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """What lines take of each part: the cell's line flow beyond what the rest of the cell holds,
     shared among the lines in proportion to their flow into the cell (through a hub: in
     proportion to what each line sends into the hub). Vectorised: a query may cross thousands of
-    cells."""
-    flow_lines = [line for line in net.lines if not line.is_sponsorship]
+    cells. Rows of (index into `cells`, flow line, amount); `touching` gets the lines with an arc
+    into the cells. The final flow `final` is the booked flow with the query's max flow added."""
+    flow_lines = net.flow_lines
     part_of_cell = np.full(net.n_cells, -1, dtype=np.int64)
     part_of_cell[cells] = np.arange(len(cells))
 
-    direct = net.direct[part_of_cell[net.direct[:, 2]] >= 0]
-    out = net.hub_out[part_of_cell[net.hub_out[:, 2]] >= 0]
-    hub_wanted = np.zeros(net.n_hubs, dtype=bool)
-    hub_wanted[out[:, 1]] = True
-    senders = net.hub_in[hub_wanted[net.hub_in[:, 2]]]
+    index = arc_index(net)
+    direct = net.direct[ranges(index.direct_by_cell[1], cells, index.direct_by_cell[0])]
+    out = net.hub_out[ranges(index.hub_out_by_cell[1], cells, index.hub_out_by_cell[0])]
+    hubs = np.unique(out[:, 1]).astype(np.int64)
+    senders = net.hub_in[ranges(index.hub_in_by_hub[1], hubs, index.hub_in_by_hub[0])]
     touching.update(flow_lines[i].id for i in np.unique(np.concatenate([direct[:, 1], senders[:, 1]])))
 
     # (part, line, flow) rows: direct arcs, then each hub arc shared among the hub's senders.
@@ -266,7 +277,5 @@ def _credit_lines(net, final, cells, capacity, positions, to_lines, touching) ->
     rest = net.remaining[cells] - capacity
     in_part = np.maximum(0, total - rest)
     share = flow * in_part[part] // np.maximum(total[part], 1)
-    for k, line_i, amount in zip(part[share > 0], line[share > 0], share[share > 0], strict=True):
-        taken = to_lines.setdefault(int(positions[k]), {})
-        line_id = flow_lines[line_i].id
-        taken[line_id] = taken.get(line_id, 0) + int(amount)
+    some = share > 0
+    return part[some], line[some], share[some]

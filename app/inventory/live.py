@@ -48,8 +48,40 @@ def _rolled_back(session: Session, previous_transaction) -> None:
         session.info.pop(UNCOMMITTED, None)
 
 
-#: database URL -> (each site's inventory version and today, reservations not released and not over, by id)
-_unreleased: dict[str, tuple[tuple, dict[int, Held]]] = {}
+class Live(list):
+    """The live holds and bookings at one moment, with their ids: availability compares the ids
+    of every request with those of its solved clusters, and 50,000 of them are worth keeping."""
+
+    def __init__(self, held) -> None:
+        super().__init__(held)
+        self.ids = frozenset(r.id for r in self)
+
+
+@dataclass
+class _Kept:
+    """The unreleased reservations of one database as of `version`, and the last live list cut from them."""
+
+    version: tuple
+    held: dict[int, Held]
+    #: (live list, since, until): the list cut at `since`, which stays the live list until the
+    #: next hold expires at `until`; one tuple, so that threads swap it whole
+    cut: tuple | None = None
+
+    def live_at(self, now: datetime) -> Live:
+        cut = self.cut
+        if cut is None or not (cut[1] <= now and (cut[2] is None or now < cut[2])):
+            live = Live(
+                r
+                for r in self.held.values()
+                if r.kind == ReservationKind.BOOKING or (r.expires_at and r.expires_at > now)
+            )
+            until = min((r.expires_at for r in live if r.kind != ReservationKind.BOOKING), default=None)
+            cut = self.cut = (live, now, until)
+        return cut[0]
+
+
+#: database URL -> each site's inventory version and today, and the reservations not released and not over
+_unreleased: dict[str, _Kept] = {}
 _COLUMNS = (
     Reservation.id,
     Reservation.kind,
@@ -65,7 +97,7 @@ _COLUMNS = (
 )
 
 
-def live_held(now: datetime, today: date, locks: tuple[int, int] | None = None) -> list[Held]:
+def live_held(now: datetime, today: date, locks: tuple[int, int] | None = None) -> Live:
     """Live holds and bookings. Every committed change to them bumps their sites' inventory
     versions, so the list is kept per process until the versions move (an expired hold needs no
     change: it is filtered by `now`); then only the ids and expiries are read again, and whole
@@ -80,8 +112,8 @@ def live_held(now: datetime, today: date, locks: tuple[int, int] | None = None) 
     version = (tuple(locks), today)
     key = str(db.session.get_bind().url)
     cached = _unreleased.get(key)
-    if cached is None or cached[0] != version:
-        known = cached[1] if cached is not None and cached[0][1] == today else {}
+    if cached is None or cached.version != version:
+        known = cached.held if cached is not None and cached.version[1] == today else {}
         unreleased = (Reservation.released_at.is_(None), Reservation.end_day >= today)
         current = db.session.scalars(sa.select(Reservation.id).where(*unreleased)).all()
         expiry = dict(
@@ -102,7 +134,7 @@ def live_held(now: datetime, today: date, locks: tuple[int, int] | None = None) 
         for i in current:
             r = known.get(i) or loaded[i]
             held[i] = r if r.expires_at == expiry.get(i, r.expires_at) else replace(r, expires_at=expiry[i])
-        cached = (version, held)
+        cached = _Kept(version, held)
         if not db.session.info.get(UNCOMMITTED):
             _unreleased[key] = cached
-    return [r for r in cached[1].values() if r.kind == ReservationKind.BOOKING or (r.expires_at and r.expires_at > now)]
+    return cached.live_at(now)

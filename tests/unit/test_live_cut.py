@@ -1,0 +1,33 @@
+"""The live list is cut once and kept until the next hold expires, and never answers past that."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from app.inventory.live import Held, _Kept
+
+T0 = datetime(2027, 1, 4, 9, 0)
+
+
+def _held(i: int, kind: str, expires: datetime | None) -> Held:
+    return Held(i, kind, f"r{i}", (1,), (), (), date(2027, 1, 4), date(2027, 1, 31), 1_000, None, expires)
+
+
+def test_the_live_list_is_kept_until_the_next_hold_expires_then_cut_again():
+    kept = _Kept(
+        version=((1, 1), date(2027, 1, 4)),
+        held={
+            1: _held(1, "booking", None),
+            2: _held(2, "hold", T0 + timedelta(hours=1)),
+            3: _held(3, "hold", T0 + timedelta(hours=2)),
+            4: _held(4, "hold", T0 - timedelta(minutes=1)),
+        },
+    )
+    first = kept.live_at(T0)
+    assert first.ids == {1, 2, 3}
+    assert kept.live_at(T0 + timedelta(minutes=59)) is first  # nothing expired: the same list, no new cut
+    later = kept.live_at(T0 + timedelta(hours=1))
+    assert later.ids == {1, 3}  # hold 2 expires at that instant
+    assert kept.live_at(T0 + timedelta(hours=3)).ids == {1}
+    # A request with an earlier clock than the last cut gets its own cut, never a later one's.
+    assert kept.live_at(T0).ids == {1, 2, 3}
