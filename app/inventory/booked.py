@@ -18,6 +18,7 @@ import ctypes
 import functools
 import gc
 import threading
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
@@ -104,6 +105,9 @@ _stores: dict[str, _Store] = defaultdict(_Store)
 _lock = threading.Lock()
 #: One change is applied at a time per process: two requests after the same change apply it once.
 _building = threading.Lock()
+#: Kept reservations from which a change also moves the kept state out of the garbage collector's way
+#: (`_out_of_the_collectors_way`): below it a full collection is short, and costs more than it saves.
+FREEZE_FROM = 5_000
 #: More reservations made or released than this since the last answer: the changed clusters are solved afresh.
 MAX_CHANGES = 500
 
@@ -195,7 +199,8 @@ def clusters_for(
         for n, entry in enumerate(kept.entries):
             if entry.solved is None and entry.members and (cold or n in wanted):
                 entry.solved = solve(entry.slots, entry.members)
-        _out_of_the_collectors_way()
+        if sum(len(e.members) for e in kept.entries) >= FREEZE_FROM:
+            _out_of_the_collectors_way()
         return _found(kept, slot_ids) or []
 
 
@@ -296,11 +301,26 @@ def _solve(slots: frozenset[int], members: list, *, today: date, load_supply, li
 
 def _out_of_the_collectors_way() -> None:
     """Move what the process holds now (the live set, the solved clusters) out of the cyclic
-    garbage collector's generations. At 50,000 lines these are millions of objects that live until
-    the next change; a full collection walked them all, a 100-300 ms pause in the middle of
-    whichever request happened to trigger it. They hold no reference cycles: reference counting
-    frees them when a change replaces them."""
+    garbage collector's generations, after a change rebuilt them. At 50,000 lines these are
+    millions of objects that live until the next change, and a full collection walked them all: a
+    100-300 ms pause in whichever request happened to trigger it.
+
+    Cyclic garbage frozen with them (a request's objects alive at that moment) is not lost: at most
+    every `COLLECT_EVERY` seconds a change thaws everything and collects it first, so one full
+    collection a minute is paid by a change, not by the reads. The kept state holds no reference
+    cycles: reference counting frees it when a change replaces it."""
+    global _collected_at
+    now = time.monotonic()
+    if _collected_at is None or now - _collected_at >= COLLECT_EVERY:
+        gc.unfreeze()
+        gc.collect()
+        _collected_at = now
     gc.freeze()
+
+
+#: seconds between the full collections of `_out_of_the_collectors_way`
+COLLECT_EVERY = 60.0
+_collected_at: float | None = None
 
 
 def _give_back_memory() -> None:

@@ -31,3 +31,31 @@ def test_the_live_list_is_kept_until_the_next_hold_expires_then_cut_again():
     assert kept.live_at(T0 + timedelta(hours=3)).ids == {1}
     # A request with an earlier clock than the last cut gets its own cut, never a later one's.
     assert kept.live_at(T0).ids == {1, 2, 3}
+
+
+def test_the_kept_state_is_frozen_after_a_change_and_what_died_since_is_collected_at_the_next(monkeypatch):
+    import gc
+    import weakref
+
+    from app.inventory import booked
+    from app.inventory.booked import _out_of_the_collectors_way
+
+    monkeypatch.setattr(booked, "_collected_at", None)
+
+    class Node:
+        pass
+
+    cycle = Node()
+    cycle.me = cycle
+    try:
+        _out_of_the_collectors_way()
+        assert gc.get_freeze_count() > 0
+        alive = weakref.ref(cycle)
+        del cycle  # cyclic garbage now, and frozen: a later thaw frees it
+        _out_of_the_collectors_way()  # within the minute: frozen again, not collected
+        assert alive() is not None
+        monkeypatch.setattr(booked, "_collected_at", booked._collected_at - booked.COLLECT_EVERY)
+        _out_of_the_collectors_way()
+        assert alive() is None
+    finally:
+        gc.unfreeze()
