@@ -107,8 +107,20 @@ class _Taken:
             np.int64
         )
 
-    def grow(self, lines: np.ndarray, hubs: np.ndarray, cells: np.ndarray) -> bool:
-        """Take what the reached lines, hubs and cells reach by a residual arc; whether anything was new."""
+    def grow(self, lines: np.ndarray, hubs: np.ndarray, cells: np.ndarray, levels: int = 1) -> bool:
+        """Take what the reached lines, hubs and cells reach by a residual arc; whether anything was
+        new. With `levels` above one, also what those new nodes reach, and so on: a guess that the
+        query will reach them too, which saves a max flow per level when it does."""
+        grew = False
+        for _ in range(levels):
+            lines, hubs, cells = self._step(lines, hubs, cells)
+            if not (len(lines) or len(hubs) or len(cells)):
+                break
+            grew = True
+        return grew
+
+    def _step(self, lines: np.ndarray, hubs: np.ndarray, cells: np.ndarray):
+        """One level of `grow`: the nodes newly taken, as (lines, hubs, cells)."""
         net, index, flow, residual = self.net, self.index, self.net.flow, self.residual
         found_lines, found_hubs, found_cells = [], [], []
         if len(cells):  # back along the arcs that bring the cells flow
@@ -126,19 +138,17 @@ class _Taken:
             found_cells.append(net.direct[out[residual[net.direct[out, 0]] > 0], 2])
             out = ranges(index.hub_in_by_line, lines)
             found_hubs.append(net.hub_in[out[residual[net.hub_in[out, 0]] > 0], 2])
-        grew = False
+        taken = []
         for mask, dead, found in (
             (self.line, self.dead_line, found_lines),
             (self.hub, self.dead_hub, found_hubs),
             (self.cell, self.dead_cell, found_cells),
         ):
-            if found:
-                new = np.concatenate(found)
-                new = new[~mask[new] & ~dead[new]]
-                if len(new):
-                    mask[new] = True
-                    grew = True
-        return grew
+            new = np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
+            new = new[~mask[new] & ~dead[new]]
+            mask[new] = True
+            taken.append(new.astype(np.int64))
+        return tuple(taken)
 
 
 @dataclass
@@ -173,7 +183,7 @@ def query_max_flow(networks: Sequence, part_net: np.ndarray, part_cell: np.ndarr
             lines = local[(local >= 0) & (local < t.n_lines)]
             hubs = local[(local >= t.n_lines) & (local < t.n_lines + t.net.n_hubs)] - t.n_lines
             cells = local[local >= t.n_lines + t.net.n_hubs] - t.n_lines - t.net.n_hubs
-            grew |= t.grow(lines, hubs, cells)
+            grew |= t.grow(lines, hubs, cells, LOOKAHEAD)
         if not grew:
             break
     flows = graph.flows(np.arange(graph.num_arcs(), dtype=np.int64))
@@ -192,6 +202,8 @@ def query_max_flow(networks: Sequence, part_net: np.ndarray, part_cell: np.ndarr
 
 
 _QUERY = 0
+#: levels taken at each growth (`_Taken.grow`): 1 takes only what the query reaches now
+LOOKAHEAD = 3
 
 
 def arc_index(net) -> ArcIndex:
