@@ -82,6 +82,8 @@ class _Taken:
         self.line = np.zeros(self.n_lines, dtype=bool)
         self.hub = np.zeros(net.n_hubs, dtype=bool)
         self.cell = np.zeros(net.n_cells, dtype=bool)
+        #: the booked flow plus the query's so far, once the query moved any (copied on first use)
+        self.flow: np.ndarray | None = None
         # Nodes the booked flow's source reaches count as taken, and their arcs are never added.
         dead = net.dead if net.dead is not None else np.zeros(2 + self.n_lines + net.n_hubs + net.n_cells, bool)
         self.dead_line = dead[2 : 2 + self.n_lines]
@@ -90,7 +92,17 @@ class _Taken:
 
     @cached_property
     def residual(self) -> np.ndarray:
+        """The booked flow's residual capacities (arcs outside the subgraph still carry it)."""
         return self.net.capacity - self.net.flow
+
+    def add_flow(self, forward: np.ndarray, sent: np.ndarray, backward: np.ndarray, returned: np.ndarray) -> None:
+        """Add a subgraph's flow: `sent` along `forward` arcs, `returned` back along `backward` ones."""
+        if not (sent.any() or returned.any()):
+            return
+        if self.flow is None:
+            self.flow = self.net.flow.copy()
+        self.flow[forward] += sent
+        self.flow[backward] -= returned
 
     def arcs(self) -> np.ndarray:
         """The network's arcs between taken nodes, and the taken cells' arcs to the sink."""
@@ -144,10 +156,12 @@ class _Taken:
             (self.hub, self.dead_hub, found_hubs),
             (self.cell, self.dead_cell, found_cells),
         ):
-            new = np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
-            new = new[~mask[new] & ~dead[new]]
-            mask[new] = True
-            taken.append(new.astype(np.int64))
+            fresh = np.zeros(len(mask), dtype=bool)
+            if found:
+                fresh[np.concatenate(found)] = True
+            fresh &= ~mask & ~dead
+            mask |= fresh
+            taken.append(np.flatnonzero(fresh))
         return tuple(taken)
 
 
@@ -163,18 +177,36 @@ class LocalFlow:
 
 def query_max_flow(networks: Sequence, part_net: np.ndarray, part_cell: np.ndarray, part_cap: np.ndarray) -> LocalFlow:
     """The max flow from a query into the parts `(part_net, part_cell, part_cap)` of solved networks,
-    on their residual graphs, solved on the subgraph the query reaches (see the module's text)."""
+    on their residual graphs, solved on the subgraph the query reaches (see the module's text).
+
+    Each larger subgraph starts from the flow found on the one before: only what it adds is solved
+    (the residual graph of that flow), and an arc gets into a subgraph only once both its ends
+    are taken, so arcs outside it still carry the booked flow."""
     taken = [_Taken(net, arc_index(net)) for net in networks]
     for k, t in enumerate(taken):
         cells = part_cell[part_net == k]
         t.cell[cells[~t.dead_cell[cells]]] = True
+    if not any(t.cell.any() for t in taken):
+        # Every cell of the query is one the booked flow's source reaches: it gets none of them.
+        return LocalFlow(0, np.zeros(len(part_cell), dtype=np.int64), [t.net.flow for t in taken])
+    to_parts = np.zeros(len(part_cell), dtype=np.int64)
+    value = 0
     while True:
-        graph, arcs, first_node = _subgraph(taken, part_net, part_cell, part_cap)
-        if graph.num_arcs() == len(part_cell) and not any(t.cell.any() for t in taken):
-            # Every cell of the query is one the booked flow's source reaches: it gets none of them.
-            return LocalFlow(0, np.zeros(len(part_cell), dtype=np.int64), [t.net.flow for t in taken])
+        graph, arcs, first_node = _subgraph(taken, part_net, part_cell, part_cap - to_parts)
         if graph.solve(_QUERY, SINK) != graph.OPTIMAL:
             raise RuntimeError("max flow failed")
+        value += int(graph.optimal_flow())
+        flows = graph.flows(np.arange(graph.num_arcs(), dtype=np.int64))
+        at = 0
+        for t, (forward, backward) in zip(taken, arcs, strict=True):
+            t.add_flow(
+                forward,
+                flows[at : at + len(forward)],
+                backward,
+                flows[at + len(forward) : at + len(forward) + len(backward)],
+            )
+            at += len(forward) + len(backward)
+        to_parts += flows[at:]
         reached = np.asarray(graph.get_source_side_min_cut(), dtype=np.int64)
         grew = False
         for k, t in enumerate(taken):
@@ -186,19 +218,7 @@ def query_max_flow(networks: Sequence, part_net: np.ndarray, part_cell: np.ndarr
             grew |= t.grow(lines, hubs, cells, LOOKAHEAD)
         if not grew:
             break
-    flows = graph.flows(np.arange(graph.num_arcs(), dtype=np.int64))
-    final, at = [], 0
-    for t, (forward, backward) in zip(taken, arcs, strict=True):
-        if not len(forward) and not len(backward):
-            final.append(t.net.flow)
-            continue
-        flow = t.net.flow.copy()
-        np.add.at(flow, forward, flows[at : at + len(forward)])
-        at += len(forward)
-        np.subtract.at(flow, backward, flows[at : at + len(backward)])
-        at += len(backward)
-        final.append(flow)
-    return LocalFlow(int(graph.optimal_flow()), flows[at:], final)
+    return LocalFlow(value, to_parts, [t.flow if t.flow is not None else t.net.flow for t in taken])
 
 
 _QUERY = 0
@@ -215,8 +235,9 @@ def arc_index(net) -> ArcIndex:
     return index
 
 
-def _subgraph(taken: list[_Taken], part_net, part_cell, part_cap):
-    """The residual graph between the taken nodes, plus the query and its arcs into its parts.
+def _subgraph(taken: list[_Taken], part_net, part_cell, part_left):
+    """The residual graph between the taken nodes (of the flow found so far), plus the query and
+    its arcs into its parts with what is left of each.
 
     Node 0 is the query and 1 the sink; each network's nodes follow, numbered as in the network
     from `first_node[k]` (its source and sink numbers unused). Arcs: each network's forward then
@@ -229,12 +250,13 @@ def _subgraph(taken: list[_Taken], part_net, part_cell, part_cap):
         first_node.append(at)
         tail = np.where(net.tail[chosen] == SINK, SINK, net.tail[chosen] + at).astype(np.int64)
         head = np.where(net.head[chosen] == SINK, SINK, net.head[chosen] + at).astype(np.int64)
-        fwd, bwd = t.residual[chosen] > 0, net.flow[chosen] > 0
-        forward, backward = chosen[fwd], chosen[bwd]
+        carried = (t.flow if t.flow is not None else net.flow)[chosen]
+        residual = net.capacity[chosen] - carried
+        fwd, bwd = residual > 0, carried > 0
         tails += [tail[fwd], head[bwd]]
         heads += [head[fwd], tail[bwd]]
-        caps += [t.residual[forward], net.flow[backward]]
-        arcs.append((forward, backward))
+        caps += [residual[fwd], carried[bwd]]
+        arcs.append((chosen[fwd], chosen[bwd]))
         at += 2 + t.n_lines + net.n_hubs + net.n_cells
     first = np.array(first_node, dtype=np.int64)
     n_lines = np.array([t.n_lines for t in taken], dtype=np.int64)
@@ -244,6 +266,6 @@ def _subgraph(taken: list[_Taken], part_net, part_cell, part_cap):
     graph.add_arcs_with_capacity(
         np.concatenate([*tails, np.full(len(part_cell), _QUERY)]),
         np.concatenate([*heads, part_node]),
-        np.concatenate([*caps, part_cap]).astype(np.int64),
+        np.concatenate([*caps, part_left]).astype(np.int64),
     )
     return graph, arcs, first
