@@ -166,8 +166,14 @@ def test_the_buyer_gets_the_pdf_and_signs_its_fingerprint_and_the_order_is_booke
         signature = db.session.scalar(sa.select(Signature).where(Signature.proposal_id == proposal_id))
         assert signature.accepted and signature.pdf_sha256 == version.pdf_sha256
         assert registry.has_order(db.session.get(Proposal, proposal_id)) is None  # answered before booking
+    # Meanwhile the rep's page says the buyer accepted and that the order is on its way.
+    login(client, "sales_rep")
+    page = client.get(f"/proposals/{proposal_id}").get_data(as_text=True)
+    assert "Accepted by Sara Buyer" in page and 'data-testid="order-being-made"' in page
     booking.gate.set()
     made_by_the_worker(app, mode, expected="order made")
+    page = client.get(f"/proposals/{proposal_id}").get_data(as_text=True)
+    assert 'data-testid="order-being-made"' not in page and "/orders/" in page
     assert booking.opened == [True]  # booked once, after the buyer had their answer
     with app.app_context():
         proposal = db.session.get(Proposal, proposal_id)
