@@ -15,7 +15,7 @@ from app.mail.models import OutboxMessage
 from app.pricing.service import usable_card
 from app.proposals.access import READERS
 from app.proposals.models import Proposal, ProposalStatus
-from app.ratecards.models import RateCard
+from app.ratecards.models import BaseRate, RateCard
 from app.roles import Role
 
 
@@ -84,9 +84,14 @@ def possible_owners() -> list[User]:
 def products_for(proposal: Proposal) -> list[Product]:
     """Active products with a rate on the proposal's card, by name (for the line forms' choices: without
     their ad units, which the forms do not show)."""
-    rated = {r.product_id for r in proposal.rate_card.base_rates}
-    chosen = sa.select(Product).where(Product.status == Status.ACTIVE.value).order_by(Product.name)
-    return [p for p in db.session.scalars(chosen.options(sa.orm.lazyload(Product.ad_unit_links))) if p.id in rated]
+    rated = sa.select(BaseRate.product_id).where(BaseRate.card_id == proposal.rate_card_id)
+    chosen = (
+        sa.select(Product)
+        .where(Product.status == Status.ACTIVE.value, Product.id.in_(rated))
+        .order_by(Product.name)
+        .options(sa.orm.lazyload(Product.ad_unit_links))
+    )
+    return list(db.session.scalars(chosen))
 
 
 def active_packages() -> list[Package]:
