@@ -48,13 +48,15 @@ def _rolled_back(session: Session, previous_transaction) -> None:
         session.info.pop(UNCOMMITTED, None)
 
 
-class Live(list):
+class Live(tuple):
     """The live holds and bookings at one moment, with their ids: availability compares the ids
-    of every request with those of its solved clusters, and 50,000 of them are worth keeping."""
+    of every request with those of its solved clusters, and 50,000 of them are worth keeping.
+    A tuple: every request of the process shares it, and none may change it."""
 
-    def __init__(self, held) -> None:
-        super().__init__(held)
-        self.ids = frozenset(r.id for r in self)
+    def __new__(cls, held) -> Live:
+        live = super().__new__(cls, held)
+        live.ids = frozenset(r.id for r in live)
+        return live
 
 
 @dataclass
