@@ -73,7 +73,6 @@ class Parts:
 
 @dataclass
 class _Partition:
-    ids: frozenset[int]
     cluster_of: dict[int, int]
     #: per cluster: its slots, its reservations, and the facts of them its solution depends on
     slots: list[frozenset[int]]
@@ -122,25 +121,10 @@ def _facts(members: list) -> tuple:
 def _partition(live: list) -> _Partition:
     """Slots joined by the quantity lines that cover several of them; each cluster's reservations
     (a sponsorship in every cluster it touches), in the order they take supply."""
-    parent: dict[int, int] = {}
-
-    def find(x: int) -> int:
-        while parent.setdefault(x, x) != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for r in live:
-        slots = list(r.ad_unit_ids)
-        for s in slots:
-            find(s)
-        if r.share is None:
-            root = find(slots[0])
-            for s in slots[1:]:
-                parent[find(s)] = root
-    roots = sorted({find(s) for s in parent})
+    root_of = _roots(live)
+    roots = sorted(set(root_of.values()))
     number = {root: i for i, root in enumerate(roots)}
-    cluster_of = {s: number[find(s)] for s in parent}
+    cluster_of = {s: number[root] for s, root in root_of.items()}
     slots: list[set[int]] = [set() for _ in roots]
     for s, n in cluster_of.items():
         slots[n].add(s)
@@ -149,7 +133,28 @@ def _partition(live: list) -> _Partition:
         for n in sorted({cluster_of[s] for s in r.ad_unit_ids}):
             members[n].append(r)
     facts = [_facts(group) for group in members]
-    return _Partition(frozenset(r.id for r in live), cluster_of, [frozenset(s) for s in slots], members, facts)
+    return _Partition(cluster_of, [frozenset(s) for s in slots], members, facts)
+
+
+def _roots(live, slots=()) -> dict[int, int]:
+    """Each slot's root once the quantity lines join the slots they cover (a sponsorship joins
+    none): `slots`, and every slot a reservation of `live` covers."""
+    parent = {s: s for s in slots}
+
+    def find(x: int) -> int:
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for r in live:
+        covered = list(r.ad_unit_ids)
+        for s in covered:
+            find(s)
+        if r.share is None:
+            for s in covered[1:]:
+                parent[find(s)] = find(covered[0])
+    return {s: find(s) for s in parent}
 
 
 def clusters_for(
@@ -199,7 +204,7 @@ def clusters_for(
         for n, entry in enumerate(kept.entries):
             if entry.solved is None and entry.members and (cold or n in wanted):
                 entry.solved = solve(entry.slots, entry.members)
-        if sum(len(e.members) for e in kept.entries) >= FREEZE_FROM:
+        if len(ids) >= FREEZE_FROM:
             _out_of_the_collectors_way()
         return _found(kept, slot_ids) or []
 
@@ -257,20 +262,8 @@ def _changed(kept: _Store, live: list, ids: frozenset[int], update) -> _Store | 
 
 def _connected(slots: frozenset[int], members: list) -> bool:
     """Whether the quantity lines among `members` still join all of `slots` into one cluster."""
-    parent = {s: s for s in slots}
-
-    def find(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for r in members:
-        if r.share is None:
-            mine = [s for s in r.ad_unit_ids if s in parent]
-            for s in mine[1:]:
-                parent[find(s)] = find(mine[0])
-    return len({find(s) for s in slots}) == 1
+    root_of = _roots(members, slots)
+    return len({root_of[s] for s in slots}) == 1
 
 
 def _solve(slots: frozenset[int], members: list, *, today: date, load_supply, line_of) -> Cluster:

@@ -43,7 +43,7 @@ class ArcIndex:
 
     @classmethod
     def of(cls, net) -> ArcIndex:
-        n_lines = len(net.lines) - len(net.sponsor_takes)
+        n_lines = len(net.flow_lines)
 
         def offsets(column: np.ndarray, n: int) -> np.ndarray:
             return np.searchsorted(column, np.arange(n + 1)).astype(np.int64)
@@ -78,14 +78,14 @@ class _Taken:
 
     def __init__(self, net, index: ArcIndex) -> None:
         self.net, self.index = net, index
-        self.n_lines = len(net.lines) - len(net.sponsor_takes)
+        self.n_lines = len(net.flow_lines)
         self.line = np.zeros(self.n_lines, dtype=bool)
         self.hub = np.zeros(net.n_hubs, dtype=bool)
         self.cell = np.zeros(net.n_cells, dtype=bool)
         #: the booked flow plus the query's so far, once the query moved any (copied on first use)
         self.flow: np.ndarray | None = None
-        # Nodes the booked flow's source reaches count as taken, and their arcs are never added.
-        dead = net.dead if net.dead is not None else np.zeros(2 + self.n_lines + net.n_hubs + net.n_cells, bool)
+        # Nodes the booked flow's source reaches (kept by `solve_booked`) are never taken.
+        dead = net.dead
         self.dead_line = dead[2 : 2 + self.n_lines]
         self.dead_hub = dead[2 + self.n_lines : 2 + self.n_lines + net.n_hubs]
         self.dead_cell = dead[2 + self.n_lines + net.n_hubs :]
@@ -132,7 +132,8 @@ class _Taken:
         return grew
 
     def _step(self, lines: np.ndarray, hubs: np.ndarray, cells: np.ndarray):
-        """One level of `grow`: the nodes newly taken, as (lines, hubs, cells)."""
+        """One level of `grow`: the nodes newly taken, as (lines, hubs, cells). The arcs followed
+        lead to nodes not taken yet, so they were in no subgraph: the booked flow is theirs."""
         net, index, flow, residual = self.net, self.index, self.net.flow, self.residual
         found_lines, found_hubs, found_cells = [], [], []
         if len(cells):  # back along the arcs that bring the cells flow
