@@ -13,7 +13,9 @@ timeout = 120
 
 
 def when_ready(server) -> None:
-    from app.inventory.warm import warm
+    from app.inventory.warm import warm_before_forking
 
-    clusters = warm(server.app.wsgi())
-    logging.getLogger("gunicorn.error").info("Solved %d clusters of booked lines before forking workers", clusters)
+    log = logging.getLogger("gunicorn.error")
+    clusters = warm_before_forking(server.app.wsgi(), log)
+    if clusters is not None:
+        log.info("Solved %d clusters of booked lines before forking workers", clusters)

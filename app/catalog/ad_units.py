@@ -72,7 +72,7 @@ def descendants(unit: AdUnit) -> list[AdUnit]:
 
 def load_subtrees(units: list[AdUnit]) -> None:
     """Load `children` of `units` and of every unit under them, one query per level, in the relationship's
-    order. Availability and prices ask for the slots under a product's sites on every request."""
+    order (for `descendants`; a product's slots are read by one recursive query, `product_slots`)."""
     level = list(units)
     while level:
         unloaded = [u for u in level if "children" in sa.inspect(u).unloaded]
@@ -201,7 +201,7 @@ def set_ad_unit_status(unit: AdUnit, status: Status, *, actor: User, now: dateti
 
 
 def ad_unit_tree() -> list[AdUnit]:
-    """Every site, with its children loaded (three levels, three queries)."""
+    """Every site, with its children loaded (every unit read by one query, children attached in memory)."""
     units = db.session.scalars(sa.select(AdUnit).order_by(AdUnit.name)).all()
     _attach_children(units, units)
     return [unit for unit in units if unit.parent_id is None]

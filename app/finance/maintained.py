@@ -316,7 +316,11 @@ def roll_day(today: date) -> None:
             )
 
 
-def check(*, limit: int = 20) -> list[str]:
+#: differences `check` lists at most
+CHECK_LIMIT = 20
+
+
+def check(*, limit: int = CHECK_LIMIT) -> list[str]:
     """Where the kept rows and month sums differ from the rows computed from the orders (none: [])."""
     problems: list[str] = []
     closed = queries.closed_periods()

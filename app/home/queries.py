@@ -10,6 +10,7 @@ from sqlalchemy.orm import selectinload
 
 from app.adserver.models import JobStatus, PushJob
 from app.auth.models import User
+from app.auth.service import users_page_query
 from app.catalog.models import AdUnit
 from app.extensions import db
 from app.inventory.models import Reservation, ReservationKind
@@ -32,8 +33,7 @@ def active_unit_counts() -> list[tuple[str, int]]:
 
 def users_for_admin() -> list[User]:
     """Every user, the active ones first, by name."""
-    query = sa.select(User).options(selectinload(User.role_rows)).order_by(User.active.desc(), User.name)
-    return list(db.session.scalars(query))
+    return list(db.session.scalars(users_page_query()))
 
 
 def _count(query: sa.Select) -> int:

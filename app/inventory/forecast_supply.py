@@ -251,9 +251,3 @@ def box_supply(box: Box, supply: dict[int, SlotSupply]) -> tuple[int, int]:
         raw += int(data.raw.sum()) * geo // PPM * device // PPM
         sellable += int(data.sellable.sum()) * geo // PPM * device // PPM
     return raw, sellable
-
-
-def forecast_date() -> date | None:
-    """The last day of traffic history the current forecast was made from."""
-    found = _current.get()
-    return (found.versions if found is not None else read_versions()).history_end

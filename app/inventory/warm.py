@@ -33,3 +33,15 @@ def warm(app) -> int:
         finally:
             db.session.remove()
             db.engine.dispose()
+
+
+def warm_before_forking(app, log) -> int | None:
+    """`warm`, for gunicorn's master: the number of clusters solved, or None when it failed (the
+    database unreachable or not migrated yet). Warming only saves the first requests a solve, so
+    a failure is logged and the server starts all the same: each worker then solves on its first
+    availability answer, as without gunicorn."""
+    try:
+        return warm(app)
+    except Exception:
+        log.exception("Could not solve the booked lines before forking: each worker solves them on its first request")
+        return None

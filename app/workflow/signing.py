@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import io
+import logging
 import secrets
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
@@ -31,6 +32,8 @@ from app.workflow import events, notify
 from app.workflow.models import Signature, SigningLink
 
 S = ProposalStatus
+
+log = logging.getLogger(__name__)
 
 
 def _hash(token: str) -> str:
@@ -266,14 +269,18 @@ def make_orders(
     settings: Settings,
 ) -> list[int]:
     """`make_order_once` for each of the proposals and, `and_waiting`, for every acceptance still
-    without its order (`unordered_acceptances`); the ids of those whose order this call made."""
+    without its order (`unordered_acceptances`); the ids of those whose order this call made. One
+    that fails is logged and left for the next run."""
     if and_waiting:
         proposal_ids = list(dict.fromkeys([*proposal_ids, *unordered_acceptances(now=now)]))
-    return [
-        proposal_id
-        for proposal_id in proposal_ids
-        if make_order_once(proposal_id, now=now, today=today, margin_pct=margin_pct, settings=settings)
-    ]
+    made = []
+    for proposal_id in proposal_ids:
+        try:
+            if make_order_once(proposal_id, now=now, today=today, margin_pct=margin_pct, settings=settings):
+                made.append(proposal_id)
+        except Exception:  # one order that cannot be made never stops the others, nor the worker's other work
+            log.exception("Making the order of proposal %s failed; the next run tries again", proposal_id)
+    return made
 
 
 def unordered_acceptances(*, now: datetime, within_days: int = 30, limit: int = 20) -> list[int]:

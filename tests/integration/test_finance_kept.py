@@ -211,6 +211,7 @@ def test_check_revenue_says_whether_the_kept_revenue_is_right(app, runner):
         db.session.commit()
     wrong = runner.invoke(args=["finance", "check-revenue"])
     assert wrong.exit_code == 1 and "missing or wrong" in wrong.output
+    assert "1 difference:" in wrong.output and "rebuild-revenue" in wrong.output  # what to do about it
     assert runner.invoke(args=["finance", "rebuild-revenue"]).exit_code == 0
     assert runner.invoke(args=["finance", "check-revenue"]).exit_code == 0
 

@@ -75,3 +75,17 @@ def test_the_warm_up_before_forking_leaves_no_cluster_for_a_request_to_solve(app
         reserve(box, quantity=3_000, label="Held after the start")
         db.session.commit()
         assert available(box).available == expected - 3_000
+
+
+def test_a_warm_up_that_fails_is_logged_and_the_server_starts_all_the_same(tmp_path, caplog):
+    """gunicorn's master warms before forking; a database not migrated yet must not stop it."""
+    import logging
+
+    from app import create_app
+    from app.inventory.warm import warm_before_forking
+
+    app = create_app({"ENV_NAME": "testing", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'empty.sqlite'}"})
+    log = logging.getLogger("tests.warm")
+    with caplog.at_level(logging.ERROR, logger="tests.warm"):
+        assert warm_before_forking(app, log) is None
+    assert "each worker solves them on its first request" in caplog.text

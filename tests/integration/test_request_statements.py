@@ -1,5 +1,5 @@
 """Statements that every request, or every availability answer and quote, pays: the signed-in user is
-loaded with their roles in one; the ad-unit tree under a product's units is read one level at a time;
+loaded with their roles in one; the slots under a product's units cost its links and one recursive query;
 users listed with their roles cost no statement each (users loaded as owners or actors do not load
 roles they never show)."""
 
@@ -98,7 +98,7 @@ def test_users_loaded_for_their_names_do_not_load_their_roles(app, queries):
         assert len(users) > 1 and queries.count == 1
 
 
-def test_a_products_slots_cost_its_links_and_one_statement_per_level(app, queries):
+def test_a_products_slots_cost_its_links_and_one_recursive_statement(app, queries):
     with app.app_context():
         products = db.session.scalars(sa.select(Product).where(Product.status == "active")).all()
         expected = {}
