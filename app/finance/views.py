@@ -15,7 +15,7 @@ from flask_wtf import FlaskForm
 
 from app.access import allow
 from app.accounts.models import AccountKind
-from app.accounts.queries import accounts_of_kind
+from app.accounts.queries import account_choices
 from app.db import utcnow
 from app.errors import NotFound, ValidationFailed
 from app.extensions import current_clock, current_settings, db
@@ -168,8 +168,8 @@ def _filter_words(filters: queries.Filters, choices: dict, calendar: str) -> lis
 
 def _choices() -> dict:
     return {
-        "advertisers": accounts_of_kind(AccountKind.ADVERTISER),
-        "agencies": accounts_of_kind(AccountKind.AGENCY),
+        "advertisers": account_choices(AccountKind.ADVERTISER),
+        "agencies": account_choices(AccountKind.AGENCY),
         "reps": queries.sellers(),
         "products": queries.all_products(),
         "statuses": list(OrderStatus),

@@ -7,7 +7,7 @@ from flask_login import current_user
 
 from app.access import allow
 from app.accounts.models import AccountKind
-from app.accounts.queries import accounts_of_kind
+from app.accounts.queries import account_choices
 from app.catalog.models import PricingModel, Product
 from app.db import utcnow
 from app.errors import ValidationFailed
@@ -51,8 +51,8 @@ def product_pricing_panel(product: Product) -> dict:
         "price_cards": cards,
         "price_flight": (first.start_day, first.end_day),
         "price_card_id": first.rate_card_id,
-        "advertisers": accounts_of_kind(AccountKind.ADVERTISER),
-        "agencies": accounts_of_kind(AccountKind.AGENCY),
+        "advertisers": account_choices(AccountKind.ADVERTISER),
+        "agencies": account_choices(AccountKind.AGENCY),
         "time_zone": args.get("time_zone") or current_settings().time_zone.key,
         "priced": None,
         "chart": None,

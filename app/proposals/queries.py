@@ -7,7 +7,7 @@ from datetime import date
 
 import sqlalchemy as sa
 
-from app.accounts.models import Account, AccountKind, Contact
+from app.accounts.models import Account, Contact
 from app.auth.models import User
 from app.catalog.models import Package, Product, Status
 from app.extensions import db
@@ -40,14 +40,6 @@ def proposal_list(user: User, *, search: str, status: str, advertiser: int | Non
     if advertiser:
         query = query.where(Proposal.advertiser_id == advertiser)
     return query.order_by(Proposal.updated_at.desc(), Proposal.id.desc())
-
-
-def accounts(kind: AccountKind) -> list[sa.Row]:
-    """(id, name) of every account of `kind`, by name, for the lists to choose from: a publisher has
-    thousands of advertisers, and the proposals list offers them all on every request."""
-    return list(
-        db.session.execute(sa.select(Account.id, Account.name).where(Account.kind == kind.value).order_by(Account.name))
-    )
 
 
 def contact_choices(advertiser_id: int | None, agency_id: int | None) -> list[tuple[int, str, str]]:

@@ -36,6 +36,7 @@ from app.proposals.snapshot import (
     Totals,
     VersionSnapshot,
 )
+from app.ratecards.models import RateCard
 from app.transaction import after_commit, in_unit_of_work, transaction
 
 log = logging.getLogger(__name__)
@@ -66,7 +67,7 @@ def snapshot(proposal: Proposal, *, number: int, now: datetime) -> VersionSnapsh
         buyer=Buyer(name=buyer.name, email=buyer.email, title=buyer.title) if buyer else None,
         rep=Rep(name=proposal.owner.name, email=proposal.owner.email),
         currency=proposal.currency,
-        rate_card=RateCardRef(id=proposal.rate_card.id, name=proposal.rate_card.name),
+        rate_card=_rate_card_ref(proposal),
         flight=Flight(start=proposal.start_day, end=proposal.end_day, time_zone=proposal.time_zone),
         budget_goal=proposal.budget_goal,
         discount_pct=proposal.discount_pct,
@@ -79,6 +80,15 @@ def snapshot(proposal: Proposal, *, number: int, now: datetime) -> VersionSnapsh
             gross=t.gross, commission=t.commission, net=t.net, impressions=t.impressions, effective_cpm=t.effective_cpm
         ),
     )
+
+
+def _rate_card_ref(proposal: Proposal) -> RateCardRef:
+    """The proposal's rate card by id and name. Loading the card itself loads its whole price list
+    (eight statements), so the name is read alone unless the card is loaded already."""
+    if "rate_card" in sa.inspect(proposal).dict:
+        return RateCardRef(id=proposal.rate_card.id, name=proposal.rate_card.name)
+    name = db.session.scalar(sa.select(RateCard.name).where(RateCard.id == proposal.rate_card_id))
+    return RateCardRef(id=proposal.rate_card_id, name=name)
 
 
 def _snapshot_line(line: ProposalLine, names: dict) -> SnapshotLine:

@@ -8,9 +8,11 @@ from decimal import Decimal
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from sqlalchemy.orm import joinedload
 
 from app.access import allow
 from app.accounts.models import AccountKind
+from app.accounts.queries import account_choices
 from app.db import utcnow
 from app.errors import Forbidden, NotFound
 from app.extensions import current_clock, current_settings, db
@@ -39,8 +41,12 @@ def settings() -> dict:
     return {"today": current_clock().today(), "now": utcnow(), "margin_pct": current_settings().safety_margin_pct}
 
 
+#: The proposal's rate card comes with it, without its price list (which pricing loads when it prices).
+_WITH_CARD_NAME = (joinedload(Proposal.rate_card).lazyload("*"),)
+
+
 def readable_proposal(proposal_id: int) -> Proposal:
-    proposal = db.session.get(Proposal, proposal_id)
+    proposal = db.session.get(Proposal, proposal_id, options=_WITH_CARD_NAME)
     if proposal is None or proposal.deleted_at is not None:
         raise NotFound("No such proposal.")
     if not access.can_read(current_user, proposal):
@@ -77,7 +83,7 @@ def index():
         status=status,
         advertiser=advertiser,
         statuses=list(ProposalStatus),
-        advertisers=queries.accounts(AccountKind.ADVERTISER),
+        advertisers=account_choices(AccountKind.ADVERTISER),
         can_create=current_user.has_role(*SELLERS),
     )
 
@@ -102,11 +108,9 @@ def _offer_buyers(form: ProposalForm) -> None:
 def _prepare(form: ProposalForm) -> ProposalForm:
     today = current_clock().today()
     form.advertiser_id.choices = options(
-        [("", "— choose —"), *((a.id, a.name) for a in queries.accounts(AccountKind.ADVERTISER))]
+        [("", "— choose —"), *((a.id, a.name) for a in account_choices(AccountKind.ADVERTISER))]
     )
-    form.agency_id.choices = options(
-        [("", "— none —"), *((a.id, a.name) for a in queries.accounts(AccountKind.AGENCY))]
-    )
+    form.agency_id.choices = options([("", "— none —"), *((a.id, a.name) for a in account_choices(AccountKind.AGENCY))])
     _offer_buyers(form)
     cards = queries.usable_cards(current_user, today)
     form.rate_card_id.choices = options((c.id, f"{c.name} ({c.currency})") for c in cards)

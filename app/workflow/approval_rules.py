@@ -4,6 +4,7 @@ Services flush; the request commits."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -21,7 +22,7 @@ from app.proposals.snapshot import VersionSnapshot
 from app.roles import ROLE_LABELS, Role
 from app.validation import clean_line, line_problem
 from app.workflow import conditions as engine
-from app.workflow.authors import authors_so_far, undecidable
+from app.workflow.authors import active_holders, authors_so_far, undecidable
 from app.workflow.models import ApprovalRule, RuleKind
 
 S = ProposalStatus
@@ -149,7 +150,7 @@ def approver_label(role: str | None, user: User | None) -> str:
 def facts(proposal: Proposal, snapshot: VersionSnapshot, *, standard_terms: str) -> dict:
     products = {
         p.id: {"category": p.category, "line_item_type": p.line_item_type}
-        for p in db.session.scalars(sa.select(Product))
+        for p in db.session.execute(sa.select(Product.id, Product.category, Product.line_item_type))
     }
     earlier = db.session.scalar(
         sa.select(sa.func.count(Proposal.id)).where(
@@ -217,7 +218,8 @@ def plan_for(
     plan = Plan(warnings, blocks, [steps[n] for n in sorted(steps)], broken)
     if submitter is not None:
         authors = authors_so_far(proposal) | {submitter.id}
-        plan.stuck = [(step.step, why) for step in plan.steps if (why := undecidable(step, authors))]
+        holders = functools.cache(active_holders)
+        plan.stuck = [(step.step, why) for step in plan.steps if (why := undecidable(step, authors, holders))]
     return plan
 
 

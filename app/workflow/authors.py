@@ -72,17 +72,18 @@ def active_holders(role: str) -> list[int]:
     ).all()
 
 
-def undecidable(step: StepPlan, authors: set[int]) -> str | None:
+def undecidable(step: StepPlan, authors: set[int], holders=active_holders) -> str | None:
     """Why nobody could decide the step on a version these people built (None: somebody could).
-    A step of "any" needs one of its rules decidable, a step of "all" every one."""
+    A step of "any" needs one of its rules decidable, a step of "all" every one. `holders` gives a
+    role's active users (a plan of several steps reads each role once)."""
     whys = []
     for rule, _label, _reasons in step.approvals:
-        handed = hand_to_admins(rule, authors)
+        handed = hand_to_admins(rule, authors, holders)
         if rule.approver_user_id is not None and not handed:
             whys.append(None)
             continue
         role = Role.ADMIN.value if handed else rule.approver_role
-        if role is None or set(active_holders(role)) - authors:
+        if role is None or set(holders(role)) - authors:
             whys.append(None)
             continue
         every = f"every {ROLE_LABELS[Role(role)].lower()} built this version"
@@ -100,14 +101,15 @@ def stuck_message(step: int, why: str) -> str:
     )
 
 
-def hand_to_admins(rule: ApprovalRule, authors: set[int]) -> str | None:
+def hand_to_admins(rule: ApprovalRule, authors: set[int], holders=active_holders) -> str | None:
     """Why the admins decide instead of the rule's approver (None: they do not): a named approver
-    who built the version, or a group every active member of which built it."""
+    who built the version, or a group every active member of which built it (`holders`: as for
+    `undecidable`)."""
     if rule.approver_user_id is not None:
         return f"{rule.approver_user.name} built this version" if rule.approver_user_id in authors else None
     if rule.approver_role is None or rule.approver_role == Role.ADMIN.value:
         return None
-    if set(active_holders(rule.approver_role)) <= authors:
+    if set(holders(rule.approver_role)) <= authors:
         return f"every {ROLE_LABELS[Role(rule.approver_role)].lower()} built this version"
     return None
 

@@ -11,6 +11,7 @@ import flask
 import sqlalchemy as sa
 
 from app.accounts.models import Account, AccountKind
+from app.accounts.queries import account_choices
 from app.auth.models import User
 from app.auth.service import create_user
 from app.auth.views import SESSION_KEY, load_user
@@ -20,7 +21,6 @@ from app.catalog.products import product_slots
 from app.db import utcnow
 from app.extensions import current_clock, db
 from app.pricing.service import LineInput, price_line
-from app.proposals.queries import accounts
 from app.ratecards.models import RateCard
 from app.roles import Role
 
@@ -123,7 +123,7 @@ def test_the_advertisers_to_filter_by_are_names_not_loaded_accounts(app):
             for a in db.session.scalars(sa.select(Account).where(Account.kind == "advertiser").order_by(Account.name))
         ]
         db.session.expunge_all()
-        choices = accounts(AccountKind.ADVERTISER)
+        choices = account_choices(AccountKind.ADVERTISER)
         assert [(a.id, a.name) for a in choices] == expected and expected
         assert not [o for o in db.session.identity_map.values() if isinstance(o, Account)]
 
