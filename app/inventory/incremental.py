@@ -21,8 +21,14 @@ from app.inventory.solver import Line, atom_pairs, sponsorship_takes
 class BookedNetwork:
     """The booked set of a part of the inventory, solved: cells, lines and a max flow of them.
 
-    Node 0 is the source, 1 the sink, then the lines, the hubs and the cells. Arc k goes from
-    `tail[k]` to `head[k]` with `capacity[k]` and carries `flow[k]` in the booked max flow.
+    Node 0 is the source, 1 the sink, then the lines, the hubs and the cells. The arcs come in
+    that order too: source -> line (capacity: the line's quantity), line -> cell (`direct`), line
+    -> hub (the line's quantity), hub -> cell (`hub_out`; the cell's remaining supply) and cell ->
+    sink (the same). Arc k carries `flow[k]` in the booked max flow.
+
+    Only the flow is kept per arc: where an arc starts and ends and what it can carry follow from
+    the tables above (`arc_ends`, `arc_capacity`). At 50,000 lines a cluster has 1.6 million arcs,
+    and ten clusters kept 260 MB of ends and capacities that said nothing the tables did not.
     """
 
     lines: list[Line]
@@ -30,9 +36,8 @@ class BookedNetwork:
     remaining: np.ndarray
     #: sponsorship id -> what it takes of each cell
     sponsor_takes: dict[str, np.ndarray]
-    tail: np.ndarray
-    head: np.ndarray
-    capacity: np.ndarray
+    #: each flow line's quantity, in node order
+    demand: np.ndarray
     flow: np.ndarray
     booked: int
     shortfall: int
@@ -56,6 +61,59 @@ class BookedNetwork:
 
     def cell_node(self, cells: np.ndarray) -> np.ndarray:
         return 2 + len(self.lines) + self.n_hubs + cells
+
+    @property
+    def n_arcs(self) -> int:
+        return len(self.flow)
+
+    def _segments(self) -> np.ndarray:
+        """Where each kind of arc starts: line -> cell, line -> hub, hub -> cell, cell -> sink."""
+        first = len(self.demand)
+        return np.cumsum([first, len(self.direct), len(self.hub_in), len(self.hub_out)])
+
+    def arc_ends(self, arcs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The node each of `arcs` starts from and the node it goes to."""
+        arcs = np.asarray(arcs, dtype=np.int64)
+        direct, hub_in, hub_out, sink = self._segments()
+        n_lines = len(self.demand)
+        line, hub, cell = 2, 2 + n_lines, 2 + n_lines + self.n_hubs
+        kind = np.searchsorted([direct, hub_in, hub_out, sink], arcs, side="right")
+        tail, head = np.zeros(len(arcs), dtype=np.int64), np.ones(len(arcs), dtype=np.int64)
+        k = arcs[kind == 0]
+        head[kind == 0] = line + k
+        rows = self.direct[arcs[kind == 1] - direct]
+        tail[kind == 1], head[kind == 1] = line + rows[:, 1], cell + rows[:, 2]
+        rows = self.hub_in[arcs[kind == 2] - hub_in]
+        tail[kind == 2], head[kind == 2] = line + rows[:, 1], hub + rows[:, 2]
+        rows = self.hub_out[arcs[kind == 3] - hub_out]
+        tail[kind == 3], head[kind == 3] = hub + rows[:, 1], cell + rows[:, 2]
+        tail[kind == 4] = cell + arcs[kind == 4] - sink
+        return tail, head
+
+    def arc_capacity(self, arcs: np.ndarray) -> np.ndarray:
+        """What each of `arcs` can carry."""
+        arcs = np.asarray(arcs, dtype=np.int64)
+        direct, hub_in, hub_out, sink = self._segments()
+        kind = np.searchsorted([direct, hub_in, hub_out, sink], arcs, side="right")
+        out = np.empty(len(arcs), dtype=np.int64)
+        out[kind == 0] = self.demand[arcs[kind == 0]]
+        out[kind == 1] = self.remaining[self.direct[arcs[kind == 1] - direct, 2]]
+        out[kind == 2] = self.demand[self.hub_in[arcs[kind == 2] - hub_in, 1]]
+        out[kind == 3] = self.remaining[self.hub_out[arcs[kind == 3] - hub_out, 2]]
+        out[kind == 4] = self.remaining[arcs[kind == 4] - sink]
+        return out
+
+    @property
+    def tail(self) -> np.ndarray:
+        return self.arc_ends(np.arange(self.n_arcs))[0]
+
+    @property
+    def head(self) -> np.ndarray:
+        return self.arc_ends(np.arange(self.n_arcs))[1]
+
+    @property
+    def capacity(self) -> np.ndarray:
+        return self.arc_capacity(np.arange(self.n_arcs))
 
 
 def solve_booked(
@@ -122,13 +180,11 @@ def solve_booked(
         lines=list(lines),
         remaining=remaining,
         sponsor_takes=takes,
-        # Node and arc numbers fit 32 bits: the network is kept per process, so half the memory.
-        tail=tail.astype(np.int32),
-        head=head.astype(np.int32),
-        capacity=capacity,
+        demand=demand,
         flow=np.zeros(len(tail), dtype=np.int64),
         booked=0,
         shortfall=0,
+        # Node and arc numbers fit 32 bits: the network is kept per process, so half the memory.
         direct=direct.astype(np.int32),
         hub_in=hub_in_arcs.astype(np.int32),
         hub_out=hub_out_arcs.astype(np.int32),

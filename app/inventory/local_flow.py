@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cached_property
 
 import numpy as np
 from ortools.graph.python import max_flow
@@ -90,10 +89,9 @@ class _Taken:
         self.dead_hub = dead[2 + self.n_lines : 2 + self.n_lines + net.n_hubs]
         self.dead_cell = dead[2 + self.n_lines + net.n_hubs :]
 
-    @cached_property
-    def residual(self) -> np.ndarray:
-        """The booked flow's residual capacities (arcs outside the subgraph still carry it)."""
-        return self.net.capacity - self.net.flow
+    def residual(self, arcs: np.ndarray) -> np.ndarray:
+        """The booked flow's residual capacities of `arcs` (arcs outside the subgraph still carry it)."""
+        return self.net.arc_capacity(arcs) - self.net.flow[arcs]
 
     def add_flow(self, forward: np.ndarray, sent: np.ndarray, backward: np.ndarray, returned: np.ndarray) -> None:
         """Add a subgraph's flow: `sent` along `forward` arcs, `returned` back along `backward` ones."""
@@ -114,7 +112,7 @@ class _Taken:
         hub_in = hub_in[self.hub[net.hub_in[hub_in, 2]]]
         hub_out = ranges(index.hub_out_by_hub, np.flatnonzero(self.hub))
         hub_out = hub_out[self.cell[net.hub_out[hub_out, 2]]]
-        sink = len(net.tail) - net.n_cells + np.flatnonzero(self.cell)
+        sink = net.n_arcs - net.n_cells + np.flatnonzero(self.cell)
         return np.concatenate([net.direct[direct, 0], net.hub_in[hub_in, 0], net.hub_out[hub_out, 0], sink]).astype(
             np.int64
         )
@@ -143,14 +141,14 @@ class _Taken:
             found_lines.append(net.direct[into[flow[net.direct[into, 0]] > 0], 1])
         if len(hubs):  # forward to the hub's cells, back to the lines that feed it
             out = ranges(index.hub_out_by_hub, hubs)
-            found_cells.append(net.hub_out[out[residual[net.hub_out[out, 0]] > 0], 2])
+            found_cells.append(net.hub_out[out[residual(net.hub_out[out, 0]) > 0], 2])
             into = ranges(index.hub_in_by_hub[1], hubs, index.hub_in_by_hub[0])
             found_lines.append(net.hub_in[into[flow[net.hub_in[into, 0]] > 0], 1])
         if len(lines):  # forward to the line's cells and hubs
             out = ranges(index.direct_by_line, lines)
-            found_cells.append(net.direct[out[residual[net.direct[out, 0]] > 0], 2])
+            found_cells.append(net.direct[out[residual(net.direct[out, 0]) > 0], 2])
             out = ranges(index.hub_in_by_line, lines)
-            found_hubs.append(net.hub_in[out[residual[net.hub_in[out, 0]] > 0], 2])
+            found_hubs.append(net.hub_in[out[residual(net.hub_in[out, 0]) > 0], 2])
         taken = []
         for mask, dead, found in (
             (self.line, self.dead_line, found_lines),
@@ -249,10 +247,11 @@ def _subgraph(taken: list[_Taken], part_net, part_cell, part_left):
         net = t.net
         chosen = t.arcs() if t.cell.any() else np.zeros(0, dtype=np.int64)
         first_node.append(at)
-        tail = np.where(net.tail[chosen] == SINK, SINK, net.tail[chosen] + at).astype(np.int64)
-        head = np.where(net.head[chosen] == SINK, SINK, net.head[chosen] + at).astype(np.int64)
+        tail, head = net.arc_ends(chosen)
+        tail = np.where(tail == SINK, SINK, tail + at)
+        head = np.where(head == SINK, SINK, head + at)
         carried = (t.flow if t.flow is not None else net.flow)[chosen]
-        residual = net.capacity[chosen] - carried
+        residual = net.arc_capacity(chosen) - carried
         fwd, bwd = residual > 0, carried > 0
         tails += [tail[fwd], head[bwd]]
         heads += [head[fwd], tail[bwd]]

@@ -243,7 +243,7 @@ def _carry_over(old: BookedNetwork, cells: Cells, net: BookedNetwork) -> np.ndar
     m = len(old.hub_out)
     if len(net.hub_out) < m or not np.array_equal(net.hub_out[:m, 1:], old.hub_out[:, 1:]):
         return None
-    flow = np.zeros(len(net.tail), dtype=np.int64)
+    flow = np.zeros(net.n_arcs, dtype=np.int64)
     alive = cells.first_day <= cells.last_day
     flow[net.hub_out[:m, 0]] = np.where(alive[old.hub_out[:, 2]], old.flow[old.hub_out[:, 0]], 0)
     hub_alive = np.zeros(net.n_hubs, dtype=bool)

@@ -84,3 +84,48 @@ def test_the_instances_above_make_the_subgraph_grow(monkeypatch):
         net, rng = _instance(seed)
         grew += _rounds(net, *_query(net, rng), monkeypatch)[1] > 1
     assert grew >= 20
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_a_networks_arcs_are_read_back_from_its_tables(seed):
+    """Arc ends and capacities are not kept per arc: they are derived from the line, hub and cell
+    tables. Derived, they are the arcs the network was solved on: every one the description of the
+    lines asks for, once, and the booked flow is feasible on them."""
+    rng = random.Random(seed)
+    n_cells = rng.randint(10, 60)
+    supply = np.array([rng.randint(0, 500) for _ in range(n_cells)], dtype=np.int64)
+    hubs = [np.array(sorted(rng.sample(range(n_cells), rng.randint(1, 5))), dtype=np.int64) for _ in range(12)]
+    lines, line_hubs = [], []
+    for i in range(rng.randint(3, 25)):
+        if rng.random() < 0.4:  # a line on its own cells (line -> cell arcs)
+            lines.append(
+                Line(f"D{i}", sorted(rng.sample(range(n_cells), rng.randint(1, 6))), quantity=rng.randint(1, 900))
+            )
+            line_hubs.append([])
+        else:
+            lines.append(Line(f"H{i}", [], quantity=rng.randint(1, 900)))
+            line_hubs.append(sorted(rng.sample(range(len(hubs)), rng.randint(1, 3))))
+    net = solve_booked(supply, lines, hubs=hubs, line_hubs=line_hubs)
+
+    n_lines, n_hubs = len(net.flow_lines), net.n_hubs
+    line_node = {line.id: 2 + k for k, line in enumerate(net.flow_lines)}
+    hub_node, cell_node = 2 + n_lines, 2 + n_lines + n_hubs
+    expected = []
+    for line, on_hubs in zip(lines, line_hubs, strict=True):
+        expected.append((0, line_node[line.id], line.quantity))
+        expected += [(line_node[line.id], cell_node + c, int(net.remaining[c])) for c in line.atoms]
+        expected += [(line_node[line.id], hub_node + h, line.quantity) for h in on_hubs]
+    for h, cells in enumerate(hubs):
+        expected += [(hub_node + h, cell_node + c, int(net.remaining[c])) for c in cells]
+    expected += [(cell_node + c, 1, int(net.remaining[c])) for c in range(n_cells)]
+    tail, head, capacity = net.tail, net.head, net.capacity
+    assert sorted(zip(tail.tolist(), head.tolist(), capacity.tolist(), strict=True)) == sorted(expected)
+
+    some = np.array(sorted(rng.sample(range(net.n_arcs), rng.randint(1, net.n_arcs))), dtype=np.int64)
+    assert (net.arc_ends(some)[0] == tail[some]).all() and (net.arc_ends(some)[1] == head[some]).all()
+    assert (net.arc_capacity(some) == capacity[some]).all()
+    assert ((net.flow >= 0) & (net.flow <= capacity)).all()
+    balance = np.zeros(cell_node + n_cells, dtype=np.int64)
+    np.add.at(balance, head, net.flow)
+    np.subtract.at(balance, tail, net.flow)
+    assert (balance[2:] == 0).all() and balance[1] == net.booked == -balance[0]
