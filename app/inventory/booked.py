@@ -190,16 +190,19 @@ def clusters_for(
             if found is not None:
                 return found
     with _building:
+        restart = kept.basis is None
         if kept.ids != ids or kept.basis != basis:
             update = functools.partial(apply_changes, today=today, load_supply=load_supply, line_of=line_of)
-            fresh = (kept.basis == basis and _changed(kept, live, ids, update)) or _repartition(kept, live, ids)
+            # On a new basis (a forecast run, a margin, a new day) no cluster solved on the old one is reused.
+            same = kept if kept.basis == basis else _Store()
+            fresh = (same.basis == basis and _changed(same, live, ids, update)) or _repartition(same, live, ids)
             fresh.basis = basis
             if keep:
                 with _lock:
                     _stores[store] = fresh
             kept = fresh
-        # After a restart, solve the whole live set at once.
-        cold = not any(e.solved for e in kept.entries)
+        # After a restart, solve the whole live set at once (on a new basis, only the clusters asked for).
+        cold = restart and not any(e.solved for e in kept.entries)
         wanted = {kept.cluster_of[s] for s in slot_ids if s in kept.cluster_of}
         for n, entry in enumerate(kept.entries):
             if entry.solved is None and entry.members and (cold or n in wanted):

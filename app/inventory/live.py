@@ -11,7 +11,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from app.extensions import db
-from app.inventory.models import InventoryLock, Reservation, ReservationKind
+from app.inventory.models import InventoryChange, InventoryLock, Reservation, ReservationKind
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,8 @@ class _Kept:
 
     version: tuple
     held: dict[int, Held]
+    #: each site's inventory version, read before `held`: the changes since are read by site
+    sites: dict[int, int]
     #: (live list, since, until): the list cut at `since`, which stays the live list until the
     #: next hold expires at `until`; one tuple, so that threads swap it whole
     cut: tuple | None = None
@@ -102,11 +104,12 @@ _COLUMNS = (
 def live_held(now: datetime, today: date, locks: tuple[int, int] | None = None) -> Live:
     """Live holds and bookings. Every committed change to them bumps their sites' inventory
     versions, so the list is kept per process until the versions move (an expired hold needs no
-    change: it is filtered by `now`); then only the ids and expiries are read again, and whole
-    rows only for reservations this process has not seen. Workers never share it; each checks
-    the database first (or passes the versions (sum, count) it has just read as `locks`: a site's
-    version only grows, so any commit moves the sum), so none answers from a list older than the
-    last commit it can see."""
+    change: it is filtered by `now`); then only the reservations changed since are read again
+    (`InventoryChange`), or on a new day every id and expiry, with whole rows only for
+    reservations this process has not seen. Workers never share it; each checks the database
+    first (or passes the versions (sum, count) it has just read as `locks`: a site's version only
+    grows, so any commit moves the sum), so none answers from a list older than the last commit
+    it can see."""
     if locks is None:
         locks = db.session.execute(
             sa.select(sa.func.coalesce(sa.func.sum(InventoryLock.version), 0), sa.func.count(InventoryLock.site_id))
@@ -115,28 +118,74 @@ def live_held(now: datetime, today: date, locks: tuple[int, int] | None = None) 
     key = str(db.session.get_bind().url)
     cached = _unreleased.get(key)
     if cached is None or cached.version != version:
-        known = cached.held if cached is not None and cached.version[1] == today else {}
-        unreleased = (Reservation.released_at.is_(None), Reservation.end_day >= today)
-        current = db.session.scalars(sa.select(Reservation.id).where(*unreleased)).all()
-        expiry = dict(
-            db.session.execute(
-                sa.select(Reservation.id, Reservation.expires_at).where(
-                    *unreleased, Reservation.kind == ReservationKind.HOLD.value
-                )
-            ).all()
-        )
-        missing = [i for i in current if i not in known]
-        loaded = {}
-        for at in range(0, len(missing), 5_000):
-            rows = db.session.execute(sa.select(*_COLUMNS).where(Reservation.id.in_(missing[at : at + 5_000]))).all()
-            loaded.update(
-                (r[0], Held(r[0], r[1], r[2], tuple(r[3]), tuple(r[4] or ()), tuple(r[5] or ()), *r[6:])) for r in rows
-            )
-        held = {}
-        for i in current:
-            r = known.get(i) or loaded[i]
-            held[i] = r if r.expires_at == expiry.get(i, r.expires_at) else replace(r, expires_at=expiry[i])
-        cached = _Kept(version, held)
+        # Read before the reservations: a change committed in between is read again next time, never missed.
+        sites = dict(db.session.execute(sa.select(InventoryLock.site_id, InventoryLock.version)).all())
+        same_day = cached is not None and cached.version[1] == today
+        held = _caught_up(cached, sites, today) if same_day else None
+        if held is None:
+            held = _read_all(cached.held if same_day else {}, today)
+        cached = _Kept(version, held, sites)
         if not db.session.info.get(UNCOMMITTED):
             _unreleased[key] = cached
     return cached.live_at(now)
+
+
+#: More reservations changed than this since the list was read: it is read whole again.
+CATCH_UP_LIMIT = 5_000
+
+
+def _caught_up(cached: _Kept, sites: dict[int, int], today: date) -> dict[int, Held] | None:
+    """The kept reservations with those changed since brought up to date, or None when they must
+    be read whole: too many changes, or a version went back (the kept list was read inside a
+    transaction that was rolled back since)."""
+    since = cached.sites
+    if any(sites.get(site, 0) < version for site, version in since.items()):
+        return None
+    moved = [(site, since.get(site, 0)) for site, version in sites.items() if version != since.get(site, 0)]
+    if not moved:
+        return cached.held
+    changed = db.session.scalars(
+        sa.select(InventoryChange.reservation_id)
+        .where(sa.or_(*(sa.and_(InventoryChange.site_id == s, InventoryChange.version > v) for s, v in moved)))
+        .distinct()
+    ).all()
+    if len(changed) > CATCH_UP_LIMIT:
+        return None
+    held = dict(cached.held)
+    for row in db.session.execute(
+        sa.select(*_COLUMNS, Reservation.released_at, Reservation.end_day.label("last_day")).where(
+            Reservation.id.in_(changed)
+        )
+    ):
+        if row.released_at is not None or row.last_day < today:
+            held.pop(row.id, None)
+        else:
+            held[row.id] = _held(row)
+    return held
+
+
+def _held(r) -> Held:
+    return Held(r[0], r[1], r[2], tuple(r[3]), tuple(r[4] or ()), tuple(r[5] or ()), *r[6:11])
+
+
+def _read_all(known: dict[int, Held], today: date) -> dict[int, Held]:
+    """Every unreleased reservation not over by `today`: ids and expiries, whole rows only for those not `known`."""
+    unreleased = (Reservation.released_at.is_(None), Reservation.end_day >= today)
+    current = db.session.scalars(sa.select(Reservation.id).where(*unreleased)).all()
+    expiry = dict(
+        db.session.execute(
+            sa.select(Reservation.id, Reservation.expires_at).where(
+                *unreleased, Reservation.kind == ReservationKind.HOLD.value
+            )
+        ).all()
+    )
+    missing = [i for i in current if i not in known]
+    loaded = {}
+    for at in range(0, len(missing), 5_000):
+        rows = db.session.execute(sa.select(*_COLUMNS).where(Reservation.id.in_(missing[at : at + 5_000]))).all()
+        loaded.update((r[0], _held(r)) for r in rows)
+    held = {}
+    for i in current:
+        r = known.get(i) or loaded[i]
+        held[i] = r if r.expires_at == expiry.get(i, r.expires_at) else replace(r, expires_at=expiry[i])
+    return held

@@ -142,3 +142,20 @@ class InventoryLock(db.Model):
     site_id: Mapped[int] = mapped_column(sa.ForeignKey("ad_units.id"), primary_key=True)
     #: Bumped by every hold and booking on the site.
     version: Mapped[int] = mapped_column(default=0)
+
+
+class InventoryChange(db.Model):
+    """A hold or booking made, released or extended, under the version it gave each of its sites.
+
+    A process keeps the live set as of some versions; when they move, it reads back only the
+    reservations changed since (`live.live_held`), not every live row. A site's versions are
+    given out under its row lock, so a version that a process reads is committed with every
+    change below it."""
+
+    __tablename__ = "inventory_changes"
+    __table_args__ = (sa.Index("ix_inventory_changes_site_version", "site_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(sa.ForeignKey("ad_units.id"))
+    version: Mapped[int]
+    reservation_id: Mapped[int] = mapped_column(sa.ForeignKey("reservations.id"))

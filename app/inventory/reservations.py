@@ -22,7 +22,7 @@ from app.extensions import db
 from app.formats import impression_count, ngettext
 from app.inventory.availability import availability_for, available_now, box_of, check_box, solved_clusters
 from app.inventory.live import UNCOMMITTED, Held, live_held
-from app.inventory.models import InventoryLock, Reservation, ReservationKind
+from app.inventory.models import InventoryChange, InventoryLock, Reservation, ReservationKind
 from app.inventory.supply import Box
 from app.validation import clean_line, line_problem, quantity_problem
 
@@ -63,10 +63,19 @@ def _lock_sites(site_ids: set[int]) -> None:
     )
 
 
-def _written(site_ids: set[int]) -> None:
-    """The change is flushed: bump the versions again (cached lists are stale) and mark the
-    session, so that what it reads of the live set before the commit stays its own."""
+def _written(site_ids: set[int], reservation_id: int) -> None:
+    """The change to the reservation is flushed: bump the versions again (cached lists are stale),
+    note the change under each site's new version (`InventoryChange`: what processes read back)
+    and mark the session, so that what it reads of the live set before the commit stays its own."""
     _lock_sites(site_ids)
+    db.session.execute(
+        sa.insert(InventoryChange).from_select(
+            ["site_id", "version", "reservation_id"],
+            sa.select(InventoryLock.site_id, InventoryLock.version, sa.literal(reservation_id)).where(
+                InventoryLock.site_id.in_(sorted(site_ids))
+            ),
+        )
+    )
     db.session.info[UNCOMMITTED] = True
 
 
@@ -131,7 +140,7 @@ def reserve(
     )
     db.session.add(reservation)
     db.session.flush()
-    _written(_sites_of(box.slot_ids))
+    _written(_sites_of(box.slot_ids), reservation.id)
     amount = impression_count(quantity) if quantity is not None else f"{share * 100:.0f} % share of voice"
     record(
         actor=actor,
@@ -181,7 +190,7 @@ def release(reservation: Reservation, *, reason: str, actor: User | None, now: d
     reservation.released_at = now
     reservation.release_reason = reason[:200]
     db.session.flush()
-    _written(_sites_of(reservation.ad_unit_ids))
+    _written(_sites_of(reservation.ad_unit_ids), reservation.id)
     record(
         actor=actor,
         entity_type="reservation",
@@ -211,7 +220,7 @@ def extend_hold(
     before = hold.expires_at
     hold.expires_at = now + timedelta(days=hold_days)
     db.session.flush()
-    _written(_sites_of(box.slot_ids))
+    _written(_sites_of(box.slot_ids), hold.id)
     record(
         actor=actor,
         entity_type="reservation",

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from app.catalog.models import AdUnit
 from app.db import utcnow
 from app.extensions import db
-from app.inventory.models import ForecastDay, ForecastRun, InventoryLock, Reservation
+from app.inventory.models import ForecastDay, ForecastRun, InventoryChange, InventoryLock, Reservation
 from tests.integration.test_inventory import available, box_on, reserve
 
 #: A warm answer reads the versions its caches are keyed by (forecast run, margins, inventory locks) in
@@ -119,23 +119,24 @@ def test_a_hold_made_by_another_process_is_seen_by_the_next_answer(ctx):
     site = db.session.scalar(sa.select(AdUnit.id).where(AdUnit.code == "harbour-sport"))
     db.session.commit()
 
-    def hold(s):
-        s.add(
-            Reservation(
-                kind="hold",
-                label="Elsewhere",
-                ad_unit_ids=list(box.slot_ids),
-                geo=[],
-                device=[],
-                start_day=box.start,
-                end_day=box.end,
-                quantity=1000,
-                created_at=utcnow(),
-                expires_at=utcnow() + timedelta(days=7),
-                release_reason="",
-            )
+    def hold(s):  # as `reservations.reserve` writes it: the row, its site's new version, the change noted under it
+        held = Reservation(
+            kind="hold",
+            label="Elsewhere",
+            ad_unit_ids=list(box.slot_ids),
+            geo=[],
+            device=[],
+            start_day=box.start,
+            end_day=box.end,
+            quantity=1000,
+            created_at=utcnow(),
+            expires_at=utcnow() + timedelta(days=7),
+            release_reason="",
         )
+        s.add(held)
+        s.flush()
         s.merge(InventoryLock(site_id=site, version=1_000))
+        s.add(InventoryChange(site_id=site, version=1_000, reservation_id=held.id))
 
     _other_process(hold)
     assert available(box).available == before - 1000

@@ -16,6 +16,7 @@ def _held(i: int, kind: str, expires: datetime | None) -> Held:
 def test_the_live_list_is_kept_until_the_next_hold_expires_then_cut_again():
     kept = _Kept(
         version=((1, 1), date(2027, 1, 4)),
+        sites={},
         held={
             1: _held(1, "booking", None),
             2: _held(2, "hold", T0 + timedelta(hours=1)),
