@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import ParamSpec, TypeVar
@@ -141,3 +142,29 @@ def rollback(session: Session) -> None:
     """Roll back what the session has not committed (its after-commit callbacks are forgotten):
     for a worker's loop that carries on after an error, and for the error pages."""
     session.rollback()
+
+
+class Backoff:
+    """Work that failed in this process, left out of the next runs for `seconds`.
+
+    The worker takes waiting work oldest first, a batch at a time; without this, a batch of items
+    that always fail (a PDF that will not draw, an order that cannot be made) came back first on
+    every run and kept everything newer waiting for ever. Kept per process: a restart tries each
+    once more."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._failed: dict[object, float] = {}
+
+    def failed(self, key: object) -> None:
+        self._failed[key] = time.monotonic()
+
+    def succeeded(self, key: object) -> None:
+        self._failed.pop(key, None)
+
+    def resting(self) -> list:
+        """What failed less than `seconds` ago: leave it out of this run."""
+        now = time.monotonic()
+        for key in [k for k, at in self._failed.items() if now - at >= self.seconds]:
+            del self._failed[key]
+        return list(self._failed)

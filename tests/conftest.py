@@ -157,6 +157,17 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("backend", BACKENDS[1:] if only_postgres else BACKENDS, indirect=True)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_backoffs(monkeypatch) -> None:
+    """Work that failed in one test (by id, in its database) is not left out of the next test's runs."""
+    from app.proposals import versions
+    from app.transaction import Backoff
+    from app.workflow import signing
+
+    monkeypatch.setattr(versions, "_failed_pdfs", Backoff(versions._failed_pdfs.seconds))
+    monkeypatch.setattr(signing, "_failed_orders", Backoff(signing._failed_orders.seconds))
+
+
 @pytest.fixture
 def backend(request) -> str:
     return getattr(request, "param", "sqlite")

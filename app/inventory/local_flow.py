@@ -45,7 +45,8 @@ class ArcIndex:
         n_lines = len(net.flow_lines)
 
         def offsets(column: np.ndarray, n: int) -> np.ndarray:
-            return np.searchsorted(column, np.arange(n + 1)).astype(np.int64)
+            # Row numbers fit 32 bits (as arc numbers do): the index is kept with the network.
+            return np.searchsorted(column, np.arange(n + 1)).astype(np.int32)
 
         def by(column: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
             order = np.argsort(column, kind="stable").astype(np.int32)
@@ -63,7 +64,7 @@ class ArcIndex:
 
 def ranges(offsets: np.ndarray, nodes: np.ndarray, order: np.ndarray | None = None) -> np.ndarray:
     """The positions of the rows of `nodes` in a table grouped by node (`offsets`), in one array."""
-    starts, ends = offsets[nodes], offsets[nodes + 1]
+    starts, ends = offsets[nodes].astype(np.int64), offsets[nodes + 1].astype(np.int64)
     lengths = ends - starts
     total = int(lengths.sum())
     if not total:

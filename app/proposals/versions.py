@@ -37,7 +37,7 @@ from app.proposals.snapshot import (
     VersionSnapshot,
 )
 from app.ratecards.models import RateCard
-from app.transaction import after_commit, in_unit_of_work, transaction
+from app.transaction import Backoff, after_commit, in_unit_of_work, transaction
 
 log = logging.getLogger(__name__)
 
@@ -226,15 +226,19 @@ def draw_stored(version_id: int, *, publisher_name: str, render: dict) -> bool:
         return _store_once(version_id, pdf)
 
 
+#: Versions whose PDF failed to draw in this process: tried again after an hour, newer ones first meanwhile.
+_failed_pdfs = Backoff(3600)
+
+
 def draw_pending(*, publisher_name: str, logo_path: str | None = None, limit: int = 10) -> list[int]:
     """The worker's share: draw and store the PDFs of up to `limit` versions that have none yet
-    (oldest first); the ids of those this call stored. One that fails is logged and left for the
-    next run."""
+    (oldest first); the ids of those this call stored. One that fails is logged and rests an hour
+    (`_failed_pdfs`), so that the versions after it are drawn meanwhile."""
     with transaction(db.session):
         waiting = list(
             db.session.scalars(
                 sa.select(ProposalVersion.id)
-                .where(ProposalVersion.pdf.is_(None))
+                .where(ProposalVersion.pdf.is_(None), ProposalVersion.id.not_in(_failed_pdfs.resting()))
                 .order_by(ProposalVersion.id)
                 .limit(limit)
             )
@@ -244,8 +248,10 @@ def draw_pending(*, publisher_name: str, logo_path: str | None = None, limit: in
         try:
             if draw_stored(version_id, publisher_name=publisher_name, render={"logo_path": logo_path}):
                 drawn.append(version_id)
+            _failed_pdfs.succeeded(version_id)
         except Exception:  # one PDF that will not draw never stops the others
-            log.exception("Drawing the PDF of version %s failed", version_id)
+            log.exception("Drawing the PDF of version %s failed; it is tried again in an hour", version_id)
+            _failed_pdfs.failed(version_id)
     return drawn
 
 

@@ -26,7 +26,7 @@ from app.proposals import access, holds, registry, versions
 from app.proposals.models import Proposal, ProposalLine, ProposalStatus
 from app.proposals.states import transition
 from app.settings import Settings
-from app.transaction import after_commit, in_unit_of_work, transaction
+from app.transaction import Backoff, after_commit, in_unit_of_work, transaction
 from app.validation import clean_line, line_problem
 from app.workflow import events, notify
 from app.workflow.models import Signature, SigningLink
@@ -278,14 +278,21 @@ def make_orders(
         try:
             if make_order_once(proposal_id, now=now, today=today, margin_pct=margin_pct, settings=settings):
                 made.append(proposal_id)
+            _failed_orders.succeeded(proposal_id)
         except Exception:  # one order that cannot be made never stops the others, nor the worker's other work
-            log.exception("Making the order of proposal %s failed; the next run tries again", proposal_id)
+            log.exception("Making the order of proposal %s failed; it is tried again in ten minutes", proposal_id)
+            _failed_orders.failed(proposal_id)
     return made
+
+
+#: Accepted proposals whose order failed in this process: tried again after ten minutes, the others first meanwhile.
+_failed_orders = Backoff(600)
 
 
 def unordered_acceptances(*, now: datetime, within_days: int = 30, limit: int = 20) -> list[int]:
     """The worker's share: proposals accepted through their link in the last `within_days` days,
-    still signed, whose order is not made yet (none of their lines is on an order), oldest first."""
+    still signed, whose order is not made yet (none of their lines is on an order), oldest first;
+    not those whose order failed in the last ten minutes (`_failed_orders`)."""
     on_an_order = (
         sa.select(ProposalLine.id)
         .where(ProposalLine.proposal_id == Proposal.id, ProposalLine.order_line_id.is_not(None))
@@ -301,6 +308,7 @@ def unordered_acceptances(*, now: datetime, within_days: int = 30, limit: int = 
                 Signature.at >= now - timedelta(days=within_days),
                 Proposal.status == S.SIGNED.value,
                 ~on_an_order,
+                Proposal.id.not_in(_failed_orders.resting()),
             )
             .order_by(Signature.id)
             .limit(limit)

@@ -205,3 +205,29 @@ def made_by_the_worker(app, mode: str, *, expected: str | None) -> None:
         return
     output = app.test_cli_runner().invoke(args=["adserver", "worker", "--once"]).output
     assert (expected in output) if expected else ("order made" not in output), output
+
+
+def test_a_pdf_that_will_not_draw_rests_and_the_versions_after_it_are_drawn_meanwhile(left_to_the_worker, monkeypatch):
+    """The worker takes waiting PDFs oldest first, a batch at a time: one that always fails must not
+    come back first on every run and keep the newer ones waiting for ever."""
+    app = left_to_the_worker
+    client = app.test_client()
+    login(client, "sales_rep")
+    stuck, after = with_a_line(app, client), with_a_line(app, client)
+    assert submit(client, stuck) == 302 and submit(client, after) == 302
+    with app.app_context():
+        number = db.session.get(Proposal, stuck).number
+    real = versions.render_pdf
+
+    def render_pdf(snapshot, **kwargs):
+        if snapshot["number"] == number:
+            raise RuntimeError("a font went missing")
+        return real(snapshot, **kwargs)
+
+    monkeypatch.setattr(versions, "render_pdf", render_pdf)
+    with app.app_context():
+        waiting = db.session.scalar(sa.select(sa.func.count()).where(ProposalVersion.pdf.is_(None)))
+        drawn = [versions.draw_pending(publisher_name="Harbour", limit=1) for _ in range(waiting + 1)]
+    # One run per waiting version, one more for the stuck one's failure: every other one is drawn.
+    assert [] in drawn and first_version(app, after).id in [v for run in drawn for v in run]
+    assert first_version(app, stuck).pdf is None
