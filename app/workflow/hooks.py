@@ -4,14 +4,18 @@ the approvals, signatures and submission plan on its page."""
 
 from __future__ import annotations
 
+import functools
+
 import sqlalchemy as sa
 
 from app.audit.subjects import Subject, register_subject
 from app.auth.models import User
+from app.db import utcnow
 from app.extensions import db
 from app.proposals import registry
 from app.proposals.models import Proposal
 from app.settings import Settings
+from app.workflow import signing
 from app.workflow.approval_rules import approver_label, plan_for
 from app.workflow.models import ApprovalRequest, ApprovalRule, Signature
 from app.workflow.service import requests_of
@@ -52,6 +56,9 @@ def page_panel(proposal: Proposal, user: User, *, editable: bool) -> dict:
     """The proposal's approval requests and the buyer's signatures."""
     return {
         "signatures": db.session.scalars(sa.select(Signature).where(Signature.proposal_id == proposal.id)).all(),
+        # an acceptance whose order the worker stopped trying to make (its page must not say "in a moment")
+        "order_given_up": functools.partial(signing.order_given_up, now=utcnow()),
+        "order_retry_days": signing.ORDER_RETRY_DAYS,
         "requests": requests_of(proposal),
         "approver": approver_label,
     }

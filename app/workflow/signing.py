@@ -289,7 +289,17 @@ def make_orders(
 _failed_orders = Backoff(600)
 
 
-def unordered_acceptances(*, now: datetime, within_days: int = 30, limit: int = 20) -> list[int]:
+#: Days after a buyer's acceptance during which the worker keeps trying to make its order.
+ORDER_RETRY_DAYS = 30
+
+
+def order_given_up(signature: Signature, *, now: datetime) -> bool:
+    """Whether the worker stopped trying to make the order of this acceptance (it is older than
+    `ORDER_RETRY_DAYS`); the caller knows the order is not there."""
+    return bool(signature.accepted) and signature.at < now - timedelta(days=ORDER_RETRY_DAYS)
+
+
+def unordered_acceptances(*, now: datetime, within_days: int = ORDER_RETRY_DAYS, limit: int = 20) -> list[int]:
     """The worker's share: proposals accepted through their link in the last `within_days` days,
     still signed, whose order is not made yet (none of their lines is on an order), oldest first;
     not those whose order failed in the last ten minutes (`_failed_orders`)."""

@@ -202,3 +202,29 @@ def test_every_link_in_every_email_of_a_deal_starts_at_public_url_and_opens_a_pa
     for link in links:
         assert link.startswith("http://127.0.0.1:5101/") and "//" not in link.removeprefix("http://")
         pages.match(link.removeprefix("http://127.0.0.1:5101"), method="GET")  # raises when no page is there
+
+
+def test_an_acceptance_whose_order_the_worker_gave_up_on_says_so_instead_of_in_a_moment(app):
+    """The worker tries to make an accepted proposal's order for ORDER_RETRY_DAYS; after that the
+    rep's page must not keep promising it "in a moment"."""
+    from app.transaction import transaction
+    from tests.conftest import DEMO_PASSWORD
+
+    reconfigure(app, BACKGROUND_WORK="worker")  # the order is left to a worker that is not running
+    with app.app_context():
+        proposal = approved()
+        token = sent(proposal)
+        with transaction(db.session):  # as a request answers: the order is handed over after the commit
+            signature = accept(token)
+        proposal_id, signature_id = proposal.id, signature.id
+    client = app.test_client()
+    client.post("/login", data={"email": DEMO_USERS["sales_rep"], "password": DEMO_PASSWORD})
+    page = client.get(f"/proposals/{proposal_id}").get_data(as_text=True)
+    assert 'data-testid="order-being-made"' in page and 'data-testid="order-not-made"' not in page
+    with app.app_context():
+        signature = db.session.get(signing.Signature, signature_id)
+        signature.at -= timedelta(days=signing.ORDER_RETRY_DAYS + 1)
+        db.session.commit()
+    page = client.get(f"/proposals/{proposal_id}").get_data(as_text=True)
+    assert 'data-testid="order-not-made"' in page and 'data-testid="order-being-made"' not in page
+    assert "tried for 30 days and stopped" in page
