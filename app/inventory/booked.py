@@ -82,11 +82,14 @@ class _Partition:
 
 @dataclass
 class _Entry:
-    """One cluster of the live set: its slots, its reservations (sorted by id) and, once solved, its solution."""
+    """One cluster of the live set: its slots, its reservations (sorted by id) and, once solved, its
+    solution; or, after changes, the solution before them and the reservations made or released
+    since, applied when the cluster is next asked for (`_up_to_date`)."""
 
     slots: frozenset[int]
     members: list
     solved: Cluster | None = None
+    pending: tuple[Cluster, list] | None = None
 
 
 @dataclass
@@ -172,8 +175,9 @@ def clusters_for(
 
     With a `store` (the live set of one database), solved clusters are kept and follow the live
     set: the first request after a restart solves them all; after a few reservations are made or
-    released, the next request brings their clusters up to date (`overlay.apply_changes`: only
-    the cells of their slots and days are cut again). Without a store (a what-if), the clusters
+    released, the next request on one of their clusters brings it up to date
+    (`overlay.apply_changes`: only the cells of their slots and days are cut again); requests on
+    other clusters pay nothing for them. Without a store (a what-if), the clusters
     asked for are solved and not kept. A session with reservations written and not committed
     (`keep` false) starts from the kept clusters and keeps nothing of its own."""
     solve = functools.partial(_solve, today=today, load_supply=load_supply, line_of=line_of)
@@ -191,11 +195,11 @@ def clusters_for(
                 return found
     with _building:
         restart = kept.basis is None
+        update = functools.partial(apply_changes, today=today, load_supply=load_supply, line_of=line_of)
         if kept.ids != ids or kept.basis != basis:
-            update = functools.partial(apply_changes, today=today, load_supply=load_supply, line_of=line_of)
             # On a new basis (a forecast run, a margin, a new day) no cluster solved on the old one is reused.
             same = kept if kept.basis == basis else _Store()
-            fresh = (same.basis == basis and _changed(same, live, ids, update)) or _repartition(same, live, ids)
+            fresh = (same.basis == basis and _changed(same, live, ids)) or _repartition(same, live, ids)
             fresh.basis = basis
             if keep:
                 with _lock:
@@ -206,10 +210,20 @@ def clusters_for(
         wanted = {kept.cluster_of[s] for s in slot_ids if s in kept.cluster_of}
         for n, entry in enumerate(kept.entries):
             if entry.solved is None and entry.members and (cold or n in wanted):
-                entry.solved = solve(entry.slots, entry.members)
+                _up_to_date(entry, update, solve)
         if len(ids) >= FREEZE_FROM:
             _out_of_the_collectors_way()
         return _found(kept, slot_ids) or []
+
+
+def _up_to_date(entry: _Entry, update, solve) -> None:
+    """Solve the entry: its changes applied to its solution before them (`overlay.apply_changes`),
+    or, when there is none or a window cannot be cut, afresh."""
+    if entry.pending is not None:
+        before, changed = entry.pending
+        entry.solved, entry.pending = update(before, entry.members, changed), None
+    if entry.solved is None:
+        entry.solved = solve(entry.slots, entry.members)
 
 
 def _found(kept: _Store, slot_ids) -> list[Cluster] | None:
@@ -230,9 +244,11 @@ def _repartition(kept: _Store, live: list, ids: frozenset[int]) -> _Store:
     return _Store(ids, None, {r.id: r for r in live}, part.cluster_of, entries)
 
 
-def _changed(kept: _Store, live: list, ids: frozenset[int], update) -> _Store | None:
-    """The store with the reservations made or released since applied to the clusters they touch,
-    or None when they are too many or a new line joins clusters or slots no cluster holds."""
+def _changed(kept: _Store, live: list, ids: frozenset[int]) -> _Store | None:
+    """The store with the reservations made or released since noted on the clusters they touch, or
+    None when they are too many or a new line joins clusters or slots no cluster holds. They are
+    applied to a cluster when it is next asked for: a change never costs the requests of other
+    clusters anything, and several changes to one cluster are applied at once."""
     added = [r for r in live if r.id not in kept.ids]
     removed = [kept.live[i] for i in kept.ids - ids]
     if len(added) + len(removed) > MAX_CHANGES:
@@ -258,8 +274,9 @@ def _changed(kept: _Store, live: list, ids: frozenset[int], update) -> _Store | 
         joined = any(r.id in gone and r.share is None and len(set(r.ad_unit_ids) & entry.slots) > 1 for r in changed)
         if not members or (joined and not _connected(entry.slots, members)):
             return None  # a release split the cluster: solved afresh as the clusters it is now
-        solved = update(entry.solved, members, changed) if entry.solved is not None else None
-        entries[n] = _Entry(entry.slots, members, solved)
+        before, since = entry.pending or (entry.solved, [])
+        pending = (before, since + changed) if before is not None and len(since) + len(changed) <= MAX_CHANGES else None
+        entries[n] = _Entry(entry.slots, members, None, pending)
     return _Store(ids, None, {r.id: r for r in live}, kept.cluster_of, entries)
 
 

@@ -134,3 +134,52 @@ def test_holds_and_releases_applied_to_solved_clusters_answer_as_a_solve_from_no
                 next_id += 1
     booked._stores.pop(store, None)
     assert applied, "no change was applied to a solved cluster"
+
+
+def test_a_change_is_applied_when_its_cluster_is_asked_for_and_costs_other_clusters_nothing(monkeypatch):
+    """Holds on slot 5's cluster: answers on slot 1 apply nothing; the next answer on slot 5 applies
+    both holds at once, and answers as a solve from nothing."""
+    load_supply = _forecast(7)
+    applied = []
+    apply_changes = booked.apply_changes
+    monkeypatch.setattr(booked, "apply_changes", lambda *a, **kw: applied.append(len(a[2])) or apply_changes(*a, **kw))
+
+    def clusters(live, box, store):
+        return booked.clusters_for(
+            box.slot_ids,
+            live,
+            today=TODAY,
+            supply_key=("test",),
+            store=store,
+            load_supply=load_supply,
+            line_of=lambda r, cells: _line(r, cells, TODAY),
+        )
+
+    def on(slot: int, n: int, start: int = 3) -> Held:
+        return Held(
+            n,
+            "hold",
+            f"R{n}",
+            (slot,),
+            (),
+            (),
+            TODAY + timedelta(days=start),
+            TODAY + timedelta(days=20),
+            20_000,
+            None,
+            datetime(2027, 2, 1),
+        )
+
+    store = "overlay-lazy"
+    booked._stores.pop(store, None)
+    live = [on(1, 1), on(5, 2)]
+    here, there = Box((1,), TODAY, TODAY + timedelta(days=30)), Box((5,), TODAY, TODAY + timedelta(days=30))
+    clusters(live, here, store)  # both clusters solved
+    live += [on(5, 3, start=6), on(5, 4, start=9)]
+    clusters(live, here, store)
+    live.append(on(5, 5, start=12))
+    assert _answer(clusters(live, here, store), here) == _answer(clusters(live, here, None), here)
+    assert applied == []  # slot 1's answers paid nothing for slot 5's holds
+    assert _answer(clusters(live, there, store), there) == _answer(clusters(live, there, None), there)
+    assert applied == [3]  # the three holds, applied at once
+    booked._stores.pop(store, None)
