@@ -93,6 +93,23 @@ def _answer(clusters: list[booked.Cluster], box: Box) -> tuple[int, int, int]:
     return added.available, supply, sum(c.network.shortfall for c in clusters)
 
 
+def _clusters(load_supply):
+    """The solved clusters of a box's slots, kept in `store` (None: solved from nothing, kept nowhere)."""
+
+    def clusters(live, box, store):
+        return booked.clusters_for(
+            box.slot_ids,
+            live,
+            today=TODAY,
+            supply_key=("test",),
+            store=store,
+            load_supply=load_supply,
+            line_of=lambda r, cells: _line(r, cells, TODAY),
+        )
+
+    return clusters
+
+
 @pytest.mark.parametrize("seed", range(60))
 def test_holds_and_releases_applied_to_solved_clusters_answer_as_a_solve_from_nothing(seed, monkeypatch):
     rng = random.Random(seed)
@@ -106,16 +123,7 @@ def test_holds_and_releases_applied_to_solved_clusters_answer_as_a_solve_from_no
     monkeypatch.setattr(booked, "overlay_apply", booked.apply_changes, raising=False)
     monkeypatch.setattr(booked, "apply_changes", counted)
 
-    def clusters(live, box, store):
-        return booked.clusters_for(
-            box.slot_ids,
-            live,
-            today=TODAY,
-            supply_key=("test",),
-            store=store,
-            load_supply=load_supply,
-            line_of=lambda r, cells: _line(r, cells, TODAY),
-        )
+    clusters = _clusters(load_supply)
 
     store = f"overlay-test-{seed}"
     booked._stores.pop(store, None)
@@ -144,16 +152,7 @@ def test_a_change_is_applied_when_its_cluster_is_asked_for_and_costs_other_clust
     apply_changes = booked.apply_changes
     monkeypatch.setattr(booked, "apply_changes", lambda *a, **kw: applied.append(len(a[2])) or apply_changes(*a, **kw))
 
-    def clusters(live, box, store):
-        return booked.clusters_for(
-            box.slot_ids,
-            live,
-            today=TODAY,
-            supply_key=("test",),
-            store=store,
-            load_supply=load_supply,
-            line_of=lambda r, cells: _line(r, cells, TODAY),
-        )
+    clusters = _clusters(load_supply)
 
     def on(slot: int, n: int, start: int = 3) -> Held:
         return Held(
