@@ -66,18 +66,18 @@ class BookedNetwork:
     def n_arcs(self) -> int:
         return len(self.flow)
 
-    def _segments(self) -> np.ndarray:
-        """Where each kind of arc starts: line -> cell, line -> hub, hub -> cell, cell -> sink."""
-        first = len(self.demand)
-        return np.cumsum([first, len(self.direct), len(self.hub_in), len(self.hub_out)])
+    def _kinds(self, arcs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The arcs as int64, each one's kind (0 source -> line, 1 line -> cell, 2 line -> hub,
+        3 hub -> cell, 4 cell -> sink) and where each kind starts."""
+        arcs = np.asarray(arcs, dtype=np.int64)
+        starts = np.cumsum([0, len(self.demand), len(self.direct), len(self.hub_in), len(self.hub_out)])
+        return arcs, np.searchsorted(starts[1:], arcs, side="right"), starts
 
     def arc_ends(self, arcs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The node each of `arcs` starts from and the node it goes to."""
-        arcs = np.asarray(arcs, dtype=np.int64)
-        direct, hub_in, hub_out, sink = self._segments()
+        arcs, kind, (_, direct, hub_in, hub_out, sink) = self._kinds(arcs)
         n_lines = len(self.demand)
         line, hub, cell = 2, 2 + n_lines, 2 + n_lines + self.n_hubs
-        kind = np.searchsorted([direct, hub_in, hub_out, sink], arcs, side="right")
         tail, head = np.zeros(len(arcs), dtype=np.int64), np.ones(len(arcs), dtype=np.int64)
         k = arcs[kind == 0]
         head[kind == 0] = line + k
@@ -92,9 +92,7 @@ class BookedNetwork:
 
     def arc_capacity(self, arcs: np.ndarray) -> np.ndarray:
         """What each of `arcs` can carry."""
-        arcs = np.asarray(arcs, dtype=np.int64)
-        direct, hub_in, hub_out, sink = self._segments()
-        kind = np.searchsorted([direct, hub_in, hub_out, sink], arcs, side="right")
+        arcs, kind, (_, direct, hub_in, hub_out, sink) = self._kinds(arcs)
         out = np.empty(len(arcs), dtype=np.int64)
         out[kind == 0] = self.demand[arcs[kind == 0]]
         out[kind == 1] = self.remaining[self.direct[arcs[kind == 1] - direct, 2]]
