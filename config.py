@@ -132,6 +132,11 @@ class Config:
     #: Where finance exports are written (default: instance/exports); they are served from there.
     FINANCE_EXPORT_DIR = os.environ.get("FINANCE_EXPORT_DIR", "")
 
+    #: Keep the solved booked lines on disk, so that a process that starts reads them instead of
+    #: solving them again (`app/inventory/stored.py`); the folder defaults to instance/solutions.
+    INVENTORY_STORE_SOLUTIONS = yes_no("INVENTORY_STORE_SOLUTIONS", True)
+    INVENTORY_SOLUTION_DIR = os.environ.get("INVENTORY_SOLUTION_DIR", "")
+
     PAGE_SIZE = _int("PAGE_SIZE", 25)
     #: Percent of the forecast never sold, unless a site sets its own.
     SAFETY_MARGIN_PCT = _int("SAFETY_MARGIN_PCT", 10)
@@ -178,6 +183,8 @@ class TestingConfig(Config):
     # After the commit, before the response (as before): tests read the PDF and the order as soon as
     # the request returns. The tests of the background thread and of the worker choose those.
     BACKGROUND_WORK = "inline"
+    # Each test's database is new: nothing to gain from stored solutions (their tests turn them on).
+    INVENTORY_STORE_SOLUTIONS = False
 
 
 CONFIGS = {

@@ -2,7 +2,8 @@
 
 The app is loaded once in the master process and every cluster of booked lines is solved there
 before the workers are forked (`app.inventory.warm`): no request pays for the first solve, and the
-workers share the solved arrays copy-on-write instead of solving and holding a copy each.
+workers share the solved arrays copy-on-write instead of solving and holding a copy each. The master
+reads the solution stored by the last start (or by `flask inventory warm`) when it is still current.
 """
 
 import logging

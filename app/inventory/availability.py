@@ -11,9 +11,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 import sqlalchemy as sa
+from flask import current_app
 
 from app.catalog.ad_units import ad_unit_path
 from app.catalog.models import TargetingDimension, TargetingValue
@@ -24,8 +26,9 @@ from app.inventory import booked
 from app.inventory.forecast_supply import UNITS_ABOVE, box_supply, load_supply, reading, supply_key
 from app.inventory.incremental import augment
 from app.inventory.live import UNCOMMITTED, live_held
-from app.inventory.models import Reservation, ReservationKind
+from app.inventory.models import ForecastRun, Reservation, ReservationKind
 from app.inventory.solver import Line
+from app.inventory.stored import StoredSolutions
 from app.inventory.suggestions import Suggestion, suggestions
 from app.inventory.supply import MAX_FLIGHT_DAYS, Box
 from app.validation import day_problem
@@ -105,7 +108,17 @@ def solved_clusters(
         keep=not db.session.info.get(UNCOMMITTED),
         load_supply=lambda slots, origin, last: load_supply(slots, origin, last, margin_pct=margin_pct),
         line_of=lambda r, cells: _line(r, cells, today),
+        stored=lambda: stored_solutions(store),
     )
+
+
+def stored_solutions(store: str) -> StoredSolutions | None:
+    """Where this database's solved live set is kept on disk (`INVENTORY_SOLUTION_DIR`), or None when it is not."""
+    if not current_app.config.get("INVENTORY_STORE_SOLUTIONS"):
+        return None
+    directory = current_app.config.get("INVENTORY_SOLUTION_DIR") or Path(current_app.instance_path) / "solutions"
+    newest = db.session.scalar(sa.select(ForecastRun.created_at).order_by(ForecastRun.id.desc()).limit(1))
+    return StoredSolutions(Path(directory), store, newest)
 
 
 # -- Reservations as boxes ----------------------------------------------------------------------

@@ -20,6 +20,7 @@ import gc
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -27,6 +28,7 @@ import numpy as np
 
 from app.inventory.incremental import BookedNetwork, solve_booked
 from app.inventory.overlay import apply_changes
+from app.inventory.stored import StoredSolutions
 from app.inventory.supply import PPM, Box, Cells, SlotSupply, build_cells
 
 
@@ -170,6 +172,7 @@ def clusters_for(
     load_supply,
     line_of,
     keep: bool = True,
+    stored: Callable[[], StoredSolutions | None] | None = None,
 ) -> list[Cluster]:
     """The solved clusters that hold any of `slot_ids`.
 
@@ -179,7 +182,12 @@ def clusters_for(
     (`overlay.apply_changes`: only the cells of their slots and days are cut again); requests on
     other clusters pay nothing for them. Without a store (a what-if), the clusters
     asked for are solved and not kept. A session with reservations written and not committed
-    (`keep` false) starts from the kept clusters and keeps nothing of its own."""
+    (`keep` false) starts from the kept clusters and keeps nothing of its own.
+
+    With `stored` (a callable, called only after a restart: where the solutions are on disk), the
+    first request after a restart starts from the stored live set when it was solved on the same
+    basis and catches up from there; a process that solved or caught up at its start stores the
+    live set for the next one."""
     solve = functools.partial(_solve, today=today, load_supply=load_supply, line_of=line_of)
     if store is None:
         part = _partition(live)
@@ -194,26 +202,51 @@ def clusters_for(
             if found is not None:
                 return found
     with _building:
+        kept = _stores[store]  # another thread may have brought it up to date meanwhile
+        if kept.ids == ids and kept.basis == basis:
+            found = _found(kept, slot_ids)
+            if found is not None:
+                return found
         restart = kept.basis is None
+        solutions = stored() if restart and stored is not None else None
         update = functools.partial(apply_changes, today=today, load_supply=load_supply, line_of=line_of)
         if kept.ids != ids or kept.basis != basis:
             # On a new basis (a forecast run, a margin, a new day) no cluster solved on the old one is reused.
-            same = kept if kept.basis == basis else _Store()
+            same = kept if kept.basis == basis else (restart and _stored(solutions, basis, live)) or _Store()
             fresh = (same.basis == basis and _changed(same, live, ids)) or _repartition(same, live, ids)
             fresh.basis = basis
             if keep:
                 with _lock:
                     _stores[store] = fresh
             kept = fresh
-        # After a restart, solve the whole live set at once (on a new basis, only the clusters asked for).
-        cold = restart and not any(e.solved for e in kept.entries)
+        # After a restart, bring the whole live set up to date at once (on a new basis, only the clusters asked for).
         wanted = {kept.cluster_of[s] for s in slot_ids if s in kept.cluster_of}
-        for n, entry in enumerate(kept.entries):
-            if entry.solved is None and entry.members and (cold or n in wanted):
-                _up_to_date(entry, update, solve)
+        behind = [e for n, e in enumerate(kept.entries) if e.solved is None and e.members and (restart or n in wanted)]
+        for entry in behind:
+            _up_to_date(entry, update, solve)
+        if restart and behind and keep and solutions is not None:
+            solutions.save(kept)
         if len(ids) >= FREEZE_FROM:
             _out_of_the_collectors_way()
         return _found(kept, slot_ids) or []
+
+
+def _stored(stored: StoredSolutions | None, basis: tuple, live: list) -> _Store | None:
+    """The stored live set solved on `basis`, when every reservation it shares with `live` is the same."""
+    found = stored.load(basis) if stored is not None else None
+    if found is None or found.basis != basis:
+        return None
+    if not same_reservations(found.live, live):
+        # Another database at the same address, or rows changed in place: no basis, so the caller
+        # repartitions, keeping only clusters whose reservations are all the same (compared whole).
+        return _Store(entries=found.entries)
+    return found
+
+
+def same_reservations(kept: dict, live: list) -> bool:
+    """Whether every reservation of `live` that `kept` (by id) holds too has the same slots,
+    audience, days and quantity."""
+    return all(_facts([kept[r.id]]) == _facts([r]) for r in live if r.id in kept)
 
 
 def _up_to_date(entry: _Entry, update, solve) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import NoReturn
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 
 from app.csvio import ImportFailed
@@ -57,6 +58,21 @@ def forecast_command() -> None:
         f"Forecast refreshed: {plural(days, 'slot-day', 'slot-days')} from {run.first_day} to {run.last_day}, "
         f"from history up to {run.history_end}."
     )
+
+
+@inventory_cli.command("warm")
+def warm_command() -> None:
+    """Solve today's booked lines and store them, so that processes started today read them instead.
+
+    A stored solution is only good for the day and the forecast it was solved on: run this after
+    midnight and after `flask inventory forecast` (gunicorn's master runs it at every start).
+    """
+    from app.inventory.warm import warm
+
+    app = current_app._get_current_object()
+    clusters = warm(app)
+    where = "stored" if app.config.get("INVENTORY_STORE_SOLUTIONS") else "not stored (INVENTORY_STORE_SOLUTIONS is off)"
+    click.echo(f"{plural(clusters, 'cluster', 'clusters')} of booked lines solved for today, {where}.")
 
 
 @inventory_cli.command("backtest")

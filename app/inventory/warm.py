@@ -4,6 +4,11 @@ gunicorn loads the app once in its master process (`preload_app` in `gunicorn.co
 `warm` there, and then forks the workers: each starts with the solved clusters already in its
 memory, shared with the others copy-on-write, and only brings them up to date with what was
 reserved or released since (`booked.clusters_for`).
+
+`warm` starts from the solution stored on disk when there is one for today and the current
+forecast (`stored`), so a restart costs seconds, not a solve from nothing, and it stores what it
+solved or caught up for the next start. `flask inventory warm` runs it alone (after midnight and
+after a forecast run, so that a restart that day finds a stored solution).
 """
 
 from __future__ import annotations
