@@ -234,6 +234,7 @@ def clusters_for(
 def _stored(stored: StoredSolutions | None, basis: tuple, live: list) -> _Store | None:
     """The stored live set solved on `basis`, when every reservation it shares with `live` is the same."""
     found = stored.load(basis) if stored is not None else None
+    _give_back_memory()  # reading it left hundreds of MB of freed heap
     if found is None or found.basis != basis:
         return None
     if not same_reservations(found.live, live):

@@ -189,7 +189,9 @@ def solve_booked(
         n_hubs=n_hubs,
     )
     initial = start(net) if start is not None else None
-    net.flow, reached = _max_flow(tail, head, capacity, initial)
+    flow, reached = _max_flow(tail, head, capacity, initial)
+    # Kept per process: 32 bits per arc when no arc can carry more (half the memory), else 64.
+    net.flow = flow.astype(np.int32) if not len(capacity) or capacity.max() <= np.iinfo(np.int32).max else flow
     net.dead = np.zeros(2 + n_lines + n_hubs + n, dtype=bool)
     net.dead[reached[reached < len(net.dead)]] = True
     del tail, head
@@ -304,7 +306,8 @@ def _credit_lines(net, final, cells, capacity, touching) -> tuple[np.ndarray, np
     touching.update(flow_lines[i].id for i in np.unique(np.concatenate([direct[:, 1], senders[:, 1]])))
 
     # (part, line, flow) rows: direct arcs, then each hub arc shared among the hub's senders.
-    sent = final[senders[:, 0]]
+    # The flow may be kept in 32 bits: products of two flows need 64.
+    sent = final[senders[:, 0]].astype(np.int64)
     hub_total = np.zeros(net.n_hubs, dtype=np.int64)
     np.add.at(hub_total, senders[:, 2], sent)
     order = np.argsort(senders[:, 2], kind="stable")
@@ -312,7 +315,7 @@ def _credit_lines(net, final, cells, capacity, touching) -> tuple[np.ndarray, np
     sent = sent[order]
     start = np.searchsorted(by_hub[:, 2], np.arange(net.n_hubs))
     count = np.bincount(by_hub[:, 2], minlength=net.n_hubs)
-    amount = final[out[:, 0]]
+    amount = final[out[:, 0]].astype(np.int64)
     live = (amount > 0) & (hub_total[out[:, 1]] > 0)
     out, amount = out[live], amount[live]
     repeat = count[out[:, 1]]
@@ -322,7 +325,7 @@ def _credit_lines(net, final, cells, capacity, touching) -> tuple[np.ndarray, np
     via_hub = amount[row] * sent[sender] // hub_total[out[row, 1]]
     part = np.concatenate([part_of_cell[direct[:, 2]], part_of_cell[out[row, 2]]])
     line = np.concatenate([direct[:, 1], by_hub[sender, 1]])
-    flow = np.concatenate([final[direct[:, 0]], via_hub])
+    flow = np.concatenate([final[direct[:, 0]].astype(np.int64), via_hub])
     keep = flow > 0
     part, line, flow = part[keep], line[keep], flow[keep]
 

@@ -192,3 +192,31 @@ def test_a_query_augmenting_the_solved_booked_set_gets_what_a_full_solve_gives(i
 def _expand(line, line_hubs, hubs, i):
     cells = sorted(set(line.atoms) | {c for h in line_hubs[i] for c in hubs[h]})
     return Line(line.id, cells, quantity=line.quantity, share=line.share)
+
+
+def test_a_solved_network_keeps_its_flow_in_32_bits_unless_an_arc_can_carry_more():
+    """The flow per arc is most of what a process keeps; it is halved whenever every capacity fits."""
+    from app.inventory.incremental import augment, solve_booked
+
+    small = solve_booked(np.array([1_000, 1_000]), [Line("L1", [0, 1], quantity=1_500)])
+    assert small.flow.dtype == np.int32 and small.booked == 1_500
+    big = 3 * 2**31
+    large = solve_booked(np.array([big, big]), [Line("L1", [0, 1], quantity=big + 7)])
+    assert large.flow.dtype == np.int64 and large.booked == big + 7 and large.shortfall == 0
+    answer = augment([large], np.array([0]), np.array([1]), np.array([big]))
+    assert answer.available == big - 7
+
+
+def test_what_lines_take_of_a_request_is_counted_in_64_bits_when_the_flow_is_kept_in_32():
+    """Two lines share a hub over two cells of 1.5 billion impressions each: sharing a hub's flow
+    among its lines multiplies two flows, which overflows 32 bits."""
+    from app.inventory.incremental import augment, solve_booked
+
+    supply = np.array([1_500_000_000, 1_500_000_000])
+    lines = [Line("L1", [], quantity=1_400_000_000), Line("L2", [], quantity=1_400_000_000)]
+    net = solve_booked(supply, lines, hubs=[np.array([0, 1])], line_hubs=[[0], [0]])
+    assert net.flow.dtype == np.int32
+    answer = augment([net], np.array([0]), np.array([0]), np.array([1_500_000_000]))
+    assert answer.available == 200_000_000
+    taken = answer.to_lines[0]
+    assert sum(taken.values()) == 1_300_000_000 and all(amount > 0 for amount in taken.values())
