@@ -26,6 +26,8 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
         app.config.from_object(config or config_for())
     _check_settings(app)
     Path(app.instance_path).mkdir(exist_ok=True)
+    if not app.config.get("INVENTORY_SOLUTION_DIR"):
+        app.config["INVENTORY_SOLUTION_DIR"] = str(Path(app.instance_path) / "solutions")
     _trust_proxies(app)
 
     from app import models  # noqa: F401  (registers every table on the metadata)

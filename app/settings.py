@@ -35,6 +35,8 @@ class Settings:
     approval_remind_hours: int
     approval_escalate_hours: int
     page_size: int
+    #: Where the solved booked lines are kept on disk for the next process to read; None: not kept.
+    inventory_solutions: str | None = None
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Settings:
@@ -53,6 +55,9 @@ class Settings:
             approval_remind_hours=config["APPROVAL_REMIND_HOURS"],
             approval_escalate_hours=config["APPROVAL_ESCALATE_HOURS"],
             page_size=config["PAGE_SIZE"],
+            inventory_solutions=(config.get("INVENTORY_SOLUTION_DIR") or None)
+            if config.get("INVENTORY_STORE_SOLUTIONS")
+            else None,
         )
 
     def day_of(self, moment: datetime) -> date:

@@ -15,12 +15,11 @@ from pathlib import Path
 
 import numpy as np
 import sqlalchemy as sa
-from flask import current_app
 
 from app.catalog.ad_units import ad_unit_path
 from app.catalog.models import TargetingDimension, TargetingValue
 from app.errors import Errors, ValidationFailed
-from app.extensions import db
+from app.extensions import current_settings, db
 from app.formats import ngettext, plural
 from app.inventory import booked
 from app.inventory.forecast_supply import UNITS_ABOVE, box_supply, load_supply, reading, supply_key
@@ -113,10 +112,13 @@ def solved_clusters(
 
 
 def stored_solutions(store: str) -> StoredSolutions | None:
-    """Where this database's solved live set is kept on disk (`INVENTORY_SOLUTION_DIR`), or None when it is not."""
-    if not current_app.config.get("INVENTORY_STORE_SOLUTIONS"):
+    """Where this database's solved live set is kept on disk (`INVENTORY_SOLUTION_DIR`), or None.
+
+    Read from the settings here rather than passed by every caller: like the database the engine's
+    caches are keyed by, where a cache is kept changes no answer (`stored`)."""
+    directory = current_settings().inventory_solutions
+    if directory is None:
         return None
-    directory = current_app.config.get("INVENTORY_SOLUTION_DIR") or Path(current_app.instance_path) / "solutions"
     newest = db.session.scalar(sa.select(ForecastRun.created_at).order_by(ForecastRun.id.desc()).limit(1))
     return StoredSolutions(Path(directory), store, newest)
 

@@ -14,11 +14,12 @@ from flask.cli import AppGroup
 
 from app.csvio import ImportFailed
 from app.db import utcnow
-from app.extensions import current_clock, db
+from app.extensions import current_clock, current_settings, db
 from app.formats import plural
 from app.inventory import forecast_runs
 from app.inventory.solver import InstanceError
 from app.inventory.solver_json import solve
+from app.inventory.warm import warm
 from app.transaction import in_transaction
 
 inventory_cli = AppGroup("inventory", help="Traffic history, the forecast, and the availability engine.")
@@ -67,11 +68,8 @@ def warm_command() -> None:
     A stored solution is only good for the day and the forecast it was solved on: run this after
     midnight and after `flask inventory forecast` (gunicorn's master runs it at every start).
     """
-    from app.inventory.warm import warm
-
-    app = current_app._get_current_object()
-    clusters = warm(app)
-    where = "stored" if app.config.get("INVENTORY_STORE_SOLUTIONS") else "not stored (INVENTORY_STORE_SOLUTIONS is off)"
+    clusters = warm(current_app._get_current_object())
+    where = "stored" if current_settings().inventory_solutions else "not stored (INVENTORY_STORE_SOLUTIONS is off)"
     click.echo(f"{plural(clusters, 'cluster', 'clusters')} of booked lines solved for today, {where}.")
 
 

@@ -17,6 +17,64 @@ from app.inventory.local_flow import arc_index, query_max_flow, ranges
 from app.inventory.solver import Line, atom_pairs, sponsorship_takes
 
 
+class ArcTable:
+    """One kind of arc of a solved network, as rows of (arc number, the node it starts from, the
+    node it goes to), where both nodes count within their kind (line, hub or cell).
+
+    Only the last column is stored. Arc numbers run on from `first`, one per row, and the rows
+    come grouped by the node they start from (the network numbers its arcs so), so that column
+    is kept as one offset per node: at 50,000 booked lines this keeps 4 bytes per arc instead of
+    12 (about 110 MB less). Indexing reads like the (rows, 3) array it stands for:
+    `table[rows]`, `table[rows, k]`, `table[:, 1:]`.
+    """
+
+    def __init__(self, first: int, starts: np.ndarray, ends: np.ndarray, n_starts: int) -> None:
+        starts = np.asarray(starts, dtype=np.int64)
+        self.first = int(first)
+        self.ends = np.asarray(ends).astype(np.int32)
+        if len(starts) and (np.diff(starts) < 0).any():  # not grouped: keep the column itself
+            self._starts, self.offsets = starts.astype(np.int32), None
+        else:
+            self._starts, self.offsets = None, np.searchsorted(starts, np.arange(n_starts + 1)).astype(np.int32)
+
+    def __len__(self) -> int:
+        return len(self.ends)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (len(self), 3)
+
+    def _rows(self, rows) -> np.ndarray | slice:
+        if isinstance(rows, slice):
+            return rows
+        rows = np.asarray(rows)
+        return np.flatnonzero(rows) if rows.dtype == bool else rows.astype(np.int64, copy=False)
+
+    def column(self, k: int, rows=slice(None)) -> np.ndarray:
+        """Column `k` (0 arc number, 1 start, 2 end) of `rows`, as int64."""
+        rows = self._rows(rows)
+        if k == 2:
+            return self.ends[rows].astype(np.int64)
+        at = np.arange(len(self))[rows] if isinstance(rows, slice) else rows
+        if k == 0:
+            return self.first + at
+        if self._starts is not None:
+            return self._starts[at].astype(np.int64)
+        if isinstance(rows, slice) and rows == slice(None):
+            return np.repeat(np.arange(len(self.offsets) - 1, dtype=np.int64), np.diff(self.offsets))
+        return np.searchsorted(self.offsets, at, side="right").astype(np.int64) - 1
+
+    def __getitem__(self, key) -> np.ndarray:
+        rows, columns = key if isinstance(key, tuple) else (key, slice(None))
+        if isinstance(columns, int | np.integer):
+            return self.column(int(columns), rows)
+        rows = self._rows(rows)
+        return np.column_stack([self.column(k, rows) for k in range(3)[columns]]).reshape(-1, len(range(3)[columns]))
+
+    def astype(self, dtype) -> np.ndarray:
+        return self[:].astype(dtype)
+
+
 @dataclass
 class BookedNetwork:
     """The booked set of a part of the inventory, solved: cells, lines and a max flow of them.
@@ -41,10 +99,11 @@ class BookedNetwork:
     flow: np.ndarray
     booked: int
     shortfall: int
-    #: arcs line -> cell (`direct`) and hub -> cell (`hub_out`) as (arc index, line or hub, cell)
-    direct: np.ndarray
-    hub_in: np.ndarray
-    hub_out: np.ndarray
+    #: arcs line -> cell (`direct`), line -> hub (`hub_in`) and hub -> cell (`hub_out`), each as
+    #: rows of (arc number, line or hub, cell or hub)
+    direct: ArcTable
+    hub_in: ArcTable
+    hub_out: ArcTable
     n_hubs: int
     #: the nodes the source reaches in the residual graph of the booked max flow (by node number):
     #: no query's augmenting path needs them (`local_flow`)
@@ -167,13 +226,11 @@ def solve_booked(
     ]
     tail, head, capacity = (np.concatenate([p[k] for p in parts]).astype(np.int64, copy=False) for k in range(3))
     at = n_lines
-    direct = np.column_stack([at + np.arange(len(pairs)), pairs]) if len(pairs) else np.zeros((0, 3), np.int64)
+    direct = ArcTable(at, pairs[:, 0], pairs[:, 1], n_lines)
     at += len(pairs)
-    hub_in_arcs = np.column_stack([at + np.arange(len(hub_in)), hub_in]) if len(hub_in) else np.zeros((0, 3), np.int64)
+    hub_in_arcs = ArcTable(at, hub_in[:, 0], hub_in[:, 1], n_lines)
     at += len(hub_in)
-    hub_out_arcs = (
-        np.column_stack([at + np.arange(len(hub_out)), hub_out]) if len(hub_out) else np.zeros((0, 3), np.int64)
-    )
+    hub_out_arcs = ArcTable(at, hub_out[:, 0], hub_out[:, 1], n_hubs)
     net = BookedNetwork(
         lines=list(lines),
         remaining=remaining,
@@ -182,10 +239,9 @@ def solve_booked(
         flow=np.zeros(len(tail), dtype=np.int64),
         booked=0,
         shortfall=0,
-        # Node and arc numbers fit 32 bits: the network is kept per process, so half the memory.
-        direct=direct.astype(np.int32),
-        hub_in=hub_in_arcs.astype(np.int32),
-        hub_out=hub_out_arcs.astype(np.int32),
+        direct=direct,
+        hub_in=hub_in_arcs,
+        hub_out=hub_out_arcs,
         n_hubs=n_hubs,
     )
     initial = start(net) if start is not None else None

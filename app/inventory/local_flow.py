@@ -52,10 +52,14 @@ class ArcIndex:
             order = np.argsort(column, kind="stable").astype(np.int32)
             return order, offsets(column[order], n)
 
+        def grouped(table, n: int) -> np.ndarray:
+            # The table keeps these offsets already when its rows come grouped by where they start.
+            return table.offsets if table.offsets is not None else offsets(table[:, 1], n)
+
         return cls(
-            direct_by_line=offsets(net.direct[:, 1], n_lines),
-            hub_in_by_line=offsets(net.hub_in[:, 1], n_lines),
-            hub_out_by_hub=offsets(net.hub_out[:, 1], net.n_hubs),
+            direct_by_line=grouped(net.direct, n_lines),
+            hub_in_by_line=grouped(net.hub_in, n_lines),
+            hub_out_by_hub=grouped(net.hub_out, net.n_hubs),
             hub_out_by_cell=by(net.hub_out[:, 2], net.n_cells),
             hub_in_by_hub=by(net.hub_in[:, 2], net.n_hubs),
             direct_by_cell=by(net.direct[:, 2], net.n_cells),

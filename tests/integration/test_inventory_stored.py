@@ -3,21 +3,29 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from app.extensions import db
+from app.extensions import CLOCK, SETTINGS, db, install_settings
 from app.inventory import booked, live, stored
 from app.inventory.models import Reservation
 from tests.integration.test_inventory import available, box_on, reserve, set_site_margin
 
 
+def _store_solutions(app, directory: Path | None) -> None:
+    settings = app.extensions[SETTINGS]
+    install_settings(
+        app, replace(settings, inventory_solutions=str(directory) if directory else None), app.extensions[CLOCK]
+    )
+
+
 @pytest.fixture
 def storing(app, tmp_path):
     """The app storing its solutions in a folder of the test's own; each test starts as a fresh process."""
-    app.config.update(INVENTORY_STORE_SOLUTIONS=True, INVENTORY_SOLUTION_DIR=str(tmp_path / "solutions"))
+    _store_solutions(app, tmp_path / "solutions")
     booked._stores.clear()
     yield app
     booked._stores.clear()
@@ -38,7 +46,7 @@ def solves(monkeypatch):
 
 
 def _files(app) -> list[Path]:
-    return sorted(Path(app.config["INVENTORY_SOLUTION_DIR"]).glob("solution-*.pickle"))
+    return sorted(Path(app.extensions[SETTINGS].inventory_solutions).glob("solution-*.pickle"))
 
 
 def _restart() -> None:
@@ -138,8 +146,20 @@ def test_a_stored_solution_written_by_other_code_or_damaged_is_solved_afresh(sto
         assert solves and "Could not read the stored inventory solution" in caplog.text
 
 
+def test_solutions_are_stored_in_the_instance_folder_unless_turned_off(tmp_path):
+    from app import create_app
+
+    url = f"sqlite:///{tmp_path / 'any.sqlite'}"
+    on = create_app({"ENV_NAME": "development", "SQLALCHEMY_DATABASE_URI": url})
+    assert on.extensions[SETTINGS].inventory_solutions == str(Path(on.instance_path) / "solutions")
+    chosen = create_app({"ENV_NAME": "development", "SQLALCHEMY_DATABASE_URI": url, "INVENTORY_SOLUTION_DIR": "/x"})
+    assert chosen.extensions[SETTINGS].inventory_solutions == "/x"
+    off = create_app({"ENV_NAME": "development", "SQLALCHEMY_DATABASE_URI": url, "INVENTORY_STORE_SOLUTIONS": False})
+    assert off.extensions[SETTINGS].inventory_solutions is None
+
+
 def test_nothing_is_stored_when_storing_is_off(app, tmp_path):
-    app.config.update(INVENTORY_STORE_SOLUTIONS=False, INVENTORY_SOLUTION_DIR=str(tmp_path / "solutions"))
+    _store_solutions(app, None)
     booked._stores.clear()
     with app.app_context():
         available(box_on("harbour-sport/cricket/mpu"))
