@@ -280,7 +280,8 @@ def bench_availability_large(tmp: Path) -> list[Result]:
     report = availability_fresh_process(url, today, solutions=solutions)
     print(
         f"  availability at {BENCH_LINES} lines: solved from nothing and stored {first['cold_s']:.1f} s "
-        f"({first['cold_cpu_s']:.1f} s CPU); a process that starts after it: first answer {report['cold_s']:.1f} s "
+        f"({first['cold_cpu_s']:.1f} s CPU, resident {first['rss_mb']:.0f} MB); "
+        f"a process that starts after it: first answer {report['cold_s']:.1f} s "
         f"({report['cold_cpu_s']:.1f} s CPU), warm p95 {report['warm_p95_ms']:.0f} ms "
         f"({report['warm_cpu_p95_ms']:.0f} ms CPU), resident {report['rss_mb']:.0f} MB "
         f"(peak {report['peak_mb']:.0f} MB, app loaded {report['loaded_mb']:.0f} MB)"
