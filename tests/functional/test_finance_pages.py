@@ -257,3 +257,38 @@ def test_finance_sets_how_a_line_bills_on_the_order_page(app, client, auth):
     assert response.status_code == 302
     bad = client.post(f"/finance/lines/{line_id}/billing", data={"billing_source": "magic", "billing_cap": "none"})
     assert bad.status_code == 400
+
+
+def test_a_months_second_page_shows_the_rows_after_the_first_and_pages_back(app, client, auth, monkeypatch):
+    from app.finance import figures
+
+    first, _ = moved_back(app)
+    monkeypatch.setattr(figures, "PER_PAGE", 1)
+    auth.login_as("finance")
+    pages = [client.get(f"/finance/months/{first}?page={n}") for n in (1, 2)]
+    assert [p.status_code for p in pages] == [200, 200]
+    one, two = (p.get_data(as_text=True) for p in pages)
+    rows = [re.findall(r'<tr data-testid="month-line"><td>(\d+)</td>', html) for html in (one, two)]
+    assert len(rows[0]) == len(rows[1]) == 1 and rows[0] != rows[1]
+    assert "page 2 of 2" in two and f'href="/finance/months/{first}?page=1"' in two
+    assert 'data-testid="month-rows">2 rows this month' in two  # the month's figures cover every page
+    past = client.get(f"/finance/months/{first}?page=9")  # past the last page: the last page
+    assert past.status_code == 200 and "page 2 of 2" in past.get_data(as_text=True)
+
+
+def test_flask_finance_roll_day_moves_the_month_under_way_on_to_today(app, runner):
+    from app.finance import maintained
+    from app.finance.models import RevenueMonth
+
+    with app.app_context():
+        today = current_clock().today()
+        maintained.roll_day(today - timedelta(days=1))  # the publisher's midnight passed since
+        db.session.commit()
+    result = runner.invoke(args=["finance", "roll-day"])
+    assert result.exit_code == 0, result.output
+    assert f"as of {today:%d %B %Y}" in result.output
+    with app.app_context():
+        under_way = revenue.month_of(today)
+        kept = set(db.session.scalars(sa.select(RevenueMonth.as_of).where(RevenueMonth.period == under_way)))
+        assert kept == {today}
+        assert maintained.check() == []
