@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -168,6 +169,18 @@ def _held(r) -> Held:
     return Held(r[0], r[1], r[2], tuple(r[3]), tuple(r[4] or ()), tuple(r[5] or ()), *r[6:11])
 
 
+_LISTS = (Reservation.ad_unit_ids, Reservation.geo, Reservation.device)
+
+
+def _read_held(where) -> list[Held]:
+    """The reservations `where` says, as `Held`. Their JSON lists are read as text and decoded in
+    one call, not one per value: at 50,000 reservations that was a third of a cold start."""
+    columns = [sa.cast(c, sa.Text) if any(c is listed for listed in _LISTS) else c for c in _COLUMNS]
+    rows = db.session.execute(sa.select(*columns).where(where)).all()
+    lists = json.loads("[" + ",".join(v or "null" for r in rows for v in r[3:6]) + "]")
+    return [_held((*r[:3], lists[3 * k], lists[3 * k + 1], lists[3 * k + 2], *r[6:11])) for k, r in enumerate(rows)]
+
+
 def _read_all(known: dict[int, Held], today: date) -> dict[int, Held]:
     """Every unreleased reservation not over by `today`: ids and expiries, whole rows only for those not `known`."""
     unreleased = (Reservation.released_at.is_(None), Reservation.end_day >= today)
@@ -182,8 +195,7 @@ def _read_all(known: dict[int, Held], today: date) -> dict[int, Held]:
     missing = [i for i in current if i not in known]
     loaded = {}
     for at in range(0, len(missing), 5_000):
-        rows = db.session.execute(sa.select(*_COLUMNS).where(Reservation.id.in_(missing[at : at + 5_000]))).all()
-        loaded.update((r[0], _held(r)) for r in rows)
+        loaded.update((r.id, r) for r in _read_held(Reservation.id.in_(missing[at : at + 5_000])))
     held = {}
     for i in current:
         r = known.get(i) or loaded[i]
