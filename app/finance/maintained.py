@@ -364,6 +364,17 @@ def _pending(session: Session) -> dict[str, set]:
     return session.info.setdefault(PENDING, {"lines": set(), "months": set()})
 
 
+#: Order line attributes no revenue figure reads: the ad server's id of the line (a push), where it
+#: drifts from the signed version (every delivery sync checks every line) and the stamp kept here.
+#: A change to any other attribute, or one added later, recomputes the line's rows.
+NOT_REVENUE = frozenset({"remote_line_id", "drift", "drift_checked_at", "revenue_changed_at"})
+
+
+def _moves_revenue(line: OrderLine) -> bool:
+    """Whether this flush changed an attribute of the line that revenue may read."""
+    return any(attr.history.has_changes() for attr in sa.inspect(line).attrs if attr.key not in NOT_REVENUE)
+
+
 @event.listens_for(Session, "after_flush")
 def _note_changes(session: Session, flush_context) -> None:
     """What this flush changed that moves revenue: lines, their delivery and counts, adjustments,
@@ -372,7 +383,7 @@ def _note_changes(session: Session, flush_context) -> None:
     for obj in itertools.chain(session.new, session.dirty, session.deleted):
         line_id = None
         if isinstance(obj, OrderLine):
-            if obj in session.new or obj in session.deleted or session.is_modified(obj):
+            if obj in session.new or obj in session.deleted or _moves_revenue(obj):
                 line_id = obj.id
         elif isinstance(obj, (DeliveryDay, ThirdPartyCount)) or (
             isinstance(obj, RevenueEntry) and obj.kind == EntryKind.ADJUSTMENT.value

@@ -232,3 +232,20 @@ def test_the_drill_down_pages_its_rows_with_totals_over_every_page(ctx, app, mon
     assert found.rows == len(every) == 5 and [p.pages for p in pages] == [3, 3, 3]
     assert [len(p.rows) for p in pages] == [2, 2, 1] and sorted(shown) == sorted(every)
     assert found.by_currency["GBP"]["gross"] == sum(r.gross for r in every)
+
+
+def test_a_change_no_revenue_figure_reads_recomputes_nothing(ctx, monkeypatch):
+    """The delivery sync checks every line's drift and a push stores the ad server's id: neither
+    moves revenue, so neither may recompute the line's rows (a sync touches every line)."""
+    line = demo_order().lines[0]
+    db.session.commit()
+    refreshed: list[set] = []
+    refresh = maintained.refresh_lines
+    monkeypatch.setattr(maintained, "refresh_lines", lambda ids: refreshed.append(set(ids)) or refresh(ids))
+    line.drift, line.drift_checked_at, line.remote_line_id = ["flight"], now(), "remote-1"
+    db.session.commit()
+    assert refreshed == []
+    line.billing_source = "third_party"  # a term revenue reads
+    db.session.commit()
+    assert refreshed == [{line.id}]
+    assert_kept()
