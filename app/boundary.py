@@ -56,6 +56,28 @@ def after_the_answer(fn: Callable[[], object], *, name: str) -> None:
     g.setdefault(_LATER, []).append((fn, name))
 
 
+#: BACKGROUND_WORK's choices: who does what a request leaves for after its answer.
+BACKGROUND_WORK = ("thread", "worker", "inline")
+
+
+def check_background_work(app: Flask) -> None:
+    mode = app.config["BACKGROUND_WORK"]
+    if mode not in BACKGROUND_WORK:
+        raise RuntimeError(f"BACKGROUND_WORK is {mode!r}: choose one of {', '.join(BACKGROUND_WORK)}.")
+
+
+def off_the_request(now: Callable[[], object], *, name: str, in_thread: Callable[[], object] | None = None) -> None:
+    """Work a committed request leaves behind, by BACKGROUND_WORK: "inline" runs `now` before the
+    answer leaves (tests); "thread" runs `in_thread` (default `now`) in a background thread once the
+    answer is built (`after_the_answer`); "worker" leaves it to `flask adserver worker`, as does any
+    mode outside a request (a CLI command)."""
+    mode = current_app.config["BACKGROUND_WORK"]
+    if mode == "inline":
+        now()
+    elif mode == "thread" and has_request_context():
+        after_the_answer(in_thread or now, name=name)
+
+
 def _start_work_after_the_answer(_error) -> None:
     for fn, name in g.pop(_LATER, []):
         background.start(current_app._get_current_object(), fn, name=name)

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import functools
 
-from flask import Response, current_app, has_request_context, render_template, request
+from flask import Response, render_template, request
 
 from app.access import allow
-from app.boundary import after_the_answer
+from app.boundary import check_background_work, off_the_request
 from app.db import utcnow
 from app.errors import NotFound
 from app.extensions import current_settings
@@ -16,31 +16,22 @@ from app.proposals import versions
 from app.proposals.views import READERS, bp, readable_proposal
 from app.validation import parse_id
 
-#: BACKGROUND_WORK's choices: who does what a request leaves for after its answer.
-BACKGROUND_WORK = ("thread", "worker", "inline")
-
 
 @bp.record_once
-def _check_background_work(state) -> None:
-    mode = state.app.config["BACKGROUND_WORK"]
-    if mode not in BACKGROUND_WORK:
-        raise RuntimeError(f"BACKGROUND_WORK is {mode!r}: choose one of {', '.join(BACKGROUND_WORK)}.")
+def _draw_pdfs_off_the_request(state) -> None:
+    check_background_work(state.app)
     if draw_off_the_request not in versions.drawers:
         versions.drawers.append(draw_off_the_request)
 
 
 def draw_off_the_request(version_id: int, *, publisher_name: str, render: dict) -> None:
-    """After the commit that froze a version: "thread" starts its drawing in the background (the
-    request answers at once), "worker" leaves it to `flask adserver worker`, "inline" draws it before
-    the answer leaves (tests). Outside a request (a CLI command) the worker or the first send draws it."""
-    mode = current_app.config["BACKGROUND_WORK"]
-    if mode == "inline":
-        versions.draw_stored(version_id, publisher_name=publisher_name, render=render)
-    elif mode == "thread" and has_request_context():
-        after_the_answer(
-            functools.partial(versions.draw_stored, version_id, publisher_name=publisher_name, render=render),
-            name=f"version-pdf-{version_id}",
-        )
+    """After the commit that froze a version, by BACKGROUND_WORK (`off_the_request`): drawn in the
+    background, by the worker, or before the answer leaves (tests). Outside a request (a CLI
+    command) the worker or the first send draws it."""
+    off_the_request(
+        functools.partial(versions.draw_stored, version_id, publisher_name=publisher_name, render=render),
+        name=f"version-pdf-{version_id}",
+    )
 
 
 # -- Versions -------------------------------------------------------------------------------------

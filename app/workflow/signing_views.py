@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import functools
 
-from flask import Blueprint, Response, current_app, has_request_context, render_template, request
+from flask import Blueprint, Response, render_template, request
 from flask_wtf import FlaskForm
 
 from app.access import public
-from app.boundary import after_the_answer
+from app.boundary import off_the_request
 from app.db import utcnow
 from app.errors import DomainError, ValidationFailed
 from app.extensions import current_clock, current_settings, db
@@ -28,17 +28,14 @@ def _make_orders_off_the_request(state) -> None:
 
 
 def make_order_off_the_request(proposal_id: int) -> None:
-    """After the commit of a buyer's acceptance, by BACKGROUND_WORK: "thread" makes and books the
-    order in the background (the buyer's page answers at once), "worker" leaves it to `flask
-    adserver worker`, "inline" makes it before the answer leaves (tests)."""
-    mode = current_app.config["BACKGROUND_WORK"]
-    if mode == "inline":
-        _make_orders([proposal_id])
-    elif mode == "thread" and has_request_context():
-        after_the_answer(
-            functools.partial(_make_orders, [proposal_id], and_waiting=True),
-            name=f"order-of-proposal-{proposal_id}",
-        )
+    """After the commit of a buyer's acceptance, by BACKGROUND_WORK (`off_the_request`): the order
+    made and booked in the background (the buyer's page answers at once, and the thread also makes
+    any order a restart left unmade), by the worker, or before the answer leaves (tests)."""
+    off_the_request(
+        functools.partial(_make_orders, [proposal_id]),
+        in_thread=functools.partial(_make_orders, [proposal_id], and_waiting=True),
+        name=f"order-of-proposal-{proposal_id}",
+    )
 
 
 def _make_orders(proposal_ids: list[int], *, and_waiting: bool = False) -> None:

@@ -148,3 +148,10 @@ def test_production_with_public_url_set_and_development_without_it_start_quietly
 def test_a_public_url_that_cannot_start_a_link_stops_start_up(caplog, url):
     with pytest.raises(RuntimeError, match="PUBLIC_URL must be an http:// or https:// address"):
         started(caplog, ENV_NAME="production", PUBLIC_URL=url)
+
+
+def test_an_unknown_background_work_mode_stops_start_up_naming_the_choices():
+    from app import create_app
+
+    with pytest.raises(RuntimeError, match=r"BACKGROUND_WORK is 'later': choose one of thread, worker, inline"):
+        create_app({"ENV_NAME": "testing", "SQLALCHEMY_DATABASE_URI": "sqlite://", "BACKGROUND_WORK": "later"})
