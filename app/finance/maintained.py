@@ -36,6 +36,7 @@ from app.finance.models import (
     RevenueUnderWay,
     ThirdPartyCount,
 )
+from app.finance.variance import story_of
 from app.orders.models import OrderLine
 
 CALENDARS = ("calendar", "broadcast")
@@ -54,24 +55,6 @@ def _batched(items: Iterable, size: int) -> Iterator[list]:
     it = iter(items)
     while batch := list(itertools.islice(it, size)):
         yield batch
-
-
-def story_of(row: queries.Row) -> str:
-    """Why the row's recognised may differ from its booked gross, as app.finance.variance tells it,
-    for every reason that does not depend on the day it is read."""
-    if row.adjustment_for:
-        return "adjustment"
-    if row.make_good_of is not None:
-        return "make_good"
-    if row.billing_source == "contracted":
-        return "contracted"
-    if row.pricing_model == "flat":
-        return "flat"
-    if row.cancelled_on is not None and row.recognised != row.gross:
-        return "cancelled"
-    if row.capped:
-        return "capped"
-    return "paced"
 
 
 def _span(row: queries.Row, month: date, calendar: str) -> tuple[int, int]:

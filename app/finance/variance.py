@@ -141,6 +141,36 @@ def _percent(part: Decimal, whole: Decimal) -> str:
     return f"{(part * HUNDRED / whole).quantize(Decimal(1)):,} %"
 
 
+def story_of(row: Row) -> str:
+    """Which story explains the row, as far as it does not depend on the day it is read: an
+    adjustment, a make-good, a contracted or flat line, a cancelled or capped one; else "paced" (its
+    delivery against the share of its flight due by then). The finance tables keep it per row."""
+    if row.adjustment_for:
+        return "adjustment"
+    if row.make_good_of is not None:
+        return "make_good"
+    if row.billing_source == "contracted":
+        return "contracted"
+    if row.pricing_model == "flat":
+        return "flat"
+    if row.cancelled_on is not None and row.recognised != row.gross:
+        return "cancelled"
+    if row.capped:
+        return "capped"
+    return "paced"
+
+
+#: The stories told whole by one reason (or none), and what each one names beside it.
+_TOLD = {
+    "adjustment": (Why.ADJUSTMENT, lambda row: (row.adjustment_for, row.adjustment_reason)),
+    "make_good": (Why.MAKE_GOOD, lambda row: row.make_good_of),
+    "contracted": (None, lambda row: None),
+    "flat": (None, lambda row: None),
+    "cancelled": (Why.CANCELLED, lambda row: row.cancelled_on),
+    "capped": (Why.CAPPED, lambda row: None),
+}
+
+
 def explain_line(row: Row, month: date, *, today: date, calendar: str = "calendar") -> LineVariance:
     """Why this line recognised what it did in `month`, against what it booked."""
     booked, recognised = row.gross, row.recognised
@@ -150,18 +180,10 @@ def explain_line(row: Row, month: date, *, today: date, calendar: str = "calenda
         kept = tuple((why, amount) for why, amount in parts if amount)
         return LineVariance(row.currency, booked, recognised, kept, kind, due, detail)
 
-    if row.adjustment_for:
-        return told("adjustment", [(Why.ADJUSTMENT, diff)], detail=(row.adjustment_for, row.adjustment_reason))
-    if row.make_good_of is not None:
-        return told("make_good", [(Why.MAKE_GOOD, diff)], detail=row.make_good_of)
-    if row.billing_source == "contracted":
-        return told("contracted", [])
-    if row.pricing_model == "flat":
-        return told("flat", [])
-    if row.cancelled_on is not None and diff:
-        return told("cancelled", [(Why.CANCELLED, diff)], detail=row.cancelled_on)
-    if row.capped:
-        return told("capped", [(Why.CAPPED, diff)])
+    story = story_of(row)
+    if story in _TOLD:
+        why, detail = _TOLD[story]
+        return told(story, [(why, diff)] if why else [], detail=detail(row))
     due = booked_to_date(row, month, today, calendar)
     pace = recognised - due
     if row.billing_source == "third_party" and not row.delivered and due:
