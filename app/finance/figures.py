@@ -122,18 +122,8 @@ def _filtered(query, filters: queries.Filters):
         return query
     query = query.join(OrderLine, OrderLine.id == RevenueLine.order_line_id).join(Order, Order.id == OrderLine.order_id)
     if filters.rep_id:
-        query = query.join(Proposal, Proposal.id == Order.proposal_id).where(Proposal.owner_id == filters.rep_id)
-    for wanted, column in (
-        (filters.advertiser_id, Order.advertiser_id),
-        (filters.agency_id, Order.agency_id),
-        (filters.product_id, OrderLine.product_id),
-        (filters.order_status, Order.status),
-        (filters.currency, Order.currency),
-        (filters.order_id, Order.id),
-    ):
-        if wanted:
-            query = query.where(column == wanted)
-    return query
+        query = query.join(Proposal, Proposal.id == Order.proposal_id)
+    return query.where(*filters.conditions())
 
 
 def summed(months: list[date], filters: queries.Filters, calendar: str, today: date) -> Iterable[tuple]:

@@ -111,6 +111,20 @@ class Filters:
     def as_dict(self) -> dict:
         return {k: v for k, v in self.__dict__.items() if v not in (None, "")}
 
+    def conditions(self) -> list:
+        """The filters set, as conditions on Order, OrderLine and Proposal (the rep's filter is the
+        only one on Proposal: a query joins it when `rep_id` is set)."""
+        columns = (
+            (self.advertiser_id, Order.advertiser_id),
+            (self.agency_id, Order.agency_id),
+            (self.rep_id, Proposal.owner_id),
+            (self.product_id, OrderLine.product_id),
+            (self.order_status, Order.status),
+            (self.currency, Order.currency),
+            (self.order_id, Order.id),
+        )
+        return [column == wanted for wanted, column in columns if wanted]
+
 
 @dataclass
 class Totals:
@@ -178,21 +192,7 @@ def _line_query(filters: Filters):
         .outerjoin(agency, agency.id == Order.agency_id)
         .join(Product, Product.id == OrderLine.product_id)
     )
-    if filters.advertiser_id:
-        query = query.where(Order.advertiser_id == filters.advertiser_id)
-    if filters.agency_id:
-        query = query.where(Order.agency_id == filters.agency_id)
-    if filters.rep_id:
-        query = query.where(Proposal.owner_id == filters.rep_id)
-    if filters.product_id:
-        query = query.where(OrderLine.product_id == filters.product_id)
-    if filters.order_status:
-        query = query.where(Order.status == filters.order_status)
-    if filters.currency:
-        query = query.where(Order.currency == filters.currency)
-    if filters.order_id:
-        query = query.where(Order.id == filters.order_id)
-    return query
+    return query.where(*filters.conditions())
 
 
 def _delivery(first_id: int, last_id: int, lo: date, hi: date) -> dict[int, tuple[int, int, int, int]]:
