@@ -24,7 +24,7 @@ from app.formats import ngettext, plural
 from app.inventory import booked
 from app.inventory.forecast_supply import UNITS_ABOVE, box_supply, load_supply, reading, supply_key
 from app.inventory.incremental import augment
-from app.inventory.live import UNCOMMITTED, live_held
+from app.inventory.live import UNCOMMITTED, Live, live_held
 from app.inventory.models import ForecastRun, Reservation, ReservationKind
 from app.inventory.solver import Line
 from app.inventory.stored import StoredSolutions
@@ -191,7 +191,7 @@ def availability_for(
         if exclude:
             live = [r for r in live if r.id not in exclude]
         clusters = solved_clusters(box, live, today=today, margin_pct=margin_pct, cached=not exclude)
-        solved = _solve_request(box, clusters, margin_pct=margin_pct, today=today)
+        solved = _solve_request(box, clusters, margin_pct=margin_pct, today=today, live=live)
         result = Availability(
             box=box,
             matched=solved.matched,
@@ -287,8 +287,12 @@ class _Solved:
     kinds: dict[str, str]
 
 
-def _solve_request(box: Box, clusters: list[booked.Cluster], *, margin_pct: int, today: date) -> _Solved:
-    """The request against the solved clusters: its free supply, plus what it can add to their flows."""
+def _solve_request(
+    box: Box, clusters: list[booked.Cluster], *, margin_pct: int, today: date, live: list = ()
+) -> _Solved:
+    """The request against the solved clusters: its free supply, plus what it can add to their
+    flows. Contenders read as they are in `live` (a hold extended or relabelled changes no cluster,
+    which keeps the reservation as it was solved)."""
     matched, sellable = box_supply(box, load_supply(set(box.slot_ids), box.start, box.end, margin_pct=margin_pct))
     parts = [booked.parts_of(c, box) for c in clusters]
     network = np.concatenate([np.full(len(p.cells), k, dtype=np.int64) for k, p in enumerate(parts)] or [[]])
@@ -301,7 +305,8 @@ def _solve_request(box: Box, clusters: list[booked.Cluster], *, margin_pct: int,
     # Supply of the request that no reservation touches is its own.
     free = max(0, sellable - sum(int(p.supply.sum()) for p in parts))
 
-    held = {line_id: r for c in clusters for line_id, r in c.held.items()}
+    now = live.by_id if isinstance(live, Live) else {r.id: r for r in live}
+    held = {line_id: now.get(r.id, r) for c in clusters for line_id, r in c.held.items()}
     line_takes = np.zeros(len(added.line_ids), dtype=np.int64)
     np.add.at(line_takes, added.taken_line, added.taken_amount)
     takes = {added.line_ids[i]: int(line_takes[i]) for i in np.flatnonzero(line_takes)}

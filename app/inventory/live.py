@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, replace
 from datetime import date, datetime
@@ -58,6 +59,11 @@ class Live(tuple):
         live = super().__new__(cls, held)
         live.ids = frozenset(r.id for r in live)
         return live
+
+    @functools.cached_property
+    def by_id(self) -> dict[int, Held]:
+        """Each reservation by id, as it is now (a solved cluster keeps them as they were solved)."""
+        return {r.id: r for r in self}
 
 
 @dataclass

@@ -16,6 +16,13 @@ from tests.integration.test_inventory import MARGIN, available, box_on, now, res
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def extend_a_day_later(hold) -> None:
+    """The rep extends the hold a day from now, by two weeks."""
+    reservations.extend_hold(
+        hold, actor=None, now=now() + timedelta(days=1), today=current_clock().today(), margin_pct=MARGIN, hold_days=14
+    )
+
+
 def test_a_hold_committed_by_another_process_counts_in_the_next_answer_here(app):
     with app.app_context():
         box = box_on("harbour-sport/cricket/mpu", weeks=2)
@@ -112,14 +119,7 @@ def test_after_a_change_only_the_reservations_changed_are_read_again_and_the_lis
         monkeypatch.setattr(live, "_read_all", lambda *args: reads.append(args) or pytest.fail("read whole"))
         made = reserve(box, quantity=3_000, label="Made later")
         reservations.release(released, reason="test", actor=None, now=now())
-        reservations.extend_hold(
-            extended,
-            actor=None,
-            now=now() + timedelta(days=1),
-            today=current_clock().today(),
-            margin_pct=MARGIN,
-            hold_days=14,
-        )
+        extend_a_day_later(extended)
         db.session.commit()
         caught_up = live_now()
         assert made.id in caught_up.ids and released.id not in caught_up.ids
@@ -190,3 +190,17 @@ def test_kept_clusters_are_solved_again_on_a_new_day(app):
 
         available(running)  # solved and kept as of today
         assert tomorrow() == tomorrow(exclude={0})
+
+
+def test_a_contender_reads_as_the_reservation_is_now_not_as_its_cluster_was_solved(app):
+    """Extending a hold changes no cluster (same slots, days and quantity), so the kept cluster is
+    not solved again; the hold it names as a contender must still show its new expiry."""
+    with app.app_context():
+        box = box_on("harbour-sport/cricket/mpu", weeks=2)
+        hold = reserve(box, quantity=20_000, label="Extended later")
+        db.session.commit()
+        assert any(c.label == "Extended later" for c in available(box).contenders)  # the cluster is kept
+        extend_a_day_later(hold)
+        db.session.commit()
+        (named,) = [c for c in available(box).contenders if c.label == "Extended later"]
+        assert named.expires_at == hold.expires_at
