@@ -59,6 +59,14 @@ class Cluster:
         """What each flow line still needs, by line id."""
         return {line.id: line.quantity for line in self.network.flow_lines}
 
+    def __getstate__(self) -> dict:
+        # A copy taken at once, without what requests fill in lazily: other threads may add those
+        # while the cluster is being stored, and pickling a dict that grows fails.
+        return {k: v for k, v in self.__dict__.copy().items() if k not in _LAZY_CLUSTER}
+
+
+_LAZY_CLUSTER = frozenset({"held", "kinds", "needs"})
+
 
 @dataclass
 class Parts:

@@ -48,7 +48,14 @@ class ArcTable:
         if isinstance(rows, slice):
             return rows
         rows = np.asarray(rows)
-        return np.flatnonzero(rows) if rows.dtype == bool else rows.astype(np.int64, copy=False)
+        if rows.ndim != 1:
+            raise TypeError("an ArcTable's rows are chosen by a slice, a mask or an array of row numbers")
+        if rows.dtype == bool:
+            if len(rows) != len(self):
+                raise IndexError(f"a mask of {len(rows)} rows for a table of {len(self)}")
+            return np.flatnonzero(rows)
+        rows = rows.astype(np.int64, copy=False)
+        return np.where(rows < 0, rows + len(self), rows) if len(rows) and rows.min() < 0 else rows
 
     def column(self, k: int, rows=slice(None)) -> np.ndarray:
         """Column `k` (0 arc number, 1 start, 2 end) of `rows`, as int64."""
@@ -67,7 +74,7 @@ class ArcTable:
     def __getitem__(self, key) -> np.ndarray:
         rows, columns = key if isinstance(key, tuple) else (key, slice(None))
         if isinstance(columns, int | np.integer):
-            return self.column(int(columns), rows)
+            return self.column(range(3)[int(columns)], rows)
         rows = self._rows(rows)
         return np.column_stack([self.column(k, rows) for k in range(3)[columns]]).reshape(-1, len(range(3)[columns]))
 
@@ -113,6 +120,11 @@ class BookedNetwork:
     def flow_lines(self) -> list[Line]:
         """The lines that flow (all but the sponsorships), in node order."""
         return [line for line in self.lines if not line.is_sponsorship]
+
+    def __getstate__(self) -> dict:
+        # Without what requests fill in lazily (the flow lines, the arc index): taken at once, as
+        # other threads may add those while the network is being stored (`booked.Cluster`).
+        return {k: v for k, v in self.__dict__.copy().items() if k not in ("flow_lines", "_arc_index")}
 
     @property
     def n_cells(self) -> int:

@@ -17,22 +17,27 @@ A file is used only when everything its clusters depend on is the same:
 
 Anything else (no file, another basis, a file that cannot be read) is a solve from nothing, as
 without a file. The file is written by the app itself into a folder only it writes (it is a
-pickle, and a pickle must never come from anyone else); it is replaced atomically, so a process
+pickle, and a pickle must never come from anyone else), readable by the app's user only: run
+`flask inventory warm` as the user gunicorn runs as. It is replaced atomically, so a process
 never reads one half written.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
 import logging
 import os
 import pickle
+import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+
+import numpy as np
+import ortools
 
 log = logging.getLogger(__name__)
 
@@ -40,14 +45,22 @@ log = logging.getLogger(__name__)
 FORMAT = 1
 
 
-@functools.cache
-def fingerprint() -> str:
-    """A hash of the inventory package's source: a stored solution is read only by the code that wrote it."""
-    digest = hashlib.sha256(str(FORMAT).encode())
+def _fingerprint() -> str:
+    digest = hashlib.sha256(f"{FORMAT} {sys.version} numpy {np.__version__} ortools {ortools.__version__}".encode())
     for source in sorted(Path(__file__).parent.glob("*.py")):
         digest.update(source.name.encode())
         digest.update(source.read_bytes())
     return digest.hexdigest()
+
+
+#: A hash of the inventory package's source and of the libraries that solve (an upgrade may pick
+#: another flow of the same value), taken when the code is loaded: a stored solution is read only
+#: by the code that wrote it, even by a worker forked from a master that loaded older files.
+FINGERPRINT = _fingerprint()
+
+
+def fingerprint() -> str:
+    return FINGERPRINT
 
 
 @dataclass(frozen=True)
@@ -85,11 +98,14 @@ class StoredSolutions:
         """Write the live set (a `booked._Store`) and its header; a failure is logged, never raised."""
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
+            _remove_abandoned(self.directory)
             fd, name = tempfile.mkstemp(dir=self.directory, prefix=".solution-", suffix=".tmp")
             try:
                 with os.fdopen(fd, "wb") as f:
                     pickle.dump(self._header(kept.basis), f, protocol=pickle.HIGHEST_PROTOCOL)
                     pickle.dump(kept, f, protocol=pickle.HIGHEST_PROTOCOL)
+                    f.flush()
+                    os.fsync(f.fileno())
                 os.replace(name, self.path)
             except BaseException:
                 with contextlib.suppress(OSError):
@@ -97,3 +113,16 @@ class StoredSolutions:
                 raise
         except Exception:
             log.warning("Could not store the inventory solution in %s", self.directory, exc_info=True)
+
+
+#: A file being written that is older than this was left by a process that died writing it.
+ABANDONED_AFTER = 3600
+
+
+def _remove_abandoned(directory: Path) -> None:
+    """Remove what a process killed while writing left behind (each is hundreds of MB)."""
+    cutoff = time.time() - ABANDONED_AFTER
+    for left in directory.glob(".solution-*.tmp"):
+        with contextlib.suppress(OSError):
+            if left.stat().st_mtime < cutoff:
+                left.unlink()
