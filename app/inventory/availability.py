@@ -305,8 +305,8 @@ def _solve_request(
     # Supply of the request that no reservation touches is its own.
     free = max(0, sellable - sum(int(p.supply.sum()) for p in parts))
 
-    now = live.by_id if isinstance(live, Live) else {r.id: r for r in live}
-    held = {line_id: now.get(r.id, r) for c in clusters for line_id, r in c.held.items()}
+    current = live.by_id if isinstance(live, Live) else {r.id: r for r in live}
+    held = {line_id: current.get(r.id, r) for c in clusters for line_id, r in c.held.items()}
     line_takes = np.zeros(len(added.line_ids), dtype=np.int64)
     np.add.at(line_takes, added.taken_line, added.taken_amount)
     takes = {added.line_ids[i]: int(line_takes[i]) for i in np.flatnonzero(line_takes)}

@@ -124,11 +124,13 @@ FREEZE_FROM = 5_000
 MAX_CHANGES = 500
 
 
+def _fact(r) -> tuple:
+    """What a cluster's solution depends on of one reservation: its slots, audience, days and quantity."""
+    return (r.id, tuple(r.ad_unit_ids), tuple(r.geo), tuple(r.device), r.start_day, r.end_day, r.quantity, r.share)
+
+
 def _facts(members: list) -> tuple:
-    return tuple(
-        (r.id, tuple(r.ad_unit_ids), tuple(r.geo), tuple(r.device), r.start_day, r.end_day, r.quantity, r.share)
-        for r in members
-    )
+    return tuple(_fact(r) for r in members)
 
 
 def _partition(live: list) -> _Partition:
@@ -201,20 +203,17 @@ def clusters_for(
         part = _partition(live)
         wanted = sorted({part.cluster_of[s] for s in slot_ids if s in part.cluster_of})
         return [solve(part.slots[n], part.members[n]) for n in wanted]
-    kept = _stores[store]
     ids = getattr(live, "ids", None) or frozenset(r.id for r in live)
     basis = (supply_key, today)
     with _lock:
-        if kept.ids == ids and kept.basis == basis:
-            found = _found(kept, slot_ids)
-            if found is not None:
-                return found
+        found = _current(_stores[store], ids, basis, slot_ids)
+    if found is not None:
+        return found
     with _building:
         kept = _stores[store]  # another thread may have brought it up to date meanwhile
-        if kept.ids == ids and kept.basis == basis:
-            found = _found(kept, slot_ids)
-            if found is not None:
-                return found
+        found = _current(kept, ids, basis, slot_ids)
+        if found is not None:
+            return found
         restart = kept.basis is None
         solutions = stored() if restart and stored is not None else None
         update = functools.partial(apply_changes, today=today, load_supply=load_supply, line_of=line_of)
@@ -264,17 +263,15 @@ def _share_reservations(found: _Store, live: list) -> None:
     for entry in found.entries:
         entry.members = shared(entry.members)
         for c in (entry.solved, entry.pending[0] if entry.pending else None):
-            if c is not None:
+            if c is not None:  # read from a file: none of its lazy caches (`Cluster.__getstate__`)
                 c.members = shared(c.members)
-                for cached in ("held", "kinds"):
-                    c.__dict__.pop(cached, None)
     found.live = {i: mine.get(i, r) for i, r in found.live.items()}
 
 
 def same_reservations(kept: dict, live: list) -> bool:
     """Whether every reservation of `live` that `kept` (by id) holds too has the same slots,
     audience, days and quantity."""
-    return all(_facts([kept[r.id]]) == _facts([r]) for r in live if r.id in kept)
+    return all(_fact(kept[r.id]) == _fact(r) for r in live if r.id in kept)
 
 
 def _up_to_date(entry: _Entry, update, solve) -> None:
@@ -285,6 +282,11 @@ def _up_to_date(entry: _Entry, update, solve) -> None:
         entry.solved, entry.pending = update(before, entry.members, changed), None
     if entry.solved is None:
         entry.solved = solve(entry.slots, entry.members)
+
+
+def _current(kept: _Store, ids: frozenset[int], basis: tuple, slot_ids) -> list[Cluster] | None:
+    """The solved clusters of these slots when the kept store is of this live set and basis."""
+    return _found(kept, slot_ids) if kept.ids == ids and kept.basis == basis else None
 
 
 def _found(kept: _Store, slot_ids) -> list[Cluster] | None:

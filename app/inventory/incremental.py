@@ -30,12 +30,11 @@ class ArcTable:
 
     def __init__(self, first: int, starts: np.ndarray, ends: np.ndarray, n_starts: int) -> None:
         starts = np.asarray(starts, dtype=np.int64)
+        if len(starts) and (np.diff(starts) < 0).any():
+            raise ValueError("an ArcTable's rows come grouped by the node they start from")
         self.first = int(first)
         self.ends = np.asarray(ends).astype(np.int32)
-        if len(starts) and (np.diff(starts) < 0).any():  # not grouped: keep the column itself
-            self._starts, self.offsets = starts.astype(np.int32), None
-        else:
-            self._starts, self.offsets = None, np.searchsorted(starts, np.arange(n_starts + 1)).astype(np.int32)
+        self.offsets = np.searchsorted(starts, np.arange(n_starts + 1)).astype(np.int32)
 
     def __len__(self) -> int:
         return len(self.ends)
@@ -65,8 +64,6 @@ class ArcTable:
         at = np.arange(len(self))[rows] if isinstance(rows, slice) else rows
         if k == 0:
             return self.first + at
-        if self._starts is not None:
-            return self._starts[at].astype(np.int64)
         if isinstance(rows, slice) and rows == slice(None):
             return np.repeat(np.arange(len(self.offsets) - 1, dtype=np.int64), np.diff(self.offsets))
         return np.searchsorted(self.offsets, at, side="right").astype(np.int64) - 1

@@ -159,15 +159,10 @@ def _caught_up(cached: _Kept, sites: dict[int, int], today: date) -> dict[int, H
     if len(changed) > CATCH_UP_LIMIT:
         return None
     held = dict(cached.held)
-    for row in db.session.execute(
-        sa.select(*_COLUMNS, Reservation.released_at, Reservation.end_day.label("last_day")).where(
-            Reservation.id.in_(changed)
-        )
-    ):
-        if row.released_at is not None or row.last_day < today:
-            held.pop(row.id, None)
-        else:
-            held[row.id] = _held(row)
+    for i in changed:  # released or over since, unless read again below
+        held.pop(i, None)
+    unreleased = (Reservation.id.in_(changed), Reservation.released_at.is_(None), Reservation.end_day >= today)
+    held.update((r.id, r) for r in _read_held(sa.and_(*unreleased)))
     return held
 
 

@@ -42,7 +42,6 @@ class ArcIndex:
 
     @classmethod
     def of(cls, net) -> ArcIndex:
-        n_lines = len(net.flow_lines)
 
         def offsets(column: np.ndarray, n: int) -> np.ndarray:
             # Row numbers fit 32 bits (as arc numbers do): the index is kept with the network.
@@ -52,14 +51,11 @@ class ArcIndex:
             order = np.argsort(column, kind="stable").astype(np.int32)
             return order, offsets(column[order], n)
 
-        def grouped(table, n: int) -> np.ndarray:
-            # The table keeps these offsets already when its rows come grouped by where they start.
-            return table.offsets if table.offsets is not None else offsets(table[:, 1], n)
-
         return cls(
-            direct_by_line=grouped(net.direct, n_lines),
-            hub_in_by_line=grouped(net.hub_in, n_lines),
-            hub_out_by_hub=grouped(net.hub_out, net.n_hubs),
+            # The tables keep their rows grouped by where they start, with these offsets.
+            direct_by_line=net.direct.offsets,
+            hub_in_by_line=net.hub_in.offsets,
+            hub_out_by_hub=net.hub_out.offsets,
             hub_out_by_cell=by(net.hub_out[:, 2], net.n_cells),
             hub_in_by_hub=by(net.hub_in[:, 2], net.n_hubs),
             direct_by_cell=by(net.direct[:, 2], net.n_cells),
